@@ -1,0 +1,253 @@
+import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  type CircuitBreakerPolicy,
+  ExponentialBackoff,
+  circuitBreaker,
+  handleWhen,
+  retry,
+} from "cockatiel";
+import type { Logger } from "../logger.js";
+import { currentCall } from "./context.js";
+import { grpcChannelOptions } from "./server.js";
+import { clientMethodDefinition } from "./service.js";
+
+export interface CallOptions {
+  /** Budget for this call in ms; the caller's remaining budget caps it. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /** Extra request metadata (e.g. authorization). */
+  readonly metadata?: grpc.Metadata | Readonly<Record<string, string>>;
+}
+
+export type ClientMethod<M> = M extends { methodKind: "unary"; input: infer I extends DescMessage; output: infer O extends DescMessage }
+  ? (request: MessageInitShape<I>, opts?: CallOptions) => Promise<MessageShape<O>>
+  : M extends { methodKind: "server_streaming"; input: infer I extends DescMessage; output: infer O extends DescMessage }
+    ? (request: MessageInitShape<I>, opts?: CallOptions) => AsyncIterable<MessageShape<O>>
+    : M extends { methodKind: "client_streaming"; input: infer I extends DescMessage; output: infer O extends DescMessage }
+      ? (requests: AsyncIterable<MessageInitShape<I>>, opts?: CallOptions) => Promise<MessageShape<O>>
+      : M extends { methodKind: "bidi_streaming"; input: infer I extends DescMessage; output: infer O extends DescMessage }
+        ? (requests: AsyncIterable<MessageInitShape<I>>, opts?: CallOptions) => AsyncIterable<MessageShape<O>>
+        : never;
+
+/** A typed client of a generated service: one async function per method. */
+export type Client<S> = S extends GenService<infer T extends GenServiceMethods> ? { readonly [K in keyof T]: ClientMethod<T[K]> } : never;
+
+export interface ClientOptions {
+  readonly logger?: Logger;
+  /** Deadline of unary calls when neither the caller nor an enclosing RPC sets a tighter one. Default 5000 ms. */
+  readonly defaultTimeoutMs?: number;
+  /** Attempts of an idempotent unary call (first try included). Default 3. */
+  readonly maxAttempts?: number;
+  /** Consecutive failures (UNAVAILABLE, DEADLINE_EXCEEDED) that open the breaker. Default 5. */
+  readonly breakerThreshold?: number;
+  /** How long an open breaker fails fast before it lets one trial call through. Default 5000 ms. */
+  readonly breakerHalfOpenAfterMs?: number;
+  readonly channelOptions?: grpc.ChannelOptions;
+}
+
+interface ClientInternals {
+  readonly raw: grpc.Client;
+  readonly breaker: CircuitBreakerPolicy;
+}
+
+const internals = new WeakMap<object, ClientInternals>();
+
+/** Closes the channel of a client made by createClient. */
+export function closeClient(client: object): void {
+  internals.get(client)?.raw.close();
+}
+
+/** State of a client's circuit breaker: "closed", "open", "half-open" or "isolated". */
+export function breakerState(client: object): "closed" | "open" | "half-open" | "isolated" {
+  const s = internals.get(client)?.breaker.state;
+  switch (s) {
+    case CircuitState.Open:
+      return "open";
+    case CircuitState.HalfOpen:
+      return "half-open";
+    case CircuitState.Isolated:
+      return "isolated";
+    default:
+      return "closed";
+  }
+}
+
+/** Methods that may be sent again without changing the outcome. */
+export function isIdempotent(method: DescMethod): boolean {
+  return method.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN;
+}
+
+const retryableCodes = new Set<Code>([Code.Unavailable, Code.Aborted]);
+const breakerCodes = new Set<Code>([Code.Unavailable, Code.DeadlineExceeded]);
+
+/**
+ * A client for `service` at `address` (host:port) over @grpc/grpc-js. Every unary call carries
+ * a deadline (the caller's remaining budget when inside an RPC); idempotent methods are retried
+ * on UNAVAILABLE/ABORTED with backoff within that deadline; a circuit breaker per target fails
+ * fast with UNAVAILABLE while the target is down. Errors are ConnectErrors with gRPC codes.
+ */
+export function createClient<S extends DescService>(service: S, address: string, opts: ClientOptions = {}): Client<S> {
+  const raw = new grpc.Client(address, grpc.credentials.createInsecure(), {
+    ...grpcChannelOptions,
+    "grpc.initial_reconnect_backoff_ms": 200,
+    "grpc.max_reconnect_backoff_ms": 2_000,
+    ...opts.channelOptions,
+  });
+  const breaker = circuitBreaker(
+    handleWhen((e) => e instanceof ConnectError && breakerCodes.has(e.code)),
+    { halfOpenAfter: opts.breakerHalfOpenAfterMs ?? 5_000, breaker: new ConsecutiveBreaker(opts.breakerThreshold ?? 5) },
+  );
+  breaker.onStateChange((state) => opts.logger?.warn({ target: address, service: service.typeName, state: CircuitState[state] }, "circuit breaker"));
+  const retryPolicy = retry(
+    handleWhen((e) => e instanceof ConnectError && retryableCodes.has(e.code)),
+    { maxAttempts: Math.max(0, (opts.maxAttempts ?? 3) - 1), backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 500 }) },
+  );
+  const defaultTimeoutMs = opts.defaultTimeoutMs ?? 5_000;
+  const client: Record<string, unknown> = {};
+
+  for (const method of service.methods) {
+    const def = clientMethodDefinition(method);
+    switch (method.methodKind) {
+      case "unary": {
+        const attempt = (request: unknown, o: CallOptions, deadline: number) =>
+          new Promise<unknown>((resolve, reject) => {
+            const { metadata, signal } = callEnv(o);
+            if (signal?.aborted) return reject(abortError(signal));
+            const call = raw.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, metadata, { deadline }, (err, res) =>
+              err ? reject(fromServiceError(err)) : resolve(res),
+            );
+            signal?.addEventListener("abort", () => call.cancel(), { once: true });
+          });
+        const idempotent = isIdempotent(method);
+        client[method.localName] = async (request: unknown, o: CallOptions = {}) => {
+          const deadline = deadlineFor(o, defaultTimeoutMs);
+          const once = () => {
+            if (Date.now() >= deadline) throw new ConnectError("deadline exceeded", Code.DeadlineExceeded);
+            return breaker.execute(() => attempt(request, o, deadline));
+          };
+          try {
+            return await (idempotent ? retryPolicy.execute(once) : once());
+          } catch (err) {
+            if (err instanceof BrokenCircuitError) {
+              throw new ConnectError(`${service.typeName} at ${address} is unavailable (circuit open)`, Code.Unavailable, undefined, undefined, err);
+            }
+            throw err;
+          }
+        };
+        break;
+      }
+      case "server_streaming":
+        client[method.localName] = (request: unknown, o: CallOptions = {}) => {
+          const { metadata, signal } = callEnv(o);
+          const call = raw.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request, metadata, streamCallOptions(o));
+          return readStream(call, signal);
+        };
+        break;
+      case "client_streaming":
+        client[method.localName] = (requests: AsyncIterable<unknown>, o: CallOptions = {}) =>
+          new Promise<unknown>((resolve, reject) => {
+            const { metadata, signal } = callEnv(o);
+            const call = raw.makeClientStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, metadata, { deadline: deadlineFor(o, defaultTimeoutMs) }, (err, res) =>
+              err ? reject(fromServiceError(err)) : resolve(res),
+            );
+            signal?.addEventListener("abort", () => call.cancel(), { once: true });
+            void pump(requests, call);
+          });
+        break;
+      case "bidi_streaming":
+        client[method.localName] = (requests: AsyncIterable<unknown>, o: CallOptions = {}) => {
+          const { metadata, signal } = callEnv(o);
+          const call = raw.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, metadata, streamCallOptions(o));
+          void pump(requests, call);
+          return readStream(call, signal);
+        };
+        break;
+    }
+  }
+  internals.set(client, { raw, breaker });
+  return client as Client<S>;
+}
+
+/** The deadline of a unary call: its own budget, capped by the enclosing RPC's deadline. */
+function deadlineFor(o: CallOptions, defaultTimeoutMs: number): number {
+  let deadline = Date.now() + (o.timeoutMs ?? defaultTimeoutMs);
+  const parent = currentCall()?.deadline;
+  if (parent !== undefined && parent < deadline) deadline = parent;
+  return deadline;
+}
+
+/** Streams live as long as their consumer wants unless a budget is given or inherited. */
+function streamCallOptions(o: CallOptions): grpc.CallOptions {
+  const parent = currentCall()?.deadline;
+  const own = o.timeoutMs === undefined ? undefined : Date.now() + o.timeoutMs;
+  const deadline = own === undefined ? parent : parent === undefined ? own : Math.min(own, parent);
+  return deadline === undefined ? {} : { deadline };
+}
+
+function callEnv(o: CallOptions): { metadata: grpc.Metadata; signal: AbortSignal | undefined } {
+  let metadata: grpc.Metadata;
+  if (o.metadata instanceof grpc.Metadata) metadata = o.metadata.clone();
+  else {
+    metadata = new grpc.Metadata();
+    for (const [k, v] of Object.entries(o.metadata ?? {})) metadata.set(k, v);
+  }
+  const parentSignal = currentCall()?.signal;
+  const signals = [o.signal, parentSignal].filter((s): s is AbortSignal => s !== undefined);
+  const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+  return { metadata, signal };
+}
+
+function abortError(signal: AbortSignal): ConnectError {
+  const reason: unknown = signal.reason;
+  return reason instanceof ConnectError ? reason : new ConnectError("call cancelled", Code.Canceled, undefined, undefined, reason);
+}
+
+export function fromServiceError(err: grpc.ServiceError): ConnectError {
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(err.metadata?.getMap() ?? {})) {
+    if (typeof v === "string") headers.set(k, v);
+  }
+  return new ConnectError(err.details || err.message, err.code as number as Code, headers, undefined, err);
+}
+
+async function pump(requests: AsyncIterable<unknown>, call: grpc.ClientWritableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>): Promise<void> {
+  try {
+    for await (const r of requests) {
+      if (call.destroyed || call.writableEnded) return;
+      if (!call.write(r)) await new Promise((resolve) => call.once("drain", resolve));
+    }
+    if (!call.writableEnded) call.end();
+  } catch (err) {
+    call.cancel();
+    throw err;
+  }
+}
+
+async function* readStream(call: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>, signal: AbortSignal | undefined): AsyncIterable<any> {
+  const onAbort = () => call.cancel();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    for await (const m of call) yield m;
+  } catch (err) {
+    if (isServiceError(err)) {
+      if (err.code === grpc.status.CANCELLED && signal?.aborted) throw abortError(signal);
+      throw fromServiceError(err);
+    }
+    throw err;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    // The consumer stopped early (break/return): cancel the call so the server stops too.
+    call.cancel();
+  }
+}
+
+function isServiceError(err: unknown): err is grpc.ServiceError {
+  return err instanceof Error && typeof (err as Partial<grpc.ServiceError>).code === "number" && "metadata" in err;
+}

@@ -1,0 +1,244 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
+import { CatalogService, type GetProductResponse, ProductSchema } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { createLogger } from "../logger.js";
+import { breakerState, closeClient, createClient } from "./client.js";
+import { currentCall, remainingMs } from "./context.js";
+import { createGrpcServer, type GrpcServer } from "./server.js";
+import { type ServiceHandlers, serviceRegistration } from "./service.js";
+
+const logger = createLogger({ level: "silent" });
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const unimplemented = async () => {
+  throw new ConnectError("not used by this test", Code.Unimplemented);
+};
+
+function handlers(overrides: Partial<ServiceHandlers<typeof CatalogService>>): ServiceHandlers<typeof CatalogService> {
+  return {
+    listProducts: unimplemented,
+    getProduct: unimplemented,
+    batchGetProducts: unimplemented,
+    reserveStock: unimplemented,
+    releaseStock: unimplemented,
+    adjustStock: unimplemented,
+    async *watchStock() {},
+    async *streamStock() {},
+    ...overrides,
+  };
+}
+
+async function serve(overrides: Partial<ServiceHandlers<typeof CatalogService>>, grace?: number): Promise<GrpcServer> {
+  const server = createGrpcServer({
+    name: "test",
+    host: "127.0.0.1",
+    port: 0,
+    logger,
+    services: [serviceRegistration(CatalogService, handlers(overrides))],
+    shutdownGraceMs: grace,
+  });
+  await server.start();
+  cleanups.push(() => server.stop());
+  return server;
+}
+
+function client(port: number, opts: Parameters<typeof createClient>[2] = {}) {
+  const c = createClient(CatalogService, `127.0.0.1:${port}`, { logger, ...opts });
+  cleanups.push(() => closeClient(c));
+  return c;
+}
+
+const product = (id: string) => create(ProductSchema, { id, name: `Product ${id}`, priceCents: 100, currency: "EUR", stock: 3 });
+
+describe("gRPC server adapter", () => {
+  it("serves typed unary handlers to a typed client", async () => {
+    const server = await serve({ getProduct: async (req) => ({ product: product(req.id) }) });
+    const res = await client(server.port).getProduct({ id: "p1" });
+    expect(res.product?.name).toBe("Product p1");
+  });
+
+  it("turns an unexpected throw into INTERNAL with a generic message", async () => {
+    const server = await serve({
+      getProduct: async () => {
+        throw new Error("connection to db-password=hunter2 failed");
+      },
+    });
+    const err = await client(server.port)
+      .getProduct({ id: "p1" })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.Internal);
+    expect((err as ConnectError).rawMessage).toBe("internal error");
+  });
+
+  it("keeps the code and message of domain errors", async () => {
+    const server = await serve({
+      getProduct: async (req) => {
+        throw new ConnectError(`product ${req.id} not found`, Code.NotFound);
+      },
+    });
+    await expect(client(server.port).getProduct({ id: "nope" })).rejects.toMatchObject({ code: Code.NotFound, rawMessage: "product nope not found" });
+  });
+
+  it("answers INVALID_ARGUMENT to bytes that are not the request message", async () => {
+    const server = await serve({ getProduct: async (req) => ({ product: product(req.id) }) });
+    const raw = new grpc.Client(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
+    cleanups.push(() => raw.close());
+    const err = await new Promise<grpc.ServiceError | null>((resolve) => {
+      raw.makeUnaryRequest(
+        "/shop.catalog.v1.CatalogService/GetProduct",
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.from([0xff, 0xff, 0xff, 0xff]),
+        (e) => resolve(e),
+      );
+    });
+    expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+  });
+
+  it("streams server-streaming and bidi responses", async () => {
+    const server = await serve({
+      async *streamStock(req) {
+        for (const id of req.productIds) yield { level: { productId: id, available: 1 } };
+      },
+      async *watchStock(requests) {
+        for await (const r of requests) for (const id of r.addProductIds) yield { level: { productId: id, available: 2 } };
+      },
+    });
+    const c = client(server.port);
+    const streamed: string[] = [];
+    for await (const m of c.streamStock({ productIds: ["a", "b"] })) streamed.push(m.level?.productId ?? "");
+    expect(streamed).toEqual(["a", "b"]);
+
+    async function* requests() {
+      yield { addProductIds: ["x"] };
+      yield { addProductIds: ["y"] };
+    }
+    const watched: string[] = [];
+    for await (const m of c.watchStock(requests())) watched.push(m.level?.productId ?? "");
+    expect(watched).toEqual(["x", "y"]);
+  });
+});
+
+describe("deadlines", () => {
+  it("propagates the caller's remaining budget downstream", async () => {
+    let seenRemaining: number | undefined;
+    const downstream = await serve({
+      getProduct: async (req, ctx) => {
+        seenRemaining = remainingMs(ctx.deadline);
+        return { product: product(req.id) };
+      },
+    });
+    const downstreamClient = client(downstream.port, { defaultTimeoutMs: 5_000 });
+    const upstream = await serve({
+      getProduct: async (req): Promise<GetProductResponse> => {
+        expect(currentCall()).toBeDefined();
+        return downstreamClient.getProduct({ id: req.id });
+      },
+    });
+    await client(upstream.port).getProduct({ id: "p1" }, { timeoutMs: 50 });
+    expect(seenRemaining).toBeDefined();
+    expect(seenRemaining).toBeLessThan(50);
+    expect(seenRemaining).toBeGreaterThan(0);
+  });
+
+  it("ends a call that outlives its deadline with DEADLINE_EXCEEDED", async () => {
+    const server = await serve({
+      getProduct: (_req, ctx) =>
+        new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason));
+        }),
+    });
+    await expect(client(server.port).getProduct({ id: "p1" }, { timeoutMs: 30 })).rejects.toMatchObject({ code: Code.DeadlineExceeded });
+  });
+});
+
+describe("client resilience", () => {
+  it("retries idempotent methods on UNAVAILABLE", async () => {
+    let calls = 0;
+    const server = await serve({
+      getProduct: async (req) => {
+        calls++;
+        if (calls < 3) throw new ConnectError("try again", Code.Unavailable);
+        return { product: product(req.id) };
+      },
+    });
+    const res = await client(server.port).getProduct({ id: "p1" });
+    expect(res.product?.id).toBe("p1");
+    expect(calls).toBe(3);
+  });
+
+  it("never retries a method that is not idempotent", async () => {
+    let calls = 0;
+    const server = await serve({
+      adjustStock: async () => {
+        calls++;
+        throw new ConnectError("try again", Code.Unavailable);
+      },
+    });
+    await expect(client(server.port).adjustStock({ productId: "p1", delta: 1 })).rejects.toMatchObject({ code: Code.Unavailable });
+    expect(calls).toBe(1);
+  });
+
+  it("opens the breaker on a dead target and then fails fast with UNAVAILABLE", async () => {
+    const server = await serve({});
+    const port = server.port;
+    await server.stop();
+    const c = client(port, { breakerThreshold: 3, breakerHalfOpenAfterMs: 60_000, maxAttempts: 1 });
+    for (let i = 0; i < 3; i++) {
+      await expect(c.getProduct({ id: "p1" })).rejects.toMatchObject({ code: Code.Unavailable });
+    }
+    expect(breakerState(c)).toBe("open");
+    const started = performance.now();
+    const err = (await c.getProduct({ id: "p1" }).catch((e: unknown) => e)) as ConnectError;
+    expect(err.code).toBe(Code.Unavailable);
+    expect(err.rawMessage).toMatch(/circuit open/);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});
+
+describe("graceful shutdown", () => {
+  it("ends open streams with UNAVAILABLE and lets in-flight unary calls finish", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const server = createGrpcServer({
+      name: "test",
+      host: "127.0.0.1",
+      port: 0,
+      logger,
+      services: [
+        serviceRegistration(
+          CatalogService,
+          handlers({
+            getProduct: async (req) => {
+              await gate;
+              return { product: product(req.id) };
+            },
+            async *streamStock(_req, ctx) {
+              yield { level: { productId: "a", available: 1 } };
+              await new Promise((r) => ctx.signal.addEventListener("abort", r));
+            },
+          }),
+        ),
+      ],
+    });
+    await server.start();
+    const c = client(server.port);
+    const stream = c.streamStock({ productIds: ["a"] })[Symbol.asyncIterator]();
+    expect((await stream.next()).value?.level?.productId).toBe("a");
+    const inflight = c.getProduct({ id: "slow" });
+    await new Promise((r) => setTimeout(r, 50));
+    const stopped = server.stop();
+    setTimeout(release, 100);
+    await expect(stream.next()).rejects.toMatchObject({ code: Code.Unavailable });
+    await expect(inflight).resolves.toMatchObject({ product: { id: "slow" } });
+    await stopped;
+  });
+});

@@ -1,0 +1,277 @@
+import { once } from "node:events";
+import type { Readable } from "node:stream";
+import { create, toBinary } from "@bufbuild/protobuf";
+import type { DescFile, DescMessage, DescMethod, DescService, MessageInitShape } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation, service as healthServiceDefinition } from "grpc-health-check";
+import { toRpcError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { CallContext } from "./context.js";
+import { chainInterceptors, defaultInterceptors, type ServerInterceptor } from "./interceptors.js";
+import { decodeRequest, serverMethodDefinition, type ServiceRegistration } from "./service.js";
+
+/** Options that make grpc-js cheaper per call; we do our own retries and need no channelz. */
+export const grpcChannelOptions = {
+  "grpc.enable_channelz": 0,
+  "grpc.enable_retries": 0,
+  "grpc.keepalive_time_ms": 30_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+} as const;
+
+export interface GrpcServerOptions {
+  /** Name used in logs. */
+  readonly name: string;
+  /** Interface to listen on; "127.0.0.1" in embedded mode, "0.0.0.0" in distributed mode. */
+  readonly host?: string;
+  /** Port to listen on; 0 picks a free one. */
+  readonly port: number;
+  readonly services: readonly ServiceRegistration[];
+  readonly logger: Logger;
+  /** Interceptors run inside the default ones (logging → error mapping → deadlines → these). */
+  readonly interceptors?: readonly ServerInterceptor[];
+  /** How long `stop()` waits for in-flight unary calls before closing hard. Default 10 s. */
+  readonly shutdownGraceMs?: number;
+  /** Largest request message accepted, in bytes. Default 4 MiB. */
+  readonly maxReceiveMessageBytes?: number;
+}
+
+export interface GrpcServer {
+  /** Binds and starts serving; resolves to the bound port. Health turns SERVING. */
+  start(): Promise<number>;
+  /**
+   * Graceful stop: health NOT_SERVING, no new calls, streams told to end, in-flight unary calls
+   * drained within the grace period, then the server closes.
+   */
+  stop(): Promise<void>;
+  /** Sets the health of every service (and of the server as a whole, ""). */
+  setServing(serving: boolean): void;
+  readonly port: number;
+  readonly address: string;
+}
+
+export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
+  const server = new grpc.Server({ ...grpcChannelOptions, "grpc.max_receive_message_length": opts.maxReceiveMessageBytes ?? 4 * 1024 * 1024 });
+  const log = opts.logger;
+  const shutdown = new AbortController();
+  const inFlight = new Set<Promise<unknown>>();
+  const healthNames = ["", ...opts.services.map((s) => s.service.typeName)];
+  const health = new HealthImplementation(Object.fromEntries(healthNames.map((n) => [n, "NOT_SERVING" as const])));
+  const interceptors = [...defaultInterceptors, ...(opts.interceptors ?? [])];
+  let port = 0;
+
+  for (const { service, handlers } of opts.services) {
+    const definition: Record<string, grpc.MethodDefinition<Buffer, unknown>> = {};
+    const implementation: grpc.UntypedServiceImplementation = {};
+    for (const method of service.methods) {
+      const handler = handlers[method.localName];
+      if (typeof handler !== "function") throw new Error(`${service.typeName}: no handler for ${method.name}`);
+      definition[method.name] = serverMethodDefinition(method);
+      implementation[method.name] = adaptHandler(method, handler as AnyHandler, {
+        log: log.child({ rpc: `${service.typeName}/${method.name}` }),
+        interceptors,
+        shutdown: shutdown.signal,
+        track: (p) => {
+          inFlight.add(p);
+          const done = () => inFlight.delete(p);
+          p.then(done, done);
+        },
+      });
+    }
+    server.addService(definition as grpc.ServiceDefinition, implementation);
+  }
+  health.addToServer(server);
+  new ReflectionService(reflectionPackage(opts.services.map((s) => s.service)), {}).addToServer(server);
+
+  const setServing = (serving: boolean) => {
+    for (const n of healthNames) health.setStatus(n, serving ? "SERVING" : "NOT_SERVING");
+  };
+
+  return {
+    get port() {
+      return port;
+    },
+    get address() {
+      return `${opts.host ?? "0.0.0.0"}:${port}`;
+    },
+    setServing,
+    async start() {
+      const host = opts.host ?? "0.0.0.0";
+      port = await new Promise<number>((resolve, reject) => {
+        server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+          err ? reject(err) : resolve(p),
+        );
+      });
+      setServing(true);
+      log.info({ port }, "grpc server listening");
+      return port;
+    },
+    async stop() {
+      setServing(false);
+      shutdown.abort(new ConnectError("server shutting down", Code.Unavailable));
+      const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      const grace = opts.shutdownGraceMs ?? 10_000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...inFlight]),
+        new Promise((r) => {
+          timer = setTimeout(r, grace);
+        }),
+      ]);
+      clearTimeout(timer);
+      // What is left now are long-lived streams nobody ends (health Watch): cut them.
+      server.forceShutdown();
+      await drained;
+      log.info("grpc server stopped");
+    },
+  };
+}
+
+type AnyHandler = (input: unknown, ctx: CallContext) => Promise<unknown> | AsyncIterable<unknown>;
+
+interface AdaptOptions {
+  log: Logger;
+  interceptors: readonly ServerInterceptor[];
+  shutdown: AbortSignal;
+  track(p: Promise<unknown>): void;
+}
+
+type AnyCall = grpc.ServerUnaryCall<Buffer, unknown> | grpc.ServerReadableStream<Buffer, unknown> | grpc.ServerWritableStream<Buffer, unknown> | grpc.ServerDuplexStream<Buffer, unknown>;
+
+function adaptHandler(method: DescMethod, handler: AnyHandler, o: AdaptOptions): grpc.UntypedHandleCall {
+  const newContext = (call: AnyCall): { ctx: CallContext; done(): void } => {
+    const ac = new AbortController();
+    const d = call.getDeadline();
+    const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? d : undefined;
+    let timer: NodeJS.Timeout | undefined;
+    if (deadline !== undefined) {
+      timer = setTimeout(() => ac.abort(new ConnectError("deadline exceeded", Code.DeadlineExceeded)), Math.max(0, deadline - Date.now()));
+    }
+    const onCancel = () => ac.abort(new ConnectError("cancelled by the caller", Code.Canceled));
+    const events = call as unknown as NodeJS.EventEmitter;
+    events.on("cancelled", onCancel);
+    const onShutdown = () => ac.abort(o.shutdown.reason);
+    if (o.shutdown.aborted) onShutdown();
+    else o.shutdown.addEventListener("abort", onShutdown, { once: true });
+    const ctx: CallContext = { method, metadata: call.metadata, deadline, signal: ac.signal, log: o.log, peer: call.getPeer() };
+    return {
+      ctx,
+      done() {
+        clearTimeout(timer);
+        events.off("cancelled", onCancel);
+        o.shutdown.removeEventListener("abort", onShutdown);
+      },
+    };
+  };
+
+  const run = (call: AnyCall, inner: (ctx: CallContext) => Promise<unknown>): Promise<unknown> => {
+    const { ctx, done } = newContext(call);
+    const p = chainInterceptors(o.interceptors, inner)(ctx).finally(done);
+    o.track(p);
+    return p;
+  };
+
+  const output = (m: unknown) => create(method.output, m as MessageInitShape<DescMessage>);
+
+  switch (method.methodKind) {
+    case "unary":
+      return ((call: grpc.ServerUnaryCall<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        run(call, async (ctx) => output(await handler(decodeRequest(method, call.request), ctx))).then(
+          (res) => callback(null, res),
+          (err) => callback(toStatus(err)),
+        );
+      }) as grpc.handleUnaryCall<Buffer, unknown>;
+    case "client_streaming":
+      return ((call: grpc.ServerReadableStream<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        run(call, async (ctx) => output(await handler(decodeStream(method, call, ctx.signal), ctx))).then(
+          (res) => callback(null, res),
+          (err) => callback(toStatus(err)),
+        );
+      }) as grpc.handleClientStreamingCall<Buffer, unknown>;
+    case "server_streaming":
+      return ((call: grpc.ServerWritableStream<Buffer, unknown>) => {
+        run(call, async (ctx) => {
+          await writeAll(call, handler(decodeRequest(method, call.request), ctx) as AsyncIterable<unknown>, ctx.signal, output);
+        }).then(
+          () => call.end(),
+          (err) => endWithError(call, err),
+        );
+      }) as grpc.handleServerStreamingCall<Buffer, unknown>;
+    case "bidi_streaming":
+      return ((call: grpc.ServerDuplexStream<Buffer, unknown>) => {
+        run(call, async (ctx) => {
+          await writeAll(call, handler(decodeStream(method, call, ctx.signal), ctx) as AsyncIterable<unknown>, ctx.signal, output);
+        }).then(
+          () => call.end(),
+          (err) => endWithError(call, err),
+        );
+      }) as grpc.handleBidiStreamingCall<Buffer, unknown>;
+  }
+}
+
+/** Request messages of a streaming call, decoded; ends when the caller half-closes. */
+async function* decodeStream(method: DescMethod, call: Readable, signal: AbortSignal): AsyncIterable<unknown> {
+  const onAbort = () => call.destroy();
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    // destroyOnReturn: false — the call's writable side still has to send the responses and status.
+    for await (const chunk of call.iterator({ destroyOnReturn: false })) {
+      yield decodeRequest(method, chunk as Buffer);
+    }
+  } catch (err) {
+    if (signal.aborted) return;
+    throw err;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Writes every message, respecting back-pressure; stops when the call is aborted. */
+async function writeAll(
+  call: grpc.ServerWritableStream<Buffer, unknown> | grpc.ServerDuplexStream<Buffer, unknown>,
+  messages: AsyncIterable<unknown>,
+  signal: AbortSignal,
+  output: (m: unknown) => unknown,
+): Promise<void> {
+  for await (const m of messages) {
+    if (signal.aborted) break;
+    if (!call.write(output(m))) {
+      await once(call, "drain", { signal }).catch(() => undefined);
+    }
+  }
+  if (signal.aborted) throw signal.reason;
+}
+
+function toStatus(err: unknown): Partial<grpc.StatusObject> {
+  const e = toRpcError(err);
+  const metadata = new grpc.Metadata();
+  e.metadata.forEach((value, key) => {
+    if (!key.startsWith("grpc-") && !key.endsWith("-bin")) metadata.set(key, value);
+  });
+  return { code: e.code as number as grpc.status, details: e.rawMessage, metadata };
+}
+
+function endWithError(call: grpc.ServerWritableStream<Buffer, unknown> | grpc.ServerDuplexStream<Buffer, unknown>, err: unknown): void {
+  if (call.cancelled || call.destroyed) return;
+  call.emit("error", toStatus(err));
+}
+
+/** A proto-loader-shaped package definition carrying our file descriptors, for @grpc/reflection. */
+function reflectionPackage(services: readonly DescService[]): Parameters<typeof reflectionCtor>[0] {
+  const files = new Map<string, DescFile>();
+  const visit = (f: DescFile) => {
+    if (files.has(f.name)) return;
+    files.set(f.name, f);
+    for (const dep of f.dependencies) visit(dep);
+  };
+  for (const s of services) visit(s.file);
+  const fileDescriptorProtos = [...files.values()].map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)));
+  const healthFiles = (healthServiceDefinition.Check?.requestType as { fileDescriptorProtos?: Buffer[] } | undefined)?.fileDescriptorProtos ?? [];
+  return {
+    "shopmesh.descriptors": { format: "Protocol Buffer 3 FileDescriptorProto", type: {}, fileDescriptorProtos: [...fileDescriptorProtos, ...healthFiles] },
+  } as unknown as Parameters<typeof reflectionCtor>[0];
+}
+
+const reflectionCtor = (pkg: ConstructorParameters<typeof ReflectionService>[0]) => pkg;
