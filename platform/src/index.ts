@@ -6,3 +6,5 @@ export * from "./grpc/interceptors.js";
 export * from "./grpc/service.js";
 export * from "./grpc/server.js";
 export * from "./grpc/client.js";
+export * from "./lifecycle.js";
+export * from "./db/index.js";

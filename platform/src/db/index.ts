@@ -1,0 +1,4 @@
+export { type Database, type DatabaseConfig, openDatabase, parseInt8 } from "./database.js";
+export { translateDbError, withDbErrors } from "./errors.js";
+export { type Migration, migrateToLatest } from "./migrate.js";
+export { assertSchemaName } from "./schema-name.js";

@@ -1,0 +1,7 @@
+export {
+  type DatabaseBackend,
+  databaseBackends,
+  forEachBackend,
+  type TestDatabase,
+  useTestDatabase,
+} from "./database-backends.js";
