@@ -7,7 +7,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-interface VarSpec<T> {
+export interface VarSpec<T> {
   readonly kind: string;
   /** Human description, shown in errors and the README's configuration table. */
   readonly doc: string;

@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
+import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { CatalogService, type GetProductResponse, ProductSchema } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../logger.js";
@@ -202,7 +203,67 @@ describe("client resilience", () => {
   });
 });
 
+describe("health", () => {
+  it("answers Check per service and streams Watch until the server stops", async () => {
+    const server = createGrpcServer({ name: "test", host: "127.0.0.1", port: 0, logger, services: [serviceRegistration(CatalogService, handlers({}))] });
+    await server.start();
+    const health = createClient(Health, `127.0.0.1:${server.port}`);
+    cleanups.push(() => closeClient(health));
+    expect((await health.check({ service: "shop.catalog.v1.CatalogService" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    expect((await health.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    await expect(health.check({ service: "nope.Service" })).rejects.toMatchObject({ code: Code.NotFound });
+
+    const seen: HealthCheckResponse_ServingStatus[] = [];
+    const watching = (async () => {
+      for await (const m of health.watch({ service: "shop.catalog.v1.CatalogService" })) seen.push(m.status);
+    })().catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    server.setServing(false);
+    await new Promise((r) => setTimeout(r, 50));
+    const started = performance.now();
+    await server.stop();
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(await watching).toMatchObject({ code: Code.Unavailable });
+    expect(seen).toEqual([HealthCheckResponse_ServingStatus.SERVING, HealthCheckResponse_ServingStatus.NOT_SERVING]);
+  });
+});
+
 describe("graceful shutdown", () => {
+  it("ends an open bidi stream with UNAVAILABLE promptly", async () => {
+    const server = createGrpcServer({
+      name: "test",
+      host: "127.0.0.1",
+      port: 0,
+      logger,
+      services: [
+        serviceRegistration(
+          CatalogService,
+          handlers({
+            async *watchStock(requests) {
+              for await (const r of requests) for (const id of r.addProductIds) yield { level: { productId: id, available: 1 } };
+            },
+          }),
+        ),
+      ],
+    });
+    await server.start();
+    const c = client(server.port);
+    let push!: (v: { addProductIds: string[] }) => void;
+    async function* requests() {
+      yield { addProductIds: ["a"] };
+      yield await new Promise<{ addProductIds: string[] }>((r) => {
+        push = r;
+      });
+    }
+    const stream = c.watchStock(requests())[Symbol.asyncIterator]();
+    expect((await stream.next()).value?.level?.productId).toBe("a");
+    const started = performance.now();
+    await server.stop();
+    expect(performance.now() - started).toBeLessThan(2_000);
+    await expect(stream.next()).rejects.toMatchObject({ code: Code.Unavailable });
+    push({ addProductIds: [] });
+  });
+
   it("ends open streams with UNAVAILABLE and lets in-flight unary calls finish", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => {

@@ -51,7 +51,8 @@ export const logging: ServerInterceptor = (next) => async (ctx) => {
   const started = performance.now();
   try {
     const result = await next(ctx);
-    ctx.log.info({ code: "ok", duration_ms: round(performance.now() - started) }, "rpc");
+    const level = ctx.method.parent.typeName === "grpc.health.v1.Health" ? "debug" : "info";
+    ctx.log[level]({ code: "ok", duration_ms: round(performance.now() - started) }, "rpc");
     return result;
   } catch (err) {
     const e = toRpcError(err);

@@ -6,11 +6,12 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
-import { HealthImplementation, service as healthServiceDefinition } from "grpc-health-check";
+import { Health } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { toRpcError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { CallContext } from "./context.js";
 import { chainInterceptors, defaultInterceptors, type ServerInterceptor } from "./interceptors.js";
+import { HealthRegistry, ServingStatus } from "./health.js";
 import { decodeRequest, serverMethodDefinition, type ServiceRegistration } from "./service.js";
 
 /** Options that make grpc-js cheaper per call; we do our own retries and need no channelz. */
@@ -58,11 +59,11 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
   const shutdown = new AbortController();
   const inFlight = new Set<Promise<unknown>>();
   const healthNames = ["", ...opts.services.map((s) => s.service.typeName)];
-  const health = new HealthImplementation(Object.fromEntries(healthNames.map((n) => [n, "NOT_SERVING" as const])));
+  const health = new HealthRegistry(healthNames);
   const interceptors = [...defaultInterceptors, ...(opts.interceptors ?? [])];
   let port = 0;
 
-  for (const { service, handlers } of opts.services) {
+  for (const { service, handlers } of [...opts.services, health.registration()]) {
     const definition: Record<string, grpc.MethodDefinition<Buffer, unknown>> = {};
     const implementation: grpc.UntypedServiceImplementation = {};
     for (const method of service.methods) {
@@ -82,12 +83,9 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
     }
     server.addService(definition as grpc.ServiceDefinition, implementation);
   }
-  health.addToServer(server);
-  new ReflectionService(reflectionPackage(opts.services.map((s) => s.service)), {}).addToServer(server);
+  new ReflectionService(reflectionPackage([...opts.services.map((s) => s.service), Health]), {}).addToServer(server);
 
-  const setServing = (serving: boolean) => {
-    for (const n of healthNames) health.setStatus(n, serving ? "SERVING" : "NOT_SERVING");
-  };
+  const setServing = (serving: boolean) => health.setAll(serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
 
   return {
     get port() {
@@ -121,9 +119,11 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
         }),
       ]);
       clearTimeout(timer);
-      // What is left now are long-lived streams nobody ends (health Watch): cut them.
+      // Whatever is still open after the grace period is cut. grpc-js does not always close
+      // its sessions on forceShutdown (with channelz off it has no list of them), so do not
+      // wait for that forever either.
       server.forceShutdown();
-      await drained;
+      await Promise.race([drained, new Promise((r) => setTimeout(r, 1_000).unref())]);
       log.info("grpc server stopped");
     },
   };
@@ -211,20 +211,31 @@ function adaptHandler(method: DescMethod, handler: AnyHandler, o: AdaptOptions):
   }
 }
 
-/** Request messages of a streaming call, decoded; ends when the caller half-closes. */
+/**
+ * Request messages of a streaming call, decoded; ends when the caller half-closes or the call is
+ * aborted. The call is not destroyed: its writable side still has to send the final status.
+ */
 async function* decodeStream(method: DescMethod, call: Readable, signal: AbortSignal): AsyncIterable<unknown> {
-  const onAbort = () => call.destroy();
-  signal.addEventListener("abort", onAbort, { once: true });
+  const iterator = call.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<"aborted">((resolve) => {
+    onAbort = () => resolve("aborted");
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
   try {
-    // destroyOnReturn: false — the call's writable side still has to send the responses and status.
-    for await (const chunk of call.iterator({ destroyOnReturn: false })) {
-      yield decodeRequest(method, chunk as Buffer);
+    for (;;) {
+      const next = iterator.next();
+      next.catch(() => undefined);
+      const r = await Promise.race([next, aborted]);
+      if (r === "aborted" || r.done) return;
+      yield decodeRequest(method, r.value as Buffer);
     }
   } catch (err) {
     if (signal.aborted) return;
     throw err;
   } finally {
-    signal.removeEventListener("abort", onAbort);
+    if (onAbort) signal.removeEventListener("abort", onAbort);
   }
 }
 
@@ -254,7 +265,7 @@ function toStatus(err: unknown): Partial<grpc.StatusObject> {
 }
 
 function endWithError(call: grpc.ServerWritableStream<Buffer, unknown> | grpc.ServerDuplexStream<Buffer, unknown>, err: unknown): void {
-  if (call.cancelled || call.destroyed) return;
+  if (call.cancelled) return;
   call.emit("error", toStatus(err));
 }
 
@@ -268,9 +279,8 @@ function reflectionPackage(services: readonly DescService[]): Parameters<typeof 
   };
   for (const s of services) visit(s.file);
   const fileDescriptorProtos = [...files.values()].map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)));
-  const healthFiles = (healthServiceDefinition.Check?.requestType as { fileDescriptorProtos?: Buffer[] } | undefined)?.fileDescriptorProtos ?? [];
   return {
-    "shopmesh.descriptors": { format: "Protocol Buffer 3 FileDescriptorProto", type: {}, fileDescriptorProtos: [...fileDescriptorProtos, ...healthFiles] },
+    "shopmesh.descriptors": { format: "Protocol Buffer 3 FileDescriptorProto", type: {}, fileDescriptorProtos },
   } as unknown as Parameters<typeof reflectionCtor>[0];
 }
 

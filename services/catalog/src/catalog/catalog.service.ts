@@ -1,0 +1,184 @@
+import { type Logger, failedPrecondition, notFound, withDbErrors } from "@shopmesh/platform";
+import type { Kysely } from "kysely";
+import type { CatalogDb } from "../db/tables.js";
+import * as repo from "./catalog.repository.js";
+import type { NewProduct, PageCursor, Product, ProductPage, StockLevel } from "./product.js";
+import {
+  type ReservationOutcome,
+  type ReservationStatus,
+  type StockItem,
+  assertSameItems,
+  compareIds,
+  decideReservation,
+  releaseReturnsStock,
+  shortagesOf,
+} from "./reservation.js";
+import { StockFeed } from "./stock-feed.js";
+import type { StockSource } from "./stock-watch.js";
+import { MAX_ON_HAND } from "./validation.js";
+
+export interface CatalogDeps {
+  /** Kysely bound to the catalog's schema. */
+  readonly db: Kysely<CatalogDb>;
+  readonly logger: Logger;
+  /** Where committed stock changes are published; a new in-process feed by default. */
+  readonly feed?: StockFeed;
+}
+
+/** The catalog's use cases. Inputs are already validated (see validation.ts). */
+export interface Catalog extends StockSource {
+  listProducts(q: { pageSize: number; after: PageCursor | undefined; category: string | undefined }): Promise<ProductPage>;
+  /** NOT_FOUND for an unknown id. */
+  getProduct(id: string): Promise<Product>;
+  /** Products in the order of `ids` and the ids that do not exist. */
+  batchGetProducts(ids: readonly string[]): Promise<{ products: Product[]; missingIds: string[] }>;
+  /** All items or none; the first outcome recorded for an order id is returned on every call. */
+  reserveStock(orderId: string, items: readonly StockItem[]): Promise<ReservationOutcome>;
+  /** Status after the call, undefined when the order has no reservation. */
+  releaseStock(orderId: string, reason: string): Promise<ReservationStatus | undefined>;
+  /** NOT_FOUND for an unknown product, FAILED_PRECONDITION below zero available. */
+  adjustStock(productId: string, delta: number, reason: string): Promise<StockLevel>;
+  /** Adds products with their initial stock (logged as adjustments). */
+  addProducts(products: readonly NewProduct[]): Promise<void>;
+  /** Inserts `products` the first time the seed `name` runs on this schema; false when it had run before. */
+  seedOnce(name: string, products: readonly NewProduct[]): Promise<boolean>;
+}
+
+export function createCatalog(deps: CatalogDeps): Catalog {
+  const { db, logger } = deps;
+  const feed = deps.feed ?? new StockFeed(logger);
+
+  /** Runs `fn` in a transaction and publishes the stock levels it returns once committed. */
+  async function changeStock<T>(fn: (trx: Kysely<CatalogDb>) => Promise<{ result: T; levels: StockLevel[] }>): Promise<T> {
+    const { result, levels } = await withDbErrors(() => db.transaction().execute(fn));
+    // Published after the commit: watchers never see a level that could still roll back.
+    if (levels.length > 0) feed.publish(levels);
+    return result;
+  }
+
+  const insertProducts = async (trx: Kysely<CatalogDb>, products: readonly NewProduct[]) => {
+    await repo.insertProducts(trx, products);
+    for (const p of products) {
+      if (p.onHand > 0) await repo.insertAdjustment(trx, { productId: p.id, delta: p.onHand, reason: "initial", onHandAfter: p.onHand });
+    }
+  };
+
+  return {
+    feed,
+
+    async listProducts({ pageSize, after, category }) {
+      // One extra row tells whether another page follows.
+      const rows = await withDbErrors(() => repo.listProducts(db, { limit: pageSize + 1, after, category }));
+      const items = rows.slice(0, pageSize);
+      const last = items.at(-1);
+      return { items, next: rows.length > pageSize && last ? { name: last.name, id: last.id } : undefined };
+    },
+
+    async getProduct(id) {
+      const [product] = await withDbErrors(() => repo.findProducts(db, [id]));
+      if (!product) throw notFound(`product ${id}`);
+      return product;
+    },
+
+    async batchGetProducts(ids) {
+      const found = await withDbErrors(() => repo.findProducts(db, ids));
+      const byId = new Map(found.map((p) => [p.id, p]));
+      const unique = [...new Set(ids)];
+      return {
+        products: unique.flatMap((id) => byId.get(id) ?? []),
+        missingIds: unique.filter((id) => !byId.has(id)),
+      };
+    },
+
+    async stockLevels(ids) {
+      const levels = await withDbErrors(() => repo.findStockLevels(db, ids));
+      const known = new Set(levels.map((l) => l.productId));
+      const missing = ids.find((id) => !known.has(id));
+      if (missing !== undefined) throw notFound(`product ${missing}`);
+      return levels;
+    },
+
+    async reserveStock(orderId, items) {
+      const replay = (stored: repo.StoredReservation): ReservationOutcome => {
+        assertSameItems(orderId, stored.items, items);
+        return { status: stored.status, shortages: stored.status === "rejected" ? shortagesOf(stored.items) : [], replayed: true };
+      };
+      // Fast path for retries: the outcome is on record already.
+      const existing = await withDbErrors(() => repo.findReservation(db, orderId));
+      if (existing) return replay(existing);
+
+      const ids = items.map((it) => it.productId).sort(compareIds);
+      return changeStock(async (trx) => {
+        const available = await repo.lockStock(trx, ids);
+        const decision = decideReservation(items, available);
+        // The order id is claimed only now, before any stock moves: a concurrent call for the
+        // same order waits here for ours to commit and then replays its outcome.
+        const claimed = await repo.insertReservation(trx, { orderId, status: decision.status, reason: decision.reason ?? null });
+        if (!claimed) {
+          const winner = await repo.findReservation(trx, orderId);
+          if (!winner) throw new Error(`reservation ${orderId} vanished`);
+          return { result: replay(winner), levels: [] };
+        }
+        const levels: StockLevel[] = [];
+        if (decision.status === "reserved") {
+          for (const it of [...items].sort((a, b) => compareIds(a.productId, b.productId))) {
+            const level = await repo.reserveUnits(trx, it.productId, it.quantity);
+            // The rows are locked and were checked above: failing here is a bug, not a shortage.
+            if (!level) throw new Error(`stock of ${it.productId} changed under its lock`);
+            levels.push(level);
+          }
+        }
+        await repo.insertReservationItems(trx, orderId, decision.items);
+        // TODO(outbox issue): write StockReserved / StockRejected to the outbox here.
+        if (decision.status === "rejected") logger.info({ orderId, reason: decision.reason }, "reservation rejected");
+        return { result: { status: decision.status, shortages: decision.shortages, replayed: false }, levels };
+      });
+    },
+
+    async releaseStock(orderId, reason) {
+      return changeStock(async (trx) => {
+        const stored = await repo.findReservation(trx, orderId, { lock: true });
+        if (!stored) return { result: undefined, levels: [] };
+        if (!releaseReturnsStock(stored.status)) return { result: stored.status, levels: [] };
+        const levels: StockLevel[] = [];
+        for (const it of stored.items) {
+          const level = await repo.returnUnits(trx, it.productId, it.quantity);
+          if (level) levels.push(level);
+        }
+        await repo.updateReservation(trx, orderId, { status: "released", reason, released: true });
+        // TODO(outbox issue): write StockReleased to the outbox here.
+        return { result: "released" as const, levels };
+      });
+    },
+
+    async adjustStock(productId, delta, reason) {
+      return changeStock(async (trx) => {
+        const changed = await repo.adjustOnHand(trx, productId, delta, MAX_ON_HAND);
+        if (!changed) {
+          if (!(await repo.stockExists(trx, productId))) throw notFound(`product ${productId}`);
+          throw failedPrecondition(
+            delta < 0
+              ? `not enough stock of ${productId} to remove ${-delta} units`
+              : `stock of ${productId} would exceed ${MAX_ON_HAND} units`,
+          );
+        }
+        await repo.insertAdjustment(trx, { productId, delta, reason, onHandAfter: changed.onHand });
+        return { result: changed.level, levels: [changed.level] };
+      });
+    },
+
+    async addProducts(products) {
+      await withDbErrors(() => db.transaction().execute((trx) => insertProducts(trx, products)));
+    },
+
+    async seedOnce(name, products) {
+      return withDbErrors(() =>
+        db.transaction().execute(async (trx) => {
+          if (!(await repo.claimSeed(trx, name))) return false;
+          await insertProducts(trx, products);
+          return true;
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import type { Logger } from "@shopmesh/platform";
+import type { StockLevel } from "./product.js";
+
+export type StockListener = (level: StockLevel) => void;
+
+/**
+ * In-process feed of stock changes: the catalog service publishes the new levels after each
+ * commit that changed stock, and WatchStock/StreamStock subscribers receive them.
+ *
+ * This reaches the subscribers of this process only. With several catalog replicas a change
+ * committed by one must reach watchers connected to another: that needs a shared feed (e.g.
+ * Postgres LISTEN/NOTIFY on commit), which a later issue adds behind this same interface.
+ */
+export class StockFeed {
+  readonly #listeners = new Map<string, Set<StockListener>>();
+
+  constructor(private readonly logger?: Logger) {}
+
+  /** Calls `listener` with every later level of `productId`; returns the unsubscribe function. */
+  subscribe(productId: string, listener: StockListener): () => void {
+    let set = this.#listeners.get(productId);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(productId, set);
+    }
+    set.add(listener);
+    return () => {
+      const current = this.#listeners.get(productId);
+      if (!current) return;
+      current.delete(listener);
+      if (current.size === 0) this.#listeners.delete(productId);
+    };
+  }
+
+  publish(levels: readonly StockLevel[]): void {
+    for (const level of levels) {
+      const set = this.#listeners.get(level.productId);
+      if (!set) continue;
+      for (const listener of [...set]) {
+        try {
+          listener(level);
+        } catch (err) {
+          this.logger?.error({ err, productId: level.productId }, "stock listener failed");
+        }
+      }
+    }
+  }
+
+  /** Number of subscriptions, across products (for tests and metrics). */
+  get subscriptions(): number {
+    let n = 0;
+    for (const set of this.#listeners.values()) n += set.size;
+    return n;
+  }
+}

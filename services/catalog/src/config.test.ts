@@ -1,0 +1,40 @@
+import { ConfigError, describeConfig } from "@shopmesh/platform";
+import { describe, expect, it } from "vitest";
+import { catalogConfigSchema, readCatalogConfig, requireDatabaseUrl } from "./config.js";
+
+describe("catalog config", () => {
+  it("has defaults for everything but DATABASE_URL", () => {
+    const config = readCatalogConfig({});
+    expect(config).toEqual({
+      CATALOG_HOST: "0.0.0.0",
+      CATALOG_PORT: 50051,
+      DATABASE_URL: undefined,
+      DB_SCHEMA: "catalog",
+      LOG_LEVEL: "info",
+      SEED_DEMO_CATALOG: true,
+      SHUTDOWN_GRACE_MS: 10_000,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("names every malformed variable", () => {
+    const read = () =>
+      readCatalogConfig({ CATALOG_PORT: "70000", DB_SCHEMA: "Catalog; drop", SEED_DEMO_CATALOG: "maybe", DATABASE_URL: "mysql://x" });
+    expect(read).toThrow(ConfigError);
+    expect(read).toThrow(/CATALOG_PORT/);
+    expect(read).toThrow(/DB_SCHEMA/);
+    expect(read).toThrow(/SEED_DEMO_CATALOG/);
+    expect(read).toThrow(/DATABASE_URL/);
+  });
+
+  it("requires DATABASE_URL only when asked (distributed mode)", () => {
+    expect(() => requireDatabaseUrl(readCatalogConfig({}))).toThrow(/DATABASE_URL/);
+    expect(requireDatabaseUrl(readCatalogConfig({ DATABASE_URL: "postgres://u@db:5432/catalog" }))).toBe("postgres://u@db:5432/catalog");
+  });
+
+  it("documents every variable", () => {
+    const rows = describeConfig(catalogConfigSchema);
+    expect(rows.map((r) => r.name)).toEqual(Object.keys(catalogConfigSchema));
+    for (const row of rows) expect(row.doc.length).toBeGreaterThan(10);
+  });
+});

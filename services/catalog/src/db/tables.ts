@@ -1,0 +1,87 @@
+import type { Generated, Insertable, Selectable } from "kysely";
+
+/** Timestamps default to `now()` in the database and are read as Dates. */
+type Timestamp = Date;
+
+export interface ProductsTable {
+  id: string;
+  name: string;
+  description: string;
+  price_cents: number;
+  currency: string;
+  image_url: string;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+/** Category slugs of a product; `position` keeps the order they were given in. */
+export interface ProductCategoriesTable {
+  product_id: string;
+  category: string;
+  position: number;
+}
+
+/**
+ * One row per product. `available` is `on_hand - reserved`, kept >= 0 by a check constraint;
+ * `version` grows by one with every change so that stock watchers can drop stale levels.
+ */
+export interface StockTable {
+  product_id: string;
+  on_hand: number;
+  reserved: number;
+  version: Generated<number>;
+  updated_at: Generated<Timestamp>;
+}
+
+export type ReservationStatusColumn = "reserved" | "rejected" | "released";
+
+/** One row per order that asked for stock; the primary key makes ReserveStock idempotent. */
+export interface ReservationsTable {
+  order_id: string;
+  status: ReservationStatusColumn;
+  /** Why it was rejected ("out_of_stock", "unknown_product") or released ("payment_declined"). */
+  reason: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+  released_at: Timestamp | null;
+}
+
+/** Items of a reservation as requested, with the units that were available at the time. */
+export interface ReservationItemsTable {
+  order_id: string;
+  product_id: string;
+  quantity: number;
+  available: number;
+}
+
+/** Append-only log of changes to stock on hand. */
+export interface StockAdjustmentsTable {
+  id: Generated<string>;
+  product_id: string;
+  delta: number;
+  reason: string;
+  on_hand_after: number;
+  created_at: Generated<Timestamp>;
+}
+
+/** Data seeds applied to this schema (the demo catalog), so each runs once. */
+export interface SeedsTable {
+  name: string;
+  applied_at: Generated<Timestamp>;
+}
+
+export interface CatalogDb {
+  products: ProductsTable;
+  product_categories: ProductCategoriesTable;
+  stock: StockTable;
+  reservations: ReservationsTable;
+  reservation_items: ReservationItemsTable;
+  stock_adjustments: StockAdjustmentsTable;
+  seeds: SeedsTable;
+}
+
+export type ProductRow = Selectable<ProductsTable>;
+export type NewProduct = Insertable<ProductsTable>;
+export type StockRow = Selectable<StockTable>;
+export type ReservationRow = Selectable<ReservationsTable>;
+export type ReservationItemRow = Selectable<ReservationItemsTable>;

@@ -1,0 +1,33 @@
+import type { Catalog } from "../catalog/catalog.service.js";
+import { StockWatch } from "../catalog/stock-watch.js";
+import { MAX_BATCH_IDS, parseProductId, parseProductIds } from "../catalog/validation.js";
+import type { Handler } from "./handler.js";
+import { toProtoLevel } from "./mapping.js";
+
+/**
+ * Each request first removes, then adds (so an id in both lists stays watched and is answered
+ * with its current level). After the client half-closes, the stream goes on for the ids still
+ * watched and ends once none are; it also ends when the client cancels or the server stops.
+ */
+export function watchStock(catalog: Catalog): Handler<"watchStock"> {
+  return (requests, ctx) =>
+    (async function* () {
+      const signal = ctx.signal;
+      const watch = new StockWatch(catalog, signal);
+      const reading = (async () => {
+        for await (const req of requests) {
+          watch.remove(req.removeProductIds.map((id, i) => parseProductId(`remove_product_ids[${i}]`, id)));
+          if (req.addProductIds.length > 0) {
+            await watch.add(parseProductIds("add_product_ids", req.addProductIds, MAX_BATCH_IDS));
+          }
+        }
+        watch.endRequests();
+      })();
+      reading.catch((err: unknown) => watch.fail(err));
+      try {
+        for await (const level of watch) yield { level: toProtoLevel(level) };
+      } finally {
+        watch.close();
+      }
+    })();
+}

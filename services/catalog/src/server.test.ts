@@ -1,0 +1,406 @@
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { fromBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { closeClient, createClient, createLogger } from "@shopmesh/platform";
+import { databaseBackends, type TestDatabase } from "@shopmesh/platform/testing";
+import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readCatalogConfig } from "./config.js";
+import { demoCatalog } from "./db/demo-catalog.js";
+import { type CatalogServer, createCatalogService } from "./index.js";
+
+/**
+ * The catalog through its public contract: a real server on port 0 over PGlite, called by a
+ * stock @grpc/grpc-js client built from the .proto files with @grpc/proto-loader (no shopmesh
+ * code on the calling side), plus the platform's typed client for changes made "elsewhere".
+ */
+
+const protoRoot = fileURLToPath(new URL("../../../proto", import.meta.url));
+const loaderOptions: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
+const packageDir = (name: string) => dirname(createRequire(import.meta.url).resolve(`${name}/package.json`));
+const healthProto = join(protoRoot, "grpc/health/v1/health.proto");
+const reflectionProto = join(packageDir("@grpc/reflection"), "build/proto/grpc/reflection/v1/reflection.proto");
+
+type AnyClient = grpc.Client & Record<string, (...args: any[]) => any>;
+
+function stockClient(pkgFile: string, includeDirs: string[], servicePath: string, address: string): AnyClient {
+  const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(pkgFile, { ...loaderOptions, includeDirs })) as Record<string, any>;
+  const Ctor = servicePath.split(".").reduce((o, k) => o[k], pkg) as typeof grpc.Client;
+  return new Ctor(address, grpc.credentials.createInsecure()) as AnyClient;
+}
+
+/** A unary call on a stock client: resolves to the response or rejects with the ServiceError. */
+function unary<T = any>(client: AnyClient, method: string, request: object): Promise<T> {
+  return new Promise((resolve, reject) => {
+    client[method]!(request, { deadline: Date.now() + 5_000 }, (err: grpc.ServiceError | null, res: T) =>
+      err ? reject(err) : resolve(res),
+    );
+  });
+}
+
+async function failure(p: Promise<unknown>): Promise<grpc.ServiceError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as grpc.ServiceError;
+  }
+  throw new Error("expected the call to fail");
+}
+
+/** Messages of a stream in arrival order, with time limits on waiting for them. */
+function inbox<T = any>(call: grpc.ClientReadableStream<T> | grpc.ClientDuplexStream<any, T>) {
+  const queue: T[] = [];
+  const waiters: Array<() => void> = [];
+  let ended: { error?: grpc.ServiceError } | undefined;
+  const wake = () => {
+    for (const w of waiters.splice(0)) w();
+  };
+  call.on("data", (m: T) => {
+    queue.push(m);
+    wake();
+  });
+  call.on("error", (error: grpc.ServiceError) => {
+    ended = { error };
+    wake();
+  });
+  call.on("end", () => {
+    ended ??= {};
+    wake();
+  });
+  const waitFor = async (cond: () => boolean, ms: number) => {
+    const until = Date.now() + ms;
+    while (!cond()) {
+      const left = until - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return true;
+  };
+  return {
+    async next(ms = 5_000): Promise<T> {
+      if (!(await waitFor(() => queue.length > 0 || ended !== undefined, ms))) throw new Error(`no message within ${ms} ms`);
+      const m = queue.shift();
+      if (m === undefined) throw new Error(`stream ended: ${ended?.error?.message ?? "ok"}`);
+      return m;
+    },
+    /** Resolves to the messages that arrived within `ms` (expected: none). */
+    async quiet(ms: number): Promise<T[]> {
+      await new Promise((r) => setTimeout(r, ms));
+      return queue.splice(0);
+    },
+    async ended(ms = 5_000): Promise<{ error?: grpc.ServiceError }> {
+      if (!(await waitFor(() => ended !== undefined, ms))) throw new Error(`stream still open after ${ms} ms`);
+      return ended!;
+    },
+  };
+}
+
+const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+const pglite = databaseBackends().find((b) => b.name === "pglite")!;
+
+describe("catalog over gRPC", () => {
+  let t: TestDatabase;
+  let service: CatalogServer;
+  let address: string;
+  let catalog: AnyClient;
+  let typed: ReturnType<typeof createClient<typeof CatalogService>>;
+
+  const start = async (env: Record<string, string> = {}) => {
+    const s = createCatalogService({
+      config: readCatalogConfig({ DB_SCHEMA: t.schema, ...env }),
+      db: t.db,
+      logger,
+      host: "127.0.0.1",
+      port: 0,
+    });
+    await s.start();
+    return s;
+  };
+
+  beforeAll(async () => {
+    t = await pglite.open();
+    service = await start();
+    address = `127.0.0.1:${service.port}`;
+    catalog = stockClient("shop/catalog/v1/catalog.proto", [protoRoot], "shop.catalog.v1.CatalogService", address);
+    typed = createClient(CatalogService, address);
+  });
+
+  afterAll(async () => {
+    catalog?.close();
+    if (typed) closeClient(typed);
+    await service?.stop();
+    await t?.cleanup();
+  });
+
+  describe("products", () => {
+    it("lists the seeded demo catalog in pages, in a stable order", async () => {
+      const first = await unary(catalog, "ListProducts", {});
+      expect(first.items).toHaveLength(Math.min(20, demoCatalog.length));
+      const ids: string[] = [];
+      let token = "";
+      do {
+        const page = await unary(catalog, "ListProducts", { page_size: 5, page_token: token });
+        expect(page.items.length).toBeLessThanOrEqual(5);
+        ids.push(...page.items.map((p: { id: string }) => p.id));
+        token = page.next_page_token;
+      } while (token !== "");
+      expect(new Set(ids).size).toBe(demoCatalog.length);
+      expect(ids).toEqual(first.items.map((p: { id: string }) => p.id).concat(ids.slice(first.items.length)));
+      const names = (await unary(catalog, "ListProducts", { page_size: 100 })).items.map((p: { name: string }) => p.name);
+      expect(names).toEqual([...names].sort((a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)));
+    });
+
+    it("filters by category", async () => {
+      const tea = await unary(catalog, "ListProducts", { category: "tea", page_size: 100 });
+      const expected = demoCatalog.filter((p) => p.categories.includes("tea")).map((p) => p.id);
+      expect(tea.items.map((p: { id: string }) => p.id).sort()).toEqual(expected.sort());
+      expect(tea.next_page_token).toBe("");
+    });
+
+    it("answers INVALID_ARGUMENT naming page_size or page_token", async () => {
+      for (const page_size of [-1, 101]) {
+        const err = await failure(unary(catalog, "ListProducts", { page_size }));
+        expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+        expect(err.details).toMatch(/^page_size\b/);
+      }
+      const err = await failure(unary(catalog, "ListProducts", { page_token: "definitely-not-a-token" }));
+      expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(err.details).toMatch(/^page_token\b/);
+    });
+
+    it("gets one product, NOT_FOUND for an unknown id, INVALID_ARGUMENT for an empty one", async () => {
+      const seed = demoCatalog[0]!;
+      const { product } = await unary(catalog, "GetProduct", { id: seed.id });
+      expect(product).toMatchObject({
+        id: seed.id,
+        name: seed.name,
+        description: seed.description,
+        price_cents: seed.priceCents,
+        currency: "EUR",
+        image_url: `/images/${seed.id}.svg`,
+        categories: [...seed.categories],
+        stock: seed.onHand,
+      });
+      expect(Number(product.updated_at.seconds)).toBeGreaterThan(0);
+      expect((await failure(unary(catalog, "GetProduct", { id: "p-nope" }))).code).toBe(grpc.status.NOT_FOUND);
+      expect((await failure(unary(catalog, "GetProduct", { id: "" }))).code).toBe(grpc.status.INVALID_ARGUMENT);
+    });
+
+    it("batch-gets products in request order and lists missing ids", async () => {
+      const [a, b] = demoCatalog;
+      const res = await unary(catalog, "BatchGetProducts", { ids: [b!.id, "p-nope", a!.id] });
+      expect(res.products.map((p: { id: string }) => p.id)).toEqual([b!.id, a!.id]);
+      expect(res.missing_ids).toEqual(["p-nope"]);
+      expect((await failure(unary(catalog, "BatchGetProducts", { ids: [] }))).code).toBe(grpc.status.INVALID_ARGUMENT);
+    });
+  });
+
+  describe("stock", () => {
+    it("reserves, replays, releases and adjusts", async () => {
+      const id = "p-burr-grinder"; // 15 on hand
+      const reserve = { order_id: "o-grpc-1", items: [{ product_id: id, quantity: 4 }] };
+      expect(await unary(catalog, "ReserveStock", reserve)).toEqual({ status: "RESERVATION_STATUS_RESERVED", shortages: [] });
+      expect((await unary(catalog, "ReserveStock", reserve)).status).toBe("RESERVATION_STATUS_RESERVED");
+      expect((await unary(catalog, "GetProduct", { id })).product.stock).toBe(11);
+
+      const short = await unary(catalog, "ReserveStock", { order_id: "o-grpc-2", items: [{ product_id: id, quantity: 12 }] });
+      expect(short).toEqual({ status: "RESERVATION_STATUS_REJECTED", shortages: [{ product_id: id, requested: 12, available: 11 }] });
+
+      expect((await unary(catalog, "ReleaseStock", { order_id: "o-grpc-1", reason: "payment_declined" })).status).toBe(
+        "RESERVATION_STATUS_RELEASED",
+      );
+      expect((await unary(catalog, "ReleaseStock", { order_id: "o-grpc-1" })).status).toBe("RESERVATION_STATUS_RELEASED");
+      expect((await unary(catalog, "ReleaseStock", { order_id: "o-grpc-2" })).status).toBe("RESERVATION_STATUS_REJECTED");
+      expect((await unary(catalog, "ReleaseStock", { order_id: "o-never" })).status).toBe("RESERVATION_STATUS_UNSPECIFIED");
+
+      const adjusted = await unary(catalog, "AdjustStock", { product_id: id, delta: 5, reason: "received" });
+      expect(adjusted.level).toMatchObject({ product_id: id, available: 20 });
+      const below = await failure(unary(catalog, "AdjustStock", { product_id: id, delta: -21, reason: "recount" }));
+      expect(below.code).toBe(grpc.status.FAILED_PRECONDITION);
+      expect((await failure(unary(catalog, "AdjustStock", { product_id: "p-nope", delta: 1 }))).code).toBe(grpc.status.NOT_FOUND);
+      const zero = await failure(unary(catalog, "AdjustStock", { product_id: id, delta: 0 }));
+      expect(zero.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(zero.details).toMatch(/^delta\b/);
+      const bad = await failure(unary(catalog, "ReserveStock", { order_id: "o-bad", items: [{ product_id: id, quantity: 0 }] }));
+      expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(bad.details).toMatch(/^items\[0\]\.quantity\b/);
+      const reused = await failure(unary(catalog, "ReserveStock", { order_id: "o-grpc-2", items: [{ product_id: id, quantity: 1 }] }));
+      expect(reused.code).toBe(grpc.status.ALREADY_EXISTS);
+    });
+
+    it("WatchStock: current level on subscribe, every change, nothing after unsubscribe", async () => {
+      const [a, b] = ["p-moka-pot", "p-french-press"];
+      const call = catalog.WatchStock!() as grpc.ClientDuplexStream<any, any>;
+      const box = inbox(call);
+      call.write({ add_product_ids: [a] });
+      const initial = (await box.next()).level;
+      expect(initial).toMatchObject({ product_id: a, available: 40 });
+      expect(Number(initial.updated_at.seconds)).toBeGreaterThan(0);
+
+      // Changes made by other calls, through another client.
+      await typed.adjustStock({ productId: a, delta: -3, reason: "damaged" });
+      expect((await box.next()).level).toMatchObject({ product_id: a, available: 37 });
+      await typed.reserveStock({ orderId: "o-watch-1", items: [{ productId: a, quantity: 2 }] });
+      expect((await box.next()).level).toMatchObject({ product_id: a, available: 35 });
+
+      // A second product joins; the first leaves and stays silent.
+      call.write({ add_product_ids: [b], remove_product_ids: [a] });
+      expect((await box.next()).level).toMatchObject({ product_id: b, available: 35 });
+      await typed.adjustStock({ productId: a, delta: 1, reason: "recount" });
+      await typed.adjustStock({ productId: b, delta: 2, reason: "received" });
+      expect((await box.next()).level).toMatchObject({ product_id: b, available: 37 });
+      expect(await box.quiet(200)).toEqual([]);
+
+      // Adding an id again answers with its level again.
+      call.write({ add_product_ids: [b] });
+      expect((await box.next()).level).toMatchObject({ product_id: b, available: 37 });
+
+      // Half-closed with nothing watched: the server ends the stream with OK.
+      call.write({ remove_product_ids: [b] });
+      call.end();
+      expect((await box.ended()).error).toBeUndefined();
+      expect(await box.quiet(50)).toEqual([]);
+    });
+
+    it("WatchStock fails with NOT_FOUND for an unknown product and INVALID_ARGUMENT for a bad id", async () => {
+      const call = catalog.WatchStock!() as grpc.ClientDuplexStream<any, any>;
+      const box = inbox(call);
+      call.write({ add_product_ids: ["p-nope"] });
+      expect((await box.ended()).error?.code).toBe(grpc.status.NOT_FOUND);
+
+      const call2 = catalog.WatchStock!() as grpc.ClientDuplexStream<any, any>;
+      const box2 = inbox(call2);
+      call2.write({ add_product_ids: ["bad id"] });
+      const { error } = await box2.ended();
+      expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(error?.details).toMatch(/^add_product_ids\[0\]/);
+    });
+
+    it("StreamStock: current levels first, then changes; cancel ends it", async () => {
+      const [a, b] = ["p-sencha-tea", "p-travel-mug"];
+      const call = catalog.StreamStock!({ product_ids: [a, b] }) as grpc.ClientReadableStream<any>;
+      const box = inbox(call);
+      const first = [(await box.next()).level, (await box.next()).level];
+      expect(first.map((l) => [l.product_id, l.available]).sort()).toEqual([
+        [a, 110],
+        [b, 65],
+      ]);
+      await typed.reserveStock({ orderId: "o-stream-1", items: [{ productId: b, quantity: 5 }] });
+      expect((await box.next()).level).toMatchObject({ product_id: b, available: 60 });
+      call.cancel();
+      expect((await box.ended()).error?.code).toBe(grpc.status.CANCELLED);
+
+      const missing = inbox(catalog.StreamStock!({ product_ids: [a, "p-nope"] }) as grpc.ClientReadableStream<any>);
+      expect((await missing.ended()).error?.code).toBe(grpc.status.NOT_FOUND);
+      const empty = inbox(catalog.StreamStock!({ product_ids: [] }) as grpc.ClientReadableStream<any>);
+      const { error } = await empty.ended();
+      expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(error?.details).toMatch(/^product_ids\b/);
+    });
+
+    it("StreamStock through the platform client ends when the consumer stops", async () => {
+      const levels: number[] = [];
+      for await (const res of typed.streamStock({ productIds: ["p-canister"] })) {
+        levels.push(res.level?.available ?? -1);
+        break;
+      }
+      expect(levels).toEqual([45]);
+    });
+  });
+
+  describe("health and reflection", () => {
+    it("reports SERVING on Check and Watch", async () => {
+      const health = stockClient(healthProto, [], "grpc.health.v1.Health", address);
+      try {
+        for (const name of ["", "shop.catalog.v1.CatalogService"]) {
+          expect(await unary(health, "Check", { service: name })).toEqual({ status: "SERVING" });
+        }
+        expect((await failure(unary(health, "Check", { service: "nope.Service" }))).code).toBe(grpc.status.NOT_FOUND);
+        const watch = health.Watch!({ service: "shop.catalog.v1.CatalogService" }) as grpc.ClientReadableStream<any>;
+        const box = inbox(watch);
+        expect(await box.next()).toEqual({ status: "SERVING" });
+        watch.cancel();
+      } finally {
+        health.close();
+      }
+    });
+
+    it("lists the services and serves their descriptors over reflection", async () => {
+      const reflection = stockClient(reflectionProto, [], "grpc.reflection.v1.ServerReflection", address);
+      try {
+        const call = reflection.ServerReflectionInfo!() as grpc.ClientDuplexStream<any, any>;
+        const box = inbox(call);
+        call.write({ list_services: "" });
+        const listed = await box.next();
+        const names = listed.list_services_response.service.map((s: { name: string }) => s.name);
+        expect(names).toEqual(expect.arrayContaining(["shop.catalog.v1.CatalogService", "grpc.health.v1.Health"]));
+
+        call.write({ file_containing_symbol: "shop.catalog.v1.CatalogService" });
+        const files = (await box.next()).file_descriptor_response.file_descriptor_proto as Buffer[];
+        const protos = files.map((f) => fromBinary(FileDescriptorProtoSchema, f));
+        const file = protos.find((p) => p.name === "shop/catalog/v1/catalog.proto");
+        expect(file?.service[0]?.method.map((m) => m.name)).toEqual([
+          "ListProducts",
+          "GetProduct",
+          "BatchGetProducts",
+          "WatchStock",
+          "StreamStock",
+          "ReserveStock",
+          "ReleaseStock",
+          "AdjustStock",
+        ]);
+        call.end();
+        await box.ended();
+      } finally {
+        reflection.close();
+      }
+    });
+  });
+
+  describe("lifecycle", () => {
+    it("seeds on the first start only", async () => {
+      // The schema already holds the seeded catalog with changed stock: a second start keeps it.
+      const again = await start();
+      try {
+        const client = createClient(CatalogService, `127.0.0.1:${again.port}`);
+        const { items } = await client.listProducts({ pageSize: 100 });
+        expect(items).toHaveLength(demoCatalog.length);
+        expect(items.find((p) => p.id === "p-moka-pot")?.stock).toBe(36);
+        closeClient(client);
+      } finally {
+        await again.stop();
+      }
+    });
+
+    it("ends open stock streams promptly on stop", async () => {
+      const s = await start({ SEED_DEMO_CATALOG: "false", SHUTDOWN_GRACE_MS: "5000" });
+      const client = stockClient("shop/catalog/v1/catalog.proto", [protoRoot], "shop.catalog.v1.CatalogService", `127.0.0.1:${s.port}`);
+      try {
+        const call = client.StreamStock!({ product_ids: ["p-moka-pot"] }) as grpc.ClientReadableStream<any>;
+        const box = inbox(call);
+        await box.next();
+        const watch = client.WatchStock!() as grpc.ClientDuplexStream<any, any>;
+        const wbox = inbox(watch);
+        watch.write({ add_product_ids: ["p-moka-pot"] });
+        await wbox.next();
+        const started = Date.now();
+        await s.stop();
+        expect(Date.now() - started).toBeLessThan(2_000);
+        expect((await box.ended()).error?.code).toBe(grpc.status.UNAVAILABLE);
+        expect((await wbox.ended()).error?.code).toBe(grpc.status.UNAVAILABLE);
+      } finally {
+        client.close();
+      }
+    });
+  });
+});

@@ -1,0 +1,75 @@
+import { type Database, type Logger, createGrpcServer, migrateToLatest, serviceRegistration } from "@shopmesh/platform";
+import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { type Catalog, createCatalog } from "./catalog/catalog.service.js";
+import { StockFeed } from "./catalog/stock-feed.js";
+import type { CatalogConfig } from "./config.js";
+import { DEMO_CATALOG_SEED, demoCatalog } from "./db/demo-catalog.js";
+import { catalogMigrations } from "./db/migrations/index.js";
+import type { CatalogDb } from "./db/tables.js";
+import { catalogHandlers } from "./rpc/catalog-handlers.js";
+
+export interface CatalogServiceOptions {
+  readonly config: CatalogConfig;
+  /** The process's database; the catalog uses the schema `config.DB_SCHEMA` in it. The caller closes it. */
+  readonly db: Database;
+  readonly logger: Logger;
+  /** Overrides CATALOG_HOST (embedded mode listens on 127.0.0.1). */
+  readonly host?: string;
+  /** Overrides CATALOG_PORT (0 picks a free port). */
+  readonly port?: number;
+}
+
+export interface CatalogServer {
+  /** Migrates the schema, seeds the demo catalog on first start (when enabled), then serves; resolves to the port. */
+  start(): Promise<number>;
+  /** Graceful stop: NOT_SERVING, streams end with UNAVAILABLE, in-flight calls drain, the server closes. */
+  stop(): Promise<void>;
+  /** The bound port, once started. */
+  readonly port: number;
+  /** The use cases behind the RPCs (for in-process callers and tests). */
+  readonly catalog: Catalog;
+}
+
+/** The catalog service: its gRPC server (with health and reflection) over its schema of `db`. */
+export function createCatalogService(opts: CatalogServiceOptions): CatalogServer {
+  const { config } = opts;
+  const logger = opts.logger.child({ service: "catalog" });
+  const schema = config.DB_SCHEMA;
+  const db = opts.db.kysely<CatalogDb>(schema);
+  const catalog = createCatalog({ db, logger, feed: new StockFeed(logger) });
+  const server = createGrpcServer({
+    name: "catalog",
+    host: opts.host ?? config.CATALOG_HOST,
+    port: opts.port ?? config.CATALOG_PORT,
+    services: [serviceRegistration(CatalogService, catalogHandlers(catalog))],
+    logger,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+  });
+
+  let started: Promise<number> | undefined;
+  let stopped: Promise<void> | undefined;
+  return {
+    catalog,
+    get port() {
+      return server.port;
+    },
+    start() {
+      started ??= (async () => {
+        await migrateToLatest(db, schema, { ...catalogMigrations }, logger);
+        if (config.SEED_DEMO_CATALOG && (await catalog.seedOnce(DEMO_CATALOG_SEED, demoCatalog))) {
+          logger.info({ products: demoCatalog.length }, "demo catalog seeded");
+        }
+        return server.start();
+      })();
+      return started;
+    },
+    stop() {
+      stopped ??= (async () => {
+        if (!started) return;
+        await started.catch(() => undefined);
+        await server.stop();
+      })();
+      return stopped;
+    },
+  };
+}
