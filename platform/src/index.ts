@@ -8,3 +8,5 @@ export * from "./grpc/server.js";
 export * from "./grpc/client.js";
 export * from "./lifecycle.js";
 export * from "./db/index.js";
+export * from "./grpc/health.js";
+export * from "./grpc/reflection.js";

@@ -1,17 +1,16 @@
 import { once } from "node:events";
 import type { Readable } from "node:stream";
-import { create, toBinary } from "@bufbuild/protobuf";
-import type { DescFile, DescMessage, DescMethod, DescService, MessageInitShape } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { create } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import { ReflectionService } from "@grpc/reflection";
 import { Health } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { toRpcError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { CallContext } from "./context.js";
 import { chainInterceptors, defaultInterceptors, type ServerInterceptor } from "./interceptors.js";
 import { HealthRegistry, ServingStatus } from "./health.js";
+import { ReflectionIndex } from "./reflection.js";
 import { decodeRequest, serverMethodDefinition, type ServiceRegistration } from "./service.js";
 
 /** Options that make grpc-js cheaper per call; we do our own retries and need no channelz. */
@@ -63,7 +62,8 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
   const interceptors = [...defaultInterceptors, ...(opts.interceptors ?? [])];
   let port = 0;
 
-  for (const { service, handlers } of [...opts.services, health.registration()]) {
+  const reflection = new ReflectionIndex([...opts.services.map((s) => s.service), Health]);
+  for (const { service, handlers } of [...opts.services, health.registration(), ...reflection.registrations()]) {
     const definition: Record<string, grpc.MethodDefinition<Buffer, unknown>> = {};
     const implementation: grpc.UntypedServiceImplementation = {};
     for (const method of service.methods) {
@@ -83,7 +83,6 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
     }
     server.addService(definition as grpc.ServiceDefinition, implementation);
   }
-  new ReflectionService(reflectionPackage([...opts.services.map((s) => s.service), Health]), {}).addToServer(server);
 
   const setServing = (serving: boolean) => health.setAll(serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
 
@@ -268,20 +267,3 @@ function endWithError(call: grpc.ServerWritableStream<Buffer, unknown> | grpc.Se
   if (call.cancelled) return;
   call.emit("error", toStatus(err));
 }
-
-/** A proto-loader-shaped package definition carrying our file descriptors, for @grpc/reflection. */
-function reflectionPackage(services: readonly DescService[]): Parameters<typeof reflectionCtor>[0] {
-  const files = new Map<string, DescFile>();
-  const visit = (f: DescFile) => {
-    if (files.has(f.name)) return;
-    files.set(f.name, f);
-    for (const dep of f.dependencies) visit(dep);
-  };
-  for (const s of services) visit(s.file);
-  const fileDescriptorProtos = [...files.values()].map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)));
-  return {
-    "shopmesh.descriptors": { format: "Protocol Buffer 3 FileDescriptorProto", type: {}, fileDescriptorProtos },
-  } as unknown as Parameters<typeof reflectionCtor>[0];
-}
-
-const reflectionCtor = (pkg: ConstructorParameters<typeof ReflectionService>[0]) => pkg;

@@ -1,5 +1,4 @@
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
@@ -21,9 +20,8 @@ import { type CatalogServer, createCatalogService } from "./index.js";
 
 const protoRoot = fileURLToPath(new URL("../../../proto", import.meta.url));
 const loaderOptions: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
-const packageDir = (name: string) => dirname(createRequire(import.meta.url).resolve(`${name}/package.json`));
 const healthProto = join(protoRoot, "grpc/health/v1/health.proto");
-const reflectionProto = join(packageDir("@grpc/reflection"), "build/proto/grpc/reflection/v1/reflection.proto");
+const reflectionProto = join(protoRoot, "grpc/reflection/v1/reflection.proto");
 
 type AnyClient = grpc.Client & Record<string, (...args: any[]) => any>;
 
