@@ -98,10 +98,7 @@ export type ConfigOf<S extends ConfigSchema> = { readonly [K in keyof S]: S[K] e
  * Reads and validates every variable of `schema` (keys are the variable names). Throws a
  * ConfigError naming every missing or malformed variable.
  */
-export function loadConfig<S extends ConfigSchema>(
-  schema: S,
-  source: Record<string, string | undefined> = process.env,
-): ConfigOf<S> {
+export function loadConfig<S extends ConfigSchema>(schema: S, source: Record<string, string | undefined> = process.env): ConfigOf<S> {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [name, s] of Object.entries(schema)) {

@@ -3,8 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 export { Code, ConnectError };
 
 /** Shorthands for the errors handlers throw; the message names the field or the thing. */
-export const invalidArgument = (field: string, why: string) =>
-  new ConnectError(`${field}: ${why}`, Code.InvalidArgument);
+export const invalidArgument = (field: string, why: string) => new ConnectError(`${field}: ${why}`, Code.InvalidArgument);
 export const notFound = (what: string) => new ConnectError(`${what} not found`, Code.NotFound);
 export const failedPrecondition = (why: string) => new ConnectError(why, Code.FailedPrecondition);
 export const alreadyExists = (why: string) => new ConnectError(why, Code.AlreadyExists);

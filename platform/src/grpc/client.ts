@@ -104,7 +104,9 @@ export function createClient<S extends DescService>(service: S, address: string,
     handleWhen((e) => e instanceof ConnectError && breakerCodes.has(e.code)),
     { halfOpenAfter: opts.breakerHalfOpenAfterMs ?? 5_000, breaker: new ConsecutiveBreaker(opts.breakerThreshold ?? 5) },
   );
-  breaker.onStateChange((state) => opts.logger?.warn({ target: address, service: service.typeName, state: CircuitState[state] }, "circuit breaker"));
+  breaker.onStateChange((state) =>
+    opts.logger?.warn({ target: address, service: service.typeName, state: CircuitState[state] }, "circuit breaker"),
+  );
   const retryPolicy = retry(
     handleWhen((e) => e instanceof ConnectError && retryableCodes.has(e.code)),
     { maxAttempts: Math.max(0, (opts.maxAttempts ?? 3) - 1), backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 500 }) },
@@ -120,8 +122,14 @@ export function createClient<S extends DescService>(service: S, address: string,
           new Promise<unknown>((resolve, reject) => {
             const { metadata, signal } = callEnv(o);
             if (signal?.aborted) return reject(abortError(signal));
-            const call = raw.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, metadata, { deadline }, (err, res) =>
-              err ? reject(fromServiceError(err)) : resolve(res),
+            const call = raw.makeUnaryRequest(
+              def.path,
+              def.requestSerialize,
+              def.responseDeserialize,
+              request,
+              metadata,
+              { deadline },
+              (err, res) => (err ? reject(fromServiceError(err)) : resolve(res)),
             );
             signal?.addEventListener("abort", () => call.cancel(), { once: true });
           });
@@ -136,7 +144,13 @@ export function createClient<S extends DescService>(service: S, address: string,
             return await (idempotent ? retryPolicy.execute(once) : once());
           } catch (err) {
             if (err instanceof BrokenCircuitError) {
-              throw new ConnectError(`${service.typeName} at ${address} is unavailable (circuit open)`, Code.Unavailable, undefined, undefined, err);
+              throw new ConnectError(
+                `${service.typeName} at ${address} is unavailable (circuit open)`,
+                Code.Unavailable,
+                undefined,
+                undefined,
+                err,
+              );
             }
             throw err;
           }
@@ -146,7 +160,14 @@ export function createClient<S extends DescService>(service: S, address: string,
       case "server_streaming":
         client[method.localName] = (request: unknown, o: CallOptions = {}) => {
           const { metadata, signal } = callEnv(o);
-          const call = raw.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request, metadata, streamCallOptions(o));
+          const call = raw.makeServerStreamRequest(
+            def.path,
+            def.requestSerialize,
+            def.responseDeserialize,
+            request,
+            metadata,
+            streamCallOptions(o),
+          );
           return readStream(call, signal);
         };
         break;
@@ -154,8 +175,13 @@ export function createClient<S extends DescService>(service: S, address: string,
         client[method.localName] = (requests: AsyncIterable<unknown>, o: CallOptions = {}) =>
           new Promise<unknown>((resolve, reject) => {
             const { metadata, signal } = callEnv(o);
-            const call = raw.makeClientStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, metadata, { deadline: deadlineFor(o, defaultTimeoutMs) }, (err, res) =>
-              err ? reject(fromServiceError(err)) : resolve(res),
+            const call = raw.makeClientStreamRequest(
+              def.path,
+              def.requestSerialize,
+              def.responseDeserialize,
+              metadata,
+              { deadline: deadlineFor(o, defaultTimeoutMs) },
+              (err, res) => (err ? reject(fromServiceError(err)) : resolve(res)),
             );
             signal?.addEventListener("abort", () => call.cancel(), { once: true });
             void pump(requests, call);
@@ -217,7 +243,10 @@ export function fromServiceError(err: grpc.ServiceError): ConnectError {
   return new ConnectError(err.details || err.message, err.code as number as Code, headers, undefined, err);
 }
 
-async function pump(requests: AsyncIterable<unknown>, call: grpc.ClientWritableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>): Promise<void> {
+async function pump(
+  requests: AsyncIterable<unknown>,
+  call: grpc.ClientWritableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>,
+): Promise<void> {
   try {
     for await (const r of requests) {
       if (call.destroyed || call.writableEnded) return;
@@ -230,7 +259,10 @@ async function pump(requests: AsyncIterable<unknown>, call: grpc.ClientWritableS
   }
 }
 
-async function* readStream(call: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>, signal: AbortSignal | undefined): AsyncIterable<any> {
+async function* readStream(
+  call: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>,
+  signal: AbortSignal | undefined,
+): AsyncIterable<any> {
   const onAbort = () => call.cancel();
   signal?.addEventListener("abort", onAbort, { once: true });
   try {

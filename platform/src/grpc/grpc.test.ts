@@ -83,7 +83,10 @@ describe("gRPC server adapter", () => {
         throw new ConnectError(`product ${req.id} not found`, Code.NotFound);
       },
     });
-    await expect(client(server.port).getProduct({ id: "nope" })).rejects.toMatchObject({ code: Code.NotFound, rawMessage: "product nope not found" });
+    await expect(client(server.port).getProduct({ id: "nope" })).rejects.toMatchObject({
+      code: Code.NotFound,
+      rawMessage: "product nope not found",
+    });
   });
 
   it("answers INVALID_ARGUMENT to bytes that are not the request message", async () => {
@@ -205,7 +208,13 @@ describe("client resilience", () => {
 
 describe("health", () => {
   it("answers Check per service and streams Watch until the server stops", async () => {
-    const server = createGrpcServer({ name: "test", host: "127.0.0.1", port: 0, logger, services: [serviceRegistration(CatalogService, handlers({}))] });
+    const server = createGrpcServer({
+      name: "test",
+      host: "127.0.0.1",
+      port: 0,
+      logger,
+      services: [serviceRegistration(CatalogService, handlers({}))],
+    });
     await server.start();
     const health = createClient(Health, `127.0.0.1:${server.port}`);
     cleanups.push(() => closeClient(health));

@@ -48,8 +48,8 @@ export class HealthRegistry {
       queue.push(s);
       wake?.();
     };
-    let set = this.#watchers.get(name);
-    if (!set) this.#watchers.set(name, (set = new Set()));
+    const set = this.#watchers.get(name) ?? new Set<(s: Status) => void>();
+    this.#watchers.set(name, set);
     set.add(watcher);
     const onAbort = () => wake?.();
     signal.addEventListener("abort", onAbort, { once: true });

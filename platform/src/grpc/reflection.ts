@@ -56,8 +56,8 @@ export class ReflectionIndex {
 
   #addExtension(x: DescFile["extensions"][number], file: DescFile): void {
     this.#symbols.set(x.typeName, file);
-    let byNumber = this.#extensions.get(x.extendee.typeName);
-    if (!byNumber) this.#extensions.set(x.extendee.typeName, (byNumber = new Map()));
+    const byNumber = this.#extensions.get(x.extendee.typeName) ?? new Map<number, DescFile>();
+    this.#extensions.set(x.extendee.typeName, byNumber);
     byNumber.set(x.number, file);
   }
 
@@ -73,8 +73,8 @@ export class ReflectionIndex {
     };
     visit(file);
     return out.map((f) => {
-      let bytes = this.#encoded.get(f.name);
-      if (!bytes) this.#encoded.set(f.name, (bytes = toBinary(FileDescriptorProtoSchema, f.proto)));
+      const bytes = this.#encoded.get(f.name) ?? toBinary(FileDescriptorProtoSchema, f.proto);
+      this.#encoded.set(f.name, bytes);
       return bytes;
     });
   }

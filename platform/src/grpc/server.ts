@@ -53,7 +53,10 @@ export interface GrpcServer {
 }
 
 export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
-  const server = new grpc.Server({ ...grpcChannelOptions, "grpc.max_receive_message_length": opts.maxReceiveMessageBytes ?? 4 * 1024 * 1024 });
+  const server = new grpc.Server({
+    ...grpcChannelOptions,
+    "grpc.max_receive_message_length": opts.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
+  });
   const log = opts.logger;
   const shutdown = new AbortController();
   const inFlight = new Set<Promise<unknown>>();
@@ -137,7 +140,11 @@ interface AdaptOptions {
   track(p: Promise<unknown>): void;
 }
 
-type AnyCall = grpc.ServerUnaryCall<Buffer, unknown> | grpc.ServerReadableStream<Buffer, unknown> | grpc.ServerWritableStream<Buffer, unknown> | grpc.ServerDuplexStream<Buffer, unknown>;
+type AnyCall =
+  | grpc.ServerUnaryCall<Buffer, unknown>
+  | grpc.ServerReadableStream<Buffer, unknown>
+  | grpc.ServerWritableStream<Buffer, unknown>
+  | grpc.ServerDuplexStream<Buffer, unknown>;
 
 function adaptHandler(method: DescMethod, handler: AnyHandler, o: AdaptOptions): grpc.UntypedHandleCall {
   const newContext = (call: AnyCall): { ctx: CallContext; done(): void } => {

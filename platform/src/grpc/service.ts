@@ -17,9 +17,7 @@ export type MethodHandler<M> = M extends { methodKind: "unary"; input: infer I e
         : never;
 
 /** Handlers for every method of a generated service, keyed by the method's local name. */
-export type ServiceHandlers<S> = S extends GenService<infer T extends GenServiceMethods>
-  ? { [K in keyof T]: MethodHandler<T[K]> }
-  : never;
+export type ServiceHandlers<S> = S extends GenService<infer T extends GenServiceMethods> ? { [K in keyof T]: MethodHandler<T[K]> } : never;
 
 /** A service and its handlers, ready to be added to a server. */
 export interface ServiceRegistration {
