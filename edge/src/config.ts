@@ -1,0 +1,57 @@
+import { type ConfigOf, env, loadConfig, type VarSpec } from "@shopmesh/platform";
+
+/**
+ * The environment variable that carries the address of each service the edge can front, keyed
+ * by the service's fully qualified name. A service whose variable is unset is not exposed.
+ */
+export const upstreamAddressVars = {
+  AUTH_ADDR: "shop.auth.v1.AuthService",
+  CATALOG_ADDR: "shop.catalog.v1.CatalogService",
+  CART_ADDR: "shop.cart.v1.CartService",
+  ORDER_ADDR: "shop.order.v1.OrderService",
+  PAYMENT_ADDR: "shop.payment.v1.PaymentService",
+  NOTIFICATION_ADDR: "shop.notification.v1.NotificationService",
+} as const;
+
+type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+
+const upstreamSchema = Object.fromEntries(
+  Object.entries(upstreamAddressVars).map(([name, typeName]) => [
+    name,
+    env.optional(env.address({ doc: `host:port of ${typeName}; unset: its methods are not exposed` })),
+  ]),
+) as { [K in keyof typeof upstreamAddressVars]: VarSpec<string | undefined> };
+
+export const edgeConfigSchema = {
+  EDGE_PORT: env.port({ doc: "port of the edge (HTTP/1.1 and cleartext HTTP/2 on the same port)", default: 8080 }),
+  EDGE_HOST: env.string({ doc: "interface the edge listens on", default: "0.0.0.0" }),
+  CORS_ORIGINS: env.list({ doc: 'browser origins allowed to call the edge, comma-separated; "*" for any', default: ["*"] }),
+  EDGE_MAX_BODY_BYTES: env.int({ doc: "largest request body accepted (413 above it)", default: 1024 * 1024, min: 1 }),
+  EDGE_REQUEST_TIMEOUT_MS: env.int({
+    doc: "deadline of a unary call through the edge; a shorter client timeout wins",
+    default: 10_000,
+    min: 1,
+  }),
+  LOG_LEVEL: env.oneOf<LogLevel>(["trace", "debug", "info", "warn", "error", "fatal", "silent"], { doc: "log level", default: "info" }),
+  ...upstreamSchema,
+};
+
+export type EdgeConfig = ConfigOf<typeof edgeConfigSchema>;
+
+/** Reads the edge configuration from the environment (throws naming every bad variable). */
+export function readEdgeConfig(source: Record<string, string | undefined> = process.env): EdgeConfig {
+  return loadConfig(edgeConfigSchema, source);
+}
+
+/** The `*_ADDR` part of the configuration. */
+export type UpstreamAddresses = Partial<Pick<EdgeConfig, keyof typeof upstreamAddressVars>>;
+
+/** The configured upstreams: service type name → "host:port". */
+export function upstreamsFromConfig(config: UpstreamAddresses): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, typeName] of Object.entries(upstreamAddressVars)) {
+    const address = config[name as keyof typeof upstreamAddressVars];
+    if (address !== undefined) out[typeName] = address;
+  }
+  return out;
+}

@@ -1,0 +1,234 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "@shopmesh/platform";
+import { type Authenticate, bearerTokenSyntax } from "./authenticate.js";
+import { type EdgeConfig, type UpstreamAddresses, upstreamsFromConfig } from "./config.js";
+import { createCors } from "./cors.js";
+import { errorBody } from "./errors.js";
+import { createForwarder } from "./forwarder.js";
+import { createListener, isHttp1, type Listener } from "./listener.js";
+import { publicSurface } from "./public-surface.js";
+import { reflectionServices, registerReflection } from "./reflection.js";
+import { createRestRouter, type NodeRequest, type NodeResponse, nodeHeaders, type RequestTarget, sendJson, tooLarge } from "./rest.js";
+import { connectUpstream, defaultForwardedHeaders, loadService, requestIdOf, type Upstream } from "./upstreams.js";
+
+/**
+ * The settings the edge runs with: the environment config (`readEdgeConfig`) fits, and so does
+ * a literal with just these fields (tests). `*_ADDR` fields are the default upstreams.
+ */
+export type EdgeSettings = Pick<
+  EdgeConfig,
+  "EDGE_PORT" | "EDGE_HOST" | "CORS_ORIGINS" | "EDGE_MAX_BODY_BYTES" | "EDGE_REQUEST_TIMEOUT_MS"
+> &
+  UpstreamAddresses;
+
+export interface EdgeOptions {
+  readonly config: EdgeSettings;
+  readonly logger: Logger;
+  /**
+   * Service type name → "host:port" of the services to front; exposed methods of other services
+   * are not served. Default: the `*_ADDR` variables of `config` (`upstreamsFromConfig`).
+   */
+  readonly upstreams?: Readonly<Record<string, string>>;
+  /**
+   * Descriptors of the services named in `upstreams`. When omitted, each is loaded from the
+   * contracts package by its type name (shop.<domain>.v1.X → @shopmesh/proto/shop/<domain>/v1/<domain>_pb.js).
+   */
+  readonly services?: readonly DescService[];
+  /** Decides who calls; default: any well-formed bearer token (services verify it). */
+  readonly authenticate?: Authenticate;
+  /** Request headers forwarded upstream as metadata (x-request-id always is). */
+  readonly forwardedHeaders?: readonly string[];
+  /** REST: request headers that fill a request field; default Idempotency-Key → idempotency_key. */
+  readonly headerFields?: Readonly<Record<string, string>>;
+  /** Deadline of each /readyz health check. Default 1000 ms. */
+  readonly readinessTimeoutMs?: number;
+  /** How long stop() lets in-flight requests finish. Default 10 s. */
+  readonly shutdownGraceMs?: number;
+}
+
+export interface Edge {
+  /** Connects the upstreams and listens; resolves to the bound port. Calling it again returns the same promise. */
+  start(): Promise<number>;
+  /**
+   * Graceful stop: /readyz turns 503, no new connections, open streams end with UNAVAILABLE,
+   * idle connections close, in-flight requests finish (within `shutdownGraceMs`), upstream
+   * clients close. Idempotent; waits for a start in progress.
+   */
+  stop(): Promise<void>;
+  /** The bound port (0 before start). */
+  readonly port: number;
+  /** Base URL, e.g. "http://localhost:8080". */
+  readonly url: string;
+}
+
+/**
+ * The edge: one port serving the Connect protocol, gRPC-Web and gRPC (HTTP/1.1 and h2c) for the
+ * methods the contracts expose, the REST routes they declare, /healthz and /readyz. Everything
+ * served is derived from the service descriptors; adding a service is configuration.
+ */
+export function createEdge(opts: EdgeOptions): Edge {
+  const { config } = opts;
+  const log = opts.logger;
+  const authenticate = opts.authenticate ?? bearerTokenSyntax;
+  const forwardedHeaders = opts.forwardedHeaders ?? defaultForwardedHeaders;
+  const readinessTimeoutMs = opts.readinessTimeoutMs ?? 1_000;
+  const addresses = opts.upstreams ?? upstreamsFromConfig(config);
+  const shutdown = new AbortController();
+  const upstreams = new Map<string, Upstream>();
+  let listener: Listener | undefined;
+  let port = 0;
+  let starting: Promise<number> | undefined;
+  let stopping: Promise<void> | undefined;
+  /** Started and not stopping: /readyz may answer 200. */
+  let running = false;
+
+  const resolveServices = async (): Promise<DescService[]> => {
+    const given = new Map((opts.services ?? []).map((s) => [s.typeName, s]));
+    return Promise.all(Object.keys(addresses).map((typeName) => given.get(typeName) ?? loadService(typeName)));
+  };
+
+  const readiness = async (): Promise<{ ready: boolean; body: string }> => {
+    const entries = await Promise.all(
+      [...upstreams.values()].map(async (u) => [u.service.typeName, await u.health(readinessTimeoutMs)] as const),
+    );
+    const ready = running && entries.every(([, s]) => s === "SERVING");
+    return { ready, body: JSON.stringify({ status: ready ? "ok" : "unavailable", services: Object.fromEntries(entries) }) };
+  };
+
+  const build = (services: DescService[]) => {
+    for (const service of services) {
+      const address = addresses[service.typeName] as string;
+      upstreams.set(service.typeName, connectUpstream(service, address, { logger: log, defaultTimeoutMs: config.EDGE_REQUEST_TIMEOUT_MS }));
+    }
+    const methods = publicSurface(services);
+    const forwarder = createForwarder({
+      methods,
+      upstreams,
+      authenticate,
+      requestTimeoutMs: config.EDGE_REQUEST_TIMEOUT_MS,
+      forwardedHeaders,
+      shutdown: shutdown.signal,
+      logger: log,
+    });
+    const rest = createRestRouter({
+      methods,
+      upstreams,
+      authenticate,
+      maxBodyBytes: config.EDGE_MAX_BODY_BYTES,
+      requestTimeoutMs: config.EDGE_REQUEST_TIMEOUT_MS,
+      forwardedHeaders,
+      headerFields: opts.headerFields ?? { "idempotency-key": "idempotency_key" },
+      logger: log,
+    });
+    const reflection = new Set(reflectionServices.flatMap((s) => s.methods));
+    const connectHandler = connectNodeAdapter({
+      routes: (router) => {
+        forwarder.routes(router);
+        registerReflection(router, methods);
+      },
+      requestGate: (ctx) => (reflection.has(ctx.method) ? undefined : forwarder.gate(ctx)),
+      // Per message; a whole Connect unary body is also refused up front by its Content-Length.
+      readMaxBytes: config.EDGE_MAX_BODY_BYTES,
+      fallback: (req, res) => {
+        sendJson(
+          res as NodeResponse,
+          404,
+          errorBody(new ConnectError(`no route for ${req.method} ${req.url?.split("?")[0]}`, Code.NotFound)),
+        );
+      },
+    });
+    const cors = createCors(config.CORS_ORIGINS);
+
+    for (const m of methods) {
+      log.debug(
+        {
+          rpc: `${m.service.typeName}/${m.method.name}`,
+          access: m.access,
+          http: m.http ? `${m.http.method} ${m.http.template}` : undefined,
+        },
+        "exposed",
+      );
+    }
+
+    return (req: NodeRequest, res: NodeResponse) => {
+      const url = req.url ?? "/";
+      const q = url.indexOf("?");
+      const target: RequestTarget = q < 0 ? { path: url, query: "" } : { path: url.slice(0, q), query: url.slice(q + 1) };
+      const requestId = requestIdOf(nodeHeaders(req));
+      // Connect handlers read it from the request: one id for the whole exchange.
+      req.headers["x-request-id"] = requestId;
+      res.setHeader("x-request-id", requestId);
+      if (listener?.closing && isHttp1(req)) res.setHeader("connection", "close");
+      if (cors.apply(req, res)) return;
+
+      if (target.path === "/healthz") {
+        sendJson(res, 200, '{"status":"ok"}');
+        return;
+      }
+      if (target.path === "/readyz") {
+        readiness().then(
+          (r) => sendJson(res, r.ready ? 200 : 503, r.body),
+          (err: unknown) => {
+            log.error({ err }, "readiness check failed");
+            sendJson(res, 503, '{"status":"unavailable"}');
+          },
+        );
+        return;
+      }
+      if (rest.handle(req, res, target, requestId)) return;
+
+      const declared = req.headers["content-length"];
+      if (declared !== undefined && Number(declared) > config.EDGE_MAX_BODY_BYTES) {
+        const e = tooLarge(config.EDGE_MAX_BODY_BYTES);
+        sendJson(res, e.status, errorBody(new ConnectError(e.message, e.code)), isHttp1(req) ? { connection: "close" } : undefined);
+        return;
+      }
+      connectHandler(req, res);
+    };
+  };
+
+  return {
+    get port() {
+      return port;
+    },
+    get url() {
+      const host = config.EDGE_HOST === "0.0.0.0" || config.EDGE_HOST === "::" ? "localhost" : config.EDGE_HOST;
+      return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    },
+    start() {
+      starting ??= (async () => {
+        try {
+          const handler = build(await resolveServices());
+          listener = createListener(handler);
+          port = await listener.listen(config.EDGE_PORT, config.EDGE_HOST);
+        } catch (err) {
+          for (const u of upstreams.values()) u.close();
+          throw err;
+        }
+        running = true;
+        log.info({ port, upstreams: Object.fromEntries([...upstreams].map(([k, u]) => [k, u.address])) }, "edge listening");
+        return port;
+      })();
+      return starting;
+    },
+    stop() {
+      stopping ??= (async () => {
+        if (!starting) return;
+        try {
+          await starting;
+        } catch {
+          return; // a failed start has already let go of everything
+        }
+        running = false;
+        // Open streams end with UNAVAILABLE, which tells clients to reconnect elsewhere.
+        shutdown.abort(new ConnectError("edge shutting down", Code.Unavailable));
+        await listener?.close(opts.shutdownGraceMs ?? 10_000);
+        for (const u of upstreams.values()) u.close();
+        log.info("edge stopped");
+      })();
+      return stopping;
+    },
+  };
+}

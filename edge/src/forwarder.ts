@@ -1,0 +1,110 @@
+import type { DescMethod } from "@bufbuild/protobuf";
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import type { CallOptions, Logger } from "@shopmesh/platform";
+import { type Authenticate, authorize } from "./authenticate.js";
+import { isServerFault, toPublicError } from "./errors.js";
+import type { ExposedMethod } from "./public-surface.js";
+import { forwardedMetadata, requestIdOf, type Upstream } from "./upstreams.js";
+
+export interface ForwarderOptions {
+  /** Exposed methods whose service has an upstream. */
+  readonly methods: readonly ExposedMethod[];
+  readonly upstreams: ReadonlyMap<string, Upstream>;
+  readonly authenticate: Authenticate;
+  /** Deadline cap of unary calls (the client's own timeout wins when shorter). */
+  readonly requestTimeoutMs: number;
+  /** Request headers forwarded as metadata. */
+  readonly forwardedHeaders: readonly string[];
+  /** Aborted when the edge stops: open streams end with its reason. */
+  readonly shutdown: AbortSignal;
+  readonly logger: Logger;
+}
+
+export interface Forwarder {
+  /** Registers one generic forwarding implementation per exposed method. */
+  routes(router: ConnectRouter): void;
+  /** Connect request gate: applies the method's access rule before the body is read. */
+  gate(ctx: HandlerContext): Promise<void>;
+}
+
+/**
+ * A descriptor-driven forwarder for the Connect, gRPC-Web and gRPC protocols: every exposed
+ * method gets the same generic implementation, which calls the upstream over the platform's
+ * grpc-js client with the caller's metadata, deadline and cancellation, and hands back
+ * upstream errors with their code (hiding internals).
+ */
+export function createForwarder(opts: ForwarderOptions): Forwarder {
+  const access = new Map<DescMethod, ExposedMethod>(opts.methods.map((m) => [m.method, m]));
+
+  const fail = (ctx: HandlerContext, err: unknown): never => {
+    const e = toPublicError(err);
+    const fields = { rpc: `${ctx.service.typeName}/${ctx.method.name}`, protocol: ctx.protocolName, code: e.code };
+    if (isServerFault(e.code)) opts.logger.error({ ...fields, err: e.cause ?? e }, "edge call failed");
+    else opts.logger.debug({ ...fields, message: e.rawMessage }, "edge call failed");
+    throw e;
+  };
+
+  const callOptions = (ctx: HandlerContext, streaming: boolean): CallOptions => {
+    // The edge's request handler has put the request id on the request (and the response).
+    const requestId = requestIdOf(ctx.requestHeader);
+    const clientTimeout = ctx.timeoutMs();
+    // Streams live as long as the client wants (watch streams are long by design) but end when
+    // the edge stops; unary calls always carry a deadline.
+    const timeoutMs = streaming ? clientTimeout : Math.min(clientTimeout ?? opts.requestTimeoutMs, opts.requestTimeoutMs);
+    return {
+      timeoutMs,
+      signal: streaming ? AbortSignal.any([ctx.signal, opts.shutdown]) : ctx.signal,
+      metadata: forwardedMetadata(ctx.requestHeader, opts.forwardedHeaders, requestId),
+    };
+  };
+
+  return {
+    async gate(ctx) {
+      const exposed = access.get(ctx.method);
+      // Only exposed methods are routed; this is a second line against a registration slip.
+      if (!exposed) return fail(ctx, new Error(`method ${ctx.method.name} is not exposed`));
+      try {
+        await authorize(opts.authenticate, exposed.access, ctx.requestHeader);
+      } catch (err) {
+        fail(ctx, err);
+      }
+    },
+    routes(router) {
+      for (const { method } of opts.methods) {
+        const upstream = opts.upstreams.get(method.parent.typeName);
+        if (!upstream) continue;
+        const call = upstream.method(method.localName);
+        switch (method.methodKind) {
+          case "unary":
+            router.rpc(method, (async (request: unknown, ctx: HandlerContext) => {
+              try {
+                return await call(request, callOptions(ctx, false));
+              } catch (err) {
+                return fail(ctx, err);
+              }
+            }) as never);
+            break;
+          case "client_streaming":
+            router.rpc(method, (async (requests: AsyncIterable<unknown>, ctx: HandlerContext) => {
+              try {
+                return await call(requests, callOptions(ctx, false));
+              } catch (err) {
+                return fail(ctx, err);
+              }
+            }) as never);
+            break;
+          case "server_streaming":
+          case "bidi_streaming":
+            router.rpc(method, async function* (input: unknown, ctx: HandlerContext) {
+              try {
+                yield* call(input, callOptions(ctx, true)) as AsyncIterable<unknown>;
+              } catch (err) {
+                fail(ctx, err);
+              }
+            } as never);
+            break;
+        }
+      }
+    },
+  };
+}

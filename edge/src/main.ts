@@ -1,0 +1,30 @@
+import { createLogger } from "@shopmesh/platform";
+import { readEdgeConfig, upstreamsFromConfig } from "./config.js";
+import { createEdge } from "./edge.js";
+
+/** Distributed entry: `node edge/dist/main.js`, configured by environment variables. */
+const config = readEdgeConfig();
+const logger = createLogger({ name: "edge", level: config.LOG_LEVEL });
+const upstreams = upstreamsFromConfig(config);
+if (Object.keys(upstreams).length === 0) logger.warn("no upstream configured (CATALOG_ADDR, …): only /healthz and /readyz are served");
+
+const edge = createEdge({ config, logger, upstreams });
+
+const stop = (signal: string) => {
+  logger.info({ signal }, "stopping");
+  edge.stop().catch((err: unknown) => {
+    logger.error({ err }, "stop failed");
+    process.exitCode = 1;
+  });
+};
+process.once("SIGTERM", () => stop("SIGTERM"));
+process.once("SIGINT", () => stop("SIGINT"));
+
+try {
+  await edge.start();
+  logger.info({ url: edge.url }, "edge ready");
+} catch (err) {
+  logger.fatal({ err }, "edge failed to start");
+  process.exitCode = 1;
+  await edge.stop();
+}

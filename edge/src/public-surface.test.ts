@@ -1,0 +1,94 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  CatalogService,
+  GetProductResponseSchema,
+  ReservationStatus,
+  ReservationStatusSchema,
+  ReserveStockResponseSchema,
+} from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { describe, expect, it } from "vitest";
+import { enumWords } from "./enum-words.js";
+import { compilePathTemplate, publicSurface } from "./public-surface.js";
+import { decodeJsonBody, encodeResponse } from "./rest-codec.js";
+import { EchoService } from "./testing/echo-contract.js";
+
+describe("publicSurface", () => {
+  it("exposes exactly the catalog methods the contract marks, with their routes", () => {
+    const surface = publicSurface([CatalogService]);
+    expect(surface.map((m) => [m.method.name, m.access, m.http ? `${m.http.method} ${m.http.template}` : undefined])).toEqual([
+      ["ListProducts", "public", "GET /api/products"],
+      ["GetProduct", "public", "GET /api/products/{id}"],
+      ["BatchGetProducts", "public", undefined],
+      ["WatchStock", "public", undefined],
+      ["StreamStock", "public", undefined],
+    ]);
+    const get = surface[1]?.http;
+    expect(get?.successStatus).toBe(200);
+    expect(get?.bodyIsRequest).toBe(false);
+    expect(get?.responseBody?.name).toBe("product");
+    expect(get?.segments.map((s) => ("literal" in s ? s.literal : `{${s.field.name}}`))).toEqual(["api", "products", "{id}"]);
+  });
+
+  it("reads access levels, bodies and success statuses from any descriptor", () => {
+    const surface = publicSurface([EchoService]);
+    expect(surface.map((m) => [m.method.name, m.access, m.http?.method, m.http?.successStatus, m.http?.bodyIsRequest])).toEqual([
+      ["Create", "public", "POST", 201, true],
+      ["Get", "public", "GET", 200, false],
+      ["Update", "user", "PATCH", 200, true],
+      ["Mine", "user", "GET", 200, false],
+    ]);
+  });
+
+  it("refuses path templates that name no field", () => {
+    expect(() => compilePathTemplate("/api/products/{nope}", CatalogService.methods[1]!.input)).toThrow(/\{nope\}/);
+    expect(() => compilePathTemplate("api/x", CatalogService.methods[1]!.input)).toThrow(/start with/);
+  });
+});
+
+describe("REST JSON", () => {
+  it("renders generated enums as lower-case words without their prefix", () => {
+    expect([...enumWords(ReservationStatusSchema).toWord.values()]).toEqual(["unspecified", "reserved", "rejected", "released"]);
+    const msg = create(ReserveStockResponseSchema, {
+      status: ReservationStatus.REJECTED,
+      shortages: [{ productId: "p-1", requested: 3, available: 0 }],
+    });
+    expect(JSON.parse(encodeResponse(ReserveStockResponseSchema, msg, undefined))).toEqual({
+      status: "rejected",
+      shortages: [{ product_id: "p-1", requested: 3, available: 0 }],
+    });
+  });
+
+  it("selects the response_body field and keeps well-known types in their JSON form", () => {
+    const at = new Date("2025-01-02T03:04:05Z");
+    const msg = create(GetProductResponseSchema, { product: { id: "p", name: "P", updatedAt: timestampFromDate(at) } });
+    const select = GetProductResponseSchema.fields.find((f) => f.name === "product");
+    expect(JSON.parse(encodeResponse(GetProductResponseSchema, msg, select))).toMatchObject({
+      id: "p",
+      price_cents: 0,
+      image_url: "",
+      categories: [],
+      updated_at: "2025-01-02T03:04:05Z",
+    });
+    // An unset message field is sent as its empty form, not as null.
+    expect(JSON.parse(encodeResponse(GetProductResponseSchema, create(GetProductResponseSchema), select))).toMatchObject({
+      id: "",
+      stock: 0,
+    });
+  });
+
+  it("accepts enum words, value names and numbers in request bodies", () => {
+    const input = EchoService.methods[0]!.input;
+    const msg = decodeJsonBody(
+      input,
+      JSON.stringify({ color: "Deep_Blue", colors: ["COLOR_RED", 2], inner: { shade: "red" } }),
+    ) as unknown as {
+      color: number;
+      colors: number[];
+      inner: { shade: number };
+    };
+    expect(msg.color).toBe(2);
+    expect(msg.colors).toEqual([1, 2]);
+    expect(msg.inner.shade).toBe(1);
+  });
+});
