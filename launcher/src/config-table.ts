@@ -1,0 +1,24 @@
+import { catalogConfigSchema } from "@shopmesh/catalog";
+import { edgeConfigSchema } from "@shopmesh/edge";
+import { type ConfigSchema, describeConfig } from "@shopmesh/platform";
+import { embeddedConfigSchema } from "./config.js";
+
+/** Every process's environment, in the order the README lists them. */
+export const configSchemas: ReadonlyArray<{ readonly process: string; readonly schema: ConfigSchema }> = [
+  { process: "embedded (`npm start`)", schema: embeddedConfigSchema },
+  { process: "edge", schema: edgeConfigSchema },
+  { process: "catalog", schema: catalogConfigSchema },
+];
+
+/** The README's configuration table, generated from the schemas the processes validate. */
+export function configTable(): string {
+  const rows = ["| process | variable | type | default | meaning |", "|---|---|---|---|---|"];
+  for (const { process, schema } of configSchemas) {
+    for (const v of describeConfig(schema)) {
+      const cell = (text: string) => text.replace(/\|/g, "\\|");
+      const def = v.default === "(required)" || v.default === "(unset)" ? v.default : `\`${v.default}\``;
+      rows.push(`| ${process} | \`${v.name}\` | ${cell(v.kind)} | ${cell(def)} | ${cell(v.doc)} |`);
+    }
+  }
+  return rows.join("\n");
+}

@@ -1,0 +1,50 @@
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { createCatalogService, readCatalogConfig } from "@shopmesh/catalog";
+import { createEdge, readEdgeConfig } from "@shopmesh/edge";
+import { type Logger, createLogger, openDatabase } from "@shopmesh/platform";
+import { readEmbeddedConfig } from "./config.js";
+
+export interface EmbeddedMesh {
+  /** Base URL of the edge, e.g. http://localhost:8080. */
+  readonly url: string;
+  readonly edgePort: number;
+  /** Loopback gRPC address of each service, by service name ("catalog" → "127.0.0.1:40123"). */
+  readonly services: Readonly<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Every service and the edge in this process: one PGlite database (a schema per service),
+ * services on loopback gRPC ports, the edge on EDGE_PORT. Settings come from `env` exactly as
+ * in distributed mode; only the peer addresses are filled in here.
+ */
+export async function startEmbedded(env: Record<string, string | undefined> = process.env, logger?: Logger): Promise<EmbeddedMesh> {
+  const cfg = readEmbeddedConfig(env);
+  const log = logger ?? createLogger({ level: cfg.LOG_LEVEL });
+  const catalogConfig = readCatalogConfig({ ...env, CATALOG_HOST: "127.0.0.1", CATALOG_PORT: "0" });
+  const edgeConfigBase = readEdgeConfig(env);
+
+  const dataDir = cfg.SHOPMESH_DATA_DIR === "memory" ? undefined : resolve(cfg.SHOPMESH_DATA_DIR);
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const db = await openDatabase({ kind: "pglite", dataDir }, log);
+  const stops: Array<() => Promise<void>> = [() => db.close()];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s();
+  };
+  try {
+    const catalog = createCatalogService({ config: catalogConfig, db, logger: log.child({ service: "catalog" }) });
+    await catalog.start();
+    stops.push(() => catalog.stop());
+    const services = { catalog: `127.0.0.1:${catalog.port}` };
+
+    const edgeConfig = readEdgeConfig({ ...env, EDGE_PORT: String(edgeConfigBase.EDGE_PORT), CATALOG_ADDR: services.catalog });
+    const edge = createEdge({ config: edgeConfig, logger: log.child({ service: "edge" }) });
+    const edgePort = await edge.start();
+    stops.push(() => edge.stop());
+    return { url: `http://localhost:${edgePort}`, edgePort, services, stop };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,2 @@
+export { startEmbedded, type EmbeddedMesh } from "./embedded-mesh.js";
+export { embeddedConfigSchema, readEmbeddedConfig } from "./config.js";
