@@ -1,0 +1,52 @@
+// The harness's only reader of process.env.
+
+export interface BenchConfig {
+  /** Measured load duration per scenario, seconds. */
+  readonly durationS: number;
+  /** Discarded load before each measured run, seconds (0 disables). */
+  readonly warmupS: number;
+  readonly connections: number;
+  /** Upper bound for a mesh start to reach `/readyz` 200, milliseconds. */
+  readonly readyTimeoutMs: number;
+  /** Names of phases/scenarios to run; undefined = all. */
+  readonly only: ReadonlySet<string> | undefined;
+  /** Keep the temp dir (data dirs, child logs) after a successful run. */
+  readonly keepTemp: boolean;
+  /** Script started as the mesh; undefined = launcher/dist/embedded.js. */
+  readonly meshEntry: string | undefined;
+  /** LOG_LEVEL as passed through to the mesh, recorded with the results. */
+  readonly meshLogLevel: string | undefined;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+function positiveNumber(name: string, raw: string | undefined, fallback: number, allowZero = false): number {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new ConfigError(`${name} must be a ${allowZero ? "non-negative" : "positive"} number, got "${raw}"`);
+  }
+  return value;
+}
+
+export function readBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  const connections = positiveNumber("BENCH_CONNECTIONS", env.BENCH_CONNECTIONS, 50);
+  if (!Number.isInteger(connections)) {
+    throw new ConfigError(`BENCH_CONNECTIONS must be an integer, got "${env.BENCH_CONNECTIONS}"`);
+  }
+  const only = env.BENCH_ONLY?.split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  return Object.freeze({
+    durationS: positiveNumber("BENCH_DURATION", env.BENCH_DURATION, 10),
+    warmupS: positiveNumber("BENCH_WARMUP", env.BENCH_WARMUP, 2, true),
+    connections,
+    readyTimeoutMs: positiveNumber("BENCH_READY_TIMEOUT", env.BENCH_READY_TIMEOUT, 120) * 1000,
+    only: only && only.length > 0 ? new Set(only) : undefined,
+    keepTemp: env.BENCH_KEEP_TEMP === "1" || env.BENCH_KEEP_TEMP === "true",
+    meshEntry: env.BENCH_MESH_ENTRY?.trim() || undefined,
+    meshLogLevel: env.LOG_LEVEL,
+  });
+}

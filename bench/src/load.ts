@@ -1,0 +1,91 @@
+// Closed-loop HTTP load with autocannon. Latency percentiles come from our own microsecond
+// histogram (autocannon's own has 1 ms resolution), over every response of the measured run.
+import { createHistogram } from "node:perf_hooks";
+import autocannon from "autocannon";
+
+export interface LoadRequest {
+  readonly url: string;
+  readonly method: "GET" | "POST";
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+export interface LoadOptions {
+  readonly connections: number;
+  readonly durationS: number;
+  readonly warmupS: number;
+}
+
+export interface LoadFigures {
+  readonly connections: number;
+  /** Measured seconds, as autocannon reports them. */
+  readonly durationS: number;
+  /** Completed requests (any status). */
+  readonly requests: number;
+  readonly requestsPerSecond: number;
+  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number; readonly mean: number };
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly non2xx: number;
+  readonly statusCodes: Readonly<Record<string, number>>;
+  readonly throughputBytesPerSecond: number;
+}
+
+function runOnce(
+  request: LoadRequest,
+  connections: number,
+  durationS: number,
+  onResponse?: (responseTimeMs: number) => void,
+): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: request.url,
+        method: request.method,
+        headers: { ...request.headers },
+        ...(request.body !== undefined ? { body: request.body } : {}),
+        connections,
+        duration: durationS,
+        timeout: 10,
+      },
+      (err, result) => (err ? reject(err) : resolve(result)),
+    );
+    if (onResponse) {
+      instance.on("response", (_client, _status, _bytes, responseTimeMs) => onResponse(responseTimeMs));
+    }
+  });
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+export async function runLoad(request: LoadRequest, options: LoadOptions): Promise<LoadFigures> {
+  if (options.warmupS > 0) await runOnce(request, options.connections, options.warmupS);
+
+  const histogram = createHistogram({ lowest: 1, highest: 60_000_000, figures: 3 });
+  const result = await runOnce(request, options.connections, options.durationS, (ms) => {
+    histogram.record(Math.max(1, Math.round(ms * 1000)));
+  });
+
+  const statusCodes: Record<string, number> = {};
+  for (const [code, { count }] of Object.entries(result.statusCodeStats)) statusCodes[code] = count;
+  const requests = result.requests.total;
+  const toMs = (us: number) => round2(us / 1000);
+  return {
+    connections: options.connections,
+    durationS: result.duration,
+    requests,
+    requestsPerSecond: Math.round(requests / result.duration),
+    latencyMs: {
+      p50: toMs(histogram.percentile(50)),
+      p90: toMs(histogram.percentile(90)),
+      p99: toMs(histogram.percentile(99)),
+      max: toMs(histogram.max),
+      mean: toMs(histogram.mean),
+    },
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx: result.non2xx,
+    statusCodes,
+    throughputBytesPerSecond: Math.round(result.throughput.total / result.duration),
+  };
+}

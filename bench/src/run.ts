@@ -1,0 +1,268 @@
+// `npm run bench`: measures the embedded mesh against a bare baseline in the same run.
+//
+//   1. baseline  — bench/dist/baseline-server.js in a child process, loaded over HTTP
+//   2. mesh      — `node launcher/dist/embedded.js`: a first start on an empty data dir, a warm
+//                  start reusing it (ready time, RSS), then the mesh scenarios on the warm one
+//   3. a table, target PASS/FAIL lines, and JSON under bench/results/
+//
+// Exits 0 whether or not targets are met; non-zero only when the harness itself could not
+// measure (a start failed, a probe failed, errors or non-2xx answers under load).
+//
+// Env: BENCH_DURATION (s, 10), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (50),
+// BENCH_READY_TIMEOUT (s, 120), BENCH_ONLY (comma list of scenario names, system names
+// `baseline`/`mesh`, or `startup`), BENCH_KEEP_TEMP=1 (keep data dirs and child logs).
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import * as os from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startBaseline } from "./baseline.js";
+import { type BenchConfig, ConfigError, readBenchConfig } from "./bench-config.js";
+import { installExitHandlers, killAllChildren } from "./children.js";
+import { runLoad } from "./load.js";
+import { startMesh } from "./mesh.js";
+import { type MemorySample, toMB } from "./proc-status.js";
+import {
+  type BenchResults,
+  broken,
+  evaluate,
+  formatReport,
+  STARTUP_TARGET,
+  type ScenarioResult,
+  type StartResult,
+  verdictOf,
+  writeResults,
+} from "./report.js";
+import { firstProductId, SCENARIOS, type Scenario, type SystemName } from "./scenarios.js";
+import type { RunningSystem } from "./system.js";
+
+const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const REPO_ROOT = resolve(BENCH_DIR, "..");
+const RESULTS_DIR = join(BENCH_DIR, "results");
+
+const log = (msg: string) => console.log(`[bench] ${msg}`);
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync("git", ["rev-parse", "HEAD"], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
+  } catch {
+    return undefined;
+  }
+}
+
+interface Selection {
+  readonly scenarios: readonly Scenario[];
+  readonly startup: boolean;
+}
+
+function select(cfg: BenchConfig): Selection {
+  const only = cfg.only;
+  if (!only) return { scenarios: SCENARIOS, startup: true };
+  const known = new Set<string>(["startup", "baseline", "mesh", ...SCENARIOS.map((s) => s.name)]);
+  const unknown = [...only].filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new ConfigError(`BENCH_ONLY: unknown name(s) ${unknown.join(", ")}; known: ${[...known].join(", ")}`);
+  }
+  return {
+    scenarios: SCENARIOS.filter((s) => only.has(s.name) || only.has(s.system)),
+    startup: only.has("startup") || only.has("mesh"),
+  };
+}
+
+/** Runs the scenarios of one system against one running instance of it. */
+async function runScenarios(
+  system: RunningSystem,
+  scenarios: readonly Scenario[],
+  cfg: BenchConfig,
+  results: ScenarioResult[],
+): Promise<void> {
+  let productId: Promise<string> | undefined;
+  const ctx = { system, productId: () => (productId ??= firstProductId(system)) };
+  for (const scenario of scenarios) {
+    const base = {
+      name: scenario.name,
+      title: scenario.title,
+      system: scenario.system,
+      ...(scenario.target ? { target: scenario.target } : {}),
+    };
+    try {
+      const request = await scenario.prepare(ctx);
+      log(`${scenario.name}: ${request.method} ${request.url} — warm-up ${cfg.warmupS} s, measuring ${cfg.durationS} s`);
+      const load = await runLoad(request, cfg);
+      const result: ScenarioResult = { ...base, request: { method: request.method, path: new URL(request.url).pathname }, load };
+      log(`${scenario.name}: ${load.requestsPerSecond} req/s, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms`);
+      results.push(result);
+    } catch (err) {
+      log(`${scenario.name}: failed: ${errorText(err)}`);
+      results.push({ ...base, error: errorText(err) });
+    }
+  }
+}
+
+async function main(): Promise<number> {
+  installExitHandlers();
+  let cfg: BenchConfig;
+  let selection: Selection;
+  try {
+    cfg = readBenchConfig();
+    selection = select(cfg);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`bench: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const timestamp = new Date().toISOString();
+  const tmp = mkdtempSync(join(os.tmpdir(), "shopmesh-bench-"));
+  const harnessErrors: string[] = [];
+  const scenarioResults: ScenarioResult[] = [];
+  const memoryAfterLoad: Partial<Record<SystemName, MemorySample>> = {};
+  const startup: { first?: StartResult; warm?: StartResult } = {};
+  const bySystem = (name: SystemName) => selection.scenarios.filter((s) => s.system === name);
+
+  log(`node ${process.version}, ${os.cpus().length} cpus; temp dir ${tmp}`);
+
+  // 1. Baseline.
+  if (bySystem("baseline").length > 0) {
+    let system: RunningSystem | undefined;
+    try {
+      log("starting baseline (node:http → grpc-js echo, one child process)");
+      system = await startBaseline({ logPath: join(tmp, "baseline.log") });
+      log(`baseline ready at ${system.url} (pid ${system.pid})`);
+      await runScenarios(system, bySystem("baseline"), cfg, scenarioResults);
+      memoryAfterLoad.baseline = system.memory();
+    } catch (err) {
+      harnessErrors.push(`baseline: ${errorText(err)}`);
+    } finally {
+      await system?.stop();
+    }
+  }
+
+  // 2. Mesh: first start on an empty data dir, warm start reusing it, then load on the warm one.
+  const meshScenarios = bySystem("mesh");
+  if (selection.startup || meshScenarios.length > 0) {
+    const dataDir = join(tmp, "data");
+    mkdirSync(dataDir);
+    const start = async (label: string, fresh: boolean) => {
+      log(`mesh ${label} start (${fresh ? "empty" : "reused"} data dir ${dataDir})`);
+      const started = await startMesh({
+        repoRoot: REPO_ROOT,
+        entry: cfg.meshEntry,
+        dataDir,
+        freshDataDir: fresh,
+        logPath: join(tmp, `mesh-${label}.log`),
+        readyTimeoutMs: cfg.readyTimeoutMs,
+        label,
+      });
+      const { figures, system } = started;
+      log(
+        `mesh ${label} start: ready in ${figures.readyMs} ms, RSS ${toMB(figures.memory.rssBytes)} MB (pid ${system.pid}, ${system.url})`,
+      );
+      return started;
+    };
+    let system: RunningSystem | undefined;
+    let last: "first" | "warm" = "first";
+    try {
+      const first = await start("first", true);
+      system = first.system;
+      startup.first = first.figures;
+      if (selection.startup) {
+        const stop = await first.system.stop();
+        system = undefined;
+        startup.first = { ...first.figures, stop };
+        log(`mesh first start stopped in ${stop.stopMs} ms${stop.forced ? " (ignored SIGTERM: killed)" : ""}`);
+        const warm = await start("warm", false);
+        system = warm.system;
+        last = "warm";
+        startup.warm = warm.figures;
+      }
+      if (meshScenarios.length > 0) {
+        await runScenarios(system, meshScenarios, cfg, scenarioResults);
+        memoryAfterLoad.mesh = system.memory();
+      }
+    } catch (err) {
+      harnessErrors.push(`mesh: ${errorText(err)}`);
+    } finally {
+      if (system) {
+        const stop = await system.stop();
+        const figures = startup[last];
+        if (figures) startup[last] = { ...figures, stop };
+      }
+    }
+  }
+
+  // 3. Figures.
+  const baseline = scenarioResults.find((s) => s.name === "baseline" && s.load && !broken(s))?.load;
+  const scenarios = scenarioResults.map((s): ScenarioResult => {
+    if (!baseline || !s.load || s.name === "baseline") return s;
+    return { ...s, ratioToBaseline: Math.round((s.load.requestsPerSecond / baseline.requestsPerSecond) * 1000) / 1000 };
+  });
+  for (const s of scenarios) {
+    if (s.load && broken(s)) {
+      harnessErrors.push(
+        `${s.name}: ${s.load.errors} errors, ${s.load.timeouts} timeouts, ${s.load.non2xx} non-2xx (status codes ${JSON.stringify(s.load.statusCodes)})`,
+      );
+    } else if (s.error) {
+      harnessErrors.push(`${s.name}: ${s.error}`);
+    }
+  }
+  const startupFigures = { ...startup, target: STARTUP_TARGET };
+  const checks = evaluate(scenarios, startupFigures, selection.startup);
+  const results: BenchResults = {
+    schema: 1,
+    timestamp,
+    gitCommit: gitCommit(),
+    machine: {
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      totalMemoryBytes: os.totalmem(),
+    },
+    config: {
+      connections: cfg.connections,
+      durationS: cfg.durationS,
+      warmupS: cfg.warmupS,
+      only: cfg.only ? [...cfg.only] : null,
+      meshEntry: cfg.meshEntry ?? null,
+      meshLogLevel: cfg.meshLogLevel ?? null,
+    },
+    scenarios,
+    startup: startupFigures,
+    memoryAfterLoad,
+    checks,
+    verdict: verdictOf(checks),
+    harnessErrors,
+  };
+
+  console.log(formatReport(results));
+  const file = writeResults(RESULTS_DIR, results);
+  console.log(`\nResults: ${relative(process.cwd(), file)} (and ${relative(process.cwd(), join(RESULTS_DIR, "latest.json"))})`);
+
+  if (harnessErrors.length > 0 || cfg.keepTemp) {
+    console.log(`Child logs and data kept in ${tmp}`);
+  } else {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return harnessErrors.length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    killAllChildren();
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error("bench: harness failed:", err);
+    killAllChildren();
+    process.exitCode = 1;
+  },
+);
