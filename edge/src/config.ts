@@ -28,7 +28,12 @@ export const edgeConfigSchema = {
   CORS_ORIGINS: env.list({ doc: 'browser origins allowed to call the edge, comma-separated; "*" for any', default: ["*"] }),
   EDGE_MAX_BODY_BYTES: env.int({ doc: "largest request body accepted (413 above it)", default: 1024 * 1024, min: 1 }),
   EDGE_REQUEST_TIMEOUT_MS: env.int({
-    doc: "deadline of a unary call through the edge; a shorter client timeout wins",
+    doc: "deadline of a unary call through the edge (a shorter client timeout wins); also the time an HTTP/1.1 client has to send a request body",
+    default: 10_000,
+    min: 1,
+  }),
+  EDGE_HEADERS_TIMEOUT_MS: env.int({
+    doc: "time a client has to send complete request headers (or the HTTP/2 preface), from connecting or from its connection going idle; slower connections are closed",
     default: 10_000,
     min: 1,
   }),

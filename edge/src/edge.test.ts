@@ -1,12 +1,21 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import { create, createFileRegistry, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, createFileRegistry, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
-import { createLogger, loadConfig } from "@shopmesh/platform";
+import {
+  closeClient,
+  createClient as createGrpcClient,
+  createLogger,
+  loadConfig,
+  ServerReflectionV1,
+  ServerReflectionV1Alpha,
+} from "@shopmesh/platform";
+import type { ServerReflectionRequestSchema } from "@shopmesh/proto/grpc/reflection/v1/reflection_pb.js";
+import type { ServerReflectionRequestSchema as AlphaRequestSchema } from "@shopmesh/proto/grpc/reflection/v1alpha/reflection_pb.js";
 import {
   CatalogService,
   GetProductRequestSchema,
@@ -17,7 +26,6 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { edgeConfigSchema, upstreamsFromConfig } from "./config.js";
 import { createEdge, type Edge, type EdgeSettings } from "./edge.js";
-import { reflectionServices } from "./reflection.js";
 import { EchoService } from "./testing/echo-contract.js";
 import { type FakeCatalog, type FakeEcho, startFakeCatalog, startFakeEcho, startLeakyUpstream } from "./testing/fake-upstreams.js";
 
@@ -30,6 +38,7 @@ function settings(overrides: Partial<EdgeSettings> = {}): EdgeSettings {
     CORS_ORIGINS: ["*"],
     EDGE_MAX_BODY_BYTES: 1024,
     EDGE_REQUEST_TIMEOUT_MS: 5_000,
+    EDGE_HEADERS_TIMEOUT_MS: 10_000,
     ...overrides,
   };
 }
@@ -478,48 +487,44 @@ describe("Connect, gRPC-Web and gRPC", () => {
     }
   });
 
-  it("answers gRPC server reflection with the public surface only", async () => {
-    const reflect = reflectionServices[0]!.methods[0]!;
+  it("answers gRPC server reflection (v1 and v1alpha) with the public surface only", async () => {
+    const reflection = createGrpcClient(ServerReflectionV1, `127.0.0.1:${edge.port}`);
     const client = new grpc.Client(`127.0.0.1:${edge.port}`, grpc.credentials.createInsecure());
     try {
-      const call = client.makeBidiStreamRequest(
-        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-        (m: unknown) => Buffer.from(toBinary(reflect.input, create(reflect.input, m as Record<string, unknown>))),
-        (b: Buffer) => fromBinary(reflect.output, b) as any,
-      );
-      const answers: any[] = [];
-      call.on("data", (m: unknown) => answers.push(m));
-      const ended = new Promise<void>((resolve) => call.on("status", () => resolve()));
-      call.write({ messageRequest: { case: "listServices", value: "" } });
-      call.write({ messageRequest: { case: "fileContainingSymbol", value: "shop.catalog.v1.CatalogService" } });
-      call.write({ messageRequest: { case: "fileContainingSymbol", value: "no.such.Symbol" } });
-      call.end();
-      await ended;
-      expect(answers).toHaveLength(3);
-      expect(answers[0].messageResponse.value.service.map((s: { name: string }) => s.name)).toEqual([
-        "shop.catalog.v1.CatalogService",
-        "test.echo.v1.EchoService",
+      async function* requests(): AsyncIterable<MessageInitShape<typeof ServerReflectionRequestSchema>> {
+        yield { messageRequest: { case: "listServices", value: "" } };
+        yield { messageRequest: { case: "fileContainingSymbol", value: "shop.catalog.v1.CatalogService" } };
+        yield { messageRequest: { case: "fileContainingSymbol", value: "shop.catalog.v1.CatalogService.AdjustStock" } };
+        yield { messageRequest: { case: "fileContainingSymbol", value: "no.such.Symbol" } };
+      }
+      const answers = [];
+      for await (const a of reflection.serverReflectionInfo(requests())) answers.push(a.messageResponse);
+      expect(answers.map((a) => a.case)).toEqual(["listServicesResponse", "fileDescriptorResponse", "errorResponse", "errorResponse"]);
+      const [list, file, hidden, unknown] = answers;
+      expect(list?.case === "listServicesResponse" && list.value.service.map((s) => s.name)).toEqual([
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
+        "shop.catalog.v1.CatalogService",
+        "test.echo.v1.EchoService",
       ]);
-      const protos = (answers[1].messageResponse.value.fileDescriptorProto as Uint8Array[]).map((b) =>
-        fromBinary(FileDescriptorProtoSchema, b),
-      );
-      expect(protos[0]?.name).toBe("shop/catalog/v1/catalog.proto");
+      expect(hidden?.case === "errorResponse" && hidden.value.errorCode).toBe(Code.NotFound);
+      expect(unknown?.case === "errorResponse" && unknown.value.errorCode).toBe(Code.NotFound);
+      if (file?.case !== "fileDescriptorResponse") throw new Error("expected files");
+      const protos = file.value.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b));
       expect(protos.map((p) => p.name)).toEqual(
-        expect.arrayContaining(["shop/api/v1/annotations.proto", "google/protobuf/timestamp.proto"]),
+        expect.arrayContaining(["shop/catalog/v1/catalog.proto", "shop/api/v1/annotations.proto", "google/protobuf/timestamp.proto"]),
       );
-      expect(protos[0]?.service[0]?.method.map((m) => m.name)).toEqual([
+      expect(protos.find((p) => p.name === "shop/catalog/v1/catalog.proto")?.service[0]?.method.map((m) => m.name)).toEqual([
         "ListProducts",
         "GetProduct",
         "BatchGetProducts",
         "WatchStock",
         "StreamStock",
       ]);
-      expect(answers[2].messageResponse.case).toBe("errorResponse");
 
-      // A reflective client can call through the edge with nothing but those descriptors.
-      const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: protos.reverse() }));
+      // A reflective client can call through the edge with nothing but those descriptors
+      // (dependencies come first, the order a registry loads them in).
+      const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: protos }));
       const getProduct = registry.getService("shop.catalog.v1.CatalogService")!.methods.find((m) => m.name === "GetProduct")!;
       const product = await new Promise<any>((resolve, reject) =>
         client.makeUnaryRequest(
@@ -531,7 +536,23 @@ describe("Connect, gRPC-Web and gRPC", () => {
         ),
       );
       expect(product.product.name).toBe("Espresso cup");
+
+      // Older clients (grpcurl before v1) ask v1alpha.
+      const alpha = createGrpcClient(ServerReflectionV1Alpha, `127.0.0.1:${edge.port}`);
+      try {
+        async function* listServices(): AsyncIterable<MessageInitShape<typeof AlphaRequestSchema>> {
+          yield { messageRequest: { case: "listServices", value: "" } };
+        }
+        const names = [];
+        for await (const a of alpha.serverReflectionInfo(listServices())) {
+          if (a.messageResponse.case === "listServicesResponse") names.push(...a.messageResponse.value.service.map((s) => s.name));
+        }
+        expect(names).toContain("shop.catalog.v1.CatalogService");
+      } finally {
+        closeClient(alpha);
+      }
     } finally {
+      closeClient(reflection);
       client.close();
     }
   });
@@ -687,6 +708,152 @@ describe("failing upstreams", () => {
   });
 });
 
+describe("slow clients", () => {
+  const headersTimeoutMs = 200;
+  const requestTimeoutMs = 300;
+  let slow: Edge;
+
+  beforeAll(async () => {
+    slow = createEdge({
+      config: settings({ EDGE_HEADERS_TIMEOUT_MS: headersTimeoutMs, EDGE_REQUEST_TIMEOUT_MS: requestTimeoutMs }),
+      logger,
+      upstreams: { [CatalogService.typeName]: catalog.address },
+      services: [CatalogService],
+    });
+    await slow.start();
+  });
+
+  afterAll(async () => {
+    await slow?.stop();
+  });
+
+  /** Opens a raw connection, sends `bytes`, and resolves with what came back and when it was closed. */
+  async function rawExchange(bytes: string): Promise<{ received: string; closedAfterMs: number }> {
+    const socket = net.connect(slow.port, "127.0.0.1");
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    const started = Date.now();
+    let received = "";
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+    });
+    socket.on("error", () => undefined);
+    if (bytes) socket.write(bytes);
+    await new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    return { received, closedAfterMs: Date.now() - started };
+  }
+
+  it("closes a connection that sends half a request line, with 408, within EDGE_HEADERS_TIMEOUT_MS", async () => {
+    const { received, closedAfterMs } = await rawExchange("GET /api/prod");
+    expect(received).toMatch(/^HTTP\/1\.1 408 /);
+    expect(closedAfterMs).toBeGreaterThanOrEqual(headersTimeoutMs - 20);
+    expect(closedAfterMs).toBeLessThan(headersTimeoutMs + 500);
+  });
+
+  it("does the same on a keep-alive connection once it has answered a request", async () => {
+    const socket = net.connect(slow.port, "127.0.0.1");
+    socket.on("error", () => undefined);
+    let received = "";
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+    });
+    const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
+    socket.write("GET /healthz HTTP/1.1\r\nhost: edge\r\n\r\n");
+    await until(() => received.includes('{"status":"ok"}'));
+    const started = Date.now();
+    socket.write("GET /api/prod");
+    expect((await closed) - started).toBeLessThan(headersTimeoutMs + 500);
+    expect(received).toMatch(/^HTTP\/1\.1 200 .*HTTP\/1\.1 408 /s);
+  });
+
+  it("closes a connection that trickles its headers", async () => {
+    const socket = net.connect(slow.port, "127.0.0.1");
+    socket.on("error", () => undefined);
+    const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
+    const started = Date.now();
+    const trickle = setInterval(() => socket.write("x-slow: 1\r\n"), 50);
+    socket.write("GET /healthz HTTP/1.1\r\nhost: edge\r\n");
+    try {
+      expect((await closed) - started).toBeLessThan(headersTimeoutMs + 500);
+    } finally {
+      clearInterval(trickle);
+    }
+  });
+
+  it("drops a connection that sends nothing, or half an HTTP/2 preface", async () => {
+    for (const bytes of ["", "PRI * HTTP/2.0\r\n"]) {
+      const { received, closedAfterMs } = await rawExchange(bytes);
+      // Nothing in HTTP/1.1 (the HTTP/2 session may have sent its SETTINGS).
+      expect(received).not.toMatch(/^HTTP/);
+      expect(closedAfterMs).toBeLessThan(headersTimeoutMs + 500);
+    }
+  });
+
+  it("answers 408 and closes when the body is not received within the request timeout", async () => {
+    const { received, closedAfterMs } = await rawExchange(
+      'POST /shop.catalog.v1.CatalogService/GetProduct HTTP/1.1\r\nhost: edge\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"id":',
+    );
+    expect(received).toMatch(/^HTTP\/1\.1 408 /);
+    expect(received.toLowerCase()).toContain("connection: close");
+    expect(closedAfterMs).toBeGreaterThanOrEqual(requestTimeoutMs - 20);
+    expect(closedAfterMs).toBeLessThan(requestTimeoutMs + 500);
+  });
+
+  it("leaves alone long streams, keep-alive requests and HTTP/2 sessions that outlive the timeouts", async () => {
+    // A server stream over HTTP/1.1 lasts as long as it needs.
+    const client = createClient(CatalogService, createConnectTransport({ baseUrl: slow.url, httpVersion: "1.1" }));
+    const ac = new AbortController();
+    const seen: number[] = [];
+    const done = (async () => {
+      for await (const m of client.streamStock({ productIds: ["p-cup"] }, { signal: ac.signal })) seen.push(m.level?.available ?? -1);
+    })().catch((e: unknown) => ConnectError.from(e));
+    await until(() => seen.length === 1);
+    await new Promise((r) => setTimeout(r, requestTimeoutMs + 200));
+    catalog.adjust("p-cup", 1);
+    await until(() => seen.length === 2);
+    catalog.adjust("p-cup", -1);
+    ac.abort();
+    expect(await done).toMatchObject({ code: Code.Canceled });
+
+    // A keep-alive connection answers again after a pause shorter than the keep-alive timeout.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const get = () =>
+        new Promise<{ status: number; socket: net.Socket }>((resolve, reject) => {
+          const req = http.get(`${slow.url}/healthz`, { agent }, (res) => {
+            res.resume();
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, socket: req.socket as net.Socket }));
+          });
+          req.on("error", reject);
+        });
+      const first = await get();
+      await new Promise((r) => setTimeout(r, headersTimeoutMs / 2));
+      const second = await get();
+      expect([first.status, second.status]).toEqual([200, 200]);
+      expect(second.socket).toBe(first.socket);
+    } finally {
+      agent.destroy();
+    }
+
+    // An HTTP/2 session stays open while idle.
+    const session = http2.connect(slow.url);
+    try {
+      const get = () =>
+        new Promise<number>((resolve, reject) => {
+          const req = session.request({ ":path": "/healthz" });
+          req.on("response", (h) => resolve(Number(h[":status"])));
+          req.on("error", reject);
+          req.resume();
+        });
+      expect(await get()).toBe(200);
+      await new Promise((r) => setTimeout(r, headersTimeoutMs * 2));
+      expect(session.closed || session.destroyed).toBe(false);
+      expect(await get()).toBe(200);
+    } finally {
+      session.close();
+    }
+  });
+});
+
 describe("lifecycle", () => {
   it("reads its configuration from the environment", () => {
     const config = loadConfig(edgeConfigSchema, { CATALOG_ADDR: "catalog:50051", EDGE_MAX_BODY_BYTES: "2048" });
@@ -694,6 +861,7 @@ describe("lifecycle", () => {
     expect(config.EDGE_HOST).toBe("0.0.0.0");
     expect(config.CORS_ORIGINS).toEqual(["*"]);
     expect(config.EDGE_MAX_BODY_BYTES).toBe(2048);
+    expect(config.EDGE_HEADERS_TIMEOUT_MS).toBe(10_000);
     expect(upstreamsFromConfig(config)).toEqual({ "shop.catalog.v1.CatalogService": "catalog:50051" });
     expect(() => loadConfig(edgeConfigSchema, { CART_ADDR: "no-port" })).toThrow(/CART_ADDR/);
   });

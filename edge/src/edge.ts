@@ -1,7 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { Logger } from "@shopmesh/platform";
+import { type Logger, ReflectionIndex, ServerReflectionV1, ServerReflectionV1Alpha } from "@shopmesh/platform";
 import { type Authenticate, bearerTokenSyntax } from "./authenticate.js";
 import { type EdgeConfig, type UpstreamAddresses, upstreamsFromConfig } from "./config.js";
 import { createCors } from "./cors.js";
@@ -9,7 +9,6 @@ import { errorBody } from "./errors.js";
 import { createForwarder } from "./forwarder.js";
 import { createListener, isHttp1, type Listener } from "./listener.js";
 import { publicSurface } from "./public-surface.js";
-import { reflectionServices, registerReflection } from "./reflection.js";
 import { createRestRouter, type NodeRequest, type NodeResponse, nodeHeaders, type RequestTarget, sendJson, tooLarge } from "./rest.js";
 import { connectUpstream, defaultForwardedHeaders, loadService, requestIdOf, type Upstream } from "./upstreams.js";
 
@@ -19,7 +18,7 @@ import { connectUpstream, defaultForwardedHeaders, loadService, requestIdOf, typ
  */
 export type EdgeSettings = Pick<
   EdgeConfig,
-  "EDGE_PORT" | "EDGE_HOST" | "CORS_ORIGINS" | "EDGE_MAX_BODY_BYTES" | "EDGE_REQUEST_TIMEOUT_MS"
+  "EDGE_PORT" | "EDGE_HOST" | "CORS_ORIGINS" | "EDGE_MAX_BODY_BYTES" | "EDGE_REQUEST_TIMEOUT_MS" | "EDGE_HEADERS_TIMEOUT_MS"
 > &
   UpstreamAddresses;
 
@@ -122,13 +121,20 @@ export function createEdge(opts: EdgeOptions): Edge {
       headerFields: opts.headerFields ?? { "idempotency-key": "idempotency_key" },
       logger: log,
     });
-    const reflection = new Set(reflectionServices.flatMap((s) => s.methods));
+    // Reflection describes what the edge serves: the public methods, not the services' internals.
+    const reflectionMethods = new Set([...ServerReflectionV1.methods, ...ServerReflectionV1Alpha.methods]);
+    const exposed = new Set([...methods.map((m) => m.method), ...reflectionMethods]);
+    const reflection = new ReflectionIndex([...new Set(methods.map((m) => m.service)), ServerReflectionV1, ServerReflectionV1Alpha], {
+      exposes: (m) => exposed.has(m),
+    });
     const connectHandler = connectNodeAdapter({
       routes: (router) => {
         forwarder.routes(router);
-        registerReflection(router, methods);
+        // Bidi: served to HTTP/2 clients (grpcurl, grpc-js, Postman).
+        router.service(ServerReflectionV1, { serverReflectionInfo: (requests) => reflection.v1(requests) });
+        router.service(ServerReflectionV1Alpha, { serverReflectionInfo: (requests) => reflection.v1alpha(requests) });
       },
-      requestGate: (ctx) => (reflection.has(ctx.method) ? undefined : forwarder.gate(ctx)),
+      requestGate: (ctx) => (reflectionMethods.has(ctx.method) ? undefined : forwarder.gate(ctx)),
       // Per message; a whole Connect unary body is also refused up front by its Content-Length.
       readMaxBytes: config.EDGE_MAX_BODY_BYTES,
       fallback: (req, res) => {
@@ -201,7 +207,10 @@ export function createEdge(opts: EdgeOptions): Edge {
       starting ??= (async () => {
         try {
           const handler = build(await resolveServices());
-          listener = createListener(handler);
+          listener = createListener(handler, {
+            headersTimeoutMs: config.EDGE_HEADERS_TIMEOUT_MS,
+            requestTimeoutMs: config.EDGE_REQUEST_TIMEOUT_MS,
+          });
           port = await listener.listen(config.EDGE_PORT, config.EDGE_HOST);
         } catch (err) {
           for (const u of upstreams.values()) u.close();

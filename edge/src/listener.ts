@@ -2,9 +2,21 @@ import { once } from "node:events";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import type { NodeRequest, NodeResponse } from "./rest.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { errorBody } from "./errors.js";
+import { type NodeRequest, type NodeResponse, sendJson } from "./rest.js";
 
 export type RequestHandler = (req: NodeRequest, res: NodeResponse) => void;
+
+export interface ListenerOptions {
+  /**
+   * Time a connection has to complete its request headers: from accept (which includes sending
+   * the HTTP/2 preface), and on HTTP/1.1 again each time the connection is idle after a response.
+   */
+  readonly headersTimeoutMs: number;
+  /** Time an HTTP/1.1 client has to send the rest of a request (its body) once its headers are in. */
+  readonly requestTimeoutMs: number;
+}
 
 export interface Listener {
   /** Binds; resolves to the bound port. */
@@ -23,16 +35,19 @@ export interface Listener {
 const h2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 /** Enough bytes to tell the preface from any HTTP/1.x request line. */
 const sniffBytes = 4;
-/** A connection that says nothing for this long is dropped before it reaches a server. */
-const firstBytesTimeoutMs = 10_000;
+/** The answer to a request whose headers did not arrive in time (Node's own, with an explicit empty body). */
+const requestTimeoutHead = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 
 /**
  * One port for HTTP/1.1 and cleartext HTTP/2 with prior knowledge (what grpc-js and
  * connect-node's HTTP/2 transport speak): a net server reads the first bytes of each
  * connection and hands it to an http2 or an http server that never listen themselves. Both
  * call the same handler.
+ *
+ * Because the http server never listens, Node's headersTimeout and requestTimeout (enforced by a
+ * checker that starts on "listening") do not run: the slow-client limits are kept here instead.
  */
-export function createListener(handler: RequestHandler): Listener {
+export function createListener(handler: RequestHandler, opts: ListenerOptions): Listener {
   const h1 = http.createServer({ keepAliveTimeout: 5_000 }, handler);
   const h2 = http2.createServer({}, handler);
   const sockets = new Set<net.Socket>();
@@ -41,31 +56,75 @@ export function createListener(handler: RequestHandler): Listener {
   const sessions = new Set<http2.ServerHttp2Session>();
   let closing = false;
 
+  /** The socket being handed to the http2 server, whose "session" event fires synchronously. */
+  let handingOver: net.Socket | undefined;
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    const socket = handingOver;
+    // The client's SETTINGS follow the preface: from then on HTTP/2 flow control governs.
+    if (socket) session.once("remoteSettings", () => clearHeadersTimer(socket));
     if (closing) session.close();
   });
+  /** Per connection: the timer running until the next request's headers are complete. */
+  const headerTimers = new Map<net.Socket, NodeJS.Timeout>();
+  const clearHeadersTimer = (socket: net.Socket) => {
+    clearTimeout(headerTimers.get(socket));
+    headerTimers.delete(socket);
+  };
+  /** Starts the headers timer of a connection that is waiting for a request (or the HTTP/2 preface). */
+  const awaitHeaders = (socket: net.Socket) => {
+    clearTimeout(headerTimers.get(socket));
+    const readBefore = socket.bytesRead;
+    const timer = setTimeout(() => {
+      headerTimers.delete(socket);
+      if (socket.bytesRead === readBefore || h2Sockets.has(socket)) {
+        socket.destroy(); // idle, or an HTTP/2 client: no HTTP/1.1 answer to give
+        return;
+      }
+      socket.end(requestTimeoutHead, () => socket.destroy());
+    }, opts.headersTimeoutMs);
+    headerTimers.set(socket, timer);
+  };
+
   // Track HTTP/1.1 requests in flight per socket so that close() can end idle ones at once.
   h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = req.socket;
+    clearHeadersTimer(socket);
     h1Busy.set(socket, (h1Busy.get(socket) ?? 0) + 1);
+    // The body (one message on HTTP/1.1: unary, server-streaming or REST) must arrive in time.
+    const bodyTimer = req.complete
+      ? undefined
+      : setTimeout(() => {
+          if (req.complete) return;
+          if (res.headersSent) {
+            socket.destroy();
+            return;
+          }
+          res.once("finish", () => socket.destroy());
+          sendJson(res, 408, errorBody(new ConnectError("request not received in time", Code.DeadlineExceeded)), { connection: "close" });
+        }, opts.requestTimeoutMs);
+    const received = () => clearTimeout(bodyTimer);
+    req.once("end", received);
+    req.once("close", received);
     res.once("close", () => {
+      received();
       const n = (h1Busy.get(socket) ?? 1) - 1;
       h1Busy.set(socket, n);
       if (closing && n === 0) socket.end();
+      else if (n === 0 && !socket.destroyed) awaitHeaders(socket);
     });
   });
 
   const route = (socket: net.Socket) => {
     let head: Buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => socket.destroy(), firstBytesTimeoutMs);
+    // Until the first request's headers (HTTP/1.1) or the preface (HTTP/2) are in.
+    awaitHeaders(socket);
     const onData = (chunk: Buffer) => {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
       const n = Math.min(head.length, h2Preface.length);
       const isH2 = head.subarray(0, n).equals(h2Preface.subarray(0, n));
       if (isH2 && n < sniffBytes) return;
-      clearTimeout(timer);
       socket.off("data", onData);
       socket.off("error", onError);
       socket.pause();
@@ -74,7 +133,12 @@ export function createListener(handler: RequestHandler): Listener {
         // The HTTP/2 session reads the socket's buffered bytes itself; resuming would
         // hand them to no one.
         h2Sockets.add(socket);
-        h2.emit("connection", socket);
+        handingOver = socket;
+        try {
+          h2.emit("connection", socket);
+        } finally {
+          handingOver = undefined;
+        }
       } else {
         h1Busy.set(socket, 0);
         socket.once("close", () => h1Busy.delete(socket));
@@ -82,10 +146,7 @@ export function createListener(handler: RequestHandler): Listener {
         socket.resume();
       }
     };
-    const onError = () => {
-      clearTimeout(timer);
-      socket.destroy();
-    };
+    const onError = () => socket.destroy();
     socket.on("data", onData);
     socket.on("error", onError);
   };
@@ -96,7 +157,10 @@ export function createListener(handler: RequestHandler): Listener {
       return;
     }
     sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
+    socket.once("close", () => {
+      sockets.delete(socket);
+      clearHeadersTimer(socket);
+    });
     route(socket);
   });
 

@@ -6,8 +6,9 @@ import { type Logger, createLogger, openDatabase } from "@shopmesh/platform";
 import { readEmbeddedConfig } from "./config.js";
 
 export interface EmbeddedMesh {
-  /** Base URL of the edge, e.g. http://localhost:8080. */
+  /** Base URL of the edge with its bound port, e.g. http://localhost:8080. */
   readonly url: string;
+  /** The port the edge is bound to (the one picked when EDGE_PORT is 0). */
   readonly edgePort: number;
   /** Loopback gRPC address of each service, by service name ("catalog" → "127.0.0.1:40123"). */
   readonly services: Readonly<Record<string, string>>;
@@ -42,7 +43,7 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
     const edge = createEdge({ config: edgeConfig, logger: log.child({ service: "edge" }) });
     const edgePort = await edge.start();
     stops.push(() => edge.stop());
-    return { url: `http://localhost:${edgePort}`, edgePort, services, stop };
+    return { url: edge.url, edgePort, services, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;

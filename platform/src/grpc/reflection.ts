@@ -1,4 +1,4 @@
-import { type DescFile, type DescService, create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { type DescFile, type DescMethod, type DescService, clone, create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import {
@@ -9,6 +9,8 @@ import {
   ServerReflection as ServerReflectionV1,
 } from "@shopmesh/proto/grpc/reflection/v1/reflection_pb.js";
 import {
+  type ServerReflectionRequest as AlphaRequest,
+  type ServerReflectionResponse as AlphaResponse,
   ServerReflectionRequestSchema as AlphaRequestSchema,
   ServerReflectionResponseSchema as AlphaResponseSchema,
   ServerReflection as ServerReflectionV1Alpha,
@@ -17,31 +19,43 @@ import { type ServiceRegistration, serviceRegistration } from "./service.js";
 
 export { ServerReflectionV1, ServerReflectionV1Alpha };
 
+export interface ReflectionOptions {
+  /**
+   * The methods reflection describes. Any other method is removed from the descriptors served
+   * (each file is re-encoded once without it) and is not found as a symbol. Default: all.
+   */
+  readonly exposes?: (method: DescMethod) => boolean;
+}
+
 /**
  * Answers for the gRPC server reflection protocol over the files of `services` (and their
- * imports). Shared by every gRPC server of the platform and by the edge.
+ * imports). Shared by every gRPC server of the platform and by the edge, which exposes only
+ * its public methods.
  */
 export class ReflectionIndex {
   readonly #services: string[];
+  readonly #exposes: (method: DescMethod) => boolean;
   readonly #files = new Map<string, DescFile>();
   readonly #symbols = new Map<string, DescFile>();
   readonly #extensions = new Map<string, Map<number, DescFile>>();
   readonly #encoded = new Map<string, Uint8Array>();
 
-  constructor(services: readonly DescService[]) {
+  constructor(services: readonly DescService[], opts: ReflectionOptions = {}) {
     this.#services = [...new Set(services.map((s) => s.typeName))].sort();
+    this.#exposes = opts.exposes ?? (() => true);
     for (const s of services) this.#addFile(s.file);
   }
 
   #addFile(file: DescFile): void {
-    if (this.#files.has(file.name)) return;
-    this.#files.set(file.name, file);
+    // Keyed by the name clients ask for: DescFile.name has no ".proto" suffix.
+    if (this.#files.has(file.proto.name)) return;
+    this.#files.set(file.proto.name, file);
     const symbol = (name: string) => this.#symbols.set(name, file);
     for (const m of file.messages) this.#addMessage(m, file);
     for (const e of file.enums) symbol(e.typeName);
     for (const s of file.services) {
       symbol(s.typeName);
-      for (const m of s.methods) symbol(`${s.typeName}.${m.name}`);
+      for (const m of s.methods) if (this.#exposes(m)) symbol(`${s.typeName}.${m.name}`);
     }
     for (const x of file.extensions) this.#addExtension(x, file);
     for (const dep of file.dependencies) this.#addFile(dep);
@@ -61,7 +75,25 @@ export class ReflectionIndex {
     byNumber.set(x.number, file);
   }
 
-  /** The file and everything it imports, each serialized once, dependencies first. */
+  /** The file as served: its FileDescriptorProto without the methods not exposed, encoded once. */
+  #encode(file: DescFile): Uint8Array {
+    let bytes = this.#encoded.get(file.proto.name);
+    if (bytes) return bytes;
+    const hidden = file.services.filter((s) => s.methods.some((m) => !this.#exposes(m)));
+    let proto = file.proto;
+    if (hidden.length > 0) {
+      proto = clone(FileDescriptorProtoSchema, file.proto);
+      for (const sp of proto.service) {
+        const s = hidden.find((x) => x.name === sp.name);
+        if (s) sp.method = sp.method.filter((mp) => s.methods.some((m) => m.name === mp.name && this.#exposes(m)));
+      }
+    }
+    bytes = toBinary(FileDescriptorProtoSchema, proto);
+    this.#encoded.set(file.proto.name, bytes);
+    return bytes;
+  }
+
+  /** The file and everything it imports, dependencies first (the order a descriptor pool loads them in). */
   #fileResponse(file: DescFile): Uint8Array[] {
     const out: DescFile[] = [];
     const seen = new Set<string>();
@@ -72,11 +104,7 @@ export class ReflectionIndex {
       out.push(f);
     };
     visit(file);
-    return out.map((f) => {
-      const bytes = this.#encoded.get(f.name) ?? toBinary(FileDescriptorProtoSchema, f.proto);
-      this.#encoded.set(f.name, bytes);
-      return bytes;
-    });
+    return out.map((f) => this.#encode(f));
   }
 
   answer(req: ServerReflectionRequest): ServerReflectionResponse {
@@ -131,9 +159,10 @@ export class ReflectionIndex {
   }
 
   /** Handler of v1alpha ServerReflectionInfo; the messages are wire-identical to v1. */
-  async *v1alpha(requests: AsyncIterable<{ $typeName: string }>): AsyncIterable<ReturnType<typeof alpha>> {
+  async *v1alpha(requests: AsyncIterable<AlphaRequest>): AsyncIterable<AlphaResponse> {
     for await (const req of requests) {
-      yield alpha(this.answer(fromBinary(ServerReflectionRequestSchema, toBinary(AlphaRequestSchema, req as never))));
+      const answer = this.answer(fromBinary(ServerReflectionRequestSchema, toBinary(AlphaRequestSchema, req)));
+      yield fromBinary(AlphaResponseSchema, toBinary(ServerReflectionResponseSchema, answer));
     }
   }
 
@@ -144,8 +173,4 @@ export class ReflectionIndex {
       serviceRegistration(ServerReflectionV1Alpha, { serverReflectionInfo: (requests) => this.v1alpha(requests) }),
     ];
   }
-}
-
-function alpha(res: ServerReflectionResponse) {
-  return fromBinary(AlphaResponseSchema, toBinary(ServerReflectionResponseSchema, res));
 }
