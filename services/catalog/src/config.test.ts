@@ -6,6 +6,7 @@ describe("catalog config", () => {
   it("has defaults for everything but DATABASE_URL", () => {
     const config = readCatalogConfig({});
     expect(config).toEqual({
+      CATALOG_CACHE_SIZE: 10_000,
       CATALOG_HOST: "0.0.0.0",
       CATALOG_PORT: 50051,
       DATABASE_URL: undefined,
@@ -19,8 +20,15 @@ describe("catalog config", () => {
 
   it("names every malformed variable", () => {
     const read = () =>
-      readCatalogConfig({ CATALOG_PORT: "70000", DB_SCHEMA: "Catalog; drop", SEED_DEMO_CATALOG: "maybe", DATABASE_URL: "mysql://x" });
+      readCatalogConfig({
+        CATALOG_CACHE_SIZE: "-1",
+        CATALOG_PORT: "70000",
+        DB_SCHEMA: "Catalog; drop",
+        SEED_DEMO_CATALOG: "maybe",
+        DATABASE_URL: "mysql://x",
+      });
     expect(read).toThrow(ConfigError);
+    expect(read).toThrow(/CATALOG_CACHE_SIZE/);
     expect(read).toThrow(/CATALOG_PORT/);
     expect(read).toThrow(/DB_SCHEMA/);
     expect(read).toThrow(/SEED_DEMO_CATALOG/);

@@ -1,4 +1,5 @@
 import { ConfigError, type ConfigOf, env, loadConfig } from "@shopmesh/platform";
+import { DEFAULT_CACHE_SIZE } from "./catalog/product-cache.js";
 
 const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
 const logLevels = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
@@ -12,6 +13,7 @@ type StringSpec = ReturnType<typeof env.string>;
  * deployment manifests can be checked against it.
  */
 export const catalogConfigSchema: {
+  readonly CATALOG_CACHE_SIZE: ReturnType<typeof env.int>;
   readonly CATALOG_HOST: StringSpec;
   readonly CATALOG_PORT: ReturnType<typeof env.port>;
   readonly DATABASE_URL: ReturnType<typeof env.optional<string>>;
@@ -20,6 +22,11 @@ export const catalogConfigSchema: {
   readonly SEED_DEMO_CATALOG: ReturnType<typeof env.bool>;
   readonly SHUTDOWN_GRACE_MS: ReturnType<typeof env.int>;
 } = {
+  CATALOG_CACHE_SIZE: env.int({
+    doc: "Most products GetProduct/BatchGetProducts keep in memory, stock kept current from this process's changes (0 = off; set 0 when several replicas share a database)",
+    default: DEFAULT_CACHE_SIZE,
+    min: 0,
+  }),
   CATALOG_HOST: env.string({ doc: "Interface the catalog gRPC server listens on", default: "0.0.0.0" }),
   CATALOG_PORT: env.port({ doc: "Port of the catalog gRPC server (0 picks a free one)", default: 50051 }),
   DATABASE_URL: env.optional(

@@ -36,7 +36,7 @@ export function createCatalogService(opts: CatalogServiceOptions): CatalogServer
   const logger = opts.logger.child({ service: "catalog" });
   const schema = config.DB_SCHEMA;
   const db = opts.db.kysely<CatalogDb>(schema);
-  const catalog = createCatalog({ db, logger, feed: new StockFeed(logger) });
+  const catalog = createCatalog({ db, logger, feed: new StockFeed(logger), cacheSize: config.CATALOG_CACHE_SIZE });
   const server = createGrpcServer({
     name: "catalog",
     host: opts.host ?? config.CATALOG_HOST,

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { CatalogDb, ReservationStatusColumn } from "../db/tables.js";
-import type { NewProduct, PageCursor, Product, StockLevel } from "./product.js";
+import type { NewProduct, PageCursor, Product, StockLevel, VersionedProduct } from "./product.js";
 import type { DecidedItem, ReservationStatus } from "./reservation.js";
 
 /**
@@ -12,6 +12,7 @@ export type CatalogDbHandle = Kysely<CatalogDb>;
 /** Ids compare by code unit (ASCII here) on every database, whatever its default collation. */
 const byIdC = sql`product_id collate "C"`;
 
+/** Products with their stock and categories (in the order given), in one query. */
 function productQuery(db: CatalogDbHandle) {
   return db
     .selectFrom("products as p")
@@ -23,52 +24,44 @@ function productQuery(db: CatalogDbHandle) {
       "p.price_cents",
       "p.currency",
       "p.image_url",
+      "p.updated_at as fields_updated_at",
+      sql<string[]>`array(select pc.category from product_categories pc where pc.product_id = p.id order by pc.position)`.as("categories"),
       sql<number>`s.on_hand - s.reserved`.as("available"),
+      "s.version as stock_version",
       sql<Date>`greatest(p.updated_at, s.updated_at)`.as("updated_at"),
     ]);
 }
 
-type ProductRowWithStock = {
+type ProductQueryRow = {
   id: string;
   name: string;
   description: string;
   price_cents: number;
   currency: string;
   image_url: string;
+  fields_updated_at: Date;
+  categories: string[];
   available: number;
+  stock_version: number;
   updated_at: Date;
 };
 
-async function withCategories(db: CatalogDbHandle, rows: readonly ProductRowWithStock[]): Promise<Product[]> {
-  if (rows.length === 0) return [];
-  const categoryRows = await db
-    .selectFrom("product_categories")
-    .select(["product_id", "category"])
-    .where(
-      "product_id",
-      "in",
-      rows.map((r) => r.id),
-    )
-    .orderBy("product_id")
-    .orderBy("position")
-    .execute();
-  const categories = new Map<string, string[]>();
-  for (const c of categoryRows) {
-    const list = categories.get(c.product_id);
-    if (list) list.push(c.category);
-    else categories.set(c.product_id, [c.category]);
-  }
-  return rows.map((r) => ({
-    id: r.id,
-    name: r.name,
-    description: r.description,
-    priceCents: r.price_cents,
-    currency: r.currency,
-    imageUrl: r.image_url,
-    categories: categories.get(r.id) ?? [],
-    available: Number(r.available),
-    updatedAt: toDate(r.updated_at),
-  }));
+function toVersionedProduct(r: ProductQueryRow): VersionedProduct {
+  return {
+    product: {
+      id: r.id,
+      name: r.name,
+      description: r.description,
+      priceCents: r.price_cents,
+      currency: r.currency,
+      imageUrl: r.image_url,
+      categories: r.categories,
+      available: Number(r.available),
+      updatedAt: toDate(r.updated_at),
+    },
+    stockVersion: Number(r.stock_version),
+    fieldsUpdatedAt: toDate(r.fields_updated_at),
+  };
 }
 
 /** Products in (name, id) order after `after`, optionally in one category; at most `limit`. */
@@ -91,14 +84,14 @@ export async function listProducts(
     );
   }
   const rows = await q.orderBy("p.name").orderBy("p.id").limit(opts.limit).execute();
-  return withCategories(db, rows);
+  return rows.map((r) => toVersionedProduct(r).product);
 }
 
-/** The products among `ids` that exist, in no particular order. */
-export async function findProducts(db: CatalogDbHandle, ids: readonly string[]): Promise<Product[]> {
+/** The products among `ids` that exist, in no particular order, with the versions of their stock levels. */
+export async function findProducts(db: CatalogDbHandle, ids: readonly string[]): Promise<VersionedProduct[]> {
   if (ids.length === 0) return [];
   const rows = await productQuery(db).where("p.id", "in", ids).execute();
-  return withCategories(db, rows);
+  return rows.map(toVersionedProduct);
 }
 
 const levelColumns = ["product_id", "on_hand", "reserved", "version", "updated_at"] as const;

@@ -13,6 +13,7 @@ import {
   releaseReturnsStock,
   shortagesOf,
 } from "./reservation.js";
+import { DEFAULT_CACHE_SIZE, ProductCache } from "./product-cache.js";
 import { StockFeed } from "./stock-feed.js";
 import type { StockSource } from "./stock-watch.js";
 import { MAX_ON_HAND } from "./validation.js";
@@ -23,6 +24,8 @@ export interface CatalogDeps {
   readonly logger: Logger;
   /** Where committed stock changes are published; a new in-process feed by default. */
   readonly feed?: StockFeed;
+  /** Most products kept in memory for GetProduct/BatchGetProducts (see ProductCache); 0 turns that off. */
+  readonly cacheSize?: number;
 }
 
 /** The catalog's use cases. Inputs are already validated (see validation.ts). */
@@ -47,10 +50,31 @@ export interface Catalog extends StockSource {
 export function createCatalog(deps: CatalogDeps): Catalog {
   const { db, logger } = deps;
   const feed = deps.feed ?? new StockFeed(logger);
+  const cache = new ProductCache({
+    maxEntries: deps.cacheSize ?? DEFAULT_CACHE_SIZE,
+    load: (ids) => withDbErrors(() => repo.findProducts(db, ids)),
+    feed,
+  });
 
   /** Runs `fn` in a transaction and publishes the stock levels it returns once committed. */
   async function changeStock<T>(fn: (trx: Kysely<CatalogDb>) => Promise<{ result: T; levels: StockLevel[] }>): Promise<T> {
-    const { result, levels } = await withDbErrors(() => db.transaction().execute(fn));
+    let committing = false;
+    let outcome: { result: T; levels: StockLevel[] };
+    try {
+      outcome = await withDbErrors(() =>
+        db.transaction().execute(async (trx) => {
+          const done = await fn(trx);
+          committing = true;
+          return done;
+        }),
+      );
+    } catch (err) {
+      // The COMMIT itself failed (e.g. the connection dropped): whether the change took effect
+      // is unknown and nothing was published, so no cached stock level can be trusted.
+      if (committing) cache.clear();
+      throw err;
+    }
+    const { result, levels } = outcome;
     // Published after the commit: watchers never see a level that could still roll back.
     if (levels.length > 0) feed.publish(levels);
     return result;
@@ -75,15 +99,14 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     },
 
     async getProduct(id) {
-      const [product] = await withDbErrors(() => repo.findProducts(db, [id]));
+      const product = await cache.get(id);
       if (!product) throw notFound(`product ${id}`);
       return product;
     },
 
     async batchGetProducts(ids) {
-      const found = await withDbErrors(() => repo.findProducts(db, ids));
-      const byId = new Map(found.map((p) => [p.id, p]));
       const unique = [...new Set(ids)];
+      const byId = await cache.getMany(unique);
       return {
         products: unique.flatMap((id) => byId.get(id) ?? []),
         missingIds: unique.filter((id) => !byId.has(id)),
@@ -169,16 +192,19 @@ export function createCatalog(deps: CatalogDeps): Catalog {
 
     async addProducts(products) {
       await withDbErrors(() => db.transaction().execute((trx) => insertProducts(trx, products)));
+      cache.invalidate(products.map((p) => p.id));
     },
 
     async seedOnce(name, products) {
-      return withDbErrors(() =>
+      const inserted = await withDbErrors(() =>
         db.transaction().execute(async (trx) => {
           if (!(await repo.claimSeed(trx, name))) return false;
           await insertProducts(trx, products);
           return true;
         }),
       );
+      if (inserted) cache.invalidate(products.map((p) => p.id));
+      return inserted;
     },
   };
 }

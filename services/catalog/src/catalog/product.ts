@@ -22,6 +22,29 @@ export interface StockLevel {
   readonly updatedAt: Date;
 }
 
+/**
+ * A product as read from the database, with what a later stock level needs to be merged into
+ * it: the version of the stock level it shows, and when its own fields last changed.
+ */
+export interface VersionedProduct {
+  readonly product: Product;
+  /** Version of the stock level behind `product.available`. */
+  readonly stockVersion: number;
+  /** When the listing fields last changed; `product.updatedAt` is the later of this and the stock's time. */
+  readonly fieldsUpdatedAt: Date;
+}
+
+/** `v` showing `level` if that is newer than the level it shows, else `v` itself. */
+export function withNewerStock(v: VersionedProduct, level: StockLevel): VersionedProduct {
+  if (level.version <= v.stockVersion) return v;
+  const updatedAt = new Date(Math.max(level.updatedAt.getTime(), v.fieldsUpdatedAt.getTime()));
+  return {
+    product: { ...v.product, available: level.available, updatedAt },
+    stockVersion: level.version,
+    fieldsUpdatedAt: v.fieldsUpdatedAt,
+  };
+}
+
 /** A product to add to the catalog, with its initial stock on hand. */
 export interface NewProduct {
   readonly id: string;

@@ -5,14 +5,17 @@ export type StockListener = (level: StockLevel) => void;
 
 /**
  * In-process feed of stock changes: the catalog service publishes the new levels after each
- * commit that changed stock, and WatchStock/StreamStock subscribers receive them.
+ * commit that changed stock, and WatchStock/StreamStock subscribers and the product cache
+ * receive them.
  *
  * This reaches the subscribers of this process only. With several catalog replicas a change
- * committed by one must reach watchers connected to another: that needs a shared feed (e.g.
- * Postgres LISTEN/NOTIFY on commit), which a later issue adds behind this same interface.
+ * committed by one must reach watchers connected to another, and their product caches: that
+ * needs a shared feed (e.g. Postgres LISTEN/NOTIFY on commit), which a later issue adds behind
+ * this same interface.
  */
 export class StockFeed {
   readonly #listeners = new Map<string, Set<StockListener>>();
+  readonly #allListeners = new Set<StockListener>();
 
   constructor(private readonly logger?: Logger) {}
 
@@ -32,21 +35,35 @@ export class StockFeed {
     };
   }
 
+  /**
+   * Calls `listener` with every later level of any product, before the per-product listeners
+   * (the product cache, which must be current by the time a watcher hears of a change).
+   */
+  subscribeAll(listener: StockListener): () => void {
+    this.#allListeners.add(listener);
+    return () => {
+      this.#allListeners.delete(listener);
+    };
+  }
+
   publish(levels: readonly StockLevel[]): void {
     for (const level of levels) {
+      for (const listener of [...this.#allListeners]) this.#call(listener, level);
       const set = this.#listeners.get(level.productId);
       if (!set) continue;
-      for (const listener of [...set]) {
-        try {
-          listener(level);
-        } catch (err) {
-          this.logger?.error({ err, productId: level.productId }, "stock listener failed");
-        }
-      }
+      for (const listener of [...set]) this.#call(listener, level);
     }
   }
 
-  /** Number of subscriptions, across products (for tests and metrics). */
+  #call(listener: StockListener, level: StockLevel): void {
+    try {
+      listener(level);
+    } catch (err) {
+      this.logger?.error({ err, productId: level.productId }, "stock listener failed");
+    }
+  }
+
+  /** Number of per-product subscriptions, across products (for tests and metrics). */
   get subscriptions(): number {
     let n = 0;
     for (const set of this.#listeners.values()) n += set.size;
