@@ -134,7 +134,6 @@ export function createEdge(opts: EdgeOptions): Edge {
         router.service(ServerReflectionV1, { serverReflectionInfo: (requests) => reflection.v1(requests) });
         router.service(ServerReflectionV1Alpha, { serverReflectionInfo: (requests) => reflection.v1alpha(requests) });
       },
-      requestGate: (ctx) => (reflectionMethods.has(ctx.method) ? undefined : forwarder.gate(ctx)),
       // Per message; a whole Connect unary body is also refused up front by its Content-Length.
       readMaxBytes: config.EDGE_MAX_BODY_BYTES,
       fallback: (req, res) => {

@@ -23,7 +23,7 @@ export interface ForwarderOptions {
 export interface Forwarder {
   /** Registers one generic forwarding implementation per exposed method. */
   routes(router: ConnectRouter): void;
-  /** Connect request gate: applies the method's access rule before the body is read. */
+  /** Applies the method's access rule; every forwarding handler runs it first. */
   gate(ctx: HandlerContext): Promise<void>;
 }
 
@@ -58,17 +58,19 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     };
   };
 
+  const gate = async (ctx: HandlerContext): Promise<void> => {
+    const exposed = access.get(ctx.method);
+    // Only exposed methods are routed; this is a second line against a registration slip.
+    if (!exposed) return fail(ctx, new Error(`method ${ctx.method.name} is not exposed`));
+    try {
+      await authorize(opts.authenticate, exposed.access, ctx.requestHeader);
+    } catch (err) {
+      fail(ctx, err);
+    }
+  };
+
   return {
-    async gate(ctx) {
-      const exposed = access.get(ctx.method);
-      // Only exposed methods are routed; this is a second line against a registration slip.
-      if (!exposed) return fail(ctx, new Error(`method ${ctx.method.name} is not exposed`));
-      try {
-        await authorize(opts.authenticate, exposed.access, ctx.requestHeader);
-      } catch (err) {
-        fail(ctx, err);
-      }
-    },
+    gate,
     routes(router) {
       for (const { method } of opts.methods) {
         const upstream = opts.upstreams.get(method.parent.typeName);
@@ -77,6 +79,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
         switch (method.methodKind) {
           case "unary":
             router.rpc(method, (async (request: unknown, ctx: HandlerContext) => {
+              await gate(ctx);
               try {
                 return await call(request, callOptions(ctx, false));
               } catch (err) {
@@ -86,6 +89,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
             break;
           case "client_streaming":
             router.rpc(method, (async (requests: AsyncIterable<unknown>, ctx: HandlerContext) => {
+              await gate(ctx);
               try {
                 return await call(requests, callOptions(ctx, false));
               } catch (err) {
@@ -96,6 +100,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
           case "server_streaming":
           case "bidi_streaming":
             router.rpc(method, async function* (input: unknown, ctx: HandlerContext) {
+              await gate(ctx);
               try {
                 yield* call(input, callOptions(ctx, true)) as AsyncIterable<unknown>;
               } catch (err) {

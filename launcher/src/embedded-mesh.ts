@@ -34,7 +34,7 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
     for (const s of stops.splice(0).reverse()) await s();
   };
   try {
-    const catalog = createCatalogService({ config: catalogConfig, db, logger: log.child({ service: "catalog" }) });
+    const catalog = createCatalogService({ config: catalogConfig, db, logger: log });
     await catalog.start();
     stops.push(() => catalog.stop());
     const services = { catalog: `127.0.0.1:${catalog.port}` };

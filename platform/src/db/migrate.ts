@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import { type Migration, Migrator } from "kysely/migration";
+import { type Migration, Migrator } from "kysely";
 import type { Logger } from "../logger.js";
 import { assertSchemaName } from "./schema-name.js";
 

@@ -1,6 +1,5 @@
 import type { PGlite, Results } from "@electric-sql/pglite";
 import {
-  AbortedTransactionError,
   CompiledQuery,
   type DatabaseConnection,
   type DatabaseIntrospector,
@@ -142,7 +141,7 @@ class PGliteDriver implements Driver {
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const { rows } = await connection.executeQuery<{ command?: string }>(CompiledQuery.raw("commit"));
     // Postgres answers COMMIT with ROLLBACK when an earlier statement aborted the transaction.
-    if (rows[0]?.command === "ROLLBACK") throw new AbortedTransactionError();
+    if (rows[0]?.command === "ROLLBACK") throw new Error("transaction was rolled back: a statement in it had failed");
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Migration } from "kysely/migration";
+import type { Migration } from "kysely";
 import * as createCatalog from "./20251124-0900-create-catalog.js";
 
 /** Migrations of the catalog schema, by name; names sort in the order they apply. */
