@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeName, toRpcError } from "../errors.js";
+import type { Logger } from "../logger.js";
 import type { CallContext } from "./context.js";
 import { runInCall } from "./context.js";
 
@@ -46,24 +47,43 @@ export const errorMapping: ServerInterceptor = (next) => async (ctx) => {
   }
 };
 
-/** One log line per call: method, code, duration; the cause of internal errors at error level. */
+/**
+ * One log line per call: method, code, duration; the cause of internal errors at error level.
+ *
+ * The summary line has fixed fields (code, duration_ms, a message string) that no redaction path
+ * can match, so it is written by a child of the call's logger with redaction off: pino runs every
+ * field of every line through the wildcard redactor otherwise (several KB of garbage per line).
+ * Lines carrying an error object keep the redacting logger.
+ */
 export const logging: ServerInterceptor = (next) => async (ctx) => {
   const started = performance.now();
   try {
     const result = await next(ctx);
     const level = ctx.method.parent.typeName === "grpc.health.v1.Health" ? "debug" : "info";
-    ctx.log[level]({ code: "ok", duration_ms: round(performance.now() - started) }, "rpc");
+    summaryLogger(ctx.log)[level]({ code: "ok", duration_ms: round(performance.now() - started) }, "rpc");
     return result;
   } catch (err) {
     const e = toRpcError(err);
     const fields = { code: codeName(e.code), duration_ms: round(performance.now() - started) };
-    if (expectedCodes.has(e.code)) ctx.log.info({ ...fields, message: e.rawMessage }, "rpc");
+    if (expectedCodes.has(e.code)) summaryLogger(ctx.log).info({ ...fields, message: e.rawMessage }, "rpc");
     else if (e.code === Code.Internal || e.code === Code.Unknown || e.code === Code.DataLoss)
       ctx.log.error({ ...fields, err: e.cause ?? e }, "rpc failed");
-    else ctx.log.warn({ ...fields, message: e.rawMessage }, "rpc");
+    else summaryLogger(ctx.log).warn({ ...fields, message: e.rawMessage }, "rpc");
     throw e;
   }
 };
+
+/** Per call logger (the server makes one per method): its non-redacting twin for summary lines. */
+const summaryLoggers = new WeakMap<Logger, Logger>();
+
+function summaryLogger(log: Logger): Logger {
+  let summary = summaryLoggers.get(log);
+  if (!summary) {
+    summary = log.child({}, { redact: [] });
+    summaryLoggers.set(log, summary);
+  }
+  return summary;
+}
 
 /**
  * Deadlines: refuses calls whose deadline already passed and runs the handler inside the call
