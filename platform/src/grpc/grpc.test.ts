@@ -160,6 +160,30 @@ describe("deadlines", () => {
     });
     await expect(client(server.port).getProduct({ id: "p1" }, { timeoutMs: 30 })).rejects.toMatchObject({ code: Code.DeadlineExceeded });
   });
+
+  it("hands a handler that looks at its signal late an aborted one with the reason", async () => {
+    const seen = new Promise<{ deadline: unknown; cancel: unknown }>((resolve) => {
+      const reasons: Record<string, unknown> = {};
+      void serve({
+        getProduct: async (req, ctx) => {
+          // Look only after the deadline passed or the caller cancelled.
+          await new Promise((r) => setTimeout(r, 80));
+          reasons[req.id] = ctx.signal.aborted ? ctx.signal.reason : undefined;
+          if (reasons.deadline !== undefined && reasons.cancel !== undefined) resolve(reasons as { deadline: unknown; cancel: unknown });
+          return { product: product(req.id) };
+        },
+      }).then((server) => {
+        const c = client(server.port);
+        c.getProduct({ id: "deadline" }, { timeoutMs: 30 }).catch(() => undefined);
+        const ac = new AbortController();
+        c.getProduct({ id: "cancel" }, { signal: ac.signal }).catch(() => undefined);
+        setTimeout(() => ac.abort(), 20);
+      });
+    });
+    const { deadline, cancel } = await seen;
+    expect(deadline).toMatchObject({ code: Code.DeadlineExceeded });
+    expect(cancel).toMatchObject({ code: Code.Canceled });
+  });
 });
 
 describe("client resilience", () => {

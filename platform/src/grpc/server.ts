@@ -77,11 +77,7 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
         log: log.child({ rpc: `${service.typeName}/${method.name}` }),
         interceptors,
         shutdown: shutdown.signal,
-        track: (p) => {
-          inFlight.add(p);
-          const done = () => inFlight.delete(p);
-          p.then(done, done);
-        },
+        inFlight,
       });
     }
     server.addService(definition as grpc.ServiceDefinition, implementation);
@@ -137,7 +133,7 @@ interface AdaptOptions {
   log: Logger;
   interceptors: readonly ServerInterceptor[];
   shutdown: AbortSignal;
-  track(p: Promise<unknown>): void;
+  inFlight: Set<Promise<unknown>>;
 }
 
 type AnyCall =
@@ -146,73 +142,133 @@ type AnyCall =
   | grpc.ServerWritableStream<Buffer, unknown>
   | grpc.ServerDuplexStream<Buffer, unknown>;
 
-function adaptHandler(method: DescMethod, handler: AnyHandler, o: AdaptOptions): grpc.UntypedHandleCall {
-  const newContext = (call: AnyCall): { ctx: CallContext; done(): void } => {
-    const ac = new AbortController();
-    const d = call.getDeadline();
-    const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? d : undefined;
-    let timer: NodeJS.Timeout | undefined;
-    if (deadline !== undefined) {
-      timer = setTimeout(() => ac.abort(new ConnectError("deadline exceeded", Code.DeadlineExceeded)), Math.max(0, deadline - Date.now()));
-    }
-    const onCancel = () => ac.abort(new ConnectError("cancelled by the caller", Code.Canceled));
-    const events = call as unknown as NodeJS.EventEmitter;
-    events.on("cancelled", onCancel);
-    const onShutdown = () => ac.abort(o.shutdown.reason);
-    if (o.shutdown.aborted) onShutdown();
-    else o.shutdown.addEventListener("abort", onShutdown, { once: true });
-    const ctx: CallContext = { method, metadata: call.metadata, deadline, signal: ac.signal, log: o.log, peer: call.getPeer() };
-    return {
-      ctx,
-      done() {
-        clearTimeout(timer);
-        events.off("cancelled", onCancel);
-        o.shutdown.removeEventListener("abort", onShutdown);
-      },
-    };
-  };
+/** The body of a call, run innermost by the interceptor chain. */
+const body = Symbol("body");
 
-  const run = (call: AnyCall, inner: (ctx: CallContext) => Promise<unknown>): Promise<unknown> => {
-    const { ctx, done } = newContext(call);
-    const p = chainInterceptors(o.interceptors, inner)(ctx).finally(done);
-    o.track(p);
-    return p;
+/**
+ * The context of one served call. Its signal (with the deadline timer and the cancel and shutdown
+ * listeners behind it) and its peer are made on first use: most unary handlers never look at
+ * them, and a call that finishes without anyone asking costs no timer and no listeners.
+ * Interceptors pass this object on (or set `principal` on it); they do not copy it.
+ */
+class ServerCallContext implements CallContext {
+  readonly method: DescMethod;
+  readonly metadata: grpc.Metadata;
+  readonly deadline: number | undefined;
+  readonly log: Logger;
+  principal?: CallContext["principal"];
+  readonly [body]: (ctx: CallContext) => Promise<unknown>;
+  readonly #call: AnyCall;
+  readonly #shutdown: AbortSignal;
+  #controller: AbortController | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #armed = false;
+
+  constructor(method: DescMethod, call: AnyCall, o: AdaptOptions, run: (ctx: CallContext) => Promise<unknown>) {
+    this.method = method;
+    this.metadata = call.metadata;
+    const d = call.getDeadline();
+    this.deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? d : undefined;
+    this.log = o.log;
+    this.#call = call;
+    this.#shutdown = o.shutdown;
+    this[body] = run;
+  }
+
+  get peer(): string {
+    return this.#call.getPeer();
+  }
+
+  /** Aborted when the caller cancels, the deadline passes, or the server shuts down. */
+  get signal(): AbortSignal {
+    if (this.#controller) return this.#controller.signal;
+    const ac = new AbortController();
+    this.#controller = ac;
+    // What happened before anyone asked is applied at once; what happens later, by listeners.
+    // grpc-js also marks a call whose deadline passed as cancelled: the deadline is the better reason.
+    if (this.#shutdown.aborted) ac.abort(this.#shutdown.reason);
+    else if (this.deadline !== undefined && this.deadline <= Date.now()) ac.abort(deadlineError());
+    else if (this.#call.cancelled) ac.abort(cancelledError());
+    else {
+      this.#armed = true;
+      if (this.deadline !== undefined) {
+        this.#timer = setTimeout(() => ac.abort(deadlineError()), this.deadline - Date.now());
+      }
+      (this.#call as unknown as NodeJS.EventEmitter).on("cancelled", this.#onCancel);
+      this.#shutdown.addEventListener("abort", this.#onShutdown, { once: true });
+    }
+    return ac.signal;
+  }
+
+  /** Lets go of the timer and listeners once the call is over. */
+  release(): void {
+    if (!this.#armed) return;
+    this.#armed = false;
+    clearTimeout(this.#timer);
+    (this.#call as unknown as NodeJS.EventEmitter).off("cancelled", this.#onCancel);
+    this.#shutdown.removeEventListener("abort", this.#onShutdown);
+  }
+
+  readonly #onCancel = () =>
+    this.#controller?.abort(this.deadline !== undefined && this.deadline <= Date.now() ? deadlineError() : cancelledError());
+  readonly #onShutdown = () => this.#controller?.abort(this.#shutdown.reason);
+}
+
+const deadlineError = () => new ConnectError("deadline exceeded", Code.DeadlineExceeded);
+const cancelledError = () => new ConnectError("cancelled by the caller", Code.Canceled);
+
+function adaptHandler(method: DescMethod, handler: AnyHandler, o: AdaptOptions): grpc.UntypedHandleCall {
+  // One chain per method; the per-call body travels on the context.
+  const chain = chainInterceptors(o.interceptors, (ctx) => (ctx as ServerCallContext)[body](ctx));
+
+  /** Runs the call through the interceptors; resolves to its outcome, never rejects. */
+  const run = async (
+    call: AnyCall,
+    inner: (ctx: CallContext) => Promise<unknown>,
+  ): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }> => {
+    const ctx = new ServerCallContext(method, call, o, inner);
+    const p = chain(ctx);
+    o.inFlight.add(p);
+    try {
+      return { ok: true, value: await p };
+    } catch (error) {
+      return { ok: false, error };
+    } finally {
+      ctx.release();
+      o.inFlight.delete(p);
+    }
   };
 
   const output = (m: unknown) => create(method.output, m as MessageInitShape<DescMessage>);
 
   switch (method.methodKind) {
     case "unary":
-      return ((call: grpc.ServerUnaryCall<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        run(call, async (ctx) => output(await handler(decodeRequest(method, call.request), ctx))).then(
-          (res) => callback(null, res),
-          (err) => callback(toStatus(err)),
-        );
+      return (async (call: grpc.ServerUnaryCall<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        const r = await run(call, async (ctx) => output(await handler(decodeRequest(method, call.request), ctx)));
+        if (r.ok) callback(null, r.value);
+        else callback(toStatus(r.error));
       }) as grpc.handleUnaryCall<Buffer, unknown>;
     case "client_streaming":
-      return ((call: grpc.ServerReadableStream<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        run(call, async (ctx) => output(await handler(decodeStream(method, call, ctx.signal), ctx))).then(
-          (res) => callback(null, res),
-          (err) => callback(toStatus(err)),
-        );
+      return (async (call: grpc.ServerReadableStream<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        const r = await run(call, async (ctx) => output(await handler(decodeStream(method, call, ctx.signal), ctx)));
+        if (r.ok) callback(null, r.value);
+        else callback(toStatus(r.error));
       }) as grpc.handleClientStreamingCall<Buffer, unknown>;
     case "server_streaming":
-      return ((call: grpc.ServerWritableStream<Buffer, unknown>) => {
-        run(call, async (ctx) => {
+      return (async (call: grpc.ServerWritableStream<Buffer, unknown>) => {
+        const r = await run(call, async (ctx) => {
           await writeAll(call, handler(decodeRequest(method, call.request), ctx) as AsyncIterable<unknown>, ctx.signal, output);
-        }).then(
-          () => call.end(),
-          (err) => endWithError(call, err),
-        );
+        });
+        if (r.ok) call.end();
+        else endWithError(call, r.error);
       }) as grpc.handleServerStreamingCall<Buffer, unknown>;
     case "bidi_streaming":
-      return ((call: grpc.ServerDuplexStream<Buffer, unknown>) => {
-        run(call, async (ctx) => {
+      return (async (call: grpc.ServerDuplexStream<Buffer, unknown>) => {
+        const r = await run(call, async (ctx) => {
           await writeAll(call, handler(decodeStream(method, call, ctx.signal), ctx) as AsyncIterable<unknown>, ctx.signal, output);
-        }).then(
-          () => call.end(),
-          (err) => endWithError(call, err),
-        );
+        });
+        if (r.ok) call.end();
+        else endWithError(call, r.error);
       }) as grpc.handleBidiStreamingCall<Buffer, unknown>;
   }
 }
