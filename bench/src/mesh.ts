@@ -9,6 +9,18 @@ import { HarnessError, logTail, type RunningSystem } from "./system.js";
 
 export const EMBEDDED_ENTRY = join("launcher", "dist", "embedded.js");
 
+/**
+ * The node flags `npm start` gives the embedded process, read from the root package.json's
+ * start script ("tsc -b && node <flags> launcher/dist/embedded.js"), so that the bench starts
+ * the mesh exactly as `npm start` does.
+ */
+export function startScriptNodeFlags(repoRoot: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { scripts?: Record<string, string> };
+  const command = (pkg.scripts?.start ?? "").split("&&").pop()?.trim().split(/\s+/) ?? [];
+  const node = command.indexOf("node");
+  return node === -1 ? [] : command.slice(node + 1).filter((arg) => arg.startsWith("--"));
+}
+
 export interface MeshStartFigures {
   readonly label: string;
   /** Whether the data dir was empty at spawn. */
@@ -57,7 +69,7 @@ export async function startMesh(options: MeshStartOptions): Promise<{ system: Ru
   const logFd = openSync(options.logPath, "a");
 
   const started = performance.now();
-  const child = spawnChild(process.execPath, [entry], {
+  const child = spawnChild(process.execPath, [...startScriptNodeFlags(options.repoRoot), entry], {
     cwd: options.repoRoot,
     env: { ...process.env, EDGE_PORT: String(port), SHOPMESH_DATA_DIR: options.dataDir },
     stdio: ["ignore", logFd, logFd],
