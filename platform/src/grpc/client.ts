@@ -122,6 +122,7 @@ export function createClient<S extends DescService>(service: S, address: string,
           new Promise<unknown>((resolve, reject) => {
             const { metadata, signal } = callEnv(o);
             if (signal?.aborted) return reject(abortError(signal));
+            const onAbort = () => call.cancel();
             const call = raw.makeUnaryRequest(
               def.path,
               def.requestSerialize,
@@ -129,9 +130,13 @@ export function createClient<S extends DescService>(service: S, address: string,
               request,
               metadata,
               { deadline },
-              (err, res) => (err ? reject(fromServiceError(err)) : resolve(res)),
+              (err, res) => {
+                signal?.removeEventListener("abort", onAbort);
+                if (err) reject(fromServiceError(err));
+                else resolve(res);
+              },
             );
-            signal?.addEventListener("abort", () => call.cancel(), { once: true });
+            signal?.addEventListener("abort", onAbort, { once: true });
           });
         const idempotent = isIdempotent(method);
         client[method.localName] = async (request: unknown, o: CallOptions = {}) => {
@@ -175,15 +180,21 @@ export function createClient<S extends DescService>(service: S, address: string,
         client[method.localName] = (requests: AsyncIterable<unknown>, o: CallOptions = {}) =>
           new Promise<unknown>((resolve, reject) => {
             const { metadata, signal } = callEnv(o);
+            const onAbort = () => call.cancel();
+            const options = { deadline: deadlineFor(o, defaultTimeoutMs) };
             const call = raw.makeClientStreamRequest(
               def.path,
               def.requestSerialize,
               def.responseDeserialize,
               metadata,
-              { deadline: deadlineFor(o, defaultTimeoutMs) },
-              (err, res) => (err ? reject(fromServiceError(err)) : resolve(res)),
+              options,
+              (err, res) => {
+                signal?.removeEventListener("abort", onAbort);
+                if (err) reject(fromServiceError(err));
+                else resolve(res);
+              },
             );
-            signal?.addEventListener("abort", () => call.cancel(), { once: true });
+            signal?.addEventListener("abort", onAbort, { once: true });
             void pump(requests, call);
           });
         break;
