@@ -10,3 +10,4 @@ export * from "./lifecycle.js";
 export * from "./db/index.js";
 export * from "./grpc/health.js";
 export * from "./grpc/reflection.js";
+export * from "./events/index.js";

@@ -1,0 +1,170 @@
+import { type Generated, type Kysely, type Migration, sql, type Transaction } from "kysely";
+import { translateDbError } from "../db/errors.js";
+import { Code, ConnectError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { type Backoff, backoffDelay, interruptibleSleep } from "./backoff.js";
+import type { Envelope } from "./envelope.js";
+
+/** The `inbox` table of a consuming service's schema: the events it has consumed. */
+export interface InboxTable {
+  event_id: string;
+  type: string;
+  received_at: Generated<Date>;
+}
+
+/** The `dead_letters` table: events a consumer gave up on, kept whole for inspection or replay. */
+export interface DeadLettersTable {
+  event_id: string;
+  type: string;
+  source: string;
+  key: string;
+  payload: Uint8Array;
+  traceparent: string | null;
+  time: Date;
+  error: string;
+  attempts: number;
+  created_at: Generated<Date>;
+}
+
+/** The inbox and dead-letter tables, for a consuming service's migration list (see `outboxMigrations`). */
+export const inboxMigrations: Record<string, Migration> = {
+  "20261124T0001_events_inbox": {
+    async up(db: Kysely<any>) {
+      await sql`
+        create table inbox (
+          event_id uuid primary key,
+          type text not null,
+          received_at timestamptz not null default now()
+        );
+        create table dead_letters (
+          event_id uuid primary key,
+          type text not null,
+          source text not null,
+          key text not null,
+          payload bytea not null,
+          traceparent text,
+          time timestamptz not null,
+          error text not null,
+          attempts integer not null,
+          created_at timestamptz not null default now()
+        );`.execute(db);
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable("dead_letters").execute();
+      await db.schema.dropTable("inbox").execute();
+    },
+  },
+};
+
+export type ConsumeResult = "handled" | "duplicate" | "dead-lettered";
+
+export interface ConsumeOptions {
+  logger: Logger;
+  /** Attempts before the event is dead-lettered; default 5. */
+  maxAttempts?: number;
+  /** Delay between attempts; default 50 ms doubling to 2 s. */
+  retry?: Backoff;
+  /**
+   * Called after the event was stored in `dead_letters` (e.g. to also send it to a DLQ
+   * topic). If it throws, `consumeOnce` rejects and the bus delivers the event again;
+   * it then counts as a duplicate.
+   */
+  onDeadLetter?: (event: Envelope, error: unknown) => Promise<void>;
+  /**
+   * Failures that say "not now" rather than "never": after `maxAttempts` of these,
+   * `consumeOnce` rethrows instead of dead-lettering, so the bus delivers the event again
+   * later. Default {@link isTransientError}.
+   */
+  isTransient?: (err: unknown) => boolean;
+}
+
+const TRANSIENT_CODES = new Set<Code>([Code.Unavailable, Code.DeadlineExceeded, Code.Aborted, Code.ResourceExhausted]);
+
+/**
+ * A dependency down, a deadline hit or a serialization conflict: a ConnectError (or a
+ * database error standing for one) with UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED or
+ * RESOURCE_EXHAUSTED.
+ */
+export function isTransientError(err: unknown): boolean {
+  const status = err instanceof ConnectError ? err : translateDbError(err);
+  return status !== undefined && TRANSIENT_CODES.has(status.code);
+}
+
+/**
+ * Applies `event` at most once: runs `handler` and records the event id in `inbox` in one
+ * transaction, so the effect and the record commit or roll back together; an id already
+ * there → "duplicate", without calling the handler (a concurrent second delivery waits on
+ * the first's row lock). A failing handler is retried with backoff; after `maxAttempts`
+ * the event is logged at error and stored in `dead_letters` (and recorded in `inbox`), and
+ * "dead-lettered" is returned, so the consumer moves on to the next event — unless the
+ * last failure is transient (see {@link ConsumeOptions.isTransient}): then it rejects and
+ * the bus redelivers. `db` is the consuming service's schema handle.
+ *
+ * ```ts
+ * bus.subscribe("payment", [StockReservedSchema.typeName], async (event) => {
+ *   await consumeOnce(db, event, (trx) => payments.charge(trx, registry.decodeAs(StockReservedSchema, event)), { logger });
+ * });
+ * ```
+ */
+export async function consumeOnce<DB>(
+  db: Kysely<DB>,
+  event: Envelope,
+  handler: (trx: Transaction<DB>) => Promise<void>,
+  { logger, maxAttempts = 5, retry = { initialMs: 50, maxMs: 2_000 }, onDeadLetter, isTransient = isTransientError }: ConsumeOptions,
+): Promise<ConsumeResult> {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    try {
+      return await db.transaction().execute(async (trx: Transaction<DB>) => {
+        if (!(await claim(trx, event))) return "duplicate";
+        await handler(trx);
+        return "handled";
+      });
+    } catch (err) {
+      lastError = err;
+      if (attempt === maxAttempts) break;
+      const delayMs = Math.round(backoffDelay(attempt, retry));
+      logger.warn({ err, eventId: event.id, type: event.type, attempt, delayMs }, "event handling failed; retrying");
+      await interruptibleSleep(delayMs).done;
+    }
+  }
+
+  if (isTransient(lastError)) throw lastError;
+  logger.error({ err: lastError, eventId: event.id, type: event.type, key: event.key, attempts: maxAttempts }, "event dead-lettered");
+  const stored = await (db as Kysely<any>).transaction().execute(async (trx) => {
+    if (!(await claim(trx, event))) return false;
+    await trx
+      .insertInto("dead_letters")
+      .values({
+        event_id: event.id,
+        type: event.type,
+        source: event.source,
+        key: event.key,
+        payload: event.payload,
+        traceparent: event.traceparent ?? null,
+        time: event.time,
+        error: describe(lastError),
+        attempts: maxAttempts,
+      })
+      .execute();
+    return true;
+  });
+  if (!stored) return "duplicate"; // handled by someone else meanwhile
+  await onDeadLetter?.(event, lastError);
+  return "dead-lettered";
+}
+
+/** Inserts the inbox row; false when the event was consumed before. */
+async function claim(trx: Transaction<any>, event: Envelope): Promise<boolean> {
+  const inserted = await (trx as Transaction<{ inbox: InboxTable }>)
+    .insertInto("inbox")
+    .values({ event_id: event.id, type: event.type })
+    .onConflict((oc) => oc.column("event_id").doNothing())
+    .returning("event_id")
+    .executeTakeFirst();
+  return inserted !== undefined;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

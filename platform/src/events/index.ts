@@ -1,0 +1,22 @@
+export type { Backoff } from "./backoff.js";
+export {
+  createEnvelope,
+  createEventRegistry,
+  type Envelope,
+  type EnvelopeOptions,
+  type EventRegistry,
+  UnknownEventTypeError,
+  uuidv7,
+} from "./envelope.js";
+export type { EventBus, EventHandler, Subscription } from "./event-bus.js";
+export {
+  type ConsumeOptions,
+  type ConsumeResult,
+  consumeOnce,
+  type DeadLettersTable,
+  type InboxTable,
+  inboxMigrations,
+  isTransientError,
+} from "./inbox.js";
+export { createInProcessBus, type InProcessBus, type InProcessBusOptions } from "./in-process-bus.js";
+export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions, type OutboxTable, outboxMigrations, writeOutbox } from "./outbox.js";

@@ -1,0 +1,140 @@
+import { create } from "@bufbuild/protobuf";
+import { StringValueSchema } from "@bufbuild/protobuf/wkt";
+import type { Kysely } from "kysely";
+import { afterEach, beforeEach, expect, test, vi } from "vitest";
+import { migrateToLatest } from "../db/migrate.js";
+import { createLogger } from "../logger.js";
+import { forEachBackend, useTestDatabase } from "../testing/index.js";
+import { createEnvelope, type Envelope } from "./envelope.js";
+import type { EventBus } from "./event-bus.js";
+import { createOutboxRelay, type OutboxRelay, outboxMigrations, writeOutbox } from "./outbox.js";
+
+const logger = createLogger({ level: "silent" });
+const event = (key: string, value: string) =>
+  createEnvelope(StringValueSchema, create(StringValueSchema, { value }), { source: "order", key });
+
+/** A bus that records what it is given and fails the first `failures` publishes. */
+function recordingBus(failures = 0) {
+  const published: Envelope[] = [];
+  const bus: EventBus = {
+    async publish(events) {
+      if (failures > 0) {
+        failures--;
+        throw new Error("broker away");
+      }
+      published.push(...events);
+    },
+    subscribe: () => expect.fail("not used"),
+    close: async () => {},
+  };
+  return { bus, published, failuresLeft: () => failures };
+}
+
+async function writeEvents(db: Kysely<any>, events: Envelope[]): Promise<void> {
+  await db.transaction().execute((trx) => writeOutbox(trx, events));
+}
+
+forEachBackend((backend) => {
+  const t = useTestDatabase(backend);
+  let db: Kysely<any>;
+  let relays: OutboxRelay[] = [];
+
+  beforeEach(async () => {
+    const schema = await t.createSchema();
+    db = t.db.kysely(schema);
+    await migrateToLatest(db, schema, outboxMigrations, logger);
+  });
+  afterEach(async () => {
+    await Promise.all(relays.map((r) => r.stop()));
+    relays = [];
+  });
+  const startRelay = (bus: EventBus, opts: { batchSize?: number; pollMs?: number } = {}) => {
+    const relay = createOutboxRelay({ db, bus, logger, pollMs: 5, retry: { initialMs: 5, maxMs: 20 }, ...opts });
+    relays.push(relay);
+    relay.start();
+    return relay;
+  };
+  const pending = async () => (await db.selectFrom("outbox").select("seq").where("published_at", "is", null).execute()).length;
+
+  test("writeOutbox refuses to run outside a transaction", async () => {
+    await expect(writeOutbox(db as any, event("o-1", "x"))).rejects.toThrow(/inside the transaction/);
+  });
+
+  test("rows of a rolled-back transaction are never published", async () => {
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await writeOutbox(trx, event("o-1", "lost"));
+        throw new Error("the use case failed");
+      }),
+    ).rejects.toThrow(/use case failed/);
+    const committed = event("o-2", "kept");
+    await writeEvents(db, [committed]);
+
+    const { bus, published } = recordingBus();
+    startRelay(bus).notify();
+    await vi.waitFor(() => expect(published).toHaveLength(1));
+    expect(published[0]).toEqual(committed);
+  });
+
+  test("publishes in seq order across batches, marks rows published, and picks up new rows on notify", async () => {
+    const first = Array.from({ length: 25 }, (_, i) => event(`o-${i % 3}`, `v${i}`));
+    await writeEvents(db, first);
+    const { bus, published } = recordingBus();
+    const relay = startRelay(bus, { batchSize: 10, pollMs: 60_000 });
+    await vi.waitFor(() => expect(published).toHaveLength(25));
+    expect(published.map((e) => e.id)).toEqual(first.map((e) => e.id));
+    expect(await pending()).toBe(0);
+
+    const second = event("o-9", "later");
+    await writeEvents(db, [second]);
+    relay.notify();
+    await vi.waitFor(() => expect(published.at(-1)?.id).toBe(second.id));
+    expect(published).toHaveLength(26);
+  });
+
+  test("while the bus fails it retries, and once it recovers publishes everything once, in order", async () => {
+    const events = Array.from({ length: 12 }, (_, i) => event(`o-${i % 2}`, `v${i}`));
+    await writeEvents(db, events);
+    const failing = recordingBus(4);
+    startRelay(failing.bus, { batchSize: 5 });
+    await vi.waitFor(() => expect(failing.published).toHaveLength(12));
+    expect(failing.failuresLeft()).toBe(0);
+    expect(failing.published.map((e) => e.id)).toEqual(events.map((e) => e.id));
+    expect(await pending()).toBe(0);
+  });
+
+  test("stop finishes the batch in flight; the rest waits for the next start", async () => {
+    await writeEvents(db, [event("o-1", "a"), event("o-1", "b"), event("o-1", "c")]);
+    let release!: () => void;
+    const published: Envelope[] = [];
+    const slow: EventBus = {
+      async publish(events) {
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        published.push(...events);
+      },
+      subscribe: () => expect.fail("not used"),
+      close: async () => {},
+    };
+    const relay = startRelay(slow, { batchSize: 2 });
+    await vi.waitFor(() => expect(release).toBeDefined());
+    const stopped = relay.stop();
+    release();
+    await stopped;
+    expect(published).toHaveLength(2);
+    expect(await pending()).toBe(1);
+  });
+
+  test("two relays on one table publish every row exactly once, in order", async () => {
+    const events = Array.from({ length: 200 }, (_, i) => event(`o-${i % 7}`, `v${i}`));
+    await writeEvents(db, events);
+    const { bus, published } = recordingBus();
+    startRelay(bus, { batchSize: 7, pollMs: 1 });
+    startRelay(bus, { batchSize: 7, pollMs: 1 });
+    await vi.waitFor(() => expect(published).toHaveLength(200), { timeout: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(published.map((e) => e.id)).toEqual(events.map((e) => e.id));
+    expect(await pending()).toBe(0);
+  });
+});

@@ -1,0 +1,203 @@
+import { type Generated, type Kysely, type Migration, sql, type Transaction } from "kysely";
+import type { Logger } from "../logger.js";
+import { type Backoff, backoffDelay, interruptibleSleep } from "./backoff.js";
+import type { Envelope } from "./envelope.js";
+import type { EventBus } from "./event-bus.js";
+
+/** The `outbox` table of a producing service's schema. */
+export interface OutboxTable {
+  seq: Generated<number | bigint>;
+  id: string;
+  type: string;
+  source: string;
+  key: string;
+  payload: Uint8Array;
+  traceparent: string | null;
+  time: Date;
+  created_at: Generated<Date>;
+  published_at: Date | null;
+}
+
+/**
+ * The outbox table, for a producing service's migration list:
+ * `migrateToLatest(db, schema, { ...outboxMigrations, ...ownMigrations }, logger)`.
+ * Names sort before any migration written after this kit, so kysely's order check holds.
+ */
+export const outboxMigrations: Record<string, Migration> = {
+  "20261124T0000_events_outbox": {
+    async up(db: Kysely<any>) {
+      await sql`
+        create table outbox (
+          seq bigserial primary key,
+          id uuid not null unique,
+          type text not null,
+          source text not null,
+          key text not null,
+          payload bytea not null,
+          traceparent text,
+          time timestamptz not null,
+          created_at timestamptz not null default now(),
+          published_at timestamptz
+        );
+        create index outbox_pending_idx on outbox (seq) where published_at is null;`.execute(db);
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable("outbox").execute();
+    },
+  },
+};
+
+/**
+ * Records events for publication, inside the caller's transaction: they are published
+ * if and only if it commits. Write them after locking or updating the aggregate, so
+ * events of one key get their `seq` in the order they happened.
+ */
+export async function writeOutbox<DB>(trx: Transaction<DB>, events: Envelope | readonly Envelope[]): Promise<void> {
+  if (!trx.isTransaction) throw new Error("writeOutbox must run inside the transaction that makes the change");
+  const list = Array.isArray(events) ? events : [events as Envelope];
+  if (list.length === 0) return;
+  await (trx as unknown as Transaction<{ outbox: OutboxTable }>)
+    .insertInto("outbox")
+    .values(
+      list.map((e) => ({
+        id: e.id,
+        type: e.type,
+        source: e.source,
+        key: e.key,
+        payload: e.payload,
+        traceparent: e.traceparent ?? null,
+        time: e.time,
+      })),
+    )
+    .execute();
+}
+
+export interface OutboxRelayOptions {
+  /** The producing service's schema handle (`database.kysely(schema)`). */
+  db: Kysely<any>;
+  bus: EventBus;
+  logger: Logger;
+  /** Rows per publish; default 100 (Kafka needs batches to be fast). */
+  batchSize?: number;
+  /** How often to look for rows when nobody calls `notify()`; default 500 ms. */
+  pollMs?: number;
+  /** Delay between attempts while the bus fails; default 100 ms doubling to 5 s. */
+  retry?: Backoff;
+}
+
+export interface OutboxRelay {
+  /** Starts publishing in the background. */
+  start(): void;
+  /** Wakes the relay now, e.g. right after a transaction that wrote the outbox committed. */
+  notify(): void;
+  /** Stops after the batch in flight is published (or has failed); pending rows stay for the next start. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Publishes the outbox rows in `seq` order and marks them published. Each batch is claimed
+ * (`for update skip locked`), published and marked in one transaction: a failed publish
+ * rolls the claim back and is retried with backoff, so no row is dropped (a row may be
+ * published again after a failure mid-batch; consumers dedupe). Replicas take turns
+ * through a transaction-scoped advisory lock per schema: with `skip locked` alone, a
+ * second relay would publish the next batch while the first is still publishing the one
+ * before, breaking per-key order. A relay that finds the lock taken waits `pollMs`.
+ * `stop()` waits for `bus.publish` in flight, so a bus must bound its own calls.
+ */
+export function createOutboxRelay({
+  db,
+  bus,
+  logger,
+  batchSize = 100,
+  pollMs = 500,
+  retry = { initialMs: 100, maxMs: 5_000 },
+}: OutboxRelayOptions): OutboxRelay {
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let pending = false;
+  let wake: (() => void) | undefined;
+  let backingOff = false;
+
+  async function publishBatch(): Promise<number> {
+    return db.transaction().execute(async (trx) => {
+      const { rows: locked } = await sql<{ ok: boolean }>`
+        select pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')) as ok`.execute(trx);
+      if (!locked[0]?.ok) return 0;
+      const rows = await trx
+        .selectFrom("outbox")
+        .select(["seq", "id", "type", "source", "key", "payload", "traceparent", "time"])
+        .where("published_at", "is", null)
+        .orderBy("seq")
+        .limit(batchSize)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+      if (rows.length === 0) return 0;
+      await bus.publish(
+        rows.map((r) => ({
+          id: r.id,
+          type: r.type,
+          source: r.source,
+          key: r.key,
+          // pg gives a Buffer, PGlite a Uint8Array: hand over the same type on both.
+          payload: Buffer.isBuffer(r.payload) ? new Uint8Array(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength) : r.payload,
+          time: r.time,
+          traceparent: r.traceparent ?? undefined,
+        })),
+      );
+      await trx
+        .updateTable("outbox")
+        .set({ published_at: sql`now()` })
+        .where(
+          "seq",
+          "in",
+          rows.map((r) => r.seq),
+        )
+        .execute();
+      return rows.length;
+    });
+  }
+
+  async function run(): Promise<void> {
+    let failures = 0;
+    while (running) {
+      pending = false;
+      let delayMs = pollMs;
+      try {
+        const published = await publishBatch();
+        if (failures > 0) logger.info({ failures }, "outbox relay publishing again");
+        failures = 0;
+        if (published === batchSize) continue;
+      } catch (err) {
+        failures++;
+        delayMs = Math.round(backoffDelay(failures, retry));
+        logger.warn({ err, failures, delayMs }, "outbox relay failed to publish; retrying");
+      }
+      if (!running || (pending && failures === 0)) continue;
+      const sleep = interruptibleSleep(delayMs);
+      wake = sleep.wake;
+      backingOff = failures > 0;
+      await sleep.done;
+      wake = undefined;
+    }
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    notify() {
+      pending = true;
+      // While the bus fails, a notify does not cut the backoff short.
+      if (!backingOff) wake?.();
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+      loop = undefined;
+    },
+  };
+}
