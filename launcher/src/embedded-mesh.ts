@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { createCatalogService, readCatalogConfig } from "@shopmesh/catalog";
 import { createEdge, readEdgeConfig } from "@shopmesh/edge";
-import { type Logger, createLogger, openDatabase } from "@shopmesh/platform";
+import { type Logger, createInProcessBus, createLogger, openDatabase } from "@shopmesh/platform";
 import { readEmbeddedConfig } from "./config.js";
 
 export interface EmbeddedMesh {
@@ -29,12 +29,14 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
   const dataDir = cfg.SHOPMESH_DATA_DIR === "memory" ? undefined : resolve(cfg.SHOPMESH_DATA_DIR);
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const db = await openDatabase({ kind: "pglite", dataDir }, log);
-  const stops: Array<() => Promise<void>> = [() => db.close()];
+  // Domain events between the services of this process: outbox → in-process bus → inbox.
+  const bus = createInProcessBus({ logger: log.child({ component: "bus" }) });
+  const stops: Array<() => Promise<void>> = [() => db.close(), () => bus.close()];
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await s();
   };
   try {
-    const catalog = createCatalogService({ config: catalogConfig, db, logger: log });
+    const catalog = createCatalogService({ config: catalogConfig, db, logger: log, bus });
     await catalog.start();
     stops.push(() => catalog.stop());
     const services = { catalog: `127.0.0.1:${catalog.port}` };

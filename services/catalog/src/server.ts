@@ -1,4 +1,12 @@
-import { type Database, type Logger, createGrpcServer, migrateToLatest, serviceRegistration } from "@shopmesh/platform";
+import {
+  type Database,
+  type EventBus,
+  type Logger,
+  createGrpcServer,
+  createOutboxRelay,
+  migrateToLatest,
+  serviceRegistration,
+} from "@shopmesh/platform";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { type Catalog, createCatalog } from "./catalog/catalog.service.js";
 import { StockFeed } from "./catalog/stock-feed.js";
@@ -17,6 +25,11 @@ export interface CatalogServiceOptions {
   readonly host?: string;
   /** Overrides CATALOG_PORT (0 picks a free port). */
   readonly port?: number;
+  /**
+   * Where the outbox relay publishes the catalog's events (StockReserved, StockRejected,
+   * StockReleased). Without a bus the events stay in the outbox until a relay with one runs.
+   */
+  readonly bus?: EventBus;
 }
 
 export interface CatalogServer {
@@ -36,7 +49,14 @@ export function createCatalogService(opts: CatalogServiceOptions): CatalogServer
   const logger = opts.logger.child({ service: "catalog" });
   const schema = config.DB_SCHEMA;
   const db = opts.db.kysely<CatalogDb>(schema);
-  const catalog = createCatalog({ db, logger, feed: new StockFeed(logger), cacheSize: config.CATALOG_CACHE_SIZE });
+  const relay = opts.bus ? createOutboxRelay({ db, bus: opts.bus, logger }) : undefined;
+  const catalog = createCatalog({
+    db,
+    logger,
+    feed: new StockFeed(logger),
+    cacheSize: config.CATALOG_CACHE_SIZE,
+    onEventsWritten: () => relay?.notify(),
+  });
   const server = createGrpcServer({
     name: "catalog",
     host: opts.host ?? config.CATALOG_HOST,
@@ -59,7 +79,9 @@ export function createCatalogService(opts: CatalogServiceOptions): CatalogServer
         if (config.SEED_DEMO_CATALOG && (await catalog.seedOnce(DEMO_CATALOG_SEED, demoCatalog))) {
           logger.info({ products: demoCatalog.length }, "demo catalog seeded");
         }
-        return server.start();
+        const port = await server.start();
+        relay?.start();
+        return port;
       })();
       return started;
     },
@@ -68,6 +90,7 @@ export function createCatalogService(opts: CatalogServiceOptions): CatalogServer
         if (!started) return;
         await started.catch(() => undefined);
         await server.stop();
+        await relay?.stop();
       })();
       return stopped;
     },

@@ -1,5 +1,5 @@
-import { type Logger, failedPrecondition, notFound, withDbErrors } from "@shopmesh/platform";
-import type { Kysely } from "kysely";
+import { type Envelope, type Logger, failedPrecondition, notFound, withDbErrors, writeOutbox } from "@shopmesh/platform";
+import type { Kysely, Transaction } from "kysely";
 import type { CatalogDb } from "../db/tables.js";
 import * as repo from "./catalog.repository.js";
 import type { NewProduct, PageCursor, Product, ProductPage, StockLevel } from "./product.js";
@@ -14,6 +14,7 @@ import {
   shortagesOf,
 } from "./reservation.js";
 import { DEFAULT_CACHE_SIZE, ProductCache } from "./product-cache.js";
+import { stockRejected, stockReleased, stockReserved } from "./stock-events.js";
 import { StockFeed } from "./stock-feed.js";
 import type { StockSource } from "./stock-watch.js";
 import { MAX_ON_HAND } from "./validation.js";
@@ -26,6 +27,8 @@ export interface CatalogDeps {
   readonly feed?: StockFeed;
   /** Most products kept in memory for GetProduct/BatchGetProducts (see ProductCache); 0 turns that off. */
   readonly cacheSize?: number;
+  /** Told after a commit that wrote events to the outbox (wakes the relay). */
+  readonly onEventsWritten?: () => void;
 }
 
 /** The catalog's use cases. Inputs are already validated (see validation.ts). */
@@ -56,14 +59,20 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     feed,
   });
 
-  /** Runs `fn` in a transaction and publishes the stock levels it returns once committed. */
-  async function changeStock<T>(fn: (trx: Kysely<CatalogDb>) => Promise<{ result: T; levels: StockLevel[] }>): Promise<T> {
+  /**
+   * Runs `fn` in a transaction, writes the events it returns to the outbox in that transaction,
+   * and once committed publishes the stock levels it returns and wakes the outbox relay.
+   */
+  async function changeStock<T>(
+    fn: (trx: Transaction<CatalogDb>) => Promise<{ result: T; levels: StockLevel[]; events?: Envelope[] }>,
+  ): Promise<T> {
     let committing = false;
-    let outcome: { result: T; levels: StockLevel[] };
+    let outcome: { result: T; levels: StockLevel[]; events?: Envelope[] };
     try {
       outcome = await withDbErrors(() =>
         db.transaction().execute(async (trx) => {
           const done = await fn(trx);
+          if (done.events) await writeOutbox(trx, done.events);
           committing = true;
           return done;
         }),
@@ -74,9 +83,10 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       if (committing) cache.clear();
       throw err;
     }
-    const { result, levels } = outcome;
+    const { result, levels, events } = outcome;
     // Published after the commit: watchers never see a level that could still roll back.
     if (levels.length > 0) feed.publish(levels);
+    if (events && events.length > 0) deps.onEventsWritten?.();
     return result;
   }
 
@@ -152,9 +162,12 @@ export function createCatalog(deps: CatalogDeps): Catalog {
           }
         }
         await repo.insertReservationItems(trx, orderId, decision.items);
-        // TODO(outbox issue): write StockReserved / StockRejected to the outbox here.
+        const event =
+          decision.status === "reserved"
+            ? stockReserved(orderId, decision.items)
+            : stockRejected(orderId, decision.shortages, decision.reason ?? "out_of_stock");
         if (decision.status === "rejected") logger.info({ orderId, reason: decision.reason }, "reservation rejected");
-        return { result: { status: decision.status, shortages: decision.shortages, replayed: false }, levels };
+        return { result: { status: decision.status, shortages: decision.shortages, replayed: false }, levels, events: [event] };
       });
     },
 
@@ -169,8 +182,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
           if (level) levels.push(level);
         }
         await repo.updateReservation(trx, orderId, { status: "released", reason, released: true });
-        // TODO(outbox issue): write StockReleased to the outbox here.
-        return { result: "released" as const, levels };
+        return { result: "released" as const, levels, events: [stockReleased(orderId, stored.items, reason)] };
       });
     },
 

@@ -1,3 +1,4 @@
+import type { OutboxTable } from "@shopmesh/platform";
 import type { Generated, Insertable, Selectable } from "kysely";
 
 /** Timestamps default to `now()` in the database and are read as Dates. */
@@ -78,6 +79,7 @@ export interface CatalogDb {
   reservation_items: ReservationItemsTable;
   stock_adjustments: StockAdjustmentsTable;
   seeds: SeedsTable;
+  outbox: OutboxTable;
 }
 
 export type ProductRow = Selectable<ProductsTable>;
