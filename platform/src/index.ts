@@ -11,3 +11,4 @@ export * from "./db/index.js";
 export * from "./grpc/health.js";
 export * from "./grpc/reflection.js";
 export * from "./events/index.js";
+export * from "./auth/index.js";

@@ -1,0 +1,101 @@
+import { withDbErrors } from "@shopmesh/platform";
+import type { Kysely } from "kysely";
+import type { AuthDb, RefreshTokenRow, SigningKeyRow, UserRow } from "../db/tables.js";
+
+/** Queries take `db` or a transaction of it as their first parameter. */
+type Db = Kysely<AuthDb>;
+
+export interface NewUser {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string;
+  readonly passwordHash: string;
+}
+
+/** ALREADY_EXISTS when the email is taken. */
+export function insertUser(db: Db, user: NewUser): Promise<UserRow> {
+  return withDbErrors(
+    () =>
+      db
+        .insertInto("users")
+        .values({ id: user.id, email: user.email, name: user.name, password_hash: user.passwordHash })
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    "user with this email",
+  );
+}
+
+export function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
+  return withDbErrors(() => db.selectFrom("users").selectAll().where("email", "=", email).executeTakeFirst());
+}
+
+export function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
+  return withDbErrors(() => db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst());
+}
+
+export interface NewRefreshToken {
+  readonly tokenHash: string;
+  readonly familyId: string;
+  readonly userId: string;
+  readonly expiresAt: Date;
+}
+
+export async function insertRefreshToken(db: Db, token: NewRefreshToken): Promise<void> {
+  await withDbErrors(() =>
+    db
+      .insertInto("refresh_tokens")
+      .values({ token_hash: token.tokenHash, family_id: token.familyId, user_id: token.userId, expires_at: token.expiresAt })
+      .execute(),
+  );
+}
+
+/** The token's row, locked until the transaction ends, so one token is used by one Refresh. */
+export function lockRefreshToken(db: Db, tokenHash: string): Promise<RefreshTokenRow | undefined> {
+  return withDbErrors(() => db.selectFrom("refresh_tokens").selectAll().where("token_hash", "=", tokenHash).forUpdate().executeTakeFirst());
+}
+
+export function findRefreshToken(db: Db, tokenHash: string): Promise<RefreshTokenRow | undefined> {
+  return withDbErrors(() => db.selectFrom("refresh_tokens").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst());
+}
+
+export async function markRefreshTokenUsed(db: Db, tokenHash: string, at: Date): Promise<void> {
+  await withDbErrors(() => db.updateTable("refresh_tokens").set({ used_at: at }).where("token_hash", "=", tokenHash).execute());
+}
+
+/** Revokes every token of the family not revoked yet. */
+export async function revokeFamily(db: Db, familyId: string, at: Date): Promise<void> {
+  await withDbErrors(() =>
+    db.updateTable("refresh_tokens").set({ revoked_at: at }).where("family_id", "=", familyId).where("revoked_at", "is", null).execute(),
+  );
+}
+
+export function findActiveSigningKey(db: Db): Promise<SigningKeyRow | undefined> {
+  return withDbErrors(() => db.selectFrom("signing_keys").selectAll().where("active", "=", true).executeTakeFirst());
+}
+
+/** ALREADY_EXISTS when another key is active (someone else created one first). */
+export async function insertSigningKey(
+  db: Db,
+  key: { kid: string; alg: string; privateJwk: string; publicJwk: string; active: boolean },
+): Promise<void> {
+  await withDbErrors(
+    () =>
+      db
+        .insertInto("signing_keys")
+        .values({ kid: key.kid, alg: key.alg, private_jwk: key.privateJwk, public_jwk: key.publicJwk, active: key.active })
+        .execute(),
+    "signing key",
+  );
+}
+
+/** Keys whose tokens may still be valid: the active one and those retired after `retiredAfter`. */
+export function listPublishedSigningKeys(db: Db, retiredAfter: Date): Promise<Array<Pick<SigningKeyRow, "kid" | "public_jwk">>> {
+  return withDbErrors(() =>
+    db
+      .selectFrom("signing_keys")
+      .select(["kid", "public_jwk"])
+      .where((eb) => eb.or([eb("active", "=", true), eb("retired_at", ">", retiredAfter)]))
+      .orderBy("created_at", "desc")
+      .execute(),
+  );
+}

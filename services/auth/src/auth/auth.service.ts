@@ -1,0 +1,178 @@
+import { randomUUID } from "node:crypto";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { createEnvelope, type Logger, notFound, unauthenticated, writeOutbox } from "@shopmesh/platform";
+import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
+import { create } from "@bufbuild/protobuf";
+import type { JSONWebKeySet } from "jose";
+import type { Kysely } from "kysely";
+import type { AuthDb, UserRow } from "../db/tables.js";
+import {
+  findRefreshToken,
+  findUserByEmail,
+  findUserById,
+  insertRefreshToken,
+  insertUser,
+  lockRefreshToken,
+  markRefreshTokenUsed,
+  revokeFamily,
+} from "./auth.repository.js";
+import { hashPassword, type ScryptParams, verifyPassword } from "./password.js";
+import { hashRefreshToken, newRefreshToken } from "./refresh-token.js";
+import { createSigningKeys, type SigningKeys } from "./signing-keys.js";
+
+export interface User {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string;
+  readonly createdAt: Date;
+}
+
+export interface TokenPair {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  /** Lifetime of the access token in seconds. */
+  readonly expiresIn: number;
+  readonly user: User;
+}
+
+export interface AuthOptions {
+  readonly db: Kysely<AuthDb>;
+  readonly logger: Logger;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly accessTtlS: number;
+  readonly refreshTtlS: number;
+  readonly scrypt: ScryptParams;
+  /** Called after a transaction that wrote outbox rows committed (wakes the relay). */
+  readonly onEventsWritten?: () => void;
+}
+
+/** The use cases of the auth service. Inputs are already validated and normalised. */
+export interface Auth {
+  /** Loads (or creates) the signing key. */
+  start(): Promise<void>;
+  signup(input: { email: string; password: string; name: string }): Promise<TokenPair>;
+  login(input: { email: string; password: string }): Promise<TokenPair>;
+  refresh(refreshToken: string): Promise<TokenPair>;
+  logout(refreshToken: string): Promise<void>;
+  jwks(): Promise<JSONWebKeySet>;
+  getUser(id: string): Promise<User>;
+}
+
+/** One message for every failed sign-in, so that the answer does not tell which part was wrong. */
+const BAD_CREDENTIALS = "invalid email or password";
+const BAD_REFRESH_TOKEN = "invalid refresh token";
+
+export function createAuth(opts: AuthOptions): Auth {
+  const { db } = opts;
+  const keys: SigningKeys = createSigningKeys({
+    db,
+    logger: opts.logger,
+    claims: { issuer: opts.issuer, audience: opts.audience, ttlS: opts.accessTtlS },
+    // A retired key keeps verifying tokens until they all expired, with an hour to spare.
+    retiredKeyTtlMs: (opts.accessTtlS + 3600) * 1000,
+  });
+  // Verified against when the email is unknown, so that both failures take as long.
+  let dummyHash: Promise<string> | undefined;
+
+  const issue = async (user: UserRow, refreshToken: string): Promise<TokenPair> => ({
+    accessToken: await keys.signAccessToken(user.id),
+    refreshToken,
+    expiresIn: opts.accessTtlS,
+    user: toUser(user),
+  });
+
+  const newRefresh = (userId: string, familyId: string) => {
+    const token = newRefreshToken();
+    return {
+      token,
+      row: { tokenHash: hashRefreshToken(token), familyId, userId, expiresAt: new Date(Date.now() + opts.refreshTtlS * 1000) },
+    };
+  };
+
+  return {
+    start: () => keys.load(),
+
+    async signup({ email, password, name }) {
+      const passwordHash = await hashPassword(password, opts.scrypt);
+      const id = randomUUID();
+      const refresh = newRefresh(id, randomUUID());
+      const user = await db.transaction().execute(async (trx) => {
+        const row = await insertUser(trx, { id, email, name, passwordHash });
+        await insertRefreshToken(trx, refresh.row);
+        const event = create(UserRegisteredSchema, {
+          userId: row.id,
+          email: row.email,
+          name: row.name,
+          registeredAt: timestampFromDate(row.created_at),
+        });
+        await writeOutbox(trx, createEnvelope(UserRegisteredSchema, event, { source: "auth", key: row.id }));
+        return row;
+      });
+      opts.onEventsWritten?.();
+      return issue(user, refresh.token);
+    },
+
+    async login({ email, password }) {
+      const user = await findUserByEmail(db, email);
+      if (!user) {
+        dummyHash ??= hashPassword("not a password of anyone", opts.scrypt);
+        await verifyPassword(password, await dummyHash);
+        throw unauthenticated(BAD_CREDENTIALS);
+      }
+      if (!(await verifyPassword(password, user.password_hash))) throw unauthenticated(BAD_CREDENTIALS);
+      const refresh = newRefresh(user.id, randomUUID());
+      await insertRefreshToken(db, refresh.row);
+      return issue(user, refresh.token);
+    },
+
+    async refresh(refreshToken) {
+      const now = new Date();
+      const outcome = await db.transaction().execute(async (trx) => {
+        const row = await lockRefreshToken(trx, hashRefreshToken(refreshToken));
+        if (!row || row.revoked_at !== null || row.expires_at <= now) return { kind: "refused" } as const;
+        if (row.used_at !== null) {
+          // Reuse: whoever holds this token may have stolen it. Sign the whole family out.
+          await revokeFamily(trx, row.family_id, now);
+          return { kind: "reused", familyId: row.family_id, userId: row.user_id } as const;
+        }
+        const user = await findUserById(trx, row.user_id);
+        if (!user) return { kind: "refused" } as const;
+        await markRefreshTokenUsed(trx, row.token_hash, now);
+        const next = newRefresh(row.user_id, row.family_id);
+        await insertRefreshToken(trx, next.row);
+        return { kind: "rotated", user, token: next.token } as const;
+      });
+      switch (outcome.kind) {
+        case "refused":
+          throw unauthenticated(BAD_REFRESH_TOKEN);
+        case "reused":
+          opts.logger.warn({ family_id: outcome.familyId, user_id: outcome.userId }, "refresh token reused: family revoked");
+          throw unauthenticated(BAD_REFRESH_TOKEN);
+        case "rotated":
+          return issue(outcome.user, outcome.token);
+        default: {
+          const never: never = outcome;
+          throw new Error(`unexpected refresh outcome ${JSON.stringify(never)}`);
+        }
+      }
+    },
+
+    async logout(refreshToken) {
+      const row = await findRefreshToken(db, hashRefreshToken(refreshToken));
+      if (row && row.revoked_at === null) await revokeFamily(db, row.family_id, new Date());
+    },
+
+    jwks: () => keys.jwks(),
+
+    async getUser(id) {
+      const user = await findUserById(db, id);
+      if (!user) throw notFound("user");
+      return toUser(user);
+    },
+  };
+}
+
+function toUser(row: UserRow): User {
+  return { id: row.id, email: row.email, name: row.name, createdAt: row.created_at };
+}

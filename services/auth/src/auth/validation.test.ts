@@ -1,0 +1,41 @@
+import { Code, ConnectError } from "@shopmesh/platform";
+import { describe, expect, it } from "vitest";
+import { normaliseEmail, parseEmail, parseName, parseNewPassword } from "./validation.js";
+
+function codeOf(fn: () => unknown): Code | "ok" {
+  try {
+    fn();
+    return "ok";
+  } catch (err) {
+    if (err instanceof ConnectError) return err.code;
+    throw err;
+  }
+}
+
+describe("signup validation", () => {
+  it("normalises emails by trimming and lower-casing", () => {
+    expect(normaliseEmail("  Ada@Example.COM \n")).toBe("ada@example.com");
+    expect(parseEmail("email", " Ada@Example.com")).toBe("ada@example.com");
+  });
+
+  it("refuses malformed and over-long emails", () => {
+    for (const bad of ["", "   ", "ada", "ada@", "@example.com", "ada@example", "a da@example.com", `${"a".repeat(250)}@x.com`]) {
+      expect(
+        codeOf(() => parseEmail("email", bad)),
+        bad,
+      ).toBe(Code.InvalidArgument);
+    }
+  });
+
+  it("wants passwords of 8..256 characters", () => {
+    expect(codeOf(() => parseNewPassword("password", "1234567"))).toBe(Code.InvalidArgument);
+    expect(parseNewPassword("password", "12345678")).toBe("12345678");
+    expect(codeOf(() => parseNewPassword("password", "x".repeat(257)))).toBe(Code.InvalidArgument);
+  });
+
+  it("wants a name of 1..100 characters after trimming", () => {
+    expect(parseName("name", "  Ada ")).toBe("Ada");
+    expect(codeOf(() => parseName("name", "   "))).toBe(Code.InvalidArgument);
+    expect(codeOf(() => parseName("name", "x".repeat(101)))).toBe(Code.InvalidArgument);
+  });
+});

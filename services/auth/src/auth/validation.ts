@@ -1,0 +1,36 @@
+import { invalidArgument } from "@shopmesh/platform";
+
+export const MIN_PASSWORD_LENGTH = 8;
+export const MAX_PASSWORD_LENGTH = 256;
+const MAX_EMAIL_LENGTH = 254;
+const MAX_NAME_LENGTH = 100;
+// Deliberately loose: one @, something on each side, a dot in the domain, no spaces.
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Trimmed and lower-cased: the form emails are stored and looked up in. */
+export function normaliseEmail(raw: string): string {
+  return raw.trim().toLowerCase();
+}
+
+export function parseEmail(field: string, raw: string): string {
+  const email = normaliseEmail(raw);
+  if (email === "") throw invalidArgument(field, "required");
+  if (email.length > MAX_EMAIL_LENGTH) throw invalidArgument(field, `at most ${MAX_EMAIL_LENGTH} characters`);
+  if (!EMAIL.test(email)) throw invalidArgument(field, "not an email address");
+  return email;
+}
+
+/** A new password: 8..256 characters (code points). Never echoed back in messages. */
+export function parseNewPassword(field: string, raw: string): string {
+  const length = [...raw].length;
+  if (length < MIN_PASSWORD_LENGTH) throw invalidArgument(field, `at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (length > MAX_PASSWORD_LENGTH) throw invalidArgument(field, `at most ${MAX_PASSWORD_LENGTH} characters`);
+  return raw;
+}
+
+export function parseName(field: string, raw: string): string {
+  const name = raw.trim();
+  if (name === "") throw invalidArgument(field, "required");
+  if ([...name].length > MAX_NAME_LENGTH) throw invalidArgument(field, `at most ${MAX_NAME_LENGTH} characters`);
+  return name;
+}

@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { readAuthConfig, requireDatabaseUrl } from "./config.js";
+
+describe("auth config", () => {
+  it("has defaults for everything but DATABASE_URL", () => {
+    const config = readAuthConfig({});
+    expect(config).toMatchObject({
+      AUTH_HOST: "0.0.0.0",
+      AUTH_PORT: 50052,
+      DB_SCHEMA: "auth",
+      AUTH_ISSUER: "shopmesh",
+      AUTH_AUDIENCE: "shopmesh",
+      AUTH_ACCESS_TTL_S: 900,
+      AUTH_SCRYPT_LOG2_N: 15,
+      LOG_LEVEL: "info",
+    });
+    expect(() => requireDatabaseUrl(config)).toThrow(/DATABASE_URL/);
+  });
+
+  it("names each bad variable", () => {
+    const bad = () => readAuthConfig({ AUTH_PORT: "x", DB_SCHEMA: "Bad-Name", AUTH_SCRYPT_LOG2_N: "4" });
+    for (const name of ["AUTH_PORT", "DB_SCHEMA", "AUTH_SCRYPT_LOG2_N"]) expect(bad, name).toThrow(name);
+  });
+});

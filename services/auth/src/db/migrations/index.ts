@@ -1,0 +1,9 @@
+import { outboxMigrations } from "@shopmesh/platform";
+import type { Migration } from "kysely";
+import * as createAuth from "./20261124T0800_create_auth.js";
+
+/** Migrations of the auth schema, by name; names sort in the order they apply. */
+export const authMigrations: Readonly<Record<string, Migration>> = {
+  ...outboxMigrations,
+  "20261124T0800_create_auth": createAuth,
+};

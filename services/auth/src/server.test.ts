@@ -1,0 +1,276 @@
+import {
+  Code,
+  ConnectError,
+  closeClient,
+  createClient,
+  createEventRegistry,
+  createGrpcJwksProvider,
+  createInProcessBus,
+  createLogger,
+  createTokenVerifier,
+  type Envelope,
+} from "@shopmesh/platform";
+import { forEachBackend, type TestDatabase, useTestDatabase } from "@shopmesh/platform/testing";
+import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
+import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
+import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readAuthConfig } from "./config.js";
+import { type AuthServer, createAuthService } from "./index.js";
+
+/**
+ * Auth through its public contract: a real server on port 0 over each database backend,
+ * called by the platform's typed gRPC client; tokens checked by the platform verifier fed
+ * from GetJwks, as every other service does.
+ */
+const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+const registry = createEventRegistry([UserRegisteredSchema]);
+// Small scrypt cost in tests: the default (2^15) is measured in password.test.ts.
+const testEnv = { AUTH_SCRYPT_LOG2_N: "10" };
+
+async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
+  try {
+    await p;
+    return "ok";
+  } catch (err) {
+    if (err instanceof ConnectError) return err.code;
+    throw err;
+  }
+}
+
+const bearer = (token: string) => ({ metadata: { authorization: `Bearer ${token}` } });
+let seq = 0;
+const uniqueEmail = () => `user${Date.now()}x${seq++}@example.com`;
+
+forEachBackend((backend) => {
+  describe(`auth service (${backend.name})`, () => {
+    const t: TestDatabase = useTestDatabase(backend);
+    const bus = createInProcessBus({ logger });
+    const received: Envelope[] = [];
+    let service: AuthServer;
+    let client: ReturnType<typeof createClient<typeof AuthService>>;
+
+    const start = async () => {
+      const s = createAuthService({
+        config: readAuthConfig({ DB_SCHEMA: t.schema, ...testEnv }),
+        db: t.db,
+        logger,
+        host: "127.0.0.1",
+        port: 0,
+        bus,
+      });
+      await s.start();
+      return s;
+    };
+
+    beforeAll(async () => {
+      bus.subscribe("test", [UserRegisteredSchema.typeName], async (e) => {
+        received.push(e);
+      });
+      service = await start();
+      client = createClient(AuthService, `127.0.0.1:${service.port}`);
+    });
+
+    afterAll(async () => {
+      if (client) closeClient(client);
+      await service?.stop();
+      await bus.close();
+    });
+
+    const verifier = () =>
+      createTokenVerifier({ jwks: createGrpcJwksProvider(client), issuer: "shopmesh", audience: "shopmesh", cacheMs: 60_000 });
+
+    it("signs up, logs in and refreshes; the tokens verify against GetJwks", async () => {
+      const email = uniqueEmail();
+      const signup = await client.signup({ email: `  ${email.toUpperCase()} `, password: "correct horse", name: " Ada " });
+      expect(signup.user?.email).toBe(email);
+      expect(signup.user?.name).toBe("Ada");
+      expect(signup.tokenType).toBe("Bearer");
+      expect(signup.expiresIn).toBe(900);
+      expect(signup.refreshToken).not.toBe("");
+
+      const header = decodeProtectedHeader(signup.accessToken);
+      expect(header.alg).toBe("ES256");
+      const claims = decodeJwt(signup.accessToken);
+      expect(claims).toMatchObject({ iss: "shopmesh", aud: "shopmesh", sub: signup.user?.id });
+      expect(claims.exp! - claims.iat!).toBe(900);
+      expect(typeof claims.jti).toBe("string");
+
+      const jwks = await client.getJwks({});
+      expect(jwks.keys.map((k) => k.kid)).toContain(header.kid);
+      expect(jwks.keys[0]).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", use: "sig", n: "", e: "" });
+
+      const v = verifier();
+      expect(await v.verify(signup.accessToken)).toEqual({ userId: signup.user?.id, tokenId: claims.jti });
+
+      const login = await client.login({ email: email.toUpperCase(), password: "correct horse" });
+      expect(login.user?.id).toBe(signup.user?.id);
+      expect((await v.verify(login.accessToken)).userId).toBe(signup.user?.id);
+
+      const refreshed = await client.refresh({ refreshToken: login.refreshToken });
+      expect(refreshed.refreshToken).not.toBe(login.refreshToken);
+      expect(refreshed.user?.id).toBe(signup.user?.id);
+      expect((await v.verify(refreshed.accessToken)).userId).toBe(signup.user?.id);
+
+      const me = await client.getMe({}, bearer(refreshed.accessToken));
+      expect(me.user?.email).toBe(email);
+    });
+
+    it("emits UserRegistered through the outbox", async () => {
+      const email = uniqueEmail();
+      const res = await client.signup({ email, password: "password1", name: "Grace" });
+      for (let i = 0; i < 100 && !received.some((e) => e.key === res.user?.id); i++) await new Promise((r) => setTimeout(r, 20));
+      await bus.drain();
+      const events = received.filter((e) => e.key === res.user?.id);
+      expect(events).toHaveLength(1);
+      expect(events[0]!.source).toBe("auth");
+      const event = registry.decodeAs(UserRegisteredSchema, events[0]!);
+      expect(event).toMatchObject({ userId: res.user?.id, email, name: "Grace" });
+    });
+
+    it("refuses a duplicate email, whatever its case and spacing, with ALREADY_EXISTS", async () => {
+      const email = uniqueEmail();
+      await client.signup({ email, password: "password1", name: "A" });
+      expect(await codeOf(client.signup({ email: ` ${email.toUpperCase()}`, password: "password2", name: "B" }))).toBe(Code.AlreadyExists);
+    });
+
+    it("validates signup input with INVALID_ARGUMENT naming the field", async () => {
+      const attempt = async (req: { email: string; password: string; name: string }) => {
+        try {
+          await client.signup(req);
+        } catch (err) {
+          return err as ConnectError;
+        }
+        throw new Error("expected signup to fail");
+      };
+      const short = await attempt({ email: uniqueEmail(), password: "1234567", name: "A" });
+      expect(short.code).toBe(Code.InvalidArgument);
+      expect(short.rawMessage).toMatch(/password/);
+      expect(short.rawMessage).not.toMatch(/1234567/);
+      const noName = await attempt({ email: uniqueEmail(), password: "password1", name: "  " });
+      expect(noName.code).toBe(Code.InvalidArgument);
+      expect(noName.rawMessage).toMatch(/name/);
+      const badEmail = await attempt({ email: "not-an-email", password: "password1", name: "A" });
+      expect(badEmail.code).toBe(Code.InvalidArgument);
+      expect(badEmail.rawMessage).toMatch(/email/);
+    });
+
+    it("refuses a bad password and an unknown email alike with UNAUTHENTICATED", async () => {
+      const email = uniqueEmail();
+      await client.signup({ email, password: "password1", name: "A" });
+      const messageOf = async (p: Promise<unknown>) => {
+        try {
+          await p;
+        } catch (err) {
+          expect((err as ConnectError).code).toBe(Code.Unauthenticated);
+          return (err as ConnectError).rawMessage;
+        }
+        throw new Error("expected the login to fail");
+      };
+      const bad = await messageOf(client.login({ email, password: "password2" }));
+      const unknown = await messageOf(client.login({ email: uniqueEmail(), password: "password1" }));
+      expect(bad).toBe(unknown);
+    });
+
+    it("rotates refresh tokens and revokes the family when a used one comes back", async () => {
+      const email = uniqueEmail();
+      const first = await client.signup({ email, password: "password1", name: "A" });
+      const second = await client.refresh({ refreshToken: first.refreshToken });
+      const third = await client.refresh({ refreshToken: second.refreshToken });
+      // A sign-in elsewhere is another family and is not affected.
+      const other = await client.login({ email, password: "password1" });
+
+      // The stolen first token comes back: refused, and the whole family goes.
+      expect(await codeOf(client.refresh({ refreshToken: first.refreshToken }))).toBe(Code.Unauthenticated);
+      expect(await codeOf(client.refresh({ refreshToken: third.refreshToken }))).toBe(Code.Unauthenticated);
+      expect(await codeOf(client.refresh({ refreshToken: other.refreshToken }))).toBe("ok");
+
+      expect(await codeOf(client.refresh({ refreshToken: "no-such-token" }))).toBe(Code.Unauthenticated);
+      expect(await codeOf(client.refresh({ refreshToken: "" }))).toBe(Code.InvalidArgument);
+    });
+
+    it("logs out by revoking the family; logout is idempotent", async () => {
+      const first = await client.signup({ email: uniqueEmail(), password: "password1", name: "A" });
+      const second = await client.refresh({ refreshToken: first.refreshToken });
+      await client.logout({ refreshToken: first.refreshToken });
+      expect(await codeOf(client.refresh({ refreshToken: second.refreshToken }))).toBe(Code.Unauthenticated);
+      expect(await codeOf(client.logout({ refreshToken: second.refreshToken }))).toBe("ok");
+      expect(await codeOf(client.logout({ refreshToken: "unknown" }))).toBe("ok");
+    });
+
+    it("GetMe needs a valid access token", async () => {
+      const res = await client.signup({ email: uniqueEmail(), password: "password1", name: "A" });
+      expect(await codeOf(client.getMe({}))).toBe(Code.Unauthenticated);
+      expect(await codeOf(client.getMe({}, bearer("garbage")))).toBe(Code.Unauthenticated);
+      expect(await codeOf(client.getMe({}, { metadata: { authorization: res.accessToken } }))).toBe(Code.Unauthenticated);
+      expect((await client.getMe({}, bearer(res.accessToken))).user?.id).toBe(res.user?.id);
+      // Public methods still refuse a bad token rather than ignore it.
+      expect(await codeOf(client.getJwks({}, bearer("garbage")))).toBe(Code.Unauthenticated);
+    });
+
+    it("refuses expired, foreign-key, tampered and alg:none tokens", async () => {
+      const res = await client.signup({ email: uniqueEmail(), password: "password1", name: "A" });
+      const { kid } = decodeProtectedHeader(res.accessToken);
+      const sub = res.user!.id;
+      const v = verifier();
+      const refused = async (token: string) => {
+        expect(await codeOf(v.verify(token))).toBe(Code.Unauthenticated);
+        expect(await codeOf(client.getMe({}, bearer(token)))).toBe(Code.Unauthenticated);
+      };
+
+      // Another key, even one claiming the real kid.
+      const foreign = await generateKeyPair("ES256");
+      const forge = (claims: { exp?: number; iat?: number }, headerKid = kid) =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: "ES256", kid: headerKid })
+          .setIssuer("shopmesh")
+          .setAudience("shopmesh")
+          .setSubject(sub)
+          .setJti("forged")
+          .setIssuedAt(claims.iat ?? Math.floor(Date.now() / 1000))
+          .setExpirationTime(claims.exp ?? Math.floor(Date.now() / 1000) + 600)
+          .sign(foreign.privateKey);
+      await refused(await forge({}));
+      await refused(await forge({}, "unknown-kid"));
+
+      // Tampered payload: another sub under the original signature.
+      const [h, p, s] = res.accessToken.split(".") as [string, string, string];
+      const payload = JSON.parse(Buffer.from(p, "base64url").toString());
+      const tampered = Buffer.from(JSON.stringify({ ...payload, sub: "00000000-0000-0000-0000-000000000000" })).toString("base64url");
+      await refused(`${h}.${tampered}.${s}`);
+      // Tampered signature.
+      await refused(`${h}.${p}.${s.slice(0, -4)}AAAA`);
+
+      // alg: none, with and without a signature part.
+      const none = Buffer.from(JSON.stringify({ alg: "none", typ: "JWT", kid })).toString("base64url");
+      await refused(`${none}.${p}.`);
+      await refused(`${none}.${p}`);
+
+      // Expired: a real token seen by a verifier whose clock is past its 900 s lifetime and the skew.
+      const expired = await client.signup({ email: uniqueEmail(), password: "password1", name: "B" });
+      expect(decodeJwt(expired.accessToken).exp).toBeGreaterThan(Date.now() / 1000);
+      const past = createTokenVerifier({
+        jwks: createGrpcJwksProvider(client),
+        issuer: "shopmesh",
+        audience: "shopmesh",
+        now: () => Date.now() + 901_000 + 5_000,
+      });
+      expect(await codeOf(past.verify(expired.accessToken))).toBe(Code.Unauthenticated);
+    });
+
+    it("keeps its signing key across a restart: old tokens stay valid", async () => {
+      const res = await client.signup({ email: uniqueEmail(), password: "password1", name: "A" });
+      const kidBefore = decodeProtectedHeader(res.accessToken).kid;
+      await service.stop();
+      closeClient(client);
+      service = await start();
+      client = createClient(AuthService, `127.0.0.1:${service.port}`);
+      const jwks = await client.getJwks({});
+      expect(jwks.keys.map((k) => k.kid)).toEqual([kidBefore]);
+      expect((await client.getMe({}, bearer(res.accessToken))).user?.id).toBe(res.user?.id);
+      const login = await client.login({ email: res.user!.email, password: "password1" });
+      expect(decodeProtectedHeader(login.accessToken).kid).toBe(kidBefore);
+      expect(await codeOf(client.refresh({ refreshToken: res.refreshToken }))).toBe("ok");
+    });
+  });
+});

@@ -1,0 +1,108 @@
+import {
+  createGrpcServer,
+  createOutboxRelay,
+  createTokenVerifier,
+  type Database,
+  type EventBus,
+  type Logger,
+  migrateToLatest,
+  requireUser,
+  serviceRegistration,
+} from "@shopmesh/platform";
+import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
+import { type Auth, createAuth } from "./auth/auth.service.js";
+import type { AuthConfig } from "./config.js";
+import { authMigrations } from "./db/migrations/index.js";
+import type { AuthDb } from "./db/tables.js";
+import { authHandlers } from "./rpc/auth-handlers.js";
+
+export interface AuthServiceOptions {
+  readonly config: AuthConfig;
+  /** The process's database; auth uses the schema `config.DB_SCHEMA` in it. The caller closes it. */
+  readonly db: Database;
+  readonly logger: Logger;
+  /** Overrides AUTH_HOST (embedded mode listens on 127.0.0.1). */
+  readonly host?: string;
+  /** Overrides AUTH_PORT (0 picks a free port). */
+  readonly port?: number;
+  /**
+   * Where the outbox relay publishes UserRegistered. Without a bus the events stay in the
+   * outbox until a relay with one runs.
+   */
+  readonly bus?: EventBus;
+}
+
+export interface AuthServer {
+  /** Migrates the schema, loads or creates the signing key, then serves; resolves to the port. */
+  start(): Promise<number>;
+  /** Graceful stop: NOT_SERVING, in-flight calls drain, the server closes, the relay stops. */
+  stop(): Promise<void>;
+  /** The bound port, once started. */
+  readonly port: number;
+  /** The use cases behind the RPCs (for in-process callers and tests). */
+  readonly auth: Auth;
+}
+
+/** The auth service: its gRPC server (with health and reflection) over its schema of `db`. */
+export function createAuthService(opts: AuthServiceOptions): AuthServer {
+  const { config } = opts;
+  const logger = opts.logger.child({ service: "auth" });
+  const schema = config.DB_SCHEMA;
+  const db = opts.db.kysely<AuthDb>(schema);
+  const relay = opts.bus ? createOutboxRelay({ db, bus: opts.bus, logger }) : undefined;
+  const auth = createAuth({
+    db,
+    logger,
+    issuer: config.AUTH_ISSUER,
+    audience: config.AUTH_AUDIENCE,
+    accessTtlS: config.AUTH_ACCESS_TTL_S,
+    refreshTtlS: config.AUTH_REFRESH_TTL_S,
+    scrypt: { log2N: config.AUTH_SCRYPT_LOG2_N, r: 8, p: 1 },
+    onEventsWritten: () => relay?.notify(),
+  });
+  // Auth verifies its own tokens (GetMe) like any service, from its own key table.
+  const verifier = createTokenVerifier({
+    jwks: () => auth.jwks(),
+    issuer: config.AUTH_ISSUER,
+    audience: config.AUTH_AUDIENCE,
+    cacheMs: 60_000,
+    minRefetchMs: 5_000,
+  });
+  const server = createGrpcServer({
+    name: "auth",
+    host: opts.host ?? config.AUTH_HOST,
+    port: opts.port ?? config.AUTH_PORT,
+    services: [serviceRegistration(AuthService, authHandlers(auth))],
+    interceptors: [requireUser(verifier)],
+    logger,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+  });
+
+  let started: Promise<number> | undefined;
+  let stopped: Promise<void> | undefined;
+  return {
+    auth,
+    get port() {
+      return server.port;
+    },
+    start() {
+      started ??= (async () => {
+        await migrateToLatest(db, schema, { ...authMigrations }, logger);
+        await auth.start();
+        const port = await server.start();
+        relay?.start();
+        return port;
+      })();
+      return started;
+    },
+    stop() {
+      stopped ??= (async () => {
+        if (!started) return;
+        await started.catch(() => undefined);
+        await server.stop();
+        await relay?.stop();
+      })();
+      return stopped;
+    },
+  };
+}
