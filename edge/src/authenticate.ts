@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { TokenVerifier } from "@shopmesh/platform";
 import type { MethodAccess } from "./public-surface.js";
 
 /** Read access to request headers; `Headers` satisfies it, and so does the edge's node:http view. */
@@ -21,8 +22,8 @@ export interface Caller {
  * present but not acceptable. The edge itself enforces access: a method with access "user"
  * answers UNAUTHENTICATED when this resolves to undefined.
  *
- * Real verification (JWT against auth's cached JWKS) plugs in here; see `bearerTokenSyntax` for
- * the default that only checks the header's shape.
+ * `verifyingAuthenticator` checks the JWT against auth's cached JWKS (the edge's default when
+ * auth is an upstream); `bearerTokenSyntax` only checks the header's shape.
  */
 export type Authenticate = (headers: HeaderReader) => Caller | undefined | Promise<Caller | undefined>;
 
@@ -51,4 +52,17 @@ export async function authorize(authenticate: Authenticate, access: MethodAccess
     throw new ConnectError("this method needs a signed-in user: send Authorization: Bearer <access_token>", Code.Unauthenticated);
   }
   return caller;
+}
+
+/**
+ * An authenticator that verifies the bearer JWT locally (signature from auth's cached JWKS,
+ * issuer, audience, expiry): a bad token is UNAUTHENTICATED here, before any upstream call.
+ */
+export function verifyingAuthenticator(verifier: TokenVerifier): Authenticate {
+  return async (headers) => {
+    const token = bearerToken(headers);
+    if (token === undefined) return undefined;
+    const principal = await verifier.verify(token);
+    return { token, userId: principal.userId };
+  };
 }

@@ -23,6 +23,8 @@ const upstreamSchema = Object.fromEntries(
 ) as { [K in keyof typeof upstreamAddressVars]: VarSpec<string | undefined> };
 
 export const edgeConfigSchema = {
+  AUTH_ISSUER: env.string({ doc: "issuer (iss) the edge requires of access tokens", default: "shopmesh" }),
+  AUTH_AUDIENCE: env.string({ doc: "audience (aud) the edge requires of access tokens", default: "shopmesh" }),
   EDGE_PORT: env.port({ doc: "port of the edge (HTTP/1.1 and cleartext HTTP/2 on the same port)", default: 8080 }),
   EDGE_HOST: env.string({ doc: "interface the edge listens on", default: "0.0.0.0" }),
   CORS_ORIGINS: env.list({ doc: 'browser origins allowed to call the edge, comma-separated; "*" for any', default: ["*"] }),

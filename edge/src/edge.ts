@@ -1,8 +1,18 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { type Logger, ReflectionIndex, ServerReflectionV1, ServerReflectionV1Alpha } from "@shopmesh/platform";
-import { type Authenticate, bearerTokenSyntax } from "./authenticate.js";
+import {
+  type Logger,
+  ReflectionIndex,
+  ServerReflectionV1,
+  ServerReflectionV1Alpha,
+  closeClient,
+  createClient,
+  createGrpcJwksProvider,
+  createTokenVerifier,
+} from "@shopmesh/platform";
+import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
+import { type Authenticate, bearerTokenSyntax, verifyingAuthenticator } from "./authenticate.js";
 import { type EdgeConfig, type UpstreamAddresses, upstreamsFromConfig } from "./config.js";
 import { createCors } from "./cors.js";
 import { errorBody } from "./errors.js";
@@ -20,6 +30,7 @@ export type EdgeSettings = Pick<
   EdgeConfig,
   "EDGE_PORT" | "EDGE_HOST" | "CORS_ORIGINS" | "EDGE_MAX_BODY_BYTES" | "EDGE_REQUEST_TIMEOUT_MS" | "EDGE_HEADERS_TIMEOUT_MS"
 > &
+  Partial<Pick<EdgeConfig, "AUTH_ISSUER" | "AUTH_AUDIENCE">> &
   UpstreamAddresses;
 
 export interface EdgeOptions {
@@ -35,7 +46,10 @@ export interface EdgeOptions {
    * contracts package by its type name (shop.<domain>.v1.X → @shopmesh/proto/shop/<domain>/v1/<domain>_pb.js).
    */
   readonly services?: readonly DescService[];
-  /** Decides who calls; default: any well-formed bearer token (services verify it). */
+  /**
+   * Decides who calls. Default: with auth among the upstreams, the bearer JWT verified from its
+   * JWKS; without, any well-formed bearer token (the services verify it).
+   */
   readonly authenticate?: Authenticate;
   /** Request headers forwarded upstream as metadata (x-request-id always is). */
   readonly forwardedHeaders?: readonly string[];
@@ -70,10 +84,23 @@ export interface Edge {
 export function createEdge(opts: EdgeOptions): Edge {
   const { config } = opts;
   const log = opts.logger;
-  const authenticate = opts.authenticate ?? bearerTokenSyntax;
+  const addresses = opts.upstreams ?? upstreamsFromConfig(config);
+  const authAddress = addresses[AuthService.typeName];
+  // With auth among the upstreams, tokens are verified here from its JWKS (fetched once, cached).
+  const jwksClient = authAddress ? createClient(AuthService, authAddress, { logger: log }) : undefined;
+  const authenticate =
+    opts.authenticate ??
+    (jwksClient
+      ? verifyingAuthenticator(
+          createTokenVerifier({
+            jwks: createGrpcJwksProvider(jwksClient),
+            issuer: config.AUTH_ISSUER ?? "shopmesh",
+            audience: config.AUTH_AUDIENCE ?? "shopmesh",
+          }),
+        )
+      : bearerTokenSyntax);
   const forwardedHeaders = opts.forwardedHeaders ?? defaultForwardedHeaders;
   const readinessTimeoutMs = opts.readinessTimeoutMs ?? 1_000;
-  const addresses = opts.upstreams ?? upstreamsFromConfig(config);
   const shutdown = new AbortController();
   const upstreams = new Map<string, Upstream>();
   let listener: Listener | undefined;
@@ -234,6 +261,7 @@ export function createEdge(opts: EdgeOptions): Edge {
         shutdown.abort(new ConnectError("edge shutting down", Code.Unavailable));
         await listener?.close(opts.shutdownGraceMs ?? 10_000);
         for (const u of upstreams.values()) u.close();
+        if (jwksClient) closeClient(jwksClient);
         log.info("edge stopped");
       })();
       return stopping;

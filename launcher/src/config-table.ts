@@ -1,3 +1,4 @@
+import { authConfigSchema } from "@shopmesh/auth";
 import { catalogConfigSchema } from "@shopmesh/catalog";
 import { edgeConfigSchema } from "@shopmesh/edge";
 import { type ConfigSchema, describeConfig } from "@shopmesh/platform";
@@ -7,6 +8,7 @@ import { embeddedConfigSchema } from "./config.js";
 export const configSchemas: ReadonlyArray<{ readonly process: string; readonly schema: ConfigSchema }> = [
   { process: "embedded (`npm start`)", schema: embeddedConfigSchema },
   { process: "edge", schema: edgeConfigSchema },
+  { process: "auth", schema: authConfigSchema },
   { process: "catalog", schema: catalogConfigSchema },
 ];
 

@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
+import { createAuthService, readAuthConfig } from "@shopmesh/auth";
 import { createCatalogService, readCatalogConfig } from "@shopmesh/catalog";
 import { createEdge, readEdgeConfig } from "@shopmesh/edge";
 import { type Logger, createInProcessBus, createLogger, openDatabase } from "@shopmesh/platform";
@@ -23,7 +24,11 @@ export interface EmbeddedMesh {
 export async function startEmbedded(env: Record<string, string | undefined> = process.env, logger?: Logger): Promise<EmbeddedMesh> {
   const cfg = readEmbeddedConfig(env);
   const log = logger ?? createLogger({ level: cfg.LOG_LEVEL });
-  const catalogConfig = readCatalogConfig({ ...env, CATALOG_HOST: "127.0.0.1", CATALOG_PORT: "0" });
+  // Each service keeps its default schema in the shared database: a DB_SCHEMA meant for one
+  // service of distributed mode would otherwise put every service in the same schema.
+  const serviceEnv = { ...env, DB_SCHEMA: undefined };
+  const authConfig = readAuthConfig({ ...serviceEnv, AUTH_HOST: "127.0.0.1", AUTH_PORT: "0" });
+  const catalogConfig = readCatalogConfig({ ...serviceEnv, CATALOG_HOST: "127.0.0.1", CATALOG_PORT: "0" });
   const edgeConfigBase = readEdgeConfig(env);
 
   const dataDir = cfg.SHOPMESH_DATA_DIR === "memory" ? undefined : resolve(cfg.SHOPMESH_DATA_DIR);
@@ -36,12 +41,22 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
     for (const s of stops.splice(0).reverse()) await s();
   };
   try {
+    const auth = createAuthService({ config: authConfig, db, logger: log, bus });
     const catalog = createCatalogService({ config: catalogConfig, db, logger: log, bus });
-    await catalog.start();
-    stops.push(() => catalog.stop());
-    const services = { catalog: `127.0.0.1:${catalog.port}` };
+    for (const service of [auth, catalog]) {
+      await service.start();
+      stops.push(() => service.stop());
+    }
+    const services = { auth: `127.0.0.1:${auth.port}`, catalog: `127.0.0.1:${catalog.port}` };
 
-    const edgeConfig = readEdgeConfig({ ...env, EDGE_PORT: String(edgeConfigBase.EDGE_PORT), CATALOG_ADDR: services.catalog });
+    const edgeConfig = readEdgeConfig({
+      ...env,
+      EDGE_PORT: String(edgeConfigBase.EDGE_PORT),
+      AUTH_ADDR: services.auth,
+      AUTH_ISSUER: authConfig.AUTH_ISSUER,
+      AUTH_AUDIENCE: authConfig.AUTH_AUDIENCE,
+      CATALOG_ADDR: services.catalog,
+    });
     const edge = createEdge({ config: edgeConfig, logger: log.child({ service: "edge" }) });
     const edgePort = await edge.start();
     stops.push(() => edge.stop());

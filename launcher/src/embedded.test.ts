@@ -61,7 +61,10 @@ describe("embedded mesh", () => {
     expect((await fetch(`${mesh.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${mesh.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: "ok", services: { [CatalogService.typeName]: "SERVING" } });
+    expect(await ready.json()).toMatchObject({
+      status: "ok",
+      services: { [CatalogService.typeName]: "SERVING", "shop.auth.v1.AuthService": "SERVING" },
+    });
   });
 
   it("lists products over REST, one page at a time", async () => {
@@ -102,6 +105,37 @@ describe("embedded mesh", () => {
     const bad = await fetch(`${mesh.url}/api/products?page_size=1000`);
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ code: "invalid_argument", message: expect.stringContaining("page_size") });
+  });
+
+  it("signs a shopper up over REST and verifies the access token at the edge", async () => {
+    const signup = await fetch(`${mesh.url}/api/auth/signup`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: " Ada@Example.com ", password: "correct horse battery", name: "Ada" }),
+    });
+    expect(signup.status).toBe(201);
+    const tokens = (await signup.json()) as { access_token: string; refresh_token: string; user: { email: string } };
+    expect(tokens.access_token).toMatch(/^ey/);
+    expect(tokens.user.email).toBe("ada@example.com");
+
+    const me = await fetch(`${mesh.url}/api/auth/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ email: "ada@example.com", name: "Ada" });
+
+    expect((await fetch(`${mesh.url}/api/auth/me`)).status).toBe(401);
+    const [header, payload, signature] = tokens.access_token.split(".");
+    const claims = JSON.parse(Buffer.from(payload!, "base64url").toString()) as Record<string, unknown>;
+    const forged = [header, Buffer.from(JSON.stringify({ ...claims, sub: "someone-else" })).toString("base64url"), signature].join(".");
+    const tampered = await fetch(`${mesh.url}/api/auth/me`, { headers: { authorization: `Bearer ${forged}` } });
+    expect(tampered.status).toBe(401);
+    expect(await tampered.json()).toMatchObject({ code: "unauthenticated" });
+
+    const again = await fetch(`${mesh.url}/api/auth/signup`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: "ada@example.com", password: "another password", name: "Ada" }),
+    });
+    expect(again.status).toBe(409);
   });
 
   it("answers Connect JSON (curl-style) and gRPC-Web", async () => {
