@@ -1,0 +1,9 @@
+import { inboxMigrations } from "@shopmesh/platform";
+import type { Migration } from "kysely";
+import * as createNotification from "./20261124T0900_create_notification.js";
+
+/** Migrations of the notification schema, by name; names sort in the order they apply. */
+export const notificationMigrations: Readonly<Record<string, Migration>> = {
+  ...inboxMigrations,
+  "20261124T0900_create_notification": createNotification,
+};

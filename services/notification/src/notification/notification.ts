@@ -1,0 +1,93 @@
+/** Domain of notifications: what is sent for which fact. No I/O here. */
+
+export type NotificationKind = "welcome" | "order_paid" | "order_cancelled";
+export type DeliveryStatus = "pending" | "sent" | "captured" | "failed";
+
+export interface Notification {
+  readonly id: string;
+  readonly userId: string;
+  readonly channel: "email";
+  readonly recipient: string;
+  readonly subject: string;
+  readonly body: string;
+  readonly kind: NotificationKind;
+  readonly sourceEventId: string;
+  readonly orderId: string | undefined;
+  readonly status: DeliveryStatus;
+  readonly failureReason: string | undefined;
+  readonly createdAt: Date;
+  readonly deliveredAt: Date | undefined;
+}
+
+/** The facts a notification can be about, as the consumers hand them over. */
+export type Fact =
+  | { readonly kind: "welcome"; readonly userId: string; readonly email: string; readonly name: string }
+  | {
+      readonly kind: "order_paid";
+      readonly userId: string;
+      readonly orderId: string;
+      readonly totalCents: number;
+      readonly currency: string;
+    }
+  | {
+      readonly kind: "order_cancelled";
+      readonly userId: string;
+      readonly orderId: string;
+      readonly totalCents: number;
+      readonly currency: string;
+      readonly reason: string;
+    };
+
+export interface Message {
+  readonly subject: string;
+  readonly body: string;
+}
+
+/** Why a notification could not be addressed: the user's UserRegistered has not been seen. */
+export const RECIPIENT_UNKNOWN = "recipient unknown";
+
+export function formatAmount(cents: number, currency: string): string {
+  return `${(cents / 100).toFixed(2)} ${currency || "EUR"}`;
+}
+
+const cancelReasons: Record<string, string> = {
+  out_of_stock: "some items were out of stock",
+  unknown_product: "an item is no longer sold",
+  payment_declined: "the payment was declined",
+  payment_failed: "the payment could not be completed",
+};
+
+/** Subject and plain-text body for a fact; `name` greets the user when known. */
+export function compose(fact: Fact, name: string | undefined): Message {
+  const greeting = name ? `Hello ${name},` : "Hello,";
+  switch (fact.kind) {
+    case "welcome":
+      return {
+        subject: "Welcome to shopmesh",
+        body: `${greeting}\n\nyour shopmesh account is ready. Happy shopping!\n\n— shopmesh`,
+      };
+    case "order_paid":
+      return {
+        subject: `Order ${fact.orderId} is paid`,
+        body: `${greeting}\n\nwe received your payment of ${formatAmount(fact.totalCents, fact.currency)} for order ${fact.orderId}. It is on its way.\n\n— shopmesh`,
+      };
+    case "order_cancelled": {
+      const why = cancelReasons[fact.reason] ?? (fact.reason ? fact.reason.replaceAll("_", " ") : "it could not be completed");
+      return {
+        subject: `Order ${fact.orderId} was cancelled`,
+        body: `${greeting}\n\nyour order ${fact.orderId} was cancelled: ${why}. You have not been charged for it.\n\n— shopmesh`,
+      };
+    }
+    default: {
+      const never: never = fact;
+      throw new Error(`unknown fact ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+const emailPattern = /[^\s<>@"',;:]+@[^\s<>@"',;:]+/g;
+
+/** Text with every email address replaced, for logs and stored failure reasons. */
+export function redactEmails(text: string): string {
+  return text.replace(emailPattern, "[email]");
+}

@@ -1,0 +1,9 @@
+import type { ServiceHandlers } from "@shopmesh/platform";
+import type { NotificationService } from "@shopmesh/proto/shop/notification/v1/notification_pb.js";
+import type { Notifications } from "../notification/notification.service.js";
+import { listNotifications } from "./list-notifications.js";
+
+/** Every NotificationService RPC, bound to the use cases. */
+export function notificationHandlers(notifications: Notifications): ServiceHandlers<typeof NotificationService> {
+  return { listNotifications: listNotifications(notifications) };
+}
