@@ -1,0 +1,10 @@
+import { inboxMigrations, outboxMigrations } from "@shopmesh/platform";
+import type { Migration } from "kysely";
+import * as createPayment from "./20261124T0900_create_payment.js";
+
+/** Migrations of the payment schema, by name; names sort in the order they apply. */
+export const paymentMigrations: Readonly<Record<string, Migration>> = {
+  ...outboxMigrations,
+  ...inboxMigrations,
+  "20261124T0900_create_payment": createPayment,
+};

@@ -1,0 +1,12 @@
+export { type PaymentConfig, paymentConfigSchema, readPaymentConfig, requireDatabaseUrl } from "./config.js";
+export { createPaymentService, type PaymentServer, type PaymentServiceOptions } from "./server.js";
+export { paymentMigrations } from "./db/migrations/index.js";
+export type { Payment, PaymentStatus } from "./payment/payment.js";
+export type { ChargeRetry, Payments } from "./payment/payment.service.js";
+export {
+  createFakeProvider,
+  createMemoryLedger,
+  type PaymentProvider,
+  type ProviderLedger,
+  TEST_TOKENS,
+} from "./provider/fake-provider.js";

@@ -1,0 +1,281 @@
+import { alreadyExists, failedPrecondition, invalidArgument, type Logger, notFound, uuidv7, writeOutbox } from "@shopmesh/platform";
+import type { Kysely } from "kysely";
+import type { PaymentDb, PaymentStatusName } from "../db/tables.js";
+import {
+  type ChargeOutcome,
+  normalizeCardNumber,
+  type PaymentProvider,
+  TEST_TOKEN_LAST4,
+  TEST_TOKENS,
+  TransientProviderError,
+  type TokenizedCard,
+  tokenizeCard,
+} from "../provider/fake-provider.js";
+import { recordOrderPlaced, recordStock } from "./checkout.repository.js";
+import { type ChargeIntent, canRefund, type FailureReason, type Payment, sameCharge } from "./payment.js";
+import { paymentEvent } from "./payment-events.js";
+import * as repo from "./payment.repository.js";
+
+type Db = Kysely<PaymentDb>;
+
+/** Retries of transient provider failures inside one charge. */
+export interface ChargeRetry {
+  /** Provider calls per charge, the first included. */
+  readonly attempts: number;
+  readonly initialMs: number;
+  readonly maxMs: number;
+}
+
+export interface PaymentsOptions {
+  readonly db: Db;
+  readonly logger: Logger;
+  readonly provider: PaymentProvider;
+  readonly retry?: ChargeRetry;
+  /** Called after a transaction that wrote outbox rows committed (wakes the relay). */
+  readonly onEventsWritten?: () => void;
+}
+
+/** What the saga consumer hands over, decoded. */
+export type SagaEvent =
+  | { readonly kind: "order-placed"; readonly intent: ChargeIntent }
+  | { readonly kind: "stock-reserved"; readonly orderId: string }
+  | { readonly kind: "stock-rejected"; readonly orderId: string };
+
+export interface PaymentPage {
+  readonly items: Payment[];
+  readonly nextPageToken: string;
+}
+
+export interface ListQuery {
+  readonly pageSize: number;
+  readonly pageToken: string;
+  readonly statuses: readonly PaymentStatusName[];
+  readonly orderId: string;
+  readonly userId: string;
+}
+
+export interface Payments {
+  tokenizeCard(cardNumber: string): Promise<TokenizedCard>;
+  /** Charges an order once; asking again returns its payment (settling it if a crash left it PENDING). */
+  charge(intent: ChargeIntent): Promise<Payment>;
+  refund(orderId: string, reason: string): Promise<Payment>;
+  /** The caller's payment by id or order id; NOT_FOUND for another user's. */
+  getPayment(lookup: { id: string } | { orderId: string }, userId: string): Promise<Payment>;
+  listPayments(query: ListQuery): Promise<PaymentPage>;
+  /** Applies a saga event inside the consumer's inbox transaction; may create a PENDING payment. */
+  applySagaEvent(trx: Db, event: SagaEvent): Promise<void>;
+  /** Charges the order's payment if it is PENDING (after the saga created it, or after a crash). */
+  settlePending(orderId: string): Promise<Payment | undefined>;
+  /** Settles every PENDING payment (at start: work a crash interrupted). */
+  resumePending(): Promise<number>;
+}
+
+const DEFAULT_RETRY: ChargeRetry = { attempts: 4, initialMs: 50, maxMs: 400 };
+const DEFAULT_METHOD = TEST_TOKENS.ok;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, onEventsWritten }: PaymentsOptions): Payments {
+  const createPending = async (trx: Db, intent: ChargeIntent) => {
+    const createdAt = new Date();
+    return repo.insertPendingPayment(trx, {
+      id: uuidv7(createdAt.getTime()),
+      order_id: intent.orderId,
+      user_id: intent.userId,
+      amount_cents: intent.amountCents,
+      currency: intent.currency,
+      payment_method: intent.paymentMethod || DEFAULT_METHOD,
+      card_last4: "",
+      created_at: createdAt,
+    });
+  };
+
+  const cardLast4 = async (token: string): Promise<string | undefined> =>
+    TEST_TOKEN_LAST4.get(token) ?? (await repo.findCardLast4(db, token));
+
+  /** Moves a PENDING payment to its final state with its event, in one transaction; a no-op if another call did. */
+  const finalize = async (
+    orderId: string,
+    result: { outcome: ChargeOutcome | { kind: "failed"; reason: FailureReason }; calls: number; last4: string },
+  ): Promise<Payment> => {
+    const payment = await db.transaction().execute(async (trx) => {
+      const current = await repo.findByOrderId(trx, orderId, { forUpdate: true });
+      if (!current) throw new Error(`payment of order ${orderId} vanished`);
+      if (current.status !== "PENDING") return { payment: current, changed: false };
+      const { outcome } = result;
+      const set =
+        outcome.kind === "succeeded"
+          ? { status: "SUCCEEDED" as const, provider_charge_id: outcome.chargeId }
+          : { status: "FAILED" as const, failure_reason: outcome.kind === "declined" ? "declined" : outcome.reason };
+      const updated = await repo.updatePayment(
+        trx,
+        orderId,
+        { ...set, attempts: current.attempts + result.calls, card_last4: result.last4 },
+        new Date(),
+      );
+      const event = paymentEvent(updated);
+      if (event) await writeOutbox(trx, event);
+      return { payment: updated, changed: true };
+    });
+    if (payment.changed) {
+      onEventsWritten?.();
+      logger.info(
+        { orderId, paymentId: payment.payment.id, status: payment.payment.status, reason: payment.payment.failureReason },
+        "payment settled",
+      );
+    }
+    return payment.payment;
+  };
+
+  const settle = async (payment: Payment): Promise<Payment> => {
+    const row = await db.selectFrom("payments").select("payment_method").where("order_id", "=", payment.orderId).executeTakeFirstOrThrow();
+    const method = row.payment_method;
+    const last4 = await cardLast4(method);
+    if (last4 === undefined) {
+      return finalize(payment.orderId, { outcome: { kind: "failed", reason: "invalid_payment_method" }, calls: 0, last4: "" });
+    }
+    let calls = 0;
+    for (;;) {
+      calls++;
+      try {
+        // The order id is the idempotency key: whatever retries, redeliveries or restarts happen
+        // before our commit, the provider charges the order at most once.
+        const outcome = await provider.charge({
+          idempotencyKey: `charge:${payment.orderId}`,
+          paymentMethod: method,
+          amountCents: payment.amountCents,
+          currency: payment.currency,
+        });
+        return finalize(payment.orderId, { outcome, calls, last4 });
+      } catch (err) {
+        if (!(err instanceof TransientProviderError)) throw err;
+        if (calls >= retry.attempts) {
+          logger.warn({ orderId: payment.orderId, calls }, "payment provider unavailable; giving up");
+          return finalize(payment.orderId, { outcome: { kind: "failed", reason: "provider_unavailable" }, calls, last4 });
+        }
+        const delayMs = Math.min(retry.maxMs, retry.initialMs * 2 ** (calls - 1));
+        logger.debug({ orderId: payment.orderId, calls, delayMs }, "payment provider failed transiently; retrying");
+        await sleep(delayMs);
+      }
+    }
+  };
+
+  const settlePending = async (orderId: string): Promise<Payment | undefined> => {
+    const payment = await repo.findByOrderId(db, orderId);
+    if (payment?.status !== "PENDING") return payment;
+    return settle(payment);
+  };
+
+  return {
+    async tokenizeCard(cardNumber) {
+      const digits = normalizeCardNumber(cardNumber);
+      if (!digits) throw invalidArgument("card_number", "must be 12 to 19 digits passing the Luhn check");
+      const card = tokenizeCard(digits);
+      await repo.saveCard(db, { token: card.paymentMethod, brand: card.brand, last4: card.last4 });
+      return card;
+    },
+
+    async charge(intent) {
+      const { payment, created } = await db.transaction().execute((trx) => createPending(trx, intent));
+      if (!created && !sameCharge(payment, intent)) {
+        throw alreadyExists(`order ${intent.orderId} was charged with another user, amount or currency`);
+      }
+      return payment.status === "PENDING" ? settle(payment) : payment;
+    },
+
+    async refund(orderId, reason) {
+      const before = await repo.findByOrderId(db, orderId);
+      if (!before) throw notFound("payment");
+      if (before.status === "REFUNDED") return before;
+      if (!canRefund(before)) throw failedPrecondition(`payment of order ${orderId} is ${before.status.toLowerCase()}, not succeeded`);
+      // Outside our transaction (the provider is remote), keyed so that a repeat refunds once.
+      await provider.refund(`refund:${orderId}`);
+      const result = await db.transaction().execute(async (trx) => {
+        const current = await repo.findByOrderId(trx, orderId, { forUpdate: true });
+        if (!current) throw notFound("payment");
+        if (current.status === "REFUNDED") return { payment: current, changed: false };
+        if (!canRefund(current)) throw failedPrecondition(`payment of order ${orderId} is ${current.status.toLowerCase()}`);
+        const updated = await repo.updatePayment(trx, orderId, { status: "REFUNDED", refund_reason: reason }, new Date());
+        const event = paymentEvent(updated);
+        if (event) await writeOutbox(trx, event);
+        return { payment: updated, changed: true };
+      });
+      if (result.changed) {
+        onEventsWritten?.();
+        logger.info({ orderId, paymentId: result.payment.id }, "payment refunded");
+      }
+      return result.payment;
+    },
+
+    async getPayment(lookup, userId) {
+      const payment = "id" in lookup ? await repo.findById(db, lookup.id) : await repo.findByOrderId(db, lookup.orderId);
+      if (!payment || payment.userId !== userId) throw notFound("payment");
+      return payment;
+    },
+
+    async listPayments(query) {
+      const limit = query.pageSize === 0 ? 100 : query.pageSize;
+      const rows = await repo.listPayments(db, {
+        limit,
+        after: decodePageToken(query.pageToken),
+        statuses: query.statuses,
+        orderId: query.orderId || undefined,
+        userId: query.userId || undefined,
+      });
+      const items = rows.slice(0, limit);
+      const last = items.at(-1);
+      return { items, nextPageToken: rows.length > limit && last ? encodePageToken(last) : "" };
+    },
+
+    async applySagaEvent(trx, event) {
+      let checkout: Awaited<ReturnType<typeof recordStock>>;
+      switch (event.kind) {
+        case "order-placed":
+          checkout = await recordOrderPlaced(trx, event.intent);
+          break;
+        case "stock-reserved":
+          checkout = await recordStock(trx, event.orderId, "reserved");
+          break;
+        case "stock-rejected":
+          checkout = await recordStock(trx, event.orderId, "rejected");
+          return;
+        default: {
+          const never: never = event;
+          throw new Error(`unknown saga event ${JSON.stringify(never)}`);
+        }
+      }
+      if (!checkout.placed || checkout.stock !== "reserved") return;
+      await createPending(trx, {
+        orderId: checkout.order_id,
+        userId: checkout.user_id ?? "",
+        amountCents: checkout.amount_cents ?? 0,
+        currency: checkout.currency ?? "",
+        paymentMethod: checkout.payment_method ?? "",
+      });
+    },
+
+    settlePending,
+
+    async resumePending() {
+      const orderIds = await repo.pendingOrderIds(db);
+      for (const orderId of orderIds) await settlePending(orderId);
+      if (orderIds.length > 0) logger.info({ payments: orderIds.length }, "pending payments resumed");
+      return orderIds.length;
+    },
+  };
+}
+
+function encodePageToken(p: Payment): string {
+  return Buffer.from(JSON.stringify([p.createdAt.toISOString(), p.id])).toString("base64url");
+}
+
+function decodePageToken(token: string): { createdAt: Date; id: string } | undefined {
+  if (!token) return undefined;
+  try {
+    const [at, id] = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as [string, string];
+    const createdAt = new Date(at);
+    if (typeof id !== "string" || Number.isNaN(createdAt.getTime())) throw new Error("bad token");
+    return { createdAt, id };
+  } catch {
+    throw invalidArgument("page_token", "not a token from a previous response");
+  }
+}

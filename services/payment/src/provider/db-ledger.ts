@@ -1,0 +1,31 @@
+import { type Kysely, sql } from "kysely";
+import type { PaymentDb } from "../db/tables.js";
+import type { ChargeOutcome, ProviderLedger } from "./fake-provider.js";
+
+/**
+ * The fake provider's ledger in the `provider_ledger` table. Each call commits on its own,
+ * outside any transaction of ours, like a remote provider's storage.
+ */
+export function createDbLedger(db: Kysely<PaymentDb>): ProviderLedger {
+  return {
+    async begin(key) {
+      const row = await db
+        .insertInto("provider_ledger")
+        .values({ idempotency_key: key, calls: 1, outcome: null, created_at: new Date() })
+        .onConflict((oc) => oc.column("idempotency_key").doUpdateSet({ calls: sql`provider_ledger.calls + 1` }))
+        .returning(["calls", "outcome"])
+        .executeTakeFirstOrThrow();
+      return { call: row.calls, outcome: row.outcome === null ? undefined : (JSON.parse(row.outcome) as ChargeOutcome) };
+    },
+    async settle(key, outcome) {
+      await db
+        .updateTable("provider_ledger")
+        .set({ outcome: JSON.stringify(outcome) })
+        .where("idempotency_key", "=", key)
+        .where("outcome", "is", null)
+        .execute();
+      const row = await db.selectFrom("provider_ledger").select("outcome").where("idempotency_key", "=", key).executeTakeFirstOrThrow();
+      return JSON.parse(row.outcome ?? JSON.stringify(outcome)) as ChargeOutcome;
+    },
+  };
+}

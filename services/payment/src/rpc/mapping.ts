@@ -1,0 +1,45 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type Payment as ProtoPayment, PaymentSchema, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
+import type { PaymentStatusName } from "../db/tables.js";
+import type { Payment } from "../payment/payment.js";
+
+const toProtoStatus: Record<PaymentStatusName, PaymentStatus> = {
+  PENDING: PaymentStatus.PENDING,
+  SUCCEEDED: PaymentStatus.SUCCEEDED,
+  FAILED: PaymentStatus.FAILED,
+  REFUNDED: PaymentStatus.REFUNDED,
+};
+
+export function toProtoPayment(p: Payment): ProtoPayment {
+  return create(PaymentSchema, {
+    id: p.id,
+    orderId: p.orderId,
+    userId: p.userId,
+    amountCents: p.amountCents,
+    currency: p.currency,
+    status: toProtoStatus[p.status],
+    failureReason: p.failureReason ?? "",
+    cardLast4: p.cardLast4,
+    attempts: p.attempts,
+    createdAt: timestampFromDate(p.createdAt),
+    updatedAt: timestampFromDate(p.updatedAt),
+    refundReason: p.refundReason ?? "",
+  });
+}
+
+/** A wire status as a stored one; undefined for UNSPECIFIED or unknown values. */
+export function fromProtoStatus(status: PaymentStatus): PaymentStatusName | undefined {
+  switch (status) {
+    case PaymentStatus.PENDING:
+      return "PENDING";
+    case PaymentStatus.SUCCEEDED:
+      return "SUCCEEDED";
+    case PaymentStatus.FAILED:
+      return "FAILED";
+    case PaymentStatus.REFUNDED:
+      return "REFUNDED";
+    default:
+      return undefined;
+  }
+}

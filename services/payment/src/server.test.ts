@@ -1,0 +1,364 @@
+import { create } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  closeClient,
+  createClient,
+  createEnvelope,
+  createEventRegistry,
+  createInProcessBus,
+  createLogger,
+  createTokenVerifier,
+  type Envelope,
+  uuidv7,
+} from "@shopmesh/platform";
+import { forEachBackend, type TestDatabase, useTestDatabase } from "@shopmesh/platform/testing";
+import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
+import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
+import { PaymentFailedSchema, PaymentRefundedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
+import { PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { readPaymentConfig } from "./config.js";
+import { createPaymentService, type PaymentServer } from "./index.js";
+
+/**
+ * Payment through its public contract: a real server on port 0 over each database backend,
+ * called over gRPC, fed the saga's events on an in-process bus; tokens are real ES256 JWTs
+ * checked by the platform verifier over a static JWKS.
+ */
+const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+const registry = createEventRegistry([PaymentSucceededSchema, PaymentFailedSchema, PaymentRefundedSchema]);
+const PAYMENT_TYPES = [PaymentSucceededSchema, PaymentFailedSchema, PaymentRefundedSchema].map((s) => s.typeName);
+const chargeRetry = { attempts: 3, initialMs: 1, maxMs: 2 };
+
+async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
+  try {
+    await p;
+    return "ok";
+  } catch (err) {
+    if (err instanceof ConnectError) return err.code;
+    throw err;
+  }
+}
+
+const keys = await generateKeyPair("ES256");
+const jwk = { ...(await exportJWK(keys.publicKey)), kid: "k1", alg: "ES256", use: "sig" };
+const tokenFor = (userId: string) =>
+  new SignJWT({})
+    .setProtectedHeader({ alg: "ES256", kid: "k1" })
+    .setSubject(userId)
+    .setIssuer("shopmesh")
+    .setAudience("shopmesh")
+    .setJti(uuidv7())
+    .setIssuedAt()
+    .setExpirationTime("5m")
+    .sign(keys.privateKey);
+const bearer = async (userId: string) => ({ metadata: { authorization: `Bearer ${await tokenFor(userId)}` } });
+
+const orderPlaced = (orderId: string, userId: string, paymentMethod = "", totalCents = 1999) =>
+  createEnvelope(OrderPlacedSchema, create(OrderPlacedSchema, { orderId, userId, totalCents, currency: "EUR", paymentMethod }), {
+    source: "order",
+    key: orderId,
+  });
+const stockReserved = (orderId: string) =>
+  createEnvelope(StockReservedSchema, create(StockReservedSchema, { orderId }), { source: "catalog", key: orderId });
+const stockRejected = (orderId: string) =>
+  createEnvelope(StockRejectedSchema, create(StockRejectedSchema, { orderId, reason: "out_of_stock" }), {
+    source: "catalog",
+    key: orderId,
+  });
+
+forEachBackend((backend) => {
+  describe(`payment service (${backend.name})`, () => {
+    const t: TestDatabase = useTestDatabase(backend);
+    const bus = createInProcessBus({ logger, retry: { initialMs: 2, maxMs: 20 } });
+    const received: Envelope[] = [];
+    let service: PaymentServer;
+    let client: ReturnType<typeof createClient<typeof PaymentService>>;
+
+    const verifier = createTokenVerifier({ jwks: async () => ({ keys: [jwk] }), issuer: "shopmesh", audience: "shopmesh" });
+
+    beforeAll(async () => {
+      bus.subscribe("test", PAYMENT_TYPES, async (e) => {
+        received.push(e);
+      });
+      service = createPaymentService({
+        config: readPaymentConfig({ DB_SCHEMA: t.schema }),
+        db: t.db,
+        logger,
+        host: "127.0.0.1",
+        port: 0,
+        bus,
+        verifier,
+        chargeRetry,
+      });
+      await service.start();
+      client = createClient(PaymentService, `127.0.0.1:${service.port}`);
+    });
+
+    afterAll(async () => {
+      if (client) closeClient(client);
+      await service?.stop();
+      await bus.close();
+    });
+
+    const eventsOf = (orderId: string) => received.filter((e) => e.key === orderId);
+    /** Waits for the order's first payment event, then lets the bus settle so late duplicates would show. */
+    const settled = async (orderId: string) => {
+      await vi.waitFor(() => expect(eventsOf(orderId).length).toBeGreaterThan(0), { timeout: 10_000, interval: 10 });
+      await bus.drain();
+      return eventsOf(orderId);
+    };
+    const ledgerCalls = async (orderId: string) => {
+      const row = await t
+        .kysely()
+        .selectFrom("provider_ledger")
+        .select("calls")
+        .where("idempotency_key", "=", `charge:${orderId}`)
+        .executeTakeFirst();
+      return row?.calls ?? 0;
+    };
+    const paymentsOf = (orderId: string) => t.kysely().selectFrom("payments").selectAll().where("order_id", "=", orderId).execute();
+
+    it.each([
+      ["OrderPlaced first", (o: string, u: string) => [orderPlaced(o, u), stockReserved(o)]],
+      ["StockReserved first", (o: string, u: string) => [stockReserved(o), orderPlaced(o, u)]],
+    ])("charges once OrderPlaced and StockReserved have both arrived (%s)", async (_name, events) => {
+      const orderId = uuidv7();
+      const userId = uuidv7();
+      await bus.publish(events(orderId, userId));
+      const [event, ...more] = await settled(orderId);
+      expect(more).toEqual([]);
+      expect(event!.type).toBe(PaymentSucceededSchema.typeName);
+      expect(registry.decodeAs(PaymentSucceededSchema, event!)).toMatchObject({ orderId, userId, amountCents: 1999, currency: "EUR" });
+      const { payment } = await client.getPayment({ lookup: { case: "orderId", value: orderId } }, await bearer(userId));
+      expect(payment).toMatchObject({
+        orderId,
+        userId,
+        status: PaymentStatus.SUCCEEDED,
+        cardLast4: "4242",
+        attempts: 1,
+        failureReason: "",
+      });
+    });
+
+    it("redelivered events, and re-emitted ones with new ids, charge no second time", async () => {
+      const orderId = uuidv7();
+      const userId = uuidv7();
+      const first = [orderPlaced(orderId, userId), stockReserved(orderId)];
+      await bus.publish(first);
+      await settled(orderId);
+      await bus.publish(first);
+      await bus.publish([stockReserved(orderId), orderPlaced(orderId, userId)]);
+      await bus.drain();
+      expect(eventsOf(orderId).map((e) => e.type)).toEqual([PaymentSucceededSchema.typeName]);
+      expect(await paymentsOf(orderId)).toHaveLength(1);
+      expect(await ledgerCalls(orderId)).toBe(1);
+    });
+
+    it("a declined card fails the payment with reason declined", async () => {
+      const orderId = uuidv7();
+      const { paymentMethod } = await client.tokenizeCard({ cardNumber: "4000 0000 0000 0002" });
+      await bus.publish([orderPlaced(orderId, uuidv7(), paymentMethod), stockReserved(orderId)]);
+      const [event, ...more] = await settled(orderId);
+      expect(more).toEqual([]);
+      expect(registry.decodeAs(PaymentFailedSchema, event!)).toMatchObject({ orderId, reason: "declined" });
+      expect((await paymentsOf(orderId))[0]).toMatchObject({ status: "FAILED", failure_reason: "declined", card_last4: "0002" });
+    });
+
+    it("the flaky card succeeds after one retry", async () => {
+      const orderId = uuidv7();
+      const { paymentMethod } = await client.tokenizeCard({ cardNumber: "4000000000000119" });
+      expect(paymentMethod).toBe("pm_test_flaky");
+      await bus.publish([orderPlaced(orderId, uuidv7(), paymentMethod), stockReserved(orderId)]);
+      const [event] = await settled(orderId);
+      expect(event!.type).toBe(PaymentSucceededSchema.typeName);
+      expect((await paymentsOf(orderId))[0]).toMatchObject({ status: "SUCCEEDED", attempts: 2 });
+    });
+
+    it("the unavailable card fails with provider_unavailable once the retries are spent", async () => {
+      const orderId = uuidv7();
+      await bus.publish([orderPlaced(orderId, uuidv7(), "pm_test_unavailable"), stockReserved(orderId)]);
+      const [event, ...more] = await settled(orderId);
+      expect(more).toEqual([]);
+      expect(registry.decodeAs(PaymentFailedSchema, event!)).toMatchObject({ orderId, reason: "provider_unavailable" });
+      expect((await paymentsOf(orderId))[0]).toMatchObject({ status: "FAILED", attempts: chargeRetry.attempts });
+    });
+
+    it("an unknown token fails with invalid_payment_method without calling the provider", async () => {
+      const orderId = uuidv7();
+      await bus.publish([orderPlaced(orderId, uuidv7(), "pm_never_issued"), stockReserved(orderId)]);
+      const [event] = await settled(orderId);
+      expect(registry.decodeAs(PaymentFailedSchema, event!).reason).toBe("invalid_payment_method");
+      expect(await ledgerCalls(orderId)).toBe(0);
+    });
+
+    it("StockRejected means no charge, even when OrderPlaced or StockReserved come later", async () => {
+      const rejectedFirst = uuidv7();
+      const placedFirst = uuidv7();
+      await bus.publish([stockRejected(rejectedFirst), orderPlaced(rejectedFirst, uuidv7()), stockReserved(rejectedFirst)]);
+      await bus.publish([orderPlaced(placedFirst, uuidv7()), stockRejected(placedFirst)]);
+      await bus.drain();
+      for (const orderId of [rejectedFirst, placedFirst]) {
+        expect(eventsOf(orderId)).toEqual([]);
+        expect(await paymentsOf(orderId)).toEqual([]);
+        expect(await ledgerCalls(orderId)).toBe(0);
+      }
+    });
+
+    it("Charge twice for one order makes one payment; another amount is ALREADY_EXISTS", async () => {
+      const orderId = uuidv7();
+      const req = { orderId, userId: uuidv7(), amountCents: 500, currency: "EUR", paymentMethod: "" };
+      const [a, b] = await Promise.all([client.charge(req), client.charge(req)]);
+      const again = await client.charge(req);
+      expect(a.payment?.status).toBe(PaymentStatus.SUCCEEDED);
+      expect(b.payment?.id).toBe(a.payment?.id);
+      expect(again.payment?.id).toBe(a.payment?.id);
+      expect(await codeOf(client.charge({ ...req, amountCents: 501 }))).toBe(Code.AlreadyExists);
+      const events = await settled(orderId);
+      expect(events.map((e) => e.type)).toEqual([PaymentSucceededSchema.typeName]);
+      expect(await paymentsOf(orderId)).toHaveLength(1);
+      const list = await client.listPayments({ orderId });
+      expect(list.items.map((p) => p.id)).toEqual([a.payment?.id]);
+    });
+
+    it("Charge validates its input", async () => {
+      const ok = { orderId: uuidv7(), userId: uuidv7(), amountCents: 500, currency: "EUR", paymentMethod: "" };
+      for (const bad of [{ orderId: "" }, { userId: "" }, { amountCents: 0 }, { currency: "eur" }, { paymentMethod: "4242424242424242" }]) {
+        expect(await codeOf(client.charge({ ...ok, ...bad }))).toBe(Code.InvalidArgument);
+      }
+      expect(await codeOf(client.tokenizeCard({ cardNumber: "4242424242424241" }))).toBe(Code.InvalidArgument);
+    });
+
+    it("a crash between the provider's charge and our commit does not charge again", async () => {
+      const orderId = uuidv7();
+      const db = t.kysely();
+      // What a crash leaves behind: the provider charged under the order's key, our row is PENDING.
+      const now = new Date();
+      await db
+        .insertInto("payments")
+        .values({
+          id: uuidv7(now.getTime()),
+          order_id: orderId,
+          user_id: uuidv7(),
+          amount_cents: 700,
+          currency: "EUR",
+          payment_method: "pm_test_ok",
+          card_last4: "",
+          status: "PENDING",
+          attempts: 0,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      await db
+        .insertInto("provider_ledger")
+        .values({
+          idempotency_key: `charge:${orderId}`,
+          calls: 1,
+          outcome: JSON.stringify({ kind: "succeeded", chargeId: "ch_before_crash" }),
+        })
+        .execute();
+      const restarted = createPaymentService({
+        config: readPaymentConfig({ DB_SCHEMA: t.schema }),
+        db: t.db,
+        logger,
+        host: "127.0.0.1",
+        port: 0,
+        verifier,
+      });
+      await restarted.start();
+      try {
+        await vi.waitFor(async () => expect((await paymentsOf(orderId))[0]?.status).toBe("SUCCEEDED"), { timeout: 10_000, interval: 10 });
+      } finally {
+        await restarted.stop();
+      }
+      expect((await paymentsOf(orderId))[0]).toMatchObject({ provider_charge_id: "ch_before_crash" });
+      const outbox = await db.selectFrom("outbox").select("type").where("key", "=", orderId).execute();
+      expect(outbox.map((r) => r.type)).toEqual([PaymentSucceededSchema.typeName]);
+      // A late Charge for the order answers from the record.
+      const again = await client.charge({
+        orderId,
+        userId: (await paymentsOf(orderId))[0]!.user_id,
+        amountCents: 700,
+        currency: "EUR",
+        paymentMethod: "",
+      });
+      expect(again.payment?.status).toBe(PaymentStatus.SUCCEEDED);
+    });
+
+    it("Refund: only a succeeded payment, idempotent, emits PaymentRefunded once", async () => {
+      const orderId = uuidv7();
+      const userId = uuidv7();
+      expect(await codeOf(client.refund({ orderId, reason: "order_cancelled" }))).toBe(Code.NotFound);
+      await client.charge({ orderId, userId, amountCents: 900, currency: "EUR", paymentMethod: "" });
+      const first = await client.refund({ orderId, reason: "order_cancelled" });
+      const second = await client.refund({ orderId, reason: "order_cancelled" });
+      expect(first.payment).toMatchObject({ status: PaymentStatus.REFUNDED, refundReason: "order_cancelled" });
+      expect(second.payment?.updatedAt).toEqual(first.payment?.updatedAt);
+      await vi.waitFor(() => expect(eventsOf(orderId).length).toBe(2), { timeout: 10_000, interval: 10 });
+      await bus.drain();
+      expect(eventsOf(orderId).map((e) => e.type)).toEqual([PaymentSucceededSchema.typeName, PaymentRefundedSchema.typeName]);
+      expect(registry.decodeAs(PaymentRefundedSchema, eventsOf(orderId)[1]!)).toMatchObject({
+        orderId,
+        userId,
+        amountCents: 900,
+        reason: "order_cancelled",
+      });
+
+      const declined = uuidv7();
+      await client.charge({ orderId: declined, userId, amountCents: 900, currency: "EUR", paymentMethod: "pm_test_declined" });
+      expect(await codeOf(client.refund({ orderId: declined, reason: "x" }))).toBe(Code.FailedPrecondition);
+    });
+
+    it("GetPayment: the owner sees it by id or order id; another user gets NOT_FOUND; no token is UNAUTHENTICATED", async () => {
+      const orderId = uuidv7();
+      const owner = uuidv7();
+      const { payment } = await client.charge({ orderId, userId: owner, amountCents: 1200, currency: "EUR", paymentMethod: "" });
+      const byId = await client.getPayment({ lookup: { case: "id", value: payment!.id } }, await bearer(owner));
+      expect(byId.payment?.orderId).toBe(orderId);
+      const other = await bearer(uuidv7());
+      expect(await codeOf(client.getPayment({ lookup: { case: "id", value: payment!.id } }, other))).toBe(Code.NotFound);
+      expect(await codeOf(client.getPayment({ lookup: { case: "orderId", value: orderId } }, other))).toBe(Code.NotFound);
+      expect(await codeOf(client.getPayment({ lookup: { case: "orderId", value: orderId } }))).toBe(Code.Unauthenticated);
+      const forged = await new SignJWT({})
+        .setProtectedHeader({ alg: "ES256", kid: "k1" })
+        .setSubject(owner)
+        .setIssuer("shopmesh")
+        .setAudience("shopmesh")
+        .setJti("j")
+        .setIssuedAt()
+        .setExpirationTime("5m")
+        .sign((await generateKeyPair("ES256")).privateKey);
+      expect(
+        await codeOf(
+          client.getPayment({ lookup: { case: "orderId", value: orderId } }, { metadata: { authorization: `Bearer ${forged}` } }),
+        ),
+      ).toBe(Code.Unauthenticated);
+    });
+
+    it("ListPayments pages oldest first and filters by status and user", async () => {
+      const userId = uuidv7();
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await client.charge({
+          orderId: uuidv7(),
+          userId,
+          amountCents: 100 + i,
+          currency: "EUR",
+          paymentMethod: i === 1 ? "pm_test_declined" : "",
+        });
+        ids.push(res.payment!.id);
+      }
+      const page1 = await client.listPayments({ userId, pageSize: 2 });
+      const page2 = await client.listPayments({ userId, pageSize: 2, pageToken: page1.nextPageToken });
+      expect([...page1.items, ...page2.items].map((p) => p.id)).toEqual(ids);
+      expect(page2.nextPageToken).toBe("");
+      const failed = await client.listPayments({ userId, statuses: [PaymentStatus.FAILED] });
+      expect(failed.items.map((p) => p.id)).toEqual([ids[1]]);
+      expect(await codeOf(client.listPayments({ pageSize: 501 }))).toBe(Code.InvalidArgument);
+      expect(await codeOf(client.listPayments({ pageToken: "garbage" }))).toBe(Code.InvalidArgument);
+    });
+  });
+});

@@ -1,0 +1,128 @@
+import {
+  closeClient,
+  createClient,
+  createGrpcJwksProvider,
+  createGrpcServer,
+  createOutboxRelay,
+  createTokenVerifier,
+  type Database,
+  type EventBus,
+  type Logger,
+  migrateToLatest,
+  requireUser,
+  type Subscription,
+  serviceRegistration,
+  type TokenVerifier,
+} from "@shopmesh/platform";
+import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
+import { PaymentService } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
+import type { PaymentConfig } from "./config.js";
+import { paymentMigrations } from "./db/migrations/index.js";
+import type { PaymentDb } from "./db/tables.js";
+import { subscribeSaga } from "./events/saga-consumer.js";
+import { type ChargeRetry, createPayments, type Payments } from "./payment/payment.service.js";
+import { createDbLedger } from "./provider/db-ledger.js";
+import { createFakeProvider, type PaymentProvider } from "./provider/fake-provider.js";
+import { paymentHandlers } from "./rpc/payment-handlers.js";
+
+export interface PaymentServiceOptions {
+  readonly config: PaymentConfig;
+  /** The process's database; payment uses the schema `config.DB_SCHEMA` in it. The caller closes it. */
+  readonly db: Database;
+  readonly logger: Logger;
+  /** Overrides PAYMENT_HOST (embedded mode listens on 127.0.0.1). */
+  readonly host?: string;
+  /** Overrides PAYMENT_PORT (0 picks a free port). */
+  readonly port?: number;
+  /**
+   * The bus of the saga: payment consumes OrderPlaced, StockReserved and StockRejected from
+   * it (group "payment") and its relay publishes PaymentSucceeded/Failed/Refunded to it.
+   * Without a bus, payments are charged through the Charge RPC only and events stay in the outbox.
+   */
+  readonly bus?: EventBus;
+  /** Verifies access tokens (GetPayment); default: auth's JWKS from AUTH_ADDR. */
+  readonly verifier?: TokenVerifier;
+  /** The payment provider; default the built-in fake with PAYMENT_FAILURE_RATE and its ledger in the schema. */
+  readonly provider?: PaymentProvider;
+  /** Retries of transient provider failures within one charge. */
+  readonly chargeRetry?: ChargeRetry;
+}
+
+export interface PaymentServer {
+  /** Migrates the schema, serves, subscribes to the saga's events and resumes interrupted charges; resolves to the port. */
+  start(): Promise<number>;
+  /** Graceful stop: the subscription ends, in-flight calls drain, the server closes, the relay stops. */
+  stop(): Promise<void>;
+  /** The bound port, once started. */
+  readonly port: number;
+  /** The use cases behind the RPCs (for in-process callers and tests). */
+  readonly payments: Payments;
+}
+
+/** The payment service: its gRPC server (with health and reflection) over its schema of `db`. */
+export function createPaymentService(opts: PaymentServiceOptions): PaymentServer {
+  const { config } = opts;
+  const logger = opts.logger.child({ service: "payment" });
+  const schema = config.DB_SCHEMA;
+  const db = opts.db.kysely<PaymentDb>(schema);
+  const relay = opts.bus ? createOutboxRelay({ db, bus: opts.bus, logger }) : undefined;
+  const provider = opts.provider ?? createFakeProvider({ ledger: createDbLedger(db), failureRate: config.PAYMENT_FAILURE_RATE });
+  const payments = createPayments({
+    db,
+    logger,
+    provider,
+    ...(opts.chargeRetry ? { retry: opts.chargeRetry } : {}),
+    onEventsWritten: () => relay?.notify(),
+  });
+  const authClient = opts.verifier ? undefined : createClient(AuthService, config.AUTH_ADDR);
+  const verifier =
+    opts.verifier ??
+    createTokenVerifier({
+      jwks: createGrpcJwksProvider(authClient as NonNullable<typeof authClient>),
+      issuer: config.AUTH_ISSUER,
+      audience: config.AUTH_AUDIENCE,
+    });
+  const server = createGrpcServer({
+    name: "payment",
+    host: opts.host ?? config.PAYMENT_HOST,
+    port: opts.port ?? config.PAYMENT_PORT,
+    services: [serviceRegistration(PaymentService, paymentHandlers(payments))],
+    interceptors: [requireUser(verifier)],
+    logger,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+  });
+
+  let subscription: Subscription | undefined;
+  let resuming: Promise<unknown> | undefined;
+  let started: Promise<number> | undefined;
+  let stopped: Promise<void> | undefined;
+  return {
+    payments,
+    get port() {
+      return server.port;
+    },
+    start() {
+      started ??= (async () => {
+        await migrateToLatest(db, schema, { ...paymentMigrations }, logger);
+        const port = await server.start();
+        relay?.start();
+        if (opts.bus) subscription = subscribeSaga(opts.bus, db, payments, logger);
+        resuming = payments.resumePending().catch((err) => logger.error({ err }, "resuming pending payments failed"));
+        return port;
+      })();
+      return started;
+    },
+    stop() {
+      stopped ??= (async () => {
+        if (!started) return;
+        await started.catch(() => undefined);
+        await subscription?.unsubscribe();
+        await server.stop();
+        await resuming;
+        await relay?.stop();
+        if (authClient) closeClient(authClient);
+      })();
+      return stopped;
+    },
+  };
+}
