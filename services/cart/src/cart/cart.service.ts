@@ -1,0 +1,103 @@
+import { failedPrecondition, notFound } from "@shopmesh/platform";
+import type { Kysely, Transaction } from "kysely";
+import type { CartDb } from "../db/tables.js";
+import { type CartLine, MAX_LINES, MAX_QUANTITY, type PricedCart, priceCart, type StoredCart, unitsByProduct } from "./cart.js";
+import { deleteLines, findCart, lockCart, lockExistingCart, upsertLine } from "./cart.repository.js";
+import type { ProductCatalog } from "./product-catalog.js";
+
+/** The cart use cases; arguments are validated by the caller, and `userId` is whose cart it is. */
+export interface Carts {
+  getCart(userId: string): Promise<PricedCart>;
+  /** Adds units to the product's line (creating it). NOT_FOUND for a product the catalog does not know. */
+  addItem(userId: string, productId: string, qty: number): Promise<PricedCart>;
+  /** Sets the quantity of a line; NOT_FOUND when the product is not in the cart. */
+  updateItem(userId: string, productId: string, qty: number): Promise<PricedCart>;
+  /** Drops a line; a product not in the cart changes nothing. */
+  removeItem(userId: string, productId: string): Promise<PricedCart>;
+  clearCart(userId: string): Promise<PricedCart>;
+  /** Takes ordered units out of the user's cart (lines that reach 0 go), within the caller's transaction. */
+  removeOrdered(trx: Transaction<CartDb>, userId: string, ordered: readonly CartLine[]): Promise<void>;
+}
+
+export interface CartsOptions {
+  readonly db: Kysely<CartDb>;
+  readonly catalog: ProductCatalog;
+  readonly now?: () => Date;
+}
+
+export function createCarts({ db, catalog, now = () => new Date() }: CartsOptions): Carts {
+  const priced = async (cart: StoredCart) => priceCart(cart, await catalog.products(cart.lines.map((l) => l.productId)));
+  const getCart = async (userId: string) => priced(await findCart(db, userId));
+  const touch = (trx: Transaction<CartDb>, userId: string) =>
+    trx.updateTable("carts").set({ updated_at: now() }).where("user_id", "=", userId).execute();
+
+  return {
+    getCart,
+
+    async addItem(userId, productId, qty) {
+      if (!(await catalog.products([productId])).has(productId)) throw notFound("product");
+      await db.transaction().execute(async (trx) => {
+        const lines = await lockCart(trx, userId, now());
+        const existing = lines.find((l) => l.productId === productId);
+        if (!existing && lines.length >= MAX_LINES) throw failedPrecondition(`a cart holds at most ${MAX_LINES} products`);
+        const quantity = (existing?.quantity ?? 0) + qty;
+        if (quantity > MAX_QUANTITY) {
+          throw failedPrecondition(`a line holds at most ${MAX_QUANTITY} units; the cart has ${existing?.quantity ?? 0} of this product`);
+        }
+        await upsertLine(trx, userId, productId, quantity);
+      });
+      return getCart(userId);
+    },
+
+    async updateItem(userId, productId, qty) {
+      await db.transaction().execute(async (trx) => {
+        const updated = await trx
+          .updateTable("cart_items")
+          .set({ quantity: qty })
+          .where("user_id", "=", userId)
+          .where("product_id", "=", productId)
+          .executeTakeFirst();
+        if (updated.numUpdatedRows === 0n) throw notFound("cart item");
+        await touch(trx, userId);
+      });
+      return getCart(userId);
+    },
+
+    async removeItem(userId, productId) {
+      await db.transaction().execute(async (trx) => {
+        const deleted = await trx
+          .deleteFrom("cart_items")
+          .where("user_id", "=", userId)
+          .where("product_id", "=", productId)
+          .executeTakeFirst();
+        if (deleted.numDeletedRows > 0n) await touch(trx, userId);
+      });
+      return getCart(userId);
+    },
+
+    async clearCart(userId) {
+      await db.transaction().execute(async (trx) => {
+        const deleted = await trx.deleteFrom("cart_items").where("user_id", "=", userId).executeTakeFirst();
+        if (deleted.numDeletedRows > 0n) await touch(trx, userId);
+      });
+      return getCart(userId);
+    },
+
+    async removeOrdered(trx, userId, ordered) {
+      const units = unitsByProduct(ordered);
+      if (units.size === 0) return;
+      const lines = await lockExistingCart(trx, userId);
+      const emptied: string[] = [];
+      let changed = false;
+      for (const line of lines ?? []) {
+        const taken = units.get(line.productId);
+        if (taken === undefined) continue;
+        changed = true;
+        if (taken >= line.quantity) emptied.push(line.productId);
+        else await upsertLine(trx, userId, line.productId, line.quantity - taken);
+      }
+      await deleteLines(trx, userId, emptied);
+      if (changed) await touch(trx, userId);
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { invalidArgument } from "@shopmesh/platform";
+import { MAX_QUANTITY, MIN_QUANTITY } from "./cart.js";
+
+// The catalog's product id syntax: an id it could never know is refused here without asking it.
+const productIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export function parseProductId(field: string, raw: string): string {
+  if (raw === "") throw invalidArgument(field, "is required");
+  if (!productIdPattern.test(raw)) throw invalidArgument(field, "is not a valid product id");
+  return raw;
+}
+
+export function parseQuantity(field: string, raw: number): number {
+  if (!Number.isInteger(raw) || raw < MIN_QUANTITY || raw > MAX_QUANTITY) {
+    throw invalidArgument(field, `must be from ${MIN_QUANTITY} to ${MAX_QUANTITY}, got ${raw}`);
+  }
+  return raw;
+}
+
+export function parseUserId(field: string, raw: string): string {
+  if (raw.trim() === "") throw invalidArgument(field, "is required");
+  if (raw.length > 200) throw invalidArgument(field, "is too long");
+  return raw;
+}

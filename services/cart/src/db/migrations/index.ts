@@ -1,0 +1,9 @@
+import { inboxMigrations } from "@shopmesh/platform";
+import type { Migration } from "kysely";
+import * as createCart from "./20261124T0900_create_cart.js";
+
+/** Migrations of the cart schema, by name; names sort in the order they apply. */
+export const cartMigrations: Readonly<Record<string, Migration>> = {
+  ...inboxMigrations,
+  "20261124T0900_create_cart": createCart,
+};

@@ -1,0 +1,31 @@
+import { consumeOnce, createEventRegistry, type EventBus, type Logger, type Subscription } from "@shopmesh/platform";
+import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
+import type { Kysely } from "kysely";
+import type { Carts } from "../cart/cart.service.js";
+import type { CartDb } from "../db/tables.js";
+
+const registry = createEventRegistry([OrderPlacedSchema]);
+export const CART_GROUP = "cart";
+
+/**
+ * OrderPlaced: the ordered units leave the orderer's cart, once per event (inbox), in the
+ * same transaction as the inbox record. What the shopper added meanwhile stays.
+ */
+export function subscribeOrderPlaced(bus: EventBus, db: Kysely<CartDb>, carts: Carts, logger: Logger): Subscription {
+  return bus.subscribe(CART_GROUP, [OrderPlacedSchema.typeName], async (event) => {
+    await consumeOnce(
+      db,
+      event,
+      async (trx) => {
+        const placed = registry.decodeAs(OrderPlacedSchema, event);
+        if (!placed.userId) throw new Error(`${event.type} ${placed.orderId} without a user id`);
+        await carts.removeOrdered(
+          trx,
+          placed.userId,
+          placed.items.map((i) => ({ productId: i.productId, quantity: i.quantity })),
+        );
+      },
+      { logger },
+    );
+  });
+}

@@ -1,0 +1,109 @@
+import {
+  closeClient,
+  createClient,
+  createGrpcJwksProvider,
+  createGrpcServer,
+  createTokenVerifier,
+  type Database,
+  type EventBus,
+  type Logger,
+  migrateToLatest,
+  requireUser,
+  type Subscription,
+  serviceRegistration,
+  type TokenVerifier,
+} from "@shopmesh/platform";
+import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
+import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
+import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { type Carts, createCarts } from "./cart/cart.service.js";
+import { createGrpcProductCatalog } from "./cart/product-catalog.js";
+import { type CartConfig, requireAuthAddr } from "./config.js";
+import { cartMigrations } from "./db/migrations/index.js";
+import type { CartDb } from "./db/tables.js";
+import { subscribeOrderPlaced } from "./events/order-placed-consumer.js";
+import { cartHandlers } from "./rpc/cart-handlers.js";
+
+export interface CartServiceOptions {
+  readonly config: CartConfig;
+  /** The process's database; cart uses the schema `config.DB_SCHEMA` in it. The caller closes it. */
+  readonly db: Database;
+  readonly logger: Logger;
+  /** Overrides CART_HOST (embedded mode listens on 127.0.0.1). */
+  readonly host?: string;
+  /** Overrides CART_PORT (0 picks a free port). */
+  readonly port?: number;
+  /** Cart consumes OrderPlaced from it (group "cart"); without a bus, carts are emptied by ClearCart only. */
+  readonly bus?: EventBus;
+  /** Verifies access tokens; default: auth's JWKS from AUTH_ADDR (then required). */
+  readonly verifier?: TokenVerifier;
+}
+
+export interface CartServer {
+  /** Migrates the schema, serves and subscribes to OrderPlaced; resolves to the port. */
+  start(): Promise<number>;
+  /** Graceful stop: the subscription ends, in-flight calls drain, the server closes. */
+  stop(): Promise<void>;
+  /** The bound port, once started. */
+  readonly port: number;
+  /** The use cases behind the RPCs (for in-process callers and tests). */
+  readonly carts: Carts;
+}
+
+/** The cart service: its gRPC server (with health and reflection) over its schema of `db`. */
+export function createCartService(opts: CartServiceOptions): CartServer {
+  const { config } = opts;
+  const logger = opts.logger.child({ service: "cart" });
+  const schema = config.DB_SCHEMA;
+  const db = opts.db.kysely<CartDb>(schema);
+  const catalogClient = createClient(CatalogService, config.CATALOG_ADDR);
+  const carts = createCarts({ db, catalog: createGrpcProductCatalog(catalogClient) });
+  const authClient = opts.verifier ? undefined : createClient(AuthService, requireAuthAddr(config));
+  const verifier =
+    opts.verifier ??
+    createTokenVerifier({
+      jwks: createGrpcJwksProvider(authClient as NonNullable<typeof authClient>),
+      issuer: config.AUTH_ISSUER,
+      audience: config.AUTH_AUDIENCE,
+    });
+  const server = createGrpcServer({
+    name: "cart",
+    host: opts.host ?? config.CART_HOST,
+    port: opts.port ?? config.CART_PORT,
+    services: [serviceRegistration(CartService, cartHandlers(carts))],
+    interceptors: [requireUser(verifier)],
+    logger,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+  });
+
+  let subscription: Subscription | undefined;
+  let started: Promise<number> | undefined;
+  let stopped: Promise<void> | undefined;
+  return {
+    carts,
+    get port() {
+      return server.port;
+    },
+    start() {
+      started ??= (async () => {
+        await migrateToLatest(db, schema, { ...cartMigrations }, logger);
+        const port = await server.start();
+        if (opts.bus) subscription = subscribeOrderPlaced(opts.bus, db, carts, logger);
+        return port;
+      })();
+      return started;
+    },
+    stop() {
+      stopped ??= (async () => {
+        if (started) {
+          await started.catch(() => undefined);
+          await subscription?.unsubscribe();
+          await server.stop();
+        }
+        closeClient(catalogClient);
+        if (authClient) closeClient(authClient);
+      })();
+      return stopped;
+    },
+  };
+}
