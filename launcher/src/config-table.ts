@@ -1,5 +1,8 @@
 import { authConfigSchema } from "@shopmesh/auth";
+import { cartConfigSchema } from "@shopmesh/cart";
 import { catalogConfigSchema } from "@shopmesh/catalog";
+import { notificationConfigSchema } from "@shopmesh/notification";
+import { paymentConfigSchema } from "@shopmesh/payment";
 import { edgeConfigSchema } from "@shopmesh/edge";
 import { type ConfigSchema, describeConfig } from "@shopmesh/platform";
 import { embeddedConfigSchema } from "./config.js";
@@ -10,6 +13,9 @@ export const configSchemas: ReadonlyArray<{ readonly process: string; readonly s
   { process: "edge", schema: edgeConfigSchema },
   { process: "auth", schema: authConfigSchema },
   { process: "catalog", schema: catalogConfigSchema },
+  { process: "cart", schema: cartConfigSchema },
+  { process: "payment", schema: paymentConfigSchema },
+  { process: "notification", schema: notificationConfigSchema },
 ];
 
 /** The README's configuration table, generated from the schemas the processes validate. */

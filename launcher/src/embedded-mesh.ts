@@ -1,8 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { createAuthService, readAuthConfig } from "@shopmesh/auth";
+import { createCartService, readCartConfig } from "@shopmesh/cart";
 import { createCatalogService, readCatalogConfig } from "@shopmesh/catalog";
 import { createEdge, readEdgeConfig } from "@shopmesh/edge";
+import { createNotificationService, readNotificationConfig } from "@shopmesh/notification";
+import { createPaymentService, readPaymentConfig } from "@shopmesh/payment";
 import { type Logger, createInProcessBus, createLogger, openDatabase } from "@shopmesh/platform";
 import { readEmbeddedConfig } from "./config.js";
 
@@ -41,21 +44,30 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
     for (const s of stops.splice(0).reverse()) await s();
   };
   try {
-    const auth = createAuthService({ config: authConfig, db, logger: log, bus });
-    const catalog = createCatalogService({ config: catalogConfig, db, logger: log, bus });
-    for (const service of [auth, catalog]) {
+    const started = async <T extends { start(): Promise<number>; stop(): Promise<void>; readonly port: number }>(service: T) => {
       await service.start();
       stops.push(() => service.stop());
-    }
-    const services = { auth: `127.0.0.1:${auth.port}`, catalog: `127.0.0.1:${catalog.port}` };
+      return `127.0.0.1:${service.port}`;
+    };
+    // auth and catalog first: the others are given their addresses.
+    const auth = await started(createAuthService({ config: authConfig, db, logger: log, bus }));
+    const catalog = await started(createCatalogService({ config: catalogConfig, db, logger: log, bus }));
+    const peers = { AUTH_ADDR: auth, CATALOG_ADDR: catalog, AUTH_ISSUER: authConfig.AUTH_ISSUER, AUTH_AUDIENCE: authConfig.AUTH_AUDIENCE };
+    const cartConfig = readCartConfig({ ...serviceEnv, ...peers, CART_HOST: "127.0.0.1", CART_PORT: "0" });
+    const paymentConfig = readPaymentConfig({ ...serviceEnv, ...peers, PAYMENT_HOST: "127.0.0.1", PAYMENT_PORT: "0" });
+    const notificationConfig = readNotificationConfig({ ...serviceEnv, ...peers, NOTIFICATION_HOST: "127.0.0.1", NOTIFICATION_PORT: "0" });
+    const cart = await started(createCartService({ config: cartConfig, db, logger: log, bus }));
+    const payment = await started(createPaymentService({ config: paymentConfig, db, logger: log, bus }));
+    const notification = await started(createNotificationService({ config: notificationConfig, db, logger: log, bus }));
+    const services = { auth, catalog, cart, payment, notification };
 
     const edgeConfig = readEdgeConfig({
       ...env,
+      ...peers,
       EDGE_PORT: String(edgeConfigBase.EDGE_PORT),
-      AUTH_ADDR: services.auth,
-      AUTH_ISSUER: authConfig.AUTH_ISSUER,
-      AUTH_AUDIENCE: authConfig.AUTH_AUDIENCE,
-      CATALOG_ADDR: services.catalog,
+      CART_ADDR: cart,
+      PAYMENT_ADDR: payment,
+      NOTIFICATION_ADDR: notification,
     });
     const edge = createEdge({ config: edgeConfig, logger: log.child({ service: "edge" }) });
     const edgePort = await edge.start();

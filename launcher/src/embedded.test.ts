@@ -63,7 +63,13 @@ describe("embedded mesh", () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({
       status: "ok",
-      services: { [CatalogService.typeName]: "SERVING", "shop.auth.v1.AuthService": "SERVING" },
+      services: {
+        [CatalogService.typeName]: "SERVING",
+        "shop.auth.v1.AuthService": "SERVING",
+        "shop.cart.v1.CartService": "SERVING",
+        "shop.payment.v1.PaymentService": "SERVING",
+        "shop.notification.v1.NotificationService": "SERVING",
+      },
     });
   });
 
@@ -136,6 +142,49 @@ describe("embedded mesh", () => {
       body: JSON.stringify({ email: "ada@example.com", password: "another password", name: "Ada" }),
     });
     expect(again.status).toBe(409);
+  });
+
+  it("keeps a signed-in shopper's cart over REST and sends a welcome notification", async () => {
+    const signup = await fetch(`${mesh.url}/api/auth/signup`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: "grace@example.com", password: "compiler compiler", name: "Grace" }),
+    });
+    const { access_token: token, user } = (await signup.json()) as { access_token: string; user: { id: string } };
+    const auth = { authorization: `Bearer ${token}` };
+
+    const added = await fetch(`${mesh.url}/api/cart/items`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ product_id: first.id, qty: 2 }),
+    });
+    expect(added.status).toBe(200);
+    const cart = (await added.json()) as {
+      items: Array<{ product_id: string; quantity: number; line_total_cents: number }>;
+      total_cents: number;
+    };
+    expect(cart.items).toEqual([expect.objectContaining({ product_id: first.id, quantity: 2 })]);
+    expect(cart.total_cents).toBe(cart.items[0]!.line_total_cents);
+
+    expect((await fetch(`${mesh.url}/api/cart`)).status).toBe(401);
+    const unknown = await fetch(`${mesh.url}/api/cart/items`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ product_id: "p-does-not-exist", qty: 1 }),
+    });
+    expect(unknown.status).toBe(404);
+    const removed = await fetch(`${mesh.url}/api/cart/items/${first.id}`, { method: "DELETE", headers: auth });
+    expect(((await removed.json()) as { items: unknown[] }).items).toEqual([]);
+
+    let kinds: string[] = [];
+    for (let i = 0; i < 100 && kinds.length === 0; i++) {
+      const res = await fetch(`${mesh.url}/api/notifications`, { headers: auth });
+      kinds = ((await res.json()) as { items: Array<{ kind: string; user_id: string }> }).items
+        .filter((n) => n.user_id === user.id)
+        .map((n) => n.kind);
+      if (kinds.length === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(kinds).toEqual(["welcome"]);
   });
 
   it("answers Connect JSON (curl-style) and gRPC-Web", async () => {
