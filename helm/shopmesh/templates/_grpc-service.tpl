@@ -1,6 +1,7 @@
 {{/*
 A gRPC service of the mesh: Deployment (native gRPC probes, non-root) and Service.
-Call with (dict "root" $ "name" "catalog" "values" .Values.catalog).
+Call with (dict "root" $ "name" "cart" "values" .Values.cart "peers" (list "auth" "catalog")):
+peers are the services whose <NAME>_ADDR it gets.
 */}}
 {{- define "shopmesh.grpcService" -}}
 {{- $root := .root -}}
@@ -30,6 +31,10 @@ spec:
               value: "{{ $v.port }}"
             - name: DATABASE_URL
               valueFrom: { secretKeyRef: { name: {{ $v.databaseSecret }}, key: DATABASE_URL } }
+            {{- range $peer := (.peers | default list) }}
+            - name: {{ upper $peer }}_ADDR
+              value: "{{ $root.Release.Name }}-{{ $peer }}:{{ (index $root.Values $peer).port }}"
+            {{- end }}
           ports: [{ name: grpc, containerPort: {{ $v.port }} }]
           readinessProbe: { grpc: { port: {{ $v.port }} }, periodSeconds: 5 }
           livenessProbe: { grpc: { port: {{ $v.port }} }, periodSeconds: 10 }
