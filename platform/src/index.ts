@@ -12,3 +12,4 @@ export * from "./grpc/health.js";
 export * from "./grpc/reflection.js";
 export * from "./events/index.js";
 export * from "./auth/index.js";
+export * from "./service-host.js";

@@ -1,12 +1,4 @@
-import {
-  type Database,
-  type EventBus,
-  type Logger,
-  createGrpcServer,
-  createOutboxRelay,
-  migrateToLatest,
-  serviceRegistration,
-} from "@shopmesh/platform";
+import { type Database, type EventBus, type Logger, createServiceHost, type ServiceHost, serviceRegistration } from "@shopmesh/platform";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { type Catalog, createCatalog } from "./catalog/catalog.service.js";
 import { StockFeed } from "./catalog/stock-feed.js";
@@ -49,50 +41,41 @@ export function createCatalogService(opts: CatalogServiceOptions): CatalogServer
   const logger = opts.logger.child({ service: "catalog" });
   const schema = config.DB_SCHEMA;
   const db = opts.db.kysely<CatalogDb>(schema);
-  const relay = opts.bus ? createOutboxRelay({ db, bus: opts.bus, logger }) : undefined;
+  let host: ServiceHost | undefined;
   const catalog = createCatalog({
     db,
     logger,
     feed: new StockFeed(logger),
     cacheSize: config.CATALOG_CACHE_SIZE,
-    onEventsWritten: () => relay?.notify(),
+    onEventsWritten: () => host?.notifyOutbox(),
   });
-  const server = createGrpcServer({
+  const h = createServiceHost({
     name: "catalog",
-    host: opts.host ?? config.CATALOG_HOST,
-    port: opts.port ?? config.CATALOG_PORT,
-    services: [serviceRegistration(CatalogService, catalogHandlers(catalog))],
     logger,
-    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    db,
+    schema,
+    migrations: { ...catalogMigrations },
+    grpc: {
+      host: opts.host ?? config.CATALOG_HOST,
+      port: opts.port ?? config.CATALOG_PORT,
+      services: [serviceRegistration(CatalogService, catalogHandlers(catalog))],
+      shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    },
+    bus: opts.bus,
+    outbox: true,
+    beforeServe: async () => {
+      if (config.SEED_DEMO_CATALOG && (await catalog.seedOnce(DEMO_CATALOG_SEED, demoCatalog))) {
+        logger.info({ products: demoCatalog.length }, "demo catalog seeded");
+      }
+    },
   });
-
-  let started: Promise<number> | undefined;
-  let stopped: Promise<void> | undefined;
+  host = h;
   return {
     catalog,
     get port() {
-      return server.port;
+      return h.port;
     },
-    start() {
-      started ??= (async () => {
-        await migrateToLatest(db, schema, { ...catalogMigrations }, logger);
-        if (config.SEED_DEMO_CATALOG && (await catalog.seedOnce(DEMO_CATALOG_SEED, demoCatalog))) {
-          logger.info({ products: demoCatalog.length }, "demo catalog seeded");
-        }
-        const port = await server.start();
-        relay?.start();
-        return port;
-      })();
-      return started;
-    },
-    stop() {
-      stopped ??= (async () => {
-        if (!started) return;
-        await started.catch(() => undefined);
-        await server.stop();
-        await relay?.stop();
-      })();
-      return stopped;
-    },
+    start: () => h.start(),
+    stop: () => h.stop(),
   };
 }

@@ -1,0 +1,101 @@
+import type { Kysely } from "kysely";
+import { type Migration, migrateToLatest } from "./db/migrate.js";
+import type { EventBus, Subscription } from "./events/event-bus.js";
+import { createOutboxRelay, type OutboxRelay } from "./events/outbox.js";
+import { createGrpcServer, type GrpcServerOptions } from "./grpc/server.js";
+import type { Logger } from "./logger.js";
+
+export interface ServiceHostOptions {
+  /** Service name, used for the gRPC server's logs. */
+  readonly name: string;
+  readonly logger: Logger;
+  /** The service's schema handle (`database.kysely(schema)`). */
+  readonly db: Kysely<any>;
+  readonly schema: string;
+  readonly migrations: Record<string, Migration>;
+  readonly grpc: Omit<GrpcServerOptions, "name" | "logger">;
+  /** Where the outbox relay publishes (with `outbox: true`); also what `subscribe` is given. */
+  readonly bus?: EventBus;
+  /** Runs an outbox relay onto `bus` (when there is one). */
+  readonly outbox?: boolean;
+  /** After the migrations, before the server binds (seeding, recovery). */
+  readonly beforeServe?: () => Promise<void>;
+  /** After the server and relay started, before the subscriptions. */
+  readonly afterServe?: () => Promise<void>;
+  /** The bus subscriptions, made once serving (only with a bus). */
+  readonly subscribe?: (bus: EventBus) => Subscription[];
+  /** Last step of `stop()` (closing clients). */
+  readonly onStop?: () => Promise<void> | void;
+}
+
+export interface ServiceHost {
+  /** Migrates, runs `beforeServe`, serves, starts the relay and subscriptions; resolves to the port. Idempotent. */
+  start(): Promise<number>;
+  /** Unsubscribes, stops the server and the relay, then `onStop`. Idempotent; waits for a start in progress. */
+  stop(): Promise<void>;
+  /** The bound port, once started. */
+  readonly port: number;
+  /** Tells the relay that events were written (no-op without one). */
+  notifyOutbox(): void;
+}
+
+/** The skeleton every service's server shares: schema migrations, gRPC server, outbox relay, bus subscriptions. */
+export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
+  const { db, schema, logger, bus } = opts;
+  const relay: OutboxRelay | undefined = opts.outbox && bus ? createOutboxRelay({ db, bus, logger }) : undefined;
+  const server = createGrpcServer({ ...opts.grpc, name: opts.name, logger });
+  let subscriptions: Subscription[] = [];
+  let serving = false;
+
+  const release = async () => {
+    const subs = subscriptions;
+    subscriptions = [];
+    await Promise.all(subs.map((s) => s.unsubscribe()));
+    if (serving) await server.stop();
+    await relay?.stop();
+    await opts.onStop?.();
+  };
+
+  let started: Promise<number> | undefined;
+  let stopped: Promise<void> | undefined;
+  return {
+    get port() {
+      return server.port;
+    },
+    notifyOutbox() {
+      relay?.notify();
+    },
+    start() {
+      started ??= (async () => {
+        try {
+          await migrateToLatest(db, schema, opts.migrations, logger);
+          await opts.beforeServe?.();
+          const port = await server.start();
+          serving = true;
+          relay?.start();
+          await opts.afterServe?.();
+          if (bus && opts.subscribe) subscriptions = opts.subscribe(bus);
+          return port;
+        } catch (err) {
+          await release().catch((e: unknown) => logger.warn({ err: e }, "cleanup after a failed start failed"));
+          throw err;
+        }
+      })();
+      return started;
+    },
+    stop() {
+      stopped ??= (async () => {
+        if (!started) {
+          await opts.onStop?.();
+          return;
+        }
+        const ok = await started.then(
+          () => true,
+          () => false,
+        );
+        if (ok) await release();
+      })();
+      return stopped;
+    },
+  };
+}
