@@ -2,14 +2,12 @@ import {
   closeClient,
   createClient,
   createGrpcJwksProvider,
-  createGrpcServer,
+  createServiceHost,
   createTokenVerifier,
   type Database,
   type EventBus,
   type Logger,
-  migrateToLatest,
   requireUser,
-  type Subscription,
   serviceRegistration,
   type TokenVerifier,
 } from "@shopmesh/platform";
@@ -66,44 +64,32 @@ export function createCartService(opts: CartServiceOptions): CartServer {
       issuer: config.AUTH_ISSUER,
       audience: config.AUTH_AUDIENCE,
     });
-  const server = createGrpcServer({
+  const host = createServiceHost({
     name: "cart",
-    host: opts.host ?? config.CART_HOST,
-    port: opts.port ?? config.CART_PORT,
-    services: [serviceRegistration(CartService, cartHandlers(carts))],
-    interceptors: [requireUser(verifier)],
     logger,
-    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    db,
+    schema,
+    migrations: { ...cartMigrations },
+    grpc: {
+      host: opts.host ?? config.CART_HOST,
+      port: opts.port ?? config.CART_PORT,
+      services: [serviceRegistration(CartService, cartHandlers(carts))],
+      interceptors: [requireUser(verifier)],
+      shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    },
+    bus: opts.bus,
+    subscribe: (bus) => [subscribeOrderPlaced(bus, db, carts, logger)],
+    onStop: () => {
+      closeClient(catalogClient);
+      if (authClient) closeClient(authClient);
+    },
   });
-
-  let subscription: Subscription | undefined;
-  let started: Promise<number> | undefined;
-  let stopped: Promise<void> | undefined;
   return {
     carts,
     get port() {
-      return server.port;
+      return host.port;
     },
-    start() {
-      started ??= (async () => {
-        await migrateToLatest(db, schema, { ...cartMigrations }, logger);
-        const port = await server.start();
-        if (opts.bus) subscription = subscribeOrderPlaced(opts.bus, db, carts, logger);
-        return port;
-      })();
-      return started;
-    },
-    stop() {
-      stopped ??= (async () => {
-        if (started) {
-          await started.catch(() => undefined);
-          await subscription?.unsubscribe();
-          await server.stop();
-        }
-        closeClient(catalogClient);
-        if (authClient) closeClient(authClient);
-      })();
-      return stopped;
-    },
+    start: () => host.start(),
+    stop: () => host.stop(),
   };
 }
