@@ -1,12 +1,11 @@
 import {
-  createGrpcServer,
-  createOutboxRelay,
+  createServiceHost,
   createTokenVerifier,
   type Database,
   type EventBus,
   type Logger,
-  migrateToLatest,
   requireUser,
+  type ServiceHost,
   serviceRegistration,
 } from "@shopmesh/platform";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
@@ -49,7 +48,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthServer {
   const logger = opts.logger.child({ service: "auth" });
   const schema = config.DB_SCHEMA;
   const db = opts.db.kysely<AuthDb>(schema);
-  const relay = opts.bus ? createOutboxRelay({ db, bus: opts.bus, logger }) : undefined;
+  let host: ServiceHost | undefined;
   const auth = createAuth({
     db,
     logger,
@@ -58,7 +57,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthServer {
     accessTtlS: config.AUTH_ACCESS_TTL_S,
     refreshTtlS: config.AUTH_REFRESH_TTL_S,
     scrypt: { log2N: config.AUTH_SCRYPT_LOG2_N, r: 8, p: 1 },
-    onEventsWritten: () => relay?.notify(),
+    onEventsWritten: () => host?.notifyOutbox(),
   });
   // Auth verifies its own tokens (GetMe) like any service, from its own key table.
   const verifier = createTokenVerifier({
@@ -68,41 +67,31 @@ export function createAuthService(opts: AuthServiceOptions): AuthServer {
     cacheMs: 60_000,
     minRefetchMs: 5_000,
   });
-  const server = createGrpcServer({
+  const h = createServiceHost({
     name: "auth",
-    host: opts.host ?? config.AUTH_HOST,
-    port: opts.port ?? config.AUTH_PORT,
-    services: [serviceRegistration(AuthService, authHandlers(auth))],
-    interceptors: [requireUser(verifier)],
     logger,
-    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    db,
+    schema,
+    migrations: { ...authMigrations },
+    grpc: {
+      host: opts.host ?? config.AUTH_HOST,
+      port: opts.port ?? config.AUTH_PORT,
+      services: [serviceRegistration(AuthService, authHandlers(auth))],
+      interceptors: [requireUser(verifier)],
+      shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    },
+    bus: opts.bus,
+    outbox: true,
+    // Loads or creates the signing key before the first token can be asked for.
+    beforeServe: () => auth.start(),
   });
-
-  let started: Promise<number> | undefined;
-  let stopped: Promise<void> | undefined;
+  host = h;
   return {
     auth,
     get port() {
-      return server.port;
+      return h.port;
     },
-    start() {
-      started ??= (async () => {
-        await migrateToLatest(db, schema, { ...authMigrations }, logger);
-        await auth.start();
-        const port = await server.start();
-        relay?.start();
-        return port;
-      })();
-      return started;
-    },
-    stop() {
-      stopped ??= (async () => {
-        if (!started) return;
-        await started.catch(() => undefined);
-        await server.stop();
-        await relay?.stop();
-      })();
-      return stopped;
-    },
+    start: () => h.start(),
+    stop: () => h.stop(),
   };
 }
