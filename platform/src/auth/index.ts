@@ -7,3 +7,4 @@ export {
   type TokenVerifier,
   type TokenVerifierOptions,
 } from "./token-verifier.js";
+export { type AuthVerifier, type AuthVerifierConfig, authVerifier } from "./auth-verifier.js";

@@ -56,11 +56,3 @@ export function requireDatabaseUrl(config: CartConfig): string {
   }
   return config.DATABASE_URL;
 }
-
-/** AUTH_ADDR, which the service needs when no token verifier is injected. */
-export function requireAuthAddr(config: CartConfig): string {
-  if (config.AUTH_ADDR === undefined) {
-    throw new ConfigError(`missing required environment variable AUTH_ADDR (${cartConfigSchema.AUTH_ADDR.doc})`);
-  }
-  return config.AUTH_ADDR;
-}

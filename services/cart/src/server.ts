@@ -1,9 +1,8 @@
 import {
+  authVerifier,
   closeClient,
   createClient,
-  createGrpcJwksProvider,
   createServiceHost,
-  createTokenVerifier,
   type Database,
   type EventBus,
   type Logger,
@@ -11,12 +10,11 @@ import {
   serviceRegistration,
   type TokenVerifier,
 } from "@shopmesh/platform";
-import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { type Carts, createCarts } from "./cart/cart.service.js";
 import { createGrpcProductCatalog } from "./cart/product-catalog.js";
-import { type CartConfig, requireAuthAddr } from "./config.js";
+import type { CartConfig } from "./config.js";
 import { cartMigrations } from "./db/migrations/index.js";
 import type { CartDb } from "./db/tables.js";
 import { subscribeOrderPlaced } from "./events/order-placed-consumer.js";
@@ -56,14 +54,7 @@ export function createCartService(opts: CartServiceOptions): CartServer {
   const db = opts.db.kysely<CartDb>(schema);
   const catalogClient = createClient(CatalogService, config.CATALOG_ADDR);
   const carts = createCarts({ db, catalog: createGrpcProductCatalog(catalogClient) });
-  const authClient = opts.verifier ? undefined : createClient(AuthService, requireAuthAddr(config));
-  const verifier =
-    opts.verifier ??
-    createTokenVerifier({
-      jwks: createGrpcJwksProvider(authClient as NonNullable<typeof authClient>),
-      issuer: config.AUTH_ISSUER,
-      audience: config.AUTH_AUDIENCE,
-    });
+  const auth = authVerifier(config, opts.verifier, logger);
   const host = createServiceHost({
     name: "cart",
     logger,
@@ -74,14 +65,14 @@ export function createCartService(opts: CartServiceOptions): CartServer {
       host: opts.host ?? config.CART_HOST,
       port: opts.port ?? config.CART_PORT,
       services: [serviceRegistration(CartService, cartHandlers(carts))],
-      interceptors: [requireUser(verifier)],
+      interceptors: [requireUser(auth.verifier)],
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     },
     bus: opts.bus,
     subscribe: (bus) => [subscribeOrderPlaced(bus, db, carts, logger)],
     onStop: () => {
       closeClient(catalogClient);
-      if (authClient) closeClient(authClient);
+      auth.close();
     },
   });
   return {

@@ -1,20 +1,13 @@
 import {
-  ConfigError,
-  closeClient,
-  createClient,
-  createGrpcJwksProvider,
-  createGrpcServer,
-  createTokenVerifier,
+  authVerifier,
+  createServiceHost,
   type Database,
   type EventBus,
   type Logger,
-  migrateToLatest,
   requireUser,
-  type Subscription,
   serviceRegistration,
   type TokenVerifier,
 } from "@shopmesh/platform";
-import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { NotificationService } from "@shopmesh/proto/shop/notification/v1/notification_pb.js";
 import type { NotificationConfig } from "./config.js";
 import { notificationMigrations } from "./db/migrations/index.js";
@@ -56,63 +49,40 @@ export function createNotificationService(opts: NotificationServiceOptions): Not
   const logger = opts.logger.child({ service: "notification" });
   const schema = config.DB_SCHEMA;
   const db = opts.db.kysely<NotificationDb>(schema);
-
-  let jwksClient: ReturnType<typeof createClient<typeof AuthService>> | undefined;
-  let verifier = opts.verifier;
-  if (!verifier) {
-    if (config.AUTH_ADDR === undefined) {
-      throw new ConfigError("missing required environment variable AUTH_ADDR (host:port of auth, to verify access tokens)");
-    }
-    jwksClient = createClient(AuthService, config.AUTH_ADDR, { logger });
-    verifier = createTokenVerifier({
-      jwks: createGrpcJwksProvider(jwksClient),
-      issuer: config.AUTH_ISSUER,
-      audience: config.AUTH_AUDIENCE,
-    });
-  }
-
+  const auth = authVerifier(config, opts.verifier, logger);
   const mailer: Mailer = config.SMTP_URL ? createSmtpMailer(config.SMTP_URL, config.SMTP_FROM) : createCapturingMailer();
   const notifications = createNotifications({ db, mailer, logger });
-  const server = createGrpcServer({
+  const host = createServiceHost({
     name: "notification",
-    host: opts.host ?? config.NOTIFICATION_HOST,
-    port: opts.port ?? config.NOTIFICATION_PORT,
-    services: [serviceRegistration(NotificationService, notificationHandlers(notifications))],
-    interceptors: [requireUser(verifier)],
     logger,
-    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    db,
+    schema,
+    migrations: { ...notificationMigrations },
+    grpc: {
+      host: opts.host ?? config.NOTIFICATION_HOST,
+      port: opts.port ?? config.NOTIFICATION_PORT,
+      services: [serviceRegistration(NotificationService, notificationHandlers(notifications))],
+      interceptors: [requireUser(auth.verifier)],
+      shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    },
+    bus: opts.bus,
+    afterServe: async () => {
+      const resent = await notifications.deliverPending();
+      if (resent > 0) logger.warn({ count: resent }, "delivered notifications left pending by a previous run");
+      logger.info({ delivery: config.SMTP_URL ? "smtp" : "captured" }, "notification service started");
+    },
+    subscribe: (bus) => [subscribeNotifications({ bus, db, notifications, logger })],
+    onStop: () => {
+      auth.close();
+      mailer.close();
+    },
   });
-
-  let subscription: Subscription | undefined;
-  let started: Promise<number> | undefined;
-  let stopped: Promise<void> | undefined;
   return {
     notifications,
     get port() {
-      return server.port;
+      return host.port;
     },
-    start() {
-      started ??= (async () => {
-        await migrateToLatest(db, schema, { ...notificationMigrations }, logger);
-        const port = await server.start();
-        const resent = await notifications.deliverPending();
-        if (resent > 0) logger.warn({ count: resent }, "delivered notifications left pending by a previous run");
-        if (opts.bus) subscription = subscribeNotifications({ bus: opts.bus, db, notifications, logger });
-        logger.info({ delivery: config.SMTP_URL ? "smtp" : "captured" }, "notification service started");
-        return port;
-      })();
-      return started;
-    },
-    stop() {
-      stopped ??= (async () => {
-        if (!started) return;
-        await started.catch(() => undefined);
-        await subscription?.unsubscribe();
-        await server.stop();
-        if (jwksClient) closeClient(jwksClient);
-        mailer.close();
-      })();
-      return stopped;
-    },
+    start: () => host.start(),
+    stop: () => host.stop(),
   };
 }

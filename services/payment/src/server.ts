@@ -1,20 +1,14 @@
 import {
-  closeClient,
-  createClient,
-  createGrpcJwksProvider,
-  createGrpcServer,
-  createOutboxRelay,
-  createTokenVerifier,
+  authVerifier,
+  createServiceHost,
   type Database,
   type EventBus,
   type Logger,
-  migrateToLatest,
   requireUser,
-  type Subscription,
+  type ServiceHost,
   serviceRegistration,
   type TokenVerifier,
 } from "@shopmesh/platform";
-import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { PaymentService } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import type { PaymentConfig } from "./config.js";
 import { paymentMigrations } from "./db/migrations/index.js";
@@ -65,64 +59,49 @@ export function createPaymentService(opts: PaymentServiceOptions): PaymentServer
   const logger = opts.logger.child({ service: "payment" });
   const schema = config.DB_SCHEMA;
   const db = opts.db.kysely<PaymentDb>(schema);
-  const relay = opts.bus ? createOutboxRelay({ db, bus: opts.bus, logger }) : undefined;
   const provider = opts.provider ?? createFakeProvider({ ledger: createDbLedger(db), failureRate: config.PAYMENT_FAILURE_RATE });
+  let host: ServiceHost | undefined;
   const payments = createPayments({
     db,
     logger,
     provider,
     ...(opts.chargeRetry ? { retry: opts.chargeRetry } : {}),
-    onEventsWritten: () => relay?.notify(),
+    onEventsWritten: () => host?.notifyOutbox(),
   });
-  const authClient = opts.verifier ? undefined : createClient(AuthService, config.AUTH_ADDR);
-  const verifier =
-    opts.verifier ??
-    createTokenVerifier({
-      jwks: createGrpcJwksProvider(authClient as NonNullable<typeof authClient>),
-      issuer: config.AUTH_ISSUER,
-      audience: config.AUTH_AUDIENCE,
-    });
-  const server = createGrpcServer({
-    name: "payment",
-    host: opts.host ?? config.PAYMENT_HOST,
-    port: opts.port ?? config.PAYMENT_PORT,
-    services: [serviceRegistration(PaymentService, paymentHandlers(payments))],
-    interceptors: [requireUser(verifier)],
-    logger,
-    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
-  });
-
-  let subscription: Subscription | undefined;
+  const auth = authVerifier(config, opts.verifier, logger);
   let resuming: Promise<unknown> | undefined;
-  let started: Promise<number> | undefined;
-  let stopped: Promise<void> | undefined;
+  const h = createServiceHost({
+    name: "payment",
+    logger,
+    db,
+    schema,
+    migrations: { ...paymentMigrations },
+    grpc: {
+      host: opts.host ?? config.PAYMENT_HOST,
+      port: opts.port ?? config.PAYMENT_PORT,
+      services: [serviceRegistration(PaymentService, paymentHandlers(payments))],
+      interceptors: [requireUser(auth.verifier)],
+      shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    },
+    bus: opts.bus,
+    outbox: true,
+    afterServe: async () => {
+      // Charges a crash interrupted; in the background, so that serving does not wait for the provider.
+      resuming = payments.resumePending().catch((err) => logger.error({ err }, "resuming pending payments failed"));
+    },
+    subscribe: (bus) => [subscribeSaga(bus, db, payments, logger)],
+    onStop: async () => {
+      await resuming;
+      auth.close();
+    },
+  });
+  host = h;
   return {
     payments,
     get port() {
-      return server.port;
+      return h.port;
     },
-    start() {
-      started ??= (async () => {
-        await migrateToLatest(db, schema, { ...paymentMigrations }, logger);
-        const port = await server.start();
-        relay?.start();
-        if (opts.bus) subscription = subscribeSaga(opts.bus, db, payments, logger);
-        resuming = payments.resumePending().catch((err) => logger.error({ err }, "resuming pending payments failed"));
-        return port;
-      })();
-      return started;
-    },
-    stop() {
-      stopped ??= (async () => {
-        if (!started) return;
-        await started.catch(() => undefined);
-        await subscription?.unsubscribe();
-        await server.stop();
-        await resuming;
-        await relay?.stop();
-        if (authClient) closeClient(authClient);
-      })();
-      return stopped;
-    },
+    start: () => h.start(),
+    stop: () => h.stop(),
   };
 }
