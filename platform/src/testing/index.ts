@@ -5,3 +5,4 @@ export {
   type TestDatabase,
   useTestDatabase,
 } from "./database-backends.js";
+export { createTestTokenIssuer, type TestTokenIssuer } from "./test-tokens.js";

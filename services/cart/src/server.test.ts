@@ -9,17 +9,15 @@ import {
   createGrpcServer,
   createInProcessBus,
   createLogger,
-  createTokenVerifier,
   type GrpcServer,
   notFound,
   serviceRegistration,
   uuidv7,
 } from "@shopmesh/platform";
-import { forEachBackend, type TestDatabase, useTestDatabase } from "@shopmesh/platform/testing";
+import { createTestTokenIssuer, forEachBackend, type TestDatabase, useTestDatabase } from "@shopmesh/platform/testing";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
 import { CatalogService, type Product, ProductSchema } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCartConfig } from "./config.js";
 import { type CartServer, createCartService } from "./index.js";
@@ -84,19 +82,9 @@ async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
   }
 }
 
-const keys = await generateKeyPair("ES256");
-const jwk = { ...(await exportJWK(keys.publicKey)), kid: "k1", alg: "ES256", use: "sig" };
-const tokenFor = (userId: string) =>
-  new SignJWT({})
-    .setProtectedHeader({ alg: "ES256", kid: "k1" })
-    .setSubject(userId)
-    .setIssuer("shopmesh")
-    .setAudience("shopmesh")
-    .setJti(uuidv7())
-    .setIssuedAt()
-    .setExpirationTime("5m")
-    .sign(keys.privateKey);
-const as = async (userId: string) => ({ metadata: { authorization: `Bearer ${await tokenFor(userId)}` } });
+const issuer = await createTestTokenIssuer();
+const tokenFor = (userId: string) => issuer.token(userId);
+const as = (userId: string) => issuer.as(userId);
 
 const orderPlaced = (userId: string, items: { productId: string; quantity: number }[]) => {
   const orderId = uuidv7();
@@ -113,7 +101,7 @@ forEachBackend((backend) => {
   describe(`cart service (${backend.name})`, () => {
     const t: TestDatabase = useTestDatabase(backend);
     const bus = createInProcessBus({ logger, retry: { initialMs: 2, maxMs: 20 } });
-    const verifier = createTokenVerifier({ jwks: async () => ({ keys: [jwk] }), issuer: "shopmesh", audience: "shopmesh" });
+    const { verifier } = issuer;
     let catalog: GrpcServer;
     let service: CartServer;
     let client: Client<typeof CartService>;

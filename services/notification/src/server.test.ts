@@ -10,16 +10,20 @@ import {
   createEnvelope,
   createInProcessBus,
   createLogger,
-  createTokenVerifier,
   type Envelope,
   type InProcessBus,
   uuidv7,
 } from "@shopmesh/platform";
-import { forEachBackend, type TestDatabase, useTestDatabase } from "@shopmesh/platform/testing";
+import {
+  createTestTokenIssuer,
+  forEachBackend,
+  type TestDatabase,
+  type TestTokenIssuer,
+  useTestDatabase,
+} from "@shopmesh/platform/testing";
 import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
 import { DeliveryStatus, NotificationKind, NotificationService } from "@shopmesh/proto/shop/notification/v1/notification_pb.js";
 import { OrderCancelledSchema, OrderPaidSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readNotificationConfig } from "./config.js";
@@ -31,28 +35,6 @@ import { createNotificationService, type NotificationServer } from "./index.js";
  * over gRPC out, with real ES256 access tokens checked against a static JWKS.
  */
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-
-interface Keys {
-  privateKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
-  jwk: JWK;
-}
-
-async function makeKeys(kid: string): Promise<Keys> {
-  const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
-  return { privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" } };
-}
-
-function sign(keys: Keys, userId: string): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: "ES256", kid: keys.jwk.kid! })
-    .setIssuer("shopmesh")
-    .setAudience("shopmesh")
-    .setSubject(userId)
-    .setJti(randomUUID())
-    .setIssuedAt()
-    .setExpirationTime("5m")
-    .sign(keys.privateKey);
-}
 
 const bearer = (token: string) => ({ metadata: { authorization: `Bearer ${token}` } });
 
@@ -92,7 +74,7 @@ const uniqueEmail = () => `user${Date.now()}x${seq++}@example.com`;
 forEachBackend((backend) => {
   describe(`notification service (${backend.name})`, () => {
     const t: TestDatabase = useTestDatabase(backend);
-    let keys: Keys;
+    let keys: TestTokenIssuer;
     let bus: InProcessBus;
     let service: NotificationServer;
     let client: ReturnType<typeof createClient<typeof NotificationService>>;
@@ -105,14 +87,14 @@ forEachBackend((backend) => {
         host: "127.0.0.1",
         port: 0,
         bus: b,
-        verifier: createTokenVerifier({ jwks: async () => ({ keys: [keys.jwk] }), issuer: "shopmesh", audience: "shopmesh" }),
+        verifier: keys.verifier,
       });
       await s.start();
       return s;
     };
 
     beforeAll(async () => {
-      keys = await makeKeys("test-key");
+      keys = await createTestTokenIssuer();
       bus = createInProcessBus({ logger });
       service = await start(t.schema, {}, bus);
       client = createClient(NotificationService, `127.0.0.1:${service.port}`);
@@ -134,7 +116,7 @@ forEachBackend((backend) => {
       const email = uniqueEmail();
       await publish(userRegistered(userId, email, "Ada"));
 
-      const res = await client.listNotifications({}, bearer(await sign(keys, userId)));
+      const res = await client.listNotifications({}, bearer(await keys.token(userId)));
       expect(res.items).toHaveLength(1);
       expect(res.items[0]).toMatchObject({
         userId,
@@ -149,7 +131,7 @@ forEachBackend((backend) => {
       expect(res.items[0]!.deliveredAt).toBeDefined();
       expect(res.nextPageToken).toBe("");
 
-      const other = await client.listNotifications({}, bearer(await sign(keys, randomUUID())));
+      const other = await client.listNotifications({}, bearer(await keys.token(randomUUID())));
       expect(other.items).toHaveLength(0);
     });
 
@@ -161,7 +143,7 @@ forEachBackend((backend) => {
       await publish(orderPaid(userId, paidId));
       await publish(orderCancelled(userId, cancelledId, "out_of_stock"));
 
-      const res = await client.listNotifications({}, bearer(await sign(keys, userId)));
+      const res = await client.listNotifications({}, bearer(await keys.token(userId)));
       expect(res.items.map((n) => [n.kind, n.orderId, n.status])).toEqual([
         [NotificationKind.ORDER_CANCELLED, cancelledId, DeliveryStatus.CAPTURED],
         [NotificationKind.ORDER_PAID, paidId, DeliveryStatus.CAPTURED],
@@ -171,7 +153,7 @@ forEachBackend((backend) => {
       expect(res.items[1]!.body).toContain("42.00 EUR");
 
       // Another user's token sees none of them.
-      const other = await client.listNotifications({}, bearer(await sign(keys, randomUUID())));
+      const other = await client.listNotifications({}, bearer(await keys.token(randomUUID())));
       expect(other.items).toHaveLength(0);
     });
 
@@ -183,7 +165,7 @@ forEachBackend((backend) => {
       await publish(welcome, paid);
       await publish(paid);
 
-      const res = await client.listNotifications({}, bearer(await sign(keys, userId)));
+      const res = await client.listNotifications({}, bearer(await keys.token(userId)));
       expect(res.items).toHaveLength(2);
       expect(new Set(res.items.map((n) => n.sourceEventId))).toEqual(new Set([welcome.id, paid.id]));
     });
@@ -191,7 +173,7 @@ forEachBackend((backend) => {
     it("stores an order notification for an unknown recipient as FAILED", async () => {
       const userId = randomUUID();
       await publish(orderPaid(userId, randomUUID()));
-      const res = await client.listNotifications({}, bearer(await sign(keys, userId)));
+      const res = await client.listNotifications({}, bearer(await keys.token(userId)));
       expect(res.items).toHaveLength(1);
       expect(res.items[0]).toMatchObject({ status: DeliveryStatus.FAILED, failureReason: "recipient unknown", recipient: "" });
     });
@@ -200,7 +182,7 @@ forEachBackend((backend) => {
       const userId = randomUUID();
       await publish(userRegistered(userId, uniqueEmail(), "Pat"));
       for (let i = 0; i < 4; i++) await publish(orderPaid(userId, `order-${i}`));
-      const token = bearer(await sign(keys, userId));
+      const token = bearer(await keys.token(userId));
       const first = await client.listNotifications({ pageSize: 2 }, token);
       const second = await client.listNotifications({ pageSize: 2, pageToken: first.nextPageToken }, token);
       const third = await client.listNotifications({ pageSize: 2, pageToken: second.nextPageToken }, token);
@@ -218,8 +200,8 @@ forEachBackend((backend) => {
 
     it("refuses calls without a valid token", async () => {
       expect(await codeOf(client.listNotifications({}))).toBe(Code.Unauthenticated);
-      const stranger = await makeKeys("test-key");
-      expect(await codeOf(client.listNotifications({}, bearer(await sign(stranger, randomUUID()))))).toBe(Code.Unauthenticated);
+      const stranger = await createTestTokenIssuer();
+      expect(await codeOf(client.listNotifications({}, bearer(await stranger.token(randomUUID()))))).toBe(Code.Unauthenticated);
     });
 
     it("delivers at start what a previous run left PENDING (a crash between commit and send)", async () => {
@@ -248,7 +230,7 @@ forEachBackend((backend) => {
       const second = await start(schema, {}, createInProcessBus({ logger }));
       try {
         const c = createClient(NotificationService, `127.0.0.1:${second.port}`);
-        const res = await c.listNotifications({}, bearer(await sign(keys, userId)));
+        const res = await c.listNotifications({}, bearer(await keys.token(userId)));
         closeClient(c);
         expect(res.items.map((n) => n.status)).toEqual([DeliveryStatus.CAPTURED]);
       } finally {
@@ -271,7 +253,7 @@ forEachBackend((backend) => {
         host: "127.0.0.1",
         port: 0,
         bus: b,
-        verifier: createTokenVerifier({ jwks: async () => ({ keys: [keys.jwk] }), issuer: "shopmesh", audience: "shopmesh" }),
+        verifier: keys.verifier,
       });
       await s.start();
       try {
@@ -339,7 +321,7 @@ forEachBackend((backend) => {
         expect(mine[0]!.data).toContain("Subject: Welcome to shopmesh");
         expect(mine[0]!.data).toContain("no-reply@shopmesh.local");
 
-        const res = await smtpClient.listNotifications({}, bearer(await sign(keys, userId)));
+        const res = await smtpClient.listNotifications({}, bearer(await keys.token(userId)));
         expect(res.items).toHaveLength(1);
         expect(res.items[0]).toMatchObject({ status: DeliveryStatus.SENT, recipient: email });
         expect(res.items[0]!.deliveredAt).toBeDefined();

@@ -8,16 +8,14 @@ import {
   createEventRegistry,
   createInProcessBus,
   createLogger,
-  createTokenVerifier,
   type Envelope,
   uuidv7,
 } from "@shopmesh/platform";
-import { forEachBackend, type TestDatabase, useTestDatabase } from "@shopmesh/platform/testing";
+import { createTestTokenIssuer, forEachBackend, type TestDatabase, useTestDatabase } from "@shopmesh/platform/testing";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import { PaymentFailedSchema, PaymentRefundedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
 import { PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { readPaymentConfig } from "./config.js";
 import { createPaymentService, type PaymentServer } from "./index.js";
@@ -42,19 +40,8 @@ async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
   }
 }
 
-const keys = await generateKeyPair("ES256");
-const jwk = { ...(await exportJWK(keys.publicKey)), kid: "k1", alg: "ES256", use: "sig" };
-const tokenFor = (userId: string) =>
-  new SignJWT({})
-    .setProtectedHeader({ alg: "ES256", kid: "k1" })
-    .setSubject(userId)
-    .setIssuer("shopmesh")
-    .setAudience("shopmesh")
-    .setJti(uuidv7())
-    .setIssuedAt()
-    .setExpirationTime("5m")
-    .sign(keys.privateKey);
-const bearer = async (userId: string) => ({ metadata: { authorization: `Bearer ${await tokenFor(userId)}` } });
+const issuer = await createTestTokenIssuer();
+const bearer = (userId: string) => issuer.as(userId);
 
 const orderPlaced = (orderId: string, userId: string, paymentMethod = "", totalCents = 1999) =>
   createEnvelope(OrderPlacedSchema, create(OrderPlacedSchema, { orderId, userId, totalCents, currency: "EUR", paymentMethod }), {
@@ -77,7 +64,7 @@ forEachBackend((backend) => {
     let service: PaymentServer;
     let client: ReturnType<typeof createClient<typeof PaymentService>>;
 
-    const verifier = createTokenVerifier({ jwks: async () => ({ keys: [jwk] }), issuer: "shopmesh", audience: "shopmesh" });
+    const { verifier } = issuer;
 
     beforeAll(async () => {
       bus.subscribe("test", PAYMENT_TYPES, async (e) => {
@@ -322,15 +309,8 @@ forEachBackend((backend) => {
       expect(await codeOf(client.getPayment({ lookup: { case: "id", value: payment!.id } }, other))).toBe(Code.NotFound);
       expect(await codeOf(client.getPayment({ lookup: { case: "orderId", value: orderId } }, other))).toBe(Code.NotFound);
       expect(await codeOf(client.getPayment({ lookup: { case: "orderId", value: orderId } }))).toBe(Code.Unauthenticated);
-      const forged = await new SignJWT({})
-        .setProtectedHeader({ alg: "ES256", kid: "k1" })
-        .setSubject(owner)
-        .setIssuer("shopmesh")
-        .setAudience("shopmesh")
-        .setJti("j")
-        .setIssuedAt()
-        .setExpirationTime("5m")
-        .sign((await generateKeyPair("ES256")).privateKey);
+      // Same key id, another key.
+      const forged = await (await createTestTokenIssuer()).token(owner);
       expect(
         await codeOf(
           client.getPayment({ lookup: { case: "orderId", value: orderId } }, { metadata: { authorization: `Bearer ${forged}` } }),
