@@ -212,11 +212,11 @@ export async function listAdjustments(
  */
 export async function insertReservation(
   db: CatalogDbHandle,
-  r: { orderId: string; status: ReservationStatus; reason: string | null },
+  r: { orderId: string; status: ReservationStatus; reason: string | null; released?: boolean },
 ): Promise<boolean> {
   const row = await db
     .insertInto("reservations")
-    .values({ order_id: r.orderId, status: r.status, reason: r.reason })
+    .values({ order_id: r.orderId, status: r.status, reason: r.reason, ...(r.released ? { released_at: sql`now()` } : {}) })
     .onConflict((oc) => oc.column("order_id").doNothing())
     .returning("order_id")
     .executeTakeFirst();

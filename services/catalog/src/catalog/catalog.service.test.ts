@@ -229,6 +229,83 @@ forEachBackend((backend) => {
       });
     });
 
+    describe("in the caller's transaction", () => {
+      const outboxTypes = async (key: string) => {
+        const rows = await t.kysely<CatalogDb>().selectFrom("outbox").select("type").where("key", "=", key).orderBy("seq").execute();
+        return rows.map((r) => r.type);
+      };
+
+      it("reserves and releases with the caller's commit; levels are published on afterCommit only", async () => {
+        const a = product({ onHand: 4 });
+        await catalog.addProducts([a]);
+        const db = t.kysely<CatalogDb>();
+        const order = `o-in-trx-${backend.name}-${cacheSize}`;
+        const seen: number[] = [];
+        const unsubscribe = feed.subscribe(a.id, (l) => seen.push(l.available));
+
+        const reserved = await db.transaction().execute((trx) => catalog.reserveStockIn(trx, order, [{ productId: a.id, quantity: 3 }]));
+        expect(reserved.result).toEqual({ status: "reserved", shortages: [], replayed: false });
+        expect(seen).toEqual([]);
+        reserved.afterCommit();
+        expect(seen).toEqual([1]);
+        expect(await available(a.id)).toBe(1);
+
+        // Rolled back with the caller's transaction: nothing released, nothing written.
+        await expect(
+          db.transaction().execute(async (trx) => {
+            await catalog.releaseStockIn(trx, order, "order_cancelled");
+            throw new Error("caller failed");
+          }),
+        ).rejects.toThrow("caller failed");
+        expect(await available(a.id)).toBe(1);
+        expect(await outboxTypes(order)).toEqual(["shop.catalog.v1.StockReserved"]);
+
+        const released = await db.transaction().execute((trx) => catalog.releaseStockIn(trx, order, "order_cancelled"));
+        expect(released.result).toBe("released");
+        released.afterCommit();
+        expect(seen).toEqual([1, 4]);
+        expect(await outboxTypes(order)).toEqual(["shop.catalog.v1.StockReserved", "shop.catalog.v1.StockReleased"]);
+        unsubscribe();
+      });
+
+      it("after an uncertain commit, reads show the stock as committed", async () => {
+        const a = product({ onHand: 4 });
+        await catalog.addProducts([a]);
+        expect(await available(a.id)).toBe(4);
+        const change = await t
+          .kysely<CatalogDb>()
+          .transaction()
+          .execute((trx) => catalog.reserveStockIn(trx, `o-uncertain-${backend.name}-${cacheSize}`, [{ productId: a.id, quantity: 3 }]));
+        change.afterUncertainCommit();
+        expect(await available(a.id)).toBe(1);
+      });
+
+      it("a release with a tombstone before any reservation keeps the order from holding stock later", async () => {
+        const a = product({ onHand: 4 });
+        await catalog.addProducts([a]);
+        const db = t.kysely<CatalogDb>();
+        const order = `o-tombstone-${backend.name}-${cacheSize}`;
+        const release = (tombstone: boolean) =>
+          db.transaction().execute((trx) => catalog.releaseStockIn(trx, order, "payment_failed", { tombstone }));
+
+        expect((await release(true)).result).toBe("released");
+        expect((await release(true)).result).toBe("released");
+        const items = [{ productId: a.id, quantity: 1 }];
+        const late = await db.transaction().execute((trx) => catalog.reserveStockIn(trx, order, items));
+        expect(late.result).toEqual({ status: "released", shortages: [], replayed: true });
+        // ReserveStock replays it too, whatever items it is asked for.
+        expect(await catalog.reserveStock(order, [{ productId: a.id, quantity: 2 }])).toEqual(late.result);
+        expect(await available(a.id)).toBe(4);
+        expect(await outboxTypes(order)).toEqual([]);
+
+        // Without a tombstone an unknown order stays unknown, as with ReleaseStock.
+        const other = `o-no-tombstone-${backend.name}-${cacheSize}`;
+        const plain = await db.transaction().execute((trx) => catalog.releaseStockIn(trx, other, "order_cancelled"));
+        expect(plain.result).toBeUndefined();
+        expect((await catalog.reserveStock(other, items)).status).toBe("reserved");
+      });
+    });
+
     describe("adjustments", () => {
       it("changes stock on hand, logs each change, refuses going below zero available", async () => {
         const a = product({ onHand: 2 });

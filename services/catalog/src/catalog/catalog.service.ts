@@ -10,6 +10,7 @@ import {
   assertSameItems,
   compareIds,
   decideReservation,
+  isTombstone,
   releaseReturnsStock,
   shortagesOf,
 } from "./reservation.js";
@@ -42,6 +43,23 @@ export interface Catalog extends StockSource {
   reserveStock(orderId: string, items: readonly StockItem[]): Promise<ReservationOutcome>;
   /** Status after the call, undefined when the order has no reservation. */
   releaseStock(orderId: string, reason: string): Promise<ReservationStatus | undefined>;
+  /**
+   * reserveStock inside a transaction the caller owns (an event consumer's, next to its inbox
+   * record): StockReserved/StockRejected go to that transaction's outbox, and the caller runs
+   * the change's `afterCommit()` once it committed.
+   */
+  reserveStockIn(trx: Transaction<CatalogDb>, orderId: string, items: readonly StockItem[]): Promise<StockChange<ReservationOutcome>>;
+  /**
+   * releaseStock inside a transaction the caller owns (see reserveStockIn). With `tombstone`, an
+   * order without a reservation gets a released one that holds nothing, so that a reservation
+   * asked for it later holds nothing either (the order was cancelled before it reached us).
+   */
+  releaseStockIn(
+    trx: Transaction<CatalogDb>,
+    orderId: string,
+    reason: string,
+    opts?: { tombstone?: boolean },
+  ): Promise<StockChange<ReservationStatus | undefined>>;
   /** NOT_FOUND for an unknown product, FAILED_PRECONDITION below zero available. */
   adjustStock(productId: string, delta: number, reason: string): Promise<StockLevel>;
   /** Adds products with their initial stock (logged as adjustments). */
@@ -49,6 +67,24 @@ export interface Catalog extends StockSource {
   /** Inserts `products` the first time the seed `name` runs on this schema; false when it had run before. */
   seedOnce(name: string, products: readonly NewProduct[]): Promise<boolean>;
 }
+
+/**
+ * A stock change made inside a transaction the caller owns. Its events are in that
+ * transaction's outbox; what must wait for the commit is left to the caller.
+ */
+export interface StockChange<T> {
+  readonly result: T;
+  /** Publishes the new stock levels to the feed and wakes the outbox relay: call once, after the commit. */
+  afterCommit(): void;
+  /**
+   * Call when the transaction failed after this change was made, without telling whether it
+   * committed (e.g. the COMMIT itself failed): drops the cached stock levels, which may be stale.
+   */
+  afterUncertainCommit(): void;
+}
+
+/** What a stock change does in its transaction: its result, the levels it left, the events it wrote. */
+type StockWork<T> = (trx: Transaction<CatalogDb>) => Promise<{ result: T; levels: StockLevel[]; events?: Envelope[] }>;
 
 export function createCatalog(deps: CatalogDeps): Catalog {
   const { db, logger } = deps;
@@ -60,35 +96,110 @@ export function createCatalog(deps: CatalogDeps): Catalog {
   });
 
   /**
-   * Runs `fn` in a transaction, writes the events it returns to the outbox in that transaction,
-   * and once committed publishes the stock levels it returns and wakes the outbox relay.
+   * Runs `work` in the caller's transaction and writes the events it returns to the outbox
+   * there; publishing its stock levels and waking the relay wait for the caller's commit.
    */
-  async function changeStock<T>(
-    fn: (trx: Transaction<CatalogDb>) => Promise<{ result: T; levels: StockLevel[]; events?: Envelope[] }>,
-  ): Promise<T> {
-    let committing = false;
-    let outcome: { result: T; levels: StockLevel[]; events?: Envelope[] };
+  async function stockChangeIn<T>(trx: Transaction<CatalogDb>, work: StockWork<T>): Promise<StockChange<T>> {
+    const { result, levels, events = [] } = await work(trx);
+    await writeOutbox(trx, events);
+    return {
+      result,
+      afterCommit() {
+        // Published after the commit: watchers never see a level that could still roll back.
+        if (levels.length > 0) feed.publish(levels);
+        if (events.length > 0) deps.onEventsWritten?.();
+      },
+      afterUncertainCommit() {
+        // Whether the change took effect is unknown and nothing was published, so no cached
+        // stock level can be trusted.
+        cache.clear();
+      },
+    };
+  }
+
+  /** Runs `work` in a transaction of its own (see stockChangeIn), then its after-commit step. */
+  async function changeStock<T>(work: StockWork<T>): Promise<T> {
+    const made: { change?: StockChange<T> } = {};
+    let change: StockChange<T>;
     try {
-      outcome = await withDbErrors(() =>
+      change = await withDbErrors(() =>
         db.transaction().execute(async (trx) => {
-          const done = await fn(trx);
-          if (done.events) await writeOutbox(trx, done.events);
-          committing = true;
-          return done;
+          made.change = await stockChangeIn(trx, work);
+          return made.change;
         }),
       );
     } catch (err) {
-      // The COMMIT itself failed (e.g. the connection dropped): whether the change took effect
-      // is unknown and nothing was published, so no cached stock level can be trusted.
-      if (committing) cache.clear();
+      // Set when the work was done and the COMMIT itself failed (e.g. the connection dropped).
+      made.change?.afterUncertainCommit();
       throw err;
     }
-    const { result, levels, events } = outcome;
-    // Published after the commit: watchers never see a level that could still roll back.
-    if (levels.length > 0) feed.publish(levels);
-    if (events && events.length > 0) deps.onEventsWritten?.();
-    return result;
+    change.afterCommit();
+    return change.result;
   }
+
+  /** The first outcome recorded for an order, answered again (see reserveStock). */
+  const replay = (orderId: string, stored: repo.StoredReservation, items: readonly StockItem[]): ReservationOutcome => {
+    // Released before it was ever reserved: holds nothing, whatever is asked now.
+    if (isTombstone(stored)) return { status: stored.status, shortages: [], replayed: true };
+    assertSameItems(orderId, stored.items, items);
+    return { status: stored.status, shortages: stored.status === "rejected" ? shortagesOf(stored.items) : [], replayed: true };
+  };
+
+  const reserve =
+    (orderId: string, items: readonly StockItem[]): StockWork<ReservationOutcome> =>
+    async (trx) => {
+      const ids = items.map((it) => it.productId).sort(compareIds);
+      const available = await repo.lockStock(trx, ids);
+      const decision = decideReservation(items, available);
+      // The order id is claimed only now, before any stock moves: a concurrent call for the
+      // same order waits here for ours to commit and then replays its outcome.
+      const claimed = await repo.insertReservation(trx, { orderId, status: decision.status, reason: decision.reason ?? null });
+      if (!claimed) {
+        const winner = await repo.findReservation(trx, orderId);
+        if (!winner) throw new Error(`reservation ${orderId} vanished`);
+        return { result: replay(orderId, winner, items), levels: [] };
+      }
+      const levels: StockLevel[] = [];
+      if (decision.status === "reserved") {
+        for (const it of [...items].sort((a, b) => compareIds(a.productId, b.productId))) {
+          const level = await repo.reserveUnits(trx, it.productId, it.quantity);
+          // The rows are locked and were checked above: failing here is a bug, not a shortage.
+          if (!level) throw new Error(`stock of ${it.productId} changed under its lock`);
+          levels.push(level);
+        }
+      }
+      await repo.insertReservationItems(trx, orderId, decision.items);
+      const event =
+        decision.status === "reserved"
+          ? stockReserved(orderId, decision.items)
+          : stockRejected(orderId, decision.shortages, decision.reason ?? "out_of_stock");
+      if (decision.status === "rejected") logger.info({ orderId, reason: decision.reason }, "reservation rejected");
+      return { result: { status: decision.status, shortages: decision.shortages, replayed: false }, levels, events: [event] };
+    };
+
+  const release =
+    (orderId: string, reason: string, tombstone: boolean): StockWork<ReservationStatus | undefined> =>
+    async (trx) => {
+      let stored = await repo.findReservation(trx, orderId, { lock: true });
+      if (!stored) {
+        if (!tombstone) return { result: undefined, levels: [] };
+        if (await repo.insertReservation(trx, { orderId, status: "released", reason, released: true })) {
+          logger.info({ orderId, reason }, "released before reserved: the order's stock will not be reserved");
+          return { result: "released", levels: [] };
+        }
+        // A reservation committed meanwhile (the insert waited for it): release that one.
+        stored = await repo.findReservation(trx, orderId, { lock: true });
+        if (!stored) throw new Error(`reservation ${orderId} vanished`);
+      }
+      if (!releaseReturnsStock(stored.status)) return { result: stored.status, levels: [] };
+      const levels: StockLevel[] = [];
+      for (const it of stored.items) {
+        const level = await repo.returnUnits(trx, it.productId, it.quantity);
+        if (level) levels.push(level);
+      }
+      await repo.updateReservation(trx, orderId, { status: "released", reason, released: true });
+      return { result: "released" as const, levels, events: [stockReleased(orderId, stored.items, reason)] };
+    };
 
   const insertProducts = async (trx: Kysely<CatalogDb>, products: readonly NewProduct[]) => {
     await repo.insertProducts(trx, products);
@@ -132,58 +243,22 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     },
 
     async reserveStock(orderId, items) {
-      const replay = (stored: repo.StoredReservation): ReservationOutcome => {
-        assertSameItems(orderId, stored.items, items);
-        return { status: stored.status, shortages: stored.status === "rejected" ? shortagesOf(stored.items) : [], replayed: true };
-      };
-      // Fast path for retries: the outcome is on record already.
+      // Fast path for retries, without a transaction: the outcome is on record already.
       const existing = await withDbErrors(() => repo.findReservation(db, orderId));
-      if (existing) return replay(existing);
-
-      const ids = items.map((it) => it.productId).sort(compareIds);
-      return changeStock(async (trx) => {
-        const available = await repo.lockStock(trx, ids);
-        const decision = decideReservation(items, available);
-        // The order id is claimed only now, before any stock moves: a concurrent call for the
-        // same order waits here for ours to commit and then replays its outcome.
-        const claimed = await repo.insertReservation(trx, { orderId, status: decision.status, reason: decision.reason ?? null });
-        if (!claimed) {
-          const winner = await repo.findReservation(trx, orderId);
-          if (!winner) throw new Error(`reservation ${orderId} vanished`);
-          return { result: replay(winner), levels: [] };
-        }
-        const levels: StockLevel[] = [];
-        if (decision.status === "reserved") {
-          for (const it of [...items].sort((a, b) => compareIds(a.productId, b.productId))) {
-            const level = await repo.reserveUnits(trx, it.productId, it.quantity);
-            // The rows are locked and were checked above: failing here is a bug, not a shortage.
-            if (!level) throw new Error(`stock of ${it.productId} changed under its lock`);
-            levels.push(level);
-          }
-        }
-        await repo.insertReservationItems(trx, orderId, decision.items);
-        const event =
-          decision.status === "reserved"
-            ? stockReserved(orderId, decision.items)
-            : stockRejected(orderId, decision.shortages, decision.reason ?? "out_of_stock");
-        if (decision.status === "rejected") logger.info({ orderId, reason: decision.reason }, "reservation rejected");
-        return { result: { status: decision.status, shortages: decision.shortages, replayed: false }, levels, events: [event] };
-      });
+      if (existing) return replay(orderId, existing, items);
+      return changeStock(reserve(orderId, items));
     },
 
-    async releaseStock(orderId, reason) {
-      return changeStock(async (trx) => {
-        const stored = await repo.findReservation(trx, orderId, { lock: true });
-        if (!stored) return { result: undefined, levels: [] };
-        if (!releaseReturnsStock(stored.status)) return { result: stored.status, levels: [] };
-        const levels: StockLevel[] = [];
-        for (const it of stored.items) {
-          const level = await repo.returnUnits(trx, it.productId, it.quantity);
-          if (level) levels.push(level);
-        }
-        await repo.updateReservation(trx, orderId, { status: "released", reason, released: true });
-        return { result: "released" as const, levels, events: [stockReleased(orderId, stored.items, reason)] };
-      });
+    releaseStock(orderId, reason) {
+      return changeStock(release(orderId, reason, false));
+    },
+
+    reserveStockIn(trx, orderId, items) {
+      return withDbErrors(() => stockChangeIn(trx, reserve(orderId, items)));
+    },
+
+    releaseStockIn(trx, orderId, reason, opts = {}) {
+      return withDbErrors(() => stockChangeIn(trx, release(orderId, reason, opts.tombstone ?? false)));
     },
 
     async adjustStock(productId, delta, reason) {

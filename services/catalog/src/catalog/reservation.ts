@@ -88,6 +88,15 @@ export function releaseReturnsStock(status: ReservationStatus): boolean {
   }
 }
 
+/**
+ * A reservation released before it was ever reserved: the order was cancelled (or its payment
+ * failed) before its OrderPlaced reached the catalog. It has no items, as every reservation
+ * asked for has at least one, and a later request to reserve for the order replays it.
+ */
+export function isTombstone(r: { readonly status: ReservationStatus; readonly items: readonly unknown[] }): boolean {
+  return r.status === "released" && r.items.length === 0;
+}
+
 /** Code-unit order of product ids: the order stock rows are locked in, on every database. */
 export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -1,4 +1,4 @@
-import type { OutboxTable } from "@shopmesh/platform";
+import type { DeadLettersTable, InboxTable, OutboxTable } from "@shopmesh/platform";
 import type { Generated, Insertable, Selectable } from "kysely";
 
 /** Timestamps default to `now()` in the database and are read as Dates. */
@@ -36,11 +36,14 @@ export interface StockTable {
 
 export type ReservationStatusColumn = "reserved" | "rejected" | "released";
 
-/** One row per order that asked for stock; the primary key makes ReserveStock idempotent. */
+/**
+ * One row per order that asked for stock; the primary key makes ReserveStock idempotent. An
+ * order cancelled before it asked gets a `released` row without items (a tombstone).
+ */
 export interface ReservationsTable {
   order_id: string;
   status: ReservationStatusColumn;
-  /** Why it was rejected ("out_of_stock", "unknown_product") or released ("payment_declined"). */
+  /** Why it was rejected ("out_of_stock", "unknown_product") or released ("payment_failed", "order_cancelled", …). */
   reason: string | null;
   created_at: Generated<Timestamp>;
   updated_at: Generated<Timestamp>;
@@ -80,6 +83,8 @@ export interface CatalogDb {
   stock_adjustments: StockAdjustmentsTable;
   seeds: SeedsTable;
   outbox: OutboxTable;
+  inbox: InboxTable;
+  dead_letters: DeadLettersTable;
 }
 
 export type ProductRow = Selectable<ProductsTable>;

@@ -1,4 +1,4 @@
-import { outboxMigrations } from "@shopmesh/platform";
+import { inboxMigrations, outboxMigrations } from "@shopmesh/platform";
 import type { Migration } from "kysely";
 import * as createCatalog from "./20251124-0900-create-catalog.js";
 
@@ -6,4 +6,5 @@ import * as createCatalog from "./20251124-0900-create-catalog.js";
 export const catalogMigrations: Readonly<Record<string, Migration>> = {
   "20251124-0900-create-catalog": createCatalog,
   ...outboxMigrations,
+  ...inboxMigrations,
 };
