@@ -2,4 +2,5 @@ export { type CatalogConfig, catalogConfigSchema, readCatalogConfig, requireData
 export { type CatalogServer, type CatalogServiceOptions, createCatalogService } from "./server.js";
 export { catalogMigrations } from "./db/migrations/index.js";
 export { demoCatalog } from "./db/demo-catalog.js";
-export type { Catalog } from "./catalog/catalog.service.js";
+export type { Catalog, StockChange } from "./catalog/catalog.service.js";
+export { CATALOG_GROUP, ORDER_CANCELLED_REASON, PAYMENT_FAILED_REASON } from "./events/saga-consumer.js";

@@ -6,6 +6,7 @@ import type { CatalogConfig } from "./config.js";
 import { DEMO_CATALOG_SEED, demoCatalog } from "./db/demo-catalog.js";
 import { catalogMigrations } from "./db/migrations/index.js";
 import type { CatalogDb } from "./db/tables.js";
+import { subscribeSaga } from "./events/saga-consumer.js";
 import { catalogHandlers } from "./rpc/catalog-handlers.js";
 
 export interface CatalogServiceOptions {
@@ -19,13 +20,18 @@ export interface CatalogServiceOptions {
   readonly port?: number;
   /**
    * Where the outbox relay publishes the catalog's events (StockReserved, StockRejected,
-   * StockReleased). Without a bus the events stay in the outbox until a relay with one runs.
+   * StockReleased), and where the catalog consumes OrderPlaced, OrderCancelled and
+   * PaymentFailed (group "catalog"). Without a bus the events stay in the outbox until a
+   * relay with one runs, and nothing is consumed.
    */
   readonly bus?: EventBus;
 }
 
 export interface CatalogServer {
-  /** Migrates the schema, seeds the demo catalog on first start (when enabled), then serves; resolves to the port. */
+  /**
+   * Migrates the schema, seeds the demo catalog on first start (when enabled), serves, then
+   * consumes the checkout saga's events from the bus; resolves to the port.
+   */
   start(): Promise<number>;
   /** Graceful stop: NOT_SERVING, streams end with UNAVAILABLE, in-flight calls drain, the server closes. */
   stop(): Promise<void>;
@@ -63,6 +69,7 @@ export function createCatalogService(opts: CatalogServiceOptions): CatalogServer
     },
     bus: opts.bus,
     outbox: true,
+    subscribe: (bus) => [subscribeSaga(bus, db, catalog, logger)],
     beforeServe: async () => {
       if (config.SEED_DEMO_CATALOG && (await catalog.seedOnce(DEMO_CATALOG_SEED, demoCatalog))) {
         logger.info({ products: demoCatalog.length }, "demo catalog seeded");

@@ -1,0 +1,112 @@
+import { isMessage } from "@bufbuild/protobuf";
+import {
+  type ConsumeResult,
+  consumeOnce,
+  createEventRegistry,
+  type Envelope,
+  type EventBus,
+  type Logger,
+  type Subscription,
+} from "@shopmesh/platform";
+import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
+import { PaymentFailedSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
+import type { Kysely, Transaction } from "kysely";
+import type { Catalog, StockChange } from "../catalog/catalog.service.js";
+import type { StockItem } from "../catalog/reservation.js";
+import { parseOrderId, parseReason, parseStockItems } from "../catalog/validation.js";
+import type { CatalogDb } from "../db/tables.js";
+
+export const CATALOG_GROUP = "catalog";
+/**
+ * The release reason for PaymentFailed, whatever the payment's own reason ("declined",
+ * "provider_unavailable", …): the stock goes back because the order will not be paid, and the
+ * payment's reason stays with the payment. Constant, so StockReleased reads the same for
+ * every failed payment.
+ */
+export const PAYMENT_FAILED_REASON = "payment_failed";
+/** The release reason for an OrderCancelled that carries none. */
+export const ORDER_CANCELLED_REASON = "order_cancelled";
+
+const SAGA_SCHEMAS = [OrderPlacedSchema, OrderCancelledSchema, PaymentFailedSchema];
+const registry = createEventRegistry(SAGA_SCHEMAS);
+const SAGA_TYPES = SAGA_SCHEMAS.map((s) => s.typeName);
+
+type SagaEvent =
+  | { readonly kind: "reserve"; readonly orderId: string; readonly items: readonly StockItem[] }
+  | { readonly kind: "release"; readonly orderId: string; readonly reason: string };
+
+/** Decodes and validates like the RPCs do: a malformed event fails (and ends dead-lettered). */
+function decode(event: Envelope): SagaEvent {
+  const msg = registry.decode(event);
+  if (isMessage(msg, OrderPlacedSchema)) {
+    return { kind: "reserve", orderId: parseOrderId(msg.orderId), items: parseStockItems(msg.items) };
+  }
+  if (isMessage(msg, OrderCancelledSchema)) {
+    return { kind: "release", orderId: parseOrderId(msg.orderId), reason: parseReason("reason", msg.reason, ORDER_CANCELLED_REASON) };
+  }
+  if (isMessage(msg, PaymentFailedSchema)) return { kind: "release", orderId: parseOrderId(msg.orderId), reason: PAYMENT_FAILED_REASON };
+  throw new Error(`unexpected event type ${msg.$typeName}`);
+}
+
+function apply(catalog: Catalog, trx: Transaction<CatalogDb>, event: SagaEvent): Promise<StockChange<unknown>> {
+  switch (event.kind) {
+    case "reserve":
+      return catalog.reserveStockIn(trx, event.orderId, event.items);
+    case "release":
+      // A release can overtake its OrderPlaced (PaymentFailed travels on another topic, a
+      // dead-lettered OrderPlaced may be replayed late): the tombstone keeps that order from
+      // holding stock afterwards.
+      return catalog.releaseStockIn(trx, event.orderId, event.reason, { tombstone: true });
+    default: {
+      const never: never = event;
+      throw new Error(`unknown saga event ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * The catalog's part of the checkout saga: OrderPlaced reserves the order's items (all or
+ * none, as ReserveStock does), OrderCancelled and PaymentFailed release what is still held.
+ * Each event is applied once (inbox): the stock change, its StockReserved/StockRejected/
+ * StockReleased outbox row and the inbox record commit in one transaction, and only then are
+ * the new stock levels published to watchers.
+ */
+export function subscribeSaga(bus: EventBus, db: Kysely<CatalogDb>, catalog: Catalog, logger: Logger): Subscription {
+  return bus.subscribe(CATALOG_GROUP, SAGA_TYPES, async (event) => {
+    await consumeStockChange(db, event, logger, (trx) => apply(catalog, trx, decode(event)));
+  });
+}
+
+/**
+ * `consumeOnce` with a stock change as the effect, running the change's after-commit step once
+ * the inbox transaction committed. A change made by an attempt whose transaction then failed
+ * may or may not have committed (a later attempt finding the event consumed says it did, but
+ * its levels were never published): its cached levels are dropped.
+ */
+async function consumeStockChange(
+  db: Kysely<CatalogDb>,
+  event: Envelope,
+  logger: Logger,
+  change: (trx: Transaction<CatalogDb>) => Promise<StockChange<unknown>>,
+): Promise<ConsumeResult> {
+  // The change of the latest attempt whose handler finished; reset when an attempt starts over.
+  const last: { change?: StockChange<unknown> } = {};
+  let result: ConsumeResult;
+  try {
+    result = await consumeOnce(
+      db,
+      event,
+      async (trx) => {
+        last.change = undefined;
+        last.change = await change(trx);
+      },
+      { logger },
+    );
+  } catch (err) {
+    last.change?.afterUncertainCommit();
+    throw err;
+  }
+  if (result === "handled") last.change?.afterCommit();
+  else last.change?.afterUncertainCommit();
+  return result;
+}
