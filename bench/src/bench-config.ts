@@ -16,6 +16,10 @@ export interface BenchConfig {
   readonly meshEntry: string | undefined;
   /** LOG_LEVEL as passed through to the mesh, recorded with the results. */
   readonly meshLogLevel: string | undefined;
+  /** Concurrent shoppers of the checkout scenario. */
+  readonly shoppers: number;
+  /** Measured checkouts per shopper, after the warm-up ones. */
+  readonly checkoutsPerShopper: number;
 }
 
 export class ConfigError extends Error {
@@ -31,11 +35,14 @@ function positiveNumber(name: string, raw: string | undefined, fallback: number,
   return value;
 }
 
+function positiveInteger(name: string, raw: string | undefined, fallback: number): number {
+  const value = positiveNumber(name, raw, fallback);
+  if (!Number.isInteger(value)) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
+  return value;
+}
+
 export function readBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
-  const connections = positiveNumber("BENCH_CONNECTIONS", env.BENCH_CONNECTIONS, 50);
-  if (!Number.isInteger(connections)) {
-    throw new ConfigError(`BENCH_CONNECTIONS must be an integer, got "${env.BENCH_CONNECTIONS}"`);
-  }
+  const connections = positiveInteger("BENCH_CONNECTIONS", env.BENCH_CONNECTIONS, 50);
   const only = env.BENCH_ONLY?.split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
@@ -48,5 +55,7 @@ export function readBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     keepTemp: env.BENCH_KEEP_TEMP === "1" || env.BENCH_KEEP_TEMP === "true",
     meshEntry: env.BENCH_MESH_ENTRY?.trim() || undefined,
     meshLogLevel: env.LOG_LEVEL,
+    shoppers: positiveInteger("BENCH_SHOPPERS", env.BENCH_SHOPPERS, 20),
+    checkoutsPerShopper: positiveInteger("BENCH_CHECKOUTS_PER_SHOPPER", env.BENCH_CHECKOUTS_PER_SHOPPER, 20),
   });
 }

@@ -2,7 +2,8 @@
 //
 //   1. baseline  — bench/dist/baseline-server.js in a child process, loaded over HTTP
 //   2. mesh      — `node launcher/dist/embedded.js`: a first start on an empty data dir, a warm
-//                  start reusing it (ready time, RSS), then the mesh scenarios on the warm one
+//                  start reusing it (ready time, RSS), then the mesh scenarios on the warm one,
+//                  the checkout scenario (concurrent shoppers, checkout → paid) last
 //   3. a table, target PASS/FAIL lines, and JSON under bench/results/
 //
 // Exits 0 whether or not targets are met; non-zero only when the harness itself could not
@@ -10,7 +11,8 @@
 //
 // Env: BENCH_DURATION (s, 10), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (50),
 // BENCH_READY_TIMEOUT (s, 120), BENCH_ONLY (comma list of scenario names, system names
-// `baseline`/`mesh`, or `startup`), BENCH_KEEP_TEMP=1 (keep data dirs and child logs).
+// `baseline`/`mesh`, or `startup`), BENCH_KEEP_TEMP=1 (keep data dirs and child logs),
+// BENCH_SHOPPERS (20) and BENCH_CHECKOUTS_PER_SHOPPER (20) for the checkout scenario.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
@@ -18,6 +20,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startBaseline } from "./baseline.js";
 import { type BenchConfig, ConfigError, readBenchConfig } from "./bench-config.js";
+import { CHECKOUT_FINAL_TIMEOUT_MS, CHECKOUT_WARMUP_PER_SHOPPER, runCheckout } from "./checkout.js";
 import { installExitHandlers, killAllChildren } from "./children.js";
 import { runLoad } from "./load.js";
 import { startMesh } from "./mesh.js";
@@ -33,7 +36,15 @@ import {
   verdictOf,
   writeResults,
 } from "./report.js";
-import { firstProductId, SCENARIOS, type Scenario, type SystemName } from "./scenarios.js";
+import {
+  type CheckoutScenario,
+  firstProductId,
+  type LoadScenario,
+  SCENARIOS,
+  type Scenario,
+  type ScenarioContext,
+  type SystemName,
+} from "./scenarios.js";
 import type { RunningSystem } from "./system.js";
 
 const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -75,6 +86,56 @@ function select(cfg: BenchConfig): Selection {
   };
 }
 
+async function runLoadScenario(scenario: LoadScenario, ctx: ScenarioContext, cfg: BenchConfig): Promise<ScenarioResult> {
+  const base = {
+    kind: "load",
+    name: scenario.name,
+    title: scenario.title,
+    system: scenario.system,
+    ...(scenario.target ? { target: scenario.target } : {}),
+  } as const;
+  try {
+    const request = await scenario.prepare(ctx);
+    log(`${scenario.name}: ${request.method} ${request.url} — warm-up ${cfg.warmupS} s, measuring ${cfg.durationS} s`);
+    const load = await runLoad(request, cfg);
+    log(`${scenario.name}: ${load.requestsPerSecond} req/s, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms`);
+    return { ...base, request: { method: request.method, path: new URL(request.url).pathname }, load };
+  } catch (err) {
+    log(`${scenario.name}: failed: ${errorText(err)}`);
+    return { ...base, error: errorText(err) };
+  }
+}
+
+async function runCheckoutScenario(scenario: CheckoutScenario, system: RunningSystem, cfg: BenchConfig): Promise<ScenarioResult> {
+  const base = { kind: "checkout", name: scenario.name, title: scenario.title, system: scenario.system, target: scenario.target } as const;
+  try {
+    log(
+      `${scenario.name}: ${cfg.shoppers} shoppers × (${CHECKOUT_WARMUP_PER_SHOPPER} warm-up + ${cfg.checkoutsPerShopper} measured) checkouts`,
+    );
+    const checkout = await runCheckout(system.url, {
+      shoppers: cfg.shoppers,
+      checkoutsPerShopper: cfg.checkoutsPerShopper,
+      warmupPerShopper: CHECKOUT_WARMUP_PER_SHOPPER,
+      finalTimeoutMs: CHECKOUT_FINAL_TIMEOUT_MS,
+      log,
+    });
+    const paid = checkout.checkoutToPaidMs;
+    log(
+      `${scenario.name}: ${checkout.checkoutsPerSecond} checkouts/s, checkout → paid p50 ${paid?.p50 ?? "-"} ms, p99 ${paid?.p99 ?? "-"} ms; ` +
+        `${checkout.failed} failed, ${checkout.stuck} stuck`,
+    );
+    // Failed checkouts are a result (judged by the target); none paid at all means nothing was measured.
+    if (!paid) {
+      const why = checkout.failureSamples[0] ?? "no checkout attempted";
+      return { ...base, checkout, error: `no checkout reached paid (${checkout.failed} failed, ${checkout.stuck} stuck), e.g. ${why}` };
+    }
+    return { ...base, checkout };
+  } catch (err) {
+    log(`${scenario.name}: failed: ${errorText(err)}`);
+    return { ...base, error: errorText(err) };
+  }
+}
+
 /** Runs the scenarios of one system against one running instance of it. */
 async function runScenarios(
   system: RunningSystem,
@@ -83,24 +144,19 @@ async function runScenarios(
   results: ScenarioResult[],
 ): Promise<void> {
   let productId: Promise<string> | undefined;
-  const ctx = { system, productId: () => (productId ??= firstProductId(system)) };
+  const ctx: ScenarioContext = { system, productId: () => (productId ??= firstProductId(system)) };
   for (const scenario of scenarios) {
-    const base = {
-      name: scenario.name,
-      title: scenario.title,
-      system: scenario.system,
-      ...(scenario.target ? { target: scenario.target } : {}),
-    };
-    try {
-      const request = await scenario.prepare(ctx);
-      log(`${scenario.name}: ${request.method} ${request.url} — warm-up ${cfg.warmupS} s, measuring ${cfg.durationS} s`);
-      const load = await runLoad(request, cfg);
-      const result: ScenarioResult = { ...base, request: { method: request.method, path: new URL(request.url).pathname }, load };
-      log(`${scenario.name}: ${load.requestsPerSecond} req/s, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms`);
-      results.push(result);
-    } catch (err) {
-      log(`${scenario.name}: failed: ${errorText(err)}`);
-      results.push({ ...base, error: errorText(err) });
+    switch (scenario.kind) {
+      case "load":
+        results.push(await runLoadScenario(scenario, ctx, cfg));
+        break;
+      case "checkout":
+        results.push(await runCheckoutScenario(scenario, system, cfg));
+        break;
+      default: {
+        const unknown: never = scenario;
+        throw new Error(`unknown scenario kind: ${JSON.stringify(unknown)}`);
+      }
     }
   }
 }
@@ -200,13 +256,14 @@ async function main(): Promise<number> {
   }
 
   // 3. Figures.
-  const baseline = scenarioResults.find((s) => s.name === "baseline" && s.load && !broken(s))?.load;
+  const baseline = scenarioResults.find((s) => s.kind === "load" && s.name === "baseline" && s.load && !broken(s));
+  const baselineLoad = baseline?.kind === "load" ? baseline.load : undefined;
   const scenarios = scenarioResults.map((s): ScenarioResult => {
-    if (!baseline || !s.load || s.name === "baseline") return s;
-    return { ...s, ratioToBaseline: Math.round((s.load.requestsPerSecond / baseline.requestsPerSecond) * 1000) / 1000 };
+    if (!baselineLoad || s.kind !== "load" || !s.load || s.name === "baseline") return s;
+    return { ...s, ratioToBaseline: Math.round((s.load.requestsPerSecond / baselineLoad.requestsPerSecond) * 1000) / 1000 };
   });
   for (const s of scenarios) {
-    if (s.load && broken(s)) {
+    if (s.kind === "load" && s.load && broken(s)) {
       harnessErrors.push(
         `${s.name}: ${s.load.errors} errors, ${s.load.timeouts} timeouts, ${s.load.non2xx} non-2xx (status codes ${JSON.stringify(s.load.statusCodes)})`,
       );
@@ -234,6 +291,8 @@ async function main(): Promise<number> {
       only: cfg.only ? [...cfg.only] : null,
       meshEntry: cfg.meshEntry ?? null,
       meshLogLevel: cfg.meshLogLevel ?? null,
+      shoppers: cfg.shoppers,
+      checkoutsPerShopper: cfg.checkoutsPerShopper,
     },
     scenarios,
     startup: startupFigures,

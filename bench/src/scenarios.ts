@@ -1,6 +1,7 @@
-// The load scenarios. To add one, append an object to `SCENARIOS`: which system it drives,
-// how to build its request against the running system (probing it once first), and
-// optionally a target it is judged against.
+// The scenarios. To add a load scenario, append an object of kind "load" to `SCENARIOS`: which
+// system it drives, how to build its request against the running system (probing it once
+// first), and optionally a target it is judged against. The "checkout" kind drives shoppers
+// through the whole checkout instead (checkout.ts).
 import { httpRequest } from "./http-util.js";
 import type { LoadRequest } from "./load.js";
 import { HarnessError, type RunningSystem } from "./system.js";
@@ -15,24 +16,47 @@ export interface ScenarioTarget {
   readonly maxP99Ms: number;
 }
 
+export interface CheckoutTarget {
+  /** Maximum p50 of POST /api/checkout → paid, milliseconds. */
+  readonly maxP50Ms: number;
+  /** Maximum p99 of POST /api/checkout → paid, milliseconds. */
+  readonly maxP99Ms: number;
+  /** Maximum failed + stuck checkouts. */
+  readonly maxFailedOrStuck: number;
+}
+
 export interface ScenarioContext {
   readonly system: RunningSystem;
   /** Memoized per system instance: an id from `GET /api/products`. */
   productId(): Promise<string>;
 }
 
-export interface Scenario {
+interface ScenarioBase {
   /** Stable id used in results and in BENCH_ONLY. */
   readonly name: string;
   /** What is measured, for the table. */
   readonly title: string;
   readonly system: SystemName;
+}
+
+/** One request, sent by autocannon over `BENCH_CONNECTIONS` connections for `BENCH_DURATION`. */
+export interface LoadScenario extends ScenarioBase {
+  readonly kind: "load";
   /** The request to load with. Must throw when a probe shows the system does not answer as expected. */
   prepare(ctx: ScenarioContext): Promise<LoadRequest>;
   readonly target?: ScenarioTarget;
 }
 
+/** `BENCH_SHOPPERS` shoppers checking out `BENCH_CHECKOUTS_PER_SHOPPER` times each (checkout.ts). */
+export interface CheckoutScenario extends ScenarioBase {
+  readonly kind: "checkout";
+  readonly target: CheckoutTarget;
+}
+
+export type Scenario = LoadScenario | CheckoutScenario;
+
 const EDGE_PRODUCT_READ_TARGET: ScenarioTarget = { minRatioToBaseline: 0.4, maxP99Ms: 30 };
+const CHECKOUT_TARGET: CheckoutTarget = { maxP50Ms: 50, maxP99Ms: 250, maxFailedOrStuck: 0 };
 
 /** Sends `request` once and checks the answer is 2xx JSON containing `mustContain`. */
 async function probe(request: LoadRequest, mustContain?: string): Promise<void> {
@@ -58,6 +82,7 @@ async function probe(request: LoadRequest, mustContain?: string): Promise<void> 
 
 export const SCENARIOS: readonly Scenario[] = [
   {
+    kind: "load",
     name: "baseline",
     title: "baseline: node:http → grpc-js echo",
     system: "baseline",
@@ -68,6 +93,7 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    kind: "load",
     name: "edge-rest-get-product",
     title: "edge REST GET /api/products/{id}",
     system: "mesh",
@@ -84,6 +110,7 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    kind: "load",
     name: "connect-get-product",
     title: "edge Connect CatalogService/GetProduct",
     system: "mesh",
@@ -101,6 +128,14 @@ export const SCENARIOS: readonly Scenario[] = [
       await probe(request, id);
       return request;
     },
+  },
+  {
+    // Last: it changes the data (users, orders, stock) the read scenarios would see.
+    kind: "checkout",
+    name: "checkout",
+    title: "checkout: POST /api/checkout → paid",
+    system: "mesh",
+    target: CHECKOUT_TARGET,
   },
 ];
 
