@@ -1,0 +1,51 @@
+import { isMessage } from "@bufbuild/protobuf";
+import { consumeOnce, createEventRegistry, type Envelope, type EventBus, type Logger, type Subscription } from "@shopmesh/platform";
+import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
+import { PaymentFailedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
+import type { Kysely } from "kysely";
+import type { OrderDb } from "../db/tables.js";
+import type { StatusUpdate } from "../order/order.js";
+import type { Orders } from "../order/order.service.js";
+import type { SagaEvent } from "../order/saga.js";
+
+const SCHEMAS = [StockReservedSchema, StockRejectedSchema, PaymentSucceededSchema, PaymentFailedSchema];
+const registry = createEventRegistry(SCHEMAS);
+export const ORDER_GROUP = "order";
+
+function decode(event: Envelope): SagaEvent {
+  const msg = registry.decode(event);
+  let decoded: SagaEvent;
+  if (isMessage(msg, StockReservedSchema)) decoded = { kind: "stock-reserved", orderId: msg.orderId };
+  else if (isMessage(msg, StockRejectedSchema)) decoded = { kind: "stock-rejected", orderId: msg.orderId, reason: msg.reason };
+  else if (isMessage(msg, PaymentSucceededSchema)) decoded = { kind: "payment-succeeded", orderId: msg.orderId, paymentId: msg.paymentId };
+  else if (isMessage(msg, PaymentFailedSchema)) decoded = { kind: "payment-failed", orderId: msg.orderId, reason: msg.reason };
+  else throw new Error(`unexpected event type ${msg.$typeName}`);
+  if (!decoded.orderId) throw new Error(`${event.type} ${event.id} without an order id`);
+  return decoded;
+}
+
+/**
+ * The order's part of the checkout saga: the catalog's StockReserved/StockRejected and the
+ * payment's PaymentSucceeded/PaymentFailed move the order along its status machine. Each event
+ * is applied once (inbox) in the transaction that records its transitions and the OrderPaid or
+ * OrderCancelled it causes; watchers hear of the transitions once that transaction committed.
+ */
+export function subscribeSaga(bus: EventBus, db: Kysely<OrderDb>, orders: Orders, logger: Logger): Subscription {
+  return bus.subscribe(
+    ORDER_GROUP,
+    SCHEMAS.map((s) => s.typeName),
+    async (event) => {
+      let applied: StatusUpdate[] = [];
+      const result = await consumeOnce(
+        db,
+        event,
+        async (trx) => {
+          applied = []; // a retried attempt starts over
+          applied = await orders.applyEvent(trx, decode(event));
+        },
+        { logger },
+      );
+      if (result === "handled") orders.announce(applied);
+    },
+  );
+}

@@ -1,0 +1,5 @@
+export { type OrderConfig, orderConfigSchema, readOrderConfig, requireDatabaseUrl } from "./config.js";
+export { createOrderService, type OrderServer, type OrderServiceOptions } from "./server.js";
+export { orderMigrations } from "./db/migrations/index.js";
+export type { Order, OrderStatus, StatusTransition, StatusUpdate } from "./order/order.js";
+export type { Orders } from "./order/order.service.js";

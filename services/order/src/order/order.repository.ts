@@ -1,0 +1,200 @@
+import type { Insertable, Kysely, Selectable, Transaction, Updateable } from "kysely";
+import type { OrderDb, OrdersTable } from "../db/tables.js";
+import type { Order, OrderItem, OrderStatus, StatusTransition, StatusUpdate } from "./order.js";
+import type { PageCursor } from "./page-token.js";
+
+type Db = Kysely<OrderDb> | Transaction<OrderDb>;
+export type OrderRow = Selectable<OrdersTable>;
+
+export async function findByIdempotencyKey(db: Db, userId: string, key: string): Promise<OrderRow | undefined> {
+  return db.selectFrom("orders").selectAll().where("user_id", "=", userId).where("idempotency_key", "=", key).executeTakeFirst();
+}
+
+/**
+ * Inserts the order row; false when the user already has an order with its idempotency key
+ * (a concurrent insert with the same key waits for the other transaction and then finds it).
+ */
+export async function insertOrder(trx: Transaction<OrderDb>, row: Insertable<OrdersTable>): Promise<boolean> {
+  const inserted = await trx
+    .insertInto("orders")
+    .values(row)
+    .onConflict((oc) => oc.columns(["user_id", "idempotency_key"]).doNothing())
+    .returning("id")
+    .executeTakeFirst();
+  return inserted !== undefined;
+}
+
+export async function insertItems(trx: Transaction<OrderDb>, orderId: string, items: readonly OrderItem[]): Promise<void> {
+  if (items.length === 0) return;
+  await trx
+    .insertInto("order_items")
+    .values(
+      items.map((item, i) => ({
+        order_id: orderId,
+        line_no: i + 1,
+        product_id: item.productId,
+        name: item.name,
+        unit_price_cents: item.unitPriceCents,
+        quantity: item.quantity,
+        line_total_cents: item.lineTotalCents,
+      })),
+    )
+    .execute();
+}
+
+export async function insertTransitions(trx: Transaction<OrderDb>, orderId: string, steps: readonly StatusTransition[]): Promise<void> {
+  if (steps.length === 0) return;
+  await trx
+    .insertInto("order_transitions")
+    .values(steps.map((s) => ({ order_id: orderId, seq: s.seq, from_status: s.from, to_status: s.to, reason: s.reason, at: s.at })))
+    .execute();
+}
+
+/** The order row, locked until `trx` ends: the changes of one order are serialised. */
+export async function lockOrder(trx: Transaction<OrderDb>, id: string): Promise<OrderRow | undefined> {
+  return trx.selectFrom("orders").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
+}
+
+export async function updateOrder(trx: Transaction<OrderDb>, id: string, set: Updateable<OrdersTable>): Promise<void> {
+  await trx.updateTable("orders").set(set).where("id", "=", id).execute();
+}
+
+/** The order if it exists and belongs to `userId`. */
+export async function findUserOrder(db: Db, userId: string, id: string): Promise<OrderRow | undefined> {
+  return db.selectFrom("orders").selectAll().where("id", "=", id).where("user_id", "=", userId).executeTakeFirst();
+}
+
+/** The user's orders, newest first by (created_at, id); `limit + 1` rows so the caller sees whether more follow. */
+export async function listUserOrders(db: Db, userId: string, limit: number, after: PageCursor | undefined): Promise<OrderRow[]> {
+  let q = db.selectFrom("orders").selectAll().where("user_id", "=", userId);
+  if (after) {
+    q = q.where((eb) =>
+      eb.or([eb("created_at", "<", after.createdAt), eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)])]),
+    );
+  }
+  return q
+    .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
+    .limit(limit + 1)
+    .execute();
+}
+
+export interface AllOrdersFilter {
+  readonly limit: number;
+  readonly after: PageCursor | undefined;
+  readonly statuses: readonly OrderStatus[];
+  readonly updatedBefore: Date | undefined;
+  readonly userId: string | undefined;
+}
+
+/** Every user's orders, oldest first by (created_at, id), filtered; `limit + 1` rows. */
+export async function listAllOrders(db: Db, f: AllOrdersFilter): Promise<OrderRow[]> {
+  let q = db.selectFrom("orders").selectAll();
+  if (f.statuses.length > 0) q = q.where("status", "in", [...f.statuses]);
+  if (f.updatedBefore) q = q.where("updated_at", "<", f.updatedBefore);
+  if (f.userId) q = q.where("user_id", "=", f.userId);
+  const after = f.after;
+  if (after) {
+    q = q.where((eb) =>
+      eb.or([eb("created_at", ">", after.createdAt), eb.and([eb("created_at", "=", after.createdAt), eb("id", ">", after.id)])]),
+    );
+  }
+  return q
+    .orderBy("created_at")
+    .orderBy("id")
+    .limit(f.limit + 1)
+    .execute();
+}
+
+/** The items and history of `rows`, assembled into orders (in the order of `rows`). */
+export async function loadOrders(db: Db, rows: readonly OrderRow[]): Promise<Order[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => r.id);
+  const [items, history] = await Promise.all([findItems(db, ids), findHistory(db, ids)]);
+  return rows.map((row) => toOrder(row, items.get(row.id) ?? [], history.get(row.id) ?? []));
+}
+
+export async function findItems(db: Db, orderIds: readonly string[]): Promise<Map<string, OrderItem[]>> {
+  const rows = await db
+    .selectFrom("order_items")
+    .selectAll()
+    .where("order_id", "in", [...orderIds])
+    .orderBy("order_id")
+    .orderBy("line_no")
+    .execute();
+  const byOrder = new Map<string, OrderItem[]>();
+  for (const r of rows) {
+    const list = byOrder.get(r.order_id) ?? [];
+    list.push({
+      productId: r.product_id,
+      name: r.name,
+      unitPriceCents: r.unit_price_cents,
+      quantity: r.quantity,
+      lineTotalCents: r.line_total_cents,
+    });
+    byOrder.set(r.order_id, list);
+  }
+  return byOrder;
+}
+
+export async function findHistory(db: Db, orderIds: readonly string[]): Promise<Map<string, StatusTransition[]>> {
+  const rows = await db
+    .selectFrom("order_transitions")
+    .selectAll()
+    .where("order_id", "in", [...orderIds])
+    .orderBy("order_id")
+    .orderBy("seq")
+    .execute();
+  const byOrder = new Map<string, StatusTransition[]>();
+  for (const r of rows) {
+    const list = byOrder.get(r.order_id) ?? [];
+    list.push({ seq: r.seq, from: r.from_status, to: r.to_status, at: new Date(r.at), reason: r.reason });
+    byOrder.set(r.order_id, list);
+  }
+  return byOrder;
+}
+
+/** The current status of each of `ids` that belongs to `userId`, with its latest transition. */
+export async function findStatuses(db: Db, userId: string, ids: readonly string[]): Promise<StatusUpdate[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom("orders")
+    .innerJoin("order_transitions as t", (join) => join.onRef("t.order_id", "=", "orders.id").onRef("t.seq", "=", "orders.version"))
+    .select([
+      "orders.id",
+      "orders.status",
+      "orders.cancel_reason",
+      "orders.payment_id",
+      "t.seq",
+      "t.from_status",
+      "t.to_status",
+      "t.reason",
+      "t.at",
+    ])
+    .where("orders.user_id", "=", userId)
+    .where("orders.id", "in", [...ids])
+    .execute();
+  return rows.map((r) => ({
+    orderId: r.id,
+    status: r.status,
+    transition: { seq: r.seq, from: r.from_status, to: r.to_status, at: new Date(r.at), reason: r.reason },
+    cancelReason: r.cancel_reason ?? undefined,
+    paymentId: r.payment_id ?? undefined,
+  }));
+}
+
+export function toOrder(row: OrderRow, items: readonly OrderItem[], history: readonly StatusTransition[]): Order {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    items,
+    totalCents: row.total_cents,
+    currency: row.currency,
+    status: row.status,
+    cancelReason: row.cancel_reason ?? undefined,
+    paymentId: row.payment_id ?? undefined,
+    history,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}

@@ -1,0 +1,283 @@
+import { alreadyExists, failedPrecondition, type Logger, notFound, uuidv7, withDbErrors, writeOutbox } from "@shopmesh/platform";
+import type { Kysely, Transaction } from "kysely";
+import type { OrderDb } from "../db/tables.js";
+import {
+  type Order,
+  type OrderStatus,
+  type Pricing,
+  priceOrder,
+  REASON_PLACED,
+  type StatusTransition,
+  type StatusUpdate,
+} from "./order.js";
+import { type OrderFacts, orderCancelled, orderPaid, orderPlaced } from "./order-events.js";
+import * as repo from "./order.repository.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
+import type { CheckoutPeers } from "./peers.js";
+import { reactTo, type SagaEvent } from "./saga.js";
+import { StatusFeed } from "./status-feed.js";
+import { transition } from "./status.js";
+
+type Db = Kysely<OrderDb>;
+type PricedOrder = Extract<Pricing, { kind: "priced" }>;
+
+export interface PlaceOrderInput {
+  readonly userId: string;
+  readonly idempotencyKey: string | undefined;
+  /** The card's digits, already validated; held in memory only until tokenized. */
+  readonly cardDigits: string | undefined;
+}
+
+export interface PlacedOrder {
+  readonly orderId: string;
+  /** PENDING for a new order; the order's status now for a replayed idempotency key. */
+  readonly status: OrderStatus;
+}
+
+export interface OrderPage {
+  readonly items: Order[];
+  readonly nextPageToken: string;
+}
+
+export interface AllOrdersQuery {
+  readonly pageSize: number;
+  readonly pageToken: string;
+  readonly statuses: readonly OrderStatus[];
+  readonly updatedBefore: Date | undefined;
+  readonly userId: string | undefined;
+}
+
+/** The order use cases; arguments are validated by the caller, and `userId` is the verified caller. */
+export interface Orders {
+  /** Places an order from the user's cart (see PlaceOrder in order.proto). */
+  placeOrder(input: PlaceOrderInput): Promise<PlacedOrder>;
+  /** One of the user's orders; NOT_FOUND for another user's or an unknown one. */
+  getOrder(userId: string, orderId: string): Promise<Order>;
+  /** The user's orders, newest first. */
+  listOrders(userId: string, pageSize: number, pageToken: string): Promise<OrderPage>;
+  /** Every user's orders, oldest first (internal). */
+  listAllOrders(query: AllOrdersQuery): Promise<OrderPage>;
+  /** The current status of each of the user's orders `ids`; NOT_FOUND when one is not theirs. */
+  currentStatuses(userId: string, ids: readonly string[]): Promise<StatusUpdate[]>;
+  /**
+   * Applies a stock or payment event within the caller's (inbox) transaction, writing its
+   * transitions and events; returns the transitions, to {@link Orders.announce} after commit.
+   */
+  applyEvent(trx: Transaction<OrderDb>, event: SagaEvent): Promise<StatusUpdate[]>;
+  /** Tells watchers of committed transitions and wakes the outbox relay. */
+  announce(updates: readonly StatusUpdate[]): void;
+  /** Transitions after their commit, for WatchOrders/StreamOrders. */
+  readonly feed: StatusFeed;
+}
+
+export interface OrdersOptions {
+  readonly db: Db;
+  readonly logger: Logger;
+  readonly peers: CheckoutPeers;
+  readonly feed?: StatusFeed;
+  readonly now?: () => Date;
+  /** Called after a transaction that wrote outbox rows committed (wakes the relay). */
+  readonly onEventsWritten?: () => void;
+}
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_ALL_PAGE_SIZE = 100;
+export const MAX_ALL_PAGE_SIZE = 500;
+
+export function createOrders({
+  db,
+  logger,
+  peers,
+  feed = new StatusFeed(logger),
+  now = () => new Date(),
+  onEventsWritten,
+}: OrdersOptions): Orders {
+  /** The earlier order of a replayed key, if it was placed with the same payment details. */
+  const replay = async (existing: repo.OrderRow, paymentMethod: () => Promise<string>): Promise<PlacedOrder> => {
+    if ((await paymentMethod()) !== existing.payment_method) {
+      throw alreadyExists("idempotency_key was used for an order with other payment details");
+    }
+    return { orderId: existing.id, status: existing.status };
+  };
+
+  /** The user's cart priced at the catalog's current prices; FAILED_PRECONDITION or NOT_FOUND when it cannot be ordered. */
+  const priceCart = async (userId: string): Promise<PricedOrder> => {
+    const lines = await peers.cartLines(userId);
+    if (lines.length === 0) throw failedPrecondition("cart is empty");
+    const pricing = priceOrder(lines, await peers.prices([...new Set(lines.map((l) => l.productId))]));
+    switch (pricing.kind) {
+      case "priced":
+        return pricing;
+      case "empty":
+        throw failedPrecondition("cart is empty");
+      case "missing-products":
+        throw notFound(`${pricing.productIds.length === 1 ? "product" : "products"} ${pricing.productIds.join(", ")}`);
+      case "mixed-currencies":
+        throw failedPrecondition(`the cart holds products in several currencies (${pricing.currencies.join(", ")})`);
+      case "too-large":
+        throw failedPrecondition("the order total exceeds the largest amount that can be charged");
+      default: {
+        const never: never = pricing;
+        throw new Error(`unknown pricing ${JSON.stringify(never)}`);
+      }
+    }
+  };
+
+  const page = async (rows: repo.OrderRow[], limit: number): Promise<OrderPage> => {
+    const items = await withDbErrors(() => repo.loadOrders(db, rows.slice(0, limit)), "order");
+    const last = items.at(-1);
+    return { items, nextPageToken: rows.length > limit && last ? encodePageToken(last) : "" };
+  };
+
+  return {
+    feed,
+
+    async placeOrder({ userId, idempotencyKey, cardDigits }) {
+      const tokenize = async () => (cardDigits === undefined ? "" : peers.tokenizeCard(cardDigits));
+      const placedWithKey = async () =>
+        idempotencyKey === undefined ? undefined : withDbErrors(() => repo.findByIdempotencyKey(db, userId, idempotencyKey), "order");
+      const existing = await placedWithKey();
+      if (existing) return replay(existing, tokenize);
+
+      const paymentMethod = await tokenize();
+      let pricing: PricedOrder;
+      try {
+        pricing = await priceCart(userId);
+      } catch (err) {
+        // A concurrent call with the same key may have placed the order meanwhile, and the
+        // cart may be empty because of it: that order is the answer.
+        const winner = await placedWithKey();
+        if (winner) return replay(winner, async () => paymentMethod);
+        throw err;
+      }
+
+      const at = now();
+      const orderId = uuidv7(at.getTime());
+      const facts: OrderFacts = { orderId, userId, items: pricing.items, totalCents: pricing.totalCents, currency: pricing.currency };
+      const placed: StatusTransition = { seq: 1, from: "UNSPECIFIED", to: transition("UNSPECIFIED", "PENDING"), at, reason: REASON_PLACED };
+      const winner = await withDbErrors(
+        () =>
+          db.transaction().execute(async (trx) => {
+            const inserted = await repo.insertOrder(trx, {
+              id: orderId,
+              user_id: userId,
+              idempotency_key: idempotencyKey ?? null,
+              payment_method: paymentMethod,
+              status: "PENDING",
+              cancel_reason: null,
+              payment_id: null,
+              total_cents: pricing.totalCents,
+              currency: pricing.currency,
+              version: placed.seq,
+              created_at: at,
+              updated_at: at,
+            });
+            // Lost a race for the idempotency key: the order placed first answers.
+            if (!inserted) return repo.findByIdempotencyKey(trx, userId, idempotencyKey ?? "");
+            await repo.insertItems(trx, orderId, pricing.items);
+            await repo.insertTransitions(trx, orderId, [placed]);
+            await writeOutbox(trx, orderPlaced(facts, paymentMethod, at));
+            return undefined;
+          }),
+        "order",
+      );
+      if (winner) return replay(winner, async () => paymentMethod);
+      onEventsWritten?.();
+      logger.info({ orderId, userId, lines: pricing.items.length, totalCents: pricing.totalCents }, "order placed");
+      return { orderId, status: "PENDING" };
+    },
+
+    async getOrder(userId, orderId) {
+      const order = await withDbErrors(async () => {
+        const row = await repo.findUserOrder(db, userId, orderId);
+        return row && (await repo.loadOrders(db, [row]))[0];
+      }, "order");
+      if (!order) throw notFound("order");
+      return order;
+    },
+
+    async listOrders(userId, pageSize, pageToken) {
+      const after = decodePageToken(pageToken);
+      return page(await withDbErrors(() => repo.listUserOrders(db, userId, pageSize, after), "order"), pageSize);
+    },
+
+    async listAllOrders(q) {
+      const after = decodePageToken(q.pageToken);
+      const rows = await withDbErrors(
+        () => repo.listAllOrders(db, { limit: q.pageSize, after, statuses: q.statuses, updatedBefore: q.updatedBefore, userId: q.userId }),
+        "order",
+      );
+      return page(rows, q.pageSize);
+    },
+
+    async currentStatuses(userId, ids) {
+      const found = await withDbErrors(() => repo.findStatuses(db, userId, ids), "order");
+      if (found.length !== new Set(ids).size) {
+        const known = new Set(found.map((u) => u.orderId));
+        throw notFound(`order ${ids.find((id) => !known.has(id))}`);
+      }
+      return found;
+    },
+
+    async applyEvent(trx, event) {
+      const row = await repo.lockOrder(trx, event.orderId);
+      const log = { orderId: event.orderId, event: event.kind };
+      if (!row) {
+        logger.warn(log, "event for an unknown order ignored");
+        return [];
+      }
+      const reaction = reactTo(row.status, event);
+      if (reaction.kind === "ignore") {
+        if (reaction.why === "stale") logger.info({ ...log, status: row.status }, "stale event ignored");
+        else if (event.kind === "payment-succeeded")
+          logger.error({ ...log, status: row.status }, "payment succeeded for a cancelled order; it needs a refund");
+        else logger.warn({ ...log, status: row.status }, "event contradicting the order's status ignored");
+        return [];
+      }
+
+      const at = now();
+      const steps: StatusTransition[] = [];
+      let from: OrderStatus = row.status;
+      for (const step of reaction.steps) {
+        const to = transition(from, step.to);
+        steps.push({ seq: row.version + steps.length + 1, from, to, at, reason: step.reason });
+        from = to;
+      }
+      const last = steps.at(-1)!;
+      const cancelReason = last.to === "CANCELLED" ? last.reason : null;
+      const paymentId = reaction.paymentId ?? row.payment_id;
+      await repo.insertTransitions(trx, row.id, steps);
+      await repo.updateOrder(trx, row.id, {
+        status: last.to,
+        version: last.seq,
+        cancel_reason: cancelReason,
+        payment_id: paymentId,
+        updated_at: at,
+      });
+
+      if (last.to === "PAID" || last.to === "CANCELLED") {
+        const items = (await repo.findItems(trx, [row.id])).get(row.id) ?? [];
+        const facts: OrderFacts = { orderId: row.id, userId: row.user_id, items, totalCents: row.total_cents, currency: row.currency };
+        // A cancellation always leaves PENDING or STOCK_RESERVED (the machine checked it).
+        const event =
+          last.to === "PAID" ? orderPaid(facts, paymentId ?? "", at) : orderCancelled(facts, last.reason, last.from as OrderStatus, at);
+        await writeOutbox(trx, event);
+      }
+      logger.info({ ...log, from: row.status, to: last.to, reason: last.reason }, "order status changed");
+      return steps.map((t) => ({
+        orderId: row.id,
+        status: t.to,
+        transition: t,
+        cancelReason: t.to === "CANCELLED" ? t.reason : undefined,
+        paymentId: t.to === "PAID" ? (paymentId ?? undefined) : undefined,
+      }));
+    },
+
+    announce(updates) {
+      if (updates.length === 0) return;
+      feed.publish(updates);
+      onEventsWritten?.();
+    },
+  };
+}

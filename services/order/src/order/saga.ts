@@ -1,0 +1,68 @@
+import {
+  cancelReasonForPaymentFailure,
+  cancelReasonForStockRejection,
+  type OrderStatus,
+  REASON_PAID,
+  REASON_STOCK_RESERVED,
+} from "./order.js";
+
+/** The checkout saga's events that move an order, decoded. */
+export type SagaEvent =
+  | { readonly kind: "stock-reserved"; readonly orderId: string }
+  | { readonly kind: "stock-rejected"; readonly orderId: string; readonly reason: string }
+  | { readonly kind: "payment-succeeded"; readonly orderId: string; readonly paymentId: string }
+  | { readonly kind: "payment-failed"; readonly orderId: string; readonly reason: string };
+
+export interface Step {
+  readonly to: OrderStatus;
+  readonly reason: string;
+}
+
+/**
+ * What an event does to an order in `status`: the steps to record (checked against the status
+ * machine by whoever applies them), or nothing. Ignored events are `stale` when the order is
+ * already where the event would take it or further (a redelivery, or an event overtaken by a
+ * later one from another topic) and `conflict` when the event contradicts what happened
+ * (e.g. a payment failing for a PAID order): both leave the order as it is.
+ */
+export type Reaction =
+  | { readonly kind: "apply"; readonly steps: readonly Step[]; readonly paymentId?: string }
+  | { readonly kind: "ignore"; readonly why: "stale" | "conflict" };
+
+const reserved: Step = { to: "STOCK_RESERVED", reason: REASON_STOCK_RESERVED };
+const stale = { kind: "ignore", why: "stale" } as const;
+const conflict = { kind: "ignore", why: "conflict" } as const;
+
+/**
+ * Catalog's and payment's events travel on different topics, so an order may hear of its
+ * payment before its reservation. The payment service charges only after StockReserved, so a
+ * payment result for a PENDING order implies the reservation: it is recorded first
+ * (PENDING → STOCK_RESERVED → PAID or CANCELLED) and the late StockReserved is then stale.
+ */
+export function reactTo(status: OrderStatus, event: SagaEvent): Reaction {
+  switch (event.kind) {
+    case "stock-reserved":
+      return status === "PENDING" ? { kind: "apply", steps: [reserved] } : stale;
+    case "stock-rejected": {
+      const cancel: Step = { to: "CANCELLED", reason: cancelReasonForStockRejection(event.reason) };
+      if (status === "PENDING") return { kind: "apply", steps: [cancel] };
+      return status === "CANCELLED" ? stale : conflict;
+    }
+    case "payment-succeeded": {
+      const paid: Step = { to: "PAID", reason: REASON_PAID };
+      if (status === "PENDING") return { kind: "apply", steps: [reserved, paid], paymentId: event.paymentId };
+      if (status === "STOCK_RESERVED") return { kind: "apply", steps: [paid], paymentId: event.paymentId };
+      return status === "PAID" ? stale : conflict;
+    }
+    case "payment-failed": {
+      const cancel: Step = { to: "CANCELLED", reason: cancelReasonForPaymentFailure(event.reason) };
+      if (status === "PENDING") return { kind: "apply", steps: [reserved, cancel] };
+      if (status === "STOCK_RESERVED") return { kind: "apply", steps: [cancel] };
+      return status === "CANCELLED" ? stale : conflict;
+    }
+    default: {
+      const never: never = event;
+      throw new Error(`unknown saga event ${JSON.stringify(never)}`);
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import type { OrderStatus, StatusOrNone } from "./order.js";
+import { canTransition, IllegalTransitionError, isFinal, transition } from "./status.js";
+
+const statuses: OrderStatus[] = ["PENDING", "STOCK_RESERVED", "PAID", "CANCELLED"];
+const allowed: Array<[StatusOrNone, OrderStatus]> = [
+  ["UNSPECIFIED", "PENDING"],
+  ["PENDING", "STOCK_RESERVED"],
+  ["PENDING", "CANCELLED"],
+  ["STOCK_RESERVED", "PAID"],
+  ["STOCK_RESERVED", "CANCELLED"],
+];
+
+describe("order status machine", () => {
+  it("allows exactly the checkout transitions and refuses every other one", () => {
+    for (const from of ["UNSPECIFIED", ...statuses] as StatusOrNone[]) {
+      for (const to of statuses) {
+        const ok = allowed.some(([f, t]) => f === from && t === to);
+        expect(canTransition(from, to), `${from} → ${to}`).toBe(ok);
+        if (ok) expect(transition(from, to)).toBe(to);
+        else expect(() => transition(from, to)).toThrow(IllegalTransitionError);
+      }
+    }
+  });
+
+  it("names both ends in the refusal", () => {
+    expect(() => transition("PAID", "CANCELLED")).toThrow("an order cannot go from PAID to CANCELLED");
+    expect(() => transition("PENDING", "PAID")).toThrow(/PENDING to PAID/);
+    expect(() => transition("CANCELLED", "PENDING")).toThrow(IllegalTransitionError);
+  });
+
+  it("PAID and CANCELLED are final", () => {
+    expect(statuses.filter(isFinal)).toEqual(["PAID", "CANCELLED"]);
+  });
+});

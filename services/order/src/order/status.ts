@@ -1,0 +1,38 @@
+import type { OrderStatus, StatusOrNone } from "./order.js";
+
+/**
+ * The order status machine: UNSPECIFIED → PENDING (placing), PENDING → STOCK_RESERVED → PAID,
+ * PENDING → CANCELLED, STOCK_RESERVED → CANCELLED. PAID and CANCELLED are final.
+ */
+const next: Readonly<Record<StatusOrNone, readonly OrderStatus[]>> = {
+  UNSPECIFIED: ["PENDING"],
+  PENDING: ["STOCK_RESERVED", "CANCELLED"],
+  STOCK_RESERVED: ["PAID", "CANCELLED"],
+  PAID: [],
+  CANCELLED: [],
+};
+
+/** A transition the machine does not allow was asked for. */
+export class IllegalTransitionError extends Error {
+  override readonly name = "IllegalTransitionError";
+  constructor(
+    readonly from: StatusOrNone,
+    readonly to: OrderStatus,
+  ) {
+    super(`an order cannot go from ${from} to ${to}`);
+  }
+}
+
+export function canTransition(from: StatusOrNone, to: OrderStatus): boolean {
+  return next[from].includes(to);
+}
+
+/** Returns `to` when the machine allows `from → to`; throws IllegalTransitionError otherwise. */
+export function transition(from: StatusOrNone, to: OrderStatus): OrderStatus {
+  if (!canTransition(from, to)) throw new IllegalTransitionError(from, to);
+  return to;
+}
+
+export function isFinal(status: OrderStatus): boolean {
+  return next[status].length === 0;
+}

@@ -1,0 +1,53 @@
+import { Code, ConnectError } from "@shopmesh/platform";
+import { describe, expect, it } from "vitest";
+import { parseCardNumber, parseIdempotencyKey, parseOrderId, parseOrderIds, parsePageSize } from "./validation.js";
+
+function refusal(fn: () => unknown): ConnectError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConnectError) return err;
+    throw err;
+  }
+  throw new Error("not refused");
+}
+
+describe("order validation", () => {
+  it("idempotency keys are 1..128 printable ASCII characters, empty meaning none", () => {
+    expect(parseIdempotencyKey("")).toBeUndefined();
+    expect(parseIdempotencyKey("checkout 2026-11-25 #1")).toBe("checkout 2026-11-25 #1");
+    expect(parseIdempotencyKey("k".repeat(128))).toHaveLength(128);
+    for (const bad of ["k".repeat(129), "tab\there", "caf\u00e9", "line\n"]) {
+      const err = refusal(() => parseIdempotencyKey(bad));
+      expect(err.code).toBe(Code.InvalidArgument);
+      expect(err.rawMessage).toMatch(/^idempotency_key: /);
+    }
+  });
+
+  it("card numbers pass Luhn, spaces and dashes ignored, and are never repeated in the error", () => {
+    expect(parseCardNumber("payment.card_number", "")).toBeUndefined();
+    expect(parseCardNumber("payment.card_number", "4242 4242-4242 4242")).toBe("4242424242424242");
+    for (const bad of ["4242424242424241", "4242", "4242 4242 4242 424x", "1".repeat(20)]) {
+      const err = refusal(() => parseCardNumber("payment.card_number", bad));
+      expect(err.code).toBe(Code.InvalidArgument);
+      expect(err.rawMessage).toMatch(/^payment\.card_number: /);
+      expect(err.rawMessage).not.toContain(bad.replace(/\D/g, "").slice(0, 8));
+    }
+  });
+
+  it("order ids are UUIDs, named by their field and index", () => {
+    expect(parseOrderId("id", "0190A0B0-0000-7000-8000-00000000000A")).toBe("0190a0b0-0000-7000-8000-00000000000a");
+    expect(refusal(() => parseOrderId("id", "")).rawMessage).toBe("id: is required");
+    expect(refusal(() => parseOrderId("id", "42")).rawMessage).toBe("id: must be a UUID");
+    const id = "0190a0b0-0000-7000-8000-000000000001";
+    expect(parseOrderIds("add_order_ids", [id, id])).toEqual([id]);
+    expect(refusal(() => parseOrderIds("add_order_ids", [id, "nope"])).rawMessage).toMatch(/^add_order_ids\[1\]: /);
+  });
+
+  it("page sizes: 0 means the default, beyond the maximum is refused", () => {
+    expect(parsePageSize(0, 20, 100)).toBe(20);
+    expect(parsePageSize(100, 20, 100)).toBe(100);
+    expect(refusal(() => parsePageSize(101, 20, 100)).rawMessage).toMatch(/^page_size: /);
+    expect(refusal(() => parsePageSize(-1, 20, 100)).code).toBe(Code.InvalidArgument);
+  });
+});

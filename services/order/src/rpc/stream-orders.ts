@@ -1,0 +1,28 @@
+import { invalidArgument } from "@shopmesh/platform";
+import type { Orders } from "../order/order.service.js";
+import { OrderWatch } from "../order/status-watch.js";
+import { parseOrderIds } from "../order/validation.js";
+import { callerId, type Handler } from "./handler.js";
+import { toProtoUpdate } from "./mapping.js";
+
+/**
+ * Current statuses first, then every transition; ends normally once every listed order is
+ * final, or when the client cancels or the server stops. NOT_FOUND (before anything is sent)
+ * when an id is not the caller's; RESOURCE_EXHAUSTED for more than 100 ids.
+ */
+export function streamOrders(orders: Orders): Handler<"streamOrders"> {
+  return (req, ctx) =>
+    (async function* () {
+      const userId = callerId(ctx);
+      const ids = parseOrderIds("order_ids", req.orderIds);
+      if (ids.length === 0) throw invalidArgument("order_ids", "at least one order id is required");
+      const watch = new OrderWatch({ feed: orders.feed, currentStatuses: (list) => orders.currentStatuses(userId, list) }, ctx.signal);
+      try {
+        await watch.add(ids, "order_ids");
+        watch.endRequests();
+        for await (const update of watch) yield { update: toProtoUpdate(update) };
+      } finally {
+        watch.close();
+      }
+    })();
+}
