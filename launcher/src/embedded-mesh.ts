@@ -5,8 +5,9 @@ import { createCartService, readCartConfig } from "@shopmesh/cart";
 import { createCatalogService, readCatalogConfig } from "@shopmesh/catalog";
 import { createEdge, readEdgeConfig } from "@shopmesh/edge";
 import { createNotificationService, readNotificationConfig } from "@shopmesh/notification";
+import { createOrderService, readOrderConfig } from "@shopmesh/order";
 import { createPaymentService, readPaymentConfig } from "@shopmesh/payment";
-import { type Logger, createInProcessBus, createLogger, openDatabase } from "@shopmesh/platform";
+import { type EventBus, type Logger, createInProcessBus, createLogger, openDatabase } from "@shopmesh/platform";
 import { readEmbeddedConfig } from "./config.js";
 
 export interface EmbeddedMesh {
@@ -16,6 +17,11 @@ export interface EmbeddedMesh {
   readonly edgePort: number;
   /** Loopback gRPC address of each service, by service name ("catalog" → "127.0.0.1:40123"). */
   readonly services: Readonly<Record<string, string>>;
+  /**
+   * The in-process bus carrying the domain events (for operations and tests): a new consumer
+   * group sees every event published after it subscribes; publishing delivers to every group.
+   */
+  readonly bus: EventBus;
   stop(): Promise<void>;
 }
 
@@ -59,7 +65,16 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
     const cart = await started(createCartService({ config: cartConfig, db, logger: log, bus }));
     const payment = await started(createPaymentService({ config: paymentConfig, db, logger: log, bus }));
     const notification = await started(createNotificationService({ config: notificationConfig, db, logger: log, bus }));
-    const services = { auth, catalog, cart, payment, notification };
+    const orderConfig = readOrderConfig({
+      ...serviceEnv,
+      ...peers,
+      CART_ADDR: cart,
+      PAYMENT_ADDR: payment,
+      ORDER_HOST: "127.0.0.1",
+      ORDER_PORT: "0",
+    });
+    const order = await started(createOrderService({ config: orderConfig, db, logger: log, bus }));
+    const services = { auth, catalog, cart, payment, notification, order };
 
     const edgeConfig = readEdgeConfig({
       ...env,
@@ -68,11 +83,12 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
       CART_ADDR: cart,
       PAYMENT_ADDR: payment,
       NOTIFICATION_ADDR: notification,
+      ORDER_ADDR: order,
     });
     const edge = createEdge({ config: edgeConfig, logger: log.child({ service: "edge" }) });
     const edgePort = await edge.start();
     stops.push(() => edge.stop());
-    return { url: edge.url, edgePort, services, stop };
+    return { url: edge.url, edgePort, services, bus, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;

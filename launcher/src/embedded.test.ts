@@ -69,6 +69,7 @@ describe("embedded mesh", () => {
         "shop.cart.v1.CartService": "SERVING",
         "shop.payment.v1.PaymentService": "SERVING",
         "shop.notification.v1.NotificationService": "SERVING",
+        "shop.order.v1.OrderService": "SERVING",
       },
     });
   });
