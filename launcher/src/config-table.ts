@@ -2,6 +2,7 @@ import { authConfigSchema } from "@shopmesh/auth";
 import { cartConfigSchema } from "@shopmesh/cart";
 import { catalogConfigSchema } from "@shopmesh/catalog";
 import { notificationConfigSchema } from "@shopmesh/notification";
+import { orderConfigSchema } from "@shopmesh/order";
 import { paymentConfigSchema } from "@shopmesh/payment";
 import { edgeConfigSchema } from "@shopmesh/edge";
 import { type ConfigSchema, describeConfig } from "@shopmesh/platform";
@@ -14,6 +15,7 @@ export const configSchemas: ReadonlyArray<{ readonly process: string; readonly s
   { process: "auth", schema: authConfigSchema },
   { process: "catalog", schema: catalogConfigSchema },
   { process: "cart", schema: cartConfigSchema },
+  { process: "order", schema: orderConfigSchema },
   { process: "payment", schema: paymentConfigSchema },
   { process: "notification", schema: notificationConfigSchema },
 ];
