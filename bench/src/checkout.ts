@@ -9,10 +9,13 @@
 // The stream is opened once POST /api/checkout has answered; it starts with the current status,
 // so an order paid before the stream is open is seen as paid at once.
 import { RestError, rest, Shopper } from "@shopmesh/launcher";
-import { ConnectStreamError, connectServerStream } from "./connect-stream.js";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { OrderService, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { HarnessError } from "./system.js";
 
-export const STREAM_ORDERS_PATH = "/shop.order.v1.OrderService/StreamOrders";
+export const STREAM_ORDERS_METHOD = `${OrderService.typeName}/${OrderService.method.streamOrders.name}`;
 /** Checkouts per shopper before the measured ones. */
 export const CHECKOUT_WARMUP_PER_SHOPPER = 2;
 /** An order not paid or cancelled this long after sending POST /api/checkout is stuck. */
@@ -187,26 +190,6 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** "ORDER_STATUS_PAID" (Connect JSON) or "paid" (REST) → "paid". */
-function statusWord(status: unknown): string {
-  return typeof status === "string" ? status.toLowerCase().replace(/^order_status_/, "") : "";
-}
-
-/** RFC 3339 with up to nanoseconds → epoch milliseconds. */
-function epochMs(timestamp: unknown): number | undefined {
-  if (typeof timestamp !== "string") return undefined;
-  const ms = Date.parse(timestamp.replace(/(\.\d{3})\d+/, "$1"));
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
-interface StreamOrdersMessage {
-  readonly update?: {
-    readonly status?: string;
-    readonly cancelReason?: string;
-    readonly transition?: { readonly at?: string };
-  };
-}
-
 function failure(
   stage: string,
   err: unknown,
@@ -215,12 +198,15 @@ function failure(
   if (err instanceof RestError) {
     return { kind: "failed", reason: `${stage}: http ${err.reply.status}`, detail: err.message, non2xx: true, ...extra };
   }
-  if (err instanceof ConnectStreamError) {
-    const non2xx = err.code.startsWith("http_");
-    return { kind: "failed", reason: `${stage}: ${err.code}`, detail: err.message, non2xx, ...extra };
+  if (err instanceof ConnectError && err.code !== Code.DeadlineExceeded && err.code !== Code.Canceled) {
+    return { kind: "failed", reason: `${stage}: ${Code[err.code]}`, detail: err.message, non2xx: true, ...extra };
   }
   // Ours, or the DOMException of an AbortSignal.timeout().
-  if (err instanceof TimeoutError || (err as { name?: unknown } | undefined)?.name === "TimeoutError") {
+  if (
+    err instanceof TimeoutError ||
+    (err as { name?: unknown } | undefined)?.name === "TimeoutError" ||
+    (err instanceof ConnectError && (err.code === Code.DeadlineExceeded || err.code === Code.Canceled))
+  ) {
     return { kind: "stuck", reason: `stuck (${stage})`, detail: errorText(err), non2xx: false, ...extra };
   }
   const name = err instanceof Error ? err.name : "error";
@@ -228,7 +214,12 @@ function failure(
 }
 
 /** Add one unit to the cart, check out, follow the order until it is final or the deadline. */
-async function checkoutOnce(baseUrl: string, shopper: Shopper, productId: string, finalTimeoutMs: number): Promise<Outcome> {
+async function checkoutOnce(
+  orders: Client<typeof OrderService>,
+  shopper: Shopper,
+  productId: string,
+  finalTimeoutMs: number,
+): Promise<Outcome> {
   const addStart = performance.now();
   try {
     await within(shopper.addItem(productId, 1), finalTimeoutMs, "add to cart");
@@ -254,19 +245,15 @@ async function checkoutOnce(baseUrl: string, shopper: Shopper, productId: string
   let cancelReason: string | undefined;
   try {
     const remaining = Math.max(1, Math.ceil(sent + finalTimeoutMs - performance.now()));
-    const stream = connectServerStream(
-      `${baseUrl}${STREAM_ORDERS_PATH}`,
+    const stream = orders.streamOrders(
       { orderIds: [orderId] },
       { headers: { authorization: `Bearer ${shopper.token}` }, signal: AbortSignal.timeout(remaining) },
     );
-    for await (const message of stream) {
-      const update = (message as StreamOrdersMessage).update;
-      const status = statusWord(update?.status);
-      if (status === "paid" && paidAt === undefined) {
+    for await (const { update } of stream) {
+      if (update?.status === OrderStatus.PAID && paidAt === undefined) {
         paidAt = performance.now();
-        const at = epochMs(update?.transition?.at);
-        if (at !== undefined) noticeLagMs = Date.now() - at;
-      } else if (status === "cancelled") {
+        if (update.transition?.at) noticeLagMs = Date.now() - timestampMs(update.transition.at);
+      } else if (update?.status === OrderStatus.CANCELLED) {
         cancelReason = update?.cancelReason || "no reason";
       }
       // Read on to the end of the stream (the server ends it once the order is final), so that
@@ -306,6 +293,8 @@ export async function runCheckout(baseUrl: string, opts: CheckoutOptions): Promi
   const plan = stockWeightedPlan(products, plannedUnits);
   let next = 0;
   const pick = () => plan[next++] as string;
+  // The Connect protocol over HTTP/1.1, as a browser would follow an order.
+  const orders = createClient(OrderService, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
 
   const tag = `${Date.now().toString(36)}-${process.pid}`;
   const shoppers = await Promise.all(
@@ -323,7 +312,7 @@ export async function runCheckout(baseUrl: string, opts: CheckoutOptions): Promi
     const outcomes: Outcome[] = [];
     await Promise.all(
       shoppers.map(async (shopper) => {
-        for (let i = 0; i < perShopper; i++) outcomes.push(await checkoutOnce(baseUrl, shopper, pick(), opts.finalTimeoutMs));
+        for (let i = 0; i < perShopper; i++) outcomes.push(await checkoutOnce(orders, shopper, pick(), opts.finalTimeoutMs));
       }),
     );
     return outcomes;
@@ -361,7 +350,7 @@ export async function runCheckout(baseUrl: string, opts: CheckoutOptions): Promi
     checkoutsPerShopper: opts.checkoutsPerShopper,
     warmupPerShopper: opts.warmupPerShopper,
     finalTimeoutMs: opts.finalTimeoutMs,
-    paidObservedVia: `Connect server stream ${STREAM_ORDERS_PATH.slice(1)}`,
+    paidObservedVia: `Connect server stream ${STREAM_ORDERS_METHOD}`,
     durationS: round2(durationS),
     ...measuredCounts,
     checkoutsPerSecond: round2(measuredCounts.paid / durationS),
