@@ -3,6 +3,8 @@
  * against deployment manifests. `loadConfig` is the only place that reads `process.env`.
  */
 
+import { isSchemaName } from "./db/schema-name.js";
+
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
@@ -85,6 +87,13 @@ export const env = {
         .filter((s) => s.length > 0),
     );
   },
+  /** A Postgres schema name: a lowercase SQL identifier not starting with `pg_`. */
+  schemaName(opts: Opts<string>): VarSpec<string> {
+    return spec("identifier", opts, (raw, name) => {
+      if (!isSchemaName(raw)) fail(name, `expected a lowercase SQL identifier, got "${raw}"`);
+      return raw;
+    });
+  },
   /** A value that may be left unset; the config then holds `undefined`. */
   optional<T>(inner: VarSpec<T>): VarSpec<T | undefined> {
     return { ...inner, required: false, default: undefined, parse: inner.parse };
@@ -126,4 +135,58 @@ export function describeConfig(schema: ConfigSchema): Array<{ name: string; kind
     default: s.required ? "(required)" : s.default === undefined ? "(unset)" : JSON.stringify(s.default),
     doc: s.doc,
   }));
+}
+
+export const logLevels = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+/** The variables every service declares: its database, schema, log level and shutdown grace. */
+export function serviceVars(
+  service: string,
+  opts: { schema: string },
+): {
+  readonly DATABASE_URL: VarSpec<string | undefined>;
+  readonly DB_SCHEMA: VarSpec<string>;
+  readonly LOG_LEVEL: VarSpec<LogLevel>;
+  readonly SHUTDOWN_GRACE_MS: VarSpec<number>;
+} {
+  return {
+    DATABASE_URL: env.optional(
+      env.url({ doc: `Postgres URL of the ${service} database (required in distributed mode)`, protocols: ["postgres", "postgresql"] }),
+    ),
+    DB_SCHEMA: env.schemaName({ doc: `Database schema holding the ${service} tables`, default: opts.schema }),
+    LOG_LEVEL: env.oneOf(logLevels, { doc: "Minimum level of log lines", default: "info" }),
+    SHUTDOWN_GRACE_MS: env.int({ doc: "How long a stop waits for in-flight calls, in ms", default: 10_000, min: 0 }),
+  };
+}
+
+/** The variables of a service that verifies access tokens against the auth service's keys. */
+export function authVars(): {
+  readonly AUTH_ADDR: VarSpec<string | undefined>;
+  readonly AUTH_AUDIENCE: VarSpec<string>;
+  readonly AUTH_ISSUER: VarSpec<string>;
+} {
+  return {
+    AUTH_ADDR: env.optional(
+      env.address({ doc: "host:port of the auth service, whose GetJwks verifies access tokens (required unless a verifier is injected)" }),
+    ),
+    AUTH_AUDIENCE: env.string({ doc: "Expected `aud` claim of access tokens", default: "shopmesh" }),
+    AUTH_ISSUER: env.string({ doc: "Expected `iss` claim of access tokens", default: "shopmesh" }),
+  };
+}
+
+/** `schema` with its variables in name order, the order the README's table lists them in. */
+export function byName<S extends ConfigSchema>(schema: S): S {
+  return Object.fromEntries(Object.entries(schema).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as S;
+}
+
+/** DATABASE_URL, which distributed mode cannot run without. */
+export function requireDatabaseUrl(
+  config: { readonly DATABASE_URL: string | undefined },
+  schema: { readonly DATABASE_URL: VarSpec<string | undefined> },
+): string {
+  if (config.DATABASE_URL === undefined) {
+    throw new ConfigError(`missing required environment variable DATABASE_URL (${schema.DATABASE_URL.doc})`);
+  }
+  return config.DATABASE_URL;
 }

@@ -1,5 +1,6 @@
+import { requireDatabaseUrl } from "@shopmesh/platform";
 import { describe, expect, it } from "vitest";
-import { readAuthConfig, requireDatabaseUrl } from "./config.js";
+import { authConfigSchema, readAuthConfig } from "./config.js";
 
 describe("auth config", () => {
   it("has defaults for everything but DATABASE_URL", () => {
@@ -14,7 +15,7 @@ describe("auth config", () => {
       AUTH_SCRYPT_LOG2_N: 15,
       LOG_LEVEL: "info",
     });
-    expect(() => requireDatabaseUrl(config)).toThrow(/DATABASE_URL/);
+    expect(() => requireDatabaseUrl(config, authConfigSchema)).toThrow(/DATABASE_URL/);
   });
 
   it("names each bad variable", () => {

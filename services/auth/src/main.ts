@@ -1,11 +1,11 @@
-import { createLogger, openDatabase, runMain, stopOnSignals } from "@shopmesh/platform";
-import { readAuthConfig, requireDatabaseUrl } from "./config.js";
+import { createLogger, openDatabase, requireDatabaseUrl, runMain, stopOnSignals } from "@shopmesh/platform";
+import { authConfigSchema, readAuthConfig } from "./config.js";
 import { createAuthService } from "./server.js";
 
 /** Distributed mode: one auth process on its own Postgres database. */
 runMain(async () => {
   const config = readAuthConfig();
-  const url = requireDatabaseUrl(config);
+  const url = requireDatabaseUrl(config, authConfigSchema);
   // No name here: the service tags its own lines (`service: "auth"`), as in embedded mode.
   const logger = createLogger({ level: config.LOG_LEVEL });
   const db = await openDatabase({ kind: "postgres", url }, logger);

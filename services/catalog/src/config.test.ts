@@ -1,6 +1,6 @@
-import { ConfigError, describeConfig } from "@shopmesh/platform";
+import { ConfigError, describeConfig, requireDatabaseUrl } from "@shopmesh/platform";
 import { describe, expect, it } from "vitest";
-import { catalogConfigSchema, readCatalogConfig, requireDatabaseUrl } from "./config.js";
+import { catalogConfigSchema, readCatalogConfig } from "./config.js";
 
 describe("catalog config", () => {
   it("has defaults for everything but DATABASE_URL", () => {
@@ -36,8 +36,10 @@ describe("catalog config", () => {
   });
 
   it("requires DATABASE_URL only when asked (distributed mode)", () => {
-    expect(() => requireDatabaseUrl(readCatalogConfig({}))).toThrow(/DATABASE_URL/);
-    expect(requireDatabaseUrl(readCatalogConfig({ DATABASE_URL: "postgres://u@db:5432/catalog" }))).toBe("postgres://u@db:5432/catalog");
+    expect(() => requireDatabaseUrl(readCatalogConfig({}), catalogConfigSchema)).toThrow(/DATABASE_URL/);
+    expect(requireDatabaseUrl(readCatalogConfig({ DATABASE_URL: "postgres://u@db:5432/catalog" }), catalogConfigSchema)).toBe(
+      "postgres://u@db:5432/catalog",
+    );
   });
 
   it("documents every variable", () => {

@@ -1,6 +1,6 @@
-import { ConfigError } from "@shopmesh/platform";
+import { ConfigError, requireDatabaseUrl } from "@shopmesh/platform";
 import { describe, expect, it } from "vitest";
-import { readNotificationConfig, requireDatabaseUrl } from "./config.js";
+import { notificationConfigSchema, readNotificationConfig } from "./config.js";
 
 describe("notification config", () => {
   it("has defaults for everything but DATABASE_URL, AUTH_ADDR and SMTP_URL", () => {
@@ -17,7 +17,7 @@ describe("notification config", () => {
     });
     expect(config.SMTP_URL).toBeUndefined();
     expect(config.AUTH_ADDR).toBeUndefined();
-    expect(() => requireDatabaseUrl(config)).toThrow(/DATABASE_URL/);
+    expect(() => requireDatabaseUrl(config, notificationConfigSchema)).toThrow(/DATABASE_URL/);
   });
 
   it("names the bad variable", () => {

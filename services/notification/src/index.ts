@@ -1,4 +1,4 @@
-export { type NotificationConfig, notificationConfigSchema, readNotificationConfig, requireDatabaseUrl } from "./config.js";
+export { type NotificationConfig, notificationConfigSchema, readNotificationConfig } from "./config.js";
 export { createNotificationService, type NotificationServer, type NotificationServiceOptions } from "./server.js";
 export { notificationMigrations } from "./db/migrations/index.js";
 export { NOTIFICATION_GROUP } from "./events/notification-consumer.js";

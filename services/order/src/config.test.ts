@@ -1,5 +1,6 @@
+import { requireDatabaseUrl } from "@shopmesh/platform";
 import { describe, expect, it } from "vitest";
-import { readOrderConfig, requireDatabaseUrl } from "./config.js";
+import { orderConfigSchema, readOrderConfig } from "./config.js";
 
 const peers = { CART_ADDR: "cart:50053", CATALOG_ADDR: "catalog:50051", PAYMENT_ADDR: "payment:50055" };
 
@@ -26,9 +27,9 @@ describe("order config", () => {
   it("AUTH_ADDR and DATABASE_URL are optional until needed", () => {
     const config = readOrderConfig(peers);
     expect(config.AUTH_ADDR).toBeUndefined();
-    expect(() => requireDatabaseUrl(config)).toThrow(/DATABASE_URL/);
+    expect(() => requireDatabaseUrl(config, orderConfigSchema)).toThrow(/DATABASE_URL/);
     const full = readOrderConfig({ ...peers, AUTH_ADDR: "auth:50052", DATABASE_URL: "postgres://db/orders" });
     expect(full.AUTH_ADDR).toBe("auth:50052");
-    expect(requireDatabaseUrl(full)).toBe("postgres://db/orders");
+    expect(requireDatabaseUrl(full, orderConfigSchema)).toBe("postgres://db/orders");
   });
 });

@@ -1,4 +1,4 @@
-export { type OrderConfig, orderConfigSchema, readOrderConfig, requireDatabaseUrl } from "./config.js";
+export { type OrderConfig, orderConfigSchema, readOrderConfig } from "./config.js";
 export { createOrderService, type OrderServer, type OrderServiceOptions } from "./server.js";
 export { orderMigrations } from "./db/migrations/index.js";
 export type { Order, OrderStatus, StatusTransition, StatusUpdate } from "./order/order.js";

@@ -1,4 +1,4 @@
-export { type PaymentConfig, paymentConfigSchema, readPaymentConfig, requireDatabaseUrl } from "./config.js";
+export { type PaymentConfig, paymentConfigSchema, readPaymentConfig } from "./config.js";
 export { createPaymentService, type PaymentServer, type PaymentServiceOptions } from "./server.js";
 export { paymentMigrations } from "./db/migrations/index.js";
 export type { Payment, PaymentStatus } from "./payment/payment.js";

@@ -1,11 +1,11 @@
-import { createLogger, openDatabase, runMain, stopOnSignals } from "@shopmesh/platform";
-import { readPaymentConfig, requireDatabaseUrl } from "./config.js";
+import { createLogger, openDatabase, requireDatabaseUrl, runMain, stopOnSignals } from "@shopmesh/platform";
+import { paymentConfigSchema, readPaymentConfig } from "./config.js";
 import { createPaymentService } from "./server.js";
 
 /** Distributed mode: one payment process on its own Postgres database. */
 runMain(async () => {
   const config = readPaymentConfig();
-  const url = requireDatabaseUrl(config);
+  const url = requireDatabaseUrl(config, paymentConfigSchema);
   const logger = createLogger({ level: config.LOG_LEVEL });
   const db = await openDatabase({ kind: "postgres", url }, logger);
   const service = createPaymentService({ config, db, logger });

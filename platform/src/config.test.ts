@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { authVars, byName, ConfigError, env, loadConfig, requireDatabaseUrl, serviceVars } from "./config.js";
+
+describe("shared service variables", () => {
+  const schema = byName({ ...serviceVars("shop", { schema: "shop" }), ...authVars(), SHOP_PORT: env.port({ doc: "port", default: 1 }) });
+
+  it("have defaults for everything but DATABASE_URL and AUTH_ADDR", () => {
+    expect(loadConfig(schema, {})).toEqual({
+      AUTH_ADDR: undefined,
+      AUTH_AUDIENCE: "shopmesh",
+      AUTH_ISSUER: "shopmesh",
+      DATABASE_URL: undefined,
+      DB_SCHEMA: "shop",
+      LOG_LEVEL: "info",
+      SHOP_PORT: 1,
+      SHUTDOWN_GRACE_MS: 10_000,
+    });
+  });
+
+  it("lists the variables by name", () => {
+    expect(Object.keys(schema)).toEqual([...Object.keys(schema)].sort());
+  });
+
+  it("accepts only lowercase schema names not starting with pg_", () => {
+    expect(loadConfig(schema, { DB_SCHEMA: "shop_2" }).DB_SCHEMA).toBe("shop_2");
+    for (const bad of ["Shop", "shop;drop", "2shop", "pg_shop", "a".repeat(64)]) {
+      expect(() => loadConfig(schema, { DB_SCHEMA: bad }), bad).toThrow(/DB_SCHEMA/);
+    }
+  });
+
+  it("requires DATABASE_URL only when asked, naming the service's database", () => {
+    expect(() => requireDatabaseUrl(loadConfig(schema, {}), schema)).toThrow(ConfigError);
+    expect(() => requireDatabaseUrl(loadConfig(schema, {}), schema)).toThrow(/DATABASE_URL \(Postgres URL of the shop database/);
+    expect(requireDatabaseUrl(loadConfig(schema, { DATABASE_URL: "postgres://db/shop" }), schema)).toBe("postgres://db/shop");
+    expect(() => loadConfig(schema, { DATABASE_URL: "mysql://db/shop" })).toThrow(/DATABASE_URL/);
+  });
+});
