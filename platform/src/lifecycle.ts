@@ -1,5 +1,6 @@
-import { ConfigError } from "./config.js";
-import type { Logger } from "./logger.js";
+import { ConfigError, requireDatabaseUrl, type VarSpec } from "./config.js";
+import { type Database, openDatabase } from "./db/index.js";
+import { createLogger, type Logger } from "./logger.js";
 
 /**
  * Runs `stop` once on the first SIGTERM or SIGINT. The handlers are removed then, so a second
@@ -35,5 +36,43 @@ export function runMain(start: () => Promise<void>, logger?: Logger): void {
       process.stderr.write(`failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     }
     process.exitCode = 1;
+  });
+}
+
+/** What {@link runService} needs of a service once created. */
+export interface RunnableService {
+  start(): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Distributed-mode entry point of a service (its whole `main.ts`): reads its config, opens its
+ * Postgres database at DATABASE_URL, creates and starts the service. The first SIGTERM/SIGINT
+ * stops the service, then closes the database; a failed start does the same before failing.
+ */
+export function runService<C extends { readonly DATABASE_URL: string | undefined; readonly LOG_LEVEL: string }>(opts: {
+  /** The service's schema; its DATABASE_URL doc goes into the error when the variable is unset. */
+  readonly schema: { readonly DATABASE_URL: VarSpec<string | undefined> };
+  readonly readConfig: () => C;
+  readonly create: (deps: { config: C; db: Database; logger: Logger }) => RunnableService;
+}): void {
+  runMain(async () => {
+    const config = opts.readConfig();
+    const url = requireDatabaseUrl(config, opts.schema);
+    // No name here: each service tags its own lines (`service: "auth"`), as in embedded mode.
+    const logger = createLogger({ level: config.LOG_LEVEL });
+    const db = await openDatabase({ kind: "postgres", url }, logger);
+    const service = opts.create({ config, db, logger });
+    stopOnSignals(async () => {
+      await service.stop();
+      await db.close();
+    }, logger);
+    try {
+      await service.start();
+    } catch (err) {
+      await service.stop().catch(() => undefined);
+      await db.close().catch(() => undefined);
+      throw err;
+    }
   });
 }
