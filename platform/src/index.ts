@@ -13,3 +13,4 @@ export * from "./grpc/reflection.js";
 export * from "./events/index.js";
 export * from "./auth/index.js";
 export * from "./service-host.js";
+export * from "./validation/card-number.js";

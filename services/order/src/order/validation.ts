@@ -1,4 +1,4 @@
-import { invalidArgument } from "@shopmesh/platform";
+import { invalidArgument, normalizeCardNumber } from "@shopmesh/platform";
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const printableAscii = /^[\x20-\x7e]{1,128}$/;
@@ -28,24 +28,9 @@ export function parseIdempotencyKey(raw: string): string | undefined {
  */
 export function parseCardNumber(field: string, raw: string): string | undefined {
   if (raw === "") return undefined;
-  const digits = raw.replace(/[\s-]/g, "");
-  if (!/^\d{12,19}$/.test(digits) || !luhnValid(digits)) {
-    throw invalidArgument(field, "must be 12 to 19 digits passing the Luhn check");
-  }
+  const digits = normalizeCardNumber(raw);
+  if (digits === undefined) throw invalidArgument(field, "must be 12 to 19 digits passing the Luhn check");
   return digits;
-}
-
-export function luhnValid(digits: string): boolean {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
 }
 
 /** A page size: 0 means `fallback`; otherwise 1..`max`. */

@@ -1,9 +1,17 @@
-import { alreadyExists, failedPrecondition, invalidArgument, type Logger, notFound, uuidv7, writeOutbox } from "@shopmesh/platform";
+import {
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  type Logger,
+  normalizeCardNumber,
+  notFound,
+  uuidv7,
+  writeOutbox,
+} from "@shopmesh/platform";
 import type { Kysely } from "kysely";
 import type { PaymentDb, PaymentStatusName } from "../db/tables.js";
 import {
   type ChargeOutcome,
-  normalizeCardNumber,
   type PaymentProvider,
   TEST_TOKEN_LAST4,
   TEST_TOKENS,

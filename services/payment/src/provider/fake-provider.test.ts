@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createFakeProvider, createMemoryLedger, normalizeCardNumber, TransientProviderError, tokenizeCard } from "./fake-provider.js";
+import { normalizeCardNumber } from "@shopmesh/platform";
+import { createFakeProvider, createMemoryLedger, TransientProviderError, tokenizeCard } from "./fake-provider.js";
 
 const input = (paymentMethod: string, idempotencyKey = "o-1") => ({ idempotencyKey, paymentMethod, amountCents: 100, currency: "EUR" });
 
