@@ -25,6 +25,27 @@ export interface EventBus {
    * one at a time per key. A type can have only one handler in a group.
    */
   subscribe(group: string, types: readonly string[], handler: EventHandler): Subscription;
+  /**
+   * Sets aside an event a consumer gave up on where operators look for such events (on Kafka,
+   * the dead-letter topic `<topic>.dlq`, with the error and `group` in headers). Optional: a
+   * bus without such a place (the in-process bus) leaves it out, and the consumer's
+   * `dead_letters` table is the record. See {@link deadLetterVia}.
+   */
+  deadLetter?(event: Envelope, error: unknown, group?: string): Promise<void>;
   /** Stops publishing and delivering; resolves when the handlers in progress are done. */
   close(): Promise<void>;
+}
+
+/**
+ * `consumeOnce`'s `onDeadLetter` for a consumer of `group`: also hands each event it
+ * dead-letters to `bus.deadLetter`, when the bus has one.
+ *
+ * ```ts
+ * await consumeOnce(db, event, handle, { logger, onDeadLetter: deadLetterVia(bus, "payment") });
+ * ```
+ */
+export function deadLetterVia(bus: EventBus, group: string): (event: Envelope, error: unknown) => Promise<void> {
+  return async (event, error) => {
+    await bus.deadLetter?.(event, error, group);
+  };
 }

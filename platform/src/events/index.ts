@@ -8,7 +8,7 @@ export {
   UnknownEventTypeError,
   uuidv7,
 } from "./envelope.js";
-export type { EventBus, EventHandler, Subscription } from "./event-bus.js";
+export { deadLetterVia, type EventBus, type EventHandler, type Subscription } from "./event-bus.js";
 export {
   type ConsumeOptions,
   type ConsumeResult,
@@ -18,5 +18,6 @@ export {
   inboxMigrations,
   isTransientError,
 } from "./inbox.js";
+export { createKafkaBus, DEAD_LETTER_SUFFIX, eventTopic, type KafkaBus, type KafkaBusOptions } from "./kafka-bus.js";
 export { createInProcessBus, type InProcessBus, type InProcessBusOptions } from "./in-process-bus.js";
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions, type OutboxTable, outboxMigrations, writeOutbox } from "./outbox.js";

@@ -1,4 +1,4 @@
-import { consumeOnce, createEventRegistry, type EventBus, type Logger, type Subscription } from "@shopmesh/platform";
+import { consumeOnce, createEventRegistry, deadLetterVia, type EventBus, type Logger, type Subscription } from "@shopmesh/platform";
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import type { Kysely } from "kysely";
 import type { Carts } from "../cart/cart.service.js";
@@ -25,7 +25,7 @@ export function subscribeOrderPlaced(bus: EventBus, db: Kysely<CartDb>, carts: C
           placed.items.map((i) => ({ productId: i.productId, quantity: i.quantity })),
         );
       },
-      { logger },
+      { logger, onDeadLetter: deadLetterVia(bus, CART_GROUP) },
     );
   });
 }

@@ -3,6 +3,7 @@ import {
   type ConsumeResult,
   consumeOnce,
   createEventRegistry,
+  deadLetterVia,
   type Envelope,
   type EventBus,
   type Logger,
@@ -73,7 +74,7 @@ function apply(catalog: Catalog, trx: Transaction<CatalogDb>, event: SagaEvent):
  */
 export function subscribeSaga(bus: EventBus, db: Kysely<CatalogDb>, catalog: Catalog, logger: Logger): Subscription {
   return bus.subscribe(CATALOG_GROUP, SAGA_TYPES, async (event) => {
-    await consumeStockChange(db, event, logger, (trx) => apply(catalog, trx, decode(event)));
+    await consumeStockChange(db, event, logger, deadLetterVia(bus, CATALOG_GROUP), (trx) => apply(catalog, trx, decode(event)));
   });
 }
 
@@ -87,6 +88,7 @@ async function consumeStockChange(
   db: Kysely<CatalogDb>,
   event: Envelope,
   logger: Logger,
+  onDeadLetter: (event: Envelope, error: unknown) => Promise<void>,
   change: (trx: Transaction<CatalogDb>) => Promise<StockChange<unknown>>,
 ): Promise<ConsumeResult> {
   // The change of the latest attempt whose handler finished; reset when an attempt starts over.
@@ -100,7 +102,7 @@ async function consumeStockChange(
         last.change = undefined;
         last.change = await change(trx);
       },
-      { logger },
+      { logger, onDeadLetter },
     );
   } catch (err) {
     last.change?.afterUncertainCommit();

@@ -1,4 +1,12 @@
-import { consumeOnce, createEventRegistry, type Envelope, type EventBus, type Logger, type Subscription } from "@shopmesh/platform";
+import {
+  consumeOnce,
+  createEventRegistry,
+  deadLetterVia,
+  type Envelope,
+  type EventBus,
+  type Logger,
+  type Subscription,
+} from "@shopmesh/platform";
 import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
 import { OrderCancelledSchema, OrderPaidSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import type { Kysely } from "kysely";
@@ -64,7 +72,7 @@ export function subscribeNotifications(opts: {
           pending = undefined; // a retried attempt starts over: the previous one rolled back
           pending = await notifications.record(trx, event.id, factOf(event));
         },
-        { logger },
+        { logger, onDeadLetter: deadLetterVia(bus, NOTIFICATION_GROUP) },
       );
       if (result === "handled" && pending) await notifications.deliver(pending);
     },

@@ -1,5 +1,13 @@
 import { isMessage } from "@bufbuild/protobuf";
-import { consumeOnce, createEventRegistry, type Envelope, type EventBus, type Logger, type Subscription } from "@shopmesh/platform";
+import {
+  consumeOnce,
+  createEventRegistry,
+  deadLetterVia,
+  type Envelope,
+  type EventBus,
+  type Logger,
+  type Subscription,
+} from "@shopmesh/platform";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { PaymentFailedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
 import type { Kysely } from "kysely";
@@ -43,7 +51,7 @@ export function subscribeSaga(bus: EventBus, db: Kysely<OrderDb>, orders: Orders
           applied = []; // a retried attempt starts over
           applied = await orders.applyEvent(trx, decode(event));
         },
-        { logger },
+        { logger, onDeadLetter: deadLetterVia(bus, ORDER_GROUP) },
       );
       if (result === "handled") orders.announce(applied);
     },

@@ -1,5 +1,13 @@
 import { isMessage } from "@bufbuild/protobuf";
-import { consumeOnce, createEventRegistry, type Envelope, type EventBus, type Logger, type Subscription } from "@shopmesh/platform";
+import {
+  consumeOnce,
+  createEventRegistry,
+  deadLetterVia,
+  type Envelope,
+  type EventBus,
+  type Logger,
+  type Subscription,
+} from "@shopmesh/platform";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import type { Kysely } from "kysely";
@@ -39,7 +47,7 @@ export function subscribeSaga(bus: EventBus, db: Kysely<PaymentDb>, payments: Pa
         if (!orderId) throw new Error(`${event.type} without an order id`);
         await payments.applySagaEvent(trx, decoded);
       },
-      { logger },
+      { logger, onDeadLetter: deadLetterVia(bus, PAYMENT_GROUP) },
     );
     // Also on a duplicate: the first delivery may have committed and then crashed before charging.
     await payments.settlePending(orderId ?? event.key);
