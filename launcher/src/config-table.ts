@@ -6,11 +6,12 @@ import { orderConfigSchema } from "@shopmesh/order";
 import { paymentConfigSchema } from "@shopmesh/payment";
 import { edgeConfigSchema } from "@shopmesh/edge";
 import { type ConfigSchema, describeConfig } from "@shopmesh/platform";
-import { embeddedConfigSchema } from "./config.js";
+import { distributedConfigSchema, embeddedConfigSchema } from "./config.js";
 
 /** Every process's environment, in the order the README lists them. */
 export const configSchemas: ReadonlyArray<{ readonly process: string; readonly schema: ConfigSchema }> = [
   { process: "embedded (`npm start`)", schema: embeddedConfigSchema },
+  { process: "distributed (`npm run start:distributed`)", schema: distributedConfigSchema },
   { process: "edge", schema: edgeConfigSchema },
   { process: "auth", schema: authConfigSchema },
   { process: "catalog", schema: catalogConfigSchema },

@@ -1,4 +1,4 @@
-import { type ConfigOf, env, loadConfig } from "@shopmesh/platform";
+import { ConfigError, type ConfigOf, env, loadConfig, logLevels } from "@shopmesh/platform";
 
 /** Settings of embedded mode itself; each service and the edge also read their own variables. */
 export const embeddedConfigSchema = {
@@ -6,7 +6,7 @@ export const embeddedConfigSchema = {
     doc: 'folder of the embedded PGlite database, kept between runs; "memory" keeps everything in memory',
     default: ".data/pglite",
   }),
-  LOG_LEVEL: env.oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
+  LOG_LEVEL: env.oneOf(logLevels, {
     doc: "minimum level of log lines",
     default: "info",
   }),
@@ -16,4 +16,35 @@ export type EmbeddedConfig = ConfigOf<typeof embeddedConfigSchema>;
 
 export function readEmbeddedConfig(source: Record<string, string | undefined> = process.env): EmbeddedConfig {
   return loadConfig(embeddedConfigSchema, source);
+}
+
+/**
+ * Settings of the distributed launcher; the services and the edge it starts read their own
+ * variables from the same environment (their ports included: 0 makes the launcher pick a free one).
+ */
+export const distributedConfigSchema = {
+  POSTGRES_URL: env.url({
+    doc: "Postgres server the services' databases live on, one per service (<SHOPMESH_DB_PREFIX>_<service>, created when missing); its user must be allowed to create databases",
+    protocols: ["postgres", "postgresql"],
+  }),
+  SHOPMESH_DB_PREFIX: env.schemaName({
+    doc: "prefix of the service databases' names: shopmesh_auth, shopmesh_catalog, …",
+    default: "shopmesh",
+  }),
+  KAFKA_BROKERS: env.addresses({ doc: "Kafka bootstrap brokers (comma-separated host:port), passed to every service" }),
+  EDGE_PORT: env.port({ doc: "port of the edge (0 picks a free one)", default: 8080 }),
+  LOG_LEVEL: env.oneOf(logLevels, { doc: "minimum level of the log lines of every process", default: "info" }),
+};
+
+export type DistributedConfig = ConfigOf<typeof distributedConfigSchema>;
+
+/** The longest prefix that leaves room for "_notification" in Postgres' 63-byte names. */
+const MAX_DB_PREFIX = 63 - "_notification".length;
+
+export function readDistributedConfig(source: Record<string, string | undefined> = process.env): DistributedConfig {
+  const cfg = loadConfig(distributedConfigSchema, source);
+  if (cfg.SHOPMESH_DB_PREFIX.length > MAX_DB_PREFIX) {
+    throw new ConfigError(`invalid environment variable SHOPMESH_DB_PREFIX: at most ${MAX_DB_PREFIX} characters`);
+  }
+  return cfg;
 }

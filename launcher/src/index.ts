@@ -1,3 +1,14 @@
 export { startEmbedded, type EmbeddedMesh } from "./embedded-mesh.js";
-export { embeddedConfigSchema, readEmbeddedConfig } from "./config.js";
+export {
+  type DistributedMesh,
+  type DistributedOptions,
+  describeExit,
+  dropServiceDatabases,
+  type OutputSink,
+  type ProcessExit,
+  type ServiceName,
+  serviceNames,
+  startDistributed,
+} from "./distributed-mesh.js";
+export { distributedConfigSchema, embeddedConfigSchema, readDistributedConfig, readEmbeddedConfig } from "./config.js";
 export { type OrderJson, type RestReply, RestError, rest, Shopper } from "./shopper.js";

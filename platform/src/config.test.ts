@@ -1,16 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { authVars, byName, ConfigError, env, loadConfig, requireDatabaseUrl, serviceVars } from "./config.js";
+import { authVars, byName, ConfigError, env, loadConfig, requireDatabaseUrl, requireKafkaBrokers, serviceVars } from "./config.js";
 
 describe("shared service variables", () => {
   const schema = byName({ ...serviceVars("shop", { schema: "shop" }), ...authVars(), SHOP_PORT: env.port({ doc: "port", default: 1 }) });
 
-  it("have defaults for everything but DATABASE_URL and AUTH_ADDR", () => {
+  it("have defaults for everything but DATABASE_URL, KAFKA_BROKERS and AUTH_ADDR", () => {
     expect(loadConfig(schema, {})).toEqual({
       AUTH_ADDR: undefined,
       AUTH_AUDIENCE: "shopmesh",
       AUTH_ISSUER: "shopmesh",
       DATABASE_URL: undefined,
       DB_SCHEMA: "shop",
+      KAFKA_BROKERS: undefined,
       LOG_LEVEL: "info",
       SHOP_PORT: 1,
       SHUTDOWN_GRACE_MS: 10_000,
@@ -33,5 +34,14 @@ describe("shared service variables", () => {
     expect(() => requireDatabaseUrl(loadConfig(schema, {}), schema)).toThrow(/DATABASE_URL \(Postgres URL of the shop database/);
     expect(requireDatabaseUrl(loadConfig(schema, { DATABASE_URL: "postgres://db/shop" }), schema)).toBe("postgres://db/shop");
     expect(() => loadConfig(schema, { DATABASE_URL: "mysql://db/shop" })).toThrow(/DATABASE_URL/);
+  });
+
+  it("requires KAFKA_BROKERS only when asked, as a list of host:port", () => {
+    expect(() => requireKafkaBrokers(loadConfig(schema, {}), schema)).toThrow(ConfigError);
+    expect(() => requireKafkaBrokers(loadConfig(schema, {}), schema)).toThrow(/KAFKA_BROKERS \(Kafka bootstrap brokers/);
+    expect(requireKafkaBrokers(loadConfig(schema, { KAFKA_BROKERS: "k1:9092, k2:9092," }), schema)).toEqual(["k1:9092", "k2:9092"]);
+    for (const bad of [",", "k1", "k1:9092,k2", "k1:x"]) {
+      expect(() => loadConfig(schema, { KAFKA_BROKERS: bad }), bad).toThrow(/KAFKA_BROKERS/);
+    }
   });
 });

@@ -24,6 +24,10 @@ function spec<T>(kind: string, opts: Opts<T>, parse: (raw: string, name: string)
   return { kind, doc: opts.doc, default: opts.default, required: opts.default === undefined, parse };
 }
 
+function isAddress(raw: string): boolean {
+  return /^[^\s:,]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(raw);
+}
+
 function fail(name: string, why: string): never {
   throw new ConfigError(`invalid environment variable ${name}: ${why}`);
 }
@@ -75,8 +79,20 @@ export const env = {
   /** host:port of a gRPC peer. */
   address(opts: Opts<string>): VarSpec<string> {
     return spec("host:port", opts, (raw, name) => {
-      if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(raw)) fail(name, `expected host:port, got "${raw}"`);
+      if (!isAddress(raw)) fail(name, `expected host:port, got "${raw}"`);
       return raw;
+    });
+  },
+  /** A comma-separated list of host:port, at least one (Kafka bootstrap brokers). */
+  addresses(opts: Opts<string[]>): VarSpec<string[]> {
+    return spec("host:port list", opts, (raw, name) => {
+      const list = raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+      if (list.length === 0) fail(name, "expected at least one host:port");
+      for (const a of list) if (!isAddress(a)) fail(name, `expected host:port, got "${a}"`);
+      return list;
     });
   },
   list(opts: Opts<string[]>): VarSpec<string[]> {
@@ -140,13 +156,14 @@ export function describeConfig(schema: ConfigSchema): Array<{ name: string; kind
 export const logLevels = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof logLevels)[number];
 
-/** The variables every service declares: its database, schema, log level and shutdown grace. */
+/** The variables every service declares: its database, schema, event brokers, log level and shutdown grace. */
 export function serviceVars(
   service: string,
   opts: { schema: string },
 ): {
   readonly DATABASE_URL: VarSpec<string | undefined>;
   readonly DB_SCHEMA: VarSpec<string>;
+  readonly KAFKA_BROKERS: VarSpec<string[] | undefined>;
   readonly LOG_LEVEL: VarSpec<LogLevel>;
   readonly SHUTDOWN_GRACE_MS: VarSpec<number>;
 } {
@@ -155,6 +172,11 @@ export function serviceVars(
       env.url({ doc: `Postgres URL of the ${service} database (required in distributed mode)`, protocols: ["postgres", "postgresql"] }),
     ),
     DB_SCHEMA: env.schemaName({ doc: `Database schema holding the ${service} tables`, default: opts.schema }),
+    KAFKA_BROKERS: env.optional(
+      env.addresses({
+        doc: "Kafka bootstrap brokers the domain events go through, comma-separated host:port (required in distributed mode)",
+      }),
+    ),
     LOG_LEVEL: env.oneOf(logLevels, { doc: "Minimum level of log lines", default: "info" }),
     SHUTDOWN_GRACE_MS: env.int({ doc: "How long a stop waits for in-flight calls, in ms", default: 10_000, min: 0 }),
   };
@@ -189,4 +211,15 @@ export function requireDatabaseUrl(
     throw new ConfigError(`missing required environment variable DATABASE_URL (${schema.DATABASE_URL.doc})`);
   }
   return config.DATABASE_URL;
+}
+
+/** KAFKA_BROKERS, which distributed mode cannot run without. */
+export function requireKafkaBrokers(
+  config: { readonly KAFKA_BROKERS: readonly string[] | undefined },
+  schema: { readonly KAFKA_BROKERS: VarSpec<string[] | undefined> },
+): string[] {
+  if (config.KAFKA_BROKERS === undefined) {
+    throw new ConfigError(`missing required environment variable KAFKA_BROKERS (${schema.KAFKA_BROKERS.doc})`);
+  }
+  return [...config.KAFKA_BROKERS];
 }

@@ -1,5 +1,7 @@
-import { ConfigError, requireDatabaseUrl, type VarSpec } from "./config.js";
+import { ConfigError, requireDatabaseUrl, requireKafkaBrokers, type VarSpec } from "./config.js";
 import { type Database, openDatabase } from "./db/index.js";
+import type { EventBus } from "./events/event-bus.js";
+import { createKafkaBus } from "./events/kafka-bus.js";
 import { createLogger, type Logger } from "./logger.js";
 
 /**
@@ -45,34 +47,77 @@ export interface RunnableService {
   stop(): Promise<void>;
 }
 
+/** The config of a service that {@link runService} can run: the shared variables of `serviceVars`. */
+export interface DistributedServiceConfig {
+  readonly DATABASE_URL: string | undefined;
+  readonly KAFKA_BROKERS: readonly string[] | undefined;
+  readonly LOG_LEVEL: string;
+}
+
 /**
  * Distributed-mode entry point of a service (its whole `main.ts`): reads its config, opens its
- * Postgres database at DATABASE_URL, creates and starts the service. The first SIGTERM/SIGINT
- * stops the service, then closes the database; a failed start does the same before failing.
+ * Postgres database at DATABASE_URL and a Kafka bus on KAFKA_BROKERS (client id = the service
+ * name), creates and starts the service, which migrates its schema as it starts. The first
+ * SIGTERM/SIGINT stops the service, then closes the bus and the database; a failed start does
+ * the same before failing.
  */
-export function runService<C extends { readonly DATABASE_URL: string | undefined; readonly LOG_LEVEL: string }>(opts: {
-  /** The service's schema; its DATABASE_URL doc goes into the error when the variable is unset. */
-  readonly schema: { readonly DATABASE_URL: VarSpec<string | undefined> };
+export function runService<C extends DistributedServiceConfig>(opts: {
+  /** The service's name: the Kafka client id. */
+  readonly name: string;
+  /** The service's schema; its docs of DATABASE_URL and KAFKA_BROKERS go into the error when one is unset. */
+  readonly schema: { readonly DATABASE_URL: VarSpec<string | undefined>; readonly KAFKA_BROKERS: VarSpec<string[] | undefined> };
   readonly readConfig: () => C;
-  readonly create: (deps: { config: C; db: Database; logger: Logger }) => RunnableService;
+  readonly create: (deps: { config: C; db: Database; logger: Logger; bus: EventBus }) => RunnableService;
 }): void {
   runMain(async () => {
     const config = opts.readConfig();
-    const url = requireDatabaseUrl(config, opts.schema);
+    const { url, brokers } = requireDistributedVars(config, opts.schema);
     // No name here: each service tags its own lines (`service: "auth"`), as in embedded mode.
     const logger = createLogger({ level: config.LOG_LEVEL });
     const db = await openDatabase({ kind: "postgres", url }, logger);
-    const service = opts.create({ config, db, logger });
+    const bus = createKafkaBus({ brokers, clientId: opts.name, logger: logger.child({ service: opts.name, component: "kafka" }) });
+    const close = async () => {
+      await bus.close();
+      await db.close();
+    };
+    let service: RunnableService;
+    try {
+      service = opts.create({ config, db, logger, bus });
+    } catch (err) {
+      await close().catch(() => undefined);
+      throw err;
+    }
     stopOnSignals(async () => {
       await service.stop();
-      await db.close();
+      await close();
     }, logger);
     try {
       await service.start();
     } catch (err) {
       await service.stop().catch(() => undefined);
-      await db.close().catch(() => undefined);
+      await close().catch(() => undefined);
       throw err;
     }
   });
+}
+
+/** DATABASE_URL and KAFKA_BROKERS, one ConfigError naming each that is missing. */
+function requireDistributedVars(
+  config: DistributedServiceConfig,
+  schema: { readonly DATABASE_URL: VarSpec<string | undefined>; readonly KAFKA_BROKERS: VarSpec<string[] | undefined> },
+): { url: string; brokers: string[] } {
+  const problems: string[] = [];
+  const attempt = <T>(read: () => T): T | undefined => {
+    try {
+      return read();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(err.message);
+      return undefined;
+    }
+  };
+  const url = attempt(() => requireDatabaseUrl(config, schema));
+  const brokers = attempt(() => requireKafkaBrokers(config, schema));
+  if (url === undefined || brokers === undefined) throw new ConfigError(problems.join("; "));
+  return { url, brokers };
 }

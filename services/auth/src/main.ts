@@ -2,5 +2,5 @@ import { runService } from "@shopmesh/platform";
 import { authConfigSchema, readAuthConfig } from "./config.js";
 import { createAuthService } from "./server.js";
 
-/** Distributed mode: one auth process on its own Postgres database. */
-runService({ schema: authConfigSchema, readConfig: readAuthConfig, create: createAuthService });
+/** Distributed mode: one auth process on its own Postgres database, its events through Kafka. */
+runService({ name: "auth", schema: authConfigSchema, readConfig: readAuthConfig, create: createAuthService });

@@ -2,5 +2,5 @@ import { runService } from "@shopmesh/platform";
 import { cartConfigSchema, readCartConfig } from "./config.js";
 import { createCartService } from "./server.js";
 
-/** Distributed mode: one cart process on its own Postgres database. */
-runService({ schema: cartConfigSchema, readConfig: readCartConfig, create: createCartService });
+/** Distributed mode: one cart process on its own Postgres database, its events through Kafka. */
+runService({ name: "cart", schema: cartConfigSchema, readConfig: readCartConfig, create: createCartService });

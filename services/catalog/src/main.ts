@@ -2,5 +2,5 @@ import { runService } from "@shopmesh/platform";
 import { catalogConfigSchema, readCatalogConfig } from "./config.js";
 import { createCatalogService } from "./server.js";
 
-/** Distributed mode: one catalog process on its own Postgres database. */
-runService({ schema: catalogConfigSchema, readConfig: readCatalogConfig, create: createCatalogService });
+/** Distributed mode: one catalog process on its own Postgres database, its events through Kafka. */
+runService({ name: "catalog", schema: catalogConfigSchema, readConfig: readCatalogConfig, create: createCatalogService });

@@ -2,5 +2,10 @@ import { runService } from "@shopmesh/platform";
 import { notificationConfigSchema, readNotificationConfig } from "./config.js";
 import { createNotificationService } from "./server.js";
 
-/** Distributed mode: one notification process on its own Postgres database. */
-runService({ schema: notificationConfigSchema, readConfig: readNotificationConfig, create: createNotificationService });
+/** Distributed mode: one notification process on its own Postgres database, its events through Kafka. */
+runService({
+  name: "notification",
+  schema: notificationConfigSchema,
+  readConfig: readNotificationConfig,
+  create: createNotificationService,
+});

@@ -2,5 +2,5 @@ import { runService } from "@shopmesh/platform";
 import { orderConfigSchema, readOrderConfig } from "./config.js";
 import { createOrderService } from "./server.js";
 
-/** Distributed mode: one order process on its own Postgres database. */
-runService({ schema: orderConfigSchema, readConfig: readOrderConfig, create: createOrderService });
+/** Distributed mode: one order process on its own Postgres database, its events through Kafka. */
+runService({ name: "order", schema: orderConfigSchema, readConfig: readOrderConfig, create: createOrderService });

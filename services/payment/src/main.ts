@@ -2,5 +2,5 @@ import { runService } from "@shopmesh/platform";
 import { paymentConfigSchema, readPaymentConfig } from "./config.js";
 import { createPaymentService } from "./server.js";
 
-/** Distributed mode: one payment process on its own Postgres database. */
-runService({ schema: paymentConfigSchema, readConfig: readPaymentConfig, create: createPaymentService });
+/** Distributed mode: one payment process on its own Postgres database, its events through Kafka. */
+runService({ name: "payment", schema: paymentConfigSchema, readConfig: readPaymentConfig, create: createPaymentService });

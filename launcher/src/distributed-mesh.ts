@@ -1,0 +1,373 @@
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { authConfigSchema } from "@shopmesh/auth";
+import { cartConfigSchema } from "@shopmesh/cart";
+import { catalogConfigSchema } from "@shopmesh/catalog";
+import { notificationConfigSchema } from "@shopmesh/notification";
+import { orderConfigSchema } from "@shopmesh/order";
+import { paymentConfigSchema } from "@shopmesh/payment";
+import { closeClient, createClient, loadConfig, type VarSpec } from "@shopmesh/platform";
+import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
+import { Client } from "pg";
+import { readDistributedConfig } from "./config.js";
+import { ManagedProcess, type OutputSink, type ProcessExit } from "./managed-process.js";
+
+export type { OutputSink, ProcessExit } from "./managed-process.js";
+
+/** The services, in the order the launcher lists them. */
+export const serviceNames = ["auth", "catalog", "cart", "order", "payment", "notification"] as const;
+export type ServiceName = (typeof serviceNames)[number];
+
+interface ServiceVars {
+  readonly host: string;
+  readonly port: string;
+  readonly addr: string;
+  /** The service's own port variable, for its default and validation. */
+  readonly portSpec: VarSpec<number>;
+}
+
+const serviceVars: Readonly<Record<ServiceName, ServiceVars>> = {
+  auth: { host: "AUTH_HOST", port: "AUTH_PORT", addr: "AUTH_ADDR", portSpec: authConfigSchema.AUTH_PORT },
+  catalog: { host: "CATALOG_HOST", port: "CATALOG_PORT", addr: "CATALOG_ADDR", portSpec: catalogConfigSchema.CATALOG_PORT },
+  cart: { host: "CART_HOST", port: "CART_PORT", addr: "CART_ADDR", portSpec: cartConfigSchema.CART_PORT },
+  order: { host: "ORDER_HOST", port: "ORDER_PORT", addr: "ORDER_ADDR", portSpec: orderConfigSchema.ORDER_PORT },
+  payment: { host: "PAYMENT_HOST", port: "PAYMENT_PORT", addr: "PAYMENT_ADDR", portSpec: paymentConfigSchema.PAYMENT_PORT },
+  notification: {
+    host: "NOTIFICATION_HOST",
+    port: "NOTIFICATION_PORT",
+    addr: "NOTIFICATION_ADDR",
+    portSpec: notificationConfigSchema.NOTIFICATION_PORT,
+  },
+};
+
+export interface DistributedOptions {
+  /** Where the children's output lines go. Default: this process's stdout/stderr, each line prefixed with the process name. */
+  readonly output?: OutputSink;
+  /**
+   * Called when a process that started ends without being asked to (a crash, an outside kill).
+   * The mesh does not restart it. Default: a report on stderr.
+   */
+  readonly onUnexpectedExit?: (exit: ProcessExit) => void;
+  /** How long a start waits for a process to become ready. Default 60 s. */
+  readonly readyTimeoutMs?: number;
+  /** How long a stop waits after SIGTERM before SIGKILL. Default 15 s. */
+  readonly stopGraceMs?: number;
+}
+
+/** The six services and the edge, each its own Node process. */
+export interface DistributedMesh {
+  /** Base URL of the edge, e.g. http://localhost:8080. */
+  readonly url: string;
+  readonly edgePort: number;
+  /** gRPC address of each service's first process ("order" → "127.0.0.1:50054"). */
+  readonly services: Readonly<Record<ServiceName, string>>;
+  /** Database of each service on the POSTGRES_URL server ("order" → "shopmesh_order"). */
+  readonly databases: Readonly<Record<ServiceName, string>>;
+  /** The processes by name: the services, "edge", replicas ("order-2"); running or not. */
+  readonly processes: readonly string[];
+  /** pid of a running process. */
+  pid(name: string): number | undefined;
+  /** Sends `signal` (default SIGTERM) to a process and resolves when it ended; it stays down until `start`. */
+  kill(name: string, signal?: NodeJS.Signals): Promise<ProcessExit | undefined>;
+  /** Starts a process that ended, with its environment and port; resolves once it is ready. */
+  start(name: string): Promise<void>;
+  /** `stop(name)` stops one process (SIGTERM, then SIGKILL after the grace); `stop()` stops all of them. */
+  stop(name?: string): Promise<void>;
+  /** Stops a process and starts it again. */
+  restart(name: string): Promise<void>;
+  /**
+   * Starts one more process of `service` on the same database and brokers (same consumer group)
+   * on a free port, named "<service>-<n>". The edge keeps calling the first process.
+   */
+  startReplica(service: ServiceName): Promise<{ name: string; address: string }>;
+}
+
+interface Entry {
+  readonly proc: ManagedProcess;
+  /** Whether it is ready to serve now. */
+  readonly ready: () => Promise<boolean>;
+  readonly address: string;
+  exited?: Promise<ProcessExit>;
+}
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const serviceScript = (service: ServiceName) => here(`../../services/${service}/dist/main.js`);
+const edgeScript = here("../../edge/dist/main.js");
+
+/**
+ * Distributed mode on one machine: creates one database per service on the POSTGRES_URL server
+ * (when missing), then starts every service (`node services/<name>/dist/main.js`) and the edge
+ * (`node edge/dist/main.js`) as child processes with DATABASE_URL, KAFKA_BROKERS and the peer
+ * addresses set, and resolves once every service reports SERVING and the edge's /readyz answers
+ * 200. Each service migrates its schema as it starts. A port variable set to 0 (or EDGE_PORT=0)
+ * makes the launcher pick a free port. The children stop when this process goes away, however it
+ * ends.
+ */
+export async function startDistributed(
+  env: Record<string, string | undefined> = process.env,
+  opts: DistributedOptions = {},
+): Promise<DistributedMesh> {
+  const cfg = readDistributedConfig(env);
+  const output = opts.output ?? prefixedOutput;
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
+  const stopGraceMs = opts.stopGraceMs ?? 15_000;
+
+  const databases = Object.fromEntries(serviceNames.map((s) => [s, `${cfg.SHOPMESH_DB_PREFIX}_${s}`])) as Record<ServiceName, string>;
+  await ensureDatabases(cfg.POSTGRES_URL, Object.values(databases));
+
+  const configured = serviceNames.map((s) => loadConfig({ port: serviceVars[s].portSpec }, { port: env[serviceVars[s].port] }).port);
+  const wanted = [...configured, cfg.EDGE_PORT];
+  const free = await freePorts(wanted.filter((p) => p === 0).length);
+  const ports = wanted.map((p) => (p === 0 ? (free.shift() as number) : p));
+  const edgePort = ports[serviceNames.length] as number;
+  const portOf = Object.fromEntries(serviceNames.map((s, i) => [s, ports[i] as number])) as Record<ServiceName, number>;
+  const services = Object.fromEntries(serviceNames.map((s) => [s, `127.0.0.1:${portOf[s]}`])) as Record<ServiceName, string>;
+
+  const shared: Record<string, string | undefined> = {
+    ...env,
+    // Each service keeps its default schema in its own database.
+    DB_SCHEMA: undefined,
+    POSTGRES_URL: undefined,
+    KAFKA_BROKERS: cfg.KAFKA_BROKERS.join(","),
+    LOG_LEVEL: cfg.LOG_LEVEL,
+    ...Object.fromEntries(serviceNames.map((s) => [serviceVars[s].addr, services[s]])),
+  };
+  const serviceEnv = (service: ServiceName, port: number) => ({
+    ...shared,
+    DATABASE_URL: databaseUrl(cfg.POSTGRES_URL, databases[service]),
+    [serviceVars[service].host]: env[serviceVars[service].host] ?? "127.0.0.1",
+    [serviceVars[service].port]: String(port),
+  });
+  const edgeHost = env.EDGE_HOST ?? "0.0.0.0";
+  const url = `http://${edgeHost === "0.0.0.0" || edgeHost === "::" ? "localhost" : edgeHost.includes(":") ? `[${edgeHost}]` : edgeHost}:${edgePort}`;
+
+  const entries = new Map<string, Entry>();
+  /** Names whose start is in progress: their exit fails that start instead of being reported. */
+  const starting = new Set<string>();
+  let stopping = false;
+  const onUnexpectedExit = (exit: ProcessExit) => {
+    if (stopping || starting.has(exit.name)) return;
+    (opts.onUnexpectedExit ?? reportExit)(exit);
+  };
+
+  const add = (
+    name: string,
+    script: string,
+    childEnv: Record<string, string | undefined>,
+    address: string,
+    ready: () => Promise<boolean>,
+  ) => {
+    const proc = new ManagedProcess({ name, script, env: childEnv, output, onUnexpectedExit });
+    entries.set(name, { proc, ready, address });
+  };
+  for (const s of serviceNames) add(s, serviceScript(s), serviceEnv(s, portOf[s]), services[s], () => serving(services[s]));
+  add("edge", edgeScript, { ...shared, EDGE_PORT: String(edgePort) }, `${edgeHost}:${edgePort}`, () => edgeReady(url));
+
+  const entry = (name: string): Entry => {
+    const e = entries.get(name);
+    if (!e) throw new Error(`no process named ${name} (known: ${[...entries.keys()].join(", ")})`);
+    return e;
+  };
+
+  const spawn = (e: Entry) => {
+    starting.add(e.proc.name);
+    e.exited = e.proc.start();
+  };
+  const awaitReady = async (e: Entry) => {
+    try {
+      await waitReady(e, readyTimeoutMs);
+    } finally {
+      starting.delete(e.proc.name);
+    }
+  };
+  const startOne = async (name: string) => {
+    const e = entry(name);
+    if (e.proc.running) return;
+    spawn(e);
+    await awaitReady(e);
+  };
+  const stopOne = async (name: string) => {
+    await entry(name).proc.stop(stopGraceMs);
+  };
+
+  const killAll = () => {
+    for (const e of entries.values()) e.proc.killNow();
+  };
+  process.on("exit", killAll);
+
+  const stopAll = async () => {
+    stopping = true;
+    try {
+      // The edge first, so that nothing new comes in, then the services together.
+      await entry("edge").proc.stop(stopGraceMs);
+      await Promise.all([...entries.values()].map((e) => e.proc.stop(stopGraceMs)));
+    } finally {
+      process.off("exit", killAll);
+    }
+  };
+
+  try {
+    // All at once: the services need no peer to start (their clients connect on first call),
+    // and the edge is asked for readiness only once every service serves.
+    for (const e of entries.values()) spawn(e);
+    await Promise.all(serviceNames.map((s) => awaitReady(entry(s))));
+    await awaitReady(entry("edge"));
+  } catch (err) {
+    await stopAll().catch(() => undefined);
+    throw err;
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    edgePort,
+    services,
+    databases,
+    get processes() {
+      return [...entries.keys()];
+    },
+    pid: (name) => entry(name).proc.pid,
+    kill: (name, signal = "SIGTERM") => entry(name).proc.kill(signal),
+    start: startOne,
+    async stop(name) {
+      if (name !== undefined) return stopOne(name);
+      stopped ??= stopAll();
+      return stopped;
+    },
+    async restart(name) {
+      await stopOne(name);
+      await startOne(name);
+    },
+    async startReplica(service) {
+      let n = 2;
+      while (entries.has(`${service}-${n}`)) n++;
+      const name = `${service}-${n}`;
+      const [port] = await freePorts(1);
+      const address = `127.0.0.1:${port}`;
+      add(name, serviceScript(service), serviceEnv(service, port as number), address, () => serving(address));
+      await startOne(name);
+      return { name, address };
+    },
+  };
+}
+
+/** Drops the databases `startDistributed` made with this prefix (for tests). */
+export async function dropServiceDatabases(postgresUrl: string, prefix: string): Promise<void> {
+  await withAdmin(postgresUrl, async (admin) => {
+    for (const s of serviceNames) await admin.query(`drop database if exists "${prefix}_${s}" with (force)`);
+  });
+}
+
+/** One line about how a process ended, with its last lines. */
+export function describeExit(exit: ProcessExit): string {
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  const tail = exit.tail.length > 0 ? `; its last lines:\n${exit.tail.map((l) => `  ${l}`).join("\n")}` : "";
+  return `${exit.name} ${how}${tail}`;
+}
+
+function reportExit(exit: ProcessExit): void {
+  process.stderr.write(`[launcher] ${describeExit(exit)}\n`);
+}
+
+const NAME_WIDTH = "notification".length;
+
+function prefixedOutput(name: string, stream: "stdout" | "stderr", line: string): void {
+  (stream === "stdout" ? process.stdout : process.stderr).write(`${name.padEnd(NAME_WIDTH)} | ${line}\n`);
+}
+
+async function waitReady(e: Entry, timeoutMs: number): Promise<void> {
+  let gone: ProcessExit | undefined;
+  void e.exited?.then((exit) => {
+    gone = exit;
+  });
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (gone) throw new Error(`${describeExit(gone)}\n(while starting)`);
+    if (await e.ready()) return;
+    if (Date.now() > end) {
+      throw new Error(`${e.proc.name} (${e.address}) not ready after ${timeoutMs} ms; its last lines:\n${e.proc.tail.join("\n")}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Whether the gRPC server at `address` reports SERVING. */
+async function serving(address: string): Promise<boolean> {
+  // A fresh channel (and subchannel) per probe: one that failed to connect waits out its reconnect backoff.
+  const health = createClient(Health, address, {
+    defaultTimeoutMs: 1_000,
+    maxAttempts: 1,
+    channelOptions: { "grpc.use_local_subchannel_pool": 1 },
+  });
+  try {
+    const res = await health.check({ service: "" });
+    return res.status === HealthCheckResponse_ServingStatus.SERVING;
+  } catch {
+    return false;
+  } finally {
+    closeClient(health);
+  }
+}
+
+async function edgeReady(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** `count` ports free right now (held together while picking, so they differ). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once("error", reject);
+          server.listen(0, "0.0.0.0", () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => {
+    const a = s.address();
+    if (a === null || typeof a === "string") throw new Error("no port bound");
+    return a.port;
+  });
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+function databaseUrl(serverUrl: string, database: string): string {
+  const u = new URL(serverUrl);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function withAdmin<T>(postgresUrl: string, fn: (admin: Client) => Promise<T>): Promise<T> {
+  const admin = new Client({ connectionString: postgresUrl });
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Creates the databases that do not exist yet (names are checked identifiers). */
+async function ensureDatabases(postgresUrl: string, names: readonly string[]): Promise<void> {
+  await withAdmin(postgresUrl, async (admin) => {
+    const { rows } = await admin.query<{ datname: string }>("select datname from pg_database where datname = any($1)", [names]);
+    const existing = new Set(rows.map((r) => r.datname));
+    for (const name of names) {
+      if (existing.has(name)) continue;
+      await admin.query(`create database "${name}"`).catch((err: { code?: string }) => {
+        // Another launcher created it first.
+        if (err.code !== "42P04" && err.code !== "23505") throw err;
+      });
+    }
+  });
+}
