@@ -2,3 +2,4 @@ export { type Database, type DatabaseConfig, openDatabase, parseInt8 } from "./d
 export { translateDbError, withDbErrors } from "./errors.js";
 export { type Migration, migrateToLatest } from "./migrate.js";
 export { assertSchemaName } from "./schema-name.js";
+export { isSingleConnection } from "./pglite-dialect.js";

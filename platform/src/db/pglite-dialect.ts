@@ -92,6 +92,18 @@ export class PGliteHost {
   }
 }
 
+/** Postgres SQL; its own class only so that {@link isSingleConnection} can recognize PGlite handles. */
+class PGliteAdapter extends PostgresAdapter {}
+
+/**
+ * True when `db` runs on the process's one PGlite connection: a transaction there holds the
+ * whole database until it ends, so no other transaction of any handle runs meanwhile (what
+ * Postgres needs advisory or row locks for). Works on `trx` and on plugin-wrapped handles.
+ */
+export function isSingleConnection(db: Kysely<any>): boolean {
+  return db.getExecutor().adapter instanceof PGliteAdapter;
+}
+
 /** A Kysely dialect whose connections are the shared PGlite instance bound to one schema. */
 export class PGliteDialect implements Dialect {
   constructor(
@@ -108,7 +120,7 @@ export class PGliteDialect implements Dialect {
   }
 
   createAdapter(): DialectAdapter {
-    return new PostgresAdapter();
+    return new PGliteAdapter();
   }
 
   createIntrospector(db: Kysely<any>): DatabaseIntrospector {

@@ -1,4 +1,5 @@
 import { type Generated, type Kysely, type Migration, sql, type Transaction } from "kysely";
+import { isSingleConnection } from "../db/pglite-dialect.js";
 import type { Logger } from "../logger.js";
 import { type Backoff, backoffDelay, interruptibleSleep } from "./backoff.js";
 import type { Envelope } from "./envelope.js";
@@ -98,10 +99,12 @@ export interface OutboxRelay {
  * Publishes the outbox rows in `seq` order and marks them published. Each batch is claimed
  * (`for update skip locked`), published and marked in one transaction: a failed publish
  * rolls the claim back and is retried with backoff, so no row is dropped (a row may be
- * published again after a failure mid-batch; consumers dedupe). Replicas take turns
- * through a transaction-scoped advisory lock per schema: with `skip locked` alone, a
+ * published again after a failure mid-batch; consumers dedupe). On Postgres, replicas take
+ * turns through a transaction-scoped advisory lock per schema: with `skip locked` alone, a
  * second relay would publish the next batch while the first is still publishing the one
- * before, breaking per-key order. A relay that finds the lock taken waits `pollMs`.
+ * before, breaking per-key order. A relay that finds the lock taken waits `pollMs`. On
+ * PGlite the lock (a statement per pass) is left out: the transaction holds the process's
+ * only connection, so no other relay can claim rows until this one has committed.
  * `stop()` waits for `bus.publish` in flight, so a bus must bound its own calls.
  */
 export function createOutboxRelay({
@@ -118,11 +121,15 @@ export function createOutboxRelay({
   let wake: (() => void) | undefined;
   let backingOff = false;
 
+  const exclusive = isSingleConnection(db);
+
   async function publishBatch(): Promise<number> {
     return db.transaction().execute(async (trx) => {
-      const { rows: locked } = await sql<{ ok: boolean }>`
-        select pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')) as ok`.execute(trx);
-      if (!locked[0]?.ok) return 0;
+      if (!exclusive) {
+        const { rows: locked } = await sql<{ ok: boolean }>`
+          select pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')) as ok`.execute(trx);
+        if (!locked[0]?.ok) return 0;
+      }
       const rows = await trx
         .selectFrom("outbox")
         .select(["seq", "id", "type", "source", "key", "payload", "traceparent", "time"])
