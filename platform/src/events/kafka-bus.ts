@@ -8,6 +8,8 @@ import {
   type LogEntry,
   logLevel,
   type Message,
+  type PartitionAssigner,
+  PartitionAssigners,
   Partitioners,
   type TopicMessages,
 } from "kafkajs";
@@ -60,6 +62,11 @@ export interface KafkaBusOptions {
   sessionTimeoutMs?: number;
   /** Consumer heartbeat interval, also kept up while a handler runs; default 1 s. */
   heartbeatIntervalMs?: number;
+  /**
+   * How long a group's leader waits before handing out partitions when the group has more than
+   * one member (replicas); default 250 ms. See {@link patientRoundRobin}.
+   */
+  assignmentDelayMs?: number;
   /** How long `close()` waits for handlers in progress and for disconnecting; default 10 s. */
   closeTimeoutMs?: number;
   /** More kafkajs client settings (ssl, sasl, timeouts); brokers, client id and logging are set here. */
@@ -93,6 +100,30 @@ const CE = {
   traceparent: "traceparent",
 } as const;
 const CONTENT_TYPE = "application/protobuf";
+
+/**
+ * kafkajs' round-robin assignment, handed out `delayMs` late when the group has several
+ * members, so that the followers' SyncGroup requests reach the coordinator before the leader's.
+ * A real broker answers a follower whatever the order; librdkafka's mock cluster (the test
+ * broker) closes the round as soon as the leader's assignment covers every member and rejects a
+ * follower's SyncGroup that comes later, which makes replicas rejoin forever. On real Kafka the
+ * wait only lengthens a rebalance by `delayMs`. Same protocol name as kafkajs' own, so members
+ * of other versions can share the group.
+ */
+function patientRoundRobin(delayMs: number): PartitionAssigner {
+  return (config) => {
+    const roundRobin = PartitionAssigners.roundRobin(config);
+    return {
+      name: roundRobin.name,
+      version: roundRobin.version,
+      protocol: (subscription) => roundRobin.protocol(subscription),
+      async assign(group) {
+        if (group.members.length > 1 && delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+        return roundRobin.assign(group);
+      },
+    };
+  };
+}
 
 /** The Kafka message of an event: key, protobuf value, CloudEvents headers. */
 function toKafkaMessage(event: Envelope): Message & { headers: IHeaders } {
@@ -268,6 +299,7 @@ export function createKafkaBus(opts: KafkaBusOptions): KafkaBus {
     maxWaitTimeInMs = 50,
     sessionTimeoutMs = 10_000,
     heartbeatIntervalMs = 1_000,
+    assignmentDelayMs = 250,
     closeTimeoutMs = 10_000,
   } = opts;
   if (opts.brokers.length === 0) throw new Error("createKafkaBus: no brokers");
@@ -389,6 +421,7 @@ export function createKafkaBus(opts: KafkaBusOptions): KafkaBus {
         sessionTimeout: sessionTimeoutMs,
         rebalanceTimeout: 30_000,
         heartbeatInterval: heartbeatIntervalMs,
+        partitionAssigners: [patientRoundRobin(assignmentDelayMs)],
         retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 5, restartOnFailure: async () => true },
       });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
