@@ -31,6 +31,8 @@ spec:
               value: "{{ $v.port }}"
             - name: DATABASE_URL
               valueFrom: { secretKeyRef: { name: {{ $v.databaseSecret }}, key: DATABASE_URL } }
+            - name: KAFKA_BROKERS
+              value: {{ required "kafka.brokers is required (comma-separated host:port of the Kafka cluster)" $root.Values.kafka.brokers | quote }}
             {{- range $peer := (.peers | default list) }}
             - name: {{ upper $peer }}_ADDR
               value: "{{ $root.Release.Name }}-{{ $peer }}:{{ (index $root.Values $peer).port }}"
