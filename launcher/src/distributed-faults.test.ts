@@ -3,7 +3,7 @@ import { demoCatalog } from "@shopmesh/catalog";
 import { closeClient, createClient } from "@shopmesh/platform";
 import { file_shop_auth_v1_events } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
 import { file_shop_catalog_v1_events } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
-import { OrderService } from "@shopmesh/proto/shop/order/v1/order_pb.js";
+import { OrderService, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { file_shop_order_v1_events } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import { file_shop_payment_v1_events } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
 import { type Payment, PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
@@ -119,6 +119,21 @@ describeDistributed("distributed mode under faults", (t) => {
     }
   }
 
+  /**
+   * Starts a second order process and returns once the order group has rebalanced onto both.
+   * A group's members wait in JoinGroup while it rebalances (the test broker gives a joining
+   * member up to 9 s), so an order paid after the replica joined proves both consume again.
+   */
+  async function startOrderReplica(): Promise<{ name: string; address: string }> {
+    const replica = await t.mesh.startReplica("order");
+    t.notePids();
+    await new Promise((r) => setTimeout(r, 2_000)); // its consumer's JoinGroup is on its way
+    const [probe] = await shoppersWithCarts("probe", 1, demoCatalog[0]?.id ?? "");
+    if (!probe) throw new Error("no shopper");
+    expect((await probe.waitFinal((await probe.checkout()).order_id, FINAL_TIMEOUT)).status).toBe("paid");
+    return replica;
+  }
+
   /** `count` shoppers, each with one unit of `productId` in the cart. */
   async function shoppersWithCarts(name: string, count: number, productId: string): Promise<Shopper[]> {
     const shoppers = await Promise.all(Array.from({ length: count }, (_, i) => t.signup(`${name}${i}`)));
@@ -205,9 +220,10 @@ describeDistributed("distributed mode under faults", (t) => {
     for (const m of dlq) expect(m.headers.dlq_error).toBeTruthy();
   });
 
-  it("runs two order processes at once on one database: each event handled once, each outbox row published once", async () => {
-    const replica = await t.mesh.startReplica("order");
-    t.notePids();
+  it("runs two order processes at once on one database: each event handled once, each outbox row published once", {
+    timeout: 120_000,
+  }, async () => {
+    const replica = await startOrderReplica();
     const product = demoCatalog[2];
     if (!product) throw new Error("demo catalog too small");
     const before = await t.stock(product.id);
@@ -248,6 +264,40 @@ describeDistributed("distributed mode under faults", (t) => {
       await t.mesh.stop(replica.name);
     }
   });
+
+  it("streams each transition to a watcher of one order process, whichever of two replicas applied it", async () => {
+    const replica = await startOrderReplica();
+    const product = demoCatalog[5];
+    if (!product) throw new Error("demo catalog too small");
+    const shoppers = await shoppersWithCarts("watcher", 8, product.id);
+    const orders = createClient(OrderService, t.mesh.services.order);
+    await t.mesh.stop("payment");
+    try {
+      const placed = await Promise.all(shoppers.map(async (s) => (await s.checkout()).order_id));
+      await expect
+        .poll(async () => (await Promise.all(placed.map((id, i) => shoppers[i]?.order(id)))).map((o) => o?.status), { timeout: 30_000 })
+        .toEqual(placed.map(() => "stock_reserved"));
+      // Each shopper watches their order on the first process; payment's results are then
+      // consumed by whichever replica holds the order's partition.
+      const seen = placed.map((): OrderStatus[] => []);
+      const streams = placed.map(async (id, i) => {
+        const as = { metadata: { authorization: `Bearer ${shoppers[i]?.token}` } };
+        for await (const { update } of orders.streamOrders({ orderIds: [id] }, as)) if (update) seen[i]?.push(update.status);
+      });
+      await expect.poll(() => seen.every((s) => s.length > 0), { timeout: 10_000 }).toBe(true);
+      await t.mesh.start("payment");
+      t.notePids();
+      await Promise.race([
+        Promise.all(streams),
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`the watchers saw only ${JSON.stringify(seen)}`)), 30_000)),
+      ]);
+      expect(seen).toEqual(placed.map(() => [OrderStatus.STOCK_RESERVED, OrderStatus.PAID]));
+    } finally {
+      closeClient(orders);
+      if (t.mesh.pid("payment") === undefined) await t.mesh.start("payment");
+      await t.mesh.stop(replica.name);
+    }
+  }, 120_000);
 
   it("pays orders once after payment is killed (kill -9) in the middle of charging them and started again", async () => {
     const product = demoCatalog[3];

@@ -3,3 +3,4 @@ export { translateDbError, withDbErrors } from "./errors.js";
 export { type Migration, migrateToLatest } from "./migrate.js";
 export { assertSchemaName } from "./schema-name.js";
 export { isSingleConnection } from "./pglite-dialect.js";
+export { listenForNotifications, type NotificationListener, type NotificationListenerOptions } from "./listen.js";

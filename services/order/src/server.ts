@@ -6,6 +6,7 @@ import {
   type Database,
   type EventBus,
   type Logger,
+  type NotificationListener,
   requireUser,
   type ServiceHost,
   serviceRegistration,
@@ -21,7 +22,7 @@ import type { OrderDb } from "./db/tables.js";
 import { subscribeSaga } from "./events/saga-consumer.js";
 import { createOrders, type Orders } from "./order/order.service.js";
 import { createGrpcCheckoutPeers } from "./order/peers.js";
-import { StatusFeed } from "./order/status-feed.js";
+import { listenForStatus, StatusFeed } from "./order/status-feed.js";
 import { orderHandlers } from "./rpc/order-handlers.js";
 
 export interface OrderServiceOptions {
@@ -67,12 +68,19 @@ export function createOrderService(opts: OrderServiceOptions): OrderServer {
     payment: createClient(PaymentService, config.PAYMENT_ADDR, { logger }),
   };
   let host: ServiceHost | undefined;
+  const feed = new StatusFeed(logger);
+  // On Postgres, replicas may share the database: transitions go to every process's feed.
+  const shared =
+    opts.db.kind === "postgres" && config.DATABASE_URL !== undefined
+      ? { url: config.DATABASE_URL, channel: `${schema}.order_status` }
+      : undefined;
   const orders = createOrders({
     db,
     logger,
     peers: createGrpcCheckoutPeers(clients),
-    feed: new StatusFeed(logger),
+    feed,
     onEventsWritten: () => host?.notifyOutbox(),
+    ...(shared ? { statusChannel: shared.channel } : {}),
   });
   const h = createServiceHost({
     name: "order",
@@ -96,12 +104,21 @@ export function createOrderService(opts: OrderServiceOptions): OrderServer {
     },
   });
   host = h;
+  let listener: NotificationListener | undefined;
   return {
     orders,
     get port() {
       return h.port;
     },
-    start: () => h.start(),
-    stop: () => h.stop(),
+    async start() {
+      // Listening before serving: no transition committed once the service is up goes unheard.
+      if (shared && !listener) listener = await listenForStatus({ ...shared, feed, db, logger });
+      return h.start();
+    },
+    async stop() {
+      await h.stop();
+      await listener?.close();
+      listener = undefined;
+    },
   };
 }

@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Selectable, Transaction, Updateable } from "kysely";
+import { type Insertable, type Kysely, type Selectable, sql, type Transaction, type Updateable } from "kysely";
 import type { OrderDb, OrdersTable } from "../db/tables.js";
 import type { Order, OrderItem, OrderStatus, StatusTransition, StatusUpdate } from "./order.js";
 import type { PageCursor } from "./page-token.js";
@@ -154,8 +154,8 @@ export async function findHistory(db: Db, orderIds: readonly string[]): Promise<
   return byOrder;
 }
 
-/** The current status of each of `ids` that belongs to `userId`, with its latest transition. */
-export async function findStatuses(db: Db, userId: string, ids: readonly string[]): Promise<StatusUpdate[]> {
+/** The current status of each of `ids` that belongs to `userId` (any user's when null), with its latest transition. */
+export async function findStatuses(db: Db, userId: string | null, ids: readonly string[]): Promise<StatusUpdate[]> {
   if (ids.length === 0) return [];
   const rows = await db
     .selectFrom("orders")
@@ -171,7 +171,7 @@ export async function findStatuses(db: Db, userId: string, ids: readonly string[
       "t.reason",
       "t.at",
     ])
-    .where("orders.user_id", "=", userId)
+    .$if(userId !== null, (q) => q.where("orders.user_id", "=", userId as string))
     .where("orders.id", "in", [...ids])
     .execute();
   return rows.map((r) => ({
@@ -181,6 +181,21 @@ export async function findStatuses(db: Db, userId: string, ids: readonly string[
     cancelReason: r.cancel_reason ?? undefined,
     paymentId: r.payment_id ?? undefined,
   }));
+}
+
+/**
+ * Announces `updates` on the Postgres channel `channel` (NOTIFY), delivered to every listening
+ * order process when `trx` commits and never when it rolls back. See {@link parseStatusNotification}.
+ */
+export async function notifyStatus(trx: Transaction<OrderDb>, channel: string, updates: readonly StatusUpdate[]): Promise<void> {
+  if (updates.length === 0) return;
+  await sql`select pg_notify(${channel}, ${JSON.stringify(updates)})`.execute(trx);
+}
+
+/** The updates of a {@link notifyStatus} payload. */
+export function parseStatusNotification(payload: string): StatusUpdate[] {
+  const updates = JSON.parse(payload) as Array<StatusUpdate & { transition: { at: string } }>;
+  return updates.map((u) => ({ ...u, transition: { ...u.transition, at: new Date(u.transition.at) } }));
 }
 
 export function toOrder(row: OrderRow, items: readonly OrderItem[], history: readonly StatusTransition[]): Order {

@@ -78,6 +78,13 @@ export interface OrdersOptions {
   readonly now?: () => Date;
   /** Called after a transaction that wrote outbox rows committed (wakes the relay). */
   readonly onEventsWritten?: () => void;
+  /**
+   * Postgres channel the transitions are announced on (NOTIFY in the transaction that makes
+   * them), for order processes sharing the database: each feeds its {@link StatusFeed} from
+   * it ({@link listenForStatus}) instead of from its own transitions. Unset: one process, the
+   * feed is fed directly.
+   */
+  readonly statusChannel?: string;
 }
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -92,6 +99,7 @@ export function createOrders({
   feed = new StatusFeed(logger),
   now = () => new Date(),
   onEventsWritten,
+  statusChannel,
 }: OrdersOptions): Orders {
   /** The earlier order of a replayed key, if it was placed with the same payment details. */
   const replay = async (existing: repo.OrderRow, paymentMethod: () => Promise<string>): Promise<PlacedOrder> => {
@@ -265,18 +273,20 @@ export function createOrders({
         await writeOutbox(trx, event);
       }
       logger.info({ ...log, from: row.status, to: last.to, reason: last.reason }, "order status changed");
-      return steps.map((t) => ({
+      const updates = steps.map((t) => ({
         orderId: row.id,
         status: t.to,
         transition: t,
         cancelReason: t.to === "CANCELLED" ? t.reason : undefined,
         paymentId: t.to === "PAID" ? (paymentId ?? undefined) : undefined,
       }));
+      if (statusChannel !== undefined) await repo.notifyStatus(trx, statusChannel, updates);
+      return updates;
     },
 
     announce(updates) {
       if (updates.length === 0) return;
-      feed.publish(updates);
+      if (statusChannel === undefined) feed.publish(updates);
       onEventsWritten?.();
     },
   };
