@@ -17,6 +17,7 @@ import { type EdgeConfig, type UpstreamAddresses, upstreamsFromConfig } from "./
 import { createCors } from "./cors.js";
 import { errorBody } from "./errors.js";
 import { createForwarder } from "./forwarder.js";
+import { observeHttp, unmatchedRoute } from "./http-metrics.js";
 import { createListener, isHttp1, type Listener } from "./listener.js";
 import { publicSurface } from "./public-surface.js";
 import { createRestRouter, type NodeRequest, type NodeResponse, nodeHeaders, type RequestTarget, sendJson, tooLarge } from "./rest.js";
@@ -184,7 +185,10 @@ export function createEdge(opts: EdgeOptions): Edge {
       );
     }
 
+    const procedures = new Set([...exposed].map((m) => `/${m.parent.typeName}/${m.name}`));
+
     return (req: NodeRequest, res: NodeResponse) => {
+      const started = performance.now();
       const url = req.url ?? "/";
       const q = url.indexOf("?");
       const target: RequestTarget = q < 0 ? { path: url, query: "" } : { path: url.slice(0, q), query: url.slice(q + 1) };
@@ -193,13 +197,18 @@ export function createEdge(opts: EdgeOptions): Edge {
       req.headers["x-request-id"] = requestId;
       res.setHeader("x-request-id", requestId);
       if (listener?.closing && isHttp1(req)) res.setHeader("connection", "close");
-      if (cors.apply(req, res)) return;
+      if (cors.apply(req, res)) {
+        observeHttp(res, "(cors preflight)", started);
+        return;
+      }
 
       if (target.path === "/healthz") {
+        observeHttp(res, target.path, started);
         sendJson(res, 200, '{"status":"ok"}');
         return;
       }
       if (target.path === "/readyz") {
+        observeHttp(res, target.path, started);
         readiness().then(
           (r) => sendJson(res, r.ready ? 200 : 503, r.body),
           (err: unknown) => {
@@ -209,7 +218,12 @@ export function createEdge(opts: EdgeOptions): Edge {
         );
         return;
       }
-      if (rest.handle(req, res, target, requestId)) return;
+      const route = rest.handle(req, res, target, requestId);
+      if (route !== undefined) {
+        observeHttp(res, route, started);
+        return;
+      }
+      observeHttp(res, procedures.has(target.path) ? target.path : unmatchedRoute, started);
 
       const declared = req.headers["content-length"];
       if (declared !== undefined && Number(declared) > config.EDGE_MAX_BODY_BYTES) {

@@ -39,9 +39,10 @@ export interface RequestTarget {
 export interface RestRouter {
   /**
    * Serves the request when its path belongs to the REST surface (a declared route, or anything
-   * under /api); returns false to let other handlers have it.
+   * under /api) and returns the route it took ("GET /api/orders/{id}", {@link unmatchedApiRoute});
+   * returns undefined to let other handlers have it.
    */
-  handle(req: NodeRequest, res: NodeResponse, target: RequestTarget, requestId: string): boolean;
+  handle(req: NodeRequest, res: NodeResponse, target: RequestTarget, requestId: string): string | undefined;
 }
 
 interface Route {
@@ -60,6 +61,9 @@ interface PathRoutes {
 }
 
 const apiPrefix = "/api";
+
+/** The route of a request under /api that no declared route takes (404/405). */
+export const unmatchedApiRoute = "/api (unmatched)";
 
 /**
  * A lean router on plain node:http for the REST routes declared in the contracts. It does not
@@ -197,9 +201,9 @@ export function createRestRouter(opts: RestRouterOptions): RestRouter {
     handle(req, res, target, requestId) {
       const found = match(target.path);
       if (!found) {
-        if (target.path !== apiPrefix && !target.path.startsWith(`${apiPrefix}/`)) return false;
+        if (target.path !== apiPrefix && !target.path.startsWith(`${apiPrefix}/`)) return undefined;
         fail(req, res, undefined, new HttpError(404, Code.NotFound, `no route for ${req.method} ${target.path}`));
-        return true;
+        return unmatchedApiRoute;
       }
       const verb = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
       const route = found.group.byVerb.get(verb);
@@ -210,10 +214,10 @@ export function createRestRouter(opts: RestRouterOptions): RestRouter {
           undefined,
           new HttpError(405, Code.Unimplemented, `${req.method} is not allowed on ${target.path}`, { allow: found.group.allow }),
         );
-        return true;
+        return unmatchedApiRoute;
       }
       serve(route, found.params, req, res, target, requestId).catch((err: unknown) => fail(req, res, route, err));
-      return true;
+      return `${route.spec.method} ${route.spec.template}`;
     },
   };
 }

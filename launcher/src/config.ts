@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigOf, env, loadConfig, logLevels } from "@shopmesh/platform";
+import { ConfigError, type ConfigOf, env, loadConfig, logLevels, metricsVars } from "@shopmesh/platform";
 
 /** Settings of embedded mode itself; each service and the edge also read their own variables. */
 export const embeddedConfigSchema = {
@@ -10,6 +10,8 @@ export const embeddedConfigSchema = {
     doc: "minimum level of log lines",
     default: "info",
   }),
+  // One admin server for the whole process: every service's metrics, labelled by service.
+  ...metricsVars(),
 };
 
 export type EmbeddedConfig = ConfigOf<typeof embeddedConfigSchema>;

@@ -65,6 +65,11 @@ export interface DistributedMesh {
   readonly databases: Readonly<Record<ServiceName, string>>;
   /** The processes by name: the services, "edge", replicas ("order-2"); running or not. */
   readonly processes: readonly string[];
+  /**
+   * Base URL of a process's admin server (GET /metrics, /healthz, /readyz), e.g.
+   * "http://127.0.0.1:40517": each process gets a free port for it as its METRICS_PORT.
+   */
+  adminUrl(name: string): string;
   /** pid of a running process. */
   pid(name: string): number | undefined;
   /** Sends `signal` (default SIGTERM) to a process and resolves when it ended; it stays down until `start`. */
@@ -87,6 +92,7 @@ interface Entry {
   /** Whether it is ready to serve now. */
   readonly ready: () => Promise<boolean>;
   readonly address: string;
+  readonly adminUrl: string;
   exited?: Promise<ProcessExit>;
 }
 
@@ -117,7 +123,10 @@ export async function startDistributed(
 
   const configured = serviceNames.map((s) => loadConfig({ port: serviceVars[s].portSpec }, { port: env[serviceVars[s].port] }).port);
   const wanted = [...configured, cfg.EDGE_PORT];
-  const free = await freePorts(wanted.filter((p) => p === 0).length);
+  // Seven processes on one machine cannot share one METRICS_PORT: each gets a free one (picked
+  // in the same call as the others, so that they differ).
+  const free = await freePorts(wanted.filter((p) => p === 0).length + wanted.length);
+  const adminPorts = free.splice(0, wanted.length);
   const ports = wanted.map((p) => (p === 0 ? (free.shift() as number) : p));
   const edgePort = ports[serviceNames.length] as number;
   const portOf = Object.fromEntries(serviceNames.map((s, i) => [s, ports[i] as number])) as Record<ServiceName, number>;
@@ -155,13 +164,18 @@ export async function startDistributed(
     script: string,
     childEnv: Record<string, string | undefined>,
     address: string,
+    adminPort: number,
     ready: () => Promise<boolean>,
   ) => {
-    const proc = new ManagedProcess({ name, script, env: childEnv, output, onUnexpectedExit });
-    entries.set(name, { proc, ready, address });
+    const proc = new ManagedProcess({ name, script, env: { ...childEnv, METRICS_PORT: String(adminPort) }, output, onUnexpectedExit });
+    entries.set(name, { proc, ready, address, adminUrl: `http://127.0.0.1:${adminPort}` });
   };
-  for (const s of serviceNames) add(s, serviceScript(s), serviceEnv(s, portOf[s]), services[s], () => serving(services[s]));
-  add("edge", edgeScript, { ...shared, EDGE_PORT: String(edgePort) }, `${edgeHost}:${edgePort}`, () => edgeReady(url));
+  serviceNames.forEach((s, i) => {
+    add(s, serviceScript(s), serviceEnv(s, portOf[s]), services[s], adminPorts[i] as number, () => serving(services[s]));
+  });
+  add("edge", edgeScript, { ...shared, EDGE_PORT: String(edgePort) }, `${edgeHost}:${edgePort}`, adminPorts.at(-1) as number, () =>
+    edgeReady(url),
+  );
 
   const entry = (name: string): Entry => {
     const e = entries.get(name);
@@ -227,6 +241,7 @@ export async function startDistributed(
       return [...entries.keys()];
     },
     pid: (name) => entry(name).proc.pid,
+    adminUrl: (name) => entry(name).adminUrl,
     kill: (name, signal = "SIGTERM") => entry(name).proc.kill(signal),
     start: startOne,
     async stop(name) {
@@ -242,9 +257,9 @@ export async function startDistributed(
       let n = 2;
       while (entries.has(`${service}-${n}`)) n++;
       const name = `${service}-${n}`;
-      const [port] = await freePorts(1);
+      const [port, adminPort] = await freePorts(2);
       const address = `127.0.0.1:${port}`;
-      add(name, serviceScript(service), serviceEnv(service, port as number), address, () => serving(address));
+      add(name, serviceScript(service), serviceEnv(service, port as number), address, adminPort as number, () => serving(address));
       await startOne(name);
       return { name, address };
     },

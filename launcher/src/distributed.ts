@@ -24,6 +24,7 @@ runMain(async () => {
       `  processes: ${processes.join(", ")}\n` +
       `  databases: ${Object.values(m.databases).join(", ")}; Kafka: ${cfg.KAFKA_BROKERS.join(",")}\n` +
       `  REST:    curl ${m.url}/api/products\n` +
-      `  gRPC:    grpcurl -plaintext localhost:${m.edgePort} list   (catalog directly: ${m.services.catalog})\n\n`,
+      `  gRPC:    grpcurl -plaintext localhost:${m.edgePort} list   (catalog directly: ${m.services.catalog})\n` +
+      `  Metrics: ${[...serviceNames, "edge"].map((n) => `${n} ${m.adminUrl(n)}/metrics`).join(", ")}\n\n`,
   );
 });

@@ -1,17 +1,32 @@
 /** `npm start`: the whole shop in one process. */
-import { createLogger, runMain, stopOnSignals } from "@shopmesh/platform";
+import { createAdminServer, createLogger, registerReadiness, runMain, stopOnSignals } from "@shopmesh/platform";
 import { readEmbeddedConfig } from "./config.js";
 import { startEmbedded } from "./embedded-mesh.js";
 
 runMain(async () => {
   const started = performance.now();
-  const logger = createLogger({ level: readEmbeddedConfig().LOG_LEVEL });
-  const mesh = await startEmbedded(process.env, logger);
-  stopOnSignals(() => mesh.stop(), logger);
+  const config = readEmbeddedConfig();
+  const logger = createLogger({ level: config.LOG_LEVEL });
+  // Metrics and health for the whole process, never on the edge's public port.
+  const admin = createAdminServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, logger });
+  let ready = false;
+  registerReadiness({ name: "embedded/started", ready: () => ready });
+  await admin.start();
+  const mesh = await startEmbedded(process.env, logger).catch(async (err: unknown) => {
+    await admin.stop();
+    throw err;
+  });
+  ready = true;
+  stopOnSignals(async () => {
+    ready = false;
+    await mesh.stop();
+    await admin.stop();
+  }, logger);
   process.stdout.write(
     `\nshopmesh is ready in ${Math.round(performance.now() - started)} ms at ${mesh.url}\n` +
       `  REST:    curl ${mesh.url}/api/products\n` +
       `  Connect: curl -H 'content-type: application/json' -d '{"page_size":3}' ${mesh.url}/shop.catalog.v1.CatalogService/ListProducts\n` +
-      `  gRPC:    grpcurl -plaintext localhost:${mesh.edgePort} list   (catalog directly: ${mesh.services.catalog})\n\n`,
+      `  gRPC:    grpcurl -plaintext localhost:${mesh.edgePort} list   (catalog directly: ${mesh.services.catalog})\n` +
+      `  Metrics: curl ${admin.url}/metrics   (readiness: ${admin.url}/readyz)\n\n`,
   );
 });

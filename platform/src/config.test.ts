@@ -13,6 +13,8 @@ describe("shared service variables", () => {
       DB_SCHEMA: "shop",
       KAFKA_BROKERS: undefined,
       LOG_LEVEL: "info",
+      METRICS_HOST: "0.0.0.0",
+      METRICS_PORT: 9464,
       SHOP_PORT: 1,
       SHUTDOWN_GRACE_MS: 10_000,
     });

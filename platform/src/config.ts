@@ -156,7 +156,18 @@ export function describeConfig(schema: ConfigSchema): Array<{ name: string; kind
 export const logLevels = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof logLevels)[number];
 
-/** The variables every service declares: its database, schema, event brokers, log level and shutdown grace. */
+/** The admin HTTP server of a process: Prometheus metrics, liveness and readiness. */
+export function metricsVars(): { readonly METRICS_HOST: VarSpec<string>; readonly METRICS_PORT: VarSpec<number> } {
+  return {
+    METRICS_HOST: env.string({ doc: "Interface of the admin HTTP server (/metrics, /healthz, /readyz)", default: "0.0.0.0" }),
+    METRICS_PORT: env.port({
+      doc: "Port of the admin HTTP server: Prometheus metrics at GET /metrics, liveness at /healthz, readiness at /readyz (0 picks a free one)",
+      default: 9464,
+    }),
+  };
+}
+
+/** The variables every service declares: its database, schema, event brokers, log level, shutdown grace and admin port. */
 export function serviceVars(
   service: string,
   opts: { schema: string },
@@ -165,9 +176,12 @@ export function serviceVars(
   readonly DB_SCHEMA: VarSpec<string>;
   readonly KAFKA_BROKERS: VarSpec<string[] | undefined>;
   readonly LOG_LEVEL: VarSpec<LogLevel>;
+  readonly METRICS_HOST: VarSpec<string>;
+  readonly METRICS_PORT: VarSpec<number>;
   readonly SHUTDOWN_GRACE_MS: VarSpec<number>;
 } {
   return {
+    ...metricsVars(),
     DATABASE_URL: env.optional(
       env.url({ doc: `Postgres URL of the ${service} database (required in distributed mode)`, protocols: ["postgres", "postgresql"] }),
     ),

@@ -14,3 +14,4 @@ export * from "./events/index.js";
 export * from "./auth/index.js";
 export * from "./service-host.js";
 export * from "./validation/card-number.js";
+export * from "./telemetry/index.js";

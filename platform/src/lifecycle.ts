@@ -3,6 +3,8 @@ import { type Database, openDatabase } from "./db/index.js";
 import type { EventBus } from "./events/event-bus.js";
 import { createKafkaBus } from "./events/kafka-bus.js";
 import { createLogger, type Logger } from "./logger.js";
+import { createAdminServer } from "./telemetry/admin-server.js";
+import { registerReadiness } from "./telemetry/readiness.js";
 
 /**
  * Runs `stop` once on the first SIGTERM or SIGINT. The handlers are removed then, so a second
@@ -52,14 +54,18 @@ export interface DistributedServiceConfig {
   readonly DATABASE_URL: string | undefined;
   readonly KAFKA_BROKERS: readonly string[] | undefined;
   readonly LOG_LEVEL: string;
+  readonly METRICS_HOST: string;
+  readonly METRICS_PORT: number;
 }
 
 /**
  * Distributed-mode entry point of a service (its whole `main.ts`): reads its config, opens its
  * Postgres database at DATABASE_URL and a Kafka bus on KAFKA_BROKERS (client id = the service
- * name), creates and starts the service, which migrates its schema as it starts. The first
- * SIGTERM/SIGINT stops the service, then closes the bus and the database; a failed start does
- * the same before failing.
+ * name), creates and starts the service, which migrates its schema as it starts. The admin
+ * server (METRICS_HOST:METRICS_PORT: /metrics, /healthz, /readyz) listens from the beginning;
+ * /readyz answers 200 once the service has started and while its dependencies answer. The first
+ * SIGTERM/SIGINT stops the service, then closes the bus, the database and the admin server; a
+ * failed start does the same before failing.
  */
 export function runService<C extends DistributedServiceConfig>(opts: {
   /** The service's name: the Kafka client id. */
@@ -76,9 +82,14 @@ export function runService<C extends DistributedServiceConfig>(opts: {
     const logger = createLogger({ level: config.LOG_LEVEL });
     const db = await openDatabase({ kind: "postgres", url }, logger);
     const bus = createKafkaBus({ brokers, clientId: opts.name, logger: logger.child({ service: opts.name, component: "kafka" }) });
+    const admin = createAdminServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, logger: logger.child({ service: opts.name }) });
+    let started = false;
+    const unregister = registerReadiness({ name: `${opts.name}/started`, ready: () => started });
     const close = async () => {
+      unregister();
       await bus.close();
       await db.close();
+      await admin.stop();
     };
     let service: RunnableService;
     try {
@@ -92,7 +103,9 @@ export function runService<C extends DistributedServiceConfig>(opts: {
       await close();
     }, logger);
     try {
+      await admin.start();
       await service.start();
+      started = true;
     } catch (err) {
       await service.stop().catch(() => undefined);
       await close().catch(() => undefined);

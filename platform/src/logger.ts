@@ -30,3 +30,8 @@ export function createLogger(opts: { level?: string; name?: string; destination?
   };
   return opts.destination ? pino(options, opts.destination) : pino(options);
 }
+
+/** A duration for a log line: milliseconds with two decimals. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

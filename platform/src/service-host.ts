@@ -1,12 +1,14 @@
 import type { Kysely } from "kysely";
 import { type Migration, migrateToLatest } from "./db/migrate.js";
 import type { EventBus, Subscription } from "./events/event-bus.js";
-import { createOutboxRelay, type OutboxRelay } from "./events/outbox.js";
+import { observeBus } from "./events/observed-bus.js";
+import { createOutboxRelay, type OutboxRelay, outboxBacklog } from "./events/outbox.js";
 import { createGrpcServer, type GrpcServerOptions } from "./grpc/server.js";
 import type { Logger } from "./logger.js";
+import { watchOutboxBacklog } from "./telemetry/metrics.js";
 
 export interface ServiceHostOptions {
-  /** Service name, used for the gRPC server's logs. */
+  /** Service name: the `service` label of its metrics. */
   readonly name: string;
   readonly logger: Logger;
   /** The service's schema handle (`database.kysely(schema)`). */
@@ -41,8 +43,11 @@ export interface ServiceHost {
 
 /** The skeleton every service's server shares: schema migrations, gRPC server, outbox relay, bus subscriptions. */
 export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
-  const { db, schema, logger, bus } = opts;
-  const relay: OutboxRelay | undefined = opts.outbox && bus ? createOutboxRelay({ db, bus, logger }) : undefined;
+  const { db, schema, logger, name } = opts;
+  // Deliveries to this service's consumers are logged and counted as its own.
+  const bus = opts.bus && observeBus(opts.bus, name, logger);
+  const relay: OutboxRelay | undefined = opts.outbox && bus ? createOutboxRelay({ db, service: name, bus, logger }) : undefined;
+  let unwatchBacklog: (() => void) | undefined;
   const server = createGrpcServer({ ...opts.grpc, name: opts.name, logger });
   let subscriptions: Subscription[] = [];
   let serving = false;
@@ -53,6 +58,7 @@ export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
     await Promise.all(subs.map((s) => s.unsubscribe()));
     if (serving) await server.stop();
     await relay?.stop();
+    unwatchBacklog?.();
     await opts.onStop?.();
   };
 
@@ -73,6 +79,7 @@ export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
           const port = await server.start();
           serving = true;
           relay?.start();
+          if (relay) unwatchBacklog = watchOutboxBacklog(name, () => outboxBacklog(db));
           await opts.afterServe?.();
           if (bus && opts.subscribe) subscriptions = opts.subscribe(bus);
           return port;

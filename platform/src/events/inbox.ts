@@ -4,6 +4,7 @@ import { Code, ConnectError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { type Backoff, backoffDelay, interruptibleSleep } from "./backoff.js";
 import type { Envelope } from "./envelope.js";
+import { currentDelivery } from "./observed-bus.js";
 
 /** The `inbox` table of a consuming service's schema: the events it has consumed. */
 export interface InboxTable {
@@ -107,6 +108,19 @@ export function isTransientError(err: unknown): boolean {
  * ```
  */
 export async function consumeOnce<DB>(
+  db: Kysely<DB>,
+  event: Envelope,
+  handler: (trx: Transaction<DB>) => Promise<void>,
+  opts: ConsumeOptions,
+): Promise<ConsumeResult> {
+  const result = await consume(db, event, handler, opts);
+  // Told to the observed delivery (see observeBus), for its log line and metrics.
+  const delivery = currentDelivery();
+  if (delivery?.event.id === event.id) delivery.result = result;
+  return result;
+}
+
+async function consume<DB>(
   db: Kysely<DB>,
   event: Envelope,
   handler: (trx: Transaction<DB>) => Promise<void>,

@@ -20,4 +20,13 @@ export {
 } from "./inbox.js";
 export { createKafkaBus, DEAD_LETTER_SUFFIX, eventTopic, type KafkaBus, type KafkaBusOptions } from "./kafka-bus.js";
 export { createInProcessBus, type InProcessBus, type InProcessBusOptions } from "./in-process-bus.js";
-export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions, type OutboxTable, outboxMigrations, writeOutbox } from "./outbox.js";
+export {
+  createOutboxRelay,
+  type OutboxRelay,
+  type OutboxRelayOptions,
+  type OutboxTable,
+  outboxBacklog,
+  outboxMigrations,
+  writeOutbox,
+} from "./outbox.js";
+export { currentDelivery, type Delivery, type DeliveryOutcome, eventKeyField, observeBus } from "./observed-bus.js";

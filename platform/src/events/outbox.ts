@@ -1,6 +1,7 @@
 import { type Generated, type Kysely, type Migration, sql, type Transaction } from "kysely";
 import { isSingleConnection } from "../db/pglite-dialect.js";
 import type { Logger } from "../logger.js";
+import { eventsPublished, type OutboxBacklog } from "../telemetry/metrics.js";
 import { type Backoff, backoffDelay, interruptibleSleep } from "./backoff.js";
 import type { Envelope } from "./envelope.js";
 import type { EventBus } from "./event-bus.js";
@@ -76,6 +77,8 @@ export async function writeOutbox<DB>(trx: Transaction<DB>, events: Envelope | r
 export interface OutboxRelayOptions {
   /** The producing service's schema handle (`database.kysely(schema)`). */
   db: Kysely<any>;
+  /** The producing service: the `service` label of `shopmesh_outbox_published_total`; without it nothing is counted. */
+  service?: string;
   bus: EventBus;
   logger: Logger;
   /** Rows per publish; default 100 (Kafka needs batches to be fast). */
@@ -109,6 +112,7 @@ export interface OutboxRelay {
  */
 export function createOutboxRelay({
   db,
+  service,
   bus,
   logger,
   batchSize = 100,
@@ -161,6 +165,7 @@ export function createOutboxRelay({
           rows.map((r) => r.seq),
         )
         .execute();
+      if (service !== undefined) for (const r of rows) eventsPublished.inc({ service, type: r.type });
       return rows.length;
     });
   }
@@ -207,4 +212,13 @@ export function createOutboxRelay({
       loop = undefined;
     },
   };
+}
+
+/** The rows of `db`'s outbox not yet published and the age of the oldest (for the backlog gauges). */
+export async function outboxBacklog(db: Kysely<any>): Promise<OutboxBacklog> {
+  const { rows } = await sql<{ pending: number | string; age: number | string | null }>`
+    select count(*)::int as pending, extract(epoch from now() - min(created_at))::float8 as age
+    from outbox where published_at is null`.execute(db);
+  const row = rows[0];
+  return { pending: Number(row?.pending ?? 0), oldestAgeSeconds: Math.max(0, Number(row?.age ?? 0)) };
 }

@@ -14,6 +14,8 @@ import {
   retry,
 } from "cockatiel";
 import type { Logger } from "../logger.js";
+import { type BreakerStateName, trackBreaker } from "../telemetry/metrics.js";
+import { clientObserver } from "./client-observer.js";
 import { currentCall } from "./context.js";
 import { grpcChannelOptions } from "./server.js";
 import { clientMethodDefinition } from "./service.js";
@@ -41,6 +43,11 @@ export type Client<S> = S extends GenService<infer T extends GenServiceMethods> 
 
 export interface ClientOptions {
   readonly logger?: Logger;
+  /**
+   * The calling service: the `service` label of the client's metrics (call durations, breaker
+   * state). Default: the `service` binding of `logger`; without either the client records none.
+   */
+  readonly service?: string;
   /** Deadline of unary calls when neither the caller nor an enclosing RPC sets a tighter one. Default 5000 ms. */
   readonly defaultTimeoutMs?: number;
   /** Attempts of an idempotent unary call (first try included). Default 3. */
@@ -55,19 +62,26 @@ export interface ClientOptions {
 interface ClientInternals {
   readonly raw: grpc.Client;
   readonly breaker: CircuitBreakerPolicy;
+  readonly untrack: () => void;
 }
 
 const internals = new WeakMap<object, ClientInternals>();
 
 /** Closes the channel of a client made by createClient. */
 export function closeClient(client: object): void {
-  internals.get(client)?.raw.close();
+  const i = internals.get(client);
+  i?.untrack();
+  i?.raw.close();
 }
 
 /** State of a client's circuit breaker: "closed", "open", "half-open" or "isolated". */
 export function breakerState(client: object): "closed" | "open" | "half-open" | "isolated" {
-  const s = internals.get(client)?.breaker.state;
-  switch (s) {
+  const state = internals.get(client)?.breaker.state;
+  return state === undefined ? "closed" : stateName(state);
+}
+
+function stateName(state: CircuitState): "closed" | "open" | "half-open" | "isolated" {
+  switch (state) {
     case CircuitState.Open:
       return "open";
     case CircuitState.HalfOpen:
@@ -94,11 +108,13 @@ const breakerCodes = new Set<Code>([Code.Unavailable, Code.DeadlineExceeded]);
  * fast with UNAVAILABLE while the target is down. Errors are ConnectErrors with gRPC codes.
  */
 export function createClient<S extends DescService>(service: S, address: string, opts: ClientOptions = {}): Client<S> {
+  const caller = opts.service ?? callerOf(opts.logger);
   const raw = new grpc.Client(address, grpc.credentials.createInsecure(), {
     ...grpcChannelOptions,
     "grpc.initial_reconnect_backoff_ms": 200,
     "grpc.max_reconnect_backoff_ms": 2_000,
     ...opts.channelOptions,
+    ...(caller === undefined ? {} : { interceptors: [clientObserver(caller)] }),
   });
   const breaker = circuitBreaker(
     handleWhen((e) => e instanceof ConnectError && breakerCodes.has(e.code)),
@@ -208,8 +224,19 @@ export function createClient<S extends DescService>(service: S, address: string,
         break;
     }
   }
-  internals.set(client, { raw, breaker });
+  const untrack = caller === undefined ? () => undefined : trackBreaker(caller, service.typeName, () => metricState(breaker.state));
+  internals.set(client, { raw, breaker, untrack });
   return client as Client<S>;
+}
+
+function callerOf(logger: Logger | undefined): string | undefined {
+  const bound: unknown = logger?.bindings().service;
+  return typeof bound === "string" ? bound : undefined;
+}
+
+function metricState(state: CircuitState): BreakerStateName {
+  const name = stateName(state);
+  return name === "half-open" ? "half_open" : name;
 }
 
 /** The deadline of a unary call: its own budget, capped by the enclosing RPC's deadline. */

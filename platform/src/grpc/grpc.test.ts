@@ -8,6 +8,7 @@ import { createLogger } from "../logger.js";
 import { breakerState, closeClient, createClient } from "./client.js";
 import { currentCall, remainingMs } from "./context.js";
 import { createGrpcServer, type GrpcServer } from "./server.js";
+import { catalogHandlers } from "../testing/catalog-handlers.js";
 import { type ServiceHandlers, serviceRegistration } from "./service.js";
 
 const logger = createLogger({ level: "silent" });
@@ -16,23 +17,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const unimplemented = async () => {
-  throw new ConnectError("not used by this test", Code.Unimplemented);
-};
-
-function handlers(overrides: Partial<ServiceHandlers<typeof CatalogService>>): ServiceHandlers<typeof CatalogService> {
-  return {
-    listProducts: unimplemented,
-    getProduct: unimplemented,
-    batchGetProducts: unimplemented,
-    reserveStock: unimplemented,
-    releaseStock: unimplemented,
-    adjustStock: unimplemented,
-    async *watchStock() {},
-    async *streamStock() {},
-    ...overrides,
-  };
-}
+const handlers = catalogHandlers;
 
 async function serve(overrides: Partial<ServiceHandlers<typeof CatalogService>>, grace?: number): Promise<GrpcServer> {
   const server = createGrpcServer({

@@ -1,6 +1,9 @@
+import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeName, toRpcError } from "../errors.js";
-import type { Logger } from "../logger.js";
+import { type Logger, roundMs } from "../logger.js";
+import { rpcDuration } from "../telemetry/metrics.js";
+import { type MethodLabels, methodLabels, OK, rpcDurationRecorder } from "../telemetry/rpc-metrics.js";
 import type { CallContext } from "./context.js";
 import { runInCall } from "./context.js";
 
@@ -48,30 +51,48 @@ export const errorMapping: ServerInterceptor = (next) => async (ctx) => {
 };
 
 /**
- * One log line per call: method, code, duration; the cause of internal errors at error level.
+ * What every served call leaves behind: one log line (method, code, duration; the cause of
+ * internal errors at error level) and one observation of `shopmesh_rpc_server_duration_seconds`
+ * (by method, kind and code) for `service`.
  *
  * The summary line has fixed fields (code, duration_ms, a message string) that no redaction path
  * can match, so it is written by a child of the call's logger with redaction off: pino runs every
  * field of every line through the wildcard redactor otherwise (several KB of garbage per line).
  * Lines carrying an error object keep the redacting logger.
  */
-export const logging: ServerInterceptor = (next) => async (ctx) => {
-  const started = performance.now();
-  try {
-    const result = await next(ctx);
-    const level = ctx.method.parent.typeName === "grpc.health.v1.Health" ? "debug" : "info";
-    summaryLogger(ctx.log)[level]({ code: "ok", duration_ms: round(performance.now() - started) }, "rpc");
-    return result;
-  } catch (err) {
-    const e = toRpcError(err);
-    const fields = { code: codeName(e.code), duration_ms: round(performance.now() - started) };
-    if (expectedCodes.has(e.code)) summaryLogger(ctx.log).info({ ...fields, message: e.rawMessage }, "rpc");
-    else if (e.code === Code.Internal || e.code === Code.Unknown || e.code === Code.DataLoss)
-      ctx.log.error({ ...fields, err: e.cause ?? e }, "rpc failed");
-    else summaryLogger(ctx.log).warn({ ...fields, message: e.rawMessage }, "rpc");
-    throw e;
-  }
-};
+export function observe(service: string): ServerInterceptor {
+  const durations = rpcDurationRecorder(rpcDuration.server, service);
+  const labels = new WeakMap<DescMethod, MethodLabels>();
+  const labelsOf = (m: DescMethod) => {
+    let l = labels.get(m);
+    if (!l) {
+      l = methodLabels(m);
+      labels.set(m, l);
+    }
+    return l;
+  };
+  return (next) => async (ctx) => {
+    const started = performance.now();
+    try {
+      const result = await next(ctx);
+      const ms = performance.now() - started;
+      durations(labelsOf(ctx.method), OK, ms);
+      const level = ctx.method.parent.typeName === "grpc.health.v1.Health" ? "debug" : "info";
+      summaryLogger(ctx.log)[level]({ code: "ok", duration_ms: roundMs(ms) }, "rpc");
+      return result;
+    } catch (err) {
+      const e = toRpcError(err);
+      const ms = performance.now() - started;
+      durations(labelsOf(ctx.method), e.code, ms);
+      const fields = { code: codeName(e.code), duration_ms: roundMs(ms) };
+      if (expectedCodes.has(e.code)) summaryLogger(ctx.log).info({ ...fields, message: e.rawMessage }, "rpc");
+      else if (e.code === Code.Internal || e.code === Code.Unknown || e.code === Code.DataLoss)
+        ctx.log.error({ ...fields, err: e.cause ?? e }, "rpc failed");
+      else summaryLogger(ctx.log).warn({ ...fields, message: e.rawMessage }, "rpc");
+      throw e;
+    }
+  };
+}
 
 /** Per call logger (the server makes one per method): its non-redacting twin for summary lines. */
 const summaryLoggers = new WeakMap<Logger, Logger>();
@@ -96,8 +117,7 @@ export const deadlines: ServerInterceptor = (next) => async (ctx) => {
   return runInCall(ctx, () => next(ctx));
 };
 
-export const defaultInterceptors: readonly ServerInterceptor[] = [logging, errorMapping, deadlines];
-
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
+/** The interceptors every server of `service` runs first: observation → error mapping → deadlines. */
+export function defaultInterceptors(service: string): ServerInterceptor[] {
+  return [observe(service), errorMapping, deadlines];
 }

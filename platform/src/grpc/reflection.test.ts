@@ -1,6 +1,6 @@
 import { create, createFileRegistry, fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import {
   type ServerReflectionRequest,
   ServerReflectionRequestSchema,
@@ -9,16 +9,13 @@ import {
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../logger.js";
+import { catalogHandlers } from "../testing/catalog-handlers.js";
 import { closeClient, createClient } from "./client.js";
 import { ReflectionIndex, ServerReflectionV1, ServerReflectionV1Alpha } from "./reflection.js";
 import { createGrpcServer, type GrpcServer } from "./server.js";
 import { serviceRegistration } from "./service.js";
 
 const logger = createLogger({ level: "silent" });
-
-const unimplemented = async () => {
-  throw new ConnectError("not used by this test", Code.Unimplemented);
-};
 
 type Request = ServerReflectionRequest["messageRequest"];
 
@@ -43,18 +40,7 @@ describe("server reflection on a platform gRPC server", () => {
       host: "127.0.0.1",
       port: 0,
       logger,
-      services: [
-        serviceRegistration(CatalogService, {
-          listProducts: unimplemented,
-          getProduct: unimplemented,
-          batchGetProducts: unimplemented,
-          reserveStock: unimplemented,
-          releaseStock: unimplemented,
-          adjustStock: unimplemented,
-          async *watchStock() {},
-          async *streamStock() {},
-        }),
-      ],
+      services: [serviceRegistration(CatalogService, catalogHandlers())],
     });
     await server.start();
     v1 = createClient(ServerReflectionV1, `127.0.0.1:${server.port}`, { logger });

@@ -22,7 +22,7 @@ export const grpcChannelOptions = {
 } as const;
 
 export interface GrpcServerOptions {
-  /** Name used in logs. */
+  /** The service it serves: the `service` label of its metrics. */
   readonly name: string;
   /** Interface to listen on; "127.0.0.1" in embedded mode, "0.0.0.0" in distributed mode. */
   readonly host?: string;
@@ -30,7 +30,7 @@ export interface GrpcServerOptions {
   readonly port: number;
   readonly services: readonly ServiceRegistration[];
   readonly logger: Logger;
-  /** Interceptors run inside the default ones (logging → error mapping → deadlines → these). */
+  /** Interceptors run inside the default ones (observation → error mapping → deadlines → these). */
   readonly interceptors?: readonly ServerInterceptor[];
   /** How long `stop()` waits for in-flight unary calls before closing hard. Default 10 s. */
   readonly shutdownGraceMs?: number;
@@ -62,7 +62,7 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
   const inFlight = new Set<Promise<unknown>>();
   const healthNames = ["", ...opts.services.map((s) => s.service.typeName)];
   const health = new HealthRegistry(healthNames);
-  const interceptors = [...defaultInterceptors, ...(opts.interceptors ?? [])];
+  const interceptors = [...defaultInterceptors(opts.name), ...(opts.interceptors ?? [])];
   let port = 0;
 
   const reflection = new ReflectionIndex([...opts.services.map((s) => s.service), Health]);

@@ -14,3 +14,6 @@ export {
   startKafkaTestBroker,
   useKafkaBroker,
 } from "./kafka-broker.js";
+export { type MetricSample, metricValue, parseMetrics } from "./metrics-text.js";
+export { describeWithPromtool, promtool } from "./promtool.js";
+export { catalogHandlers } from "./catalog-handlers.js";

@@ -12,6 +12,8 @@ describe("catalog config", () => {
       DATABASE_URL: undefined,
       DB_SCHEMA: "catalog",
       LOG_LEVEL: "info",
+      METRICS_HOST: "0.0.0.0",
+      METRICS_PORT: 9464,
       SEED_DEMO_CATALOG: true,
       SHUTDOWN_GRACE_MS: 10_000,
     });

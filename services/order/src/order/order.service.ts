@@ -11,6 +11,7 @@ import {
   type StatusUpdate,
 } from "./order.js";
 import { type OrderFacts, orderCancelled, orderPaid, orderPlaced } from "./order-events.js";
+import { orderMetrics } from "./order-metrics.js";
 import * as repo from "./order.repository.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import type { CheckoutPeers } from "./peers.js";
@@ -191,6 +192,7 @@ export function createOrders({
         "order",
       );
       if (winner) return replay(winner, async () => paymentMethod);
+      orderMetrics.placed();
       onEventsWritten?.();
       logger.info({ orderId, userId, lines: pricing.items.length, totalCents: pricing.totalCents }, "order placed");
       return { orderId, status: "PENDING" };
@@ -286,6 +288,7 @@ export function createOrders({
 
     announce(updates) {
       if (updates.length === 0) return;
+      orderMetrics.finished(updates);
       if (statusChannel === undefined) feed.publish(updates);
       onEventsWritten?.();
     },

@@ -1,0 +1,96 @@
+import { createServer, type Server } from "node:http";
+import type { Logger } from "../logger.js";
+import { collectProcessMetrics, metricsRegistry } from "./metrics.js";
+import { readinessReport } from "./readiness.js";
+
+export interface AdminServerOptions {
+  /** Interface to listen on. */
+  readonly host: string;
+  /** Port to listen on; 0 picks a free one. */
+  readonly port: number;
+  readonly logger: Logger;
+}
+
+export interface AdminServer {
+  /** Listens; resolves to the bound port. */
+  start(): Promise<number>;
+  stop(): Promise<void>;
+  readonly port: number;
+  /** e.g. "http://127.0.0.1:9464". */
+  readonly url: string;
+}
+
+/**
+ * The process's admin HTTP port, for operators and orchestrators rather than shoppers:
+ * `GET /metrics` (Prometheus text format: every hosted service's series and the Node process
+ * metrics), `GET /healthz` (the process is alive: always 200) and `GET /readyz` (200 when every
+ * dependency registered with `registerReadiness` answers, 503 otherwise, with the list).
+ */
+export function createAdminServer(opts: AdminServerOptions): AdminServer {
+  const log = opts.logger;
+  collectProcessMetrics();
+  let port = 0;
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    const send = (status: number, type: string, body: string) => {
+      res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+      res.end(req.method === "HEAD" ? undefined : body);
+    };
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      send(405, "application/json", '{"status":"method not allowed"}');
+      return;
+    }
+    switch (path) {
+      case "/metrics":
+        metricsRegistry.metrics().then(
+          (text) => send(200, metricsRegistry.contentType, text),
+          (err: unknown) => {
+            log.warn({ err }, "collecting metrics failed");
+            send(500, "text/plain", "collecting metrics failed\n");
+          },
+        );
+        return;
+      case "/healthz":
+        send(200, "application/json", '{"status":"ok"}');
+        return;
+      case "/readyz": {
+        const r = readinessReport();
+        send(r.ready ? 200 : 503, "application/json", JSON.stringify({ status: r.ready ? "ok" : "unavailable", checks: r.checks }));
+        return;
+      }
+      default:
+        send(404, "application/json", '{"status":"not found"}');
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+
+  return {
+    get port() {
+      return port;
+    },
+    get url() {
+      const host = opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host;
+      return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    },
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(opts.port, opts.host, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+      const address = server.address();
+      port = typeof address === "object" && address ? address.port : opts.port;
+      log.info({ port }, "admin server listening (/metrics, /healthz, /readyz)");
+      return port;
+    },
+    async stop() {
+      if (!server.listening) return;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

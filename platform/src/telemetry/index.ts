@@ -1,0 +1,19 @@
+export { type AdminServer, type AdminServerOptions, createAdminServer } from "./admin-server.js";
+export {
+  collectProcessMetrics,
+  createCounter,
+  createGauge,
+  createHistogram,
+  durationBuckets,
+  metricsRegistry,
+  type OutboxBacklog,
+  watchOutboxBacklog,
+} from "./metrics.js";
+export {
+  type DependencyWatch,
+  type DependencyWatchOptions,
+  type ReadinessCheck,
+  readinessReport,
+  registerReadiness,
+  watchDependency,
+} from "./readiness.js";

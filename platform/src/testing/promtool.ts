@@ -1,0 +1,47 @@
+import { execFile, execFileSync } from "node:child_process";
+import { beforeAll, describe } from "vitest";
+
+/** Whether `promtool` (Debian's `prometheus` package; scripts/ensure-promtool.sh) runs here, probed once. */
+let available: boolean | undefined;
+
+function promtoolAvailable(): boolean {
+  if (available === undefined) {
+    try {
+      execFileSync("promtool", ["--version"], { stdio: "ignore", timeout: 10_000 });
+      available = true;
+    } catch {
+      available = false;
+    }
+  }
+  return available;
+}
+
+/**
+ * A `describe` for suites that check output with promtool: skipped (the reason in its name) when
+ * promtool is not installed, failing instead when REQUIRE_INFRA=1.
+ */
+export function describeWithPromtool(title: string, fn: () => void): void {
+  const why = promtoolAvailable() ? undefined : "promtool is not installed (run scripts/ensure-promtool.sh)";
+  const required = process.env.REQUIRE_INFRA === "1";
+  const skip = why !== undefined && !required;
+  describe.skipIf(skip)(skip ? `${title} (skipped: ${why}; REQUIRE_INFRA=1 turns this into a failure)` : title, () => {
+    if (why !== undefined) {
+      beforeAll(() => {
+        throw new Error(`REQUIRE_INFRA=1 but ${why}`);
+      });
+    }
+    fn();
+  });
+}
+
+/** Runs `promtool ...args` with `stdin`; resolves to its exit code and output (stdout and stderr). */
+export function promtool(args: readonly string[], stdin = ""): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = execFile("promtool", [...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : -1) : 0;
+      if (err && code === -1) reject(err);
+      else resolve({ code, output: `${stdout}${stderr}` });
+    });
+    child.stdin?.end(stdin);
+  });
+}
