@@ -1,4 +1,4 @@
-import { type ConfigOf, env, loadConfig, metricsVars, type VarSpec } from "@shopmesh/platform";
+import { type ConfigOf, env, loadConfig, metricsVars, tracingVars, type VarSpec } from "@shopmesh/platform";
 
 /**
  * The environment variable that carries the address of each service the edge can front, keyed
@@ -42,6 +42,7 @@ export const edgeConfigSchema = {
   LOG_LEVEL: env.oneOf<LogLevel>(["trace", "debug", "info", "warn", "error", "fatal", "silent"], { doc: "log level", default: "info" }),
   // Its own port: metrics never go out on the public one.
   ...metricsVars(),
+  ...tracingVars(),
   ...upstreamSchema,
 };
 

@@ -17,7 +17,7 @@ import { type EdgeConfig, type UpstreamAddresses, upstreamsFromConfig } from "./
 import { createCors } from "./cors.js";
 import { errorBody } from "./errors.js";
 import { createForwarder } from "./forwarder.js";
-import { observeHttp, unmatchedRoute } from "./http-metrics.js";
+import { observeExchange, observeHttp } from "./http-observer.js";
 import { createListener, isHttp1, type Listener } from "./listener.js";
 import { publicSurface } from "./public-surface.js";
 import { createRestRouter, type NodeRequest, type NodeResponse, nodeHeaders, type RequestTarget, sendJson, tooLarge } from "./rest.js";
@@ -186,6 +186,8 @@ export function createEdge(opts: EdgeOptions): Edge {
     }
 
     const procedures = new Set([...exposed].map((m) => `/${m.parent.typeName}/${m.name}`));
+    // Request lines have fixed fields: no redaction to pay for (see the platform's `observe`).
+    const requestLog = log.child({}, { redact: [] });
 
     return (req: NodeRequest, res: NodeResponse) => {
       const started = performance.now();
@@ -218,20 +220,23 @@ export function createEdge(opts: EdgeOptions): Edge {
         );
         return;
       }
-      const route = rest.handle(req, res, target, requestId);
-      if (route !== undefined) {
-        observeHttp(res, route, started);
-        return;
-      }
-      observeHttp(res, procedures.has(target.path) ? target.path : unmatchedRoute, started);
+      const exchange = observeExchange(req, res, target.path, started, requestLog);
+      exchange.run(() => {
+        const route = rest.handle(req, res, target, requestId);
+        if (route !== undefined) {
+          exchange.route(route);
+          return;
+        }
+        if (procedures.has(target.path)) exchange.route(target.path);
 
-      const declared = req.headers["content-length"];
-      if (declared !== undefined && Number(declared) > config.EDGE_MAX_BODY_BYTES) {
-        const e = tooLarge(config.EDGE_MAX_BODY_BYTES);
-        sendJson(res, e.status, errorBody(new ConnectError(e.message, e.code)), isHttp1(req) ? { connection: "close" } : undefined);
-        return;
-      }
-      connectHandler(req, res);
+        const declared = req.headers["content-length"];
+        if (declared !== undefined && Number(declared) > config.EDGE_MAX_BODY_BYTES) {
+          const e = tooLarge(config.EDGE_MAX_BODY_BYTES);
+          sendJson(res, e.status, errorBody(new ConnectError(e.message, e.code)), isHttp1(req) ? { connection: "close" } : undefined);
+          return;
+        }
+        connectHandler(req, res);
+      });
     };
   };
 

@@ -1,9 +1,10 @@
-import { createAdminServer, createLogger, registerReadiness } from "@shopmesh/platform";
+import { createAdminServer, createLogger, registerReadiness, setupTracing, shutdownTracing } from "@shopmesh/platform";
 import { readEdgeConfig, upstreamsFromConfig } from "./config.js";
 import { createEdge } from "./edge.js";
 
 /** Distributed entry: `node edge/dist/main.js`, configured by environment variables. */
 const config = readEdgeConfig();
+setupTracing(config);
 const logger = createLogger({ name: "edge", level: config.LOG_LEVEL });
 const upstreams = upstreamsFromConfig(config);
 if (Object.keys(upstreams).length === 0) logger.warn("no upstream configured (CATALOG_ADDR, …): only /healthz and /readyz are served");
@@ -19,6 +20,7 @@ const stop = (signal: string) => {
   edge
     .stop()
     .then(() => admin.stop())
+    .then(() => shutdownTracing())
     .catch((err: unknown) => {
       logger.error({ err }, "stop failed");
       process.exitCode = 1;

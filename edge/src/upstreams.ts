@@ -56,8 +56,11 @@ export function connectUpstream(service: DescService, address: string, opts: Ups
   };
 }
 
-/** Request headers the services need, forwarded as gRPC metadata. */
-export const defaultForwardedHeaders: readonly string[] = ["authorization", "idempotency-key", "traceparent", "tracestate"];
+/**
+ * Request headers the services need, forwarded as gRPC metadata. The caller's trace context is
+ * not among them: the edge's span continues it and the client sends the context of its own span.
+ */
+export const defaultForwardedHeaders: readonly string[] = ["authorization", "idempotency-key"];
 
 const requestIdPattern = /^[\w\-.:/+=]{1,128}$/;
 

@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigOf, env, loadConfig, logLevels, metricsVars } from "@shopmesh/platform";
+import { ConfigError, type ConfigOf, env, loadConfig, logLevels, metricsVars, tracingVars } from "@shopmesh/platform";
 
 /** Settings of embedded mode itself; each service and the edge also read their own variables. */
 export const embeddedConfigSchema = {
@@ -12,6 +12,8 @@ export const embeddedConfigSchema = {
   }),
   // One admin server for the whole process: every service's metrics, labelled by service.
   ...metricsVars(),
+  // One tracing set-up for the process; each service's spans carry its own service.name.
+  ...tracingVars(),
 };
 
 export type EmbeddedConfig = ConfigOf<typeof embeddedConfigSchema>;

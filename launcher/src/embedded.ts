@@ -1,11 +1,20 @@
 /** `npm start`: the whole shop in one process. */
-import { createAdminServer, createLogger, registerReadiness, runMain, stopOnSignals } from "@shopmesh/platform";
+import {
+  createAdminServer,
+  createLogger,
+  registerReadiness,
+  runMain,
+  setupTracing,
+  shutdownTracing,
+  stopOnSignals,
+} from "@shopmesh/platform";
 import { readEmbeddedConfig } from "./config.js";
 import { startEmbedded } from "./embedded-mesh.js";
 
 runMain(async () => {
   const started = performance.now();
   const config = readEmbeddedConfig();
+  setupTracing(config);
   const logger = createLogger({ level: config.LOG_LEVEL });
   // Metrics and health for the whole process, never on the edge's public port.
   const admin = createAdminServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, logger });
@@ -21,6 +30,7 @@ runMain(async () => {
     ready = false;
     await mesh.stop();
     await admin.stop();
+    await shutdownTracing();
   }, logger);
   process.stdout.write(
     `\nshopmesh is ready in ${Math.round(performance.now() - started)} ms at ${mesh.url}\n` +

@@ -15,6 +15,7 @@ describe("shared service variables", () => {
       LOG_LEVEL: "info",
       METRICS_HOST: "0.0.0.0",
       METRICS_PORT: 9464,
+      OTEL_TRACES_SAMPLER: "parentbased_always_on",
       SHOP_PORT: 1,
       SHUTDOWN_GRACE_MS: 10_000,
     });

@@ -156,6 +156,44 @@ export function describeConfig(schema: ConfigSchema): Array<{ name: string; kind
 export const logLevels = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof logLevels)[number];
 
+const exporters = ["otlp", "console", "none"] as const;
+const samplers = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio",
+] as const;
+
+/** The standard OpenTelemetry variables a process reads to set up tracing. */
+export function tracingVars(): {
+  readonly OTEL_EXPORTER_OTLP_ENDPOINT: VarSpec<string | undefined>;
+  readonly OTEL_SERVICE_NAME: VarSpec<string | undefined>;
+  readonly OTEL_TRACES_EXPORTER: VarSpec<(typeof exporters)[number] | undefined>;
+  readonly OTEL_TRACES_SAMPLER: VarSpec<(typeof samplers)[number]>;
+  readonly OTEL_TRACES_SAMPLER_ARG: VarSpec<string | undefined>;
+} {
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: env.optional(
+      env.url({
+        doc: "OTLP/HTTP endpoint spans are sent to (e.g. http://otel-collector:4318); the other OTEL_EXPORTER_OTLP_* variables (headers, timeout) apply too",
+        protocols: ["http", "https"],
+      }),
+    ),
+    OTEL_SERVICE_NAME: env.optional(env.string({ doc: "service.name of the spans; default: the service's own name" })),
+    OTEL_TRACES_EXPORTER: env.optional(
+      env.oneOf(exporters, {
+        doc: "where spans go: otlp, console or none; unset: otlp when OTEL_EXPORTER_OTLP_ENDPOINT is set, otherwise none (trace ids still propagate and appear in logs)",
+      }),
+    ),
+    OTEL_TRACES_SAMPLER: env.oneOf(samplers, { doc: "which traces are recorded (with an exporter)", default: "parentbased_always_on" }),
+    OTEL_TRACES_SAMPLER_ARG: env.optional(env.string({ doc: "ratio (0..1) for the traceidratio samplers; default 1" })),
+  };
+}
+
+export type TracingConfig = ConfigOf<ReturnType<typeof tracingVars>>;
+
 /** The admin HTTP server of a process: Prometheus metrics, liveness and readiness. */
 export function metricsVars(): { readonly METRICS_HOST: VarSpec<string>; readonly METRICS_PORT: VarSpec<number> } {
   return {
@@ -167,7 +205,7 @@ export function metricsVars(): { readonly METRICS_HOST: VarSpec<string>; readonl
   };
 }
 
-/** The variables every service declares: its database, schema, event brokers, log level, shutdown grace and admin port. */
+/** The variables every service declares: its database, schema, event brokers, log level, shutdown grace, admin port and tracing. */
 export function serviceVars(
   service: string,
   opts: { schema: string },
@@ -179,9 +217,10 @@ export function serviceVars(
   readonly METRICS_HOST: VarSpec<string>;
   readonly METRICS_PORT: VarSpec<number>;
   readonly SHUTDOWN_GRACE_MS: VarSpec<number>;
-} {
+} & ReturnType<typeof tracingVars> {
   return {
     ...metricsVars(),
+    ...tracingVars(),
     DATABASE_URL: env.optional(
       env.url({ doc: `Postgres URL of the ${service} database (required in distributed mode)`, protocols: ["postgres", "postgresql"] }),
     ),

@@ -1,10 +1,11 @@
-import { ConfigError, requireDatabaseUrl, requireKafkaBrokers, type VarSpec } from "./config.js";
+import { ConfigError, requireDatabaseUrl, requireKafkaBrokers, type TracingConfig, type VarSpec } from "./config.js";
 import { type Database, openDatabase } from "./db/index.js";
 import type { EventBus } from "./events/event-bus.js";
 import { createKafkaBus } from "./events/kafka-bus.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createAdminServer } from "./telemetry/admin-server.js";
 import { registerReadiness } from "./telemetry/readiness.js";
+import { setupTracing, shutdownTracing } from "./telemetry/tracing.js";
 
 /**
  * Runs `stop` once on the first SIGTERM or SIGINT. The handlers are removed then, so a second
@@ -50,7 +51,7 @@ export interface RunnableService {
 }
 
 /** The config of a service that {@link runService} can run: the shared variables of `serviceVars`. */
-export interface DistributedServiceConfig {
+export interface DistributedServiceConfig extends Partial<TracingConfig> {
   readonly DATABASE_URL: string | undefined;
   readonly KAFKA_BROKERS: readonly string[] | undefined;
   readonly LOG_LEVEL: string;
@@ -64,8 +65,9 @@ export interface DistributedServiceConfig {
  * name), creates and starts the service, which migrates its schema as it starts. The admin
  * server (METRICS_HOST:METRICS_PORT: /metrics, /healthz, /readyz) listens from the beginning;
  * /readyz answers 200 once the service has started and while its dependencies answer. The first
- * SIGTERM/SIGINT stops the service, then closes the bus, the database and the admin server; a
- * failed start does the same before failing.
+ * SIGTERM/SIGINT stops the service, then closes the bus, the database and the admin server and
+ * flushes the spans still buffered; a failed start does the same before failing. Tracing is set
+ * up from the OTEL_* variables first.
  */
 export function runService<C extends DistributedServiceConfig>(opts: {
   /** The service's name: the Kafka client id. */
@@ -78,6 +80,7 @@ export function runService<C extends DistributedServiceConfig>(opts: {
   runMain(async () => {
     const config = opts.readConfig();
     const { url, brokers } = requireDistributedVars(config, opts.schema);
+    setupTracing(config);
     // No name here: each service tags its own lines (`service: "auth"`), as in embedded mode.
     const logger = createLogger({ level: config.LOG_LEVEL });
     const db = await openDatabase({ kind: "postgres", url }, logger);
@@ -90,6 +93,7 @@ export function runService<C extends DistributedServiceConfig>(opts: {
       await bus.close();
       await db.close();
       await admin.stop();
+      await shutdownTracing();
     };
     let service: RunnableService;
     try {

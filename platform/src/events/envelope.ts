@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type DescMessage, fromBinary, type Message, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { currentTraceparent } from "../telemetry/tracing.js";
 
 /**
  * One domain event as it travels: from the producer's outbox, over the bus, into a
@@ -26,6 +27,7 @@ export interface Envelope {
 export interface EnvelopeOptions {
   source: string;
   key: string;
+  /** Defaults to the span active where the event is created: its consumers continue that trace. */
   traceparent?: string | undefined;
   /** Defaults to a fresh UUIDv7. */
   id?: string;
@@ -46,7 +48,7 @@ export function createEnvelope<Desc extends DescMessage>(schema: Desc, message: 
     time: opts.time ?? new Date(),
     key: opts.key,
     payload: toBinary(schema, message),
-    traceparent: opts.traceparent,
+    traceparent: opts.traceparent ?? currentTraceparent(),
   };
 }
 

@@ -4,7 +4,7 @@ import { Code, ConnectError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { type Backoff, backoffDelay, interruptibleSleep } from "./backoff.js";
 import type { Envelope } from "./envelope.js";
-import { currentDelivery } from "./observed-bus.js";
+import { currentDelivery } from "./delivery.js";
 
 /** The `inbox` table of a consuming service's schema: the events it has consumed. */
 export interface InboxTable {
@@ -138,13 +138,13 @@ async function consume<DB>(
       lastError = err;
       if (attempt === maxAttempts) break;
       const delayMs = Math.round(backoffDelay(attempt, retry));
-      logger.warn({ err, eventId: event.id, type: event.type, attempt, delayMs }, "event handling failed; retrying");
+      logger.warn({ err, event_id: event.id, type: event.type, attempt, delayMs }, "event handling failed; retrying");
       await interruptibleSleep(delayMs).done;
     }
   }
 
   if (isTransient(lastError)) throw lastError;
-  logger.error({ err: lastError, eventId: event.id, type: event.type, key: event.key, attempts: maxAttempts }, "event dead-lettered");
+  logger.error({ err: lastError, event_id: event.id, type: event.type, key: event.key, attempts: maxAttempts }, "event dead-lettered");
   const stored = await (db as Kysely<any>).transaction().execute(async (trx) => {
     if (!(await claim(trx, event))) return false;
     await trx

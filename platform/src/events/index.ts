@@ -29,4 +29,5 @@ export {
   outboxMigrations,
   writeOutbox,
 } from "./outbox.js";
-export { currentDelivery, type Delivery, type DeliveryOutcome, eventKeyField, observeBus } from "./observed-bus.js";
+export { currentDelivery, type Delivery, type DeliveryOutcome, eventKeyField } from "./delivery.js";
+export { observeBus } from "./observed-bus.js";

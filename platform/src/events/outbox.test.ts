@@ -73,7 +73,8 @@ forEachBackend((backend) => {
     const { bus, published } = recordingBus();
     startRelay(bus).notify();
     await vi.waitFor(() => expect(published).toHaveLength(1));
-    expect(published[0]).toEqual(committed);
+    // Published under the relay's span, whose context it carries on.
+    expect(published[0]).toEqual({ ...committed, traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/) });
   });
 
   test("publishes in seq order across batches, marks rows published, and picks up new rows on notify", async () => {

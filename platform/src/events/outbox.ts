@@ -1,9 +1,12 @@
+import { context, type Span, SpanKind, trace } from "@opentelemetry/api";
 import { type Generated, type Kysely, type Migration, sql, type Transaction } from "kysely";
 import { isSingleConnection } from "../db/pglite-dialect.js";
 import type { Logger } from "../logger.js";
 import { eventsPublished, type OutboxBacklog } from "../telemetry/metrics.js";
+import { contextFromTraceparent, currentTraceparent, lazyTracer, recordFailure } from "../telemetry/tracing.js";
 import { type Backoff, backoffDelay, interruptibleSleep } from "./backoff.js";
 import type { Envelope } from "./envelope.js";
+import { messagingAttributes } from "./delivery.js";
 import type { EventBus } from "./event-bus.js";
 
 /** The `outbox` table of a producing service's schema. */
@@ -126,6 +129,34 @@ export function createOutboxRelay({
   let backingOff = false;
 
   const exclusive = isSingleConnection(db);
+  const tracer = lazyTracer(service ?? "shopmesh");
+
+  /**
+   * Publishes `events`, each under a PRODUCER span that continues the trace of the change that
+   * wrote it (the row's traceparent) and whose context the event carries on, so that its
+   * consumers' spans are children of its publication.
+   */
+  async function publishTraced(events: Envelope[]): Promise<void> {
+    const spans: Span[] = [];
+    const sent = events.map((event) => {
+      const parent = contextFromTraceparent(event.traceparent);
+      const span = tracer().startSpan(
+        `send ${event.type}`,
+        { kind: SpanKind.PRODUCER, attributes: messagingAttributes(event, "send") },
+        parent,
+      );
+      spans.push(span);
+      return { ...event, traceparent: context.with(trace.setSpan(parent, span), currentTraceparent) ?? event.traceparent };
+    });
+    try {
+      await bus.publish(sent);
+    } catch (err) {
+      for (const span of spans) recordFailure(span, err);
+      throw err;
+    } finally {
+      for (const span of spans) span.end();
+    }
+  }
 
   async function publishBatch(): Promise<number> {
     return db.transaction().execute(async (trx) => {
@@ -144,7 +175,7 @@ export function createOutboxRelay({
         .skipLocked()
         .execute();
       if (rows.length === 0) return 0;
-      await bus.publish(
+      await publishTraced(
         rows.map((r) => ({
           id: r.id,
           type: r.type,

@@ -45,7 +45,8 @@ export interface ClientOptions {
   readonly logger?: Logger;
   /**
    * The calling service: the `service` label of the client's metrics (call durations, breaker
-   * state). Default: the `service` binding of `logger`; without either the client records none.
+   * state) and the service its spans belong to. Default: the `service` binding of `logger`;
+   * without either the client records no metrics.
    */
   readonly service?: string;
   /** Deadline of unary calls when neither the caller nor an enclosing RPC sets a tighter one. Default 5000 ms. */
@@ -114,7 +115,7 @@ export function createClient<S extends DescService>(service: S, address: string,
     "grpc.initial_reconnect_backoff_ms": 200,
     "grpc.max_reconnect_backoff_ms": 2_000,
     ...opts.channelOptions,
-    ...(caller === undefined ? {} : { interceptors: [clientObserver(caller)] }),
+    interceptors: [clientObserver(caller)],
   });
   const breaker = circuitBreaker(
     handleWhen((e) => e instanceof ConnectError && breakerCodes.has(e.code)),

@@ -1,11 +1,14 @@
 import type { DescMethod } from "@bufbuild/protobuf";
+import { context, INVALID_SPAN_CONTEXT, propagation, ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeName, toRpcError } from "../errors.js";
 import { type Logger, roundMs } from "../logger.js";
 import { rpcDuration } from "../telemetry/metrics.js";
+import { lazyTracer, recordFailure } from "../telemetry/tracing.js";
 import { type MethodLabels, methodLabels, OK, rpcDurationRecorder } from "../telemetry/rpc-metrics.js";
 import type { CallContext } from "./context.js";
 import { runInCall } from "./context.js";
+import { ATTR_RPC_GRPC_STATUS_CODE, metadataGetter, rpcAttributes } from "./trace-context.js";
 
 /**
  * The whole execution of one call: for unary and client-streaming methods it resolves to the
@@ -51,9 +54,11 @@ export const errorMapping: ServerInterceptor = (next) => async (ctx) => {
 };
 
 /**
- * What every served call leaves behind: one log line (method, code, duration; the cause of
- * internal errors at error level) and one observation of `shopmesh_rpc_server_duration_seconds`
- * (by method, kind and code) for `service`.
+ * What every served call leaves behind: a SERVER span (child of the caller's, from the
+ * `traceparent` metadata), one log line (method, code, duration; the cause of internal errors
+ * at error level) and one observation of `shopmesh_rpc_server_duration_seconds` (by method,
+ * kind and code) for `service`. The call runs inside the span: its log lines carry its ids and
+ * the calls and queries it makes are its children. Health checks get no span.
  *
  * The summary line has fixed fields (code, duration_ms, a message string) that no redaction path
  * can match, so it is written by a child of the call's logger with redaction off: pino runs every
@@ -71,27 +76,52 @@ export function observe(service: string): ServerInterceptor {
     }
     return l;
   };
+  const tracer = lazyTracer(service);
   return (next) => async (ctx) => {
     const started = performance.now();
-    try {
-      const result = await next(ctx);
-      const ms = performance.now() - started;
-      durations(labelsOf(ctx.method), OK, ms);
-      const level = ctx.method.parent.typeName === "grpc.health.v1.Health" ? "debug" : "info";
-      summaryLogger(ctx.log)[level]({ code: "ok", duration_ms: roundMs(ms) }, "rpc");
-      return result;
-    } catch (err) {
-      const e = toRpcError(err);
-      const ms = performance.now() - started;
-      durations(labelsOf(ctx.method), e.code, ms);
-      const fields = { code: codeName(e.code), duration_ms: roundMs(ms) };
-      if (expectedCodes.has(e.code)) summaryLogger(ctx.log).info({ ...fields, message: e.rawMessage }, "rpc");
-      else if (e.code === Code.Internal || e.code === Code.Unknown || e.code === Code.DataLoss)
-        ctx.log.error({ ...fields, err: e.cause ?? e }, "rpc failed");
-      else summaryLogger(ctx.log).warn({ ...fields, message: e.rawMessage }, "rpc");
-      throw e;
-    }
+    const m = labelsOf(ctx.method);
+    const health = ctx.method.parent.typeName === "grpc.health.v1.Health";
+    const parent = propagation.extract(ROOT_CONTEXT, ctx.metadata, metadataGetter);
+    const span = health
+      ? trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
+      : tracer().startSpan(m.method, { kind: SpanKind.SERVER, attributes: rpcAttributes(ctx.method) }, parent);
+    return context.with(trace.setSpan(parent, span), async () => {
+      try {
+        const result = await next(ctx);
+        const ms = performance.now() - started;
+        durations(m, OK, ms);
+        span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, OK);
+        summaryLogger(ctx.log)[health ? "debug" : "info"]({ code: "ok", duration_ms: roundMs(ms), ...caller(ctx) }, "rpc");
+        return result;
+      } catch (err) {
+        const e = toRpcError(err);
+        const ms = performance.now() - started;
+        durations(m, e.code, ms);
+        span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, e.code);
+        const fields = { code: codeName(e.code), duration_ms: roundMs(ms), ...caller(ctx) };
+        if (expectedCodes.has(e.code)) summaryLogger(ctx.log).info({ ...fields, message: e.rawMessage }, "rpc");
+        else if (isServerFault(e.code)) {
+          recordFailure(span, e.cause ?? e, codeName(e.code));
+          ctx.log.error({ ...fields, err: e.cause ?? e }, "rpc failed");
+        } else {
+          recordFailure(span, e, codeName(e.code));
+          summaryLogger(ctx.log).warn({ ...fields, message: e.rawMessage }, "rpc");
+        }
+        throw e;
+      } finally {
+        span.end();
+      }
+    });
   };
+}
+
+/** The verified caller, for the summary line (written after the call context is gone). */
+function caller(ctx: CallContext): { user_id?: string } {
+  return ctx.principal ? { user_id: ctx.principal.userId } : {};
+}
+
+function isServerFault(code: Code): boolean {
+  return code === Code.Internal || code === Code.Unknown || code === Code.DataLoss;
 }
 
 /** Per call logger (the server makes one per method): its non-redacting twin for summary lines. */

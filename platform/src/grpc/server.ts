@@ -74,7 +74,7 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
       if (typeof handler !== "function") throw new Error(`${service.typeName}: no handler for ${method.name}`);
       definition[method.name] = serverMethodDefinition(method);
       implementation[method.name] = adaptHandler(method, handler as AnyHandler, {
-        log: log.child({ rpc: `${service.typeName}/${method.name}` }),
+        log: log.child({ method: `${service.typeName}/${method.name}` }),
         interceptors,
         shutdown: shutdown.signal,
         inFlight,

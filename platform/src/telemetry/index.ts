@@ -17,3 +17,14 @@ export {
   registerReadiness,
   watchDependency,
 } from "./readiness.js";
+export { logContext } from "./log-context.js";
+export {
+  contextFromTraceparent,
+  currentTraceparent,
+  lazyTracer,
+  recordFailure,
+  setupTracing,
+  shutdownTracing,
+  type TracingSetup,
+  tracerFor,
+} from "./tracing.js";

@@ -14,6 +14,7 @@ describe("catalog config", () => {
       LOG_LEVEL: "info",
       METRICS_HOST: "0.0.0.0",
       METRICS_PORT: 9464,
+      OTEL_TRACES_SAMPLER: "parentbased_always_on",
       SEED_DEMO_CATALOG: true,
       SHUTDOWN_GRACE_MS: 10_000,
     });

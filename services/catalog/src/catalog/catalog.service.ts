@@ -173,7 +173,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
         decision.status === "reserved"
           ? stockReserved(orderId, decision.items)
           : stockRejected(orderId, decision.shortages, decision.reason ?? "out_of_stock");
-      if (decision.status === "rejected") logger.info({ orderId, reason: decision.reason }, "reservation rejected");
+      if (decision.status === "rejected") logger.info({ order_id: orderId, reason: decision.reason }, "reservation rejected");
       return { result: { status: decision.status, shortages: decision.shortages, replayed: false }, levels, events: [event] };
     };
 
@@ -184,7 +184,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       if (!stored) {
         if (!tombstone) return { result: undefined, levels: [] };
         if (await repo.insertReservation(trx, { orderId, status: "released", reason, released: true })) {
-          logger.info({ orderId, reason }, "released before reserved: the order's stock will not be reserved");
+          logger.info({ order_id: orderId, reason }, "released before reserved: the order's stock will not be reserved");
           return { result: "released", levels: [] };
         }
         // A reservation committed meanwhile (the insert waited for it): release that one.

@@ -49,12 +49,12 @@ export function createNotifications({ db, mailer, logger }: NotificationsOptions
     } catch (err) {
       const reason = redactEmails(err instanceof Error ? err.message : String(err)).slice(0, 500);
       // Addresses are never logged: the user id and notification id identify the email.
-      logger.warn({ notificationId: n.id, userId: n.userId, kind: n.kind, reason }, "email delivery failed");
+      logger.warn({ notification_id: n.id, user_id: n.userId, kind: n.kind, reason }, "email delivery failed");
       outcome = { status: "failed", failureReason: reason };
     }
     await repo.markDelivered(db, n.id, outcome);
     if (outcome.status !== "failed")
-      logger.info({ notificationId: n.id, userId: n.userId, kind: n.kind, status: outcome.status }, "notification delivered");
+      logger.info({ notification_id: n.id, user_id: n.userId, kind: n.kind, status: outcome.status }, "notification delivered");
   };
 
   return {
@@ -80,7 +80,7 @@ export function createNotifications({ db, mailer, logger }: NotificationsOptions
         failureReason: recipient ? undefined : RECIPIENT_UNKNOWN,
       });
       if (inserted && !recipient) {
-        logger.warn({ notificationId: inserted.id, userId: fact.userId, kind: fact.kind }, "notification not sent: recipient unknown");
+        logger.warn({ notification_id: inserted.id, user_id: fact.userId, kind: fact.kind }, "notification not sent: recipient unknown");
       }
       return inserted?.status === "pending" ? inserted : undefined;
     },

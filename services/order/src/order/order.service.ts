@@ -194,7 +194,7 @@ export function createOrders({
       if (winner) return replay(winner, async () => paymentMethod);
       orderMetrics.placed();
       onEventsWritten?.();
-      logger.info({ orderId, userId, lines: pricing.items.length, totalCents: pricing.totalCents }, "order placed");
+      logger.info({ order_id: orderId, user_id: userId, lines: pricing.items.length, total_cents: pricing.totalCents }, "order placed");
       return { orderId, status: "PENDING" };
     },
 
@@ -232,7 +232,7 @@ export function createOrders({
 
     async applyEvent(trx, event) {
       const row = await repo.lockOrder(trx, event.orderId);
-      const log = { orderId: event.orderId, event: event.kind };
+      const log = { order_id: event.orderId, event: event.kind };
       if (!row) {
         logger.warn(log, "event for an unknown order ignored");
         return [];

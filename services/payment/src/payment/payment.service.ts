@@ -127,7 +127,7 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
     if (payment.changed) {
       onEventsWritten?.();
       logger.info(
-        { orderId, paymentId: payment.payment.id, status: payment.payment.status, reason: payment.payment.failureReason },
+        { order_id: orderId, payment_id: payment.payment.id, status: payment.payment.status, reason: payment.payment.failureReason },
         "payment settled",
       );
     }
@@ -157,11 +157,11 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
       } catch (err) {
         if (!(err instanceof TransientProviderError)) throw err;
         if (calls >= retry.attempts) {
-          logger.warn({ orderId: payment.orderId, calls }, "payment provider unavailable; giving up");
+          logger.warn({ order_id: payment.orderId, calls }, "payment provider unavailable; giving up");
           return finalize(payment.orderId, { outcome: { kind: "failed", reason: "provider_unavailable" }, calls, last4 });
         }
         const delayMs = Math.min(retry.maxMs, retry.initialMs * 2 ** (calls - 1));
-        logger.debug({ orderId: payment.orderId, calls, delayMs }, "payment provider failed transiently; retrying");
+        logger.debug({ order_id: payment.orderId, calls, delayMs }, "payment provider failed transiently; retrying");
         await sleep(delayMs);
       }
     }
@@ -209,7 +209,7 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
       });
       if (result.changed) {
         onEventsWritten?.();
-        logger.info({ orderId, paymentId: result.payment.id }, "payment refunded");
+        logger.info({ order_id: orderId, payment_id: result.payment.id }, "payment refunded");
       }
       return result.payment;
     },

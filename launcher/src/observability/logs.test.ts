@@ -1,0 +1,82 @@
+import { createLogger } from "@shopmesh/platform";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EmbeddedMesh, startEmbedded } from "../embedded-mesh.js";
+import { rest, Shopper } from "../shopper.js";
+
+/**
+ * The log of a purchase in embedded mode, at debug level: lines that can be joined by trace id
+ * and order id across the services, and none of the secrets the shopper used.
+ */
+
+const EMAIL = "grace.hopper@example.com";
+const PASSWORD = "cobol-is-fine-1959";
+const CARD = "4242 4242 4242 4242";
+
+type Line = Record<string, unknown>;
+const lines: Line[] = [];
+const raw: string[] = [];
+
+let mesh: EmbeddedMesh;
+let shopper: Shopper;
+/** Tokens of a login besides the signup's. */
+let tokens: string[];
+let orderId: string;
+
+beforeAll(async () => {
+  const logger = createLogger({
+    level: "debug",
+    destination: {
+      write(chunk: string) {
+        raw.push(chunk);
+        lines.push(JSON.parse(chunk) as Line);
+      },
+    },
+  });
+  mesh = await startEmbedded({ ...process.env, EDGE_PORT: "0", SHOPMESH_DATA_DIR: "memory" }, logger);
+
+  shopper = await Shopper.signup(mesh.url, EMAIL, PASSWORD, "Grace");
+  const login = await rest(mesh.url, "POST", "/api/auth/login", { body: { email: EMAIL, password: PASSWORD } });
+  expect(login.status).toBe(200);
+  tokens = [login.body.access_token, login.body.refresh_token];
+  const products = await shopper.call<{ items: Array<{ id: string }> }>("GET", "/api/products");
+  await shopper.addItem(products.body.items[0]!.id, 1);
+  orderId = (await shopper.checkout({ cardNumber: CARD })).order_id;
+  expect((await shopper.waitFinal(orderId)).status).toBe("paid");
+  // The welcome and the order-paid emails: the last consumers are done.
+  for (let i = 0; i < 250 && (await shopper.notifications()).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+});
+
+afterAll(async () => {
+  await mesh?.stop();
+});
+
+describe("the log of a purchase", () => {
+  it("contains none of the password, tokens, card number or email address the shopper used", () => {
+    const text = raw.join("");
+    const secrets = [PASSWORD, shopper.token, ...tokens, CARD, CARD.replaceAll(" ", ""), EMAIL];
+    for (const secret of secrets) expect(text, secret.slice(0, 12)).not.toContain(secret);
+  });
+
+  it("has one line per RPC and per consumed event, all of the order's lines sharing its trace id", () => {
+    const placed = lines.find((l) => l.msg === "rpc" && l.method === "shop.order.v1.OrderService/PlaceOrder");
+    expect(placed).toMatchObject({ service: "order", code: "ok", user_id: shopper.userId, duration_ms: expect.any(Number) });
+    const traceId = placed?.trace_id;
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+
+    const checkout = lines.find((l) => l.msg === "http" && l.route === "POST /api/checkout");
+    expect(checkout).toMatchObject({ service: "edge", status: 201, trace_id: traceId });
+
+    const consumed = lines.filter((l) => l.msg === "event consumed" && l.order_id === orderId);
+    expect(consumed.map((l) => `${l.service} ${l.type} ${l.outcome}`)).toEqual(
+      expect.arrayContaining([
+        "catalog shop.order.v1.OrderPlaced handled",
+        "payment shop.catalog.v1.StockReserved handled",
+        "order shop.payment.v1.PaymentSucceeded handled",
+        "notification shop.order.v1.OrderPaid handled",
+      ]),
+    );
+    const ofOrder = lines.filter((l) => l.order_id === orderId);
+    expect(ofOrder.length).toBeGreaterThan(consumed.length);
+    for (const l of ofOrder) expect(l.trace_id, `${l.service}: ${l.msg}`).toBe(traceId);
+  });
+});
