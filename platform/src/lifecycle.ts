@@ -2,9 +2,10 @@ import { ConfigError, requireDatabaseUrl, requireKafkaBrokers, type TracingConfi
 import { type Database, openDatabase } from "./db/index.js";
 import type { EventBus } from "./events/event-bus.js";
 import { createKafkaBus } from "./events/kafka-bus.js";
+import { createKafkaProbe } from "./events/kafka-probe.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createAdminServer } from "./telemetry/admin-server.js";
-import { registerReadiness } from "./telemetry/readiness.js";
+import { registerReadiness, watchDependency } from "./telemetry/readiness.js";
 import { setupTracing, shutdownTracing } from "./telemetry/tracing.js";
 
 /**
@@ -64,7 +65,9 @@ export interface DistributedServiceConfig extends Partial<TracingConfig> {
  * Postgres database at DATABASE_URL and a Kafka bus on KAFKA_BROKERS (client id = the service
  * name), creates and starts the service, which migrates its schema as it starts. The admin
  * server (METRICS_HOST:METRICS_PORT: /metrics, /healthz, /readyz) listens from the beginning;
- * /readyz answers 200 once the service has started and while its dependencies answer. The first
+ * /readyz answers 200 once the service has started and while its database and Kafka answer
+ * (the gRPC health follows the database only: without the broker, calls are still served and
+ * events wait in the outbox). The first
  * SIGTERM/SIGINT stops the service, then closes the bus, the database and the admin server and
  * flushes the spans still buffered; a failed start does the same before failing. Tracing is set
  * up from the OTEL_* variables first.
@@ -85,11 +88,23 @@ export function runService<C extends DistributedServiceConfig>(opts: {
     const logger = createLogger({ level: config.LOG_LEVEL });
     const db = await openDatabase({ kind: "postgres", url }, logger);
     const bus = createKafkaBus({ brokers, clientId: opts.name, logger: logger.child({ service: opts.name, component: "kafka" }) });
-    const admin = createAdminServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, logger: logger.child({ service: opts.name }) });
+    const log = logger.child({ service: opts.name });
+    const admin = createAdminServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, logger: log });
     let started = false;
-    const unregister = registerReadiness({ name: `${opts.name}/started`, ready: () => started });
+    const kafkaProbe = createKafkaProbe(brokers, opts.name);
+    const broker = watchDependency({
+      name: `${opts.name}/kafka`,
+      probe: () => kafkaProbe.probe(),
+      onChange: (ready, err) => {
+        if (ready) log.info({ brokers }, "Kafka answers: ready");
+        else log.warn({ err, brokers }, "Kafka does not answer: not ready (calls are still served; events wait in the outbox)");
+      },
+    });
+    const unregister = [registerReadiness({ name: `${opts.name}/started`, ready: () => started }), registerReadiness(broker)];
     const close = async () => {
-      unregister();
+      for (const u of unregister) u();
+      broker.stop();
+      await kafkaProbe.close();
       await bus.close();
       await db.close();
       await admin.stop();
@@ -110,6 +125,7 @@ export function runService<C extends DistributedServiceConfig>(opts: {
       await admin.start();
       await service.start();
       started = true;
+      await broker.start();
     } catch (err) {
       await service.stop().catch(() => undefined);
       await close().catch(() => undefined);

@@ -1,11 +1,13 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { type Migration, migrateToLatest } from "./db/migrate.js";
 import type { EventBus, Subscription } from "./events/event-bus.js";
 import { observeBus } from "./events/observed-bus.js";
 import { createOutboxRelay, type OutboxRelay, outboxBacklog } from "./events/outbox.js";
-import { createGrpcServer, type GrpcServerOptions } from "./grpc/server.js";
+import { isSingleConnection } from "./db/pglite-dialect.js";
+import { createGrpcServer, type GrpcServer, type GrpcServerOptions } from "./grpc/server.js";
 import type { Logger } from "./logger.js";
 import { watchOutboxBacklog } from "./telemetry/metrics.js";
+import { registerReadiness, watchDependency } from "./telemetry/readiness.js";
 
 export interface ServiceHostOptions {
   /** Service name: the `service` label of its metrics. */
@@ -28,6 +30,12 @@ export interface ServiceHostOptions {
   readonly subscribe?: (bus: EventBus) => Subscription[];
   /** Last step of `stop()` (closing clients). */
   readonly onStop?: () => Promise<void> | void;
+  /**
+   * How often the database is probed once serving (on Postgres; PGlite lives in the process):
+   * while it does not answer, the service reports NOT_SERVING on grpc.health.v1 and fails the
+   * admin server's /readyz, and is SERVING again once it answers. Default 2000 ms.
+   */
+  readonly databaseProbeMs?: number;
 }
 
 export interface ServiceHost {
@@ -41,6 +49,35 @@ export interface ServiceHost {
   notifyOutbox(): void;
 }
 
+/** Probes the service's database; its readiness follows, and so does the server's health. */
+function watchDatabase(opts: ServiceHostOptions, server: GrpcServer): { start(): Promise<void>; stop(): void } {
+  const intervalMs = opts.databaseProbeMs ?? 2_000;
+  let first = true;
+  const watch = watchDependency({
+    name: `${opts.name}/database`,
+    probe: () => sql`select 1`.execute(opts.db),
+    intervalMs,
+    timeoutMs: Math.min(intervalMs, 2_000),
+    onChange(ready, err) {
+      server.setServing(ready);
+      if (!ready) opts.logger.warn({ err }, "database unreachable: not serving until it answers");
+      else if (!first) opts.logger.info("database answers again: serving");
+      first = false;
+    },
+  });
+  let unregister: (() => void) | undefined;
+  return {
+    async start() {
+      unregister = registerReadiness(watch);
+      await watch.start();
+    },
+    stop() {
+      watch.stop();
+      unregister?.();
+    },
+  };
+}
+
 /** The skeleton every service's server shares: schema migrations, gRPC server, outbox relay, bus subscriptions. */
 export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
   const { db, schema, logger, name } = opts;
@@ -51,8 +88,10 @@ export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
   const server = createGrpcServer({ ...opts.grpc, name: opts.name, logger });
   let subscriptions: Subscription[] = [];
   let serving = false;
+  const database = isSingleConnection(db) ? undefined : watchDatabase(opts, server);
 
   const release = async () => {
+    database?.stop();
     const subs = subscriptions;
     subscriptions = [];
     await Promise.all(subs.map((s) => s.unsubscribe()));
@@ -78,6 +117,7 @@ export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
           await opts.beforeServe?.();
           const port = await server.start();
           serving = true;
+          await database?.start();
           relay?.start();
           if (relay) unwatchBacklog = watchOutboxBacklog(name, () => outboxBacklog(db));
           await opts.afterServe?.();

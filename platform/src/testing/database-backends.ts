@@ -63,18 +63,33 @@ export function databaseBackends(): DatabaseBackend[] {
  * ```
  */
 export function forEachBackend(fn: (backend: DatabaseBackend) => void): void {
-  for (const backend of databaseBackends()) {
-    const { skipReason, failReason } = backend;
-    const title = skipReason ? `${backend.name} (skipped: ${skipReason})` : backend.name;
-    describe.skipIf(skipReason !== undefined)(title, () => {
-      if (failReason) {
-        beforeAll(() => {
-          throw new Error(failReason);
-        });
-      }
-      fn(backend);
-    });
-  }
+  for (const backend of databaseBackends()) describeBackend(backend, backend.name, () => fn(backend));
+}
+
+/**
+ * A suite that needs a real Postgres server (for what PGlite cannot show, e.g. the server going
+ * away): skipped or failing as the postgres backend of {@link forEachBackend} is. Inside it,
+ * {@link postgresTestUrl} says where that server is.
+ */
+export function describeWithPostgres(title: string, fn: () => void): void {
+  describeBackend(postgresBackend(), title, fn);
+}
+
+function describeBackend(backend: DatabaseBackend, title: string, fn: () => void): void {
+  const { skipReason, failReason } = backend;
+  describe.skipIf(skipReason !== undefined)(skipReason ? `${title} (skipped: ${skipReason})` : title, () => {
+    if (failReason) {
+      beforeAll(() => {
+        throw new Error(failReason);
+      });
+    }
+    fn();
+  });
+}
+
+/** The URL of the Postgres database the postgres backend uses (DATABASE_URL, or the local `shopmesh_test`). */
+export function postgresTestUrl(): Promise<string> {
+  return process.env.DATABASE_URL ? Promise.resolve(process.env.DATABASE_URL) : localTestDatabase();
 }
 
 /**
@@ -213,7 +228,14 @@ async function templatePath(): Promise<string> {
 
 // --- Postgres -----------------------------------------------------------------------
 
+let postgres: DatabaseBackend | undefined;
+
 function postgresBackend(): DatabaseBackend {
+  postgres ??= probePostgres();
+  return postgres;
+}
+
+function probePostgres(): DatabaseBackend {
   const configured = process.env.DATABASE_URL;
   const required = process.env.REQUIRE_INFRA === "1";
   let skipReason: string | undefined;
@@ -233,8 +255,7 @@ function postgresBackend(): DatabaseBackend {
     async open() {
       if (failReason) throw new Error(failReason);
       if (skipReason) throw new Error(`the postgres backend is skipped: ${skipReason}`);
-      const url = configured ?? (await localTestDatabase());
-      const db = await openDatabase({ kind: "postgres", url, poolSize: 4 }, logger);
+      const db = await openDatabase({ kind: "postgres", url: await postgresTestUrl(), poolSize: 4 }, logger);
       return openSchemas(db, () => db.close());
     },
   };

@@ -1,7 +1,9 @@
 export {
   type DatabaseBackend,
   databaseBackends,
+  describeWithPostgres,
   forEachBackend,
+  postgresTestUrl,
   type TestDatabase,
   useTestDatabase,
 } from "./database-backends.js";
