@@ -22,6 +22,7 @@ import { createListener, isHttp1, type Listener } from "./listener.js";
 import { publicSurface } from "./public-surface.js";
 import { createRestRouter, type NodeRequest, type NodeResponse, nodeHeaders, type RequestTarget, sendJson, tooLarge } from "./rest.js";
 import { connectUpstream, defaultForwardedHeaders, loadService, requestIdOf, type Upstream } from "./upstreams.js";
+import { loadWebApp } from "./web-app.js";
 
 /**
  * The settings the edge runs with: the environment config (`readEdgeConfig`) fits, and so does
@@ -60,6 +61,11 @@ export interface EdgeOptions {
   readonly readinessTimeoutMs?: number;
   /** How long stop() lets in-flight requests finish. Default 10 s. */
   readonly shutdownGraceMs?: number;
+  /**
+   * Directory of the built storefront, served to GET requests that no route takes (index.html
+   * for the app's own paths). Default: edge/web/dist when it was built; false serves no app.
+   */
+  readonly webApp?: string | false;
 }
 
 export interface Edge {
@@ -155,6 +161,9 @@ export function createEdge(opts: EdgeOptions): Edge {
     const reflection = new ReflectionIndex([...new Set(methods.map((m) => m.service)), ServerReflectionV1, ServerReflectionV1Alpha], {
       exposes: (m) => exposed.has(m),
     });
+    const webApp = opts.webApp === false ? undefined : loadWebApp(opts.webApp);
+    if (!webApp && typeof opts.webApp === "string") throw new Error(`webApp: no index.html in ${opts.webApp}`);
+    if (!webApp && opts.webApp === undefined) log.info("the storefront is not built (npm run build): no web app at /");
     const connectHandler = connectNodeAdapter({
       routes: (router) => {
         forwarder.routes(router);
@@ -165,6 +174,7 @@ export function createEdge(opts: EdgeOptions): Edge {
       // Per message; a whole Connect unary body is also refused up front by its Content-Length.
       readMaxBytes: config.EDGE_MAX_BODY_BYTES,
       fallback: (req, res) => {
+        if (webApp?.serve(req, res as NodeResponse)) return;
         sendJson(
           res as NodeResponse,
           404,

@@ -12,3 +12,4 @@ export { enumWords } from "./enum-words.js";
 export { httpStatusOf, toPublicError } from "./errors.js";
 export { compilePathTemplate, type ExposedMethod, type HttpRouteSpec, type MethodAccess, publicSurface } from "./public-surface.js";
 export { defaultForwardedHeaders, loadService } from "./upstreams.js";
+export { defaultWebAppDir, loadWebApp, measureWebBundle, type WebApp, type WebBundleSize, webAppContentSecurityPolicy } from "./web-app.js";
