@@ -20,6 +20,7 @@ import { createForwarder } from "./forwarder.js";
 import { observeExchange, observeHttp } from "./http-observer.js";
 import { createListener, isHttp1, type Listener } from "./listener.js";
 import { publicSurface } from "./public-surface.js";
+import { refreshCookieInterceptor } from "./refresh-cookie.js";
 import { createRestRouter, type NodeRequest, type NodeResponse, nodeHeaders, type RequestTarget, sendJson, tooLarge } from "./rest.js";
 import { connectUpstream, defaultForwardedHeaders, loadService, requestIdOf, type Upstream } from "./upstreams.js";
 import { loadWebApp } from "./web-app.js";
@@ -173,6 +174,8 @@ export function createEdge(opts: EdgeOptions): Edge {
       },
       // Per message; a whole Connect unary body is also refused up front by its Content-Length.
       readMaxBytes: config.EDGE_MAX_BODY_BYTES,
+      // Browser sessions: the refresh token in an HttpOnly cookie (refresh-cookie.ts).
+      interceptors: [refreshCookieInterceptor()],
       fallback: (req, res) => {
         if (webApp?.serve(req, res as NodeResponse)) return;
         sendJson(
