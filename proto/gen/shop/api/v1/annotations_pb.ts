@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/api/v1/annotations.proto.
  */
 export const file_shop_api_v1_annotations: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaG9wL2FwaS92MS9hbm5vdGF0aW9ucy5wcm90bxILc2hvcC5hcGkudjEiZgoJSHR0cFJvdXRlEg4KBm1ldGhvZBgBIAEoCRIMCgRwYXRoGAIgASgJEgwKBGJvZHkYAyABKAkSFgoOc3VjY2Vzc19zdGF0dXMYBCABKA0SFQoNcmVzcG9uc2VfYm9keRgFIAEoCSJVCghFZGdlUnVsZRIjCgZhY2Nlc3MYASABKA4yEy5zaG9wLmFwaS52MS5BY2Nlc3MSJAoEaHR0cBgCIAEoCzIWLnNob3AuYXBpLnYxLkh0dHBSb3V0ZSpECgZBY2Nlc3MSFgoSQUNDRVNTX1VOU1BFQ0lGSUVEEAASEQoNQUNDRVNTX1BVQkxJQxABEg8KC0FDQ0VTU19VU0VSEAI6SwoEZWRnZRIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLSHAyABKAsyFS5zaG9wLmFwaS52MS5FZGdlUnVsZVIEZWRnZWIGcHJvdG8z", [file_google_protobuf_descriptor]);
+  fileDesc("Ch1zaG9wL2FwaS92MS9hbm5vdGF0aW9ucy5wcm90bxILc2hvcC5hcGkudjEiZgoJSHR0cFJvdXRlEg4KBm1ldGhvZBgBIAEoCRIMCgRwYXRoGAIgASgJEgwKBGJvZHkYAyABKAkSFgoOc3VjY2Vzc19zdGF0dXMYBCABKA0SFQoNcmVzcG9uc2VfYm9keRgFIAEoCSKBAQoIRWRnZVJ1bGUSIwoGYWNjZXNzGAEgASgOMhMuc2hvcC5hcGkudjEuQWNjZXNzEiQKBGh0dHAYAiABKAsyFi5zaG9wLmFwaS52MS5IdHRwUm91dGUSKgoKcmF0ZV9saW1pdBgDIAEoDjIWLnNob3AuYXBpLnYxLlJhdGVMaW1pdCpECgZBY2Nlc3MSFgoSQUNDRVNTX1VOU1BFQ0lGSUVEEAASEQoNQUNDRVNTX1BVQkxJQxABEg8KC0FDQ0VTU19VU0VSEAIqQwoJUmF0ZUxpbWl0EhoKFlJBVEVfTElNSVRfVU5TUEVDSUZJRUQQABIaChZSQVRFX0xJTUlUX0NSRURFTlRJQUxTEAE6SwoEZWRnZRIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLSHAyABKAsyFS5zaG9wLmFwaS52MS5FZGdlUnVsZVIEZWRnZWIGcHJvdG8z", [file_google_protobuf_descriptor]);
 
 /**
  * A plain HTTP/JSON route mapped onto a method (the REST surface of the edge).
@@ -85,6 +85,13 @@ export type EdgeRule = Message<"shop.api.v1.EdgeRule"> & {
    * @generated from field: shop.api.v1.HttpRoute http = 2;
    */
   http?: HttpRoute | undefined;
+
+  /**
+   * The stricter rate limit the method falls under, if any.
+   *
+   * @generated from field: shop.api.v1.RateLimit rate_limit = 3;
+   */
+  rateLimit: RateLimit;
 };
 
 /**
@@ -127,6 +134,34 @@ export enum Access {
  */
 export const AccessSchema: GenEnum<Access> = /*@__PURE__*/
   enumDesc(file_shop_api_v1_annotations, 0);
+
+/**
+ * Which rate limit of the edge applies to a method beyond the per-client and per-user ones.
+ *
+ * @generated from enum shop.api.v1.RateLimit
+ */
+export enum RateLimit {
+  /**
+   * Only the edge's general limits (per client address and per signed-in user).
+   *
+   * @generated from enum value: RATE_LIMIT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The method takes credentials (sign-up, sign-in): a much stricter limit per client address
+   * applies as well, against password guessing and mass account creation.
+   *
+   * @generated from enum value: RATE_LIMIT_CREDENTIALS = 1;
+   */
+  CREDENTIALS = 1,
+}
+
+/**
+ * Describes the enum shop.api.v1.RateLimit.
+ */
+export const RateLimitSchema: GenEnum<RateLimit> = /*@__PURE__*/
+  enumDesc(file_shop_api_v1_annotations, 1);
 
 /**
  * Edge exposure of this method; methods without it are reachable only inside the mesh.
