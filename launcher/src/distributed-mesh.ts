@@ -97,8 +97,10 @@ interface Entry {
 }
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-const serviceScript = (service: ServiceName) => here(`../../services/${service}/dist/main.js`);
-const edgeScript = here("../../edge/dist/main.js");
+/** The script each service process runs (the container images run the same ones). */
+export const serviceScript = (service: ServiceName) => here(`../../services/${service}/dist/main.js`);
+/** The script the edge process runs. */
+export const edgeScript = here("../../edge/dist/main.js");
 
 /**
  * Distributed mode on one machine: creates one database per service on the POSTGRES_URL server
