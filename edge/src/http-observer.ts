@@ -51,7 +51,7 @@ export function observeExchange(req: NodeRequest, res: NodeResponse, path: strin
     const status = res.statusCode;
     const ms = performance.now() - started;
     httpDuration.observe({ service: "edge", route, code: String(status) }, ms / 1000);
-    span.updateName(`${method} ${route}`);
+    span.updateName(route.startsWith(`${method} `) ? route : `${method} ${route}`);
     span.setAttributes({ "http.route": route, "http.response.status_code": status });
     if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     const fields = { method, route, status, duration_ms: roundMs(ms), request_id: res.getHeader("x-request-id") };

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { Kysely, type LogEvent, PostgresDialect } from "kysely";
 import { Pool, TypeOverrides } from "pg";
 import type { Logger } from "../logger.js";
+import { traceQuery } from "./query-spans.js";
 import { PGliteDialect, PGliteHost } from "./pglite-dialect.js";
 import { assertSchemaName } from "./schema-name.js";
 
@@ -104,7 +105,7 @@ async function openPGlite(dataDir: string | undefined, loadDataDir: Blob | undef
   } catch (err) {
     throw new Error(`PGlite failed to start (${dir ? `data dir ${dir}` : "in memory"})`, { cause: err });
   }
-  logger.info({ dataDir: dir ?? "memory", startMs: Math.round(performance.now() - started) }, "PGlite ready");
+  logger.info({ data_dir: dir ?? "memory", start_ms: Math.round(performance.now() - started) }, "PGlite ready");
   const host = new PGliteHost(pg, logger);
   return createDatabase(
     "pglite",
@@ -122,7 +123,8 @@ function createDatabase(
 ): Database {
   const handles = new Map<string, Kysely<any>>();
   let closing: Promise<void> | undefined;
-  const log = (event: LogEvent) => {
+  const logFor = (schema: string) => (event: LogEvent) => {
+    traceQuery(schema, event);
     if (event.level === "query" && event.queryDurationMillis >= SLOW_QUERY_MS) {
       // The SQL text only: parameters may carry personal data.
       logger.warn({ sql: event.query.sql, ms: Math.round(event.queryDurationMillis) }, "slow query");
@@ -135,7 +137,7 @@ function createDatabase(
       assertSchemaName(schema);
       let db = handles.get(schema);
       if (!db) {
-        db = new Kysely<any>({ dialect: dialectFor(schema), log });
+        db = new Kysely<any>({ dialect: dialectFor(schema), log: logFor(schema) });
         handles.set(schema, db);
       }
       return db as Kysely<DB>;

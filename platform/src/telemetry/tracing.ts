@@ -38,10 +38,10 @@ export interface TracingSetup {
  * propagator, async context tracking, and where spans go from `config` — the standard
  * OTEL_* variables. Without an exporter, spans are not recorded but still get ids: they
  * propagate across gRPC and the bus, and log lines carry them. A process that never calls it
- * gets that no-exporter set-up on its first span.
+ * gets that no-exporter set-up on its first span. Returns whether this call set it up.
  */
-export function setupTracing(config: Partial<TracingConfig> = {}, setup: TracingSetup = {}): void {
-  if (state) return;
+export function setupTracing(config: Partial<TracingConfig> = {}, setup: TracingSetup = {}): boolean {
+  if (state) return false;
   const exporter = config.OTEL_TRACES_EXPORTER ?? (config.OTEL_EXPORTER_OTLP_ENDPOINT ? "otlp" : "none");
   let processors: SpanProcessor[];
   if (setup.spanProcessors) processors = setup.spanProcessors;
@@ -57,6 +57,7 @@ export function setupTracing(config: Partial<TracingConfig> = {}, setup: Tracing
   // The process-wide provider: context manager and propagator for everyone, spans of code
   // that asks the API for a tracer.
   providerFor("shopmesh").register();
+  return true;
 }
 
 function samplerOf(name: TracingConfig["OTEL_TRACES_SAMPLER"] | undefined, arg: string | undefined): Sampler {
