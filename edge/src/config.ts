@@ -39,6 +39,39 @@ export const edgeConfigSchema = {
     default: 10_000,
     min: 1,
   }),
+  EDGE_MAX_HEADER_BYTES: env.int({
+    doc: "largest request header section accepted (431 above it; HTTP/2 header lists alike)",
+    default: 16 * 1024,
+    min: 1024,
+  }),
+  EDGE_CLIENT_RATE: env.int({
+    doc: "calls per second per client address, sustained (429 with Retry-After above it); 0: no limit",
+    default: 50,
+    min: 0,
+  }),
+  EDGE_CLIENT_BURST: env.int({ doc: "calls a client address may make at once before EDGE_CLIENT_RATE applies", default: 100, min: 1 }),
+  EDGE_USER_RATE: env.int({ doc: "calls per second per signed-in user, sustained; 0: no limit", default: 20, min: 0 }),
+  EDGE_USER_BURST: env.int({ doc: "calls a user may make at once before EDGE_USER_RATE applies", default: 40, min: 1 }),
+  EDGE_CREDENTIALS_RATE_PER_MINUTE: env.int({
+    doc: "sign-ups and sign-ins (methods declaring RATE_LIMIT_CREDENTIALS) per minute per client address; 0: no limit",
+    default: 10,
+    min: 0,
+  }),
+  EDGE_CREDENTIALS_BURST: env.int({ doc: "sign-ups and sign-ins a client address may make at once", default: 10, min: 1 }),
+  EDGE_MAX_STREAMS_PER_USER: env.int({
+    doc: "open streams (watches) per signed-in user, or per client address for anonymous callers; 0: no limit",
+    default: 16,
+    min: 0,
+  }),
+  EDGE_RATE_LIMIT_EXEMPT: env.list({
+    doc: 'client addresses no rate limit applies to (local tools, benchmarks); "none" for none',
+    default: ["127.0.0.1", "::1"],
+  }),
+  EDGE_TRUSTED_PROXY_HOPS: env.int({
+    doc: "proxies in front of the edge whose X-Forwarded-For entries are trusted to name the client (rate limits key on it); 0: the peer address",
+    default: 0,
+    min: 0,
+  }),
   LOG_LEVEL: env.oneOf<LogLevel>(["trace", "debug", "info", "warn", "error", "fatal", "silent"], { doc: "log level", default: "info" }),
   // Its own port: metrics never go out on the public one.
   ...metricsVars(),

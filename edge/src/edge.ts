@@ -1,5 +1,5 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
   type Logger,
@@ -19,6 +19,7 @@ import { errorBody } from "./errors.js";
 import { createForwarder } from "./forwarder.js";
 import { observeExchange, observeHttp } from "./http-observer.js";
 import { createListener, isHttp1, type Listener } from "./listener.js";
+import { clientAddressKey, createProtection, defaultProtection, type ProtectionSettings } from "./protection.js";
 import { publicSurface } from "./public-surface.js";
 import { refreshCookieInterceptor } from "./refresh-cookie.js";
 import { createRestRouter, type NodeRequest, type NodeResponse, nodeHeaders, type RequestTarget, sendJson, tooLarge } from "./rest.js";
@@ -33,8 +34,18 @@ export type EdgeSettings = Pick<
   EdgeConfig,
   "EDGE_PORT" | "EDGE_HOST" | "CORS_ORIGINS" | "EDGE_MAX_BODY_BYTES" | "EDGE_REQUEST_TIMEOUT_MS" | "EDGE_HEADERS_TIMEOUT_MS"
 > &
-  Partial<Pick<EdgeConfig, "AUTH_ISSUER" | "AUTH_AUDIENCE">> &
+  Partial<Pick<EdgeConfig, "AUTH_ISSUER" | "AUTH_AUDIENCE" | "EDGE_MAX_HEADER_BYTES" | keyof ProtectionSettings>> &
   UpstreamAddresses;
+
+/** Headers on every answer of the edge; the storefront's pages replace them with their own CSP (web-app.ts). */
+const securityHeaders: ReadonlyArray<readonly [string, string]> = [
+  ["x-content-type-options", "nosniff"],
+  ["x-frame-options", "DENY"],
+  ["referrer-policy", "no-referrer"],
+  // API answers are data, never documents: nothing may load or frame them.
+  ["content-security-policy", "default-src 'none'; frame-ancestors 'none'"],
+  ["cache-control", "no-store"],
+];
 
 export interface EdgeOptions {
   readonly config: EdgeSettings;
@@ -109,6 +120,12 @@ export function createEdge(opts: EdgeOptions): Edge {
       : bearerTokenSyntax);
   const forwardedHeaders = opts.forwardedHeaders ?? defaultForwardedHeaders;
   const readinessTimeoutMs = opts.readinessTimeoutMs ?? 1_000;
+  const protection = createProtection(
+    Object.fromEntries(
+      Object.entries(defaultProtection).map(([k, v]) => [k, config[k as keyof ProtectionSettings] ?? v]),
+    ) as unknown as ProtectionSettings,
+  );
+  const maxHeaderBytes = config.EDGE_MAX_HEADER_BYTES ?? 16 * 1024;
   const shutdown = new AbortController();
   const upstreams = new Map<string, Upstream>();
   let listener: Listener | undefined;
@@ -145,6 +162,7 @@ export function createEdge(opts: EdgeOptions): Edge {
       forwardedHeaders,
       shutdown: shutdown.signal,
       logger: log,
+      protection,
     });
     const rest = createRestRouter({
       methods,
@@ -155,6 +173,7 @@ export function createEdge(opts: EdgeOptions): Edge {
       forwardedHeaders,
       headerFields: opts.headerFields ?? { "idempotency-key": "idempotency_key" },
       logger: log,
+      protection,
     });
     // Reflection describes what the edge serves: the public methods, not the services' internals.
     const reflectionMethods = new Set([...ServerReflectionV1.methods, ...ServerReflectionV1Alpha.methods]);
@@ -176,7 +195,15 @@ export function createEdge(opts: EdgeOptions): Edge {
       readMaxBytes: config.EDGE_MAX_BODY_BYTES,
       // Browser sessions: the refresh token in an HttpOnly cookie (refresh-cookie.ts).
       interceptors: [refreshCookieInterceptor()],
+      contextValues: (req) => createContextValues().set(clientAddressKey, protection.clientOf(req)),
       fallback: (req, res) => {
+        try {
+          protection.admitClient(undefined, protection.clientOf(req));
+        } catch (err) {
+          const e = ConnectError.from(err);
+          sendJson(res as NodeResponse, 429, errorBody(e), Object.fromEntries(e.metadata));
+          return;
+        }
         if (webApp?.serve(req, res as NodeResponse)) return;
         sendJson(
           res as NodeResponse,
@@ -211,6 +238,7 @@ export function createEdge(opts: EdgeOptions): Edge {
       // Connect handlers read it from the request: one id for the whole exchange.
       req.headers["x-request-id"] = requestId;
       res.setHeader("x-request-id", requestId);
+      for (const [name, value] of securityHeaders) res.setHeader(name, value);
       if (listener?.closing && isHttp1(req)) res.setHeader("connection", "close");
       if (cors.apply(req, res)) {
         observeHttp(res, "(cors preflight)", started);
@@ -234,6 +262,11 @@ export function createEdge(opts: EdgeOptions): Edge {
         return;
       }
       const exchange = observeExchange(req, res, target.path, started, requestLog);
+      // HTTP/1.1 header sections over the limit never get here (the parser answers 431).
+      if (!isHttp1(req) && headerBytes(req) > maxHeaderBytes) {
+        sendJson(res, 431, errorBody(new ConnectError(`request headers exceed ${maxHeaderBytes} bytes`, Code.ResourceExhausted)));
+        return;
+      }
       exchange.run(() => {
         const route = rest.handle(req, res, target, requestId);
         if (route !== undefined) {
@@ -266,6 +299,7 @@ export function createEdge(opts: EdgeOptions): Edge {
         try {
           const handler = build(await resolveServices());
           listener = createListener(handler, {
+            maxHeaderBytes,
             headersTimeoutMs: config.EDGE_HEADERS_TIMEOUT_MS,
             requestTimeoutMs: config.EDGE_REQUEST_TIMEOUT_MS,
           });
@@ -299,4 +333,12 @@ export function createEdge(opts: EdgeOptions): Edge {
       return stopping;
     },
   };
+}
+
+/** Size of a request's header section as HTTP/2 counts it (RFC 9113 §6.5.2: name + value + 32 per field). */
+function headerBytes(req: NodeRequest): number {
+  let n = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i++) n += (raw[i] as string).length;
+  return n + 16 * raw.length;
 }

@@ -57,6 +57,7 @@ function genericMessage(code: Code): string | undefined {
  * The original stays as `cause` for the log.
  */
 export function toPublicError(err: unknown): ConnectError {
+  if (isEdgeRejection(err)) return err;
   if (!(err instanceof ConnectError)) return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
   const generic = genericMessage(err.code);
   if (generic === undefined && err.details.length === 0 && !hasHeaders(err.metadata)) return err;
@@ -91,4 +92,32 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+const rejections = new WeakSet<object>();
+
+/**
+ * A refusal of the edge's own making (rate limit, stream limit): sent as it is, metadata
+ * included, where an upstream error would have its details and metadata dropped. (Not a
+ * subclass: ConnectError's instanceof check refuses subclasses with a name of their own.)
+ */
+export function edgeRejection(message: string, code: Code, metadata?: Readonly<Record<string, string>>): ConnectError {
+  const err = new ConnectError(message, code, metadata);
+  rejections.add(err);
+  return err;
+}
+
+/** Whether `err` is an {@link edgeRejection}. */
+export function isEdgeRejection(err: unknown): err is ConnectError {
+  return typeof err === "object" && err !== null && rejections.has(err);
+}
+
+/**
+ * RESOURCE_EXHAUSTED (HTTP 429) telling the caller when to try again: a `retry-after` header
+ * (seconds) on REST and Connect answers, the same key in gRPC trailers.
+ */
+export function rateLimited(retryAfterSeconds: number, what: string): ConnectError {
+  return edgeRejection(`${what}: too many requests, retry after ${retryAfterSeconds} s`, Code.ResourceExhausted, {
+    "retry-after": String(retryAfterSeconds),
+  });
 }

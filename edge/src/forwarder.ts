@@ -1,8 +1,9 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import type { CallOptions, Logger } from "@shopmesh/platform";
-import { type Authenticate, authorize } from "./authenticate.js";
+import { type Authenticate, authorize, type Caller } from "./authenticate.js";
 import { isServerFault, toPublicError } from "./errors.js";
+import { clientAddressKey, type Protection } from "./protection.js";
 import type { ExposedMethod } from "./public-surface.js";
 import { forwardedMetadata, requestIdOf, type Upstream } from "./upstreams.js";
 
@@ -18,13 +19,15 @@ export interface ForwarderOptions {
   /** Aborted when the edge stops: open streams end with its reason. */
   readonly shutdown: AbortSignal;
   readonly logger: Logger;
+  /** Rate and stream limits; the client address comes from the context value `clientAddressKey`. */
+  readonly protection?: Protection;
 }
 
 export interface Forwarder {
   /** Registers one generic forwarding implementation per exposed method. */
   routes(router: ConnectRouter): void;
-  /** Applies the method's access rule; every forwarding handler runs it first. */
-  gate(ctx: HandlerContext): Promise<void>;
+  /** Applies the rate limits and the method's access rule; every forwarding handler runs it first. */
+  gate(ctx: HandlerContext): Promise<Caller | undefined>;
 }
 
 /**
@@ -58,14 +61,18 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     };
   };
 
-  const gate = async (ctx: HandlerContext): Promise<void> => {
+  const gate = async (ctx: HandlerContext): Promise<Caller | undefined> => {
     const exposed = access.get(ctx.method);
     // Only exposed methods are routed; this is a second line against a registration slip.
     if (!exposed) return fail(ctx, new Error(`method ${ctx.method.name} is not exposed`));
+    const client = ctx.values.get(clientAddressKey);
     try {
-      await authorize(opts.authenticate, exposed.access, ctx.requestHeader);
+      opts.protection?.admitClient(exposed, client);
+      const caller = await authorize(opts.authenticate, exposed.access, ctx.requestHeader);
+      opts.protection?.admitUser(caller, client);
+      return caller;
     } catch (err) {
-      fail(ctx, err);
+      return fail(ctx, err);
     }
   };
 
@@ -100,11 +107,15 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
           case "server_streaming":
           case "bidi_streaming":
             router.rpc(method, async function* (input: unknown, ctx: HandlerContext) {
-              await gate(ctx);
+              const caller = await gate(ctx);
+              let release: (() => void) | undefined;
               try {
+                release = opts.protection?.openStream(caller, ctx.values.get(clientAddressKey));
                 yield* call(input, callOptions(ctx, true)) as AsyncIterable<unknown>;
               } catch (err) {
                 fail(ctx, err);
+              } finally {
+                release?.();
               }
             } as never);
             break;

@@ -16,6 +16,8 @@ export interface ListenerOptions {
   readonly headersTimeoutMs: number;
   /** Time an HTTP/1.1 client has to send the rest of a request (its body) once its headers are in. */
   readonly requestTimeoutMs: number;
+  /** Largest request header section: HTTP/1.1 gets 431 from the parser, HTTP/2 peers are told in SETTINGS. */
+  readonly maxHeaderBytes?: number;
 }
 
 export interface Listener {
@@ -48,8 +50,9 @@ const requestTimeoutHead = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\
  * checker that starts on "listening") do not run: the slow-client limits are kept here instead.
  */
 export function createListener(handler: RequestHandler, opts: ListenerOptions): Listener {
-  const h1 = http.createServer({ keepAliveTimeout: 5_000 }, handler);
-  const h2 = http2.createServer({}, handler);
+  const maxHeaderBytes = opts.maxHeaderBytes ?? 16 * 1024;
+  const h1 = http.createServer({ keepAliveTimeout: 5_000, maxHeaderSize: maxHeaderBytes }, handler);
+  const h2 = http2.createServer({ settings: { maxHeaderListSize: maxHeaderBytes } }, handler);
   const sockets = new Set<net.Socket>();
   const h1Busy = new Map<net.Socket, number>();
   const h2Sockets = new WeakSet<net.Socket>();

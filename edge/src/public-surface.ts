@@ -1,5 +1,5 @@
 import { type DescField, type DescMessage, type DescMethod, type DescService, getOption, hasOption } from "@bufbuild/protobuf";
-import { Access, edge } from "@shopmesh/proto/shop/api/v1/annotations_pb.js";
+import { Access, edge, RateLimit } from "@shopmesh/proto/shop/api/v1/annotations_pb.js";
 
 /** Who may call an exposed method. */
 export type MethodAccess = "public" | "user";
@@ -27,6 +27,8 @@ export interface ExposedMethod {
   readonly method: DescMethod;
   readonly access: MethodAccess;
   readonly http: HttpRouteSpec | undefined;
+  /** "credentials" when the stricter per-client limit for sign-up and sign-in applies. */
+  readonly rateLimit: "credentials" | undefined;
 }
 
 const verbs = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
@@ -57,7 +59,8 @@ export function publicSurface(services: readonly DescService[]): ExposedMethod[]
           continue;
       }
       const http = rule.http && rule.http.path !== "" ? compileRoute(method, rule.http) : undefined;
-      out.push({ service, method, access, http });
+      const rateLimit = rule.rateLimit === RateLimit.CREDENTIALS ? "credentials" : undefined;
+      out.push({ service, method, access, http, rateLimit });
     }
   }
   return out;

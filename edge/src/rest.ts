@@ -4,7 +4,8 @@ import { create, type DescField, type Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "@shopmesh/platform";
 import { type Authenticate, authorize, type HeaderReader } from "./authenticate.js";
-import { errorBody, HttpError, httpStatusOf, isServerFault, toPublicError } from "./errors.js";
+import { errorBody, HttpError, httpStatusOf, isEdgeRejection, isServerFault, toPublicError } from "./errors.js";
+import type { Protection } from "./protection.js";
 import type { ExposedMethod, HttpRouteSpec } from "./public-surface.js";
 import { applyParam, setFieldFromText, decodeJsonBody, encodeResponse } from "./rest-codec.js";
 import { forwardedMetadata, type Upstream, type UpstreamMethod } from "./upstreams.js";
@@ -27,6 +28,8 @@ export interface RestRouterOptions {
    */
   readonly headerFields: Readonly<Record<string, string>>;
   readonly logger: Logger;
+  /** Rate limits per client address and per user. */
+  readonly protection?: Protection;
 }
 
 /** A parsed request target. */
@@ -135,7 +138,11 @@ export function createRestRouter(opts: RestRouterOptions): RestRouter {
   const serve = async (route: Route, params: string[], req: NodeRequest, res: NodeResponse, target: RequestTarget, requestId: string) => {
     const { exposed, spec } = route;
     const headers = nodeHeaders(req);
-    await authorize(opts.authenticate, exposed.access, headers);
+    const protection = opts.protection;
+    const client = protection?.clientOf(req) ?? "";
+    protection?.admitClient(exposed, client);
+    const caller = await authorize(opts.authenticate, exposed.access, headers);
+    protection?.admitUser(caller, client);
     const input = exposed.method.input;
     let msg: Message;
     if (spec.bodyIsRequest) {
@@ -194,7 +201,8 @@ export function createRestRouter(opts: RestRouterOptions): RestRouter {
     if (isServerFault(e.code)) opts.logger.error({ ...fields, err: e.cause ?? e }, "rest call failed");
     else opts.logger.debug({ ...fields, message: e.rawMessage }, "rest call failed");
     if (e.code === Code.Canceled && res.destroyed) return;
-    sendJson(res, httpStatusOf(e.code), errorBody(e));
+    // The edge's own refusals carry headers (Retry-After).
+    sendJson(res, httpStatusOf(e.code), errorBody(e), isEdgeRejection(e) ? Object.fromEntries(e.metadata) : undefined);
   };
 
   return {
