@@ -52,7 +52,7 @@ export function createCartService(opts: CartServiceOptions): CartServer {
   const logger = opts.logger.child({ service: "cart" });
   const schema = config.DB_SCHEMA;
   const db = opts.db.kysely<CartDb>(schema);
-  const catalogClient = createClient(CatalogService, config.CATALOG_ADDR);
+  const catalogClient = createClient(CatalogService, config.CATALOG_ADDR, { logger });
   const carts = createCarts({ db, catalog: createGrpcProductCatalog(catalogClient) });
   const auth = authVerifier(config, opts.verifier, logger);
   const host = createServiceHost({
