@@ -1,0 +1,98 @@
+{{/*
+Prefix of every object's name: the release name, or "<release>-shopmesh" when the release name
+does not contain "shopmesh". Kept short enough for "-notification-migrate" within 63 characters.
+*/}}
+{{- define "shopmesh.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Selector labels of one process. Call with (dict "root" $ "name" "cart"). */}}
+{{- define "shopmesh.selectorLabels" -}}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end -}}
+
+{{/* Labels of every object of one process. Call with (dict "root" $ "name" "cart"). */}}
+{{- define "shopmesh.labels" -}}
+{{ include "shopmesh.selectorLabels" . }}
+app.kubernetes.io/part-of: shopmesh
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
+{{- end -}}
+
+{{- define "shopmesh.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+
+{{/* host:port of a process's Service. Call with (dict "root" $ "name" "cart"). */}}
+{{- define "shopmesh.address" -}}
+{{ include "shopmesh.fullname" .root }}-{{ .name }}:{{ (index .root.Values .name).port }}
+{{- end -}}
+
+{{- define "shopmesh.kafkaBrokers" -}}
+{{ required "kafka.brokers is required: comma-separated host:port of the Kafka cluster" .Values.kafka.brokers }}
+{{- end -}}
+
+{{/*
+Environment entries of a process that come from Secrets: its DATABASE_URL (services), SMTP_URL
+(notification, when set) and its secretEnv. Call with (dict "root" $ "name" "cart").
+*/}}
+{{- define "shopmesh.secretEnv" -}}
+{{- $root := .root -}}
+{{- $v := index $root.Values .name -}}
+{{- if hasKey $v "database" }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.database.secretName | default $root.Values.database.secretName }}
+      key: {{ $v.database.secretKey | default .name }}
+{{- end }}
+{{- with $v.smtp }}
+{{- if .secretName }}
+- name: SMTP_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ .secretKey }}
+{{- end }}
+{{- end }}
+{{- range $var, $ref := $v.secretEnv }}
+- name: {{ $var }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $ref.name }}
+      key: {{ $ref.key }}
+{{- end }}
+{{- end -}}
+
+{{/* The pod-level settings every shopmesh pod shares. */}}
+{{- define "shopmesh.podSpecCommon" -}}
+automountServiceAccountToken: false
+# No Docker-link variables (SHOPMESH_AUTH_PORT=tcp://…): a process gets only what it reads.
+enableServiceLinks: false
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
