@@ -337,7 +337,7 @@ async function edgeReady(url: string): Promise<boolean> {
 }
 
 /** `count` ports free right now (held together while picking, so they differ). */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
       { length: count },

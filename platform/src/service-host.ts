@@ -92,6 +92,8 @@ export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
 
   const release = async () => {
     database?.stop();
+    // NOT_SERVING at once (health checks, Kubernetes' probes), while the consumers stop and the calls drain.
+    if (serving) server.setServing(false);
     const subs = subscriptions;
     subscriptions = [];
     await Promise.all(subs.map((s) => s.unsubscribe()));
