@@ -1,6 +1,6 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { builtinModules } from "node:module";
-import { join, relative } from "node:path";
+import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
+import { builtinModules, createRequire } from "node:module";
+import { dirname, relative, resolve } from "node:path";
 import { defaultWebAppDir } from "@shopmesh/edge";
 import { describe, expect, it } from "vitest";
 import { migrateScript, processes, readRepoFile, readYaml, repoPath, repoRoot, scriptExists } from "./processes.js";
@@ -94,34 +94,36 @@ function runtimeWorkspaces(): string[] {
   return [...seen].sort();
 }
 
-/** Bare module specifiers a compiled file imports (static and dynamic imports, re-exports). */
-function importedPackages(file: string): string[] {
+/** The module specifiers a compiled file imports (static and dynamic imports, re-exports), node built-ins left out. */
+function importSpecifiers(file: string): string[] {
   const text = readFileSync(file, "utf8");
   const specifiers = [
     ...text.matchAll(
       /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|^import\s*["']([^"']+)["']/gm,
     ),
   ].map((m) => m[1] ?? m[2] ?? m[3] ?? "");
-  return specifiers
-    .filter((s) => !s.startsWith(".") && !s.startsWith("node:") && !builtinModules.includes(s))
-    .map((s) => (s.startsWith("@") ? s.split("/").slice(0, 2).join("/") : (s.split("/")[0] ?? s)));
+  return specifiers.filter((s) => !s.startsWith("node:") && !builtinModules.includes(s));
 }
 
-function compiledFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      // Tests and the test helpers ship in dist/ but never load in the image.
-      if (statSync(path).isDirectory()) {
-        if (name !== "testing" && name !== "deployment") walk(path);
-      } else if (name.endsWith(".js") && !name.endsWith(".test.js")) {
-        out.push(path);
-      }
+const packageName = (specifier: string) =>
+  specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : (specifier.split("/")[0] ?? specifier);
+
+/**
+ * The compiled files the image loads: the entry points of its commands and, transitively, what
+ * they import of their own package and of the other workspaces (test helpers never come in).
+ */
+function loadedFiles(): string[] {
+  const seen = new Set<string>();
+  const queue = [...processes.map((p) => p.command[1] ?? ""), migrateScript].map((script) => repoPath(script));
+  for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const spec of importSpecifiers(file)) {
+      if (spec.startsWith(".")) queue.push(resolve(dirname(file), spec));
+      else if (dirOfPackage.has(packageName(spec))) queue.push(realpathSync(createRequire(file).resolve(spec)));
     }
-  };
-  walk(dir);
-  return out;
+  }
+  return [...seen];
 }
 
 describe("Dockerfile", () => {
@@ -173,14 +175,20 @@ describe("Dockerfile", () => {
 
   it("runs code that imports only production dependencies of its own package", () => {
     const problems: string[] = [];
-    for (const dir of runtimeWorkspaces()) {
+    const files = loadedFiles();
+    expect(files.length).toBeGreaterThan(processes.length);
+    for (const file of files) {
+      const dir = runtimeWorkspaces().find((w) => file.startsWith(repoPath(`${w}/dist/`)));
+      if (!dir) {
+        problems.push(`${relative(repoRoot, file)} is not in the dist/ of a workspace the image ships`);
+        continue;
+      }
       const pkg = packageOf(dir);
       const allowed = new Set([pkg.name, ...Object.keys(pkg.dependencies ?? {})]);
-      const dist = repoPath(`${dir}/dist`);
-      for (const file of compiledFiles(dist)) {
-        for (const dep of importedPackages(file)) {
-          if (!allowed.has(dep)) problems.push(`${relative(repoRoot, file)} imports ${dep}, not a dependency of ${pkg.name}`);
-        }
+      for (const spec of importSpecifiers(file)) {
+        const dep = packageName(spec);
+        if (!spec.startsWith(".") && !allowed.has(dep))
+          problems.push(`${relative(repoRoot, file)} imports ${dep}, not a dependency of ${pkg.name}`);
       }
     }
     expect(problems).toEqual([]);
