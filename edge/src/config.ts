@@ -1,4 +1,4 @@
-import { type ConfigOf, env, loadConfig, metricsVars, tracingVars, type VarSpec } from "@shopmesh/platform";
+import { ConfigError, type ConfigOf, env, loadConfig, metricsVars, tracingVars, type VarSpec } from "@shopmesh/platform";
 
 /**
  * The environment variable that carries the address of each service the edge can front, keyed
@@ -72,6 +72,11 @@ export const edgeConfigSchema = {
     default: 0,
     min: 0,
   }),
+  NODE_ENV: env.string({ doc: '"production" forbids FAULTS_ENABLED: no public request can inject a fault', default: "development" }),
+  FAULTS_ENABLED: env.bool({
+    doc: "pass the `x-fault` header of requests on to the services (which honour it when their own FAULTS_ENABLED is set); refused when NODE_ENV=production",
+    default: false,
+  }),
   LOG_LEVEL: env.oneOf<LogLevel>(["trace", "debug", "info", "warn", "error", "fatal", "silent"], { doc: "log level", default: "info" }),
   // Its own port: metrics never go out on the public one.
   ...metricsVars(),
@@ -83,7 +88,16 @@ export type EdgeConfig = ConfigOf<typeof edgeConfigSchema>;
 
 /** Reads the edge configuration from the environment (throws naming every bad variable). */
 export function readEdgeConfig(source: Record<string, string | undefined> = process.env): EdgeConfig {
-  return loadConfig(edgeConfigSchema, source);
+  const config = loadConfig(edgeConfigSchema, source);
+  checkFaults(config);
+  return config;
+}
+
+/** Fault injection is for tests and demos: a production edge refuses to start with it. */
+export function checkFaults(config: { readonly FAULTS_ENABLED?: boolean; readonly NODE_ENV?: string }): void {
+  if (config.FAULTS_ENABLED && config.NODE_ENV === "production") {
+    throw new ConfigError("invalid environment variable FAULTS_ENABLED: fault injection cannot be enabled when NODE_ENV=production");
+  }
 }
 
 /** The `*_ADDR` part of the configuration. */

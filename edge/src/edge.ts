@@ -2,6 +2,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
+  faultMetadataKey,
   type Logger,
   ReflectionIndex,
   ServerReflectionV1,
@@ -13,7 +14,7 @@ import {
 } from "@shopmesh/platform";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { type Authenticate, bearerTokenSyntax, verifyingAuthenticator } from "./authenticate.js";
-import { type EdgeConfig, type UpstreamAddresses, upstreamsFromConfig } from "./config.js";
+import { checkFaults, type EdgeConfig, type UpstreamAddresses, upstreamsFromConfig } from "./config.js";
 import { createCors } from "./cors.js";
 import { errorBody } from "./errors.js";
 import { createForwarder } from "./forwarder.js";
@@ -34,7 +35,9 @@ export type EdgeSettings = Pick<
   EdgeConfig,
   "EDGE_PORT" | "EDGE_HOST" | "CORS_ORIGINS" | "EDGE_MAX_BODY_BYTES" | "EDGE_REQUEST_TIMEOUT_MS" | "EDGE_HEADERS_TIMEOUT_MS"
 > &
-  Partial<Pick<EdgeConfig, "AUTH_ISSUER" | "AUTH_AUDIENCE" | "EDGE_MAX_HEADER_BYTES" | keyof ProtectionSettings>> &
+  Partial<
+    Pick<EdgeConfig, "AUTH_ISSUER" | "AUTH_AUDIENCE" | "EDGE_MAX_HEADER_BYTES" | "FAULTS_ENABLED" | "NODE_ENV" | keyof ProtectionSettings>
+  > &
   UpstreamAddresses;
 
 /** Headers on every answer of the edge; the storefront's pages replace them with their own CSP (web-app.ts). */
@@ -65,7 +68,10 @@ export interface EdgeOptions {
    * JWKS; without, any well-formed bearer token (the services verify it).
    */
   readonly authenticate?: Authenticate;
-  /** Request headers forwarded upstream as metadata (x-request-id always is). */
+  /**
+   * Request headers forwarded upstream as metadata (x-request-id always is). `x-fault` is added
+   * when FAULTS_ENABLED (never in production); otherwise public requests cannot carry it.
+   */
   readonly forwardedHeaders?: readonly string[];
   /** REST: request headers that fill a request field; default Idempotency-Key → idempotency_key. */
   readonly headerFields?: Readonly<Record<string, string>>;
@@ -118,7 +124,12 @@ export function createEdge(opts: EdgeOptions): Edge {
           }),
         )
       : bearerTokenSyntax);
-  const forwardedHeaders = opts.forwardedHeaders ?? defaultForwardedHeaders;
+  checkFaults(config);
+  // x-fault reaches the services only from an edge that runs with faults enabled.
+  const forwardedHeaders = [
+    ...(opts.forwardedHeaders ?? defaultForwardedHeaders).filter((h) => h.toLowerCase() !== faultMetadataKey),
+    ...(config.FAULTS_ENABLED ? [faultMetadataKey] : []),
+  ];
   const readinessTimeoutMs = opts.readinessTimeoutMs ?? 1_000;
   const protection = createProtection(
     Object.fromEntries(

@@ -11,6 +11,7 @@ describe("shared service variables", () => {
       AUTH_ISSUER: "shopmesh",
       DATABASE_URL: undefined,
       DB_SCHEMA: "shop",
+      FAULTS_ENABLED: false,
       KAFKA_BROKERS: undefined,
       LOG_LEVEL: "info",
       METRICS_HOST: "0.0.0.0",

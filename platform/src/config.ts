@@ -4,6 +4,7 @@
  */
 
 import { isSchemaName } from "./db/schema-name.js";
+import { type EventFaults, type FaultSpec, parseFault } from "./faults/fault-spec.js";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -217,10 +218,12 @@ export function serviceVars(
   readonly METRICS_HOST: VarSpec<string>;
   readonly METRICS_PORT: VarSpec<number>;
   readonly SHUTDOWN_GRACE_MS: VarSpec<number>;
-} & ReturnType<typeof tracingVars> {
+} & ReturnType<typeof tracingVars> &
+  ReturnType<typeof faultVars> {
   return {
     ...metricsVars(),
     ...tracingVars(),
+    ...faultVars(),
     DATABASE_URL: env.optional(
       env.url({ doc: `Postgres URL of the ${service} database (required in distributed mode)`, protocols: ["postgres", "postgresql"] }),
     ),
@@ -275,4 +278,37 @@ export function requireKafkaBrokers(
     throw new ConfigError(`missing required environment variable KAFKA_BROKERS (${schema.KAFKA_BROKERS.doc})`);
   }
   return [...config.KAFKA_BROKERS];
+}
+
+/** The variables that turn fault injection on; every service declares them (off by default). */
+export function faultVars(): {
+  readonly FAULTS_ENABLED: VarSpec<boolean>;
+  readonly FAULTS_EVENTS: VarSpec<EventFaults | undefined>;
+} {
+  return {
+    FAULTS_ENABLED: env.bool({
+      doc: "Honour `x-fault: delay=200ms;code=UNAVAILABLE;rate=0.3` metadata on every gRPC method, and FAULTS_EVENTS; for tests and demos only",
+      default: false,
+    }),
+    FAULTS_EVENTS: {
+      kind: "type=fault list",
+      doc: 'Faults of event deliveries when FAULTS_ENABLED, comma-separated `<event type or *>=<fault>`, e.g. "shop.catalog.v1.StockReserved=code=UNAVAILABLE;rate=0.3": the delivery fails before the handler and the bus redelivers it',
+      required: false,
+      parse(raw: string, name: string): EventFaults {
+        const out = new Map<string, FaultSpec>();
+        for (const entry of raw.split(",")) {
+          const item = entry.trim();
+          if (item === "") continue;
+          const eq = item.indexOf("=");
+          if (eq <= 0) throw new ConfigError(`invalid environment variable ${name}: expected <event type>=<fault>, got "${item}"`);
+          try {
+            out.set(item.slice(0, eq).trim(), parseFault(item.slice(eq + 1)));
+          } catch (err) {
+            throw new ConfigError(`invalid environment variable ${name}: ${(err as Error).message}`);
+          }
+        }
+        return out;
+      },
+    } satisfies VarSpec<EventFaults | undefined>,
+  };
 }

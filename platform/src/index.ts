@@ -13,5 +13,6 @@ export * from "./grpc/reflection.js";
 export * from "./events/index.js";
 export * from "./auth/index.js";
 export * from "./service-host.js";
+export * from "./faults/faults.js";
 export * from "./validation/card-number.js";
 export * from "./telemetry/index.js";

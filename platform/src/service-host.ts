@@ -2,6 +2,7 @@ import { type Kysely, sql } from "kysely";
 import { type Migration, migrateToLatest } from "./db/migrate.js";
 import type { EventBus, Subscription } from "./events/event-bus.js";
 import { observeBus } from "./events/observed-bus.js";
+import { type FaultConfig, faultInjection, withEventFaults } from "./faults/faults.js";
 import { createOutboxRelay, type OutboxRelay, outboxBacklog } from "./events/outbox.js";
 import { isSingleConnection } from "./db/pglite-dialect.js";
 import { createGrpcServer, type GrpcServer, type GrpcServerOptions } from "./grpc/server.js";
@@ -36,6 +37,8 @@ export interface ServiceHostOptions {
    * admin server's /readyz, and is SERVING again once it answers. Default 2000 ms.
    */
   readonly databaseProbeMs?: number;
+  /** FAULTS_ENABLED and FAULTS_EVENTS of the service's config: `x-fault` on its methods, faults of its event deliveries. */
+  readonly faults?: FaultConfig;
 }
 
 export interface ServiceHost {
@@ -82,10 +85,16 @@ function watchDatabase(opts: ServiceHostOptions, server: GrpcServer): { start():
 export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
   const { db, schema, logger, name } = opts;
   // Deliveries to this service's consumers are logged and counted as its own.
-  const bus = opts.bus && observeBus(opts.bus, name, logger);
+  const observedBus = opts.bus && observeBus(opts.bus, name, logger);
+  const faults = opts.faults?.FAULTS_ENABLED ? opts.faults : undefined;
+  if (faults)
+    logger.warn({ events: [...(faults.FAULTS_EVENTS?.keys() ?? [])] }, "fault injection enabled (x-fault metadata, FAULTS_EVENTS)");
+  // Injected event faults fail inside the observed delivery: they count as failed deliveries.
+  const bus = observedBus && faults?.FAULTS_EVENTS ? withEventFaults(observedBus, faults.FAULTS_EVENTS) : observedBus;
   const relay: OutboxRelay | undefined = opts.outbox && bus ? createOutboxRelay({ db, service: name, bus, logger }) : undefined;
   let unwatchBacklog: (() => void) | undefined;
-  const server = createGrpcServer({ ...opts.grpc, name: opts.name, logger });
+  const interceptors = faults ? [faultInjection(), ...(opts.grpc.interceptors ?? [])] : opts.grpc.interceptors;
+  const server = createGrpcServer({ ...opts.grpc, interceptors, name: opts.name, logger });
   let subscriptions: Subscription[] = [];
   let serving = false;
   const database = isSingleConnection(db) ? undefined : watchDatabase(opts, server);

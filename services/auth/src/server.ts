@@ -70,6 +70,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthServer {
   const h = createServiceHost({
     name: "auth",
     logger,
+    faults: config,
     db,
     schema,
     migrations: { ...authMigrations },

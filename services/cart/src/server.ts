@@ -58,6 +58,7 @@ export function createCartService(opts: CartServiceOptions): CartServer {
   const host = createServiceHost({
     name: "cart",
     logger,
+    faults: config,
     db,
     schema,
     migrations: { ...cartMigrations },

@@ -58,6 +58,7 @@ export function createCatalogService(opts: CatalogServiceOptions): CatalogServer
   const h = createServiceHost({
     name: "catalog",
     logger,
+    faults: config,
     db,
     schema,
     migrations: { ...catalogMigrations },

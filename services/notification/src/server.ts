@@ -55,6 +55,7 @@ export function createNotificationService(opts: NotificationServiceOptions): Not
   const host = createServiceHost({
     name: "notification",
     logger,
+    faults: config,
     db,
     schema,
     migrations: { ...notificationMigrations },

@@ -85,6 +85,7 @@ export function createOrderService(opts: OrderServiceOptions): OrderServer {
   const h = createServiceHost({
     name: "order",
     logger,
+    faults: config,
     db,
     schema,
     migrations: { ...orderMigrations },

@@ -73,6 +73,7 @@ export function createPaymentService(opts: PaymentServiceOptions): PaymentServer
   const h = createServiceHost({
     name: "payment",
     logger,
+    faults: config,
     db,
     schema,
     migrations: { ...paymentMigrations },

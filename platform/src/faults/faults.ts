@@ -1,0 +1,65 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { EventBus, EventHandler } from "../events/event-bus.js";
+import type { ServerInterceptor } from "../grpc/interceptors.js";
+import { type EventFaults, type FaultSpec, faultMetadataKey, parseFault } from "./fault-spec.js";
+
+export { type EventFaults, type FaultSpec, faultMetadataKey, parseFault } from "./fault-spec.js";
+
+/** Waits and/or fails as `spec` says (when its dice say so); the wait ends early when `signal` aborts. */
+async function apply(spec: FaultSpec, what: string, signal?: AbortSignal, random: () => number = Math.random): Promise<void> {
+  if (spec.rate < 1 && random() >= spec.rate) return;
+  if (spec.delayMs > 0) {
+    await sleep(spec.delayMs, undefined, signal ? { signal } : undefined).catch(() => {
+      throw signal?.reason ?? new ConnectError("cancelled", Code.Canceled);
+    });
+  }
+  if (spec.code !== undefined) throw new ConnectError(`injected fault (${what})`, spec.code);
+}
+
+/**
+ * Server interceptor honouring `x-fault` metadata on any method. Only installed when faults are
+ * enabled (FAULTS_ENABLED); a malformed spec is INVALID_ARGUMENT, so that a test notices.
+ */
+export function faultInjection(random?: () => number): ServerInterceptor {
+  return (next) => async (ctx) => {
+    const raw = ctx.metadata.get(faultMetadataKey)[0];
+    if (raw === undefined || raw === "") return next(ctx);
+    let spec: FaultSpec;
+    try {
+      spec = parseFault(String(raw));
+    } catch (err) {
+      throw new ConnectError(`${faultMetadataKey}: ${(err as Error).message}`, Code.InvalidArgument);
+    }
+    await apply(spec, `${ctx.method.parent.name}.${ctx.method.name}`, ctx.signal, random);
+    return next(ctx);
+  };
+}
+
+/**
+ * `bus` whose subscribers' deliveries fail (or wait) as `faults` says, before the handler runs:
+ * a failed delivery is "not handled", and the bus delivers the event again — a transient
+ * failure of the consumer.
+ */
+export function withEventFaults(bus: EventBus, faults: EventFaults, random?: () => number): EventBus {
+  if (faults.size === 0) return bus;
+  const wrap =
+    (handler: EventHandler): EventHandler =>
+    async (event) => {
+      const spec = faults.get(event.type) ?? faults.get("*");
+      if (spec) await apply(spec, event.type, undefined, random);
+      return handler(event);
+    };
+  return {
+    publish: (events) => bus.publish(events),
+    subscribe: (group, types, handler) => bus.subscribe(group, types, wrap(handler)),
+    ...(bus.deadLetter ? { deadLetter: bus.deadLetter.bind(bus) } : {}),
+    close: () => bus.close(),
+  };
+}
+
+/** The fault settings of a process (see {@link faultVars}). */
+export interface FaultConfig {
+  readonly FAULTS_ENABLED: boolean;
+  readonly FAULTS_EVENTS: EventFaults | undefined;
+}
