@@ -322,13 +322,14 @@ describeWithHelm("helm/shopmesh", () => {
     expect(grace.stderr).toContain("terminationGracePeriodSeconds");
   });
 
-  it("packages with the topic script inside, and renders the same from the package", async () => {
+  it("packages with the files it links from deploy/ inside (topic script, alert rules, dashboards), and renders the same from the package", async () => {
     const dir = mkdtempSync(join(tmpdir(), "shopmesh-chart-"));
     try {
       const r = await helm(["package", chartPath, "--destination", dir]);
       expect(r.code, r.stderr).toBe(0);
       const packaged = r.stdout.trim().split(" ").at(-1) ?? "";
-      expect(await renderChart([], packaged)).toEqual(await renderChart());
+      const all = ["--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.grafanaDashboards.enabled=true"];
+      expect(await renderChart(all, packaged)).toEqual(await renderChart(all));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
