@@ -277,7 +277,7 @@ describeWithHelm("helm/shopmesh", () => {
     });
   }
 
-  it("routes the Ingress to the edge's HTTP port, and the ServiceMonitor to every process's admin port", async () => {
+  it("routes the Ingress to the edge's HTTP port, and the ServiceMonitor to every process's admin port, keeping its labels", async () => {
     const objects = await renderChart(everything);
     const [ingress] = ofKind(objects, "Ingress");
     const backend = ingress?.spec.rules[0].http.paths[0].backend.service;
@@ -290,6 +290,8 @@ describeWithHelm("helm/shopmesh", () => {
     );
     expect(selected).toHaveLength(processes.length);
     for (const s of selected) expect(s.spec.ports.map((p: K8sObject) => p.name)).toContain(monitor?.spec.endpoints[0].port);
+    // The dashboard and alert rules select on the processes' own `service` label.
+    expect(monitor?.spec.endpoints[0].honorLabels).toBe(true);
   });
 
   it("ships deploy/prometheus/alerts.yml as a PrometheusRule and deploy/grafana/dashboards/*.json in a dashboard ConfigMap", async () => {
