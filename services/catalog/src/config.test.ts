@@ -11,6 +11,7 @@ describe("catalog config", () => {
       CATALOG_PORT: 50051,
       DATABASE_URL: undefined,
       DB_SCHEMA: "catalog",
+      FAULTS_ENABLED: false,
       LOG_LEVEL: "info",
       METRICS_HOST: "0.0.0.0",
       METRICS_PORT: 9464,
