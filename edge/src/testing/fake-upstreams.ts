@@ -195,6 +195,12 @@ export async function startFakeCatalog(logger: Logger): Promise<FakeCatalog> {
           adjust(req.productId, req.delta);
           return { level: level(get(req.productId)) };
         },
+        async listStockBooks() {
+          throw new ConnectError("not in the fake", Code.Unimplemented);
+        },
+        async listReservations() {
+          throw new ConnectError("not in the fake", Code.Unimplemented);
+        },
       }),
     ],
   });

@@ -18,6 +18,8 @@ export function catalogHandlers(overrides: Partial<ServiceHandlers<typeof Catalo
     reserveStock: unimplemented,
     releaseStock: unimplemented,
     adjustStock: unimplemented,
+    listStockBooks: unimplemented,
+    listReservations: unimplemented,
     async *watchStock() {},
     async *streamStock() {},
     ...overrides,

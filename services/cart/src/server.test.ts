@@ -67,6 +67,8 @@ function startCatalog(): GrpcServer {
         reserveStock: unimplemented,
         releaseStock: unimplemented,
         adjustStock: unimplemented,
+        listStockBooks: unimplemented,
+        listReservations: unimplemented,
       }),
     ],
   });

@@ -356,6 +356,8 @@ describe("catalog over gRPC", () => {
           "ReserveStock",
           "ReleaseStock",
           "AdjustStock",
+          "ListStockBooks",
+          "ListReservations",
         ]);
         call.end();
         await box.ended();

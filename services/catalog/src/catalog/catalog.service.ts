@@ -1,3 +1,5 @@
+import * as books from "./books.repository.js";
+import type { ReservationRecord, StockBook } from "./books.repository.js";
 import { type Envelope, type Logger, failedPrecondition, notFound, withDbErrors, writeOutbox } from "@shopmesh/platform";
 import type { Kysely, Transaction } from "kysely";
 import type { CatalogDb } from "../db/tables.js";
@@ -66,6 +68,10 @@ export interface Catalog extends StockSource {
   addProducts(products: readonly NewProduct[]): Promise<void>;
   /** Inserts `products` the first time the seed `name` runs on this schema; false when it had run before. */
   seedOnce(name: string, products: readonly NewProduct[]): Promise<boolean>;
+  /** Stock books by product id, after `after`; `next` is the last id when more follow. */
+  listStockBooks(q: { pageSize: number; after: string | undefined }): Promise<{ items: StockBook[]; next: string | undefined }>;
+  /** Reservations by order id, after `after`; `next` is the last id when more follow. */
+  listReservations(q: { pageSize: number; after: string | undefined }): Promise<{ items: ReservationRecord[]; next: string | undefined }>;
 }
 
 /**
@@ -280,6 +286,18 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     async addProducts(products) {
       await withDbErrors(() => db.transaction().execute((trx) => insertProducts(trx, products)));
       cache.invalidate(products.map((p) => p.id));
+    },
+
+    async listStockBooks({ pageSize, after }) {
+      const rows = await withDbErrors(() => books.listStockBooks(db, { after, limit: pageSize + 1 }));
+      const items = rows.slice(0, pageSize);
+      return { items, next: rows.length > pageSize ? items.at(-1)?.productId : undefined };
+    },
+
+    async listReservations({ pageSize, after }) {
+      const rows = await withDbErrors(() => books.listReservations(db, { after, limit: pageSize + 1 }));
+      const items = rows.slice(0, pageSize);
+      return { items, next: rows.length > pageSize ? items.at(-1)?.orderId : undefined };
     },
 
     async seedOnce(name, products) {

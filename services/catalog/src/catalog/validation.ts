@@ -27,6 +27,18 @@ export function parsePageSize(raw: number): number {
   return raw;
 }
 
+export const DEFAULT_BOOKS_PAGE_SIZE = 100;
+export const MAX_BOOKS_PAGE_SIZE = 500;
+
+/** Page size of the internal listings (ListStockBooks, ListReservations). */
+export function parseBooksPageSize(raw: number): number {
+  if (raw === 0) return DEFAULT_BOOKS_PAGE_SIZE;
+  if (!Number.isInteger(raw) || raw < 1 || raw > MAX_BOOKS_PAGE_SIZE) {
+    throw invalidArgument("page_size", `must be between 1 and ${MAX_BOOKS_PAGE_SIZE} (0 for ${DEFAULT_BOOKS_PAGE_SIZE}), got ${raw}`);
+  }
+  return raw;
+}
+
 /** A category slug, or undefined for "all categories". */
 export function parseCategory(raw: string): string | undefined {
   if (raw === "") return undefined;

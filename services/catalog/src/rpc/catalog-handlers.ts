@@ -5,6 +5,8 @@ import { adjustStock } from "./adjust-stock.js";
 import { batchGetProducts } from "./batch-get-products.js";
 import { getProduct } from "./get-product.js";
 import { listProducts } from "./list-products.js";
+import { listReservations } from "./list-reservations.js";
+import { listStockBooks } from "./list-stock-books.js";
 import { releaseStock } from "./release-stock.js";
 import { reserveStock } from "./reserve-stock.js";
 import { streamStock } from "./stream-stock.js";
@@ -21,5 +23,7 @@ export function catalogHandlers(catalog: Catalog): ServiceHandlers<typeof Catalo
     reserveStock: reserveStock(catalog),
     releaseStock: releaseStock(catalog),
     adjustStock: adjustStock(catalog),
+    listStockBooks: listStockBooks(catalog),
+    listReservations: listReservations(catalog),
   };
 }

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/catalog/v1/catalog.proto.
  */
 export const file_shop_catalog_v1_catalog: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaG9wL2NhdGFsb2cvdjEvY2F0YWxvZy5wcm90bxIPc2hvcC5jYXRhbG9nLnYxIsUBCgdQcm9kdWN0EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSEwoLcHJpY2VfY2VudHMYBCABKAUSEAoIY3VycmVuY3kYBSABKAkSEQoJaW1hZ2VfdXJsGAYgASgJEhIKCmNhdGVnb3JpZXMYByADKAkSDQoFc3RvY2sYCCABKAUSLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTgoTTGlzdFByb2R1Y3RzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIQCghjYXRlZ29yeRgDIAEoCSJYChRMaXN0UHJvZHVjdHNSZXNwb25zZRInCgVpdGVtcxgBIAMoCzIYLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIfChFHZXRQcm9kdWN0UmVxdWVzdBIKCgJpZBgBIAEoCSI/ChJHZXRQcm9kdWN0UmVzcG9uc2USKQoHcHJvZHVjdBgBIAEoCzIYLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0IiYKF0JhdGNoR2V0UHJvZHVjdHNSZXF1ZXN0EgsKA2lkcxgBIAMoCSJbChhCYXRjaEdldFByb2R1Y3RzUmVzcG9uc2USKgoIcHJvZHVjdHMYASADKAsyGC5zaG9wLmNhdGFsb2cudjEuUHJvZHVjdBITCgttaXNzaW5nX2lkcxgCIAMoCSJjCgpTdG9ja0xldmVsEhIKCnByb2R1Y3RfaWQYASABKAkSEQoJYXZhaWxhYmxlGAIgASgFEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkgKEVdhdGNoU3RvY2tSZXF1ZXN0EhcKD2FkZF9wcm9kdWN0X2lkcxgBIAMoCRIaChJyZW1vdmVfcHJvZHVjdF9pZHMYAiADKAkiQAoSV2F0Y2hTdG9ja1Jlc3BvbnNlEioKBWxldmVsGAEgASgLMhsuc2hvcC5jYXRhbG9nLnYxLlN0b2NrTGV2ZWwiKQoSU3RyZWFtU3RvY2tSZXF1ZXN0EhMKC3Byb2R1Y3RfaWRzGAEgAygJIkEKE1N0cmVhbVN0b2NrUmVzcG9uc2USKgoFbGV2ZWwYASABKAsyGy5zaG9wLmNhdGFsb2cudjEuU3RvY2tMZXZlbCIxCglTdG9ja0l0ZW0SEgoKcHJvZHVjdF9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoBSJJCg1TdG9ja1Nob3J0YWdlEhIKCnByb2R1Y3RfaWQYASABKAkSEQoJcmVxdWVzdGVkGAIgASgFEhEKCWF2YWlsYWJsZRgDIAEoBSJSChNSZXNlcnZlU3RvY2tSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEikKBWl0ZW1zGAIgAygLMhouc2hvcC5jYXRhbG9nLnYxLlN0b2NrSXRlbSJ9ChRSZXNlcnZlU3RvY2tSZXNwb25zZRIyCgZzdGF0dXMYASABKA4yIi5zaG9wLmNhdGFsb2cudjEuUmVzZXJ2YXRpb25TdGF0dXMSMQoJc2hvcnRhZ2VzGAIgAygLMh4uc2hvcC5jYXRhbG9nLnYxLlN0b2NrU2hvcnRhZ2UiNwoTUmVsZWFzZVN0b2NrUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiSgoUUmVsZWFzZVN0b2NrUmVzcG9uc2USMgoGc3RhdHVzGAEgASgOMiIuc2hvcC5jYXRhbG9nLnYxLlJlc2VydmF0aW9uU3RhdHVzIkcKEkFkanVzdFN0b2NrUmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgJEg0KBWRlbHRhGAIgASgFEg4KBnJlYXNvbhgDIAEoCSJBChNBZGp1c3RTdG9ja1Jlc3BvbnNlEioKBWxldmVsGAEgASgLMhsuc2hvcC5jYXRhbG9nLnYxLlN0b2NrTGV2ZWwqmgEKEVJlc2VydmF0aW9uU3RhdHVzEiIKHlJFU0VSVkFUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG1JFU0VSVkFUSU9OX1NUQVRVU19SRVNFUlZFRBABEh8KG1JFU0VSVkFUSU9OX1NUQVRVU19SRUpFQ1RFRBACEh8KG1JFU0VSVkFUSU9OX1NUQVRVU19SRUxFQVNFRBADMu4GCg5DYXRhbG9nU2VydmljZRJ8CgxMaXN0UHJvZHVjdHMSJC5zaG9wLmNhdGFsb2cudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBolLnNob3AuY2F0YWxvZy52MS5MaXN0UHJvZHVjdHNSZXNwb25zZSIfkAIBorsYGAgBEhQKA0dFVBINL2FwaS9wcm9kdWN0cxKEAQoKR2V0UHJvZHVjdBIiLnNob3AuY2F0YWxvZy52MS5HZXRQcm9kdWN0UmVxdWVzdBojLnNob3AuY2F0YWxvZy52MS5HZXRQcm9kdWN0UmVzcG9uc2UiLZACAaK7GCYIARIiCgNHRVQSEi9hcGkvcHJvZHVjdHMve2lkfSoHcHJvZHVjdBJyChBCYXRjaEdldFByb2R1Y3RzEiguc2hvcC5jYXRhbG9nLnYxLkJhdGNoR2V0UHJvZHVjdHNSZXF1ZXN0Gikuc2hvcC5jYXRhbG9nLnYxLkJhdGNoR2V0UHJvZHVjdHNSZXNwb25zZSIJkAIBorsYAggBEmEKCldhdGNoU3RvY2sSIi5zaG9wLmNhdGFsb2cudjEuV2F0Y2hTdG9ja1JlcXVlc3QaIy5zaG9wLmNhdGFsb2cudjEuV2F0Y2hTdG9ja1Jlc3BvbnNlIgaiuxgCCAEoATABEmIKC1N0cmVhbVN0b2NrEiMuc2hvcC5jYXRhbG9nLnYxLlN0cmVhbVN0b2NrUmVxdWVzdBokLnNob3AuY2F0YWxvZy52MS5TdHJlYW1TdG9ja1Jlc3BvbnNlIgaiuxgCCAEwARJgCgxSZXNlcnZlU3RvY2sSJC5zaG9wLmNhdGFsb2cudjEuUmVzZXJ2ZVN0b2NrUmVxdWVzdBolLnNob3AuY2F0YWxvZy52MS5SZXNlcnZlU3RvY2tSZXNwb25zZSIDkAICEmAKDFJlbGVhc2VTdG9jaxIkLnNob3AuY2F0YWxvZy52MS5SZWxlYXNlU3RvY2tSZXF1ZXN0GiUuc2hvcC5jYXRhbG9nLnYxLlJlbGVhc2VTdG9ja1Jlc3BvbnNlIgOQAgISWAoLQWRqdXN0U3RvY2sSIy5zaG9wLmNhdGFsb2cudjEuQWRqdXN0U3RvY2tSZXF1ZXN0GiQuc2hvcC5jYXRhbG9nLnYxLkFkanVzdFN0b2NrUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
+  fileDesc("Ch1zaG9wL2NhdGFsb2cvdjEvY2F0YWxvZy5wcm90bxIPc2hvcC5jYXRhbG9nLnYxIsUBCgdQcm9kdWN0EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSEwoLcHJpY2VfY2VudHMYBCABKAUSEAoIY3VycmVuY3kYBSABKAkSEQoJaW1hZ2VfdXJsGAYgASgJEhIKCmNhdGVnb3JpZXMYByADKAkSDQoFc3RvY2sYCCABKAUSLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTgoTTGlzdFByb2R1Y3RzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIQCghjYXRlZ29yeRgDIAEoCSJYChRMaXN0UHJvZHVjdHNSZXNwb25zZRInCgVpdGVtcxgBIAMoCzIYLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIfChFHZXRQcm9kdWN0UmVxdWVzdBIKCgJpZBgBIAEoCSI/ChJHZXRQcm9kdWN0UmVzcG9uc2USKQoHcHJvZHVjdBgBIAEoCzIYLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0IiYKF0JhdGNoR2V0UHJvZHVjdHNSZXF1ZXN0EgsKA2lkcxgBIAMoCSJbChhCYXRjaEdldFByb2R1Y3RzUmVzcG9uc2USKgoIcHJvZHVjdHMYASADKAsyGC5zaG9wLmNhdGFsb2cudjEuUHJvZHVjdBITCgttaXNzaW5nX2lkcxgCIAMoCSJjCgpTdG9ja0xldmVsEhIKCnByb2R1Y3RfaWQYASABKAkSEQoJYXZhaWxhYmxlGAIgASgFEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkgKEVdhdGNoU3RvY2tSZXF1ZXN0EhcKD2FkZF9wcm9kdWN0X2lkcxgBIAMoCRIaChJyZW1vdmVfcHJvZHVjdF9pZHMYAiADKAkiQAoSV2F0Y2hTdG9ja1Jlc3BvbnNlEioKBWxldmVsGAEgASgLMhsuc2hvcC5jYXRhbG9nLnYxLlN0b2NrTGV2ZWwiKQoSU3RyZWFtU3RvY2tSZXF1ZXN0EhMKC3Byb2R1Y3RfaWRzGAEgAygJIkEKE1N0cmVhbVN0b2NrUmVzcG9uc2USKgoFbGV2ZWwYASABKAsyGy5zaG9wLmNhdGFsb2cudjEuU3RvY2tMZXZlbCIxCglTdG9ja0l0ZW0SEgoKcHJvZHVjdF9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoBSJJCg1TdG9ja1Nob3J0YWdlEhIKCnByb2R1Y3RfaWQYASABKAkSEQoJcmVxdWVzdGVkGAIgASgFEhEKCWF2YWlsYWJsZRgDIAEoBSJSChNSZXNlcnZlU3RvY2tSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEikKBWl0ZW1zGAIgAygLMhouc2hvcC5jYXRhbG9nLnYxLlN0b2NrSXRlbSJ9ChRSZXNlcnZlU3RvY2tSZXNwb25zZRIyCgZzdGF0dXMYASABKA4yIi5zaG9wLmNhdGFsb2cudjEuUmVzZXJ2YXRpb25TdGF0dXMSMQoJc2hvcnRhZ2VzGAIgAygLMh4uc2hvcC5jYXRhbG9nLnYxLlN0b2NrU2hvcnRhZ2UiNwoTUmVsZWFzZVN0b2NrUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiSgoUUmVsZWFzZVN0b2NrUmVzcG9uc2USMgoGc3RhdHVzGAEgASgOMiIuc2hvcC5jYXRhbG9nLnYxLlJlc2VydmF0aW9uU3RhdHVzIkcKEkFkanVzdFN0b2NrUmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgJEg0KBWRlbHRhGAIgASgFEg4KBnJlYXNvbhgDIAEoCSJBChNBZGp1c3RTdG9ja1Jlc3BvbnNlEioKBWxldmVsGAEgASgLMhsuc2hvcC5jYXRhbG9nLnYxLlN0b2NrTGV2ZWwidgoJU3RvY2tCb29rEhIKCnByb2R1Y3RfaWQYASABKAkSDwoHb25faGFuZBgCIAEoBRIQCghyZXNlcnZlZBgDIAEoBRIgChhyZXNlcnZlZF9ieV9yZXNlcnZhdGlvbnMYBCABKAUSEAoIYWRqdXN0ZWQYBSABKAUiPgoVTGlzdFN0b2NrQm9va3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlwKFkxpc3RTdG9ja0Jvb2tzUmVzcG9uc2USKQoFaXRlbXMYASADKAsyGi5zaG9wLmNhdGFsb2cudjEuU3RvY2tCb29rEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKOAQoLUmVzZXJ2YXRpb24SEAoIb3JkZXJfaWQYASABKAkSMgoGc3RhdHVzGAIgASgOMiIuc2hvcC5jYXRhbG9nLnYxLlJlc2VydmF0aW9uU3RhdHVzEg4KBnJlYXNvbhgDIAEoCRIpCgVpdGVtcxgEIAMoCzIaLnNob3AuY2F0YWxvZy52MS5TdG9ja0l0ZW0iQAoXTGlzdFJlc2VydmF0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiYAoYTGlzdFJlc2VydmF0aW9uc1Jlc3BvbnNlEisKBWl0ZW1zGAEgAygLMhwuc2hvcC5jYXRhbG9nLnYxLlJlc2VydmF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSqaAQoRUmVzZXJ2YXRpb25TdGF0dXMSIgoeUkVTRVJWQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFU0VSVkVEEAESHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFSkVDVEVEEAISHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFTEVBU0VEEAMyxAgKDkNhdGFsb2dTZXJ2aWNlEnwKDExpc3RQcm9kdWN0cxIkLnNob3AuY2F0YWxvZy52MS5MaXN0UHJvZHVjdHNSZXF1ZXN0GiUuc2hvcC5jYXRhbG9nLnYxLkxpc3RQcm9kdWN0c1Jlc3BvbnNlIh+QAgGiuxgYCAESFAoDR0VUEg0vYXBpL3Byb2R1Y3RzEoQBCgpHZXRQcm9kdWN0EiIuc2hvcC5jYXRhbG9nLnYxLkdldFByb2R1Y3RSZXF1ZXN0GiMuc2hvcC5jYXRhbG9nLnYxLkdldFByb2R1Y3RSZXNwb25zZSItkAIBorsYJggBEiIKA0dFVBISL2FwaS9wcm9kdWN0cy97aWR9Kgdwcm9kdWN0EnIKEEJhdGNoR2V0UHJvZHVjdHMSKC5zaG9wLmNhdGFsb2cudjEuQmF0Y2hHZXRQcm9kdWN0c1JlcXVlc3QaKS5zaG9wLmNhdGFsb2cudjEuQmF0Y2hHZXRQcm9kdWN0c1Jlc3BvbnNlIgmQAgGiuxgCCAESYQoKV2F0Y2hTdG9jaxIiLnNob3AuY2F0YWxvZy52MS5XYXRjaFN0b2NrUmVxdWVzdBojLnNob3AuY2F0YWxvZy52MS5XYXRjaFN0b2NrUmVzcG9uc2UiBqK7GAIIASgBMAESYgoLU3RyZWFtU3RvY2sSIy5zaG9wLmNhdGFsb2cudjEuU3RyZWFtU3RvY2tSZXF1ZXN0GiQuc2hvcC5jYXRhbG9nLnYxLlN0cmVhbVN0b2NrUmVzcG9uc2UiBqK7GAIIATABEmAKDFJlc2VydmVTdG9jaxIkLnNob3AuY2F0YWxvZy52MS5SZXNlcnZlU3RvY2tSZXF1ZXN0GiUuc2hvcC5jYXRhbG9nLnYxLlJlc2VydmVTdG9ja1Jlc3BvbnNlIgOQAgISYAoMUmVsZWFzZVN0b2NrEiQuc2hvcC5jYXRhbG9nLnYxLlJlbGVhc2VTdG9ja1JlcXVlc3QaJS5zaG9wLmNhdGFsb2cudjEuUmVsZWFzZVN0b2NrUmVzcG9uc2UiA5ACAhJYCgtBZGp1c3RTdG9jaxIjLnNob3AuY2F0YWxvZy52MS5BZGp1c3RTdG9ja1JlcXVlc3QaJC5zaG9wLmNhdGFsb2cudjEuQWRqdXN0U3RvY2tSZXNwb25zZRJmCg5MaXN0U3RvY2tCb29rcxImLnNob3AuY2F0YWxvZy52MS5MaXN0U3RvY2tCb29rc1JlcXVlc3QaJy5zaG9wLmNhdGFsb2cudjEuTGlzdFN0b2NrQm9va3NSZXNwb25zZSIDkAIBEmwKEExpc3RSZXNlcnZhdGlvbnMSKC5zaG9wLmNhdGFsb2cudjEuTGlzdFJlc2VydmF0aW9uc1JlcXVlc3QaKS5zaG9wLmNhdGFsb2cudjEuTGlzdFJlc2VydmF0aW9uc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
 
 /**
  * A product the shop sells.
@@ -598,6 +598,211 @@ export const AdjustStockResponseSchema: GenMessage<AdjustStockResponse> = /*@__P
   messageDesc(file_shop_catalog_v1_catalog, 19);
 
 /**
+ * The stock books of one product. Sales do not take units off `on_hand`: a paid order keeps its
+ * reservation, so `on_hand` counts every unit received and `reserved` every unit held or sold.
+ *
+ * @generated from message shop.catalog.v1.StockBook
+ */
+export type StockBook = Message<"shop.catalog.v1.StockBook"> & {
+  /**
+   * Product id.
+   *
+   * @generated from field: string product_id = 1;
+   */
+  productId: string;
+
+  /**
+   * Units received (the initial stock plus every adjustment).
+   *
+   * @generated from field: int32 on_hand = 2;
+   */
+  onHand: number;
+
+  /**
+   * Units held by reservations in status RESERVED (orders in checkout, and sold ones).
+   *
+   * @generated from field: int32 reserved = 3;
+   */
+  reserved: number;
+
+  /**
+   * Sum of the units of the items of the reservations in status RESERVED, recounted from them;
+   * equals `reserved` when the books are consistent.
+   *
+   * @generated from field: int32 reserved_by_reservations = 4;
+   */
+  reservedByReservations: number;
+
+  /**
+   * Sum of the deltas of every stock adjustment of the product.
+   *
+   * @generated from field: int32 adjusted = 5;
+   */
+  adjusted: number;
+};
+
+/**
+ * Describes the message shop.catalog.v1.StockBook.
+ * Use `create(StockBookSchema)` to create a new message.
+ */
+export const StockBookSchema: GenMessage<StockBook> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 20);
+
+/**
+ * Request of ListStockBooks.
+ *
+ * @generated from message shop.catalog.v1.ListStockBooksRequest
+ */
+export type ListStockBooksRequest = Message<"shop.catalog.v1.ListStockBooksRequest"> & {
+  /**
+   * Maximum number of products to return, 1..500; 0 means the default of 100.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * Token from a previous response's `next_page_token`; empty for the first page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message shop.catalog.v1.ListStockBooksRequest.
+ * Use `create(ListStockBooksRequestSchema)` to create a new message.
+ */
+export const ListStockBooksRequestSchema: GenMessage<ListStockBooksRequest> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 21);
+
+/**
+ * Response of ListStockBooks.
+ *
+ * @generated from message shop.catalog.v1.ListStockBooksResponse
+ */
+export type ListStockBooksResponse = Message<"shop.catalog.v1.ListStockBooksResponse"> & {
+  /**
+   * The page of books, by product id.
+   *
+   * @generated from field: repeated shop.catalog.v1.StockBook items = 1;
+   */
+  items: StockBook[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message shop.catalog.v1.ListStockBooksResponse.
+ * Use `create(ListStockBooksResponseSchema)` to create a new message.
+ */
+export const ListStockBooksResponseSchema: GenMessage<ListStockBooksResponse> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 22);
+
+/**
+ * The reservation of one order.
+ *
+ * @generated from message shop.catalog.v1.Reservation
+ */
+export type Reservation = Message<"shop.catalog.v1.Reservation"> & {
+  /**
+   * Order id.
+   *
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * Current state.
+   *
+   * @generated from field: shop.catalog.v1.ReservationStatus status = 2;
+   */
+  status: ReservationStatus;
+
+  /**
+   * Why it was rejected or released; empty otherwise.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * The items asked for (none for a tombstone of an order cancelled before it asked).
+   *
+   * @generated from field: repeated shop.catalog.v1.StockItem items = 4;
+   */
+  items: StockItem[];
+};
+
+/**
+ * Describes the message shop.catalog.v1.Reservation.
+ * Use `create(ReservationSchema)` to create a new message.
+ */
+export const ReservationSchema: GenMessage<Reservation> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 23);
+
+/**
+ * Request of ListReservations.
+ *
+ * @generated from message shop.catalog.v1.ListReservationsRequest
+ */
+export type ListReservationsRequest = Message<"shop.catalog.v1.ListReservationsRequest"> & {
+  /**
+   * Maximum number of reservations to return, 1..500; 0 means the default of 100.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * Token from a previous response's `next_page_token`; empty for the first page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message shop.catalog.v1.ListReservationsRequest.
+ * Use `create(ListReservationsRequestSchema)` to create a new message.
+ */
+export const ListReservationsRequestSchema: GenMessage<ListReservationsRequest> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 24);
+
+/**
+ * Response of ListReservations.
+ *
+ * @generated from message shop.catalog.v1.ListReservationsResponse
+ */
+export type ListReservationsResponse = Message<"shop.catalog.v1.ListReservationsResponse"> & {
+  /**
+   * The page of reservations, by order id.
+   *
+   * @generated from field: repeated shop.catalog.v1.Reservation items = 1;
+   */
+  items: Reservation[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message shop.catalog.v1.ListReservationsResponse.
+ * Use `create(ListReservationsResponseSchema)` to create a new message.
+ */
+export const ListReservationsResponseSchema: GenMessage<ListReservationsResponse> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 25);
+
+/**
  * State of an order's reservation.
  *
  * @generated from enum shop.catalog.v1.ReservationStatus
@@ -730,6 +935,26 @@ export const CatalogService: GenService<{
     methodKind: "unary";
     input: typeof AdjustStockRequestSchema;
     output: typeof AdjustStockResponseSchema;
+  },
+  /**
+   * Internal (operations, reconciliation): the stock books of every product, by product id.
+   *
+   * @generated from rpc shop.catalog.v1.CatalogService.ListStockBooks
+   */
+  listStockBooks: {
+    methodKind: "unary";
+    input: typeof ListStockBooksRequestSchema;
+    output: typeof ListStockBooksResponseSchema;
+  },
+  /**
+   * Internal (operations, reconciliation): the reservations of every order, by order id.
+   *
+   * @generated from rpc shop.catalog.v1.CatalogService.ListReservations
+   */
+  listReservations: {
+    methodKind: "unary";
+    input: typeof ListReservationsRequestSchema;
+    output: typeof ListReservationsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_shop_catalog_v1_catalog, 0);
