@@ -244,6 +244,19 @@ describe("health", () => {
     expect(await watching).toMatchObject({ code: Code.Unavailable });
     expect(seen).toEqual([HealthCheckResponse_ServingStatus.SERVING, HealthCheckResponse_ServingStatus.NOT_SERVING]);
   });
+
+  it("tells a watcher NOT_SERVING before ending its stream when the server stops while SERVING", async () => {
+    const server = createGrpcServer({ name: "test", host: "127.0.0.1", port: 0, logger, services: [] });
+    await server.start();
+    const health = createClient(Health, `127.0.0.1:${server.port}`);
+    cleanups.push(() => closeClient(health));
+    const watch = health.watch({ service: "" })[Symbol.asyncIterator]();
+    expect((await watch.next()).value?.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    const stopping = server.stop();
+    expect((await watch.next()).value?.status).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
+    await expect(watch.next()).rejects.toMatchObject({ code: Code.Unavailable });
+    await stopping;
+  });
 });
 
 describe("graceful shutdown", () => {

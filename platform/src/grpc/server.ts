@@ -106,6 +106,9 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
     },
     async stop() {
       setServing(false);
+      // One turn of the event loop, so health watchers are sent NOT_SERVING before their
+      // streams are ended with the others.
+      await new Promise((r) => setImmediate(r));
       shutdown.abort(new ConnectError("server shutting down", Code.Unavailable));
       const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       const grace = opts.shutdownGraceMs ?? 10_000;
