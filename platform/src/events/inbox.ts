@@ -138,7 +138,7 @@ async function consume<DB>(
       lastError = err;
       if (attempt === maxAttempts) break;
       const delayMs = Math.round(backoffDelay(attempt, retry));
-      logger.warn({ err, event_id: event.id, type: event.type, attempt, delayMs }, "event handling failed; retrying");
+      logger.warn({ err, event_id: event.id, type: event.type, attempt, delay_ms: delayMs }, "event handling failed; retrying");
       await interruptibleSleep(delayMs).done;
     }
   }

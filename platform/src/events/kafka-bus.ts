@@ -458,7 +458,7 @@ export function createKafkaBus(opts: KafkaBusOptions): KafkaBus {
         if (group.consumer === consumer) group.consumer = undefined;
         await consumer.disconnect().catch(() => undefined);
         const delayMs = Math.round(backoffDelay(attempt, retry));
-        logger.warn({ err, group: group.name, topics: [...topics], attempt, delayMs }, "Kafka consumer failed to start; retrying");
+        logger.warn({ err, group: group.name, topics: [...topics], attempt, delay_ms: delayMs }, "Kafka consumer failed to start; retrying");
         await pause(delayMs);
       }
     }
@@ -561,7 +561,7 @@ export function createKafkaBus(opts: KafkaBusOptions): KafkaBus {
       } catch (err) {
         if (closed || group.stopping) return ABANDON;
         const delayMs = Math.round(backoffDelay(attempt, retry));
-        logger.warn({ err, group: group.name, topic: dlq.topic, attempt, delayMs }, "dead-letter produce failed; retrying");
+        logger.warn({ err, group: group.name, topic: dlq.topic, attempt, delay_ms: delayMs }, "dead-letter produce failed; retrying");
         await keepAlive.wait(delayMs);
         if (closed || group.stopping) return ABANDON;
       }

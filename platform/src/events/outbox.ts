@@ -214,7 +214,7 @@ export function createOutboxRelay({
       } catch (err) {
         failures++;
         delayMs = Math.round(backoffDelay(failures, retry));
-        logger.warn({ err, failures, delayMs }, "outbox relay failed to publish; retrying");
+        logger.warn({ err, failures, delay_ms: delayMs }, "outbox relay failed to publish; retrying");
       }
       if (!running || (pending && failures === 0)) continue;
       const sleep = interruptibleSleep(delayMs);

@@ -161,7 +161,7 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
           return finalize(payment.orderId, { outcome: { kind: "failed", reason: "provider_unavailable" }, calls, last4 });
         }
         const delayMs = Math.min(retry.maxMs, retry.initialMs * 2 ** (calls - 1));
-        logger.debug({ order_id: payment.orderId, calls, delayMs }, "payment provider failed transiently; retrying");
+        logger.debug({ order_id: payment.orderId, calls, delay_ms: delayMs }, "payment provider failed transiently; retrying");
         await sleep(delayMs);
       }
     }
