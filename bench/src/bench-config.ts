@@ -20,6 +20,20 @@ export interface BenchConfig {
   readonly shoppers: number;
   /** Measured checkouts per shopper, after the warm-up ones. */
   readonly checkoutsPerShopper: number;
+  /** Postgres server of the distributed scenarios (a schema or databases of the run's own on it). */
+  readonly postgresUrl: string;
+  /** A Kafka-protocol broker to use; undefined = start scripts/kafka-test-broker.py for the run. */
+  readonly kafkaBrokers: readonly string[] | undefined;
+  /** Outbox rows the relay scenario publishes. */
+  readonly relayEvents: number;
+  /** Rows per relay pass and messages per bare produce request: the relay's default, what services run with. */
+  readonly relayBatchSize: number;
+  /** Bare producer + relay pairs; the one with the median ratio is reported. */
+  readonly relayRounds: number;
+  /** Bare kafkajs round trips measured next to the distributed checkout. */
+  readonly roundTrips: number;
+  /** Measured checkouts of the one shopper of the distributed checkout scenario. */
+  readonly distributedCheckouts: number;
 }
 
 export class ConfigError extends Error {
@@ -41,21 +55,34 @@ function positiveInteger(name: string, raw: string | undefined, fallback: number
   return value;
 }
 
-export function readBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
-  const connections = positiveInteger("BENCH_CONNECTIONS", env.BENCH_CONNECTIONS, 50);
-  const only = env.BENCH_ONLY?.split(",")
+function list(raw: string | undefined): string[] | undefined {
+  const items = raw
+    ?.split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
+  return items && items.length > 0 ? items : undefined;
+}
+
+export function readBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  const connections = positiveInteger("BENCH_CONNECTIONS", env.BENCH_CONNECTIONS, 50);
+  const only = list(env.BENCH_ONLY);
   return Object.freeze({
     durationS: positiveNumber("BENCH_DURATION", env.BENCH_DURATION, 10),
     warmupS: positiveNumber("BENCH_WARMUP", env.BENCH_WARMUP, 2, true),
     connections,
     readyTimeoutMs: positiveNumber("BENCH_READY_TIMEOUT", env.BENCH_READY_TIMEOUT, 120) * 1000,
-    only: only && only.length > 0 ? new Set(only) : undefined,
+    only: only ? new Set(only) : undefined,
     keepTemp: env.BENCH_KEEP_TEMP === "1" || env.BENCH_KEEP_TEMP === "true",
     meshEntry: env.BENCH_MESH_ENTRY?.trim() || undefined,
     meshLogLevel: env.LOG_LEVEL,
     shoppers: positiveInteger("BENCH_SHOPPERS", env.BENCH_SHOPPERS, 20),
     checkoutsPerShopper: positiveInteger("BENCH_CHECKOUTS_PER_SHOPPER", env.BENCH_CHECKOUTS_PER_SHOPPER, 20),
+    postgresUrl: env.POSTGRES_URL?.trim() || env.DATABASE_URL?.trim() || "postgres://postgres@127.0.0.1:5432/postgres",
+    kafkaBrokers: list(env.KAFKA_BROKERS),
+    relayEvents: positiveInteger("BENCH_RELAY_EVENTS", env.BENCH_RELAY_EVENTS, 20_000),
+    relayBatchSize: positiveInteger("BENCH_RELAY_BATCH", env.BENCH_RELAY_BATCH, 100),
+    relayRounds: positiveInteger("BENCH_RELAY_ROUNDS", env.BENCH_RELAY_ROUNDS, 3),
+    roundTrips: positiveInteger("BENCH_ROUND_TRIPS", env.BENCH_ROUND_TRIPS, 200),
+    distributedCheckouts: positiveInteger("BENCH_DIST_CHECKOUTS", env.BENCH_DIST_CHECKOUTS, 100),
   });
 }

@@ -30,6 +30,17 @@ export interface CheckoutOptions {
   /** From sending POST /api/checkout: an order not final by then is stuck. */
   readonly finalTimeoutMs: number;
   readonly log?: (msg: string) => void;
+  /** Called for each measured checkout that reached paid. */
+  readonly onPaid?: (paid: PaidCheckout) => void;
+}
+
+/** A measured checkout that reached paid; times are epoch milliseconds (fractional). */
+export interface PaidCheckout {
+  readonly orderId: string;
+  /** POST /api/checkout sent. */
+  readonly sentAt: number;
+  /** The stream said paid. */
+  readonly paidAt: number;
 }
 
 /** Milliseconds, nearest-rank percentiles over every sample. */
@@ -93,6 +104,9 @@ interface Product {
 type Outcome =
   | {
       readonly kind: "paid";
+      readonly orderId: string;
+      /** performance.now() when POST /api/checkout was sent. */
+      readonly sent: number;
       readonly addItemMs: number;
       readonly placeOrderMs: number;
       readonly checkoutToPaidMs: number;
@@ -157,7 +171,7 @@ export function stockWeightedPlan(products: readonly Product[], count: number): 
   return plan;
 }
 
-const round2 = (n: number) => Math.round(n * 100) / 100;
+export const round2 = (n: number) => Math.round(n * 100) / 100;
 
 export function percentiles(samples: readonly number[]): Percentiles | undefined {
   if (samples.length === 0) return undefined;
@@ -177,8 +191,8 @@ class TimeoutError extends Error {
   override name = "TimeoutError";
 }
 
-/** `Shopper` calls take no signal: race them against a timer (the request itself runs on). */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+/** Races `promise` against a timer (`Shopper` calls take no signal; the request itself runs on). */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new TimeoutError(`${what}: no answer within ${ms} ms`)), ms);
@@ -265,7 +279,7 @@ async function checkoutOnce(
       return { ...outcome, detail: `order ${orderId}: ${outcome.detail}` };
     }
   }
-  if (paidAt !== undefined) return { kind: "paid", addItemMs, placeOrderMs, checkoutToPaidMs: paidAt - sent, noticeLagMs };
+  if (paidAt !== undefined) return { kind: "paid", orderId, sent, addItemMs, placeOrderMs, checkoutToPaidMs: paidAt - sent, noticeLagMs };
   if (cancelReason !== undefined) {
     const detail = `order ${orderId} cancelled: ${cancelReason}`;
     return { kind: "failed", reason: `cancelled: ${cancelReason}`, detail, non2xx: false, addItemMs, placeOrderMs };
@@ -334,6 +348,12 @@ export async function runCheckout(baseUrl: string, opts: CheckoutOptions): Promi
   const measured = await phase(opts.checkoutsPerShopper);
   const cpu = process.cpuUsage(cpuBefore);
   const durationS = (performance.now() - started) / 1000;
+
+  for (const o of measured) {
+    if (o.kind !== "paid") continue;
+    const sentAt = performance.timeOrigin + o.sent;
+    opts.onPaid?.({ orderId: o.orderId, sentAt, paidAt: sentAt + o.checkoutToPaidMs });
+  }
 
   const stockAfter = (await listProducts(baseUrl)).reduce((sum, p) => sum + Math.max(0, p.stock), 0);
   const measuredCounts = counts(measured);

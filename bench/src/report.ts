@@ -2,10 +2,13 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CheckoutFigures, Percentiles } from "./checkout.js";
 import type { StopOutcome } from "./children.js";
+import type { RoundTripFigures } from "./kafka-bare.js";
 import type { LoadFigures } from "./load.js";
 import type { MeshStartFigures } from "./mesh.js";
 import { type MemorySample, toMB } from "./proc-status.js";
-import type { CheckoutTarget, ScenarioTarget, SystemName } from "./scenarios.js";
+import type { RelayFigures } from "./relay.js";
+import type { SagaStages } from "./saga-stages.js";
+import type { CheckoutTarget, RelayTarget, SagaTarget, ScenarioTarget, SystemName } from "./scenarios.js";
 
 export const STARTUP_TARGET = { maxWarmReadyMs: 5_000, maxWarmRssMB: 600 } as const;
 
@@ -15,6 +18,8 @@ interface ResultBase {
   readonly system: SystemName;
   /** Set when the scenario could not be measured. */
   readonly error?: string;
+  /** Set when what it needs is not there (no Postgres, no broker): not run, not an error. */
+  readonly skipped?: string;
 }
 
 export interface LoadResult extends ResultBase {
@@ -32,7 +37,25 @@ export interface CheckoutResult extends ResultBase {
   readonly target: CheckoutTarget;
 }
 
-export type ScenarioResult = LoadResult | CheckoutResult;
+export interface RelayResult extends ResultBase {
+  readonly kind: "relay";
+  readonly relay?: RelayFigures;
+  readonly target: RelayTarget;
+}
+
+export interface SagaResult extends ResultBase {
+  readonly kind: "saga";
+  /** The baseline: bare kafkajs produce → consume, measured before the mesh started. */
+  readonly roundTrip?: RoundTripFigures;
+  readonly checkout?: CheckoutFigures;
+  /** The measured checkouts cut at the moments their events were sent to the broker. */
+  readonly stages?: SagaStages;
+  /** Checkout → paid p50 minus `target.hops` × the round-trip p50, milliseconds. */
+  readonly overheadMs?: number;
+  readonly target: SagaTarget;
+}
+
+export type ScenarioResult = LoadResult | CheckoutResult | RelayResult | SagaResult;
 
 export interface StartResult extends MeshStartFigures {
   readonly stop?: StopOutcome;
@@ -49,7 +72,10 @@ export interface BenchResults {
   readonly schema: 1;
   readonly timestamp: string;
   readonly gitCommit: string | undefined;
-  readonly machine: Readonly<Record<string, unknown>>;
+  readonly machine: Readonly<Record<string, unknown>> & {
+    /** os.loadavg() when the run started and ended: other work on the machine moves every figure. */
+    readonly loadAverage?: { readonly start: readonly number[]; readonly end: readonly number[] };
+  };
   readonly config: Readonly<Record<string, unknown>>;
   readonly scenarios: readonly ScenarioResult[];
   readonly startup: { readonly first?: StartResult; readonly warm?: StartResult; readonly target: typeof STARTUP_TARGET };
@@ -64,41 +90,93 @@ export interface BenchResults {
 /** Could not be measured, or answered with errors under load. Failed checkouts are a result, judged by the target. */
 export function broken(result: ScenarioResult): boolean {
   if (result.error !== undefined) return true;
-  if (result.kind === "checkout") return false;
+  if (result.kind !== "load") return false;
   const load = result.load;
   return load !== undefined && (load.errors > 0 || load.timeouts > 0 || load.non2xx > 0);
 }
 
-function checkoutChecks(s: CheckoutResult): Check[] {
+/** What a check reports when there is no figure: why, when the scenario was skipped. */
+const missing = (s: ScenarioResult) => (s.skipped ? "skipped" : "n/a");
+
+function failedOrStuckCheck(s: CheckoutResult | SagaResult): Check {
   const c = s.checkout;
-  const paid = c?.checkoutToPaidMs;
+  const max = s.target.maxFailedOrStuck;
+  return {
+    what: `${s.name}: ${max === 0 ? "no failed or stuck checkout" : `failed + stuck ≤ ${max}`}`,
+    actual: c ? `${c.failed} failed, ${c.stuck} stuck of ${c.attempted}` : missing(s),
+    pass: c ? c.failed + c.stuck <= max : null,
+  };
+}
+
+function checkoutChecks(s: CheckoutResult): Check[] {
+  const paid = s.checkout?.checkoutToPaidMs;
   const judged = paid !== undefined && !broken(s);
-  const { maxP50Ms, maxP99Ms, maxFailedOrStuck } = s.target;
+  const { maxP50Ms, maxP99Ms } = s.target;
+  const gates = [
+    ["p50", maxP50Ms],
+    ["p99", maxP99Ms],
+  ] as const;
+  return [
+    ...gates.flatMap(([p, max]): Check[] =>
+      max === undefined
+        ? []
+        : [
+            {
+              what: `${s.name}: ${p} checkout → paid ≤ ${max} ms`,
+              actual: paid ? `${paid[p]} ms` : missing(s),
+              pass: judged ? paid[p] <= max : null,
+            },
+          ],
+    ),
+    failedOrStuckCheck(s),
+  ];
+}
+
+function relayChecks(s: RelayResult): Check[] {
+  const r = s.relay;
+  const pct = Math.round(s.target.minRatioToBare * 100);
   return [
     {
-      what: `${s.name}: p50 checkout → paid ≤ ${maxP50Ms} ms`,
-      actual: paid ? `${paid.p50} ms` : "n/a",
-      pass: judged ? paid.p50 <= maxP50Ms : null,
+      what: `${s.name}: events/s ≥ ${pct} % of the bare kafkajs producer's`,
+      actual: r ? `${(r.ratio * 100).toFixed(1)} % (${r.relay.eventsPerSecond} vs ${r.bare.eventsPerSecond} events/s)` : missing(s),
+      pass: r && !broken(s) ? r.ratio >= s.target.minRatioToBare : null,
     },
+  ];
+}
+
+function sagaChecks(s: SagaResult): Check[] {
+  const { hops, maxOverheadMs } = s.target;
+  const paid = s.checkout?.checkoutToPaidMs;
+  const rt = s.roundTrip?.roundTripMs;
+  return [
     {
-      what: `${s.name}: p99 checkout → paid ≤ ${maxP99Ms} ms`,
-      actual: paid ? `${paid.p99} ms` : "n/a",
-      pass: judged ? paid.p99 <= maxP99Ms : null,
+      what: `${s.name}: checkout → paid p50 − ${hops} × bare round-trip p50 < ${maxOverheadMs} ms`,
+      actual: s.overheadMs !== undefined && paid && rt ? `${s.overheadMs} ms (${paid.p50} − ${hops} × ${rt.p50})` : missing(s),
+      pass: s.overheadMs !== undefined && !broken(s) ? s.overheadMs < maxOverheadMs : null,
     },
-    {
-      what: `${s.name}: ${maxFailedOrStuck === 0 ? "no failed or stuck checkout" : `failed + stuck ≤ ${maxFailedOrStuck}`}`,
-      actual: c ? `${c.failed} failed, ${c.stuck} stuck of ${c.attempted}` : "n/a",
-      pass: c ? c.failed + c.stuck <= maxFailedOrStuck : null,
-    },
+    failedOrStuckCheck(s),
   ];
 }
 
 export function evaluate(scenarios: readonly ScenarioResult[], startup: BenchResults["startup"], startupMeasured: boolean): Check[] {
   const checks: Check[] = [];
   for (const s of scenarios) {
-    if (s.kind === "checkout") {
-      checks.push(...checkoutChecks(s));
-      continue;
+    switch (s.kind) {
+      case "checkout":
+        checks.push(...checkoutChecks(s));
+        continue;
+      case "relay":
+        checks.push(...relayChecks(s));
+        continue;
+      case "saga":
+        checks.push(...sagaChecks(s));
+        continue;
+      case "load":
+        break;
+      default: {
+        const unknown: never = s;
+        throw new Error(`unknown result kind: ${JSON.stringify(unknown)}`);
+      }
     }
     if (!s.target) continue;
     const pct = Math.round(s.target.minRatioToBaseline * 100);
@@ -145,42 +223,26 @@ function table(header: readonly string[], rows: readonly (readonly string[])[], 
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
+export const loadText = (load: readonly number[]) => load.map((l) => l.toFixed(2)).join(" ");
+
 export function formatReport(results: BenchResults): string {
   const out: string[] = [];
   const cfg = results.config;
   if (results.scenarios.some((s) => s.kind === "load")) {
     out.push(`\nLoad: ${cfg.connections} connections, ${cfg.durationS} s measured after ${cfg.warmupS} s warm-up per scenario`);
   }
-  const rows = results.scenarios.flatMap((s): string[][] => {
-    if (s.kind === "checkout") {
-      const c = s.checkout;
-      if (!c) return [[s.title, "error", "", "", "", "", ""]];
-      const ms = (p: Percentiles | undefined, key: "p50" | "p99") => (p ? p[key].toFixed(2) : "-");
-      const rate = `${c.checkoutsPerSecond.toFixed(1)}/s`;
-      return [
-        [s.title, rate, ms(c.checkoutToPaidMs, "p50"), ms(c.checkoutToPaidMs, "p99"), String(c.failed + c.stuck), String(c.non2xx), ""],
-        ["checkout: POST /api/checkout alone", rate, ms(c.placeOrderMs, "p50"), ms(c.placeOrderMs, "p99"), "", "", ""],
-      ];
-    }
-    if (!s.load) return [[s.title, "error", "", "", "", "", ""]];
-    const l = s.load;
-    return [
-      [
-        s.title,
-        String(l.requestsPerSecond),
-        l.latencyMs.p50.toFixed(2),
-        l.latencyMs.p99.toFixed(2),
-        String(l.errors + l.timeouts),
-        String(l.non2xx),
-        s.ratioToBaseline === undefined ? "" : `${(s.ratioToBaseline * 100).toFixed(1)} %`,
-      ],
-    ];
-  });
+  const rows = results.scenarios.flatMap(scenarioRows);
   if (rows.length > 0) {
-    out.push(table(["scenario", "req/s", "p50 ms", "p99 ms", "errors", "non-2xx", "vs baseline"], rows, new Set([1, 2, 3, 4, 5, 6])));
+    out.push(table(["scenario", "rate", "p50 ms", "p99 ms", "errors", "non-2xx", "vs baseline"], rows, new Set([1, 2, 3, 4, 5, 6])));
   }
   for (const s of results.scenarios) if (s.error) out.push(`  ${s.name}: ERROR ${s.error.split("\n")[0]}`);
-  for (const s of results.scenarios) if (s.kind === "checkout" && s.checkout) out.push(...formatCheckout(s.checkout));
+  for (const s of results.scenarios) if (s.skipped) out.push(`  ${s.name}: SKIPPED ${s.skipped}`);
+  for (const s of results.scenarios) {
+    if (s.kind === "relay" && s.relay) out.push(...formatRelay(s.relay));
+    if (s.kind === "saga" && s.roundTrip) out.push(...formatRoundTrip(s.roundTrip));
+    if ((s.kind === "checkout" || s.kind === "saga") && s.checkout) out.push(...formatCheckout(s.title, s.checkout));
+    if (s.kind === "saga" && s.stages) out.push(...formatStages(s.stages));
+  }
 
   const starts = [results.startup.first, results.startup.warm].filter((s): s is StartResult => s !== undefined);
   if (starts.length > 0) {
@@ -211,6 +273,8 @@ export function formatReport(results: BenchResults): string {
       out.push(`  ${mark}  ${c.what}  (${c.actual})`);
     }
   }
+  const load = results.machine.loadAverage;
+  if (load) out.push(`\nLoad average (1/5/15 min): ${loadText(load.start)} at the start, ${loadText(load.end)} at the end`);
   out.push(`\nVerdict: ${results.verdict.toUpperCase()}`);
   if (results.harnessErrors.length > 0) {
     out.push("\nHarness errors (the run is not valid):");
@@ -219,21 +283,141 @@ export function formatReport(results: BenchResults): string {
   return out.join("\n");
 }
 
-function formatCheckout(c: CheckoutFigures): string[] {
-  const out = [
-    `\nCheckout: ${c.shoppers} shoppers × ${c.checkoutsPerShopper} checkouts of 1 unit (after ${c.warmupPerShopper} warm-up each), ` +
-      `paid seen on the ${c.paidObservedVia}; req/s above = paid checkouts/s`,
+const ms = (p: Percentiles | undefined, key: "p50" | "p99") => (p ? p[key].toFixed(2) : "-");
+/** A checkout scenario's row: paid checkouts/s, checkout → paid p50 and p99, failed + stuck, non-2xx. */
+const checkoutRow = (title: string, c: CheckoutFigures, vsBaseline = "") => [
+  title,
+  `${c.checkoutsPerSecond.toFixed(1)} paid/s`,
+  ms(c.checkoutToPaidMs, "p50"),
+  ms(c.checkoutToPaidMs, "p99"),
+  String(c.failed + c.stuck),
+  String(c.non2xx),
+  vsBaseline,
+];
+
+/** The table rows of a scenario, its baseline's row first where it has one. */
+function scenarioRows(s: ScenarioResult): string[][] {
+  if (s.skipped) return [[s.title, "skipped", "", "", "", "", ""]];
+  switch (s.kind) {
+    case "checkout": {
+      const c = s.checkout;
+      if (!c) return [[s.title, "error", "", "", "", "", ""]];
+      return [
+        checkoutRow(s.title, c),
+        ["  POST /api/checkout alone", "", ms(c.placeOrderMs, "p50"), ms(c.placeOrderMs, "p99"), "", "", ""],
+      ];
+    }
+    case "relay": {
+      const r = s.relay;
+      if (!r) return [[s.title, "error", "", "", "", "", ""]];
+      return [
+        [`baseline: bare kafkajs producer, batches of ${r.batchSize}`, `${r.bare.eventsPerSecond} ev/s`, "", "", "", "", ""],
+        [s.title, `${r.relay.eventsPerSecond} ev/s`, "", "", "", "", `${(r.ratio * 100).toFixed(1)} %`],
+      ];
+    }
+    case "saga": {
+      const rt = s.roundTrip;
+      const c = s.checkout;
+      const rows = rt
+        ? [["baseline: bare kafkajs produce → consume", "", ms(rt.roundTripMs, "p50"), ms(rt.roundTripMs, "p99"), "", "", ""]]
+        : [];
+      if (!c) return [...rows, [s.title, "error", "", "", "", "", ""]];
+      const overhead = s.overheadMs === undefined ? "" : `p50 − ${s.target.hops} × RT = ${s.overheadMs.toFixed(2)} ms`;
+      return [...rows, checkoutRow(s.title, c, overhead)];
+    }
+    case "load": {
+      const l = s.load;
+      if (!l) return [[s.title, "error", "", "", "", "", ""]];
+      return [
+        [
+          s.title,
+          `${l.requestsPerSecond} req/s`,
+          l.latencyMs.p50.toFixed(2),
+          l.latencyMs.p99.toFixed(2),
+          String(l.errors + l.timeouts),
+          String(l.non2xx),
+          s.ratioToBaseline === undefined ? "" : `${(s.ratioToBaseline * 100).toFixed(1)} %`,
+        ],
+      ];
+    }
+    default: {
+      const unknown: never = s;
+      throw new Error(`unknown result kind: ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+function formatRelay(r: RelayFigures): string[] {
+  const b = r.payloadBytes;
+  const median = r.rounds.indexOf(r);
+  const rows = r.rounds.flatMap(({ bare, relay, ratio, writeMs }, i) => [
+    [
+      `${i + 1}${i === median ? " (median)" : ""}`,
+      "bare kafkajs producer",
+      String(bare.durationMs),
+      String(bare.eventsPerSecond),
+      "",
+      "",
+      "",
+    ],
+    [
+      "",
+      "outbox relay → Kafka bus",
+      String(relay.durationMs),
+      String(relay.eventsPerSecond),
+      `${relay.publishMs} / ${relay.durationMs - relay.publishMs}`,
+      `${(ratio * 100).toFixed(1)} %`,
+      String(writeMs),
+    ],
+  ]);
+  return [
+    `\nRelay: ${r.events} OrderPlaced events (protobuf ${b.min}–${b.max} bytes; key, CloudEvents headers, traceparent) per round, ` +
+      `${r.batchSize} per batch, acks=all, batches one at a time; the relay timed from its start to the last row marked published`,
+    table(["round", "", "ms", "events/s", "publish / rest ms", "relay/bare", "rows written ms (untimed)"], rows, new Set([2, 3, 4, 5, 6])),
   ];
-  const row = (what: string, p: Percentiles | undefined) =>
-    p ? [what, ...[p.p50, p.p95, p.p99, p.max].map((v) => v.toFixed(2)), String(p.samples)] : [what, "-", "-", "-", "-", "0"];
+}
+
+/** A row of a percentile table: what, p50, p95, p99, max, samples. */
+function percentileRow(what: string, p: Percentiles | undefined): string[] {
+  return p ? [what, ...[p.p50, p.p95, p.p99, p.max].map((v) => v.toFixed(2)), String(p.samples)] : [what, "-", "-", "-", "-", "0"];
+}
+
+function formatRoundTrip(rt: RoundTripFigures): string[] {
+  return [
+    `\nBare kafkajs round trip: ${rt.messages} OrderPlaced-sized messages one at a time, producer (acks=all) → consumer group ` +
+      `(fetch wait ${rt.consumerMaxWaitMs} ms, as the Kafka bus), each at a random moment of the consumer's fetch wait; before the mesh started`,
+    table(
+      ["ms", "p50", "p95", "p99", "max", "samples"],
+      [percentileRow("send → eachMessage", rt.roundTripMs), percentileRow("send → acknowledged", rt.sendMs)],
+      new Set([1, 2, 3, 4, 5]),
+    ),
+  ];
+}
+
+function formatStages(stages: SagaStages): string[] {
+  return [
+    `\nWhere checkout → paid goes (${stages.checkouts} checkouts; each step until the next event was sent to the broker, Kafka message timestamps):`,
+    table(
+      ["ms", "p50", "p95", "p99", "max", "samples"],
+      stages.stages.map((s) => percentileRow(s.what, s.ms)),
+      new Set([1, 2, 3, 4, 5]),
+    ),
+  ];
+}
+
+function formatCheckout(title: string, c: CheckoutFigures): string[] {
+  const out = [
+    `\n${title}: ${c.shoppers} shopper(s) × ${c.checkoutsPerShopper} checkouts of 1 unit (after ${c.warmupPerShopper} warm-up each), ` +
+      `paid seen on the ${c.paidObservedVia}`,
+  ];
   out.push(
     table(
       ["ms", "p50", "p95", "p99", "max", "samples"],
       [
-        row("POST /api/checkout → paid", c.checkoutToPaidMs),
-        row("POST /api/checkout alone", c.placeOrderMs),
-        row("POST /api/cart/items (before)", c.addItemMs),
-        row("paid transition → seen", c.paidNoticeLagMs),
+        percentileRow("POST /api/checkout → paid", c.checkoutToPaidMs),
+        percentileRow("POST /api/checkout alone", c.placeOrderMs),
+        percentileRow("POST /api/cart/items (before)", c.addItemMs),
+        percentileRow("paid transition → seen", c.paidNoticeLagMs),
       ],
       new Set([1, 2, 3, 4, 5]),
     ),

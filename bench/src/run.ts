@@ -4,32 +4,50 @@
 //   2. mesh      — `node launcher/dist/embedded.js`: a first start on an empty data dir, a warm
 //                  start reusing it (ready time, RSS), then the mesh scenarios on the warm one,
 //                  the checkout scenario (concurrent shoppers, checkout → paid) last
-//   3. a table, target PASS/FAIL lines, and JSON under bench/results/
+//   3. distributed — on Postgres and a Kafka-protocol broker (KAFKA_BROKERS, or the mock broker
+//                  of scripts/kafka-test-broker.py started for the run): the outbox relay next
+//                  to a bare kafkajs producer; bare kafkajs round trips; then
+//                  `launcher`'s startDistributed for the distributed checkout scenarios.
+//                  Skipped (reported as such) when Postgres or the broker cannot be had.
+//   4. a table, target PASS/FAIL lines, and JSON under bench/results/
 //
 // Exits 0 whether or not targets are met; non-zero only when the harness itself could not
 // measure (a start failed, a probe failed, errors or non-2xx answers under load).
 //
-// Env: BENCH_DURATION (s, 10), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (50),
-// BENCH_READY_TIMEOUT (s, 120), BENCH_ONLY (comma list of scenario names, system names
-// `baseline`/`mesh`, or `startup`), BENCH_KEEP_TEMP=1 (keep data dirs and child logs),
-// BENCH_SHOPPERS (20) and BENCH_CHECKOUTS_PER_SHOPPER (20) for the checkout scenario.
+// Env: see bench-config.ts and bench/README.md.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createLogger, type Logger } from "@shopmesh/platform";
 import { startBaseline } from "./baseline.js";
 import { type BenchConfig, ConfigError, readBenchConfig } from "./bench-config.js";
-import { CHECKOUT_FINAL_TIMEOUT_MS, CHECKOUT_WARMUP_PER_SHOPPER, runCheckout } from "./checkout.js";
+import {
+  CHECKOUT_FINAL_TIMEOUT_MS,
+  CHECKOUT_WARMUP_PER_SHOPPER,
+  type CheckoutFigures,
+  type PaidCheckout,
+  round2,
+  runCheckout,
+} from "./checkout.js";
 import { installExitHandlers, killAllChildren } from "./children.js";
+import { type BenchDistributedMesh, probePostgres, redactUrl, startDistributedMesh } from "./distributed.js";
+import { type RoundTripFigures, measureRoundTrips, probeBroker } from "./kafka-bare.js";
+import { type BenchBroker, startBroker } from "./kafka-broker.js";
 import { runLoad } from "./load.js";
 import { startMesh } from "./mesh.js";
 import { type MemorySample, toMB } from "./proc-status.js";
+import { runRelay } from "./relay.js";
+import { observeSaga, type SagaStages } from "./saga-stages.js";
 import {
   type BenchResults,
   broken,
   evaluate,
   formatReport,
+  loadText,
+  type RelayResult,
+  type SagaResult,
   STARTUP_TARGET,
   type ScenarioResult,
   type StartResult,
@@ -40,6 +58,8 @@ import {
   type CheckoutScenario,
   firstProductId,
   type LoadScenario,
+  type RelayScenario,
+  type SagaScenario,
   SCENARIOS,
   type Scenario,
   type ScenarioContext,
@@ -75,7 +95,7 @@ interface Selection {
 function select(cfg: BenchConfig): Selection {
   const only = cfg.only;
   if (!only) return { scenarios: SCENARIOS, startup: true };
-  const known = new Set<string>(["startup", "baseline", "mesh", ...SCENARIOS.map((s) => s.name)]);
+  const known = new Set<string>(["startup", "baseline", "mesh", "distributed", ...SCENARIOS.map((s) => s.name)]);
   const unknown = [...only].filter((name) => !known.has(name));
   if (unknown.length > 0) {
     throw new ConfigError(`BENCH_ONLY: unknown name(s) ${unknown.join(", ")}; known: ${[...known].join(", ")}`);
@@ -106,33 +126,175 @@ async function runLoadScenario(scenario: LoadScenario, ctx: ScenarioContext, cfg
   }
 }
 
-async function runCheckoutScenario(scenario: CheckoutScenario, system: RunningSystem, cfg: BenchConfig): Promise<ScenarioResult> {
-  const base = { kind: "checkout", name: scenario.name, title: scenario.title, system: scenario.system, target: scenario.target } as const;
+/** Shoppers checking out on the edge at `url`: the figures, or why there are none. */
+async function measureCheckouts(
+  name: string,
+  url: string,
+  shoppers: number,
+  checkoutsPerShopper: number,
+  onPaid?: (paid: PaidCheckout) => void,
+): Promise<{ checkout?: CheckoutFigures; error?: string }> {
   try {
-    log(
-      `${scenario.name}: ${cfg.shoppers} shoppers × (${CHECKOUT_WARMUP_PER_SHOPPER} warm-up + ${cfg.checkoutsPerShopper} measured) checkouts`,
-    );
-    const checkout = await runCheckout(system.url, {
-      shoppers: cfg.shoppers,
-      checkoutsPerShopper: cfg.checkoutsPerShopper,
+    log(`${name}: ${shoppers} shopper(s) × (${CHECKOUT_WARMUP_PER_SHOPPER} warm-up + ${checkoutsPerShopper} measured) checkouts`);
+    const checkout = await runCheckout(url, {
+      shoppers,
+      checkoutsPerShopper,
       warmupPerShopper: CHECKOUT_WARMUP_PER_SHOPPER,
       finalTimeoutMs: CHECKOUT_FINAL_TIMEOUT_MS,
       log,
+      ...(onPaid ? { onPaid } : {}),
     });
     const paid = checkout.checkoutToPaidMs;
     log(
-      `${scenario.name}: ${checkout.checkoutsPerSecond} checkouts/s, checkout → paid p50 ${paid?.p50 ?? "-"} ms, p99 ${paid?.p99 ?? "-"} ms; ` +
+      `${name}: ${checkout.checkoutsPerSecond} checkouts/s, checkout → paid p50 ${paid?.p50 ?? "-"} ms, p99 ${paid?.p99 ?? "-"} ms; ` +
         `${checkout.failed} failed, ${checkout.stuck} stuck`,
     );
     // Failed checkouts are a result (judged by the target); none paid at all means nothing was measured.
     if (!paid) {
       const why = checkout.failureSamples[0] ?? "no checkout attempted";
-      return { ...base, checkout, error: `no checkout reached paid (${checkout.failed} failed, ${checkout.stuck} stuck), e.g. ${why}` };
+      return { checkout, error: `no checkout reached paid (${checkout.failed} failed, ${checkout.stuck} stuck), e.g. ${why}` };
     }
-    return { ...base, checkout };
+    return { checkout };
+  } catch (err) {
+    log(`${name}: failed: ${errorText(err)}`);
+    return { error: errorText(err) };
+  }
+}
+
+async function runCheckoutScenario(scenario: CheckoutScenario, url: string, cfg: BenchConfig): Promise<ScenarioResult> {
+  return { ...scenario, ...(await measureCheckouts(scenario.name, url, cfg.shoppers, cfg.checkoutsPerShopper)) };
+}
+
+async function runRelayScenario(scenario: RelayScenario, broker: BenchBroker, cfg: BenchConfig, logger: Logger): Promise<RelayResult> {
+  try {
+    log(`${scenario.name}: ${cfg.relayRounds} rounds of ${cfg.relayEvents} events in batches of ${cfg.relayBatchSize}`);
+    const relay = await runRelay({
+      postgresUrl: cfg.postgresUrl,
+      brokers: broker.brokers,
+      events: cfg.relayEvents,
+      batchSize: cfg.relayBatchSize,
+      rounds: cfg.relayRounds,
+      logger,
+      log,
+    });
+    return { ...scenario, relay };
   } catch (err) {
     log(`${scenario.name}: failed: ${errorText(err)}`);
-    return { ...base, error: errorText(err) };
+    return { ...scenario, error: errorText(err) };
+  }
+}
+
+/**
+ * One shopper's checkouts on the distributed mesh, next to the bare round trips measured before
+ * it started, each cut into its hops by a consumer of the bench's own.
+ */
+async function runSagaScenario(
+  scenario: SagaScenario,
+  url: string,
+  brokers: readonly string[],
+  roundTrip: { figures?: RoundTripFigures; error?: string },
+  cfg: BenchConfig,
+): Promise<SagaResult> {
+  const observer = await observeSaga(brokers).catch((err: unknown) => {
+    log(`${scenario.name}: no breakdown into hops: ${errorText(err)}`);
+    return undefined;
+  });
+  const { checkout, error } = await measureCheckouts(scenario.name, url, 1, cfg.distributedCheckouts, observer?.record);
+  const stages: SagaStages | undefined = await observer?.stop();
+  const paid = checkout?.checkoutToPaidMs;
+  const rt = roundTrip.figures?.roundTripMs;
+  const overheadMs = paid && rt ? round2(paid.p50 - scenario.target.hops * rt.p50) : undefined;
+  const failure = roundTrip.error ? `bare round trips: ${roundTrip.error}` : error;
+  return {
+    ...scenario,
+    ...(roundTrip.figures ? { roundTrip: roundTrip.figures } : {}),
+    ...(checkout ? { checkout } : {}),
+    ...(stages ? { stages } : {}),
+    ...(overheadMs !== undefined ? { overheadMs } : {}),
+    ...(failure ? { error: failure } : {}),
+  };
+}
+
+/**
+ * Phase 3: Postgres and a broker, the relay scenario on them, then the bare round trips (on the
+ * broker alone, before the mesh starts) and the checkout scenarios on a distributed mesh.
+ * Without Postgres or a broker every scenario of the phase is reported skipped. Returns what
+ * broker was used.
+ */
+async function runDistributed(
+  scenarios: readonly Scenario[],
+  cfg: BenchConfig,
+  tmp: string,
+  logger: Logger,
+  results: ScenarioResult[],
+  harnessErrors: string[],
+): Promise<string | undefined> {
+  let skipped = await probePostgres(cfg.postgresUrl, logger);
+  let broker: BenchBroker | undefined;
+  if (!skipped) {
+    try {
+      broker = await startBroker({ repoRoot: REPO_ROOT, brokers: cfg.kafkaBrokers, logPath: join(tmp, "kafka-broker.log") });
+      skipped = await probeBroker(broker.brokers);
+    } catch (err) {
+      skipped = errorText(err);
+    }
+  }
+  try {
+    if (skipped || !broker) {
+      log(`distributed: skipped: ${skipped}`);
+      for (const s of scenarios) {
+        if (s.kind !== "load") results.push({ ...s, skipped: skipped ?? "no broker" });
+      }
+      return broker?.description;
+    }
+    log(`distributed: Postgres at ${redactUrl(cfg.postgresUrl)}, ${broker.description}`);
+    for (const s of scenarios) if (s.kind === "relay") results.push(await runRelayScenario(s, broker, cfg, logger));
+
+    const onMesh = scenarios.filter((s): s is SagaScenario | CheckoutScenario => s.kind === "saga" || s.kind === "checkout");
+    if (onMesh.length === 0) return broker.description;
+    const roundTrip: { figures?: RoundTripFigures; error?: string } = {};
+    if (onMesh.some((s) => s.kind === "saga")) {
+      try {
+        log(`bare kafkajs round trips: ${cfg.roundTrips}, one at a time`);
+        roundTrip.figures = await measureRoundTrips(broker.brokers, cfg.roundTrips);
+        log(`bare kafkajs round trip p50 ${roundTrip.figures.roundTripMs.p50} ms, p99 ${roundTrip.figures.roundTripMs.p99} ms`);
+      } catch (err) {
+        roundTrip.error = errorText(err);
+      }
+    }
+    log("starting the distributed mesh (six services and the edge, each its own process)");
+    const started = performance.now();
+    const logPath = join(tmp, "distributed.log");
+    let dist: BenchDistributedMesh;
+    try {
+      dist = await startDistributedMesh({
+        postgresUrl: cfg.postgresUrl,
+        brokers: broker.brokers,
+        logPath,
+        logLevel: cfg.meshLogLevel ?? "warn",
+        readyTimeoutMs: cfg.readyTimeoutMs,
+      });
+    } catch (err) {
+      const error = `the distributed mesh did not start (${logPath}): ${errorText(err)}`;
+      for (const s of onMesh) results.push({ ...s, error });
+      return broker.description;
+    }
+    try {
+      log(`distributed mesh ready at ${dist.mesh.url} in ${Math.round(performance.now() - started)} ms`);
+      for (const s of onMesh) {
+        results.push(
+          s.kind === "saga"
+            ? await runSagaScenario(s, dist.mesh.url, broker.brokers, roundTrip, cfg)
+            : await runCheckoutScenario(s, dist.mesh.url, cfg),
+        );
+      }
+      for (const exit of dist.unexpectedExits) harnessErrors.push(`distributed mesh: ${exit}`);
+    } finally {
+      await dist.stop().catch((err: unknown) => harnessErrors.push(`stopping the distributed mesh: ${errorText(err)}`));
+    }
+    return broker.description;
+  } finally {
+    await broker?.stop();
   }
 }
 
@@ -151,8 +313,11 @@ async function runScenarios(
         results.push(await runLoadScenario(scenario, ctx, cfg));
         break;
       case "checkout":
-        results.push(await runCheckoutScenario(scenario, system, cfg));
+        results.push(await runCheckoutScenario(scenario, system.url, cfg));
         break;
+      case "relay":
+      case "saga":
+        throw new Error(`scenario ${scenario.name} runs in the distributed phase only`);
       default: {
         const unknown: never = scenario;
         throw new Error(`unknown scenario kind: ${JSON.stringify(unknown)}`);
@@ -184,7 +349,8 @@ async function main(): Promise<number> {
   const startup: { first?: StartResult; warm?: StartResult } = {};
   const bySystem = (name: SystemName) => selection.scenarios.filter((s) => s.system === name);
 
-  log(`node ${process.version}, ${os.cpus().length} cpus; temp dir ${tmp}`);
+  const loadAtStart = os.loadavg();
+  log(`node ${process.version}, ${os.cpus().length} cpus, load average ${loadText(loadAtStart)}; temp dir ${tmp}`);
 
   // 1. Baseline.
   if (bySystem("baseline").length > 0) {
@@ -255,7 +421,21 @@ async function main(): Promise<number> {
     }
   }
 
-  // 3. Figures.
+  // 3. Distributed mode.
+  const distributed = bySystem("distributed");
+  let kafka: string | undefined;
+  if (distributed.length > 0) {
+    kafka = await runDistributed(
+      distributed,
+      cfg,
+      tmp,
+      createLogger({ level: cfg.meshLogLevel ?? "warn" }),
+      scenarioResults,
+      harnessErrors,
+    );
+  }
+
+  // 4. Figures.
   const baseline = scenarioResults.find((s) => s.kind === "load" && s.name === "baseline" && s.load && !broken(s));
   const baselineLoad = baseline?.kind === "load" ? baseline.load : undefined;
   const scenarios = scenarioResults.map((s): ScenarioResult => {
@@ -283,6 +463,7 @@ async function main(): Promise<number> {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model,
       totalMemoryBytes: os.totalmem(),
+      loadAverage: { start: loadAtStart, end: os.loadavg() },
     },
     config: {
       connections: cfg.connections,
@@ -293,6 +474,13 @@ async function main(): Promise<number> {
       meshLogLevel: cfg.meshLogLevel ?? null,
       shoppers: cfg.shoppers,
       checkoutsPerShopper: cfg.checkoutsPerShopper,
+      postgres: redactUrl(cfg.postgresUrl),
+      kafka: kafka ?? null,
+      relayEvents: cfg.relayEvents,
+      relayBatchSize: cfg.relayBatchSize,
+      relayRounds: cfg.relayRounds,
+      roundTrips: cfg.roundTrips,
+      distributedCheckouts: cfg.distributedCheckouts,
     },
     scenarios,
     startup: startupFigures,

@@ -1,13 +1,15 @@
 // The scenarios. To add a load scenario, append an object of kind "load" to `SCENARIOS`: which
 // system it drives, how to build its request against the running system (probing it once
 // first), and optionally a target it is judged against. The "checkout" kind drives shoppers
-// through the whole checkout instead (checkout.ts).
+// through the whole checkout instead (checkout.ts); "relay" publishes an outbox through Kafka
+// (relay.ts) and "saga" follows one shopper's checkouts in distributed mode, each next to its
+// bare kafkajs baseline (kafka-bare.ts).
 import { httpRequest } from "./http-util.js";
 import type { LoadRequest } from "./load.js";
 import { HarnessError, type RunningSystem } from "./system.js";
 
 /** Systems the harness knows how to start; scenarios of one system run against one instance. */
-export type SystemName = "baseline" | "mesh";
+export type SystemName = "baseline" | "mesh" | "distributed";
 
 export interface ScenarioTarget {
   /** Minimum requests/s as a fraction of the baseline's in the same run. */
@@ -17,10 +19,24 @@ export interface ScenarioTarget {
 }
 
 export interface CheckoutTarget {
-  /** Maximum p50 of POST /api/checkout → paid, milliseconds. */
-  readonly maxP50Ms: number;
-  /** Maximum p99 of POST /api/checkout → paid, milliseconds. */
-  readonly maxP99Ms: number;
+  /** Maximum p50 of POST /api/checkout → paid, milliseconds (none: reported without a gate). */
+  readonly maxP50Ms?: number;
+  /** Maximum p99 of POST /api/checkout → paid, milliseconds (none: reported without a gate). */
+  readonly maxP99Ms?: number;
+  /** Maximum failed + stuck checkouts. */
+  readonly maxFailedOrStuck: number;
+}
+
+export interface RelayTarget {
+  /** Minimum relay events/s as a fraction of the bare kafkajs producer's in the same run. */
+  readonly minRatioToBare: number;
+}
+
+export interface SagaTarget {
+  /** Broker round trips a checkout → paid needs: OrderPlaced, StockReserved, PaymentSucceeded. */
+  readonly hops: number;
+  /** Maximum checkout → paid p50 minus `hops` × the bare round-trip p50, milliseconds. */
+  readonly maxOverheadMs: number;
   /** Maximum failed + stuck checkouts. */
   readonly maxFailedOrStuck: number;
 }
@@ -53,10 +69,25 @@ export interface CheckoutScenario extends ScenarioBase {
   readonly target: CheckoutTarget;
 }
 
-export type Scenario = LoadScenario | CheckoutScenario;
+/** `BENCH_RELAY_EVENTS` outbox rows published by the outbox relay, next to a bare kafkajs producer (relay.ts). */
+export interface RelayScenario extends ScenarioBase {
+  readonly kind: "relay";
+  readonly target: RelayTarget;
+}
+
+/** One shopper checking out `BENCH_DIST_CHECKOUTS` times, next to bare kafkajs round trips (kafka-bare.ts). */
+export interface SagaScenario extends ScenarioBase {
+  readonly kind: "saga";
+  readonly target: SagaTarget;
+}
+
+export type Scenario = LoadScenario | CheckoutScenario | RelayScenario | SagaScenario;
 
 const EDGE_PRODUCT_READ_TARGET: ScenarioTarget = { minRatioToBaseline: 0.4, maxP99Ms: 30 };
 const CHECKOUT_TARGET: CheckoutTarget = { maxP50Ms: 50, maxP99Ms: 250, maxFailedOrStuck: 0 };
+// Issue 4.
+const RELAY_TARGET: RelayTarget = { minRatioToBare: 0.5 };
+const SAGA_TARGET: SagaTarget = { hops: 3, maxOverheadMs: 50, maxFailedOrStuck: 0 };
 
 /** Sends `request` once and checks the answer is 2xx JSON containing `mustContain`. */
 async function probe(request: LoadRequest, mustContain?: string): Promise<void> {
@@ -136,6 +167,28 @@ export const SCENARIOS: readonly Scenario[] = [
     title: "checkout: POST /api/checkout → paid",
     system: "mesh",
     target: CHECKOUT_TARGET,
+  },
+  {
+    kind: "relay",
+    name: "relay",
+    title: "outbox relay → Kafka bus",
+    system: "distributed",
+    target: RELAY_TARGET,
+  },
+  {
+    kind: "saga",
+    name: "distributed-checkout",
+    title: "distributed checkout → paid, 1 shopper",
+    system: "distributed",
+    target: SAGA_TARGET,
+  },
+  {
+    // Throughput under concurrency, reported without a latency gate.
+    kind: "checkout",
+    name: "distributed-checkout-concurrent",
+    title: "distributed checkout → paid, concurrent",
+    system: "distributed",
+    target: { maxFailedOrStuck: 0 },
   },
 ];
 
