@@ -9,6 +9,7 @@ import {
   stopOnSignals,
 } from "@shopmesh/platform";
 import { readEmbeddedConfig } from "./config.js";
+import { embeddedAddressesFile, writeEmbeddedAddresses } from "./embedded-addresses.js";
 import { startEmbedded } from "./embedded-mesh.js";
 
 runMain(async () => {
@@ -26,8 +27,18 @@ runMain(async () => {
     throw err;
   });
   ready = true;
+  // For tools that talk to the services themselves (npm run reconcile).
+  const forgetAddresses =
+    config.SHOPMESH_DATA_DIR === "memory"
+      ? undefined
+      : writeEmbeddedAddresses(embeddedAddressesFile(config.SHOPMESH_DATA_DIR), {
+          pid: process.pid,
+          edge: mesh.url,
+          services: mesh.services,
+        });
   stopOnSignals(async () => {
     ready = false;
+    forgetAddresses?.();
     await mesh.stop();
     await admin.stop();
     await shutdownTracing();

@@ -1,0 +1,27 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+
+/** Where a running embedded mode keeps the addresses of its services (next to its data folder). */
+export interface EmbeddedAddresses {
+  readonly pid: number;
+  readonly edge: string;
+  /** Service name → loopback host:port. */
+  readonly services: Readonly<Record<string, string>>;
+}
+
+/** `<data folder>.addresses.json`, e.g. .data/pglite.addresses.json (the in-memory mode writes none). */
+export function embeddedAddressesFile(dataDir: string): string {
+  const dir = resolve(dataDir);
+  return join(dirname(dir), `${basename(dir)}.addresses.json`);
+}
+
+export function writeEmbeddedAddresses(file: string, addresses: EmbeddedAddresses): () => void {
+  writeFileSync(file, `${JSON.stringify(addresses, null, 2)}\n`);
+  return () => rmSync(file, { force: true });
+}
+
+/** The addresses written by a running embedded mode; undefined when there is no such file. */
+export function readEmbeddedAddresses(file: string): EmbeddedAddresses | undefined {
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, "utf8")) as EmbeddedAddresses;
+}

@@ -1,0 +1,252 @@
+/**
+ * Reconciliation: checks the books of a running mesh through the services' own internal RPCs
+ * (order ListAllOrders, payment ListPayments, catalog ListStockBooks and ListReservations).
+ * `npm run reconcile` runs it (reconcile-main.ts).
+ */
+import { type Client, closeClient, createClient, type Logger } from "@shopmesh/platform";
+import { CatalogService, type Reservation, ReservationStatus, type StockBook } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { type Order, OrderService, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
+import { type Payment, PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
+
+/** gRPC addresses (host:port) of the services whose books are checked. */
+export interface ReconcileTargets {
+  readonly order: string;
+  readonly payment: string;
+  readonly catalog: string;
+}
+
+export interface ReconcileOptions {
+  /** An order still PENDING or STOCK_RESERVED this long after its last change is stuck. */
+  readonly stuckAfterMs: number;
+  /**
+   * Orders changed within this long before the check began are left out of the cross-service
+   * checks: the events that follow a change (a release, a refund) may still be on their way.
+   */
+  readonly settleMs: number;
+  /** Deadline of each listing call. Default 10 s. */
+  readonly callTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+/** One thing that does not add up. */
+export interface Discrepancy {
+  /** What kind of discrepancy, e.g. "cancelled_with_charge". */
+  readonly kind: string;
+  /** What it is about: "order <id>", "product <id>", "payment <id>". */
+  readonly subject: string;
+  readonly detail: string;
+}
+
+export interface ReconcileReport {
+  readonly startedAt: Date;
+  readonly counts: { readonly orders: number; readonly payments: number; readonly products: number; readonly reservations: number };
+  /** Orders by status name, and how many were too recent for the cross-service checks. */
+  readonly orders: Readonly<Record<string, number>>;
+  readonly settling: number;
+  readonly discrepancies: readonly Discrepancy[];
+}
+
+const FINAL = new Set([OrderStatus.PAID, OrderStatus.CANCELLED]);
+
+/** Reads the books of the three services and checks them against each other. */
+export async function reconcile(targets: ReconcileTargets, opts: ReconcileOptions): Promise<ReconcileReport> {
+  const clientOpts = { logger: opts.logger, defaultTimeoutMs: opts.callTimeoutMs ?? 10_000 };
+  const catalog = createClient(CatalogService, targets.catalog, clientOpts);
+  const payments = createClient(PaymentService, targets.payment, clientOpts);
+  const orders = createClient(OrderService, targets.order, clientOpts);
+  try {
+    const startedAt = new Date();
+    // Read in the saga's order backwards: whatever a later read shows (an order) existed before
+    // what an earlier read shows of it (its reservation, its payment), so nothing is missed.
+    const reservations = await all((pageToken) => catalog.listReservations({ pageSize: 500, pageToken }));
+    const books = await all((pageToken) => catalog.listStockBooks({ pageSize: 500, pageToken }));
+    const paymentList = await all((pageToken) => payments.listPayments({ pageSize: 500, pageToken }));
+    const orderList = await all((pageToken) => orders.listAllOrders({ pageSize: 500, pageToken }));
+    return check({ startedAt, reservations, books, payments: paymentList, orders: orderList }, opts);
+  } finally {
+    for (const c of [catalog, payments, orders] as Client<never>[]) closeClient(c);
+  }
+}
+
+async function all<T>(page: (token: string) => Promise<{ items: T[]; nextPageToken: string }>): Promise<T[]> {
+  const out: T[] = [];
+  let token = "";
+  do {
+    const res = await page(token);
+    out.push(...res.items);
+    token = res.nextPageToken;
+  } while (token !== "");
+  return out;
+}
+
+/** The books as read, checked against each other (no I/O: the rules of reconciliation). */
+export function check(
+  data: {
+    readonly startedAt: Date;
+    readonly reservations: readonly Reservation[];
+    readonly books: readonly StockBook[];
+    readonly payments: readonly Payment[];
+    readonly orders: readonly Order[];
+  },
+  opts: Pick<ReconcileOptions, "stuckAfterMs" | "settleMs">,
+): ReconcileReport {
+  const out: Discrepancy[] = [];
+  const now = data.startedAt.getTime();
+  const add = (kind: string, subject: string, detail: string) => out.push({ kind, subject, detail });
+  const ordersById = new Map(data.orders.map((o) => [o.id, o]));
+  const paymentsByOrder = new Map<string, Payment[]>();
+  for (const p of data.payments) paymentsByOrder.set(p.orderId, [...(paymentsByOrder.get(p.orderId) ?? []), p]);
+  const reservationsByOrder = new Map(data.reservations.map((r) => [r.orderId, r]));
+  const statusCounts: Record<string, number> = {};
+  /** Orders whose last change is older than the settle window: checked across services. */
+  const settled = new Set<string>();
+  for (const o of data.orders) {
+    const name = OrderStatus[o.status] ?? String(o.status);
+    statusCounts[name] = (statusCounts[name] ?? 0) + 1;
+    if (now - msOf(o.updatedAt) >= opts.settleMs) settled.add(o.id);
+  }
+
+  for (const o of data.orders) {
+    const subject = `order ${o.id}`;
+    const age = now - msOf(o.updatedAt);
+    if (!FINAL.has(o.status) && age > opts.stuckAfterMs) {
+      add(
+        "stuck_order",
+        subject,
+        `${OrderStatus[o.status]} for ${Math.round(age / 1000)} s (bound ${Math.round(opts.stuckAfterMs / 1000)} s)`,
+      );
+    }
+    if (!settled.has(o.id)) continue;
+    const paid = paymentsByOrder.get(o.id) ?? [];
+    const succeeded = paid.filter((p) => p.status === PaymentStatus.SUCCEEDED);
+    const reservation = reservationsByOrder.get(o.id);
+    if (o.status === OrderStatus.PAID) {
+      if (succeeded.length !== 1) {
+        add("paid_without_one_payment", subject, `paid, with ${succeeded.length} successful payments (${describePayments(paid)})`);
+      } else {
+        const p = succeeded[0] as Payment;
+        if (p.amountCents !== o.totalCents || p.currency !== o.currency) {
+          add(
+            "paid_amount_mismatch",
+            subject,
+            `total ${money(o.totalCents, o.currency)}, charged ${money(p.amountCents, p.currency)} (payment ${p.id})`,
+          );
+        }
+      }
+      if (reservation?.status !== ReservationStatus.RESERVED) {
+        add(
+          "paid_without_stock",
+          subject,
+          `paid, but its reservation is ${reservation ? ReservationStatus[reservation.status] : "missing"}`,
+        );
+      } else if (!sameItems(o, reservation)) {
+        add("paid_without_stock", subject, "paid, but its reservation holds other items than the order's");
+      }
+    } else if (o.status === OrderStatus.CANCELLED) {
+      const charged = paid.filter((p) => p.status === PaymentStatus.SUCCEEDED || p.status === PaymentStatus.PENDING);
+      if (charged.length > 0)
+        add("cancelled_with_charge", subject, `cancelled (${o.cancelReason}), but charged: ${describePayments(charged)}`);
+      if (reservation?.status === ReservationStatus.RESERVED)
+        add("cancelled_holding_stock", subject, "cancelled, but its stock is still reserved");
+    }
+  }
+
+  for (const p of data.payments) {
+    if (!ordersById.has(p.orderId) && (p.status === PaymentStatus.SUCCEEDED || p.status === PaymentStatus.PENDING)) {
+      add(
+        "charge_without_order",
+        `payment ${p.id}`,
+        `${PaymentStatus[p.status]} ${money(p.amountCents, p.currency)} for unknown order ${p.orderId}`,
+      );
+    }
+  }
+  for (const r of data.reservations) {
+    if (r.status === ReservationStatus.RESERVED && !ordersById.has(r.orderId)) {
+      add(
+        "stock_held_without_order",
+        `reservation ${r.orderId}`,
+        `holds ${r.items.map((i) => `${i.quantity}×${i.productId}`).join(", ")} for an unknown order`,
+      );
+    }
+  }
+
+  // Units: sold (paid orders, from the order service) + held (reservations of other orders) +
+  // available = received (every stock adjustment, the initial stock included).
+  const sold = new Map<string, number>();
+  for (const o of data.orders) {
+    if (o.status !== OrderStatus.PAID || !settled.has(o.id)) continue;
+    for (const i of o.items) sold.set(i.productId, (sold.get(i.productId) ?? 0) + i.quantity);
+  }
+  const held = new Map<string, number>();
+  for (const r of data.reservations) {
+    if (r.status !== ReservationStatus.RESERVED) continue;
+    const o = ordersById.get(r.orderId);
+    if (o && o.status === OrderStatus.PAID && settled.has(o.id)) continue;
+    for (const i of r.items) held.set(i.productId, (held.get(i.productId) ?? 0) + i.quantity);
+  }
+  for (const b of data.books) {
+    const subject = `product ${b.productId}`;
+    if (b.onHand !== b.adjusted) add("stock_received_mismatch", subject, `on hand ${b.onHand}, received by adjustments ${b.adjusted}`);
+    if (b.reserved !== b.reservedByReservations) {
+      add("stock_reserved_mismatch", subject, `reserved ${b.reserved}, held by reservations ${b.reservedByReservations}`);
+    }
+    const s = sold.get(b.productId) ?? 0;
+    const h = held.get(b.productId) ?? 0;
+    const available = b.onHand - b.reserved;
+    if (s + h + available !== b.adjusted) {
+      add("stock_unbalanced", subject, `sold ${s} + held ${h} + available ${available} = ${s + h + available}, received ${b.adjusted}`);
+    }
+  }
+
+  return {
+    startedAt: data.startedAt,
+    counts: {
+      orders: data.orders.length,
+      payments: data.payments.length,
+      products: data.books.length,
+      reservations: data.reservations.length,
+    },
+    orders: statusCounts,
+    settling: data.orders.length - settled.size,
+    discrepancies: out,
+  };
+}
+
+function msOf(t: { seconds: bigint; nanos: number } | undefined): number {
+  return t === undefined ? 0 : Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6);
+}
+
+function sameItems(o: Order, r: Reservation): boolean {
+  const count = (items: ReadonlyArray<{ productId: string; quantity: number }>) => {
+    const m = new Map<string, number>();
+    for (const i of items) m.set(i.productId, (m.get(i.productId) ?? 0) + i.quantity);
+    return m;
+  };
+  const a = count(o.items);
+  const b = count(r.items);
+  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+}
+
+function money(cents: number, currency: string): string {
+  return `${(cents / 100).toFixed(2)} ${currency}`;
+}
+
+function describePayments(list: readonly Payment[]): string {
+  return list.length === 0 ? "none" : list.map((p) => `${p.id} ${PaymentStatus[p.status]} ${money(p.amountCents, p.currency)}`).join("; ");
+}
+
+/** The report as text: counts, then one line per discrepancy, then the verdict. */
+export function formatReport(r: ReconcileReport): string {
+  const lines = [
+    `reconciliation at ${r.startedAt.toISOString()}`,
+    `  orders ${r.counts.orders} (${
+      Object.entries(r.orders)
+        .map(([k, v]) => `${k.toLowerCase()} ${v}`)
+        .join(", ") || "none"
+    }; ${r.settling} changed too recently to check across services)`,
+    `  payments ${r.counts.payments}, products ${r.counts.products}, reservations ${r.counts.reservations}`,
+  ];
+  for (const d of r.discrepancies) lines.push(`  DISCREPANCY ${d.kind}: ${d.subject}: ${d.detail}`);
+  lines.push(r.discrepancies.length === 0 ? "books balanced" : `${r.discrepancies.length} discrepancies`);
+  return `${lines.join("\n")}\n`;
+}
