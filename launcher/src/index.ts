@@ -12,3 +12,4 @@ export {
 } from "./distributed-mesh.js";
 export { distributedConfigSchema, embeddedConfigSchema, readDistributedConfig, readEmbeddedConfig } from "./config.js";
 export { type OrderJson, type RestReply, RestError, rest, Shopper } from "./shopper.js";
+export { type EmbeddedAddresses, embeddedAddressesFile, readEmbeddedAddresses } from "./embedded-addresses.js";
