@@ -6,25 +6,7 @@
 // interceptors, so the ratio to it shows what everything the mesh adds costs.
 import * as http from "node:http";
 import * as grpc from "@grpc/grpc-js";
-
-const CHANNEL_OPTIONS = { "grpc.enable_channelz": 0, "grpc.enable_retries": 0 } as const;
-const ECHO_PATH = "/bench.v1.EchoService/Echo";
-
-// A reply of roughly the size of one product as JSON.
-const PAYLOAD = Buffer.from(
-  JSON.stringify({
-    id: "prod_0001",
-    name: "Baseline product",
-    description: "A fixed payload of about the size of a catalog product, echoed over gRPC.",
-    price_cents: 1999,
-    currency: "EUR",
-    image_url: "https://example.invalid/images/prod_0001.png",
-    categories: ["baseline", "bench"],
-    stock: 42,
-  }),
-);
-
-const passthrough = (value: Buffer): Buffer => value;
+import { CHANNEL_OPTIONS, ECHO_PATH, PAYLOAD, passthrough } from "./echo.js";
 
 const echoService: grpc.ServiceDefinition = {
   Echo: {

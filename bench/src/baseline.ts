@@ -15,7 +15,7 @@ export async function startBaseline(options: { logPath: string; timeoutMs?: numb
   const { pid } = child;
   if (pid === undefined || !child.stdout) throw new HarnessError(`could not spawn ${SERVER_SCRIPT}`);
 
-  const url = await new Promise<string>((resolve, reject) => {
+  const { url, grpcPort } = await new Promise<{ url: string; grpcPort: number }>((resolve, reject) => {
     const timer = setTimeout(() => fail(`no ready line within ${options.timeoutMs ?? 10_000} ms`), options.timeoutMs ?? 10_000);
     const lines = createInterface({ input: child.stdout! });
     function fail(why: string) {
@@ -25,11 +25,11 @@ export async function startBaseline(options: { logPath: string; timeoutMs?: numb
     }
     lines.on("line", (line) => {
       try {
-        const msg = JSON.parse(line) as { ready?: boolean; url?: string };
-        if (msg.ready && typeof msg.url === "string") {
+        const msg = JSON.parse(line) as { ready?: boolean; url?: string; grpcPort?: number };
+        if (msg.ready && typeof msg.url === "string" && typeof msg.grpcPort === "number") {
           clearTimeout(timer);
           lines.close();
-          resolve(msg.url);
+          resolve({ url: msg.url, grpcPort: msg.grpcPort });
         }
       } catch {
         // not the ready line
@@ -44,6 +44,7 @@ export async function startBaseline(options: { logPath: string; timeoutMs?: numb
   return {
     name: "baseline",
     url,
+    grpc: { echo: `127.0.0.1:${grpcPort}` },
     pid,
     logPath: options.logPath,
     memory: () => readMemory(pid),

@@ -2,6 +2,7 @@
 // how long it takes from spawn to the first `/readyz` 200, and its resident memory once ready.
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { embeddedAddressesFile, readEmbeddedAddresses } from "@shopmesh/launcher";
 import { hasExited, spawnChild, stopChild } from "./children.js";
 import { freePort, httpRequest, sleep } from "./http-util.js";
 import { type MemorySample, readMemory } from "./proc-status.js";
@@ -43,6 +44,8 @@ export interface MeshStartOptions {
   readonly logPath: string;
   readonly readyTimeoutMs: number;
   readonly label: string;
+  /** More environment for the mesh (e.g. telemetry settings). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const POLL_INTERVAL_MS = 20;
@@ -66,12 +69,21 @@ export async function startMesh(options: MeshStartOptions): Promise<{ system: Ru
   }
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  // Never the default admin port: another process on the machine may hold it.
+  const metricsPort = await freePort();
   const logFd = openSync(options.logPath, "a");
 
   const started = performance.now();
   const child = spawnChild(process.execPath, [...startScriptNodeFlags(options.repoRoot), entry], {
     cwd: options.repoRoot,
-    env: { ...process.env, EDGE_PORT: String(port), SHOPMESH_DATA_DIR: options.dataDir },
+    env: {
+      ...process.env,
+      ...options.env,
+      EDGE_PORT: String(port),
+      METRICS_HOST: "127.0.0.1",
+      METRICS_PORT: String(metricsPort),
+      SHOPMESH_DATA_DIR: options.dataDir,
+    },
     stdio: ["ignore", logFd, logFd],
   });
   closeSync(logFd);
@@ -82,9 +94,13 @@ export async function startMesh(options: MeshStartOptions): Promise<{ system: Ru
     spawnError = err;
   });
 
+  const grpc: Record<string, string> = {};
   const system: RunningSystem = {
     name: "mesh",
     url,
+    // Filled in once ready, from the addresses file the mesh writes next to its data dir.
+    grpc,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     pid,
     logPath: options.logPath,
     memory: () => readMemory(pid),
@@ -119,6 +135,7 @@ export async function startMesh(options: MeshStartOptions): Promise<{ system: Ru
     if (ok) {
       const readyMs = Math.round(performance.now() - started);
       const memory = readMemory(pid);
+      Object.assign(grpc, readEmbeddedAddresses(embeddedAddressesFile(options.dataDir))?.services);
       if (urlLine === undefined) {
         urlLine = findUrlLine(options.logPath);
         if (urlLine !== undefined) urlLineMs = readyMs;

@@ -16,7 +16,7 @@
 //
 // Env: see bench-config.ts and bench/README.md.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,10 +35,13 @@ import { installExitHandlers, killAllChildren } from "./children.js";
 import { type BenchDistributedMesh, probePostgres, redactUrl, startDistributedMesh } from "./distributed.js";
 import { type RoundTripFigures, measureRoundTrips, probeBroker } from "./kafka-bare.js";
 import { type BenchBroker, startBroker } from "./kafka-broker.js";
+import { defaultWebAppDir, measureWebBundle } from "@shopmesh/edge";
+import { runCallLoad } from "./call-load.js";
 import { runLoad } from "./load.js";
 import { startMesh } from "./mesh.js";
 import { type MemorySample, toMB } from "./proc-status.js";
 import { runRelay } from "./relay.js";
+import { startTelemetrySink, type TelemetryFigures } from "./telemetry-sink.js";
 import { observeSaga, type SagaStages } from "./saga-stages.js";
 import {
   type BenchResults,
@@ -51,6 +54,8 @@ import {
   STARTUP_TARGET,
   type ScenarioResult,
   type StartResult,
+  type WebBundleResult,
+  webBundleCheck,
   verdictOf,
   writeResults,
 } from "./report.js";
@@ -71,6 +76,9 @@ const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const REPO_ROOT = resolve(BENCH_DIR, "..");
 const RESULTS_DIR = join(BENCH_DIR, "results");
 
+/** How often the telemetry scenarios scrape /metrics (Prometheus' default is 15 s: this is harsher). */
+const SCRAPE_INTERVAL_MS = 1_000;
+
 const log = (msg: string) => console.log(`[bench] ${msg}`);
 
 function errorText(err: unknown): string {
@@ -90,19 +98,41 @@ function gitCommit(): string | undefined {
 interface Selection {
   readonly scenarios: readonly Scenario[];
   readonly startup: boolean;
+  readonly webBundle: boolean;
 }
 
-function select(cfg: BenchConfig): Selection {
-  const only = cfg.only;
-  if (!only) return { scenarios: SCENARIOS, startup: true };
-  const known = new Set<string>(["startup", "baseline", "mesh", "distributed", ...SCENARIOS.map((s) => s.name)]);
+/** BENCH_ONLY names a scenario, a system's scenarios, `telemetry`, `startup` or `web-bundle`. */
+function select(only: ReadonlySet<string> | undefined): Selection {
+  if (!only) return { scenarios: SCENARIOS, startup: true, webBundle: true };
+  const known = new Set<string>([
+    "startup",
+    "web-bundle",
+    "telemetry",
+    ...new Set(SCENARIOS.map((s) => s.system)),
+    ...SCENARIOS.map((s) => s.name),
+  ]);
   const unknown = [...only].filter((name) => !known.has(name));
   if (unknown.length > 0) {
     throw new ConfigError(`BENCH_ONLY: unknown name(s) ${unknown.join(", ")}; known: ${[...known].join(", ")}`);
   }
+  const names = new Set(
+    SCENARIOS.filter((s) => only.has(s.name) || only.has(s.system) || (only.has("telemetry") && s.system === "mesh-telemetry")).map(
+      (s) => s.name,
+    ),
+  );
+  // A figure comes with its baseline from the same run.
+  for (let before = 0; before !== names.size; ) {
+    before = names.size;
+    for (const s of SCENARIOS) {
+      if (names.has(s.name) && (s.kind === "load" || s.kind === "checkout")) {
+        names.add(s.baseline ?? (s.kind === "load" ? "baseline" : s.name));
+      }
+    }
+  }
   return {
-    scenarios: SCENARIOS.filter((s) => only.has(s.name) || only.has(s.system)),
+    scenarios: SCENARIOS.filter((s) => names.has(s.name)),
     startup: only.has("startup") || only.has("mesh"),
+    webBundle: only.has("web-bundle"),
   };
 }
 
@@ -112,10 +142,22 @@ async function runLoadScenario(scenario: LoadScenario, ctx: ScenarioContext, cfg
     name: scenario.name,
     title: scenario.title,
     system: scenario.system,
+    baseline: scenario.baseline ?? "baseline",
     ...(scenario.target ? { target: scenario.target } : {}),
   } as const;
   try {
     const request = await scenario.prepare(ctx);
+    if ("call" in request) {
+      log(`${scenario.name}: ${request.method} ${request.path} — warm-up ${cfg.warmupS} s, measuring ${cfg.durationS} s`);
+      try {
+        const { firstError, ...load } = await runCallLoad(request, cfg);
+        log(`${scenario.name}: ${load.requestsPerSecond} calls/s, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms`);
+        if (firstError) log(`${scenario.name}: ${load.errors} failed calls, e.g. ${firstError}`);
+        return { ...base, request: { method: request.method, path: request.path }, load };
+      } finally {
+        request.close();
+      }
+    }
     log(`${scenario.name}: ${request.method} ${request.url} — warm-up ${cfg.warmupS} s, measuring ${cfg.durationS} s`);
     const load = await runLoad(request, cfg);
     log(`${scenario.name}: ${load.requestsPerSecond} req/s, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms`);
@@ -326,13 +368,30 @@ async function runScenarios(
   }
 }
 
+/** Each load and checkout result's rate over its baseline scenario's, when both were measured. */
+function withRatios(results: readonly ScenarioResult[]): ScenarioResult[] {
+  const rateOf = (name: string): number | undefined => {
+    const b = results.find((r) => r.name === name && !broken(r));
+    if (b?.kind === "load") return b.load?.requestsPerSecond;
+    if (b?.kind === "checkout") return b.checkout?.checkoutsPerSecond;
+    return undefined;
+  };
+  const ratio = (rate: number | undefined, base: number | undefined) =>
+    rate !== undefined && base ? { ratioToBaseline: Math.round((rate / base) * 1000) / 1000 } : {};
+  return results.map((s): ScenarioResult => {
+    if (s.kind === "load" && s.name !== s.baseline) return { ...s, ...ratio(s.load?.requestsPerSecond, rateOf(s.baseline)) };
+    if (s.kind === "checkout" && s.baseline) return { ...s, ...ratio(s.checkout?.checkoutsPerSecond, rateOf(s.baseline)) };
+    return s;
+  });
+}
+
 async function main(): Promise<number> {
   installExitHandlers();
   let cfg: BenchConfig;
   let selection: Selection;
   try {
     cfg = readBenchConfig();
-    selection = select(cfg);
+    selection = select(cfg.only);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`bench: ${err.message}`);
@@ -370,9 +429,9 @@ async function main(): Promise<number> {
 
   // 2. Mesh: first start on an empty data dir, warm start reusing it, then load on the warm one.
   const meshScenarios = bySystem("mesh");
+  const dataDir = join(tmp, "data");
+  mkdirSync(dataDir);
   if (selection.startup || meshScenarios.length > 0) {
-    const dataDir = join(tmp, "data");
-    mkdirSync(dataDir);
     const start = async (label: string, fresh: boolean) => {
       log(`mesh ${label} start (${fresh ? "empty" : "reused"} data dir ${dataDir})`);
       const started = await startMesh({
@@ -421,6 +480,45 @@ async function main(): Promise<number> {
     }
   }
 
+  // 2b. Telemetry on: the mesh again on the same data dir, every span exported over OTLP to a
+  // sink of the bench's, its metrics scraped every second; the same scenarios as without.
+  const telemetryScenarios = bySystem("mesh-telemetry");
+  let telemetry: TelemetryFigures | undefined;
+  if (telemetryScenarios.length > 0) {
+    const sink = await startTelemetrySink();
+    let system: RunningSystem | undefined;
+    try {
+      const fresh = readdirSync(dataDir).length === 0;
+      log(`mesh start with telemetry on (OTLP to ${sink.endpoint}, /metrics scraped every ${SCRAPE_INTERVAL_MS} ms)`);
+      const started = await startMesh({
+        repoRoot: REPO_ROOT,
+        entry: cfg.meshEntry,
+        dataDir,
+        freshDataDir: fresh,
+        logPath: join(tmp, "mesh-telemetry.log"),
+        readyTimeoutMs: cfg.readyTimeoutMs,
+        label: "telemetry",
+        env: { OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint, OTEL_TRACES_SAMPLER: "parentbased_always_on" },
+      });
+      system = started.system;
+      log(`mesh with telemetry ready in ${started.figures.readyMs} ms (pid ${system.pid}, ${system.url})`);
+      if (system.metricsUrl) sink.scrape(system.metricsUrl, SCRAPE_INTERVAL_MS);
+      await runScenarios(system, telemetryScenarios, cfg, scenarioResults);
+      memoryAfterLoad["mesh-telemetry"] = system.memory();
+    } catch (err) {
+      harnessErrors.push(`mesh with telemetry: ${errorText(err)}`);
+    } finally {
+      await system?.stop();
+      telemetry = sink.figures();
+      await sink.close();
+    }
+    log(
+      `telemetry: ${telemetry.spanExports} span exports (${toMB(telemetry.spanExportBytes)} MB), ` +
+        `${telemetry.scrapes} scrapes (${telemetry.scrapeFailures} failed)`,
+    );
+    if (telemetry.spanExports === 0) harnessErrors.push("mesh with telemetry: no span reached the OTLP sink");
+  }
+
   // 3. Distributed mode.
   const distributed = bySystem("distributed");
   let kafka: string | undefined;
@@ -435,13 +533,20 @@ async function main(): Promise<number> {
     );
   }
 
-  // 4. Figures.
-  const baseline = scenarioResults.find((s) => s.kind === "load" && s.name === "baseline" && s.load && !broken(s));
-  const baselineLoad = baseline?.kind === "load" ? baseline.load : undefined;
-  const scenarios = scenarioResults.map((s): ScenarioResult => {
-    if (!baselineLoad || s.kind !== "load" || !s.load || s.name === "baseline") return s;
-    return { ...s, ratioToBaseline: Math.round((s.load.requestsPerSecond / baselineLoad.requestsPerSecond) * 1000) / 1000 };
-  });
+  // 4. The storefront's first page, as built by `npm run build`.
+  let webBundle: WebBundleResult | undefined;
+  if (selection.webBundle) {
+    try {
+      webBundle = measureWebBundle(defaultWebAppDir);
+      log(`web bundle: ${webBundle.jsGzipBytes} bytes of JavaScript gzipped for the first page (${webBundle.files.join(", ")})`);
+    } catch (err) {
+      webBundle = { error: `${defaultWebAppDir} not built (npm run build): ${errorText(err)}` };
+      log(`web bundle: ${webBundle.error}`);
+    }
+  }
+
+  // 5. Figures.
+  const scenarios = withRatios(scenarioResults);
   for (const s of scenarios) {
     if (s.kind === "load" && s.load && broken(s)) {
       harnessErrors.push(
@@ -452,7 +557,7 @@ async function main(): Promise<number> {
     }
   }
   const startupFigures = { ...startup, target: STARTUP_TARGET };
-  const checks = evaluate(scenarios, startupFigures, selection.startup);
+  const checks = [...evaluate(scenarios, startupFigures, selection.startup), ...(webBundle ? [webBundleCheck(webBundle)] : [])];
   const results: BenchResults = {
     schema: 1,
     timestamp,
@@ -484,6 +589,8 @@ async function main(): Promise<number> {
     },
     scenarios,
     startup: startupFigures,
+    ...(webBundle ? { webBundle } : {}),
+    ...(telemetry ? { telemetry } : {}),
     memoryAfterLoad,
     checks,
     verdict: verdictOf(checks),

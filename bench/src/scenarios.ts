@@ -3,19 +3,25 @@
 // first), and optionally a target it is judged against. The "checkout" kind drives shoppers
 // through the whole checkout instead (checkout.ts); "relay" publishes an outbox through Kafka
 // (relay.ts) and "saga" follows one shopper's checkouts in distributed mode, each next to its
-// bare kafkajs baseline (kafka-bare.ts).
+// bare kafkajs baseline (kafka-bare.ts). A load scenario compares its rate with the scenario
+// named in `baseline` ("baseline" unless it says otherwise), measured earlier in the same run.
+import * as grpc from "@grpc/grpc-js";
+import { closeClient, createClient } from "@shopmesh/platform";
+import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import type { CallLoad } from "./call-load.js";
+import { CHANNEL_OPTIONS, ECHO_PATH, PAYLOAD, passthrough } from "./echo.js";
 import { httpRequest } from "./http-util.js";
 import type { LoadRequest } from "./load.js";
 import { HarnessError, type RunningSystem } from "./system.js";
 
 /** Systems the harness knows how to start; scenarios of one system run against one instance. */
-export type SystemName = "baseline" | "mesh" | "distributed";
+export type SystemName = "baseline" | "mesh" | "mesh-telemetry" | "distributed";
 
 export interface ScenarioTarget {
   /** Minimum requests/s as a fraction of the baseline's in the same run. */
   readonly minRatioToBaseline: number;
   /** Maximum p99 latency, milliseconds. */
-  readonly maxP99Ms: number;
+  readonly maxP99Ms?: number;
 }
 
 export interface CheckoutTarget {
@@ -25,6 +31,8 @@ export interface CheckoutTarget {
   readonly maxP99Ms?: number;
   /** Maximum failed + stuck checkouts. */
   readonly maxFailedOrStuck: number;
+  /** Minimum checkouts/s as a fraction of the `baseline` scenario's in the same run. */
+  readonly minRatioToBaseline?: number;
 }
 
 export interface RelayTarget {
@@ -58,14 +66,21 @@ interface ScenarioBase {
 /** One request, sent by autocannon over `BENCH_CONNECTIONS` connections for `BENCH_DURATION`. */
 export interface LoadScenario extends ScenarioBase {
   readonly kind: "load";
-  /** The request to load with. Must throw when a probe shows the system does not answer as expected. */
-  prepare(ctx: ScenarioContext): Promise<LoadRequest>;
+  /**
+   * The HTTP request autocannon loads with, or calls the bench makes itself (gRPC). Must throw
+   * when a probe shows the system does not answer as expected.
+   */
+  prepare(ctx: ScenarioContext): Promise<LoadRequest | CallLoad>;
+  /** The scenario whose requests/s this one's are divided by (default "baseline"). */
+  readonly baseline?: string;
   readonly target?: ScenarioTarget;
 }
 
 /** `BENCH_SHOPPERS` shoppers checking out `BENCH_CHECKOUTS_PER_SHOPPER` times each (checkout.ts). */
 export interface CheckoutScenario extends ScenarioBase {
   readonly kind: "checkout";
+  /** The checkout scenario whose checkouts/s this one's are divided by. */
+  readonly baseline?: string;
   readonly target: CheckoutTarget;
 }
 
@@ -88,6 +103,8 @@ const CHECKOUT_TARGET: CheckoutTarget = { maxP50Ms: 50, maxP99Ms: 250, maxFailed
 // Issue 4.
 const RELAY_TARGET: RelayTarget = { minRatioToBare: 0.5 };
 const SAGA_TARGET: SagaTarget = { hops: 3, maxOverheadMs: 50, maxFailedOrStuck: 0 };
+// Issue 5: with tracing exported and metrics scraped, at most 15 % fewer requests/s than without.
+const TELEMETRY_MIN_RATIO = 0.85;
 
 /** Sends `request` once and checks the answer is 2xx JSON containing `mustContain`. */
 async function probe(request: LoadRequest, mustContain?: string): Promise<void> {
@@ -111,6 +128,25 @@ async function probe(request: LoadRequest, mustContain?: string): Promise<void> 
   }
 }
 
+/** `GET /api/products/{id}` on the edge, probed once. */
+async function restProductRead({ system, productId }: ScenarioContext): Promise<LoadRequest> {
+  const id = await productId();
+  const request: LoadRequest = {
+    url: `${system.url}/api/products/${encodeURIComponent(id)}`,
+    method: "GET",
+    headers: { accept: "application/json" },
+  };
+  await probe(request, id);
+  return request;
+}
+
+/** The gRPC server `name` of `system`, or a HarnessError. */
+function grpcAddress(system: RunningSystem, name: string): string {
+  const address = system.grpc[name];
+  if (!address) throw new HarnessError(`${system.name} reports no gRPC address for ${name} (has: ${Object.keys(system.grpc).join(", ")})`);
+  return address;
+}
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     kind: "load",
@@ -125,20 +161,31 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     kind: "load",
+    name: "grpc-echo",
+    title: "baseline: grpc-js client → bare grpc-js echo",
+    system: "baseline",
+    // A baseline itself: compared with nothing.
+    baseline: "grpc-echo",
+    async prepare({ system }) {
+      const address = grpcAddress(system, "echo");
+      const client = new grpc.Client(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+      const call = () =>
+        new Promise<Buffer>((resolve, reject) =>
+          client.makeUnaryRequest<Buffer, Buffer>(ECHO_PATH, passthrough, passthrough, PAYLOAD, (err, reply) =>
+            err || !reply ? reject(err ?? new Error("no reply")) : resolve(reply),
+          ),
+        );
+      await call();
+      return { method: "gRPC", path: `${address}${ECHO_PATH}`, call, close: () => client.close() };
+    },
+  },
+  {
+    kind: "load",
     name: "edge-rest-get-product",
     title: "edge REST GET /api/products/{id}",
     system: "mesh",
     target: EDGE_PRODUCT_READ_TARGET,
-    async prepare({ system, productId }) {
-      const id = await productId();
-      const request: LoadRequest = {
-        url: `${system.url}/api/products/${encodeURIComponent(id)}`,
-        method: "GET",
-        headers: { accept: "application/json" },
-      };
-      await probe(request, id);
-      return request;
-    },
+    prepare: restProductRead,
   },
   {
     kind: "load",
@@ -161,12 +208,53 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    kind: "load",
+    name: "grpc-get-product",
+    title: "gRPC hop: platform client → catalog GetProduct",
+    system: "mesh",
+    baseline: "grpc-echo",
+    // Service to service as the services call each other: the platform's client (deadline,
+    // breaker, interceptors) to catalog's gRPC server (interceptors, handler, one PGlite read).
+    async prepare({ system, productId }) {
+      const id = await productId();
+      const address = grpcAddress(system, "catalog");
+      const catalog = createClient(CatalogService, address);
+      const reply = await catalog.getProduct({ id });
+      if (reply.product?.id !== id) throw new HarnessError(`probe catalog GetProduct at ${address}: no product ${id} in the reply`);
+      return {
+        method: "gRPC",
+        path: `${address}/shop.catalog.v1.CatalogService/GetProduct`,
+        call: () => catalog.getProduct({ id }),
+        close: () => closeClient(catalog),
+      };
+    },
+  },
+  {
     // Last: it changes the data (users, orders, stock) the read scenarios would see.
     kind: "checkout",
     name: "checkout",
     title: "checkout: POST /api/checkout → paid",
     system: "mesh",
     target: CHECKOUT_TARGET,
+  },
+  // The same two on a mesh that exports every span (OTLP to a sink of the bench's) and is
+  // scraped for metrics every second: what telemetry costs (issue 5).
+  {
+    kind: "load",
+    name: "telemetry-edge-rest-get-product",
+    title: "edge REST GET /api/products/{id}, telemetry on",
+    system: "mesh-telemetry",
+    baseline: "edge-rest-get-product",
+    target: { minRatioToBaseline: TELEMETRY_MIN_RATIO },
+    prepare: restProductRead,
+  },
+  {
+    kind: "checkout",
+    name: "telemetry-checkout",
+    title: "checkout → paid, telemetry on",
+    system: "mesh-telemetry",
+    baseline: "checkout",
+    target: { maxFailedOrStuck: 0, minRatioToBaseline: TELEMETRY_MIN_RATIO },
   },
   {
     kind: "relay",

@@ -10,6 +10,10 @@ export interface RunningSystem {
   readonly pid: number;
   /** Where the child's stdout/stderr go. */
   readonly logPath: string;
+  /** gRPC servers it runs, name → host:port (the baseline's `echo`; the mesh's services). */
+  readonly grpc: Readonly<Record<string, string>>;
+  /** Prometheus metrics of the process, when it serves them. */
+  readonly metricsUrl?: string;
   memory(): MemorySample;
   stop(): Promise<StopOutcome>;
 }
