@@ -46,8 +46,17 @@ export interface Shopper {
   close(): Promise<void>;
 }
 
-export async function openShopper(browser: Browser, origin: string, name: string): Promise<Shopper> {
-  const context = await browser.newContext({ baseURL: origin, viewport: { width: 1280, height: 900 }, locale: "en-GB" });
+/** How long a wait for something the page should show may take: generous, for a loaded 2-core machine. */
+export const patienceMs = 30_000;
+
+export async function openShopper(
+  browser: Browser,
+  origin: string,
+  name: string,
+  viewport: { width: number; height: number } = { width: 1280, height: 900 },
+): Promise<Shopper> {
+  const context = await browser.newContext({ baseURL: origin, viewport, locale: "en-GB" });
+  context.setDefaultTimeout(patienceMs);
   const page = await context.newPage();
   const errors: string[] = [];
   const foreignRequests: string[] = [];
@@ -107,4 +116,71 @@ export function unnamedControls(page: Page): Promise<string[]> {
       })
       .map((el) => el.outerHTML.slice(0, 120)),
   );
+}
+
+/**
+ * Visible text that fails WCAG AA contrast against the background behind it (4.5:1, or 3:1 for
+ * large text), as "ratio text" entries. The background is the nearest opaque one among the
+ * element and its ancestors; disabled controls are exempt, as WCAG exempts inactive components.
+ */
+export function lowContrastText(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    type Rgba = [number, number, number, number];
+    const parse = (css: string): Rgba => {
+      const m = /rgba?\(([^)]+)\)/.exec(css);
+      if (!m) return [0, 0, 0, 0];
+      const [r = 0, g = 0, b = 0, a = 1] = (m[1] as string)
+        .split(/[ ,/]+/)
+        .filter(Boolean)
+        .map(Number);
+      return [r, g, b, a];
+    };
+    const over = (top: Rgba, bottom: Rgba): Rgba => {
+      const a = top[3];
+      return [top[0] * a + bottom[0] * (1 - a), top[1] * a + bottom[1] * (1 - a), top[2] * a + bottom[2] * (1 - a), 1];
+    };
+    const luminance = ([r, g, b]: Rgba) => {
+      const lin = (c: number) => {
+        const s = c / 255;
+        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+    };
+    const backgroundOf = (el: Element): Rgba => {
+      const layers: Rgba[] = [];
+      for (let e: Element | null = el; e; e = e.parentElement) {
+        const bg = parse(getComputedStyle(e).backgroundColor);
+        if (bg[3] > 0) layers.push(bg);
+        if (bg[3] >= 1) break;
+      }
+      let result: Rgba = [255, 255, 255, 1];
+      for (const layer of layers.reverse()) result = over(layer, result);
+      return result;
+    };
+    const failures: string[] = [];
+    for (const el of document.querySelectorAll<HTMLElement>("body *")) {
+      const text = [...el.childNodes]
+        .filter((n) => n.nodeType === Node.TEXT_NODE)
+        .map((n) => n.textContent ?? "")
+        .join("")
+        .trim();
+      if (text === "" || el.closest("[disabled], [aria-hidden='true']")) continue;
+      const rect = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      if (rect.width < 2 || rect.height < 2 || style.visibility === "hidden" || Number(style.opacity) === 0) continue;
+      const bg = backgroundOf(el);
+      const fg = over(parse(style.color), bg);
+      const [light, dark] = [luminance(fg), luminance(bg)].sort((x, y) => y - x) as [number, number];
+      const ratio = (light + 0.05) / (dark + 0.05);
+      const px = Number.parseFloat(style.fontSize);
+      const large = px >= 24 || (px >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) failures.push(`${ratio.toFixed(2)} ${text.slice(0, 40)}`);
+    }
+    return failures;
+  });
+}
+
+/** Whether the page is wider than the window (a phone would have to scroll sideways). */
+export function overflowsSideways(page: Page): Promise<boolean> {
+  return page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
 }
