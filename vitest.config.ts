@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["{platform,services/*,edge,launcher,tests}/src/**/*.test.ts", "tests/**/*.test.ts", "edge/web/test/**/*.test.ts"],
+    include: ["{platform,services/*,edge,launcher,tests,bench}/src/**/*.test.ts", "tests/**/*.test.ts", "edge/web/test/**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
