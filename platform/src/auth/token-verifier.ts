@@ -46,7 +46,8 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
   const cacheMs = opts.cacheMs ?? DEFAULT_CACHE_MS;
   const minRefetchMs = opts.minRefetchMs ?? DEFAULT_MIN_REFETCH_MS;
   const algorithms = [...(opts.algorithms ?? ["ES256"])];
-  const now = opts.now ?? Date.now;
+  // The clock is read at each use, not captured: a test that sets the system time is followed.
+  const now = opts.now ?? (() => Date.now());
 
   let cached: { set: JSONWebKeySet; kids: Set<string>; keys: ReturnType<typeof createLocalJWKSet>; at: number } | undefined;
   let inflight: Promise<NonNullable<typeof cached>> | undefined;
