@@ -1,4 +1,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -571,6 +573,47 @@ describeWithChromium("storefront in Chromium", () => {
     expect(await page.getByRole("button", { name: /^Out of stock – / }).isDisabled()).toBe(true);
     await step(s, "product-out-of-stock");
     expectClean(s, [/ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET|Failed to load resource/]);
+  }, 120_000);
+
+  it("a page of another origin in the same browser can neither use nor read the session", async () => {
+    const s = await shopper("cross-origin");
+    const { page, context } = s;
+    await signUp(page, "Mallory's target");
+    const cookieBefore = (await context.cookies()).find((c) => c.name === "shopmesh_refresh")?.value;
+    expect(cookieBefore).toBeTruthy();
+
+    // Another site on the same host (same-site, cross-origin: SameSite alone would not stop it).
+    const other = createServer((_req, res) =>
+      res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>other</title>"),
+    );
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+    try {
+      const otherPage = await context.newPage();
+      await otherPage.goto(`http://127.0.0.1:${(other.address() as AddressInfo).port}/`);
+      const attempts = await otherPage.evaluate(async (shop) => {
+        const url = `${shop}/shop.auth.v1.AuthService/Refresh`;
+        const attempt = (init: RequestInit) =>
+          fetch(url, { method: "POST", credentials: "include", body: "{}", ...init }).then(
+            async (res) => `read ${res.status}: ${await res.text()}`,
+            () => "blocked",
+          );
+        return {
+          withSessionHeader: await attempt({ headers: { "content-type": "application/json", "x-refresh-cookie": "1" } }),
+          json: await attempt({ headers: { "content-type": "application/json" } }),
+          // A form-like post: the browser sends it, the answer is opaque to the page.
+          simple: await attempt({ mode: "no-cors", headers: { "content-type": "text/plain" } }),
+        };
+      }, origin);
+      expect(attempts).toEqual({ withSessionHeader: "blocked", json: "blocked", simple: "read 0: " });
+      await otherPage.close();
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
+    // The cookie was neither used to refresh (which rotates it) nor cleared.
+    expect((await context.cookies()).find((c) => c.name === "shopmesh_refresh")?.value).toBe(cookieBefore);
+    await page.reload();
+    await page.getByText("Signed in as Mallory's target").waitFor();
+    expectClean(s);
   }, 120_000);
 
   it("a lapsed session sends the shopper to sign in again, and the cart is still there", async () => {
