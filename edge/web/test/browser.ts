@@ -41,6 +41,8 @@ export interface Shopper {
   readonly errors: string[];
   /** URLs the page requested from anywhere but the edge. */
   readonly foreignRequests: string[];
+  /** Paths of the page's requests to the edge, in order ("/shop.order.v1.OrderService/GetOrder"). */
+  readonly requests: string[];
   /** Saves a screenshot as artifacts/<suite>/<NN>-<step>.png. */
   shot(step: string): Promise<void>;
   close(): Promise<void>;
@@ -60,13 +62,15 @@ export async function openShopper(
   const page = await context.newPage();
   const errors: string[] = [];
   const foreignRequests: string[] = [];
+  const requests: string[] = [];
   page.on("console", (msg) => {
     if (msg.type() === "error") errors.push(msg.text());
   });
   page.on("pageerror", (err) => errors.push(`uncaught: ${err.message}`));
   page.on("request", (req) => {
     const url = req.url();
-    if (!url.startsWith(`${origin}/`) && !url.startsWith("data:")) foreignRequests.push(url);
+    if (url.startsWith(`${origin}/`)) requests.push(new URL(url).pathname);
+    else if (!url.startsWith("data:")) foreignRequests.push(url);
   });
   const dir = join(artifactsDir, name);
   await mkdir(dir, { recursive: true });
@@ -76,6 +80,7 @@ export async function openShopper(
     page,
     errors,
     foreignRequests,
+    requests,
     async shot(step) {
       n += 1;
       await page.screenshot({ path: join(dir, `${String(n).padStart(2, "0")}-${step}.png`), fullPage: true });
