@@ -1,6 +1,5 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
   faultMetadataKey,
   type Logger,
@@ -15,6 +14,7 @@ import {
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { type Authenticate, bearerTokenSyntax, verifyingAuthenticator } from "./authenticate.js";
 import { checkFaults, type EdgeConfig, type UpstreamAddresses, upstreamsFromConfig } from "./config.js";
+import { createConnectAdapter } from "./connect-adapter.js";
 import { createCors } from "./cors.js";
 import { errorBody } from "./errors.js";
 import { createForwarder } from "./forwarder.js";
@@ -195,7 +195,7 @@ export function createEdge(opts: EdgeOptions): Edge {
     const webApp = opts.webApp === false ? undefined : loadWebApp(opts.webApp);
     if (!webApp && typeof opts.webApp === "string") throw new Error(`webApp: no index.html in ${opts.webApp}`);
     if (!webApp && opts.webApp === undefined) log.info("the storefront is not built (npm run build): no web app at /");
-    const connectHandler = connectNodeAdapter({
+    const connectHandler = createConnectAdapter({
       routes: (router) => {
         forwarder.routes(router);
         // Bidi: served to HTTP/2 clients (grpcurl, grpc-js, Postman).
