@@ -308,6 +308,16 @@ describeWithChromium("storefront in Chromium", () => {
     });
   }
 
+  /** A new shopper with one unit of `productId` in the cart; resolves to the product's stock before. */
+  async function signUpWithOneInCart(page: Page, name: string, productId: string): Promise<number> {
+    await signUp(page, name);
+    await page.goto(`/products/${productId}`);
+    const before = await liveStock(page);
+    await page.getByRole("button", { name: /^Add to cart – / }).click();
+    await page.getByRole("link", { name: "Cart, 1 item" }).waitFor();
+    return before;
+  }
+
   /** From anywhere to a filled checkout form. */
   async function goToCheckout(page: Page, card: string): Promise<void> {
     await page.getByRole("link", { name: /^Cart, / }).click();
@@ -492,11 +502,7 @@ describeWithChromium("storefront in Chromium", () => {
   it("a declined card: the order page shows it cancelled with the reason, and the stock comes back", async () => {
     const s = await shopper("declined");
     const { page } = s;
-    await signUp(page, "Linus");
-    await page.goto("/products/p-pour-over-dripper");
-    const before = await liveStock(page);
-    await page.getByRole("button", { name: "Add to cart – Pour-Over Dripper" }).click();
-    await page.getByRole("link", { name: "Cart, 1 item" }).waitFor();
+    const before = await signUpWithOneInCart(page, "Linus", "p-pour-over-dripper");
     await goToCheckout(page, "4000 0000 0000 0002");
     await placeOrder(page);
     await page.locator('[data-status="Cancelled"]').waitFor();
@@ -541,11 +547,7 @@ describeWithChromium("storefront in Chromium", () => {
   it("out of stock: the cart warns as it happens, and the order, open across an edge restart, turns cancelled live", async () => {
     const s = await shopper("out-of-stock");
     const { page } = s;
-    await signUp(page, "Barbara");
-    await page.goto("/products/p-coffee-scale");
-    const before = await liveStock(page);
-    await page.getByRole("button", { name: /^Add to cart – / }).click();
-    await page.getByRole("link", { name: "Cart, 1 item" }).waitFor();
+    const before = await signUpWithOneInCart(page, "Barbara", "p-coffee-scale");
     await page.getByRole("link", { name: "Cart, 1 item" }).click();
     await page.getByRole("heading", { level: 1, name: "Your cart" }).waitFor();
     await page.getByText("Stock update live").waitFor();
