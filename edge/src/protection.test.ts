@@ -120,6 +120,13 @@ describe("rate limits", () => {
     expect(statuses).toEqual([401, 401, 401, 429]);
   });
 
+  it("counts the addresses of one IPv6 /64 as one client", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await login(base, { "x-forwarded-for": `2001:db8:7:7::${i + 1}` })).status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    expect((await login(base, { "x-forwarded-for": "2001:db8:7:8::1" })).status).toBe(401);
+  });
+
   it("refuses Connect and gRPC callers with RESOURCE_EXHAUSTED and the retry delay", async () => {
     const headers = { "x-forwarded-for": "203.0.113.9" };
     const connect = createClient(AuthService, createConnectTransport({ baseUrl: base, httpVersion: "1.1" }));

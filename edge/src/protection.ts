@@ -82,11 +82,12 @@ export function createProtection(settings: ProtectionSettings): Protection {
     },
     admitClient(exposed, client) {
       if (exempt.has(client)) return;
+      const key = rateKey(client);
       if (exposed?.rateLimit === "credentials" && credentials) {
-        const wait = credentials.take(client);
+        const wait = credentials.take(key);
         if (wait > 0) throw rateLimited(wait, "sign-up and sign-in from this address");
       }
-      const wait = perClient?.take(client) ?? 0;
+      const wait = perClient?.take(key) ?? 0;
       if (wait > 0) throw rateLimited(wait, "this address");
     },
     admitUser(caller, client) {
@@ -112,6 +113,22 @@ export function createProtection(settings: ProtectionSettings): Protection {
       };
     },
   };
+}
+
+/**
+ * The rate-limit key of a client address: an IPv4 address itself, an IPv6 address's /64 (one
+ * subscriber gets a whole /64 and can pick any address in it).
+ */
+export function rateKey(address: string): string {
+  if (!address.includes(":")) return address;
+  const [head = "", tail] = address.split("%")[0]?.split("::") ?? [""];
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(":")}::/64`;
 }
 
 /** "::ffff:10.0.0.1" (an IPv4 peer of a dual-stack socket) → "10.0.0.1". */

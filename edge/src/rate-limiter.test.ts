@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { rateKey } from "./protection.js";
 import { createRateLimiter } from "./rate-limiter.js";
 
 describe("rate limiter", () => {
@@ -23,5 +24,16 @@ describe("rate limiter", () => {
     t = 61_000;
     limiter.take("fresh");
     expect(limiter.size).toBe(1);
+  });
+});
+
+describe("rate-limit keys", () => {
+  it("are the address for IPv4 and the /64 for IPv6", () => {
+    expect(rateKey("203.0.113.7")).toBe("203.0.113.7");
+    expect(rateKey("2001:db8:1:2:aaaa::1")).toBe("2001:db8:1:2::/64");
+    expect(rateKey("2001:0db8:0001:0002:ffff:ffff:ffff:ffff")).toBe("2001:db8:1:2::/64");
+    expect(rateKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(rateKey("::1")).toBe("0:0:0:0::/64");
+    expect(rateKey("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
   });
 });
