@@ -25,9 +25,10 @@ export interface RefreshCookieOptions {
 /**
  * The edge's side of browser sessions (a Connect server interceptor). When a call to Signup,
  * Login, Refresh or Logout carries `x-refresh-cookie: 1`:
- * - the refresh token of the answer is moved into an HttpOnly, SameSite=Strict cookie scoped to
- *   AuthService's path (Secure unless the page is on a loopback host over plain http), and
- *   blanked in the message, so page scripts never see it;
+ * - the refresh token of the answer is moved into an HttpOnly, Secure, SameSite=Strict cookie
+ *   scoped to AuthService's path, and blanked in the message, so page scripts never see it
+ *   (browsers keep Secure cookies from loopback hosts over plain http too: localhost is a secure
+ *   context);
  * - Refresh and Logout with an empty refresh_token take it from that cookie;
  * - Logout, and a Refresh that is refused, clear the cookie;
  * - the call is refused (PERMISSION_DENIED) unless it comes from the edge's own origin
@@ -40,8 +41,7 @@ export function refreshCookieInterceptor(opts: RefreshCookieOptions = {}): Inter
     if (req.stream || req.service.typeName !== AuthService.typeName || !sessionMethods.has(req.method.name)) return next(req);
     if (req.header.get(refreshCookieHeader) !== "1") return next(req);
     requireSameOrigin(req.header);
-    const secure = isSecureOrigin(req.header);
-    const clear = cookie("", 0, secure);
+    const clear = cookie("", 0);
     const name = req.method.name;
     let message = req.message as MessageShape<DescMessage> & { refreshToken?: string };
     if ((name === "Refresh" || name === "Logout") && message.refreshToken === "") {
@@ -79,13 +79,13 @@ export function refreshCookieInterceptor(opts: RefreshCookieOptions = {}): Inter
       return res;
     }
     if (!out.refreshToken) return res;
-    res.header.set("set-cookie", cookie(out.refreshToken, maxAgeS, secure));
+    res.header.set("set-cookie", cookie(out.refreshToken, maxAgeS));
     return { ...res, message: { ...out, refreshToken: "" } };
   };
 }
 
-function cookie(value: string, maxAgeS: number, secure: boolean): string {
-  return `${refreshCookieName}=${encodeURIComponent(value)}; Path=${cookiePath}; Max-Age=${maxAgeS}; HttpOnly; SameSite=Strict${secure ? "; Secure" : ""}`;
+function cookie(value: string, maxAgeS: number): string {
+  return `${refreshCookieName}=${encodeURIComponent(value)}; Path=${cookiePath}; Max-Age=${maxAgeS}; HttpOnly; Secure; SameSite=Strict`;
 }
 
 /** The value of one cookie of a Cookie header. */
@@ -122,18 +122,4 @@ function requireSameOrigin(header: Headers): void {
   if (host === "" || host !== (header.get("x-forwarded-host") ?? header.get("host"))) {
     throw new ConnectError("session calls must come from the shop's own pages", Code.PermissionDenied);
   }
-}
-
-/**
- * Whether the browser reached the edge over https (a TLS proxy in front says so in
- * X-Forwarded-Proto). Plain http is accepted only for a loopback host, where browsers do not
- * store Secure cookies sent over http everywhere; any other host gets a Secure cookie.
- */
-function isSecureOrigin(header: Headers): boolean {
-  if (header.get("x-forwarded-proto")?.split(",")[0]?.trim() === "https") return true;
-  const host = header.get("x-forwarded-host") ?? header.get("host") ?? "";
-  const hostname = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : (host.split(":")[0] ?? "");
-  const loopback =
-    hostname === "localhost" || hostname.endsWith(".localhost") || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === "[::1]";
-  return !loopback;
 }
