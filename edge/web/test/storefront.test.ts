@@ -494,6 +494,7 @@ describeWithChromium("storefront in Chromium", () => {
       "/shop.catalog.v1.CatalogService/StreamStock",
     ]);
     await buyer.page.locator('[data-status="Paid"]').waitFor();
+    await buyer.shot("paid");
     expectClean(watcher);
     expectClean(buyer);
   }, 120_000);
@@ -634,6 +635,7 @@ describeWithChromium("storefront in Chromium", () => {
     expect((await context.cookies()).find((c) => c.name === "shopmesh_refresh")?.value).toBe(cookieBefore);
     await page.reload();
     await page.getByText("Signed in as Mallory's target").waitFor();
+    await step(s, "still-signed-in");
     expectClean(s);
   }, 120_000);
 
