@@ -31,10 +31,15 @@ import {
  * front of the embedded mesh, driven in Chromium. A second edge instance is the one the browser
  * talks to, so a test can restart it while the services run on.
  *
- * The mesh holds each delivery of StockRejected (an order short of stock) for a few seconds:
- * long enough to restart the edge while such an order is still open on a page, and see the
- * cancellation arrive over the reopened stream. No other test orders more than is in stock.
+ * The saga is faster than a page, so the mesh holds two events back (FAULTS_EVENTS), each far
+ * longer than a page takes to open an order, so that what the page shows next can only come
+ * over its stream:
+ * - PaymentSucceeded, a few seconds: a paid order's page opens while it is still on its way;
+ * - StockRejected (an order short of stock), longer: room to restart the edge while such an
+ *   order is open on a page, and see the cancellation arrive over the reopened stream. No other
+ *   test orders more than is in stock.
  */
+const paymentSucceededHeldMs = 5_000;
 const stockRejectedHeldMs = 15_000;
 
 let mesh: EmbeddedMesh;
@@ -69,7 +74,10 @@ beforeAll(async () => {
       LOG_LEVEL: "silent",
       SHOPMESH_DATA_DIR: "memory",
       FAULTS_ENABLED: "1",
-      FAULTS_EVENTS: `shop.catalog.v1.StockRejected=delay=${stockRejectedHeldMs}ms`,
+      FAULTS_EVENTS: [
+        `shop.payment.v1.PaymentSucceeded=delay=${paymentSucceededHeldMs}ms`,
+        `shop.catalog.v1.StockRejected=delay=${stockRejectedHeldMs}ms`,
+      ].join(","),
     }),
     build({
       configFile: fileURLToPath(new URL("../vite.config.ts", import.meta.url)),
@@ -401,12 +409,18 @@ describeWithChromium("storefront in Chromium", () => {
     await page.keyboard.press("Enter");
 
     await page.waitForURL(/\/orders\//);
+    // The page opens the order while it is on its way, then only listens.
+    await page.getByText("Status update live").waitFor();
+    expect(await page.locator("[data-status]").textContent()).not.toBe("Paid");
+    await step(s, "order-on-its-way");
+    const sentWhileLive = s.requests.length;
     await page.locator('[data-status="Paid"]').waitFor();
-    // Pushed, not polled: the order page read the order once, and opened one stream unless the
-    // saga had already finished by then (the out-of-stock test holds an order open to see it move).
-    const orderCalls = s.requests.slice(sentBeforeOrder).filter((p) => p.startsWith("/shop.order.v1."));
-    expect(orderCalls.slice(0, 2)).toEqual(["/shop.order.v1.OrderService/PlaceOrder", "/shop.order.v1.OrderService/GetOrder"]);
-    expect(orderCalls.slice(2)).toEqual(orderCalls.length > 2 ? ["/shop.order.v1.OrderService/StreamOrders"] : []);
+    expect(s.requests.slice(sentBeforeOrder).filter((p) => p.startsWith("/shop.order.v1."))).toEqual([
+      "/shop.order.v1.OrderService/PlaceOrder",
+      "/shop.order.v1.OrderService/GetOrder",
+      "/shop.order.v1.OrderService/StreamOrders",
+    ]);
+    expect(s.requests.slice(sentWhileLive)).toEqual([]);
     const steps = await page.locator(".timeline .step-done .step-name").allTextContents();
     expect(steps).toEqual(["Placed", "Stock reserved", "Paid"]);
     await step(s, "paid");
