@@ -458,7 +458,10 @@ export function createKafkaBus(opts: KafkaBusOptions): KafkaBus {
         if (group.consumer === consumer) group.consumer = undefined;
         await consumer.disconnect().catch(() => undefined);
         const delayMs = Math.round(backoffDelay(attempt, retry));
-        logger.warn({ err, group: group.name, topics: [...topics], attempt, delay_ms: delayMs }, "Kafka consumer failed to start; retrying");
+        logger.warn(
+          { err, group: group.name, topics: [...topics], attempt, delay_ms: delayMs },
+          "Kafka consumer failed to start; retrying",
+        );
         await pause(delayMs);
       }
     }
