@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { RetryInfoSchema } from "@shopmesh/proto/google/rpc/error_details_pb.js";
 import { codeName } from "@shopmesh/platform";
 
 /** HTTP status of a REST answer for each code (STYLE.md "Errors → status codes"). */
@@ -101,8 +102,13 @@ const rejections = new WeakSet<object>();
  * included, where an upstream error would have its details and metadata dropped. (Not a
  * subclass: ConnectError's instanceof check refuses subclasses with a name of their own.)
  */
-export function edgeRejection(message: string, code: Code, metadata?: Readonly<Record<string, string>>): ConnectError {
-  const err = new ConnectError(message, code, metadata);
+export function edgeRejection(
+  message: string,
+  code: Code,
+  metadata?: Readonly<Record<string, string>>,
+  details?: ConstructorParameters<typeof ConnectError>[3],
+): ConnectError {
+  const err = new ConnectError(message, code, metadata, details);
   rejections.add(err);
   return err;
 }
@@ -114,10 +120,14 @@ export function isEdgeRejection(err: unknown): err is ConnectError {
 
 /**
  * RESOURCE_EXHAUSTED (HTTP 429) telling the caller when to try again: a `retry-after` header
- * (seconds) on REST and Connect answers, the same key in gRPC trailers.
+ * (seconds) on REST and Connect answers, the same key in gRPC trailers, and a google.rpc.RetryInfo
+ * error detail for Connect and gRPC clients.
  */
 export function rateLimited(retryAfterSeconds: number, what: string): ConnectError {
-  return edgeRejection(`${what}: too many requests, retry after ${retryAfterSeconds} s`, Code.ResourceExhausted, {
-    "retry-after": String(retryAfterSeconds),
-  });
+  return edgeRejection(
+    `${what}: too many requests, retry after ${retryAfterSeconds} s`,
+    Code.ResourceExhausted,
+    { "retry-after": String(retryAfterSeconds) },
+    [{ desc: RetryInfoSchema, value: { retryDelay: { seconds: BigInt(retryAfterSeconds) } } }],
+  );
 }

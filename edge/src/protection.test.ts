@@ -4,6 +4,10 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { closeClient, createClient as createGrpcClient, createLogger } from "@shopmesh/platform";
+import { fromBinary } from "@bufbuild/protobuf";
+import { anyUnpack } from "@bufbuild/protobuf/wkt";
+import { RetryInfoSchema } from "@shopmesh/proto/google/rpc/error_details_pb.js";
+import { StatusSchema } from "@shopmesh/proto/google/rpc/status_pb.js";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -139,19 +143,29 @@ describe("rate limits", () => {
     }
     expect(codes).toEqual([Code.Unauthenticated, Code.Unauthenticated, Code.Unauthenticated, Code.ResourceExhausted]);
     expect(Number(refusal?.metadata.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    const [retryInfo] = refusal?.findDetails(RetryInfoSchema) ?? [];
+    expect(Number(retryInfo?.retryDelay?.seconds)).toBeGreaterThanOrEqual(1);
 
     const grpcClient = createGrpcClient(AuthService, `127.0.0.1:${edge.port}`, { logger });
     try {
       const md = { "x-forwarded-for": "203.0.113.10" };
       const grpcCodes: Code[] = [];
       let trailer: string | null = null;
+      let delay: bigint | undefined;
       for (let i = 0; i < 4; i++) {
         const e = await failure(grpcClient.login({ email: "a@example.com", password: "wrong password" }, { metadata: md }));
         grpcCodes.push(e.code);
-        if (e.code === Code.ResourceExhausted) trailer = e.metadata.get("retry-after");
+        if (e.code === Code.ResourceExhausted) {
+          trailer = e.metadata.get("retry-after");
+          // The platform client keeps text metadata only: read the status details off the wire.
+          const bin = (e.cause as grpc.ServiceError).metadata.get("grpc-status-details-bin")[0] as Buffer;
+          const [detail] = fromBinary(StatusSchema, bin).details;
+          delay = detail && anyUnpack(detail, RetryInfoSchema)?.retryDelay?.seconds;
+        }
       }
       expect(grpcCodes).toEqual([Code.Unauthenticated, Code.Unauthenticated, Code.Unauthenticated, Code.ResourceExhausted]);
       expect(Number(trailer)).toBeGreaterThanOrEqual(1);
+      expect(Number(delay)).toBeGreaterThanOrEqual(1);
     } finally {
       closeClient(grpcClient);
     }
