@@ -13,3 +13,11 @@ export {
 export { distributedConfigSchema, embeddedConfigSchema, readDistributedConfig, readEmbeddedConfig } from "./config.js";
 export { type OrderJson, type RestReply, RestError, rest, Shopper } from "./shopper.js";
 export { type EmbeddedAddresses, embeddedAddressesFile, readEmbeddedAddresses } from "./embedded-addresses.js";
+export {
+  check as checkBooks,
+  type Discrepancy,
+  formatReport,
+  type ReconcileReport,
+  type ReconcileTargets,
+  reconcile,
+} from "./reconcile.js";
