@@ -19,6 +19,7 @@ import { clientObserver } from "./client-observer.js";
 import { currentCall } from "./context.js";
 import { grpcChannelOptions } from "./server.js";
 import { clientMethodDefinition } from "./service.js";
+import { decodeStatusDetails, statusDetailsKey } from "./status-details.js";
 
 export interface CallOptions {
   /** Budget for this call in ms; the caller's remaining budget caps it. */
@@ -279,7 +280,9 @@ export function fromServiceError(err: grpc.ServiceError): ConnectError {
   for (const [k, v] of Object.entries(err.metadata?.getMap() ?? {})) {
     if (typeof v === "string") headers.set(k, v);
   }
-  return new ConnectError(err.details || err.message, err.code as number as Code, headers, undefined, err);
+  const e = new ConnectError(err.details || err.message, err.code as number as Code, headers, undefined, err);
+  e.details.push(...decodeStatusDetails(err.metadata?.get(statusDetailsKey)[0]));
+  return e;
 }
 
 async function pump(

@@ -11,6 +11,7 @@ import type { CallContext } from "./context.js";
 import { chainInterceptors, defaultInterceptors, type ServerInterceptor } from "./interceptors.js";
 import { HealthRegistry, ServingStatus } from "./health.js";
 import { ReflectionIndex } from "./reflection.js";
+import { encodeStatusDetails, statusDetailsKey } from "./status-details.js";
 import { decodeRequest, serverMethodDefinition, type ServiceRegistration } from "./service.js";
 
 /** Options that make grpc-js cheaper per call; we do our own retries and need no channelz. */
@@ -326,6 +327,8 @@ function toStatus(err: unknown): Partial<grpc.StatusObject> {
   e.metadata.forEach((value, key) => {
     if (!key.startsWith("grpc-") && !key.endsWith("-bin")) metadata.set(key, value);
   });
+  const details = encodeStatusDetails(e);
+  if (details !== undefined) metadata.set(statusDetailsKey, details);
   return { code: e.code as number as grpc.status, details: e.rawMessage, metadata };
 }
 
