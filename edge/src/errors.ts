@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { RetryInfoSchema } from "@shopmesh/proto/google/rpc/error_details_pb.js";
-import { codeName } from "@shopmesh/platform";
+import { BadRequestSchema, RetryInfoSchema } from "@shopmesh/proto/google/rpc/error_details_pb.js";
+import { codeName, fieldViolationsOf } from "@shopmesh/platform";
 
 /** HTTP status of a REST answer for each code (STYLE.md "Errors → status codes"). */
 export function httpStatusOf(code: Code): number {
@@ -53,9 +53,10 @@ function genericMessage(code: Code): string | undefined {
 
 /**
  * The error a caller of the edge sees for anything thrown while serving it. A ConnectError
- * keeps its code; its message is kept unless the code says it may carry internals; details
- * and metadata of upstream errors are dropped. Anything else is INTERNAL "internal error".
- * The original stays as `cause` for the log.
+ * keeps its code; its message is kept unless the code says it may carry internals; metadata
+ * and details of upstream errors are dropped, except the field violations of INVALID_ARGUMENT
+ * (google.rpc.BadRequest). Anything else is INTERNAL "internal error". The original stays as
+ * `cause` for the log.
  */
 export function toPublicError(err: unknown): ConnectError {
   if (isEdgeRejection(err)) return err;
@@ -64,7 +65,10 @@ export function toPublicError(err: unknown): ConnectError {
   if (generic === undefined && err.details.length === 0 && !hasHeaders(err.metadata)) return err;
   // UNKNOWN and DATA_LOSS say as little to a caller as INTERNAL does; one code for all three.
   const code = isServerFault(err.code) ? Code.Internal : err.code;
-  return new ConnectError(generic ?? err.rawMessage, code, undefined, undefined, err);
+  const violations = code === Code.InvalidArgument ? fieldViolationsOf(err) : [];
+  return violations.length > 0
+    ? new ConnectError(err.rawMessage, code, undefined, [{ desc: BadRequestSchema, value: { fieldViolations: violations } }], err)
+    : new ConnectError(generic ?? err.rawMessage, code, undefined, undefined, err);
 }
 
 function hasHeaders(h: Headers): boolean {
@@ -77,9 +81,14 @@ export function isServerFault(code: Code): boolean {
   return code === Code.Internal || code === Code.Unknown || code === Code.DataLoss;
 }
 
-/** The JSON body of every REST error: {"code":"not_found","message":"…"}. */
+/**
+ * The JSON body of every REST error: {"code":"not_found","message":"…"}, plus for a request
+ * with bad fields "field_violations":[{"field":"email","description":"…"}] (its BadRequest detail).
+ */
 export function errorBody(err: ConnectError): string {
-  return JSON.stringify({ code: codeName(err.code), message: err.rawMessage });
+  const violations = fieldViolationsOf(err);
+  if (violations.length === 0) return JSON.stringify({ code: codeName(err.code), message: err.rawMessage });
+  return JSON.stringify({ code: codeName(err.code), message: err.rawMessage, field_violations: violations });
 }
 
 /** An error of the HTTP layer itself (body too large, unknown route), with its own status. */
