@@ -1,6 +1,6 @@
-import { Code, ConnectError } from "@shopmesh/platform";
+import { Code, ConnectError, fieldViolationsOf } from "@shopmesh/platform";
 import { describe, expect, it } from "vitest";
-import { normaliseEmail, parseEmail, parseName, parseNewPassword } from "./validation.js";
+import { normaliseEmail, parseEmail, parseLogin, parseName, parseNewPassword, parseSignup } from "./validation.js";
 
 function codeOf(fn: () => unknown): Code | "ok" {
   try {
@@ -37,5 +37,33 @@ describe("signup validation", () => {
     expect(parseName("name", "  Ada ")).toBe("Ada");
     expect(codeOf(() => parseName("name", "   "))).toBe(Code.InvalidArgument);
     expect(codeOf(() => parseName("name", "x".repeat(101)))).toBe(Code.InvalidArgument);
+  });
+});
+
+function violatedFields(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConnectError && err.code === Code.InvalidArgument) return fieldViolationsOf(err).map((v) => v.field);
+    throw err;
+  }
+  return [];
+}
+
+describe("request validation", () => {
+  it("names every bad field of a signup", () => {
+    expect(violatedFields(() => parseSignup({ email: "ada", password: "short", name: " " }))).toEqual(["email", "password", "name"]);
+    expect(violatedFields(() => parseSignup({ email: "ada@example.com", password: "short", name: "Ada" }))).toEqual(["password"]);
+    expect(parseSignup({ email: " Ada@Example.com", password: "12345678", name: " Ada " })).toEqual({
+      email: "ada@example.com",
+      password: "12345678",
+      name: "Ada",
+    });
+  });
+
+  it("wants both login fields, within signup's bounds, and no particular email format", () => {
+    expect(violatedFields(() => parseLogin({ email: " ", password: "" }))).toEqual(["email", "password"]);
+    expect(violatedFields(() => parseLogin({ email: "a@b.co", password: "x".repeat(257) }))).toEqual(["password"]);
+    expect(parseLogin({ email: " Not-An-Email ", password: "pw" })).toEqual({ email: "not-an-email", password: "pw" });
   });
 });

@@ -1,4 +1,4 @@
-import { invalidArgument } from "@shopmesh/platform";
+import { invalidArgument, violations } from "@shopmesh/platform";
 
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 256;
@@ -33,4 +33,30 @@ export function parseName(field: string, raw: string): string {
   if (name === "") throw invalidArgument(field, "required");
   if ([...name].length > MAX_NAME_LENGTH) throw invalidArgument(field, `at most ${MAX_NAME_LENGTH} characters`);
   return name;
+}
+
+/** A signup request checked field by field: every bad field is named in one INVALID_ARGUMENT. */
+export function parseSignup(req: { email: string; password: string; name: string }): { email: string; password: string; name: string } {
+  const v = violations();
+  const email = v.parse(() => parseEmail("email", req.email), "");
+  const password = v.parse(() => parseNewPassword("password", req.password), "");
+  const name = v.parse(() => parseName("name", req.name), "");
+  v.throwIfAny();
+  return { email, password, name };
+}
+
+/**
+ * A login request: both fields given and within signup's bounds. No format checks: a malformed
+ * email is just one no user has, and the answer to it is the same as to a wrong password.
+ */
+export function parseLogin(req: { email: string; password: string }): { email: string; password: string } {
+  const v = violations();
+  const email = normaliseEmail(req.email);
+  if (v.check(email !== "", "email", "required"))
+    v.check(email.length <= MAX_EMAIL_LENGTH, "email", `at most ${MAX_EMAIL_LENGTH} characters`);
+  if (v.check(req.password !== "", "password", "required")) {
+    v.check([...req.password].length <= MAX_PASSWORD_LENGTH, "password", `at most ${MAX_PASSWORD_LENGTH} characters`);
+  }
+  v.throwIfAny();
+  return { email, password: req.password };
 }

@@ -1,4 +1,4 @@
-import { invalidArgument } from "@shopmesh/platform";
+import { invalidArgument, violations } from "@shopmesh/platform";
 import { MAX_QUANTITY, MIN_QUANTITY } from "./cart.js";
 
 // The catalog's product id syntax: an id it could never know is refused here without asking it.
@@ -21,4 +21,13 @@ export function parseUserId(field: string, raw: string): string {
   if (raw.trim() === "") throw invalidArgument(field, "is required");
   if (raw.length > 200) throw invalidArgument(field, "is too long");
   return raw;
+}
+
+/** An item to put in the cart (AddItem, UpdateItem): every bad field is named in one INVALID_ARGUMENT. */
+export function parseItem(req: { productId: string; qty: number }): { productId: string; qty: number } {
+  const v = violations();
+  const productId = v.parse(() => parseProductId("product_id", req.productId), "");
+  const qty = v.parse(() => parseQuantity("qty", req.qty), 0);
+  v.throwIfAny();
+  return { productId, qty };
 }

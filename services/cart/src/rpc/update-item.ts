@@ -1,13 +1,12 @@
 import type { Carts } from "../cart/cart.service.js";
-import { parseProductId, parseQuantity } from "../cart/validation.js";
+import { parseItem } from "../cart/validation.js";
 import { callerId, type Handler } from "./handler.js";
 import { toProtoCart } from "./mapping.js";
 
 export function updateItem(carts: Carts): Handler<"updateItem"> {
   return async (req, ctx) => {
     const userId = callerId(ctx);
-    const productId = parseProductId("product_id", req.productId);
-    const qty = parseQuantity("qty", req.qty);
+    const { productId, qty } = parseItem(req);
     return { cart: toProtoCart(await carts.updateItem(userId, productId, qty)) };
   };
 }

@@ -1,6 +1,6 @@
-import { Code, ConnectError } from "@shopmesh/platform";
+import { Code, ConnectError, fieldViolationsOf } from "@shopmesh/platform";
 import { describe, expect, it } from "vitest";
-import { parseCardNumber, parseIdempotencyKey, parseOrderId, parseOrderIds, parsePageSize } from "./validation.js";
+import { parseCardNumber, parseIdempotencyKey, parseOrderId, parseOrderIds, parsePageSize, parsePlaceOrder } from "./validation.js";
 
 function refusal(fn: () => unknown): ConnectError {
   try {
@@ -49,5 +49,15 @@ describe("order validation", () => {
     expect(parsePageSize(100, 20, 100)).toBe(100);
     expect(refusal(() => parsePageSize(101, 20, 100)).rawMessage).toMatch(/^page_size: /);
     expect(refusal(() => parsePageSize(-1, 20, 100)).code).toBe(Code.InvalidArgument);
+  });
+
+  it("a PlaceOrder request names every bad field, each once", () => {
+    expect(parsePlaceOrder({ idempotencyKey: "", payment: { cardNumber: "4242 4242 4242 4242" } })).toEqual({
+      idempotencyKey: undefined,
+      cardDigits: "4242424242424242",
+    });
+    const err = refusal(() => parsePlaceOrder({ idempotencyKey: "k".repeat(129), payment: { cardNumber: "1234" } }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(fieldViolationsOf(err).map((v) => v.field)).toEqual(["idempotency_key", "payment.card_number"]);
   });
 });

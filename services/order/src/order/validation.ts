@@ -1,4 +1,4 @@
-import { invalidArgument, normalizeCardNumber } from "@shopmesh/platform";
+import { invalidArgument, normalizeCardNumber, violations } from "@shopmesh/platform";
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const printableAscii = /^[\x20-\x7e]{1,128}$/;
@@ -45,4 +45,16 @@ export function parseUserId(field: string, raw: string): string | undefined {
   if (raw === "") return undefined;
   if (raw.trim() === "" || raw.length > 200) throw invalidArgument(field, "must be a user id");
   return raw;
+}
+
+/** A PlaceOrder request: every bad field is named in one INVALID_ARGUMENT. */
+export function parsePlaceOrder(req: { idempotencyKey: string; payment?: { cardNumber: string } }): {
+  idempotencyKey: string | undefined;
+  cardDigits: string | undefined;
+} {
+  const v = violations();
+  const idempotencyKey = v.parse(() => parseIdempotencyKey(req.idempotencyKey), undefined);
+  const cardDigits = v.parse(() => parseCardNumber("payment.card_number", req.payment?.cardNumber ?? ""), undefined);
+  v.throwIfAny();
+  return { idempotencyKey, cardDigits };
 }
