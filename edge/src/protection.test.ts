@@ -4,10 +4,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { closeClient, createClient as createGrpcClient, createLogger } from "@shopmesh/platform";
-import { fromBinary } from "@bufbuild/protobuf";
-import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { RetryInfoSchema } from "@shopmesh/proto/google/rpc/error_details_pb.js";
-import { StatusSchema } from "@shopmesh/proto/google/rpc/status_pb.js";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -157,10 +154,7 @@ describe("rate limits", () => {
         grpcCodes.push(e.code);
         if (e.code === Code.ResourceExhausted) {
           trailer = e.metadata.get("retry-after");
-          // The platform client keeps text metadata only: read the status details off the wire.
-          const bin = (e.cause as grpc.ServiceError).metadata.get("grpc-status-details-bin")[0] as Buffer;
-          const [detail] = fromBinary(StatusSchema, bin).details;
-          delay = detail && anyUnpack(detail, RetryInfoSchema)?.retryDelay?.seconds;
+          delay = e.findDetails(RetryInfoSchema)[0]?.retryDelay?.seconds;
         }
       }
       expect(grpcCodes).toEqual([Code.Unauthenticated, Code.Unauthenticated, Code.Unauthenticated, Code.ResourceExhausted]);
