@@ -22,6 +22,11 @@ whose <NAME>_ADDR it gets. The edge (name "edge") speaks HTTP; the services gRPC
 {{- range $peer := .peers -}}
 {{- $_ := set $config (printf "%s_ADDR" (upper $peer)) (include "shopmesh.address" (dict "root" $root "name" $peer)) -}}
 {{- end -}}
+{{- if and $edge $root.Values.ingress.enabled -}}
+{{- /* Behind the ingress every client's address is the controller's: the edge reads the client
+from the X-Forwarded-For entry the controller adds (rate limits key on it). */ -}}
+{{- $_ := set $config "EDGE_TRUSTED_PROXY_HOPS" "1" -}}
+{{- end -}}
 {{- range $var, $value := $v.env -}}
 {{- $_ := set $config $var (toString $value) -}}
 {{- end -}}

@@ -294,6 +294,17 @@ describeWithHelm("helm/shopmesh", () => {
     expect(monitor?.spec.endpoints[0].honorLabels).toBe(true);
   });
 
+  it("has the edge trust one proxy hop of X-Forwarded-For behind the ingress, and none without it", async () => {
+    const edgeEnv = (objects: K8sObject[]) => {
+      const deployment = ofKind(objects, "Deployment").find((d) => d.metadata.labels["app.kubernetes.io/name"] === "edge");
+      return containerEnv(deployment?.spec.template.spec.containers[0], objects);
+    };
+    expect(edgeEnv(await renderChart(["--set", "ingress.enabled=true"])).get("EDGE_TRUSTED_PROXY_HOPS")).toEqual({ value: "1" });
+    expect(edgeEnv(await renderChart()).get("EDGE_TRUSTED_PROXY_HOPS")).toBeUndefined();
+    const overridden = await renderChart(["--set", "ingress.enabled=true", "--set-string", "edge.env.EDGE_TRUSTED_PROXY_HOPS=2"]);
+    expect(edgeEnv(overridden).get("EDGE_TRUSTED_PROXY_HOPS")).toEqual({ value: "2" });
+  });
+
   it("ships deploy/prometheus/alerts.yml as a PrometheusRule and deploy/grafana/dashboards/*.json in a dashboard ConfigMap", async () => {
     const objects = await renderChart(["--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.grafanaDashboards.enabled=true"]);
     // The chart's files/prometheus and files/grafana are links to deploy/: what exists there is what the chart ships.
