@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Code, ConnectError, fieldViolationsOf, invalidArgument, notFound, violations } from "./errors.js";
+import { violatedFields } from "./testing/violations.js";
 
 function thrown(fn: () => unknown): ConnectError {
   try {
@@ -30,7 +31,7 @@ describe("invalid arguments", () => {
     expect([email, id]).toEqual(["", "p1"]);
     const err = thrown(() => v.throwIfAny());
     expect(err.rawMessage).toBe("qty: must be positive; email: not an email address");
-    expect(fieldViolationsOf(err).map((f) => f.field)).toEqual(["qty", "email"]);
+    expect(violatedFields(() => v.throwIfAny())).toEqual(["qty", "email"]);
   });
 
   it("pass when nothing is wrong, and let other errors through parse", () => {

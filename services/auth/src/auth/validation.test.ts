@@ -1,4 +1,5 @@
-import { Code, ConnectError, fieldViolationsOf } from "@shopmesh/platform";
+import { Code, ConnectError } from "@shopmesh/platform";
+import { violatedFields } from "@shopmesh/platform/testing";
 import { describe, expect, it } from "vitest";
 import { normaliseEmail, parseEmail, parseLogin, parseName, parseNewPassword, parseSignup } from "./validation.js";
 
@@ -39,16 +40,6 @@ describe("signup validation", () => {
     expect(codeOf(() => parseName("name", "x".repeat(101)))).toBe(Code.InvalidArgument);
   });
 });
-
-function violatedFields(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConnectError && err.code === Code.InvalidArgument) return fieldViolationsOf(err).map((v) => v.field);
-    throw err;
-  }
-  return [];
-}
 
 describe("request validation", () => {
   it("names every bad field of a signup", () => {

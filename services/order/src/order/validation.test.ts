@@ -1,4 +1,5 @@
-import { Code, ConnectError, fieldViolationsOf } from "@shopmesh/platform";
+import { Code, ConnectError } from "@shopmesh/platform";
+import { violatedFields } from "@shopmesh/platform/testing";
 import { describe, expect, it } from "vitest";
 import { parseCardNumber, parseIdempotencyKey, parseOrderId, parseOrderIds, parsePageSize, parsePlaceOrder } from "./validation.js";
 
@@ -56,8 +57,9 @@ describe("order validation", () => {
       idempotencyKey: undefined,
       cardDigits: "4242424242424242",
     });
-    const err = refusal(() => parsePlaceOrder({ idempotencyKey: "k".repeat(129), payment: { cardNumber: "1234" } }));
-    expect(err.code).toBe(Code.InvalidArgument);
-    expect(fieldViolationsOf(err).map((v) => v.field)).toEqual(["idempotency_key", "payment.card_number"]);
+    expect(violatedFields(() => parsePlaceOrder({ idempotencyKey: "k".repeat(129), payment: { cardNumber: "1234" } }))).toEqual([
+      "idempotency_key",
+      "payment.card_number",
+    ]);
   });
 });
