@@ -30,6 +30,8 @@ export interface BenchConfig {
   readonly relayBatchSize: number;
   /** Bare producer + relay pairs; the one with the median ratio is reported. */
   readonly relayRounds: number;
+  /** Alternating telemetry off/on rounds of the REST read (the checkout gets two: it uses up stock). */
+  readonly telemetryRounds: number;
   /** Bare kafkajs round trips measured next to the distributed checkout. */
   readonly roundTrips: number;
   /** Measured checkouts of the one shopper of the distributed checkout scenario. */
@@ -82,6 +84,7 @@ export function readBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     relayEvents: positiveInteger("BENCH_RELAY_EVENTS", env.BENCH_RELAY_EVENTS, 20_000),
     relayBatchSize: positiveInteger("BENCH_RELAY_BATCH", env.BENCH_RELAY_BATCH, 100),
     relayRounds: positiveInteger("BENCH_RELAY_ROUNDS", env.BENCH_RELAY_ROUNDS, 3),
+    telemetryRounds: positiveInteger("BENCH_TELEMETRY_ROUNDS", env.BENCH_TELEMETRY_ROUNDS, 3),
     roundTrips: positiveInteger("BENCH_ROUND_TRIPS", env.BENCH_ROUND_TRIPS, 200),
     distributedCheckouts: positiveInteger("BENCH_DIST_CHECKOUTS", env.BENCH_DIST_CHECKOUTS, 100),
   });

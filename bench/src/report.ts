@@ -38,6 +38,8 @@ export interface LoadResult extends ResultBase {
   /** This scenario's requests/s over the baseline scenario's, same run. */
   readonly ratioToBaseline?: number;
   readonly target?: ScenarioTarget;
+  /** Requests/s of each round, when measured in rounds (`load` is then their mean, latencies of the last). */
+  readonly rounds?: readonly number[];
 }
 
 export interface CheckoutResult extends ResultBase {
@@ -48,6 +50,8 @@ export interface CheckoutResult extends ResultBase {
   /** This scenario's checkouts/s over the baseline scenario's, same run. */
   readonly ratioToBaseline?: number;
   readonly target: CheckoutTarget;
+  /** Checkouts/s of each round, when measured in rounds (counts and time summed, latencies of the last). */
+  readonly rounds?: readonly number[];
 }
 
 export interface RelayResult extends ResultBase {

@@ -16,7 +16,7 @@
 //
 // Env: see bench-config.ts and bench/README.md.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -368,6 +368,44 @@ async function runScenarios(
   }
 }
 
+/**
+ * One result for a scenario measured in rounds, each round's rate in `rounds`: a load's mean
+ * requests/s, a checkout's paid checkouts over the summed time with its counts summed; the
+ * latencies of the last round. A round that
+ * failed makes the whole an error.
+ */
+function mergeRounds(results: readonly ScenarioResult[]): ScenarioResult {
+  const last = results[results.length - 1];
+  if (!last || results.length === 1) return last as ScenarioResult;
+  const failed = results.find((r) => r.error !== undefined || r.skipped !== undefined);
+  if (failed) return failed;
+  const mean = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100;
+  if (last.kind === "load") {
+    const rounds = results.map((r) => (r.kind === "load" ? (r.load?.requestsPerSecond ?? 0) : 0));
+    return last.load ? { ...last, rounds, load: { ...last.load, requestsPerSecond: mean(rounds) } } : last;
+  }
+  if (last.kind === "checkout" && last.checkout) {
+    const figures = results.flatMap((r) => (r.kind === "checkout" && r.checkout ? [r.checkout] : []));
+    const rounds = figures.map((f) => f.checkoutsPerSecond);
+    const sum = (key: "attempted" | "paid" | "failed" | "stuck" | "non2xx" | "durationS") => figures.reduce((a, f) => a + f[key], 0);
+    return {
+      ...last,
+      rounds,
+      checkout: {
+        ...last.checkout,
+        durationS: Math.round(sum("durationS") * 100) / 100,
+        checkoutsPerSecond: Math.round((sum("paid") / sum("durationS")) * 100) / 100,
+        attempted: sum("attempted"),
+        paid: sum("paid"),
+        failed: sum("failed"),
+        stuck: sum("stuck"),
+        non2xx: sum("non2xx"),
+      },
+    };
+  }
+  return last;
+}
+
 /** Each load and checkout result's rate over its baseline scenario's, when both were measured. */
 function withRatios(results: readonly ScenarioResult[]): ScenarioResult[] {
   const rateOf = (name: string): number | undefined => {
@@ -480,35 +518,72 @@ async function main(): Promise<number> {
     }
   }
 
-  // 2b. Telemetry on: the mesh again on the same data dir, every span exported over OTLP to a
-  // sink of the bench's, its metrics scraped every second; the same scenarios as without.
+  // 2b. Telemetry: two meshes on fresh data of their own, side by side, one exporting every span
+  // over OTLP to a sink of the bench's and scraped for metrics every second, one without. Each
+  // pair (off, on) is measured in alternating rounds, so that a busy machine weighs on both.
   const telemetryScenarios = bySystem("mesh-telemetry");
   let telemetry: TelemetryFigures | undefined;
   if (telemetryScenarios.length > 0) {
     const sink = await startTelemetrySink();
-    let system: RunningSystem | undefined;
+    const meshes: Partial<Record<"off" | "on", RunningSystem>> = {};
     try {
-      const fresh = readdirSync(dataDir).length === 0;
-      log(`mesh start with telemetry on (OTLP to ${sink.endpoint}, /metrics scraped every ${SCRAPE_INTERVAL_MS} ms)`);
-      const started = await startMesh({
-        repoRoot: REPO_ROOT,
-        entry: cfg.meshEntry,
-        dataDir,
-        freshDataDir: fresh,
-        logPath: join(tmp, "mesh-telemetry.log"),
-        readyTimeoutMs: cfg.readyTimeoutMs,
-        label: "telemetry",
-        env: { OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint, OTEL_TRACES_SAMPLER: "parentbased_always_on" },
-      });
-      system = started.system;
-      log(`mesh with telemetry ready in ${started.figures.readyMs} ms (pid ${system.pid}, ${system.url})`);
-      if (system.metricsUrl) sink.scrape(system.metricsUrl, SCRAPE_INTERVAL_MS);
-      await runScenarios(system, telemetryScenarios, cfg, scenarioResults);
-      memoryAfterLoad["mesh-telemetry"] = system.memory();
+      for (const mode of ["off", "on"] as const) {
+        const dir = join(tmp, `data-telemetry-${mode}`);
+        mkdirSync(dir);
+        log(
+          mode === "on"
+            ? `mesh start with telemetry on (OTLP to ${sink.endpoint}, /metrics scraped every ${SCRAPE_INTERVAL_MS} ms)`
+            : "mesh start with telemetry off (no exporter, not scraped)",
+        );
+        const started = await startMesh({
+          repoRoot: REPO_ROOT,
+          entry: cfg.meshEntry,
+          dataDir: dir,
+          freshDataDir: true,
+          logPath: join(tmp, `mesh-telemetry-${mode}.log`),
+          readyTimeoutMs: cfg.readyTimeoutMs,
+          label: `telemetry-${mode}`,
+          ...(mode === "on"
+            ? {
+                env: {
+                  OTEL_TRACES_EXPORTER: "otlp",
+                  OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint,
+                  OTEL_TRACES_SAMPLER: "parentbased_always_on",
+                },
+              }
+            : {}),
+        });
+        meshes[mode] = started.system;
+        log(`mesh with telemetry ${mode} ready in ${started.figures.readyMs} ms (pid ${started.system.pid}, ${started.system.url})`);
+      }
+      const on = meshes.on;
+      const off = meshes.off;
+      if (!on || !off) throw new Error("a telemetry mesh did not start");
+      if (on.metricsUrl) sink.scrape(on.metricsUrl, SCRAPE_INTERVAL_MS);
+      const isOff = (s: Scenario) => s.name.startsWith("telemetry-off-");
+      for (const onScenario of telemetryScenarios.filter((s) => !isOff(s))) {
+        const baselineName = "baseline" in onScenario ? onScenario.baseline : undefined;
+        const offScenario = telemetryScenarios.find((s) => isOff(s) && s.name === baselineName);
+        const rounds = onScenario.kind === "checkout" ? Math.min(2, cfg.telemetryRounds) : cfg.telemetryRounds;
+        const measured: Record<string, ScenarioResult[]> = {};
+        for (let round = 0; round < rounds; round++) {
+          const pair: Array<[Scenario, RunningSystem]> = [[onScenario, on]];
+          if (offScenario) pair.unshift([offScenario, off]);
+          if (round % 2 === 1) pair.reverse();
+          for (const [scenario, system] of pair) {
+            log(`${scenario.name}: round ${round + 1} of ${rounds}`);
+            const one: ScenarioResult[] = [];
+            await runScenarios(system, [scenario], cfg, one);
+            measured[scenario.name] = [...(measured[scenario.name] ?? []), ...one];
+          }
+        }
+        for (const results of Object.values(measured)) scenarioResults.push(mergeRounds(results));
+      }
+      memoryAfterLoad["mesh-telemetry"] = on.memory();
     } catch (err) {
       harnessErrors.push(`mesh with telemetry: ${errorText(err)}`);
     } finally {
-      await system?.stop();
+      await Promise.all([meshes.off?.stop(), meshes.on?.stop()]);
       telemetry = sink.figures();
       await sink.close();
     }

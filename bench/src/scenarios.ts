@@ -237,23 +237,38 @@ export const SCENARIOS: readonly Scenario[] = [
     system: "mesh",
     target: CHECKOUT_TARGET,
   },
-  // The same two on a mesh that exports every span (OTLP to a sink of the bench's) and is
-  // scraped for metrics every second: what telemetry costs (issue 5).
+  // What telemetry costs (issue 5): two meshes on fresh data side by side, one exporting every
+  // span (OTLP to a sink of the bench's) and scraped for metrics every second, one without;
+  // measured in alternating rounds, so that a busy machine weighs on both alike.
+  {
+    kind: "load",
+    name: "telemetry-off-edge-rest-get-product",
+    title: "edge REST GET /api/products/{id}, telemetry off (paired)",
+    system: "mesh-telemetry",
+    prepare: restProductRead,
+  },
   {
     kind: "load",
     name: "telemetry-edge-rest-get-product",
     title: "edge REST GET /api/products/{id}, telemetry on",
     system: "mesh-telemetry",
-    baseline: "edge-rest-get-product",
+    baseline: "telemetry-off-edge-rest-get-product",
     target: { minRatioToBaseline: TELEMETRY_MIN_RATIO },
     prepare: restProductRead,
+  },
+  {
+    kind: "checkout",
+    name: "telemetry-off-checkout",
+    title: "checkout → paid, telemetry off (paired)",
+    system: "mesh-telemetry",
+    target: { maxFailedOrStuck: 0 },
   },
   {
     kind: "checkout",
     name: "telemetry-checkout",
     title: "checkout → paid, telemetry on",
     system: "mesh-telemetry",
-    baseline: "checkout",
+    baseline: "telemetry-off-checkout",
     target: { maxFailedOrStuck: 0, minRatioToBaseline: TELEMETRY_MIN_RATIO },
   },
   {
