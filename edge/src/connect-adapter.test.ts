@@ -3,6 +3,7 @@ import { createLogger } from "@shopmesh/platform";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEdge, type Edge } from "./edge.js";
+import { testEdgeSettings } from "./testing/edge-settings.js";
 import { type FakeCatalog, startFakeCatalog } from "./testing/fake-upstreams.js";
 
 const logger = createLogger({ level: "silent" });
@@ -26,14 +27,7 @@ describe("a request body that is not the method's message", () => {
   beforeAll(async () => {
     catalog = await startFakeCatalog(logger);
     edge = createEdge({
-      config: {
-        EDGE_PORT: 0,
-        EDGE_HOST: "127.0.0.1",
-        CORS_ORIGINS: ["*"],
-        EDGE_MAX_BODY_BYTES: 1024,
-        EDGE_REQUEST_TIMEOUT_MS: 5_000,
-        EDGE_HEADERS_TIMEOUT_MS: 10_000,
-      },
+      config: testEdgeSettings(),
       logger,
       upstreams: { [CatalogService.typeName]: catalog.address },
       services: [CatalogService],

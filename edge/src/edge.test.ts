@@ -25,23 +25,14 @@ import {
 } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { edgeConfigSchema, upstreamsFromConfig } from "./config.js";
-import { createEdge, type Edge, type EdgeSettings } from "./edge.js";
+import { createEdge, type Edge } from "./edge.js";
+import { testEdgeSettings } from "./testing/edge-settings.js";
 import { EchoService } from "./testing/echo-contract.js";
 import { type FakeCatalog, type FakeEcho, startFakeCatalog, startFakeEcho, startLeakyUpstream } from "./testing/fake-upstreams.js";
 
 const logger = createLogger({ level: "silent" });
 
-function settings(overrides: Partial<EdgeSettings> = {}): EdgeSettings {
-  return {
-    EDGE_PORT: 0,
-    EDGE_HOST: "127.0.0.1",
-    CORS_ORIGINS: ["*"],
-    EDGE_MAX_BODY_BYTES: 1024,
-    EDGE_REQUEST_TIMEOUT_MS: 5_000,
-    EDGE_HEADERS_TIMEOUT_MS: 10_000,
-    ...overrides,
-  };
-}
+const settings = testEdgeSettings;
 
 /** A port nothing listens on. */
 async function deadAddress(): Promise<string> {

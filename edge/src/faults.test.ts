@@ -7,20 +7,11 @@ import { CatalogService, ProductSchema } from "@shopmesh/proto/shop/catalog/v1/c
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readEdgeConfig } from "./config.js";
 import { createEdge, type Edge, type EdgeSettings } from "./edge.js";
+import { testEdgeSettings } from "./testing/edge-settings.js";
 
 const logger = createLogger({ level: "silent" });
 
-function settings(overrides: Partial<EdgeSettings> = {}): EdgeSettings {
-  return {
-    EDGE_PORT: 0,
-    EDGE_HOST: "127.0.0.1",
-    CORS_ORIGINS: ["*"],
-    EDGE_MAX_BODY_BYTES: 1024,
-    EDGE_REQUEST_TIMEOUT_MS: 5_000,
-    EDGE_HEADERS_TIMEOUT_MS: 10_000,
-    ...overrides,
-  };
-}
+const settings = testEdgeSettings;
 
 describe("x-fault through the edge", () => {
   // A catalog that honours x-fault, as a service started with FAULTS_ENABLED does.

@@ -10,24 +10,14 @@ import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Authenticate } from "./authenticate.js";
 import { createEdge, type Edge, type EdgeSettings } from "./edge.js";
+import { testEdgeSettings } from "./testing/edge-settings.js";
 import { EchoService } from "./testing/echo-contract.js";
 import { type FakeCatalog, type FakeEcho, startFakeCatalog, startFakeEcho, startLeakyUpstream } from "./testing/fake-upstreams.js";
 
 const logger = createLogger({ level: "silent" });
 
-function settings(overrides: Partial<EdgeSettings> = {}): EdgeSettings {
-  return {
-    EDGE_PORT: 0,
-    EDGE_HOST: "127.0.0.1",
-    CORS_ORIGINS: ["*"],
-    EDGE_MAX_BODY_BYTES: 1024,
-    EDGE_REQUEST_TIMEOUT_MS: 5_000,
-    EDGE_HEADERS_TIMEOUT_MS: 10_000,
-    // The tests run on loopback: nothing is exempt here.
-    EDGE_RATE_LIMIT_EXEMPT: [],
-    ...overrides,
-  };
-}
+// The tests run on loopback: nothing is exempt here.
+const settings = (overrides: Partial<EdgeSettings> = {}) => testEdgeSettings({ EDGE_RATE_LIMIT_EXEMPT: [], ...overrides });
 
 /** Bearer token "<name>" stands for user "<name>". */
 const namedUsers: Authenticate = (headers) => {
