@@ -155,10 +155,13 @@ describe("REST", () => {
     expect(await json(badToken)).toMatchObject({ code: "invalid_argument", message: expect.stringContaining("page_token") });
   });
 
-  it("refuses unknown query parameters and repeated singular ones", async () => {
+  it("refuses unknown query parameters (with their field violation) and repeated singular ones", async () => {
     const unknown = await fetch(`${base}/api/products?colour=red`);
     expect(unknown.status).toBe(400);
-    expect((await json(unknown)).message).toContain("colour");
+    expect(await json(unknown)).toMatchObject({
+      message: expect.stringContaining("colour"),
+      field_violations: [{ field: "colour", description: "unknown query parameter" }],
+    });
     const twice = await fetch(`${base}/api/products?page_size=1&page_size=2`);
     expect(twice.status).toBe(400);
   });
@@ -245,7 +248,7 @@ describe("REST", () => {
     expect((await json(badEnum)).message).toContain("color");
   });
 
-  it("answers 400 for malformed JSON, a non-object body and an unknown field (named)", async () => {
+  it("answers 400 for malformed JSON, a non-object body, and an unknown field or bad value (named, with its field violation)", async () => {
     const post = (body: string) => fetch(`${base}/api/echo`, { method: "POST", headers: { "content-type": "application/json" }, body });
     const malformed = await post("{nope");
     expect(malformed.status).toBe(400);
@@ -253,10 +256,16 @@ describe("REST", () => {
     expect((await post("[1,2]")).status).toBe(400);
     const unknown = await post('{"name":"a","surprise":1}');
     expect(unknown.status).toBe(400);
-    expect((await json(unknown)).message).toContain("surprise");
+    expect(await json(unknown)).toMatchObject({
+      message: expect.stringContaining("surprise"),
+      field_violations: [{ field: "surprise", description: "unknown field" }],
+    });
     const badValue = await post('{"qty":"many"}');
     expect(badValue.status).toBe(400);
-    expect((await json(badValue)).message).toContain("qty");
+    expect(await json(badValue)).toMatchObject({
+      message: expect.stringContaining("qty"),
+      field_violations: [{ field: "qty", description: expect.stringContaining("invalid value") }],
+    });
   });
 
   it("answers 413 for a body over the limit, by Content-Length or while reading", async () => {

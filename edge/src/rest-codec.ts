@@ -10,6 +10,7 @@ import {
   toJson,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { invalidArgument } from "@shopmesh/platform";
 import { enumsFromWords, enumsToWords, parseEnumText } from "./enum-words.js";
 
 /**
@@ -18,7 +19,10 @@ import { enumsFromWords, enumsToWords, parseEnumText } from "./enum-words.js";
  * words accepted), responses as snake_case JSON with zero values present and enum words.
  */
 
+/** INVALID_ARGUMENT about the request as a whole (no one field to name). */
 const badRequest = (message: string, cause?: unknown) => new ConnectError(message, Code.InvalidArgument, undefined, undefined, cause);
+/** INVALID_ARGUMENT naming `field` ("field: why"), with its field violation for the caller. */
+const badField = (field: string, why: string) => invalidArgument(field, why);
 
 const jsonWriteOptions: Partial<JsonWriteOptions> = { useProtoFieldName: true, alwaysEmitImplicit: true };
 
@@ -68,16 +72,16 @@ export function parseScalarText(field: DescField, type: ScalarType, text: string
     case ScalarType.BOOL:
       if (text === "true" || text === "1") return true;
       if (text === "false" || text === "0") return false;
-      throw badRequest(`${name}: expected true or false, got "${text}"`);
+      throw badField(name, `expected true or false, got "${text}"`);
     case ScalarType.INT32:
     case ScalarType.SINT32:
     case ScalarType.SFIXED32:
     case ScalarType.UINT32:
     case ScalarType.FIXED32: {
       const range = type === ScalarType.UINT32 || type === ScalarType.FIXED32 ? uint32 : int32;
-      if (!/^-?\d+$/.test(text)) throw badRequest(`${name}: expected an integer, got "${text}"`);
+      if (!/^-?\d+$/.test(text)) throw badField(name, `expected an integer, got "${text}"`);
       const n = Number(text);
-      if (n < range.min || n > range.max) throw badRequest(`${name}: ${text} is out of range`);
+      if (n < range.min || n > range.max) throw badField(name, `${text} is out of range`);
       return n;
     }
     case ScalarType.INT64:
@@ -86,19 +90,19 @@ export function parseScalarText(field: DescField, type: ScalarType, text: string
     case ScalarType.UINT64:
     case ScalarType.FIXED64: {
       const range = type === ScalarType.UINT64 || type === ScalarType.FIXED64 ? uint64 : int64;
-      if (!/^-?\d+$/.test(text)) throw badRequest(`${name}: expected an integer, got "${text}"`);
+      if (!/^-?\d+$/.test(text)) throw badField(name, `expected an integer, got "${text}"`);
       const n = BigInt(text);
-      if (n < range.min || n > range.max) throw badRequest(`${name}: ${text} is out of range`);
+      if (n < range.min || n > range.max) throw badField(name, `${text} is out of range`);
       return "longAsString" in field && field.longAsString ? n.toString() : n;
     }
     case ScalarType.FLOAT:
     case ScalarType.DOUBLE: {
       const n = text === "NaN" ? Number.NaN : text.trim() === "" ? Number.NaN : Number(text);
-      if (Number.isNaN(n) && text !== "NaN") throw badRequest(`${name}: expected a number, got "${text}"`);
+      if (Number.isNaN(n) && text !== "NaN") throw badField(name, `expected a number, got "${text}"`);
       return n;
     }
     case ScalarType.BYTES:
-      if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) throw badRequest(`${name}: expected base64, got "${text}"`);
+      if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) throw badField(name, `expected base64, got "${text}"`);
       return new Uint8Array(Buffer.from(text, "base64"));
   }
 }
@@ -107,12 +111,12 @@ function parseFieldText(field: DescField, text: string, name: string): unknown {
   const e = field.fieldKind === "enum" || (field.fieldKind === "list" && field.listKind === "enum") ? field.enum : undefined;
   if (e) {
     const n = parseEnumText(e, text);
-    if (n === undefined) throw badRequest(`${name}: unknown value "${text}"`);
+    if (n === undefined) throw badField(name, `unknown value "${text}"`);
     return n;
   }
   if (field.fieldKind === "scalar") return parseScalarText(field, field.scalar, text, name);
   if (field.fieldKind === "list" && field.listKind === "scalar") return parseScalarText(field, field.scalar, text, name);
-  throw badRequest(`${name}: cannot be set from a URL parameter`);
+  throw badField(name, `cannot be set from a URL parameter`);
 }
 
 /**
@@ -125,7 +129,7 @@ export function applyParam(schema: DescMessage, msg: Message, name: string, valu
   let targetSchema = schema;
   for (let i = 0; i < path.length - 1; i++) {
     const f = paramFields(targetSchema).get(path[i] as string);
-    if (f?.fieldKind !== "message") throw badRequest(`unknown query parameter "${name}"`);
+    if (f?.fieldKind !== "message") throw badField(name, "unknown query parameter");
     let sub = read(target, f) as AnyMessage | undefined;
     if (sub === undefined) {
       sub = create(f.message) as AnyMessage;
@@ -135,13 +139,13 @@ export function applyParam(schema: DescMessage, msg: Message, name: string, valu
     targetSchema = f.message;
   }
   const field = paramFields(targetSchema).get(path[path.length - 1] as string);
-  if (!field) throw badRequest(`unknown query parameter "${name}"`);
+  if (!field) throw badField(name, "unknown query parameter");
   if (field.fieldKind === "list") {
     const list = target[field.localName] as unknown[];
     for (const v of values) list.push(parseFieldText(field, v, name));
     return;
   }
-  if (values.length > 1) throw badRequest(`${name}: given more than once`);
+  if (values.length > 1) throw badField(name, `given more than once`);
   assign(target, field, parseFieldText(field, values[0] as string, name));
 }
 
@@ -164,18 +168,18 @@ export function decodeJsonBody(schema: DescMessage, text: string): Message {
   try {
     return fromJson(schema, json);
   } catch (err) {
-    throw badRequest(describeJsonError(err), err);
+    throw jsonBodyError(err);
   }
 }
 
-/** Rewrites protobuf-es decoding errors into messages that name the field, without type names. */
-function describeJsonError(err: unknown): string {
+/** Rewrites protobuf-es decoding errors into errors that name the field, without type names. */
+function jsonBodyError(err: unknown): ConnectError {
   const msg = err instanceof Error ? err.message : String(err);
   const unknownKey = /key "([^"]+)" is unknown/.exec(msg);
-  if (unknownKey) return `unknown field "${unknownKey[1]}"`;
-  const badField = /cannot decode field [\w.]*\.(\w+) from JSON: (.*)$/.exec(msg);
-  if (badField) return `${badField[1]}: invalid value ${badField[2]}`;
-  return `invalid JSON body: ${msg.replace(/^cannot decode message [\w.]+ from JSON: /, "")}`;
+  if (unknownKey) return badField(unknownKey[1] as string, "unknown field");
+  const wrongValue = /cannot decode field [\w.]*\.(\w+) from JSON: (.*)$/.exec(msg);
+  if (wrongValue) return badField(wrongValue[1] as string, `invalid value ${wrongValue[2]}`);
+  return badRequest(`invalid JSON body: ${msg.replace(/^cannot decode message [\w.]+ from JSON: /, "")}`, err);
 }
 
 /** The REST JSON of a response: snake_case, zero values present, enum words; `select` picks one field. */
