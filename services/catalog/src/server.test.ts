@@ -4,7 +4,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { closeClient, createClient, createLogger } from "@shopmesh/platform";
+import { Code, ConnectError, closeClient, createClient, createLogger, fieldViolationsOf } from "@shopmesh/platform";
 import { databaseBackends, type TestDatabase } from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -174,6 +174,25 @@ describe("catalog over gRPC", () => {
       const err = await failure(unary(catalog, "ListProducts", { page_token: "definitely-not-a-token" }));
       expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
       expect(err.details).toMatch(/^page_token\b/);
+    });
+
+    it("names every bad field of ListProducts, ReserveStock and ReleaseStock at once, one field violation each", async () => {
+      const fields = async (call: Promise<unknown>) => {
+        const err = await call.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(ConnectError);
+        expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+        return fieldViolationsOf(err as ConnectError).map((v) => v.field);
+      };
+      expect(await fields(typed.listProducts({ pageSize: 101, pageToken: "definitely-not-a-token", category: "Not A Slug" }))).toEqual([
+        "page_size",
+        "page_token",
+        "category",
+      ]);
+      expect(await fields(typed.reserveStock({ orderId: "", items: [] }))).toEqual(["order_id", "items"]);
+      expect(await fields(typed.releaseStock({ orderId: "", reason: "x".repeat(201) }))).toEqual(["order_id", "reason"]);
     });
 
     it("gets one product, NOT_FOUND for an unknown id, INVALID_ARGUMENT for an empty one", async () => {

@@ -1,4 +1,6 @@
-import { invalidArgument } from "@shopmesh/platform";
+import { invalidArgument, violations } from "@shopmesh/platform";
+import { decodePageToken } from "./page-token.js";
+import type { PageCursor } from "./product.js";
 import type { StockItem } from "./reservation.js";
 
 /**
@@ -94,4 +96,39 @@ export function parseReason(field: string, raw: string, fallback: string): strin
   const reason = raw.trim();
   if (reason.length > 200) throw invalidArgument(field, "at most 200 characters");
   return reason === "" ? fallback : reason;
+}
+
+/** ListProducts: every bad field at once. */
+export function parseListProducts(req: { pageSize: number; pageToken: string; category: string }): {
+  pageSize: number;
+  after: PageCursor | undefined;
+  category: string | undefined;
+} {
+  const v = violations();
+  const pageSize = v.parse(() => parsePageSize(req.pageSize), DEFAULT_PAGE_SIZE);
+  const after = v.parse(() => decodePageToken(req.pageToken), undefined);
+  const category = v.parse(() => parseCategory(req.category), undefined);
+  v.throwIfAny();
+  return { pageSize, after, category };
+}
+
+/** ReserveStock: every bad field at once. */
+export function parseReserveStock(req: { orderId: string; items: readonly { productId: string; quantity: number }[] }): {
+  orderId: string;
+  items: StockItem[];
+} {
+  const v = violations();
+  const orderId = v.parse(() => parseOrderId(req.orderId), "");
+  const items = v.parse(() => parseStockItems(req.items), []);
+  v.throwIfAny();
+  return { orderId, items };
+}
+
+/** ReleaseStock: every bad field at once. */
+export function parseReleaseStock(req: { orderId: string; reason: string }): { orderId: string; reason: string } {
+  const v = violations();
+  const orderId = v.parse(() => parseOrderId(req.orderId), "");
+  const reason = v.parse(() => parseReason("reason", req.reason, "unspecified"), "");
+  v.throwIfAny();
+  return { orderId, reason };
 }
