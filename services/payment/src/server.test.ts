@@ -9,6 +9,7 @@ import {
   createInProcessBus,
   createLogger,
   type Envelope,
+  fieldViolationsOf,
   uuidv7,
 } from "@shopmesh/platform";
 import { createTestTokenIssuer, forEachBackend, type TestDatabase, useTestDatabase } from "@shopmesh/platform/testing";
@@ -29,6 +30,17 @@ const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 const registry = createEventRegistry([PaymentSucceededSchema, PaymentFailedSchema, PaymentRefundedSchema]);
 const PAYMENT_TYPES = [PaymentSucceededSchema, PaymentFailedSchema, PaymentRefundedSchema].map((s) => s.typeName);
 const chargeRetry = { attempts: 3, initialMs: 1, maxMs: 2 };
+
+/** The fields named by the field violations of the INVALID_ARGUMENT `p` rejects with. */
+async function violatedFieldsOf(p: Promise<unknown>): Promise<string[]> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ConnectError);
+  expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+  return fieldViolationsOf(err as ConnectError).map((v) => v.field);
+}
 
 async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
   try {
@@ -216,6 +228,55 @@ forEachBackend((backend) => {
         expect(await codeOf(client.charge({ ...ok, ...bad }))).toBe(Code.InvalidArgument);
       }
       expect(await codeOf(client.tokenizeCard({ cardNumber: "4242424242424241" }))).toBe(Code.InvalidArgument);
+    });
+
+    it("names every bad field of Charge, Refund, ListPayments, GetPayment and TokenizeCard at once, one field violation each", async () => {
+      expect(
+        await violatedFieldsOf(
+          client.charge({ orderId: " ", userId: "", amountCents: -5, currency: "eur", paymentMethod: "4242424242424242" }),
+        ),
+      ).toEqual(["order_id", "user_id", "amount_cents", "currency", "payment_method"]);
+      expect(await violatedFieldsOf(client.charge({ orderId: uuidv7(), userId: uuidv7(), amountCents: 0, currency: "EURO" }))).toEqual([
+        "amount_cents",
+        "currency",
+      ]);
+      expect(await violatedFieldsOf(client.refund({ orderId: "", reason: "x".repeat(201) }))).toEqual(["order_id", "reason"]);
+      expect(
+        await violatedFieldsOf(
+          client.listPayments({
+            pageSize: 501,
+            pageToken: "garbage",
+            statuses: [PaymentStatus.FAILED, PaymentStatus.UNSPECIFIED, 99 as PaymentStatus],
+            orderId: "o".repeat(201),
+            userId: "u".repeat(201),
+          }),
+        ),
+      ).toEqual(["page_size", "page_token", "statuses[1]", "statuses[2]", "order_id", "user_id"]);
+      const caller = await bearer(uuidv7());
+      expect(await violatedFieldsOf(client.getPayment({ lookup: { case: "id", value: "not-a-uuid" } }, caller))).toEqual(["id"]);
+      expect(await violatedFieldsOf(client.getPayment({}, caller))).toEqual(["lookup"]);
+      expect(await violatedFieldsOf(client.tokenizeCard({ cardNumber: "4242 4242 4242 4241" }))).toEqual(["card_number"]);
+    });
+
+    it("a good request still passes: Charge, Refund with a reason of 200 characters, ListPayments with every filter", async () => {
+      const orderId = uuidv7();
+      const userId = uuidv7();
+      const { payment } = await client.charge({
+        orderId: ` ${orderId} `,
+        userId,
+        amountCents: 1,
+        currency: "EUR",
+        paymentMethod: "pm_test_ok",
+      });
+      expect(payment).toMatchObject({ orderId, userId, status: PaymentStatus.SUCCEEDED });
+      const reason = "r".repeat(200);
+      expect((await client.refund({ orderId, reason: `${reason} ` })).payment).toMatchObject({
+        status: PaymentStatus.REFUNDED,
+        refundReason: reason,
+      });
+      const list = await client.listPayments({ pageSize: 500, statuses: [PaymentStatus.REFUNDED], orderId, userId });
+      expect(list.items.map((p) => p.id)).toEqual([payment?.id]);
+      expect((await client.tokenizeCard({ cardNumber: "4242-4242-4242-4242" })).paymentMethod).toBe("pm_test_ok");
     });
 
     it("a crash between the provider's charge and our commit does not charge again", async () => {

@@ -1,13 +1,4 @@
-import {
-  alreadyExists,
-  failedPrecondition,
-  invalidArgument,
-  type Logger,
-  normalizeCardNumber,
-  notFound,
-  uuidv7,
-  writeOutbox,
-} from "@shopmesh/platform";
+import { alreadyExists, failedPrecondition, type Logger, notFound, uuidv7, writeOutbox } from "@shopmesh/platform";
 import type { Kysely } from "kysely";
 import type { PaymentDb, PaymentStatusName } from "../db/tables.js";
 import {
@@ -21,6 +12,7 @@ import {
 } from "../provider/fake-provider.js";
 import { recordOrderPlaced, recordStock } from "./checkout.repository.js";
 import { type ChargeIntent, canRefund, type FailureReason, type Payment, sameCharge } from "./payment.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
 import { paymentEvent } from "./payment-events.js";
 import * as repo from "./payment.repository.js";
 
@@ -54,8 +46,11 @@ export interface PaymentPage {
   readonly nextPageToken: string;
 }
 
+/** A ListPayments request as the handler checked it (rpc/validation.ts). */
 export interface ListQuery {
+  /** 1..500; 0 for 100. */
   readonly pageSize: number;
+  /** A previous page's `nextPageToken`; empty for the first page. */
   readonly pageToken: string;
   readonly statuses: readonly PaymentStatusName[];
   readonly orderId: string;
@@ -63,7 +58,8 @@ export interface ListQuery {
 }
 
 export interface Payments {
-  tokenizeCard(cardNumber: string): Promise<TokenizedCard>;
+  /** Tokenizes a card number given as its digits (the handler checked it). */
+  tokenizeCard(digits: string): Promise<TokenizedCard>;
   /** Charges an order once; asking again returns its payment (settling it if a crash left it PENDING). */
   charge(intent: ChargeIntent): Promise<Payment>;
   refund(orderId: string, reason: string): Promise<Payment>;
@@ -174,9 +170,7 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
   };
 
   return {
-    async tokenizeCard(cardNumber) {
-      const digits = normalizeCardNumber(cardNumber);
-      if (!digits) throw invalidArgument("card_number", "must be 12 to 19 digits passing the Luhn check");
+    async tokenizeCard(digits) {
       const card = tokenizeCard(digits);
       await repo.saveCard(db, { token: card.paymentMethod, brand: card.brand, last4: card.last4 });
       return card;
@@ -270,20 +264,4 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
       return orderIds.length;
     },
   };
-}
-
-function encodePageToken(p: Payment): string {
-  return Buffer.from(JSON.stringify([p.createdAt.toISOString(), p.id])).toString("base64url");
-}
-
-function decodePageToken(token: string): { createdAt: Date; id: string } | undefined {
-  if (!token) return undefined;
-  try {
-    const [at, id] = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as [string, string];
-    const createdAt = new Date(at);
-    if (typeof id !== "string" || Number.isNaN(createdAt.getTime())) throw new Error("bad token");
-    return { createdAt, id };
-  } catch {
-    throw invalidArgument("page_token", "not a token from a previous response");
-  }
 }

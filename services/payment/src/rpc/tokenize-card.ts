@@ -1,9 +1,10 @@
 import type { Payments } from "../payment/payment.service.js";
 import type { Handler } from "./handler.js";
+import { parseTokenizeCard } from "./validation.js";
 
 export function tokenizeCard(payments: Payments): Handler<"tokenizeCard"> {
   return async (req) => {
-    const card = await payments.tokenizeCard(req.cardNumber);
+    const card = await payments.tokenizeCard(parseTokenizeCard(req).digits);
     return { paymentMethod: card.paymentMethod, cardBrand: card.brand, cardLast4: card.last4 };
   };
 }
