@@ -15,6 +15,7 @@ import {
   createInProcessBus,
   createLogger,
   type Envelope,
+  fieldViolationsOf,
   uuidv7,
 } from "@shopmesh/platform";
 import { createTestTokenIssuer, forEachBackend, type TestDatabase, useTestDatabase } from "@shopmesh/platform/testing";
@@ -453,6 +454,42 @@ forEachBackend((backend) => {
       expect(await codeOf(orders.getOrder({ id: uuidv7() }))).toBe(Code.Unauthenticated);
       expect(await codeOf(orders.listOrders({}))).toBe(Code.Unauthenticated);
       expect(await codeOf(collect(orders.streamOrders({ orderIds: [uuidv7()] })))).toBe(Code.Unauthenticated);
+    });
+
+    it("names every bad field of a request at once, one field violation each; good requests still pass", async () => {
+      const { userId, orderId } = await placed();
+      const opts = await as(userId);
+      const fields = async (p: Promise<unknown>) => {
+        const err = await errorOf(p);
+        expect(err).toBeInstanceOf(ConnectError);
+        expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+        return fieldViolationsOf(err as ConnectError).map((v) => v.field);
+      };
+      expect(await fields(orders.placeOrder({ idempotencyKey: "k".repeat(129), payment: { cardNumber: "1234" } }, opts))).toEqual([
+        "idempotency_key",
+        "payment.card_number",
+      ]);
+      expect(await fields(orders.listOrders({ pageSize: 101, pageToken: "garbage" }, opts))).toEqual(["page_size", "page_token"]);
+      expect(
+        await fields(
+          orders.listAllOrders({
+            pageSize: 501,
+            pageToken: "garbage",
+            statuses: [OrderStatus.UNSPECIFIED, OrderStatus.PAID, 99 as OrderStatus],
+            updatedBefore: { seconds: 300_000_000_000n, nanos: 0 },
+            userId: " ",
+          }),
+        ),
+      ).toEqual(["page_size", "page_token", "statuses[0]", "statuses[2]", "updated_before", "user_id"]);
+      expect(await fields(collect(orders.streamOrders({ orderIds: ["x", orderId, "y"] }, opts)))).toEqual(["order_ids[0]", "order_ids[2]"]);
+      const watch = requestQueue<MessageInitShape<typeof WatchOrdersRequestSchema>>();
+      watch.push({ addOrderIds: ["nope", orderId], removeOrderIds: [""] });
+      expect(await fields(collect(orders.watchOrders(watch, opts)))).toEqual(["add_order_ids[0]", "remove_order_ids[0]"]);
+
+      expect((await orders.getOrder({ id: orderId.toUpperCase() }, opts)).order?.id).toBe(orderId);
+      expect((await orders.listOrders({ pageSize: 1 }, opts)).items.map((o) => o.id)).toEqual([orderId]);
+      const all = await orders.listAllOrders({ userId, statuses: [OrderStatus.PENDING, OrderStatus.STOCK_RESERVED, OrderStatus.PAID] });
+      expect(all.items.map((o) => o.id)).toEqual([orderId]);
     });
 
     it("needs AUTH_ADDR to verify tokens when no verifier is injected", () => {

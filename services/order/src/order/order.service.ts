@@ -13,7 +13,7 @@ import {
 import { type OrderFacts, orderCancelled, orderPaid, orderPlaced } from "./order-events.js";
 import { orderMetrics } from "./order-metrics.js";
 import * as repo from "./order.repository.js";
-import { decodePageToken, encodePageToken } from "./page-token.js";
+import { encodePageToken, type PageCursor } from "./page-token.js";
 import type { CheckoutPeers } from "./peers.js";
 import { reactTo, type SagaEvent } from "./saga.js";
 import { StatusFeed } from "./status-feed.js";
@@ -42,7 +42,8 @@ export interface OrderPage {
 
 export interface AllOrdersQuery {
   readonly pageSize: number;
-  readonly pageToken: string;
+  /** Where the previous page ended (its decoded page token); undefined for the first page. */
+  readonly after: PageCursor | undefined;
   readonly statuses: readonly OrderStatus[];
   readonly updatedBefore: Date | undefined;
   readonly userId: string | undefined;
@@ -54,8 +55,8 @@ export interface Orders {
   placeOrder(input: PlaceOrderInput): Promise<PlacedOrder>;
   /** One of the user's orders; NOT_FOUND for another user's or an unknown one. */
   getOrder(userId: string, orderId: string): Promise<Order>;
-  /** The user's orders, newest first. */
-  listOrders(userId: string, pageSize: number, pageToken: string): Promise<OrderPage>;
+  /** The user's orders, newest first, after `after` (a decoded page token). */
+  listOrders(userId: string, pageSize: number, after: PageCursor | undefined): Promise<OrderPage>;
   /** Every user's orders, oldest first (internal). */
   listAllOrders(query: AllOrdersQuery): Promise<OrderPage>;
   /** The current status of each of the user's orders `ids`; NOT_FOUND when one is not theirs. */
@@ -87,11 +88,6 @@ export interface OrdersOptions {
    */
   readonly statusChannel?: string;
 }
-
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
-export const DEFAULT_ALL_PAGE_SIZE = 100;
-export const MAX_ALL_PAGE_SIZE = 500;
 
 export function createOrders({
   db,
@@ -207,18 +203,13 @@ export function createOrders({
       return order;
     },
 
-    async listOrders(userId, pageSize, pageToken) {
-      const after = decodePageToken(pageToken);
+    async listOrders(userId, pageSize, after) {
       return page(await withDbErrors(() => repo.listUserOrders(db, userId, pageSize, after), "order"), pageSize);
     },
 
-    async listAllOrders(q) {
-      const after = decodePageToken(q.pageToken);
-      const rows = await withDbErrors(
-        () => repo.listAllOrders(db, { limit: q.pageSize, after, statuses: q.statuses, updatedBefore: q.updatedBefore, userId: q.userId }),
-        "order",
-      );
-      return page(rows, q.pageSize);
+    async listAllOrders({ pageSize, ...filter }) {
+      const rows = await withDbErrors(() => repo.listAllOrders(db, { ...filter, limit: pageSize }), "order");
+      return page(rows, pageSize);
     },
 
     async currentStatuses(userId, ids) {

@@ -1,7 +1,20 @@
 import { Code, ConnectError } from "@shopmesh/platform";
 import { violatedFields } from "@shopmesh/platform/testing";
 import { describe, expect, it } from "vitest";
-import { parseCardNumber, parseIdempotencyKey, parseOrderId, parseOrderIds, parsePageSize, parsePlaceOrder } from "./validation.js";
+import { create } from "@bufbuild/protobuf";
+import { TimestampSchema } from "@bufbuild/protobuf/wkt";
+import { OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
+import { encodePageToken } from "./page-token.js";
+import {
+  parseCardNumber,
+  parseIdempotencyKey,
+  parseListAllOrders,
+  parseOrderId,
+  parseOrderIds,
+  parsePageSize,
+  parsePlaceOrder,
+  parseStreamOrders,
+} from "./validation.js";
 
 function refusal(fn: () => unknown): ConnectError {
   try {
@@ -61,5 +74,30 @@ describe("order validation", () => {
       "idempotency_key",
       "payment.card_number",
     ]);
+  });
+
+  it("a list of order ids names every bad one by its index", () => {
+    const id = "0190a0b0-0000-7000-8000-000000000001";
+    expect(violatedFields(() => parseOrderIds("order_ids", ["", id, "nope"]))).toEqual(["order_ids[0]", "order_ids[2]"]);
+    expect(violatedFields(() => parseStreamOrders({ orderIds: [] }))).toEqual(["order_ids"]);
+  });
+
+  it("a ListAllOrders request decodes its page token and filters, or names every bad field", () => {
+    const after = { createdAt: new Date("2026-11-25T09:00:00Z"), id: "0190a0b0-0000-7000-8000-000000000001" };
+    const updatedBefore = create(TimestampSchema, { seconds: 1_795_000_000n });
+    expect(
+      parseListAllOrders({ pageSize: 0, pageToken: encodePageToken(after), statuses: [OrderStatus.PAID], updatedBefore, userId: "u1" }),
+    ).toEqual({ pageSize: 100, after, statuses: ["PAID"], updatedBefore: new Date(1_795_000_000_000), userId: "u1" });
+    expect(
+      violatedFields(() =>
+        parseListAllOrders({
+          pageSize: -1,
+          pageToken: "x",
+          statuses: [0],
+          updatedBefore: create(TimestampSchema, { nanos: -1 }),
+          userId: "",
+        }),
+      ),
+    ).toEqual(["page_size", "page_token", "statuses[0]", "updated_before"]);
   });
 });

@@ -1,12 +1,12 @@
 import type { Orders } from "../order/order.service.js";
-import { parseOrderId } from "../order/validation.js";
+import { parseGetOrder } from "../order/validation.js";
 import { callerId, type Handler } from "./handler.js";
 import { toProtoOrder } from "./mapping.js";
 
 export function getOrder(orders: Orders): Handler<"getOrder"> {
   return async (req, ctx) => {
     const userId = callerId(ctx);
-    const id = parseOrderId("id", req.id);
+    const { id } = parseGetOrder(req);
     return { order: toProtoOrder(await orders.getOrder(userId, id)) };
   };
 }

@@ -1,7 +1,6 @@
-import { invalidArgument } from "@shopmesh/platform";
 import type { Orders } from "../order/order.service.js";
 import { OrderWatch } from "../order/status-watch.js";
-import { parseOrderIds } from "../order/validation.js";
+import { parseStreamOrders } from "../order/validation.js";
 import { callerId, type Handler } from "./handler.js";
 import { toProtoUpdate } from "./mapping.js";
 
@@ -14,8 +13,7 @@ export function streamOrders(orders: Orders): Handler<"streamOrders"> {
   return (req, ctx) =>
     (async function* () {
       const userId = callerId(ctx);
-      const ids = parseOrderIds("order_ids", req.orderIds);
-      if (ids.length === 0) throw invalidArgument("order_ids", "at least one order id is required");
+      const { orderIds: ids } = parseStreamOrders(req);
       const watch = new OrderWatch({ feed: orders.feed, currentStatuses: (list) => orders.currentStatuses(userId, list) }, ctx.signal);
       try {
         await watch.add(ids, "order_ids");

@@ -1,6 +1,6 @@
 import type { Orders } from "../order/order.service.js";
 import { OrderWatch } from "../order/status-watch.js";
-import { parseOrderIds } from "../order/validation.js";
+import { parseWatchOrders } from "../order/validation.js";
 import { callerId, type Handler } from "./handler.js";
 import { toProtoUpdate } from "./mapping.js";
 
@@ -17,8 +17,9 @@ export function watchOrders(orders: Orders): Handler<"watchOrders"> {
       const watch = new OrderWatch({ feed: orders.feed, currentStatuses: (ids) => orders.currentStatuses(userId, ids) }, ctx.signal);
       const reading = (async () => {
         for await (const req of requests) {
-          watch.remove(parseOrderIds("remove_order_ids", req.removeOrderIds));
-          await watch.add(parseOrderIds("add_order_ids", req.addOrderIds), "add_order_ids");
+          const { add, remove } = parseWatchOrders(req);
+          watch.remove(remove);
+          await watch.add(add, "add_order_ids");
         }
         watch.endRequests();
       })();
