@@ -11,6 +11,7 @@ import {
   createInProcessBus,
   createLogger,
   type Envelope,
+  fieldViolationsOf,
   type InProcessBus,
   uuidv7,
 } from "@shopmesh/platform";
@@ -196,6 +197,20 @@ forEachBackend((backend) => {
       expect(third.nextPageToken).toBe("");
       expect(await codeOf(client.listNotifications({ pageSize: 101 }, token))).toBe(Code.InvalidArgument);
       expect(await codeOf(client.listNotifications({ pageToken: "nope!" }, token))).toBe(Code.InvalidArgument);
+    });
+
+    it("names every bad field of ListNotifications at once, one field violation each; a good request still pages", async () => {
+      const userId = randomUUID();
+      await publish(userRegistered(userId, uniqueEmail(), "Kim"));
+      const token = bearer(await keys.token(userId));
+      const err = await client.listNotifications({ pageSize: 101, pageToken: "nope!" }, token).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConnectError);
+      expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+      expect(fieldViolationsOf(err as ConnectError).map((v) => v.field)).toEqual(["page_size", "page_token"]);
+      expect((await client.listNotifications({ pageSize: 100 }, token)).items.map((n) => n.kind)).toEqual([NotificationKind.WELCOME]);
     });
 
     it("refuses calls without a valid token", async () => {
