@@ -11,6 +11,7 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { invalidArgument } from "@shopmesh/platform";
+import { violationOfDecodeError } from "./decode-error.js";
 import { enumsFromWords, enumsToWords, parseEnumText } from "./enum-words.js";
 
 /**
@@ -168,17 +169,15 @@ export function decodeJsonBody(schema: DescMessage, text: string): Message {
   try {
     return fromJson(schema, json);
   } catch (err) {
-    throw jsonBodyError(err);
+    throw jsonBodyError(schema, err);
   }
 }
 
 /** Rewrites protobuf-es decoding errors into errors that name the field, without type names. */
-function jsonBodyError(err: unknown): ConnectError {
+function jsonBodyError(schema: DescMessage, err: unknown): ConnectError {
   const msg = err instanceof Error ? err.message : String(err);
-  const unknownKey = /key "([^"]+)" is unknown/.exec(msg);
-  if (unknownKey) return badField(unknownKey[1] as string, "unknown field");
-  const wrongValue = /cannot decode field [\w.]*\.(\w+) from JSON: (.*)$/.exec(msg);
-  if (wrongValue) return badField(wrongValue[1] as string, `invalid value ${wrongValue[2]}`);
+  const violation = violationOfDecodeError(schema, msg);
+  if (violation) return badField(violation.field, violation.description);
   return badRequest(`invalid JSON body: ${msg.replace(/^cannot decode message [\w.]+ from JSON: /, "")}`, err);
 }
 
