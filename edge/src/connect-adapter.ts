@@ -1,11 +1,24 @@
-import { Code, type ConnectRouter, type ConnectRouterOptions, type ContextValues, createConnectRouter } from "@connectrpc/connect";
+import type { DescMessage, JsonValue } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type ConnectRouterOptions,
+  type ContextValues,
+  createConnectRouter,
+} from "@connectrpc/connect";
 import {
   compressionBrotli,
   compressionGzip,
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
-import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { encodeEnvelope, type UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { codeToHttpStatus, endStreamFlag, errorFromJson, errorToJson } from "@connectrpc/connect/protocol-connect";
+import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
+import { badRequest } from "@shopmesh/platform";
+import { violationOfDecodeError } from "./decode-error.js";
 import type { NodeRequest, NodeResponse } from "./rest.js";
 
 export interface ConnectAdapterOptions extends ConnectRouterOptions {
@@ -16,10 +29,12 @@ export interface ConnectAdapterOptions extends ConnectRouterOptions {
 }
 
 /**
- * connect-node's `connectNodeAdapter`, plus one correction: a request body that is not the
- * method's protobuf message is the caller's mistake, INVALID_ARGUMENT, where connect-es answers
- * INTERNAL ("parse binary: …", HTTP 500) in every protocol. The edge must not answer a 5xx for
- * bad input, so the answer is rewritten before it is written.
+ * connect-node's `connectNodeAdapter`, plus one correction: connect-es refuses a request body
+ * that is not the method's message before any interceptor runs, binary as INTERNAL ("parse
+ * binary: …", HTTP 500) and JSON as INVALID_ARGUMENT with protobuf-es's message and no details.
+ * Both are the caller's mistake: the answer becomes INVALID_ARGUMENT, with a google.rpc.BadRequest
+ * field violation when the error names a field (`qty`, `payment.card_number`), as the edge's REST
+ * routes answer. It is rewritten in each protocol's error framing before it is written.
  */
 export function createConnectAdapter(opts: ConnectAdapterOptions): (req: NodeRequest, res: NodeResponse) => void {
   const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli], ...opts });
@@ -32,86 +47,105 @@ export function createConnectAdapter(opts: ConnectAdapterOptions): (req: NodeReq
       return;
     }
     const uReq = universalRequestFromNodeRequest(req as never, res as never, undefined, opts.contextValues?.(req));
+    const refine = (err: ConnectError) => decodeRefusal(err, handler.method.input);
     handler(uReq)
-      .then(async (uRes) => universalResponseToNodeResponse(await parseErrorsAsInvalidArgument(uRes), res as never))
+      .then(async (uRes) => universalResponseToNodeResponse(await refineErrors(uRes, refine), res as never))
       .catch(() => {
         // The response could not be written (the client went away): nothing left to tell anyone.
       });
   };
 }
 
-const parseBinary = "parse binary:";
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** The edge's answer for connect-es's refusal of an undecodable request body; undefined for any other error. */
+function decodeRefusal(err: ConnectError, input: DescMessage): ConnectError | undefined {
+  if (err.code === Code.Internal && err.rawMessage.startsWith("parse binary:"))
+    return new ConnectError(err.rawMessage, Code.InvalidArgument);
+  if (err.code !== Code.InvalidArgument || err.details.length > 0) return undefined;
+  const violation = violationOfDecodeError(input, err.rawMessage);
+  return violation && badRequest([violation]);
+}
 
-async function parseErrorsAsInvalidArgument(uRes: UniversalServerResponse): Promise<UniversalServerResponse> {
-  const type = uRes.header?.get("content-type") ?? "";
-  // gRPC: the status travels in trailers (or in the headers of a trailers-only answer).
-  for (const h of [uRes.header, uRes.trailer]) {
-    if (h?.get("grpc-status") === String(Code.Internal) && decodeURIComponent(h.get("grpc-message") ?? "").startsWith(parseBinary)) {
-      h.set("grpc-status", String(Code.InvalidArgument));
-    }
-  }
+type Refine = (err: ConnectError) => ConnectError | undefined;
+
+/**
+ * Applies `refine` to the error of a response: the JSON body of a Connect unary error, the
+ * end-stream message of a Connect stream, the trailer message of gRPC-Web, the trailers (or
+ * trailers-only headers) of gRPC, which connect-es fills when the body ends.
+ */
+async function refineErrors(uRes: UniversalServerResponse, refine: Refine): Promise<UniversalServerResponse> {
   const body = uRes.body;
   if (body === undefined || !(Symbol.asyncIterator in body)) return uRes;
-  if (uRes.status === 500 && type.startsWith("application/json")) {
-    // Connect unary: the error is the (small) JSON body, and the HTTP status follows the code.
+  const type = uRes.header?.get("content-type") ?? "";
+  // Bodies compressed by connect-es are left as they are: an error is rarely over its 1 KiB threshold.
+  if (uRes.status !== 200 && type.startsWith("application/json") && !uRes.header?.has("content-encoding")) {
     const chunks: Uint8Array[] = [];
     for await (const chunk of body) chunks.push(chunk);
     const whole = Buffer.concat(chunks);
-    const rewritten = rewriteJsonError(whole);
-    if (!rewritten) return { ...uRes, body: once(whole) };
+    const refined = refineJsonError(parseJson(whole), refine);
+    if (!refined) return { ...uRes, body: once(whole) };
+    const bytes = encoder.encode(JSON.stringify(errorToJson(refined, undefined)));
     const header = new Headers(uRes.header);
-    header.set("content-length", String(rewritten.byteLength));
-    return { ...uRes, status: 400, header, body: once(rewritten) };
+    header.set("content-length", String(bytes.byteLength));
+    return { ...uRes, status: codeToHttpStatus(refined.code), header, body: once(bytes) };
   }
-  if (type.startsWith("application/grpc-web") || type.startsWith("application/connect")) {
-    // gRPC-Web trailers and Connect end-of-stream messages are the last envelope of the body.
-    return { ...uRes, body: mapChunks(body, rewriteEnvelope) };
+  const enveloped = type.startsWith("application/grpc-web") || type.startsWith("application/connect");
+  return { ...uRes, body: refineEnvelopes(body, enveloped, [uRes.header, uRes.trailer], refine) };
+}
+
+async function* refineEnvelopes(
+  body: AsyncIterable<Uint8Array>,
+  enveloped: boolean,
+  trailers: ReadonlyArray<Headers | undefined>,
+  refine: Refine,
+): AsyncIterable<Uint8Array> {
+  // connect-es joins each envelope (flags, length, data) into a chunk of its own.
+  for await (const chunk of body) yield enveloped ? refineEnvelope(chunk, refine) : chunk;
+  for (const h of trailers) {
+    const err = h && findTrailerError(h);
+    const refined = err && refine(err);
+    if (h && refined) setTrailerStatus(h, refined);
   }
-  return uRes;
 }
 
 async function* once(chunk: Uint8Array): AsyncIterable<Uint8Array> {
   yield chunk;
 }
 
-async function* mapChunks(body: AsyncIterable<Uint8Array>, fn: (chunk: Uint8Array) => Uint8Array): AsyncIterable<Uint8Array> {
-  for await (const chunk of body) yield fn(chunk);
-}
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
-/** {"code":"internal","message":"parse binary: …"} (also inside {"error": …}) with the code invalid_argument. */
-function rewriteJsonError(bytes: Uint8Array): Uint8Array | undefined {
-  const text = decoder.decode(bytes);
-  if (!text.includes(parseBinary)) return undefined;
+function parseJson(bytes: Uint8Array): unknown {
   try {
-    const parsed = JSON.parse(text) as { code?: string; message?: string; error?: { code?: string; message?: string } };
-    const e = parsed.error ?? parsed;
-    if (e.code !== "internal" || !e.message?.startsWith(parseBinary)) return undefined;
-    e.code = "invalid_argument";
-    return encoder.encode(JSON.stringify(parsed));
+    return JSON.parse(decoder.decode(bytes));
   } catch {
     return undefined;
   }
 }
 
-/** One envelope (flags, length, data): an end-of-stream (Connect, 0x02) or trailer (gRPC-Web, 0x80) one is rewritten. */
-function rewriteEnvelope(chunk: Uint8Array): Uint8Array {
-  const flags = chunk[0] ?? 0;
-  if (chunk.length < 5 || (flags & 0x82) === 0) return chunk;
-  const data = chunk.subarray(5);
-  let out: Uint8Array | undefined;
-  if (flags & 0x02) out = rewriteJsonError(data);
-  else {
-    const text = decoder.decode(data);
-    if (new RegExp(`grpc-status: *${Code.Internal}\\b`, "i").test(text) && decodeURIComponent(text).includes(parseBinary)) {
-      out = encoder.encode(text.replace(/grpc-status: *\d+/i, `grpc-status: ${Code.InvalidArgument}`));
-    }
+/** A Connect error as JSON ({"code":…,"message":…,"details":[…]}), refined; undefined when unchanged. */
+function refineJsonError(json: unknown, refine: Refine): ConnectError | undefined {
+  try {
+    return refine(errorFromJson(json as JsonValue, undefined, new ConnectError("not a Connect error")));
+  } catch {
+    return undefined;
   }
-  if (!out) return chunk;
-  const envelope = new Uint8Array(5 + out.length);
-  envelope[0] = flags;
-  new DataView(envelope.buffer).setUint32(1, out.length);
-  envelope.set(out, 5);
-  return envelope;
+}
+
+/** One uncompressed end-stream (Connect) or trailer (gRPC-Web) envelope with its error refined. */
+function refineEnvelope(chunk: Uint8Array, refine: Refine): Uint8Array {
+  const flags = chunk[0] ?? 0;
+  if (chunk.length < 5 || new DataView(chunk.buffer, chunk.byteOffset).getUint32(1) !== chunk.length - 5) return chunk;
+  const data = chunk.subarray(5);
+  if (flags === endStreamFlag) {
+    const end = parseJson(data) as { error?: unknown } | undefined;
+    const refined = end?.error === undefined ? undefined : refineJsonError(end.error, refine);
+    return refined ? encodeEnvelope(flags, encoder.encode(JSON.stringify({ ...end, error: errorToJson(refined, undefined) }))) : chunk;
+  }
+  if (flags === trailerFlag) {
+    const trailer = trailerParse(data);
+    const err = findTrailerError(trailer);
+    const refined = err && refine(err);
+    return refined ? encodeEnvelope(flags, trailerSerialize(setTrailerStatus(trailer, refined))) : chunk;
+  }
+  return chunk;
 }

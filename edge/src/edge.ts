@@ -204,6 +204,8 @@ export function createEdge(opts: EdgeOptions): Edge {
       },
       // Per message; a whole Connect unary body is also refused up front by its Content-Length.
       readMaxBytes: config.EDGE_MAX_BODY_BYTES,
+      // An unknown JSON key is refused and named, as on the REST routes (connect-es ignores it by default).
+      jsonOptions: { ignoreUnknownFields: false },
       // Browser sessions: the refresh token in an HttpOnly cookie (refresh-cookie.ts).
       interceptors: [refreshCookieInterceptor()],
       contextValues: (req) => createContextValues().set(clientAddressKey, protection.clientOf(req)),
