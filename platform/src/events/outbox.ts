@@ -86,6 +86,12 @@ export interface OutboxRelayOptions {
   logger: Logger;
   /** Rows per publish; default 100 (Kafka needs batches to be fast). */
   batchSize?: number;
+  /**
+   * Batches per transaction, claimed and marked while the one before is published; default 10
+   * on Postgres, 1 on PGlite (whose only connection the transaction holds). After a failed
+   * publish the whole pass is published again.
+   */
+  batchesPerPass?: number;
   /** How often to look for rows when nobody calls `notify()`; default 500 ms. */
   pollMs?: number;
   /** Delay between attempts while the bus fails; default 100 ms doubling to 5 s. */
@@ -102,16 +108,20 @@ export interface OutboxRelay {
 }
 
 /**
- * Publishes the outbox rows in `seq` order and marks them published. Each batch is claimed
- * (`for update skip locked`), published and marked in one transaction: a failed publish
- * rolls the claim back and is retried with backoff, so no row is dropped (a row may be
- * published again after a failure mid-batch; consumers dedupe). On Postgres, replicas take
- * turns through a transaction-scoped advisory lock per schema: with `skip locked` alone, a
- * second relay would publish the next batch while the first is still publishing the one
- * before, breaking per-key order. A relay that finds the lock taken waits `pollMs`. On
- * PGlite the lock (a statement per pass) is left out: the transaction holds the process's
- * only connection, so no other relay can claim rows until this one has committed.
- * `stop()` waits for `bus.publish` in flight, so a bus must bound its own calls.
+ * Publishes the outbox rows in `seq` order and marks them published. Rows are claimed
+ * (`for update skip locked`), published and marked in one transaction per pass of up to
+ * `batchesPerPass` batches: a failed publish rolls the pass back and is retried with backoff, so
+ * no row is dropped (a row may be published again after a failure mid-pass; consumers dedupe).
+ * Within a pass, Postgres and the broker work at once: the next batch is claimed and the last
+ * one marked while a batch is being published; publishes themselves stay one after the other.
+ * A claim skips only the batch in flight, so a row of an older transaction that committed late
+ * is published before any newer row of its key. On Postgres, replicas take turns through a
+ * transaction-scoped advisory lock per schema: with `skip locked` alone, a second relay would
+ * publish the next batch while the first is still publishing the one before, breaking per-key
+ * order. A relay that finds the lock taken waits `pollMs`. On PGlite the lock (a statement per
+ * pass) is left out: the transaction holds the process's only connection, so no other relay
+ * can claim rows until this one has committed. `stop()` waits for `bus.publish` in flight, so
+ * a bus must bound its own calls.
  */
 export function createOutboxRelay({
   db,
@@ -119,6 +129,7 @@ export function createOutboxRelay({
   bus,
   logger,
   batchSize = 100,
+  batchesPerPass,
   pollMs = 500,
   retry = { initialMs: 100, maxMs: 5_000 },
 }: OutboxRelayOptions): OutboxRelay {
@@ -129,6 +140,7 @@ export function createOutboxRelay({
   let backingOff = false;
 
   const exclusive = isSingleConnection(db);
+  const passBatches = batchesPerPass ?? (exclusive ? 1 : 10);
   const tracer = lazyTracer(service ?? "shopmesh");
 
   /**
@@ -158,46 +170,84 @@ export function createOutboxRelay({
     }
   }
 
-  async function publishBatch(): Promise<number> {
+  type Row = Pick<OutboxTable, "id" | "type" | "source" | "key" | "payload" | "traceparent" | "time"> & { seq: number | bigint };
+
+  /** The oldest unpublished rows but those in `inFlight` (claimed by this pass, not marked yet), locked for this pass. */
+  function claim(trx: Transaction<any>, inFlight: readonly Row[]): Promise<Row[]> {
+    let query = trx
+      .selectFrom("outbox")
+      .select(["seq", "id", "type", "source", "key", "payload", "traceparent", "time"])
+      .where("published_at", "is", null);
+    if (inFlight.length > 0) {
+      query = query.where(
+        "seq",
+        "not in",
+        inFlight.map((r) => r.seq),
+      );
+    }
+    return query.orderBy("seq").limit(batchSize).forUpdate().skipLocked().execute();
+  }
+
+  async function markPublished(trx: Transaction<any>, rows: readonly Row[]): Promise<void> {
+    await trx
+      .updateTable("outbox")
+      .set({ published_at: sql`now()` })
+      .where(
+        "seq",
+        "in",
+        rows.map((r) => r.seq),
+      )
+      .execute();
+  }
+
+  const envelope = (r: Row): Envelope => ({
+    id: r.id,
+    type: r.type,
+    source: r.source,
+    key: r.key,
+    // pg gives a Buffer, PGlite a Uint8Array: hand over the same type on both.
+    payload: Buffer.isBuffer(r.payload) ? new Uint8Array(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength) : r.payload,
+    time: r.time,
+    traceparent: r.traceparent ?? undefined,
+  });
+
+  /**
+   * One pass: up to `batchesPerPass` batches in one transaction, pipelined so that Postgres and
+   * the broker work at the same time: while batch N is being published, the transaction marks
+   * batch N−1 and claims batch N+1. Publishes stay sequential, in `seq` order. Returns the rows
+   * published and whether the last claim was full (more may be waiting).
+   */
+  async function publishPass(): Promise<{ published: number; full: boolean }> {
     return db.transaction().execute(async (trx) => {
       if (!exclusive) {
         const { rows: locked } = await sql<{ ok: boolean }>`
           select pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')) as ok`.execute(trx);
-        if (!locked[0]?.ok) return 0;
+        if (!locked[0]?.ok) return { published: 0, full: false };
       }
-      const rows = await trx
-        .selectFrom("outbox")
-        .select(["seq", "id", "type", "source", "key", "payload", "traceparent", "time"])
-        .where("published_at", "is", null)
-        .orderBy("seq")
-        .limit(batchSize)
-        .forUpdate()
-        .skipLocked()
-        .execute();
-      if (rows.length === 0) return 0;
-      await publishTraced(
-        rows.map((r) => ({
-          id: r.id,
-          type: r.type,
-          source: r.source,
-          key: r.key,
-          // pg gives a Buffer, PGlite a Uint8Array: hand over the same type on both.
-          payload: Buffer.isBuffer(r.payload) ? new Uint8Array(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength) : r.payload,
-          time: r.time,
-          traceparent: r.traceparent ?? undefined,
-        })),
-      );
-      await trx
-        .updateTable("outbox")
-        .set({ published_at: sql`now()` })
-        .where(
-          "seq",
-          "in",
-          rows.map((r) => r.seq),
-        )
-        .execute();
-      if (service !== undefined) for (const r of rows) eventsPublished.inc({ service, type: r.type });
-      return rows.length;
+      let batch = await claim(trx, []);
+      let marking: Promise<void> = Promise.resolve();
+      let published = 0;
+      let batches = 0;
+      let full = batch.length === batchSize;
+      while (batch.length > 0) {
+        batches++;
+        const more = full && batches < passBatches && running;
+        const publishing = publishTraced(batch.map(envelope));
+        // Queued on the transaction's connection behind the previous batch's mark.
+        const claiming = more ? claim(trx, batch) : Promise.resolve([]);
+        // Every statement settles before the transaction may roll back.
+        const [sent, claimed, marked] = await Promise.allSettled([publishing, claiming, marking]);
+        for (const r of [sent, claimed, marked]) if (r.status === "rejected") throw r.reason;
+        const next = claimed.status === "fulfilled" ? claimed.value : [];
+        marking = markPublished(trx, batch);
+        published += batch.length;
+        if (service !== undefined) for (const r of batch) eventsPublished.inc({ service, type: r.type });
+        // A stop lets the batch in flight finish; the one claimed behind it waits for the next start.
+        batch = running ? next : [];
+        if (more) full = next.length === batchSize;
+      }
+      await marking;
+      return { published, full };
     });
   }
 
@@ -207,10 +257,10 @@ export function createOutboxRelay({
       pending = false;
       let delayMs = pollMs;
       try {
-        const published = await publishBatch();
+        const { full } = await publishPass();
         if (failures > 0) logger.info({ failures }, "outbox relay publishing again");
         failures = 0;
-        if (published === batchSize) continue;
+        if (full) continue;
       } catch (err) {
         failures++;
         delayMs = Math.round(backoffDelay(failures, retry));
