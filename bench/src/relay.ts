@@ -37,7 +37,7 @@ export interface RelayOptions {
 }
 
 export interface RelayRate extends EventRate {
-  /** Of `durationMs`, the time spent inside the bus's publish (Kafka); the rest is the relay's transactions. */
+  /** Of `durationMs`, the time spent inside the bus's publish (Kafka); the rest is the part of the relay's transactions that no publish overlaps. */
   readonly publishMs: number;
   /** Batches published. */
   readonly passes: number;
