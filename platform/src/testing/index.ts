@@ -20,4 +20,4 @@ export { type MetricSample, metricValue, parseMetrics } from "./metrics-text.js"
 export { describeWithPromtool, promtool } from "./promtool.js";
 export { catalogHandlers } from "./catalog-handlers.js";
 export { type CapturedSpan, captureSpans, type OtlpSpanReceiver, receiveOtlpSpans, type SpanCapture, SpanKind } from "./span-capture.js";
-export { violatedFields } from "./violations.js";
+export { violatedFields, violatedFieldsOf } from "./violations.js";

@@ -13,3 +13,19 @@ export function violatedFields(fn: () => unknown): string[] {
   }
   throw new Error("expected INVALID_ARGUMENT, got no error");
 }
+
+/**
+ * The fields named, in order, by the field violations of the INVALID_ARGUMENT that `call` (an
+ * RPC, say) rejects with; fails when it resolves or rejects with anything else.
+ */
+export async function violatedFieldsOf(call: Promise<unknown>): Promise<string[]> {
+  return call.then(
+    () => {
+      throw new Error("expected INVALID_ARGUMENT, got no error");
+    },
+    (err: unknown) => {
+      if (err instanceof ConnectError && err.code === Code.InvalidArgument) return fieldViolationsOf(err).map((v) => v.field);
+      throw err;
+    },
+  );
+}

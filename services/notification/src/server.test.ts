@@ -11,7 +11,6 @@ import {
   createInProcessBus,
   createLogger,
   type Envelope,
-  fieldViolationsOf,
   type InProcessBus,
   uuidv7,
 } from "@shopmesh/platform";
@@ -21,6 +20,7 @@ import {
   type TestDatabase,
   type TestTokenIssuer,
   useTestDatabase,
+  violatedFieldsOf,
 } from "@shopmesh/platform/testing";
 import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
 import { DeliveryStatus, NotificationKind, NotificationService } from "@shopmesh/proto/shop/notification/v1/notification_pb.js";
@@ -203,13 +203,10 @@ forEachBackend((backend) => {
       const userId = randomUUID();
       await publish(userRegistered(userId, uniqueEmail(), "Kim"));
       const token = bearer(await keys.token(userId));
-      const err = await client.listNotifications({ pageSize: 101, pageToken: "nope!" }, token).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(err).toBeInstanceOf(ConnectError);
-      expect((err as ConnectError).code).toBe(Code.InvalidArgument);
-      expect(fieldViolationsOf(err as ConnectError).map((v) => v.field)).toEqual(["page_size", "page_token"]);
+      expect(await violatedFieldsOf(client.listNotifications({ pageSize: 101, pageToken: "nope!" }, token))).toEqual([
+        "page_size",
+        "page_token",
+      ]);
       expect((await client.listNotifications({ pageSize: 100 }, token)).items.map((n) => n.kind)).toEqual([NotificationKind.WELCOME]);
     });
 

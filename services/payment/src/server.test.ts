@@ -9,10 +9,9 @@ import {
   createInProcessBus,
   createLogger,
   type Envelope,
-  fieldViolationsOf,
   uuidv7,
 } from "@shopmesh/platform";
-import { createTestTokenIssuer, forEachBackend, type TestDatabase, useTestDatabase } from "@shopmesh/platform/testing";
+import { createTestTokenIssuer, forEachBackend, type TestDatabase, useTestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import { PaymentFailedSchema, PaymentRefundedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
@@ -30,17 +29,6 @@ const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 const registry = createEventRegistry([PaymentSucceededSchema, PaymentFailedSchema, PaymentRefundedSchema]);
 const PAYMENT_TYPES = [PaymentSucceededSchema, PaymentFailedSchema, PaymentRefundedSchema].map((s) => s.typeName);
 const chargeRetry = { attempts: 3, initialMs: 1, maxMs: 2 };
-
-/** The fields named by the field violations of the INVALID_ARGUMENT `p` rejects with. */
-async function violatedFieldsOf(p: Promise<unknown>): Promise<string[]> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ConnectError);
-  expect((err as ConnectError).code).toBe(Code.InvalidArgument);
-  return fieldViolationsOf(err as ConnectError).map((v) => v.field);
-}
 
 async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
   try {
