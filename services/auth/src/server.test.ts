@@ -10,7 +10,7 @@ import {
   createTokenVerifier,
   type Envelope,
 } from "@shopmesh/platform";
-import { forEachBackend, type TestDatabase, useTestDatabase } from "@shopmesh/platform/testing";
+import { forEachBackend, type TestDatabase, useTestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
@@ -153,6 +153,32 @@ forEachBackend((backend) => {
       const badEmail = await attempt({ email: "not-an-email", password: "password1", name: "A" });
       expect(badEmail.code).toBe(Code.InvalidArgument);
       expect(badEmail.rawMessage).toMatch(/email/);
+    });
+
+    it("names every bad field of Signup, Login, Refresh and Logout in one INVALID_ARGUMENT; good requests still pass", async () => {
+      expect(await violatedFieldsOf(client.signup({ email: "not-an-email", password: "short", name: " " }))).toEqual([
+        "email",
+        "password",
+        "name",
+      ]);
+      expect(await violatedFieldsOf(client.signup({ email: uniqueEmail(), password: "x".repeat(257), name: "x".repeat(101) }))).toEqual([
+        "password",
+        "name",
+      ]);
+      expect(await violatedFieldsOf(client.login({ email: "", password: "" }))).toEqual(["email", "password"]);
+      expect(await violatedFieldsOf(client.login({ email: `${"a".repeat(250)}@x.com`, password: "x".repeat(257) }))).toEqual([
+        "email",
+        "password",
+      ]);
+      expect(await violatedFieldsOf(client.refresh({ refreshToken: "x".repeat(257) }))).toEqual(["refresh_token"]);
+      expect(await violatedFieldsOf(client.logout({ refreshToken: "" }))).toEqual(["refresh_token"]);
+
+      const email = uniqueEmail();
+      const signedUp = await client.signup({ email, password: "password1", name: "Ada" });
+      const loggedIn = await client.login({ email: ` ${email.toUpperCase()} `, password: "password1" });
+      expect(loggedIn.user?.id).toBe(signedUp.user?.id);
+      const refreshed = await client.refresh({ refreshToken: loggedIn.refreshToken });
+      expect(await codeOf(client.logout({ refreshToken: refreshed.refreshToken }))).toBe("ok");
     });
 
     it("refuses a bad password and an unknown email alike with UNAUTHENTICATED", async () => {

@@ -1,7 +1,16 @@
 import { Code, ConnectError } from "@shopmesh/platform";
 import { violatedFields } from "@shopmesh/platform/testing";
 import { describe, expect, it } from "vitest";
-import { normaliseEmail, parseEmail, parseLogin, parseName, parseNewPassword, parseSignup } from "./validation.js";
+import {
+  normaliseEmail,
+  parseEmail,
+  parseLogin,
+  parseLogout,
+  parseName,
+  parseNewPassword,
+  parseRefresh,
+  parseSignup,
+} from "./validation.js";
 
 function codeOf(fn: () => unknown): Code | "ok" {
   try {
@@ -56,5 +65,11 @@ describe("request validation", () => {
     expect(violatedFields(() => parseLogin({ email: " ", password: "" }))).toEqual(["email", "password"]);
     expect(violatedFields(() => parseLogin({ email: "a@b.co", password: "x".repeat(257) }))).toEqual(["password"]);
     expect(parseLogin({ email: " Not-An-Email ", password: "pw" })).toEqual({ email: "not-an-email", password: "pw" });
+  });
+
+  it("wants a refresh token of sane length for Refresh and Logout, in no particular form", () => {
+    expect(violatedFields(() => parseRefresh({ refreshToken: "" }))).toEqual(["refresh_token"]);
+    expect(violatedFields(() => parseLogout({ refreshToken: "x".repeat(257) }))).toEqual(["refresh_token"]);
+    expect(parseRefresh({ refreshToken: "no-such-token" })).toEqual({ refreshToken: "no-such-token" });
   });
 });

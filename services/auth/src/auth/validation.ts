@@ -1,9 +1,18 @@
 import { invalidArgument, violations } from "@shopmesh/platform";
 
+/**
+ * Every request rule of AuthService. Each RPC with fields has one `parseX(req)` that names every
+ * bad field in one INVALID_ARGUMENT (one field violation each, proto field names) and returns the
+ * narrowed request; handlers call it and check nothing themselves. Passwords and tokens are
+ * never echoed back in messages.
+ */
+
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 256;
 const MAX_EMAIL_LENGTH = 254;
 const MAX_NAME_LENGTH = 100;
+// Issued refresh tokens are 43 characters (256 bits, base64url); the bound leaves room to change that.
+const MAX_REFRESH_TOKEN_LENGTH = 256;
 // Deliberately loose: one @, something on each side, a dot in the domain, no spaces.
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -60,3 +69,24 @@ export function parseLogin(req: { email: string; password: string }): { email: s
   v.throwIfAny();
   return { email, password: req.password };
 }
+
+/**
+ * A refresh token as presented: required and of sane length. Its form is not checked further:
+ * any other string is one that was never issued, UNAUTHENTICATED for Refresh like an expired one.
+ */
+export function parseRefreshToken(field: string, raw: string): string {
+  if (raw === "") throw invalidArgument(field, "required");
+  if (raw.length > MAX_REFRESH_TOKEN_LENGTH) throw invalidArgument(field, `at most ${MAX_REFRESH_TOKEN_LENGTH} characters`);
+  return raw;
+}
+
+/** Refresh: the refresh token to use up. */
+export function parseRefresh(req: { refreshToken: string }): { refreshToken: string } {
+  const v = violations();
+  const refreshToken = v.parse(() => parseRefreshToken("refresh_token", req.refreshToken), "");
+  v.throwIfAny();
+  return { refreshToken };
+}
+
+/** Logout: a refresh token of the family to revoke; the same rule as Refresh. */
+export const parseLogout: (req: { refreshToken: string }) => { refreshToken: string } = parseRefresh;

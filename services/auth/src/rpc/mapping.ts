@@ -1,6 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { invalidArgument } from "@shopmesh/platform";
 import type { JwkSchema, UserSchema } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import type { JWK } from "jose";
 import type { TokenPair, User } from "../auth/auth.service.js";
@@ -32,9 +31,4 @@ export function toProtoJwk(jwk: JWK): MessageInitShape<typeof JwkSchema> {
     n: jwk.n ?? "",
     e: jwk.e ?? "",
   };
-}
-
-export function parseRefreshToken(field: string, raw: string): string {
-  if (raw === "") throw invalidArgument(field, "required");
-  return raw;
 }
