@@ -14,7 +14,7 @@ import {
   serviceRegistration,
   uuidv7,
 } from "@shopmesh/platform";
-import { createTestTokenIssuer, forEachBackend, type TestDatabase, useTestDatabase } from "@shopmesh/platform/testing";
+import { createTestTokenIssuer, forEachBackend, type TestDatabase, useTestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
 import { CatalogService, type Product, ProductSchema } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
@@ -191,6 +191,19 @@ forEachBackend((backend) => {
       expect(await codeOf(client.addItem({ productId: "mug", qty: 1 }, opts))).toBe(Code.FailedPrecondition);
       expect(lines((await client.getCart({}, opts)).cart)).toEqual([["mug", 99]]);
       expect(await codeOf(client.addItem({ productId: "", qty: 1 }, opts))).toBe(Code.InvalidArgument);
+    });
+
+    it("names both bad fields of AddItem and UpdateItem in one INVALID_ARGUMENT; good requests still pass", async () => {
+      const opts = await as(uuidv7());
+      expect(await violatedFieldsOf(client.addItem({ productId: "", qty: 0 }, opts))).toEqual(["product_id", "qty"]);
+      expect(await violatedFieldsOf(client.addItem({ productId: "not an id", qty: 100 }, opts))).toEqual(["product_id", "qty"]);
+      expect(await violatedFieldsOf(client.updateItem({ productId: "../mug", qty: -1 }, opts))).toEqual(["product_id", "qty"]);
+      expect(await violatedFieldsOf(client.removeItem({ productId: "" }, opts))).toEqual(["product_id"]);
+      expect(await violatedFieldsOf(client.getUserCart({ userId: "u".repeat(201) }))).toEqual(["user_id"]);
+
+      await client.addItem({ productId: "mug", qty: 2 }, opts);
+      const { cart } = await client.updateItem({ productId: "mug", qty: 3 }, opts);
+      expect(lines(cart)).toEqual([["mug", 3]]);
     });
 
     it("an unknown product is NOT_FOUND; updating a product not in the cart is NOT_FOUND", async () => {

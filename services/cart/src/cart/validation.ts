@@ -1,8 +1,15 @@
 import { invalidArgument, violations } from "@shopmesh/platform";
 import { MAX_QUANTITY, MIN_QUANTITY } from "./cart.js";
 
+/**
+ * Every request rule of CartService. Each RPC with fields has one `parseX(req)` that names every
+ * bad field in one INVALID_ARGUMENT (one field violation each, proto field names) and returns the
+ * narrowed request; handlers call it and check nothing themselves.
+ */
+
 // The catalog's product id syntax: an id it could never know is refused here without asking it.
 const productIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const MAX_USER_ID_LENGTH = 200;
 
 export function parseProductId(field: string, raw: string): string {
   if (raw === "") throw invalidArgument(field, "is required");
@@ -19,15 +26,37 @@ export function parseQuantity(field: string, raw: number): number {
 
 export function parseUserId(field: string, raw: string): string {
   if (raw.trim() === "") throw invalidArgument(field, "is required");
-  if (raw.length > 200) throw invalidArgument(field, "is too long");
+  if (raw.length > MAX_USER_ID_LENGTH) throw invalidArgument(field, `at most ${MAX_USER_ID_LENGTH} characters`);
   return raw;
 }
 
-/** An item to put in the cart (AddItem, UpdateItem): every bad field is named in one INVALID_ARGUMENT. */
-export function parseItem(req: { productId: string; qty: number }): { productId: string; qty: number } {
+/** A product id and a quantity, both checked. */
+function parseItem(req: { productId: string; qty: number }): { productId: string; qty: number } {
   const v = violations();
   const productId = v.parse(() => parseProductId("product_id", req.productId), "");
   const qty = v.parse(() => parseQuantity("qty", req.qty), 0);
   v.throwIfAny();
   return { productId, qty };
+}
+
+/** AddItem: the product and the units to add. */
+export const parseAddItem = parseItem;
+
+/** UpdateItem: the product of a line and its new quantity; the same rules as AddItem. */
+export const parseUpdateItem = parseItem;
+
+/** RemoveItem: the product of the line to drop. */
+export function parseRemoveItem(req: { productId: string }): { productId: string } {
+  const v = violations();
+  const productId = v.parse(() => parseProductId("product_id", req.productId), "");
+  v.throwIfAny();
+  return { productId };
+}
+
+/** GetUserCart (internal): whose cart. */
+export function parseGetUserCart(req: { userId: string }): { userId: string } {
+  const v = violations();
+  const userId = v.parse(() => parseUserId("user_id", req.userId), "");
+  v.throwIfAny();
+  return { userId };
 }

@@ -1,12 +1,12 @@
 import type { Carts } from "../cart/cart.service.js";
-import { parseItem } from "../cart/validation.js";
+import { parseAddItem } from "../cart/validation.js";
 import { callerId, type Handler } from "./handler.js";
 import { toProtoCart } from "./mapping.js";
 
 export function addItem(carts: Carts): Handler<"addItem"> {
   return async (req, ctx) => {
     const userId = callerId(ctx);
-    const { productId, qty } = parseItem(req);
+    const { productId, qty } = parseAddItem(req);
     return { cart: toProtoCart(await carts.addItem(userId, productId, qty)) };
   };
 }

@@ -1,9 +1,9 @@
 import type { Carts } from "../cart/cart.service.js";
-import { parseUserId } from "../cart/validation.js";
+import { parseGetUserCart } from "../cart/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoCart } from "./mapping.js";
 
 /** Internal (no edge rule): a trusted mesh peer names the user. */
 export function getUserCart(carts: Carts): Handler<"getUserCart"> {
-  return async (req) => ({ cart: toProtoCart(await carts.getCart(parseUserId("user_id", req.userId))) });
+  return async (req) => ({ cart: toProtoCart(await carts.getCart(parseGetUserCart(req).userId)) });
 }

@@ -1,12 +1,12 @@
 import type { Carts } from "../cart/cart.service.js";
-import { parseItem } from "../cart/validation.js";
+import { parseUpdateItem } from "../cart/validation.js";
 import { callerId, type Handler } from "./handler.js";
 import { toProtoCart } from "./mapping.js";
 
 export function updateItem(carts: Carts): Handler<"updateItem"> {
   return async (req, ctx) => {
     const userId = callerId(ctx);
-    const { productId, qty } = parseItem(req);
+    const { productId, qty } = parseUpdateItem(req);
     return { cart: toProtoCart(await carts.updateItem(userId, productId, qty)) };
   };
 }
