@@ -187,6 +187,47 @@ describe("catalog over gRPC", () => {
       expect(await fields(typed.releaseStock({ orderId: "", reason: "x".repeat(201) }))).toEqual(["order_id", "reason"]);
     });
 
+    it("names every bad field of AdjustStock, WatchStock and the internal listings at once; good requests still pass", async () => {
+      const fields = violatedFieldsOf;
+      expect(await fields(typed.adjustStock({ productId: "bad id", delta: 0, reason: "x".repeat(201) }))).toEqual([
+        "product_id",
+        "delta",
+        "reason",
+      ]);
+      expect(await fields(typed.adjustStock({ productId: "p-canister", delta: 2_000_000, reason: "" }))).toEqual(["delta"]);
+      expect(await fields(typed.listStockBooks({ pageSize: 501, pageToken: "definitely-not-a-token" }))).toEqual([
+        "page_size",
+        "page_token",
+      ]);
+      expect(await fields(typed.listReservations({ pageSize: -1, pageToken: "definitely-not-a-token" }))).toEqual([
+        "page_size",
+        "page_token",
+      ]);
+      expect(await fields(typed.batchGetProducts({ ids: ["", "p-canister", "a b"] }))).toEqual(["ids[0]", "ids[2]"]);
+      expect(await fields(typed.reserveStock({ orderId: "o-fields", items: [{ productId: "", quantity: 0 }] }))).toEqual([
+        "items[0].product_id",
+        "items[0].quantity",
+      ]);
+      async function* badWatch() {
+        yield { addProductIds: ["bad id", "p-canister"], removeProductIds: [""] };
+      }
+      const watching = (async () => {
+        for await (const _ of typed.watchStock(badWatch())) {
+          // no level is sent for a refused request
+        }
+      })();
+      expect(await fields(watching)).toEqual(["add_product_ids[0]", "remove_product_ids[0]"]);
+
+      const books = await typed.listStockBooks({ pageSize: 2 });
+      expect(books.items).toHaveLength(2);
+      const next = await typed.listStockBooks({ pageSize: 2, pageToken: books.nextPageToken });
+      expect(next.items.map((b) => b.productId)).not.toContain(books.items[1]?.productId);
+      expect((await typed.listReservations({ pageSize: 500 })).nextPageToken).toBe("");
+      const adjusted = await typed.adjustStock({ productId: "p-canister", delta: 1, reason: "" });
+      expect(adjusted.level?.productId).toBe("p-canister");
+      await typed.adjustStock({ productId: "p-canister", delta: -1, reason: "recount" });
+    });
+
     it("gets one product, NOT_FOUND for an unknown id, INVALID_ARGUMENT for an empty one", async () => {
       const seed = demoCatalog[0]!;
       const { product } = await unary(catalog, "GetProduct", { id: seed.id });

@@ -2,7 +2,7 @@ import { Code, ConnectError, notFound } from "@shopmesh/platform";
 import { describe, expect, it } from "vitest";
 import type { StockLevel } from "./product.js";
 import { StockFeed } from "./stock-feed.js";
-import { type StockSource, StockWatch } from "./stock-watch.js";
+import { MAX_WATCHED_PRODUCTS, type StockSource, StockWatch } from "./stock-watch.js";
 
 const at = new Date("2025-01-01T00:00:00Z");
 const level = (productId: string, available: number, version: number): StockLevel => ({ productId, available, version, updatedAt: at });
@@ -112,5 +112,16 @@ describe("StockWatch", () => {
     expect((err as ConnectError).code).toBe(Code.NotFound);
     other.close();
     expect(feed.subscriptions).toBe(0);
+  });
+
+  it("refuses to watch more than its limit with RESOURCE_EXHAUSTED, watching nothing new", async () => {
+    const { source, feed } = fakeSource();
+    const watch = new StockWatch(source, new AbortController().signal);
+    await watch.add(["a"]);
+    const many = Array.from({ length: MAX_WATCHED_PRODUCTS }, (_, i) => `p-${i}`);
+    const err = await watch.add(many).catch((e: unknown) => e);
+    expect((err as ConnectError).code).toBe(Code.ResourceExhausted);
+    expect(feed.subscriptions).toBe(1);
+    watch.close();
   });
 });

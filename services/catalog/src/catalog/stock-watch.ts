@@ -1,4 +1,4 @@
-import { invalidArgument } from "@shopmesh/platform";
+import { Code, ConnectError } from "@shopmesh/platform";
 import type { StockLevel } from "./product.js";
 import type { StockFeed } from "./stock-feed.js";
 
@@ -46,13 +46,15 @@ export class StockWatch implements AsyncIterable<StockLevel> {
 
   /**
    * Starts watching `ids` and queues the current level of each (again for ids already
-   * watched: every add is answered). NOT_FOUND for an unknown product.
+   * watched: every add is answered). NOT_FOUND for an unknown product; RESOURCE_EXHAUSTED
+   * beyond {@link MAX_WATCHED_PRODUCTS} products (a limit of the stream, not of one request:
+   * the ids themselves are checked in validation.ts).
    */
   async add(ids: readonly string[], field = "add_product_ids"): Promise<void> {
     if (this.#closed || ids.length === 0) return;
     const fresh = ids.filter((id) => !this.#subscriptions.has(id));
     if (this.#subscriptions.size + fresh.length > MAX_WATCHED_PRODUCTS) {
-      throw invalidArgument(field, `at most ${MAX_WATCHED_PRODUCTS} products can be watched on one stream`);
+      throw new ConnectError(`${field}: at most ${MAX_WATCHED_PRODUCTS} products can be watched on one stream`, Code.ResourceExhausted);
     }
     for (const id of fresh) {
       this.#subscriptions.set(

@@ -1,8 +1,20 @@
 import { Code, ConnectError } from "@shopmesh/platform";
+import { violatedFields } from "@shopmesh/platform/testing";
 import { describe, expect, it } from "vitest";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { assertSameItems, decideReservation, releaseReturnsStock } from "./reservation.js";
-import { parseCategory, parseDelta, parseOrderId, parsePageSize, parseProductIds, parseStockItems } from "./validation.js";
+import {
+  parseAdjustStock,
+  parseCategory,
+  parseDelta,
+  parseListReservations,
+  parseListStockBooks,
+  parseOrderId,
+  parsePageSize,
+  parseProductIds,
+  parseStockItems,
+  parseWatchStock,
+} from "./validation.js";
 
 function codeOf(fn: () => unknown): Code | undefined {
   try {
@@ -42,6 +54,7 @@ describe("request validation", () => {
     expect(fieldOf(() => parseProductIds("ids", [], 100))).toBe("ids");
     expect(fieldOf(() => parseProductIds("ids", ["ok", ""], 100))).toBe("ids[1]");
     expect(fieldOf(() => parseProductIds("ids", ["a", "b", "c"], 2))).toBe("ids");
+    expect(violatedFields(() => parseProductIds("ids", ["", "ok", "a b"], 100))).toEqual(["ids[0]", "ids[2]"]);
   });
 
   it("checks reservation items: ids, duplicates, quantities", () => {
@@ -57,6 +70,15 @@ describe("request validation", () => {
         ]),
       ),
     ).toBe("items[1].product_id");
+    expect(
+      violatedFields(() =>
+        parseStockItems([
+          { productId: "a", quantity: 1 },
+          { productId: "", quantity: 0 },
+          { productId: "a", quantity: 1000 },
+        ]),
+      ),
+    ).toEqual(["items[1].product_id", "items[1].quantity", "items[2].product_id", "items[2].quantity"]);
     expect(fieldOf(() => parseOrderId(""))).toBe("order_id");
     expect(fieldOf(() => parseOrderId("has space"))).toBe("order_id");
   });
@@ -65,6 +87,38 @@ describe("request validation", () => {
     expect(parseDelta(-3)).toBe(-3);
     expect(fieldOf(() => parseDelta(0))).toBe("delta");
     expect(fieldOf(() => parseDelta(2_000_000))).toBe("delta");
+  });
+});
+
+describe("request parsers", () => {
+  it("AdjustStock: product id, delta and reason at once; an empty reason is 'unspecified'", () => {
+    expect(violatedFields(() => parseAdjustStock({ productId: "", delta: 0, reason: "x".repeat(201) }))).toEqual([
+      "product_id",
+      "delta",
+      "reason",
+    ]);
+    expect(parseAdjustStock({ productId: "p-cup", delta: -2, reason: " " })).toEqual({
+      productId: "p-cup",
+      delta: -2,
+      reason: "unspecified",
+    });
+  });
+
+  it("WatchStock: either list may be empty, every bad id of both named", () => {
+    expect(parseWatchStock({ addProductIds: [], removeProductIds: [] })).toEqual({ add: [], remove: [] });
+    expect(violatedFields(() => parseWatchStock({ addProductIds: ["ok", "bad id"], removeProductIds: [""] }))).toEqual([
+      "add_product_ids[1]",
+      "remove_product_ids[0]",
+    ]);
+    expect(violatedFields(() => parseWatchStock({ addProductIds: Array(101).fill("a"), removeProductIds: Array(501).fill("a") }))).toEqual([
+      "add_product_ids",
+      "remove_product_ids",
+    ]);
+  });
+
+  it("the internal listings: page size 0..500 and a key token", () => {
+    expect(parseListStockBooks({ pageSize: 0, pageToken: "" })).toEqual({ pageSize: 100, after: undefined });
+    expect(violatedFields(() => parseListReservations({ pageSize: 501, pageToken: "nope" }))).toEqual(["page_size", "page_token"]);
   });
 });
 

@@ -1,11 +1,14 @@
 import { invalidArgument, violations } from "@shopmesh/platform";
-import { decodePageToken } from "./page-token.js";
+import { decodeKeyToken, decodePageToken } from "./page-token.js";
 import type { PageCursor } from "./product.js";
 import type { StockItem } from "./reservation.js";
+import { MAX_WATCHED_PRODUCTS } from "./stock-watch.js";
 
 /**
- * Request validation: each function returns the narrowed value or throws INVALID_ARGUMENT
- * naming the offending field (proto field names, as callers see them).
+ * Every request rule of CatalogService, internal RPCs included. Each RPC has one `parseX(req)`
+ * that names every bad field in one INVALID_ARGUMENT (one field violation each, proto field
+ * paths such as `items[2].quantity`) and returns the narrowed request; handlers call it and
+ * check nothing themselves. The field-level checkers below serve the saga consumer too.
  */
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -54,11 +57,18 @@ export function parseProductId(field: string, raw: string): string {
   return raw;
 }
 
-/** Product ids, de-duplicated in the order given. */
+/** 1..`max` product ids, every bad one named by its index; de-duplicated in the order given. */
 export function parseProductIds(field: string, raw: readonly string[], max: number): string[] {
   if (raw.length === 0) throw invalidArgument(field, "needs at least one id");
+  return parseSomeProductIds(field, raw, max);
+}
+
+/** 0..`max` product ids, every bad one named by its index; de-duplicated in the order given. */
+function parseSomeProductIds(field: string, raw: readonly string[], max: number): string[] {
   if (raw.length > max) throw invalidArgument(field, `at most ${max} ids, got ${raw.length}`);
-  const ids = raw.map((id, i) => parseProductId(`${field}[${i}]`, id));
+  const v = violations();
+  const ids = raw.map((id, i) => v.parse(() => parseProductId(`${field}[${i}]`, id), ""));
+  v.throwIfAny();
   return [...new Set(ids)];
 }
 
@@ -68,19 +78,26 @@ export function parseOrderId(raw: string): string {
   return raw;
 }
 
+/** 1..100 items, each product at most once, 1..999 units each; every bad item field named. */
 export function parseStockItems(raw: readonly { productId: string; quantity: number }[]): StockItem[] {
   if (raw.length === 0) throw invalidArgument("items", "needs at least one item");
   if (raw.length > MAX_RESERVATION_ITEMS) throw invalidArgument("items", `at most ${MAX_RESERVATION_ITEMS} items, got ${raw.length}`);
+  const v = violations();
   const seen = new Set<string>();
-  return raw.map((it, i) => {
-    const productId = parseProductId(`items[${i}].product_id`, it.productId);
-    if (seen.has(productId)) throw invalidArgument(`items[${i}].product_id`, `${productId} is listed more than once`);
-    seen.add(productId);
-    if (!Number.isInteger(it.quantity) || it.quantity < 1 || it.quantity > MAX_ITEM_QUANTITY) {
-      throw invalidArgument(`items[${i}].quantity`, `must be between 1 and ${MAX_ITEM_QUANTITY}, got ${it.quantity}`);
+  const items = raw.map((it, i) => {
+    const productId = v.parse(() => parseProductId(`items[${i}].product_id`, it.productId), "");
+    if (productId !== "" && v.check(!seen.has(productId), `items[${i}].product_id`, `${productId} is listed more than once`)) {
+      seen.add(productId);
     }
+    v.check(
+      Number.isInteger(it.quantity) && it.quantity >= 1 && it.quantity <= MAX_ITEM_QUANTITY,
+      `items[${i}].quantity`,
+      `must be between 1 and ${MAX_ITEM_QUANTITY}, got ${it.quantity}`,
+    );
     return { productId, quantity: it.quantity };
   });
+  v.throwIfAny();
+  return items;
 }
 
 export function parseDelta(raw: number): number {
@@ -132,3 +149,72 @@ export function parseReleaseStock(req: { orderId: string; reason: string }): { o
   v.throwIfAny();
   return { orderId, reason };
 }
+
+/** GetProduct. */
+export function parseGetProduct(req: { id: string }): { id: string } {
+  const v = violations();
+  const id = v.parse(() => parseProductId("id", req.id), "");
+  v.throwIfAny();
+  return { id };
+}
+
+/** BatchGetProducts: 1..100 ids, every bad one named. */
+export function parseBatchGetProducts(req: { ids: readonly string[] }): { ids: string[] } {
+  const v = violations();
+  const ids = v.parse(() => parseProductIds("ids", req.ids, MAX_BATCH_IDS), []);
+  v.throwIfAny();
+  return { ids };
+}
+
+/** StreamStock: 1..100 product ids, every bad one named. */
+export function parseStreamStock(req: { productIds: readonly string[] }): { productIds: string[] } {
+  const v = violations();
+  const productIds = v.parse(() => parseProductIds("product_ids", req.productIds, MAX_BATCH_IDS), []);
+  v.throwIfAny();
+  return { productIds };
+}
+
+/**
+ * One client message of WatchStock: up to 100 ids to add and up to 500 (as many as a stream may
+ * watch) to remove, either list possibly empty. How many one stream watches in all is the
+ * watch's limit (RESOURCE_EXHAUSTED), not a field's.
+ */
+export function parseWatchStock(req: { addProductIds: readonly string[]; removeProductIds: readonly string[] }): {
+  add: string[];
+  remove: string[];
+} {
+  const v = violations();
+  const add = v.parse(() => parseSomeProductIds("add_product_ids", req.addProductIds, MAX_BATCH_IDS), []);
+  const remove = v.parse(() => parseSomeProductIds("remove_product_ids", req.removeProductIds, MAX_WATCHED_PRODUCTS), []);
+  v.throwIfAny();
+  return { add, remove };
+}
+
+/** AdjustStock: the product, a non-zero delta within ±1,000,000, and a reason ("unspecified" when empty). */
+export function parseAdjustStock(req: { productId: string; delta: number; reason: string }): {
+  productId: string;
+  delta: number;
+  reason: string;
+} {
+  const v = violations();
+  const productId = v.parse(() => parseProductId("product_id", req.productId), "");
+  const delta = v.parse(() => parseDelta(req.delta), 0);
+  const reason = v.parse(() => parseReason("reason", req.reason, "unspecified"), "");
+  v.throwIfAny();
+  return { productId, delta, reason };
+}
+
+/** The internal listings, ListStockBooks and ListReservations: page size 0..500 and a key token. */
+function parseKeyPage(req: { pageSize: number; pageToken: string }): { pageSize: number; after: string | undefined } {
+  const v = violations();
+  const pageSize = v.parse(() => parseBooksPageSize(req.pageSize), DEFAULT_BOOKS_PAGE_SIZE);
+  const after = v.parse(() => decodeKeyToken(req.pageToken), undefined);
+  v.throwIfAny();
+  return { pageSize, after };
+}
+
+/** ListStockBooks (internal). */
+export const parseListStockBooks = parseKeyPage;
+
+/** ListReservations (internal). */
+export const parseListReservations = parseKeyPage;

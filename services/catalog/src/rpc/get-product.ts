@@ -1,8 +1,8 @@
 import type { Catalog } from "../catalog/catalog.service.js";
-import { parseProductId } from "../catalog/validation.js";
+import { parseGetProduct } from "../catalog/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoProduct } from "./mapping.js";
 
 export function getProduct(catalog: Catalog): Handler<"getProduct"> {
-  return async (req) => ({ product: toProtoProduct(await catalog.getProduct(parseProductId("id", req.id))) });
+  return async (req) => ({ product: toProtoProduct(await catalog.getProduct(parseGetProduct(req).id)) });
 }

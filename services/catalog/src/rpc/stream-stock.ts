@@ -1,6 +1,6 @@
 import type { Catalog } from "../catalog/catalog.service.js";
 import { StockWatch } from "../catalog/stock-watch.js";
-import { MAX_BATCH_IDS, parseProductIds } from "../catalog/validation.js";
+import { parseStreamStock } from "../catalog/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoLevel } from "./mapping.js";
 
@@ -9,10 +9,10 @@ export function streamStock(catalog: Catalog): Handler<"streamStock"> {
   return (req, ctx) =>
     (async function* () {
       const signal = ctx.signal;
-      const ids = parseProductIds("product_ids", req.productIds, MAX_BATCH_IDS);
+      const { productIds } = parseStreamStock(req);
       const watch = new StockWatch(catalog, signal);
       try {
-        await watch.add(ids, "product_ids");
+        await watch.add(productIds, "product_ids");
         for await (const level of watch) yield { level: toProtoLevel(level) };
       } finally {
         watch.close();

@@ -1,6 +1,6 @@
 import type { Catalog } from "../catalog/catalog.service.js";
 import { StockWatch } from "../catalog/stock-watch.js";
-import { MAX_BATCH_IDS, parseProductId, parseProductIds } from "../catalog/validation.js";
+import { parseWatchStock } from "../catalog/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoLevel } from "./mapping.js";
 
@@ -16,10 +16,9 @@ export function watchStock(catalog: Catalog): Handler<"watchStock"> {
       const watch = new StockWatch(catalog, signal);
       const reading = (async () => {
         for await (const req of requests) {
-          watch.remove(req.removeProductIds.map((id, i) => parseProductId(`remove_product_ids[${i}]`, id)));
-          if (req.addProductIds.length > 0) {
-            await watch.add(parseProductIds("add_product_ids", req.addProductIds, MAX_BATCH_IDS));
-          }
+          const { add, remove } = parseWatchStock(req);
+          watch.remove(remove);
+          await watch.add(add);
         }
         watch.endRequests();
       })();
