@@ -1,5 +1,5 @@
 import type { DescMethod } from "@bufbuild/protobuf";
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { type ConnectRouter, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type { CallOptions, Logger } from "@shopmesh/platform";
 import { type Authenticate, authorize, type Caller } from "./authenticate.js";
 import { isServerFault, toPublicError } from "./errors.js";
@@ -40,7 +40,9 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
   const access = new Map<DescMethod, ExposedMethod>(opts.methods.map((m) => [m.method, m]));
 
   const fail = (ctx: HandlerContext, err: unknown): never => {
-    const e = toPublicError(err);
+    // Once the client's own deadline passed (or it went away), that is the answer, whatever the
+    // upstream call's cancellation turned into on the way back.
+    const e = toPublicError(ctx.signal.aborted && ctx.signal.reason instanceof ConnectError ? ctx.signal.reason : err);
     const fields = { rpc: `${ctx.service.typeName}/${ctx.method.name}`, protocol: ctx.protocolName, code: e.code };
     if (isServerFault(e.code)) opts.logger.error({ ...fields, err: e.cause ?? e }, "edge call failed");
     else opts.logger.debug({ ...fields, message: e.rawMessage }, "edge call failed");

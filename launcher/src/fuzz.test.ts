@@ -86,6 +86,9 @@ const jsonish = fc.oneof(
 );
 const body = fc.oneof(jsonish, fc.uint8Array({ maxLength: 300 }));
 
+/** Whether the request sets its own Connect deadline (connect-timeout-ms: up to 10 digits). */
+const asksForDeadline = (headers: Record<string, string>) => /^\d{1,10}$/.test(headers["connect-timeout-ms"] ?? "");
+
 /** A concrete path for a route template, its `{field}` segments filled with fuzz. */
 function routePath(template: string, fills: string[]): string {
   let i = 0;
@@ -145,11 +148,26 @@ describe("fuzzing the edge", () => {
           body: payload,
         });
         if (bidi.has(procedure) && status === 505) return;
+        // The deadline the client asked for ran out: the answer it asked for.
+        if (status === 504 && asksForDeadline(hdrs)) return;
         expect(status, procedure).toBeLessThan(500);
       }),
       { numRuns: 300 },
     );
     await stillServing();
+  });
+
+  it("answers 504 to a call whose own deadline runs out, and serves the next call", async () => {
+    const call = (timeout?: string) =>
+      send({
+        method: "POST",
+        path: "/shop.catalog.v1.CatalogService/ListProducts",
+        headers: { "content-type": "application/json", ...(timeout ? { "connect-timeout-ms": timeout } : {}) },
+        body: "{}",
+      });
+    for (let i = 0; i < 10; i++) expect([200, 504]).toContain(await call("2"));
+    expect(await call("0")).toBe(504);
+    expect(await call()).toBe(200);
   });
 
   it("answers any method on any path without a 5xx", async () => {

@@ -102,12 +102,19 @@ export function isIdempotent(method: DescMethod): boolean {
 
 const retryableCodes = new Set<Code>([Code.Unavailable, Code.Aborted]);
 const breakerCodes = new Set<Code>([Code.Unavailable, Code.DeadlineExceeded]);
+/**
+ * A call given less time than this that runs out of it says more about its caller's hurry than
+ * about the target: its DEADLINE_EXCEEDED does not count towards the circuit breaker (otherwise
+ * one client asking for 1 ms deadlines would open the breaker for everyone).
+ */
+const BREAKER_MIN_BUDGET_MS = 1_000;
 
 /**
  * A client for `service` at `address` (host:port) over @grpc/grpc-js. Every unary call carries
  * a deadline (the caller's remaining budget when inside an RPC); idempotent methods are retried
  * on UNAVAILABLE/ABORTED with backoff within that deadline; a circuit breaker per target fails
- * fast with UNAVAILABLE while the target is down. Errors are ConnectErrors with gRPC codes.
+ * fast with UNAVAILABLE while the target is down (UNAVAILABLE, or DEADLINE_EXCEEDED of a call
+ * that had at least a second). Errors are ConnectErrors with gRPC codes.
  */
 export function createClient<S extends DescService>(service: S, address: string, opts: ClientOptions = {}): Client<S> {
   const caller = opts.service ?? callerOf(opts.logger);
@@ -118,8 +125,10 @@ export function createClient<S extends DescService>(service: S, address: string,
     ...opts.channelOptions,
     interceptors: [clientObserver(caller)],
   });
+  /** DEADLINE_EXCEEDED errors of calls given less than BREAKER_MIN_BUDGET_MS. */
+  const hurried = new WeakSet<object>();
   const breaker = circuitBreaker(
-    handleWhen((e) => e instanceof ConnectError && breakerCodes.has(e.code)),
+    handleWhen((e) => e instanceof ConnectError && breakerCodes.has(e.code) && !hurried.has(e)),
     { halfOpenAfter: opts.breakerHalfOpenAfterMs ?? 5_000, breaker: new ConsecutiveBreaker(opts.breakerThreshold ?? 5) },
   );
   breaker.onStateChange((state) =>
@@ -161,7 +170,13 @@ export function createClient<S extends DescService>(service: S, address: string,
           const deadline = deadlineFor(o, defaultTimeoutMs);
           const once = () => {
             if (Date.now() >= deadline) throw new ConnectError("deadline exceeded", Code.DeadlineExceeded);
-            return breaker.execute(() => attempt(request, o, deadline));
+            const hurry = deadline - Date.now() < BREAKER_MIN_BUDGET_MS;
+            return breaker.execute(() =>
+              attempt(request, o, deadline).catch((err: unknown) => {
+                if (hurry && err instanceof ConnectError && err.code === Code.DeadlineExceeded) hurried.add(err);
+                throw err;
+              }),
+            );
           };
           try {
             return await (idempotent ? retryPolicy.execute(once) : once());

@@ -234,6 +234,28 @@ describe("client resilience", () => {
     expect(err.rawMessage).toMatch(/circuit open/);
     expect(performance.now() - started).toBeLessThan(1_000);
   });
+
+  it("does not open the breaker when callers' own short deadlines run out, but does when the target stalls", async () => {
+    const stalled = signal();
+    const server = await serve({
+      getProduct: async (req) => {
+        if (req.id === "slow") await stalled.promise;
+        return { product: product(req.id) };
+      },
+    });
+    cleanups.push(() => stalled.resolve()); // before the server's stop, which waits for its calls
+    const c = client(server.port, { breakerThreshold: 3, breakerHalfOpenAfterMs: 60_000, maxAttempts: 1 });
+    for (let i = 0; i < 5; i++) {
+      await expect(c.getProduct({ id: "slow" }, { timeoutMs: 20 })).rejects.toMatchObject({ code: Code.DeadlineExceeded });
+    }
+    expect(breakerState(c)).toBe("closed");
+    expect((await c.getProduct({ id: "p1" })).product?.id).toBe("p1");
+
+    for (let i = 0; i < 3; i++) {
+      await expect(c.getProduct({ id: "slow" }, { timeoutMs: 1_100 })).rejects.toMatchObject({ code: Code.DeadlineExceeded });
+    }
+    expect(breakerState(c)).toBe("open");
+  });
 });
 
 describe("health", () => {
