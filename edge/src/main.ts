@@ -10,7 +10,7 @@ const upstreams = upstreamsFromConfig(config);
 if (Object.keys(upstreams).length === 0) logger.warn("no upstream configured (CATALOG_ADDR, …): only /healthz and /readyz are served");
 
 const edge = createEdge({ config, logger, upstreams });
-const admin = createAdminServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, logger });
+const admin = createAdminServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, logger, gcEnabled: config.ADMIN_GC_ENABLED });
 let started = false;
 registerReadiness({ name: "edge/started", ready: () => started });
 

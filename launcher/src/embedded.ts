@@ -18,7 +18,7 @@ runMain(async () => {
   setupTracing(config);
   const logger = createLogger({ level: config.LOG_LEVEL });
   // Metrics and health for the whole process, never on the edge's public port.
-  const admin = createAdminServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, logger });
+  const admin = createAdminServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, logger, gcEnabled: config.ADMIN_GC_ENABLED });
   let ready = false;
   registerReadiness({ name: "embedded/started", ready: () => ready });
   await admin.start();

@@ -6,6 +6,7 @@ describe("shared service variables", () => {
 
   it("have defaults for everything but DATABASE_URL, KAFKA_BROKERS and AUTH_ADDR", () => {
     expect(loadConfig(schema, {})).toEqual({
+      ADMIN_GC_ENABLED: false,
       AUTH_ADDR: undefined,
       AUTH_AUDIENCE: "shopmesh",
       AUTH_ISSUER: "shopmesh",

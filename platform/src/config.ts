@@ -196,8 +196,16 @@ export function tracingVars(): {
 export type TracingConfig = ConfigOf<ReturnType<typeof tracingVars>>;
 
 /** The admin HTTP server of a process: Prometheus metrics, liveness and readiness. */
-export function metricsVars(): { readonly METRICS_HOST: VarSpec<string>; readonly METRICS_PORT: VarSpec<number> } {
+export function metricsVars(): {
+  readonly METRICS_HOST: VarSpec<string>;
+  readonly METRICS_PORT: VarSpec<number>;
+  readonly ADMIN_GC_ENABLED: VarSpec<boolean>;
+} {
   return {
+    ADMIN_GC_ENABLED: env.bool({
+      doc: "Serve POST /gc on the admin port: a full garbage collection, answering the process's memory before and after (for leak checks such as npm run soak); off in production",
+      default: false,
+    }),
     METRICS_HOST: env.string({ doc: "Interface of the admin HTTP server (/metrics, /healthz, /readyz)", default: "0.0.0.0" }),
     METRICS_PORT: env.port({
       doc: "Port of the admin HTTP server: Prometheus metrics at GET /metrics, liveness at /healthz, readiness at /readyz (0 picks a free one)",

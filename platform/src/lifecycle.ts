@@ -58,6 +58,7 @@ export interface DistributedServiceConfig extends Partial<TracingConfig> {
   readonly LOG_LEVEL: string;
   readonly METRICS_HOST: string;
   readonly METRICS_PORT: number;
+  readonly ADMIN_GC_ENABLED?: boolean;
 }
 
 /**
@@ -89,7 +90,7 @@ export function runService<C extends DistributedServiceConfig>(opts: {
     const db = await openDatabase({ kind: "postgres", url }, logger);
     const bus = createKafkaBus({ brokers, clientId: opts.name, logger: logger.child({ service: opts.name, component: "kafka" }) });
     const log = logger.child({ service: opts.name });
-    const admin = createAdminServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, logger: log });
+    const admin = createAdminServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, logger: log, gcEnabled: config.ADMIN_GC_ENABLED });
     let started = false;
     const kafkaProbe = createKafkaProbe(brokers, opts.name);
     const broker = watchDependency({

@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import { Session } from "node:inspector/promises";
 import type { Logger } from "../logger.js";
 import { collectProcessMetrics, metricsRegistry } from "./metrics.js";
 import { readinessReport } from "./readiness.js";
@@ -9,6 +10,8 @@ export interface AdminServerOptions {
   /** Port to listen on; 0 picks a free one. */
   readonly port: number;
   readonly logger: Logger;
+  /** Serve `POST /gc` (ADMIN_GC_ENABLED). */
+  readonly gcEnabled?: boolean;
 }
 
 export interface AdminServer {
@@ -24,7 +27,10 @@ export interface AdminServer {
  * The process's admin HTTP port, for operators and orchestrators rather than shoppers:
  * `GET /metrics` (Prometheus text format: every hosted service's series and the Node process
  * metrics), `GET /healthz` (the process is alive: always 200) and `GET /readyz` (200 when every
- * dependency registered with `registerReadiness` answers, 503 otherwise, with the list).
+ * dependency registered with `registerReadiness` answers, 503 otherwise, with the list). With
+ * `gcEnabled`, `POST /gc` runs a full garbage collection (through the inspector protocol, no
+ * `--expose-gc` needed) and answers the resident set and V8 heap in use before and after, in
+ * bytes: what is left is what the process holds, not garbage V8 has not got round to.
  */
 export function createAdminServer(opts: AdminServerOptions): AdminServer {
   const log = opts.logger;
@@ -36,7 +42,17 @@ export function createAdminServer(opts: AdminServerOptions): AdminServer {
       res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
       res.end(req.method === "HEAD" ? undefined : body);
     };
-    if (req.method !== "GET" && req.method !== "HEAD") {
+    if (opts.gcEnabled && path === "/gc" && req.method === "POST") {
+      collectGarbage().then(
+        (memory) => send(200, "application/json", JSON.stringify(memory)),
+        (err: unknown) => {
+          log.warn({ err }, "garbage collection failed");
+          send(500, "application/json", '{"status":"garbage collection failed"}');
+        },
+      );
+      return;
+    }
+    if ((req.method !== "GET" && req.method !== "HEAD") || (opts.gcEnabled && path === "/gc")) {
       send(405, "application/json", '{"status":"method not allowed"}');
       return;
     }
@@ -93,4 +109,21 @@ export function createAdminServer(opts: AdminServerOptions): AdminServer {
       });
     },
   };
+}
+
+/** A full collection; the resident set and V8 heap in use before and after, bytes. */
+async function collectGarbage() {
+  const memory = () => {
+    const m = process.memoryUsage();
+    return { rss: m.rss, heapUsed: m.heapUsed };
+  };
+  const before = memory();
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post("HeapProfiler.collectGarbage");
+  } finally {
+    session.disconnect();
+  }
+  return { before, after: memory() };
 }

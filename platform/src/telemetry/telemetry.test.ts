@@ -93,6 +93,29 @@ describe("the admin server's /metrics", () => {
     }
     expect((await fetch(`${admin.url}/nope`)).status).toBe(404);
   });
+
+  it("runs a full garbage collection on POST /gc only when enabled, answering memory before and after", async () => {
+    expect((await fetch(`${admin.url}/gc`, { method: "POST" })).status).toBe(405);
+    const debug = createAdminServer({ host: "127.0.0.1", port: 0, logger, gcEnabled: true });
+    await debug.start();
+    try {
+      let garbage: unknown[] | undefined = Array.from({ length: 200_000 }, (_, i) => ({ i, text: `garbage ${i}` }));
+      expect(garbage.length).toBe(200_000);
+      garbage = undefined;
+      const res = await fetch(`${debug.url}/gc`, { method: "POST" });
+      expect(res.status).toBe(200);
+      const { before, after } = (await res.json()) as {
+        before: { rss: number; heapUsed: number };
+        after: { rss: number; heapUsed: number };
+      };
+      expect(after.heapUsed).toBeGreaterThan(0);
+      expect(after.heapUsed).toBeLessThan(before.heapUsed);
+      expect(after.rss).toBeGreaterThan(0);
+      expect((await fetch(`${debug.url}/gc`)).status).toBe(405);
+    } finally {
+      await debug.stop();
+    }
+  });
 });
 
 describeWithPromtool("promtool", () => {

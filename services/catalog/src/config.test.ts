@@ -6,6 +6,7 @@ describe("catalog config", () => {
   it("has defaults for everything but DATABASE_URL", () => {
     const config = readCatalogConfig({});
     expect(config).toEqual({
+      ADMIN_GC_ENABLED: false,
       CATALOG_CACHE_SIZE: 10_000,
       CATALOG_HOST: "0.0.0.0",
       CATALOG_PORT: 50051,
