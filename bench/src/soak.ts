@@ -2,7 +2,8 @@
 // Postgres and a Kafka-protocol test broker) with faults — 30 % transient payment-provider
 // failures throughout, the payment service restarted, the broker away for 10 s — then checks
 // that every order reached a final state, that `reconcile` finds the books balanced, and that
-// each process's resident memory is within 20 % of its level after warm-up. Exit code 1 otherwise.
+// each process's resident memory is within 20 % of its level after warm-up (the restart and the
+// broker's absence in between). Exit code 1 otherwise.
 import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,11 +16,23 @@ import { OrderService, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_p
 import { readMemory, toMB } from "./proc-status.js";
 
 const env = process.env;
-const seconds = Number(env.SOAK_SECONDS ?? 180);
+const seconds = Number(env.SOAK_SECONDS ?? 300);
 const shoppers = Number(env.SOAK_SHOPPERS ?? 6);
 const postgresUrl = env.POSTGRES_URL ?? env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const maxGrowth = 0.2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (vs: number[]) => (vs.length === 0 ? undefined : vs.sort((a, b) => a - b)[Math.floor(vs.length / 2)]);
+/** The value of an unlabelled gauge in a Prometheus text exposition. */
+const gauge = (text: string, name: string) => {
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+(?:\\.\\d+)?(?:e\\+\\d+)?)$`, "m").exec(text);
+  return m ? Number(m[1]) : undefined;
+};
+
+interface MemoryPoint {
+  rss: number;
+  heap?: number;
+  external?: number;
+}
 const log = (line: string) => process.stdout.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 async function main(): Promise<number> {
@@ -38,6 +51,8 @@ async function main(): Promise<number> {
       SHOPMESH_DB_PREFIX: prefix,
       EDGE_PORT: "0",
       LOG_LEVEL: "warn",
+      // POST /gc on the admin ports: memory is compared after a full collection.
+      ADMIN_GC_ENABLED: "true",
       // 30 % of the provider's calls fail transiently; payment retries them.
       PAYMENT_FAILURE_RATE: "0.3",
     },
@@ -76,56 +91,81 @@ async function main(): Promise<number> {
       }
     };
     const names = [...serviceNames, "edge"];
-    const rss = (name: string) => {
+    /** A process's memory now: RSS from /proc, V8 heap in use and Buffer memory from its /metrics (prom-client's). */
+    const sampleOf = async (name: string): Promise<MemoryPoint | undefined> => {
       const pid = mesh.pid(name);
-      return pid === undefined ? undefined : readMemory(pid).rssBytes;
-    };
-    /** V8 heap in use, from the process's /metrics (prom-client's default metrics). */
-    const heapUsed = async (name: string) => {
+      if (pid === undefined) return undefined;
+      const point: MemoryPoint = { rss: readMemory(pid).rssBytes };
       try {
         const text = await (await fetch(`${mesh.adminUrl(name)}/metrics`)).text();
-        const m = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
-        return m ? Number(m[1]) : undefined;
+        point.heap = gauge(text, "nodejs_heap_size_used_bytes");
+        point.external = gauge(text, "nodejs_external_memory_bytes");
       } catch {
-        return undefined;
+        // between a restart's stop and start: RSS only
       }
+      return point;
     };
-    const median = (vs: number[]) => (vs.length === 0 ? undefined : vs.sort((a, b) => a - b)[Math.floor(vs.length / 2)]);
-    /** Median RSS (and V8 heap in use) of each process over `ms`, one sample a second: one sample is at the mercy of a GC. */
-    const rssOver = async (which: readonly string[], ms: number) => {
-      const samples = new Map<string, { rss: number[]; heap: number[] }>(which.map((n) => [n, { rss: [], heap: [] }]));
-      for (const until = Date.now() + ms; Date.now() < until; await sleep(1_000)) {
-        for (const n of which) {
-          const v = rss(n);
-          const h = await heapUsed(n);
-          if (v !== undefined) samples.get(n)?.rss.push(v);
-          if (h !== undefined) samples.get(n)?.heap.push(h);
+    /** Every process's memory, one sample a second from the start of the load to its end. */
+    const timeline: { t: number; name: string; point: MemoryPoint }[] = [];
+    let sampling = true;
+    const started = Date.now();
+    const sampler = (async () => {
+      for (; sampling; await sleep(1_000)) {
+        const t = Date.now() - started;
+        for (const name of names) {
+          const point = await sampleOf(name);
+          if (point) timeline.push({ t, name, point });
         }
       }
-      return new Map([...samples].map(([n, x]) => [n, { rss: median(x.rss), heap: median(x.heap) }]));
+    })();
+    /** Median of each figure of `name` over [from, to) ms after the start: one sample is at the mercy of a GC. */
+    const levelOf = (name: string, from: number, to: number) => {
+      const points = timeline.filter((s) => s.name === name && s.t >= from && s.t < to).map((s) => s.point);
+      const of = (pick: (p: MemoryPoint) => number | undefined) => median(points.map(pick).filter((v) => v !== undefined));
+      return { rss: of((p) => p.rss), heap: of((p) => p.heap), external: of((p) => p.external) };
     };
-    const window = Math.min(15_000, seconds * 50);
-    const started = Date.now();
-    const at = (share: number) => sleep(Math.max(0, started + share * seconds * 1000 - Date.now()));
+    /**
+     * Each process's resident set right after a full collection (POST /gc): what it holds, without
+     * the garbage the collector had not got round to, which under load is ±20 % and more of RSS.
+     */
+    const collected = async () =>
+      new Map(
+        await Promise.all(
+          names.map(async (n) => {
+            const res = await fetch(`${mesh.adminUrl(n)}/gc`, { method: "POST" });
+            if (!res.ok) throw new Error(`POST /gc of ${n}: ${res.status}`);
+            const { after } = (await res.json()) as { after: { rss: number; heapUsed: number } };
+            return [n, after] as const;
+          }),
+        ),
+      );
     const load = Promise.all(Array.from({ length: shoppers }, (_, i) => shopperLoop(i)));
+    // The schedule, in shares of the run. A level is the median over a fifth of the run (a minute
+    // of the default five): under load the V8 heap saws between collections by ±20 % and more,
+    // and RSS with it, so a window must span several collections to say where a process sits.
+    const ms = (share: number) => share * seconds * 1000;
+    const at = (share: number) => sleep(Math.max(0, started + ms(share) - Date.now()));
+    const warmWindow = [0.3, 0.5] as const;
+    const endWindow = [0.8, 1] as const;
 
-    await at(0.25);
-    const warm = await rssOver(names, window);
-    log(`warmed up after ${placed.length} orders`);
-    await at(0.4);
-    log("restarting payment");
+    await at(0.2);
+    log(`restarting payment (${placed.length} orders so far)`);
     await mesh.restart("payment");
-    await at(0.5);
-    const paymentWarm = (await rssOver(["payment"], window)).get("payment");
-    if (paymentWarm) warm.set("payment", paymentWarm);
+    await at(warmWindow[1]);
+    const warm = new Map(names.map((n) => [n, levelOf(n, ms(warmWindow[0]), ms(warmWindow[1]))]));
+    const warmCollected = await collected();
+    log(`warm-up level taken after ${placed.length} orders`);
     await at(0.6);
     log("broker away for 10 s");
     await broker.down();
     await sleep(10_000);
     await broker.up();
-    await at(1 - window / 1000 / seconds);
-    // Memory is compared under the same load as at warm-up, over the last seconds of the load.
-    const end = await rssOver(names, window);
+    // Memory is compared under the same load as at warm-up, over the last fifth of the load.
+    await at(endWindow[1]);
+    sampling = false;
+    await sampler;
+    const end = new Map(names.map((n) => [n, levelOf(n, ms(endWindow[0]), ms(endWindow[1]))]));
+    const endCollected = await collected();
     stop = true;
     await load;
     log(`load over: ${placed.length} orders placed; failed requests by status: ${JSON.stringify(Object.fromEntries(statuses))}`);
@@ -144,25 +184,39 @@ async function main(): Promise<number> {
       { stuckAfterMs: 60_000, settleMs: 0, logger },
     );
     process.stdout.write(formatReport(report));
+    const mb = (v: number | undefined) => (v === undefined ? null : toMB(v));
     const memory = names.map((name) => {
-      const before = warm.get(name);
-      const after = end.get(name);
-      const growth = before?.rss && after?.rss ? (after.rss - before.rss) / before.rss : Number.NaN;
-      const mb = (v: number | undefined) => (v === undefined ? null : toMB(v));
+      const before = warmCollected.get(name);
+      const after = endCollected.get(name);
+      const growth = before && after ? (after.rss - before.rss) / before.rss : Number.NaN;
+      const load = { warm: warm.get(name), end: end.get(name) };
       return {
         name,
         warmMB: mb(before?.rss),
         endMB: mb(after?.rss),
-        warmHeapMB: mb(before?.heap),
-        endHeapMB: mb(after?.heap),
+        warmHeapMB: mb(before?.heapUsed),
+        endHeapMB: mb(after?.heapUsed),
         growth,
         ok: growth <= maxGrowth,
+        underLoad: {
+          warmMB: mb(load.warm?.rss),
+          endMB: mb(load.end?.rss),
+          warmHeapMB: mb(load.warm?.heap),
+          endHeapMB: mb(load.end?.heap),
+          warmExternalMB: mb(load.warm?.external),
+          endExternalMB: mb(load.end?.external),
+        },
       };
     });
-    process.stdout.write("process        RSS warm-up MB   end MB   change    V8 heap used warm-up → end MB\n");
+    const cell = (a: unknown, b: unknown) => `${a} → ${b}`;
+    process.stdout.write(
+      "               after a full collection                           under load (median over a fifth of the run)\n" +
+        "process        RSS warm-up → end MB   change    V8 heap MB       RSS MB          V8 heap MB      Buffers MB\n",
+    );
     for (const m of memory) {
+      const u = m.underLoad;
       process.stdout.write(
-        `${m.name.padEnd(14)} ${String(m.warmMB).padStart(14)} ${String(m.endMB).padStart(8)}   ${`${(m.growth * 100).toFixed(1)} %`.padStart(7)}    ${m.warmHeapMB} → ${m.endHeapMB}${m.ok ? "" : "   RSS OVER 20 %"}\n`,
+        `${m.name.padEnd(14)} ${cell(m.warmMB, m.endMB).padEnd(21)} ${`${(m.growth * 100).toFixed(1)} %`.padStart(7)}    ${cell(m.warmHeapMB, m.endHeapMB).padEnd(16)} ${cell(u.warmMB, u.endMB).padEnd(15)} ${cell(u.warmHeapMB, u.endHeapMB).padEnd(15)} ${cell(u.warmExternalMB, u.endExternalMB)}${m.ok ? "" : "   RSS OVER 20 %"}\n`,
       );
     }
     failed = stuck > 0 || report.discrepancies.length > 0 || memory.some((m) => !m.ok);
@@ -171,7 +225,7 @@ async function main(): Promise<number> {
     const file = new URL(`soak-${new Date().toISOString().replace(/[:.]/g, "-")}.json`, results);
     writeFileSync(
       file,
-      `${JSON.stringify({ seconds, shoppers, placed: placed.length, failedRequests: Object.fromEntries(statuses), stuck, orders: report.orders, discrepancies: report.discrepancies, memory, passed: !failed }, null, 2)}\n`,
+      `${JSON.stringify({ seconds, shoppers, placed: placed.length, failedRequests: Object.fromEntries(statuses), stuck, orders: report.orders, discrepancies: report.discrepancies, memory, passed: !failed, timeline: timeline.map(({ t, name, point }) => ({ t, name, rssMB: mb(point.rss), heapMB: mb(point.heap), externalMB: mb(point.external) })) }, null, 2)}\n`,
     );
     log(`${failed ? "FAILED" : "passed"}; results in ${file.pathname}`);
   } finally {
