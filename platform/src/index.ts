@@ -16,3 +16,4 @@ export * from "./service-host.js";
 export * from "./faults/faults.js";
 export * from "./validation/card-number.js";
 export * from "./telemetry/index.js";
+export * from "./paging/keyset-token.js";

@@ -1,7 +1,7 @@
 import { type Insertable, type Kysely, type Selectable, sql, type Transaction, type Updateable } from "kysely";
 import type { OrderDb, OrdersTable } from "../db/tables.js";
 import type { Order, OrderItem, OrderStatus, StatusTransition, StatusUpdate } from "./order.js";
-import type { PageCursor } from "./page-token.js";
+import type { KeysetCursor } from "@shopmesh/platform";
 
 type Db = Kysely<OrderDb> | Transaction<OrderDb>;
 export type OrderRow = Selectable<OrdersTable>;
@@ -65,7 +65,7 @@ export async function findUserOrder(db: Db, userId: string, id: string): Promise
 }
 
 /** The user's orders, newest first by (created_at, id); `limit + 1` rows so the caller sees whether more follow. */
-export async function listUserOrders(db: Db, userId: string, limit: number, after: PageCursor | undefined): Promise<OrderRow[]> {
+export async function listUserOrders(db: Db, userId: string, limit: number, after: KeysetCursor | undefined): Promise<OrderRow[]> {
   let q = db.selectFrom("orders").selectAll().where("user_id", "=", userId);
   if (after) {
     q = q.where((eb) =>
@@ -81,7 +81,7 @@ export async function listUserOrders(db: Db, userId: string, limit: number, afte
 
 export interface AllOrdersFilter {
   readonly limit: number;
-  readonly after: PageCursor | undefined;
+  readonly after: KeysetCursor | undefined;
   readonly statuses: readonly OrderStatus[];
   readonly updatedBefore: Date | undefined;
   readonly userId: string | undefined;

@@ -1,4 +1,14 @@
-import { alreadyExists, failedPrecondition, type Logger, notFound, uuidv7, withDbErrors, writeOutbox } from "@shopmesh/platform";
+import {
+  alreadyExists,
+  encodeKeysetToken,
+  failedPrecondition,
+  type KeysetCursor,
+  type Logger,
+  notFound,
+  uuidv7,
+  withDbErrors,
+  writeOutbox,
+} from "@shopmesh/platform";
 import type { Kysely, Transaction } from "kysely";
 import type { OrderDb } from "../db/tables.js";
 import {
@@ -13,7 +23,6 @@ import {
 import { type OrderFacts, orderCancelled, orderPaid, orderPlaced } from "./order-events.js";
 import { orderMetrics } from "./order-metrics.js";
 import * as repo from "./order.repository.js";
-import { encodePageToken, type PageCursor } from "./page-token.js";
 import type { CheckoutPeers } from "./peers.js";
 import { reactTo, type SagaEvent } from "./saga.js";
 import { StatusFeed } from "./status-feed.js";
@@ -43,7 +52,7 @@ export interface OrderPage {
 export interface AllOrdersQuery {
   readonly pageSize: number;
   /** Where the previous page ended (its decoded page token); undefined for the first page. */
-  readonly after: PageCursor | undefined;
+  readonly after: KeysetCursor | undefined;
   readonly statuses: readonly OrderStatus[];
   readonly updatedBefore: Date | undefined;
   readonly userId: string | undefined;
@@ -56,7 +65,7 @@ export interface Orders {
   /** One of the user's orders; NOT_FOUND for another user's or an unknown one. */
   getOrder(userId: string, orderId: string): Promise<Order>;
   /** The user's orders, newest first, after `after` (a decoded page token). */
-  listOrders(userId: string, pageSize: number, after: PageCursor | undefined): Promise<OrderPage>;
+  listOrders(userId: string, pageSize: number, after: KeysetCursor | undefined): Promise<OrderPage>;
   /** Every user's orders, oldest first (internal). */
   listAllOrders(query: AllOrdersQuery): Promise<OrderPage>;
   /** The current status of each of the user's orders `ids`; NOT_FOUND when one is not theirs. */
@@ -132,7 +141,7 @@ export function createOrders({
   const page = async (rows: repo.OrderRow[], limit: number): Promise<OrderPage> => {
     const items = await withDbErrors(() => repo.loadOrders(db, rows.slice(0, limit)), "order");
     const last = items.at(-1);
-    return { items, nextPageToken: rows.length > limit && last ? encodePageToken(last) : "" };
+    return { items, nextPageToken: rows.length > limit && last ? encodeKeysetToken(last) : "" };
   };
 
   return {

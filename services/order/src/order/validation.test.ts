@@ -1,10 +1,9 @@
-import { Code, ConnectError } from "@shopmesh/platform";
+import { Code, ConnectError, encodeKeysetToken } from "@shopmesh/platform";
 import { violatedFields } from "@shopmesh/platform/testing";
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
-import { encodePageToken } from "./page-token.js";
 import {
   parseCardNumber,
   parseIdempotencyKey,
@@ -86,7 +85,7 @@ describe("order validation", () => {
     const after = { createdAt: new Date("2026-11-25T09:00:00Z"), id: "0190a0b0-0000-7000-8000-000000000001" };
     const updatedBefore = create(TimestampSchema, { seconds: 1_795_000_000n });
     expect(
-      parseListAllOrders({ pageSize: 0, pageToken: encodePageToken(after), statuses: [OrderStatus.PAID], updatedBefore, userId: "u1" }),
+      parseListAllOrders({ pageSize: 0, pageToken: encodeKeysetToken(after), statuses: [OrderStatus.PAID], updatedBefore, userId: "u1" }),
     ).toEqual({ pageSize: 100, after, statuses: ["PAID"], updatedBefore: new Date(1_795_000_000_000), userId: "u1" });
     expect(
       violatedFields(() =>

@@ -1,9 +1,8 @@
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
-import { invalidArgument, normalizeCardNumber, violations } from "@shopmesh/platform";
+import { decodeKeysetToken, invalidArgument, type KeysetCursor, normalizeCardNumber, violations } from "@shopmesh/platform";
 import type { OrderStatus as ProtoStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import type { OrderStatus } from "./order.js";
 import type { AllOrdersQuery } from "./order.service.js";
-import { decodePageToken, type PageCursor } from "./page-token.js";
 import { fromProtoStatus } from "./wire.js";
 
 /**
@@ -116,10 +115,10 @@ export function parseGetOrder(req: { id: string }): { id: string } {
 }
 
 /** ListOrders; the page token is decoded here so that its violation joins the others. */
-export function parseListOrders(req: { pageSize: number; pageToken: string }): { pageSize: number; after: PageCursor | undefined } {
+export function parseListOrders(req: { pageSize: number; pageToken: string }): { pageSize: number; after: KeysetCursor | undefined } {
   const v = violations();
   const pageSize = v.parse(() => parsePageSize(req.pageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE), DEFAULT_PAGE_SIZE);
-  const after = v.parse(() => decodePageToken(req.pageToken), undefined);
+  const after = v.parse(() => decodeKeysetToken(req.pageToken), undefined);
   v.throwIfAny();
   return { pageSize, after };
 }
@@ -155,7 +154,7 @@ export function parseListAllOrders(req: {
 }): AllOrdersQuery {
   const v = violations();
   const pageSize = v.parse(() => parsePageSize(req.pageSize, DEFAULT_ALL_PAGE_SIZE, MAX_ALL_PAGE_SIZE), DEFAULT_ALL_PAGE_SIZE);
-  const after = v.parse(() => decodePageToken(req.pageToken), undefined);
+  const after = v.parse(() => decodeKeysetToken(req.pageToken), undefined);
   const statuses = v.parse(() => parseStatuses("statuses", req.statuses), []);
   const updatedBefore = v.parse(() => parseTimestamp("updated_before", req.updatedBefore), undefined);
   const userId = v.parse(() => parseUserId("user_id", req.userId), undefined);

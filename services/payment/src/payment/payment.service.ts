@@ -1,4 +1,13 @@
-import { alreadyExists, failedPrecondition, type Logger, notFound, uuidv7, writeOutbox } from "@shopmesh/platform";
+import {
+  alreadyExists,
+  decodeKeysetToken,
+  encodeKeysetToken,
+  failedPrecondition,
+  type Logger,
+  notFound,
+  uuidv7,
+  writeOutbox,
+} from "@shopmesh/platform";
 import type { Kysely } from "kysely";
 import type { PaymentDb, PaymentStatusName } from "../db/tables.js";
 import {
@@ -12,7 +21,6 @@ import {
 } from "../provider/fake-provider.js";
 import { recordOrderPlaced, recordStock } from "./checkout.repository.js";
 import { type ChargeIntent, canRefund, type FailureReason, type Payment, sameCharge } from "./payment.js";
-import { decodePageToken, encodePageToken } from "./page-token.js";
 import { paymentEvent } from "./payment-events.js";
 import * as repo from "./payment.repository.js";
 
@@ -218,14 +226,14 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
       const limit = query.pageSize === 0 ? 100 : query.pageSize;
       const rows = await repo.listPayments(db, {
         limit,
-        after: decodePageToken(query.pageToken),
+        after: decodeKeysetToken(query.pageToken),
         statuses: query.statuses,
         orderId: query.orderId || undefined,
         userId: query.userId || undefined,
       });
       const items = rows.slice(0, limit);
       const last = items.at(-1);
-      return { items, nextPageToken: rows.length > limit && last ? encodePageToken(last) : "" };
+      return { items, nextPageToken: rows.length > limit && last ? encodeKeysetToken(last) : "" };
     },
 
     async applySagaEvent(trx, event) {

@@ -1,7 +1,6 @@
-import { invalidArgument, normalizeCardNumber, violations } from "@shopmesh/platform";
+import { decodeKeysetToken, invalidArgument, normalizeCardNumber, violations } from "@shopmesh/platform";
 import type { GetPaymentRequest, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import type { PaymentStatusName } from "../db/tables.js";
-import { decodePageToken } from "../payment/page-token.js";
 import type { ChargeIntent } from "../payment/payment.js";
 import type { ListQuery } from "../payment/payment.service.js";
 import { fromProtoStatus } from "./mapping.js";
@@ -123,7 +122,7 @@ export function parseListPayments(req: {
     "page_size",
     `must be 0 to ${MAX_PAGE_SIZE}`,
   );
-  v.parse(() => decodePageToken(req.pageToken), undefined);
+  v.parse(() => decodeKeysetToken(req.pageToken), undefined);
   const statuses = req.statuses.flatMap((s, i): PaymentStatusName[] => {
     const name = fromProtoStatus(s);
     v.check(name !== undefined, `statuses[${i}]`, `unknown status ${s}`);
