@@ -90,7 +90,12 @@ export function runService<C extends DistributedServiceConfig>(opts: {
     const db = await openDatabase({ kind: "postgres", url }, logger);
     const bus = createKafkaBus({ brokers, clientId: opts.name, logger: logger.child({ service: opts.name, component: "kafka" }) });
     const log = logger.child({ service: opts.name });
-    const admin = createAdminServer({ host: config.METRICS_HOST, port: config.METRICS_PORT, logger: log, gcEnabled: config.ADMIN_GC_ENABLED });
+    const admin = createAdminServer({
+      host: config.METRICS_HOST,
+      port: config.METRICS_PORT,
+      logger: log,
+      gcEnabled: config.ADMIN_GC_ENABLED,
+    });
     let started = false;
     const kafkaProbe = createKafkaProbe(brokers, opts.name);
     const broker = watchDependency({
