@@ -95,7 +95,13 @@ async function main(): Promise<number> {
     const sampleOf = async (name: string): Promise<MemoryPoint | undefined> => {
       const pid = mesh.pid(name);
       if (pid === undefined) return undefined;
-      const point: MemoryPoint = { rss: readMemory(pid).rssBytes };
+      let point: MemoryPoint;
+      try {
+        point = { rss: readMemory(pid).rssBytes };
+      } catch {
+        // exiting during a restart: a zombie's status has no VmRSS, a reaped process no status
+        return undefined;
+      }
       try {
         const text = await (await fetch(`${mesh.adminUrl(name)}/metrics`)).text();
         point.heap = gauge(text, "nodejs_heap_size_used_bytes");
