@@ -15,11 +15,20 @@ export interface Subscription {
  */
 export interface EventBus {
   /**
-   * Hands the events over, in order. Resolves once the bus holds them (queued in process;
-   * acknowledged by the brokers on Kafka); rejects when any may not have been taken — the
+   * Hands the events over, in order. Resolves once they are safe from a crash, as
+   * {@link resolvesWhen} says; rejects when any may not have been taken or delivered — the
    * caller publishes them all again.
    */
   publish(events: readonly Envelope[]): Promise<void>;
+  /**
+   * What a resolved `publish` stands for. "stored" (the default): the bus keeps the events
+   * durably and delivers them itself (Kafka: the brokers acknowledged them). "handled": every
+   * group subscribed to their types has handled them, its effect and inbox row committed (the
+   * in-process bus, which keeps nothing across a crash). Such a bus takes the events of
+   * overlapping calls in call order, so a relay may publish a batch before the one before it has
+   * resolved, and must count a row delivered only once its call has resolved.
+   */
+  readonly resolvesWhen?: "stored" | "handled";
   /**
    * Delivers every event of `types` once to the consumer group `group` (one per service),
    * one at a time per key. A type can have only one handler in a group.
@@ -47,5 +56,19 @@ export interface EventBus {
 export function deadLetterVia(bus: EventBus, group: string): (event: Envelope, error: unknown) => Promise<void> {
   return async (event, error) => {
     await bus.deadLetter?.(event, error, group);
+  };
+}
+
+/**
+ * `bus` with every handler subscribed through it replaced by `wrap(group, handler)`; publishing
+ * and the rest go to `bus` as they are.
+ */
+export function wrapHandlers(bus: EventBus, wrap: (group: string, handler: EventHandler) => EventHandler): EventBus {
+  return {
+    publish: (events) => bus.publish(events),
+    ...(bus.resolvesWhen ? { resolvesWhen: bus.resolvesWhen } : {}),
+    subscribe: (group, types, handler) => bus.subscribe(group, types, wrap(group, handler)),
+    ...(bus.deadLetter ? { deadLetter: bus.deadLetter.bind(bus) } : {}),
+    close: () => bus.close(),
   };
 }

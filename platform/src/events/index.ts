@@ -8,7 +8,7 @@ export {
   UnknownEventTypeError,
   uuidv7,
 } from "./envelope.js";
-export { deadLetterVia, type EventBus, type EventHandler, type Subscription } from "./event-bus.js";
+export { deadLetterVia, type EventBus, type EventHandler, type Subscription, wrapHandlers } from "./event-bus.js";
 export {
   type ConsumeOptions,
   type ConsumeResult,

@@ -2,7 +2,7 @@ import { context, SpanKind, trace } from "@opentelemetry/api";
 import { type Logger, roundMs } from "../logger.js";
 import { eventDeliveryLag, eventHandlingDuration, eventsConsumed } from "../telemetry/metrics.js";
 import { contextFromTraceparent, lazyTracer, recordFailure } from "../telemetry/tracing.js";
-import type { EventBus, EventHandler } from "./event-bus.js";
+import { type EventBus, type EventHandler, wrapHandlers } from "./event-bus.js";
 import { type Delivery, type DeliveryOutcome, deliveries, eventKeyField, messagingAttributes } from "./delivery.js";
 
 /**
@@ -58,10 +58,5 @@ export function observeBus(bus: EventBus, service: string, logger: Logger): Even
       });
     };
   };
-  return {
-    publish: (events) => bus.publish(events),
-    subscribe: (group, types, handler) => bus.subscribe(group, types, observed(group, handler)),
-    ...(bus.deadLetter ? { deadLetter: bus.deadLetter.bind(bus) } : {}),
-    close: () => bus.close(),
-  };
+  return wrapHandlers(bus, observed);
 }

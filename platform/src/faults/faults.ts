@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { EventBus, EventHandler } from "../events/event-bus.js";
+import { type EventBus, type EventHandler, wrapHandlers } from "../events/event-bus.js";
 import type { ServerInterceptor } from "../grpc/interceptors.js";
 import { type EventFaults, type FaultSpec, faultMetadataKey, parseFault } from "./fault-spec.js";
 
@@ -43,19 +43,15 @@ export function faultInjection(random?: () => number): ServerInterceptor {
  */
 export function withEventFaults(bus: EventBus, faults: EventFaults, random?: () => number): EventBus {
   if (faults.size === 0) return bus;
-  const wrap =
-    (handler: EventHandler): EventHandler =>
-    async (event) => {
-      const spec = faults.get(event.type) ?? faults.get("*");
-      if (spec) await apply(spec, event.type, undefined, random);
-      return handler(event);
-    };
-  return {
-    publish: (events) => bus.publish(events),
-    subscribe: (group, types, handler) => bus.subscribe(group, types, wrap(handler)),
-    ...(bus.deadLetter ? { deadLetter: bus.deadLetter.bind(bus) } : {}),
-    close: () => bus.close(),
-  };
+  return wrapHandlers(
+    bus,
+    (_group, handler: EventHandler): EventHandler =>
+      async (event) => {
+        const spec = faults.get(event.type) ?? faults.get("*");
+        if (spec) await apply(spec, event.type, undefined, random);
+        return handler(event);
+      },
+  );
 }
 
 /** The fault settings of a process (see {@link faultVars}). */
