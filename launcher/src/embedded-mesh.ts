@@ -43,8 +43,10 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
   const dataDir = cfg.SHOPMESH_DATA_DIR === "memory" ? undefined : resolve(cfg.SHOPMESH_DATA_DIR);
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const db = await openDatabase({ kind: "pglite", dataDir }, log);
-  // Domain events between the services of this process: outbox → in-process bus → inbox.
-  const bus = createInProcessBus({ logger: log.child({ component: "bus" }) });
+  // Domain events between the services of this process: outbox → in-process bus → inbox. Held
+  // until every service has subscribed: rows left unmarked by a crash go out again at start, and
+  // a consumer not yet subscribed would miss them.
+  const bus = createInProcessBus({ logger: log.child({ component: "bus" }), held: true });
   const stops: Array<() => Promise<void>> = [() => db.close(), () => bus.close()];
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await s();
@@ -75,6 +77,7 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
     });
     const order = await started(createOrderService({ config: orderConfig, db, logger: log, bus }));
     const services = { auth, catalog, cart, payment, notification, order };
+    bus.release();
 
     const edgeConfig = readEdgeConfig({
       ...env,

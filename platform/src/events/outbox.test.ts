@@ -1,15 +1,17 @@
 import { create } from "@bufbuild/protobuf";
 import { StringValueSchema } from "@bufbuild/protobuf/wkt";
 import type { Kysely } from "kysely";
-import { afterEach, beforeEach, expect, test, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { migrateToLatest } from "../db/migrate.js";
 import { createLogger } from "../logger.js";
 import { forEachBackend, useTestDatabase } from "../testing/index.js";
 import { createEnvelope, type Envelope } from "./envelope.js";
 import type { EventBus } from "./event-bus.js";
+import { createInProcessBus, type InProcessBus } from "./in-process-bus.js";
 import { createOutboxRelay, type OutboxRelay, outboxMigrations, writeOutbox } from "./outbox.js";
 
 const logger = createLogger({ level: "silent" });
+const TYPE = StringValueSchema.typeName;
 const event = (key: string, value: string) =>
   createEnvelope(StringValueSchema, create(StringValueSchema, { value }), { source: "order", key });
 
@@ -171,6 +173,82 @@ forEachBackend((backend) => {
       expect(await pending()).toBe(0);
     },
   );
+
+  describe("onto a bus whose publish resolves once the events are handled (in process)", () => {
+    let bus: InProcessBus;
+    afterEach(() => bus.close());
+
+    test("marks a row only once its consumers handled it; rows a crash left unmarked go out again at the next start", async () => {
+      bus = createInProcessBus({ logger });
+      const events = [event("o-1", "placed"), event("o-2", "placed"), event("o-1", "paid")];
+      await writeEvents(db, events);
+      let release!: () => void;
+      const holding = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const handled: string[] = [];
+      bus.subscribe("consumer", [TYPE], async (e) => {
+        await holding;
+        handled.push(e.id);
+      });
+      const relay = startRelay(bus);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      // Handed over, not handled: nothing is marked, and a crash now would lose nothing.
+      expect(await pending()).toBe(3);
+      await relay.stop();
+      expect(await pending()).toBe(3);
+
+      // The next start publishes the same rows again; once handled they are marked.
+      release();
+      startRelay(bus);
+      await vi.waitFor(async () => expect(await pending()).toBe(0));
+      expect(new Set(handled)).toEqual(new Set(events.map((e) => e.id)));
+    });
+
+    test("a delivery still being handled does not hold back the other keys' events", async () => {
+      bus = createInProcessBus({ logger });
+      const stuck = event("o-stuck", "held");
+      await writeEvents(db, [stuck]);
+      let release!: () => void;
+      const holding = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const handled: string[] = [];
+      bus.subscribe("consumer", [TYPE], async (e) => {
+        if (e.id === stuck.id) await holding;
+        handled.push(e.id);
+      });
+      startRelay(bus, { batchSize: 2 });
+      const others = Array.from({ length: 9 }, (_, i) => event(`o-${i}`, `v${i}`));
+      await writeEvents(db, others);
+      await vi.waitFor(() => expect(handled).toHaveLength(9));
+      expect(await pending()).toBe(1);
+      release();
+      await vi.waitFor(async () => expect(await pending()).toBe(0));
+    });
+
+    test("after a consumer stopped mid-delivery, publishes again from the oldest unmarked row, each key in order", async () => {
+      bus = createInProcessBus({ logger, retry: { initialMs: 2, maxMs: 5 } });
+      const events = Array.from({ length: 12 }, (_, i) => event(`o-${i % 3}`, `v${i}`));
+      await writeEvents(db, events);
+      let failing = true;
+      const first = bus.subscribe("consumer", [TYPE], async () => {
+        if (failing) throw new Error("database away");
+      });
+      startRelay(bus, { batchSize: 4 });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      // The consumer stops with the deliveries unhandled: they are dropped, not lost.
+      await first.unsubscribe();
+      failing = false;
+      const seen: string[] = [];
+      bus.subscribe("consumer", [TYPE], async (e) => void seen.push(e.id));
+      await vi.waitFor(async () => expect(await pending()).toBe(0), { timeout: 10_000 });
+      for (const key of ["o-0", "o-1", "o-2"]) {
+        const ofKey = events.filter((e) => e.key === key).map((e) => e.id);
+        expect(seen.filter((id) => ofKey.includes(id))).toEqual(ofKey);
+      }
+    });
+  });
 
   test("two relays on one table publish every row exactly once, in order", async () => {
     const events = Array.from({ length: 200 }, (_, i) => event(`o-${i % 7}`, `v${i}`));

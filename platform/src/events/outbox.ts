@@ -96,6 +96,11 @@ export interface OutboxRelayOptions {
   pollMs?: number;
   /** Delay between attempts while the bus fails; default 100 ms doubling to 5 s. */
   retry?: Backoff;
+  /**
+   * With a bus whose publish resolves once the events are handled: rows published and not yet
+   * handled, at most, before the relay waits; default 1,000.
+   */
+  maxUnhandled?: number;
 }
 
 export interface OutboxRelay {
@@ -132,6 +137,7 @@ export function createOutboxRelay({
   batchesPerPass,
   pollMs = 500,
   retry = { initialMs: 100, maxMs: 5_000 },
+  maxUnhandled = 1_000,
 }: OutboxRelayOptions): OutboxRelay {
   let running = false;
   let loop: Promise<void> | undefined;
@@ -172,32 +178,29 @@ export function createOutboxRelay({
 
   type Row = Pick<OutboxTable, "id" | "type" | "source" | "key" | "payload" | "traceparent" | "time"> & { seq: number | bigint };
 
-  /** The oldest unpublished rows but those in `inFlight` (claimed by this pass, not marked yet), locked for this pass. */
-  function claim(trx: Transaction<any>, inFlight: readonly Row[]): Promise<Row[]> {
-    let query = trx
+  /** The oldest unpublished rows but those whose `seq` is in `inFlight` (published, not marked yet). */
+  function unpublished(db: Kysely<any>, inFlight: readonly (number | bigint)[]) {
+    let query = db
       .selectFrom("outbox")
       .select(["seq", "id", "type", "source", "key", "payload", "traceparent", "time"])
       .where("published_at", "is", null);
-    if (inFlight.length > 0) {
-      query = query.where(
-        "seq",
-        "not in",
-        inFlight.map((r) => r.seq),
-      );
-    }
-    return query.orderBy("seq").limit(batchSize).forUpdate().skipLocked().execute();
+    if (inFlight.length > 0) query = query.where("seq", "not in", inFlight);
+    return query.orderBy("seq").limit(batchSize);
   }
 
-  async function markPublished(trx: Transaction<any>, rows: readonly Row[]): Promise<void> {
-    await trx
-      .updateTable("outbox")
-      .set({ published_at: sql`now()` })
-      .where(
-        "seq",
-        "in",
-        rows.map((r) => r.seq),
-      )
+  /** {@link unpublished}, locked for this pass. */
+  function claim(trx: Transaction<any>, inFlight: readonly Row[]): Promise<Row[]> {
+    return unpublished(
+      trx,
+      inFlight.map((r) => r.seq),
+    )
+      .forUpdate()
+      .skipLocked()
       .execute();
+  }
+
+  async function markPublished(db: Kysely<any>, seqs: readonly (number | bigint)[]): Promise<void> {
+    await db.updateTable("outbox").set({ published_at: sql`now()` }).where("seq", "in", seqs).execute();
   }
 
   const envelope = (r: Row): Envelope => ({
@@ -239,7 +242,10 @@ export function createOutboxRelay({
         const [sent, claimed, marked] = await Promise.allSettled([publishing, claiming, marking]);
         for (const r of [sent, claimed, marked]) if (r.status === "rejected") throw r.reason;
         const next = claimed.status === "fulfilled" ? claimed.value : [];
-        marking = markPublished(trx, batch);
+        marking = markPublished(
+          trx,
+          batch.map((r) => r.seq),
+        );
         published += batch.length;
         if (service !== undefined) for (const r of batch) eventsPublished.inc({ service, type: r.type });
         // A stop lets the batch in flight finish; the one claimed behind it waits for the next start.
@@ -251,13 +257,72 @@ export function createOutboxRelay({
     });
   }
 
+  /**
+   * With a bus that resolves a publish once its events are handled (in process): publishes are
+   * not awaited one by one, or one slow consumer would hold back every other; each batch's rows
+   * are marked once its publish resolved. Rows published and not yet handled are left out of
+   * the next claims. After a publish rejects (a consumer stopped), nothing new is published until
+   * every publish in flight has settled, and the claims start again from the oldest row not
+   * marked, so that a key's events are never handed over out of order.
+   */
+  const unhandled = new Map<string, number | bigint>();
+  let handled: Array<number | bigint> = [];
+  let dropped: unknown;
+  let inFlight = 0;
+
+  function deliver(rows: readonly Row[]): void {
+    for (const r of rows) unhandled.set(String(r.seq), r.seq);
+    inFlight++;
+    publishTraced(rows.map(envelope))
+      .then(
+        () => {
+          for (const r of rows) handled.push(r.seq);
+        },
+        (err: unknown) => {
+          dropped ??= err;
+        },
+      )
+      .finally(() => {
+        inFlight--;
+        notify();
+      });
+  }
+
+  async function deliverPass(): Promise<{ published: number; full: boolean }> {
+    if (handled.length > 0) {
+      const marked = handled;
+      handled = [];
+      try {
+        await markPublished(db, marked);
+      } catch (err) {
+        handled.push(...marked);
+        throw err;
+      }
+      for (const seq of marked) unhandled.delete(String(seq));
+    }
+    if (dropped !== undefined) {
+      if (inFlight > 0) return { published: 0, full: false };
+      const err = dropped;
+      dropped = undefined;
+      unhandled.clear();
+      throw err;
+    }
+    if (unhandled.size >= maxUnhandled) return { published: 0, full: false };
+    const rows = await unpublished(db, [...unhandled.values()]).execute();
+    if (rows.length > 0) deliver(rows);
+    if (service !== undefined) for (const r of rows) eventsPublished.inc({ service, type: r.type });
+    return { published: rows.length, full: rows.length === batchSize };
+  }
+
+  const pass = bus.resolvesWhen === "handled" ? deliverPass : publishPass;
+
   async function run(): Promise<void> {
     let failures = 0;
     while (running) {
       pending = false;
       let delayMs = pollMs;
       try {
-        const { full } = await publishPass();
+        const { full } = await pass();
         if (failures > 0) logger.info({ failures }, "outbox relay publishing again");
         failures = 0;
         if (full) continue;
@@ -275,22 +340,30 @@ export function createOutboxRelay({
     }
   }
 
+  function notify(): void {
+    pending = true;
+    // While the bus fails, a notify does not cut the backoff short.
+    if (!backingOff) wake?.();
+  }
+
   return {
     start() {
       if (running) return;
       running = true;
       loop = run();
     },
-    notify() {
-      pending = true;
-      // While the bus fails, a notify does not cut the backoff short.
-      if (!backingOff) wake?.();
-    },
+    notify,
     async stop() {
       running = false;
       wake?.();
       await loop;
       loop = undefined;
+      if (handled.length > 0) {
+        const marked = handled;
+        handled = [];
+        // What is not marked now is published again at the next start: a duplicate, not a loss.
+        await markPublished(db, marked).catch((err: unknown) => logger.warn({ err }, "outbox relay could not mark its last rows"));
+      }
     },
   };
 }
