@@ -19,8 +19,10 @@ export interface ReconcileOptions {
   /** An order still PENDING or STOCK_RESERVED this long after its last change is stuck. */
   readonly stuckAfterMs: number;
   /**
-   * Orders changed within this long before the check began are left out of the cross-service
-   * checks: the events that follow a change (a release, a refund) may still be on their way.
+   * Orders changed within this long before the check began, or whose payment changed within it,
+   * are left out of the cross-service checks: the events that follow a change (a payment's
+   * result, a release) may still be on their way. Nothing else waits: a settled order whose
+   * books disagree is reported at once, however young.
    */
   readonly settleMs: number;
   /** Deadline of each listing call. Default 10 s. */
@@ -98,12 +100,18 @@ export function check(
   for (const p of data.payments) paymentsByOrder.set(p.orderId, [...(paymentsByOrder.get(p.orderId) ?? []), p]);
   const reservationsByOrder = new Map(data.reservations.map((r) => [r.orderId, r]));
   const statusCounts: Record<string, number> = {};
-  /** Orders whose last change is older than the settle window: checked across services. */
+  const beforeWindow = (t: { seconds: bigint; nanos: number } | undefined) => now - msOf(t) >= opts.settleMs;
+  /**
+   * Orders checked across services: their last change and their payments' are older than the
+   * settle window. A payment that just succeeded has its PaymentSucceeded on the way to an order
+   * that may have been waiting for it for long.
+   */
   const settled = new Set<string>();
   for (const o of data.orders) {
     const name = OrderStatus[o.status] ?? String(o.status);
     statusCounts[name] = (statusCounts[name] ?? 0) + 1;
-    if (now - msOf(o.updatedAt) >= opts.settleMs) settled.add(o.id);
+    const payments = paymentsByOrder.get(o.id) ?? [];
+    if (beforeWindow(o.updatedAt) && payments.every((p) => beforeWindow(p.updatedAt ?? p.createdAt))) settled.add(o.id);
   }
 
   for (const o of data.orders) {
@@ -142,6 +150,10 @@ export function check(
       } else if (!sameItems(o, reservation)) {
         add("paid_without_stock", subject, "paid, but its reservation holds other items than the order's");
       }
+    } else if (o.status === OrderStatus.PENDING || o.status === OrderStatus.STOCK_RESERVED) {
+      // Its stock may be held (the saga is on its way), but a successful charge must have made it PAID.
+      if (succeeded.length > 0)
+        add("charged_order_unpaid", subject, `${OrderStatus[o.status]}, but charged: ${describePayments(succeeded)}`);
     } else if (o.status === OrderStatus.CANCELLED) {
       const charged = paid.filter((p) => p.status === PaymentStatus.SUCCEEDED || p.status === PaymentStatus.PENDING);
       if (charged.length > 0)
