@@ -60,17 +60,18 @@ export async function reconcile(targets: ReconcileTargets, opts: ReconcileOption
     const startedAt = new Date();
     // Read in the saga's order backwards: whatever a later read shows (an order) existed before
     // what an earlier read shows of it (its reservation, its payment), so nothing is missed.
-    const reservations = await all((pageToken) => catalog.listReservations({ pageSize: 500, pageToken }));
-    const books = await all((pageToken) => catalog.listStockBooks({ pageSize: 500, pageToken }));
-    const paymentList = await all((pageToken) => payments.listPayments({ pageSize: 500, pageToken }));
-    const orderList = await all((pageToken) => orders.listAllOrders({ pageSize: 500, pageToken }));
+    const reservations = await allPages((pageToken) => catalog.listReservations({ pageSize: 500, pageToken }));
+    const books = await allPages((pageToken) => catalog.listStockBooks({ pageSize: 500, pageToken }));
+    const paymentList = await allPages((pageToken) => payments.listPayments({ pageSize: 500, pageToken }));
+    const orderList = await allPages((pageToken) => orders.listAllOrders({ pageSize: 500, pageToken }));
     return check({ startedAt, reservations, books, payments: paymentList, orders: orderList }, opts);
   } finally {
     for (const c of [catalog, payments, orders] as Client<never>[]) closeClient(c);
   }
 }
 
-async function all<T>(page: (token: string) => Promise<{ items: T[]; nextPageToken: string }>): Promise<T[]> {
+/** Every item of a paged listing, page after page. */
+export async function allPages<T>(page: (token: string) => Promise<{ items: T[]; nextPageToken: string }>): Promise<T[]> {
   const out: T[] = [];
   let token = "";
   do {
