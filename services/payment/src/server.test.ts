@@ -21,7 +21,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { readPaymentConfig } from "./config.js";
 import type { PaymentDb } from "./db/tables.js";
 import { createPaymentService, type PaymentServer } from "./index.js";
-import type { PaymentProvider } from "./provider/fake-provider.js";
+import { createDbLedger } from "./provider/db-ledger.js";
+import { createFakeProvider, type PaymentProvider } from "./provider/fake-provider.js";
 
 /**
  * Payment through its public contract: a real server on port 0 over each database backend,
@@ -392,6 +393,44 @@ forEachBackend((backend) => {
       expect(ledger).toMatchObject({ calls: 1, outcome: { kind: "succeeded" } });
       expect(await chargeIdOf(db, orderId)).toBe(ledger?.outcome.chargeId);
       expect(await outboxTypes(db, orderId)).toEqual([PaymentSucceededSchema.typeName]);
+    });
+
+    it("a start-up settle cut off after the provider charged leaves the others settled; the next start finishes it with that charge", async () => {
+      const schema = await t.createSchema();
+      await (await startReplica(schema)).stop();
+      const db = t.db.kysely<PaymentDb>(schema);
+      const [cutOff, next] = [uuidv7(), uuidv7()];
+      await insertPending(db, cutOff, new Date(Date.now() - 1_000));
+      await insertPending(db, next, new Date());
+      const provider = createFakeProvider({ ledger: createDbLedger(db) });
+      // The provider charges the first order, and its answer never arrives (the connection drops).
+      const dropsAnswer: PaymentProvider = {
+        ...provider,
+        async charge(input) {
+          const outcome = await provider.charge(input);
+          if (input.idempotencyKey === `charge:${cutOff}`) throw new Error("socket hang up");
+          return outcome;
+        },
+      };
+      const first = await startReplica(schema, dropsAnswer);
+      try {
+        await vi.waitFor(async () => expect(await statusIn(db, next)).toBe("SUCCEEDED"), { timeout: 10_000, interval: 10 });
+      } finally {
+        await first.stop();
+      }
+      expect(await statusIn(db, cutOff)).toBe("PENDING");
+      const charged = await ledgerOf(db, cutOff);
+      expect(charged?.outcome).toMatchObject({ kind: "succeeded" });
+
+      const second = await startReplica(schema);
+      try {
+        await vi.waitFor(async () => expect(await statusIn(db, cutOff)).toBe("SUCCEEDED"), { timeout: 10_000, interval: 10 });
+      } finally {
+        await second.stop();
+      }
+      expect(await ledgerOf(db, cutOff)).toEqual({ calls: 2, outcome: charged?.outcome });
+      expect(await chargeIdOf(db, cutOff)).toBe(charged?.outcome.chargeId);
+      for (const orderId of [cutOff, next]) expect(await outboxTypes(db, orderId)).toEqual([PaymentSucceededSchema.typeName]);
     });
 
     it("Refund: only a succeeded payment, idempotent, emits PaymentRefunded once", async () => {

@@ -78,7 +78,7 @@ export interface Payments {
   applySagaEvent(trx: Db, event: SagaEvent): Promise<void>;
   /** Charges the order's payment if it is PENDING (after the saga created it, or after a crash). */
   settlePending(orderId: string): Promise<Payment | undefined>;
-  /** Settles every PENDING payment (at start: work a crash interrupted). */
+  /** Settles every PENDING payment (at start: work a crash interrupted); one that fails stays PENDING, the others go on. */
   resumePending(): Promise<number>;
 }
 
@@ -267,8 +267,18 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
 
     async resumePending() {
       const orderIds = await repo.pendingOrderIds(db);
-      for (const orderId of orderIds) await settlePending(orderId);
-      if (orderIds.length > 0) logger.info({ payments: orderIds.length }, "pending payments resumed");
+      let failed = 0;
+      for (const orderId of orderIds) {
+        try {
+          await settlePending(orderId);
+        } catch (err) {
+          // Still PENDING: settled by the event's redelivery, a Charge or the next start; the
+          // orders after it must not wait for that.
+          failed++;
+          logger.error({ err, order_id: orderId }, "resuming a pending payment failed");
+        }
+      }
+      if (orderIds.length > 0) logger.info({ payments: orderIds.length, failed }, "pending payments resumed");
       return orderIds.length;
     },
   };
