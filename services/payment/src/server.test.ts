@@ -433,6 +433,51 @@ forEachBackend((backend) => {
       for (const orderId of [cutOff, next]) expect(await outboxTypes(db, orderId)).toEqual([PaymentSucceededSchema.typeName]);
     });
 
+    it("a charge given up while another call's charge of the order is on its way to the provider never leaves the shopper charged for a FAILED payment", async () => {
+      const schema = await t.createSchema();
+      const db = t.db.kysely<PaymentDb>(schema);
+      // Two replicas on one database and provider: A's charges all fail for now, B's is held on its way there.
+      const fast = createFakeProvider({ ledger: createDbLedger(db) });
+      let arrive!: () => void;
+      const onItsWay = new Promise<void>((resolve) => {
+        arrive = resolve;
+      });
+      let sent!: () => void;
+      const sending = new Promise<void>((resolve) => {
+        sent = resolve;
+      });
+      const held: PaymentProvider = {
+        ...fast,
+        async charge(input) {
+          sent();
+          await onItsWay;
+          return fast.charge(input);
+        },
+      };
+      const a = await startReplica(schema, createFakeProvider({ ledger: createDbLedger(db), failureRate: 1 }));
+      const b = await startReplica(schema, held);
+      const clientA = createClient(PaymentService, `127.0.0.1:${a.port}`);
+      const clientB = createClient(PaymentService, `127.0.0.1:${b.port}`);
+      try {
+        const orderId = uuidv7();
+        const req = { orderId, userId: uuidv7(), amountCents: 800, currency: "EUR", paymentMethod: "pm_test_ok" };
+        const answerB = clientB.charge(req);
+        await sending;
+        const answerA = await clientA.charge(req);
+        expect(answerA.payment).toMatchObject({ status: PaymentStatus.FAILED, failureReason: "provider_unavailable" });
+        arrive();
+        expect((await answerB).payment).toMatchObject({ status: PaymentStatus.FAILED, failureReason: "provider_unavailable" });
+        // The key was closed before the payment was recorded FAILED: the late call charged nothing.
+        expect((await ledgerOf(db, orderId))?.outcome).toEqual({ kind: "cancelled" });
+        expect(await outboxTypes(db, orderId)).toEqual([PaymentFailedSchema.typeName]);
+      } finally {
+        closeClient(clientA);
+        closeClient(clientB);
+        await a.stop();
+        await b.stop();
+      }
+    });
+
     it("Refund: only a succeeded payment, idempotent, emits PaymentRefunded once", async () => {
       const orderId = uuidv7();
       const userId = uuidv7();
