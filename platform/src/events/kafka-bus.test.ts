@@ -1,4 +1,7 @@
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
 import { type Consumer, Kafka, type KafkaMessage, logLevel, Partitioners } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createLogger } from "../logger.js";
@@ -124,6 +127,26 @@ function useKafka(broker: KafkaTestBroker, poolSize: number) {
     },
   };
 }
+
+/**
+ * A consumer process (the built bus) of group GROUP on TYPE at BROKERS: prints "subscribed",
+ * then "handling <event id>" for the event it gets, and never finishes handling it.
+ */
+const DYING_CONSUMER = `
+const { createKafkaBus } = await import(${JSON.stringify(new URL("../../dist/events/kafka-bus.js", import.meta.url).href)});
+const { createLogger } = await import(${JSON.stringify(new URL("../../dist/logger.js", import.meta.url).href)});
+const bus = createKafkaBus({
+  brokers: process.env.BROKERS.split(","),
+  clientId: "dying",
+  logger: createLogger({ level: "silent" }),
+  sessionTimeoutMs: 4000,
+});
+bus.subscribe(process.env.GROUP, [process.env.TYPE], (event) => {
+  console.log("handling " + event.id);
+  return new Promise(() => {});
+});
+console.log("subscribed");
+`;
 
 const groupName = () => `g-${randomBytes(3).toString("hex")}`;
 
@@ -284,6 +307,41 @@ describe.concurrent("Kafka bus", () => {
       second.subscribe(group, [d.type("E")], r2.handler);
       await waitUntil(() => r2.got.length === 1, 15_000, "the redelivery");
       expect(r2.texts()).toEqual(["pending"]);
+    });
+
+    test("an event whose consumer process is killed mid-handler is delivered again to a new consumer of its group", async ({
+      onTestFinished,
+    }) => {
+      const k = kafka.session(onTestFinished);
+      const d = kafka.domain();
+      const group = groupName();
+      const sent = event(d.type("E"), "k", "interrupted");
+      // The first consumer runs in a process of its own, whose handler never finishes; it is
+      // SIGKILLed once the handler has the event, as a crash would end it.
+      const child = spawn(process.execPath, ["--input-type=module", "-e", DYING_CONSUMER], {
+        env: { ...process.env, BROKERS: broker.brokers.join(","), GROUP: group, TYPE: d.type("E") },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      const exited = once(child, "exit");
+      onTestFinished(async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        await exited;
+      });
+      const lines = createInterface({ input: child.stdout! });
+      const handling = new Promise<string>((resolve) => lines.on("line", (line) => line.startsWith("handling ") && resolve(line)));
+      await once(lines, "line"); // "subscribed"
+      await k.bus().publish([sent]);
+      expect(await handling).toBe(`handling ${sent.id}`);
+      child.kill("SIGKILL");
+      await exited;
+      expect(await k.committed(group, d.topic)).toBe(0);
+
+      const second = k.bus({ sessionTimeoutMs: 4_000 });
+      const r = recorder();
+      second.subscribe(group, [d.type("E")], r.handler);
+      await waitUntil(() => r.got.length === 1, 25_000, "the redelivery");
+      expect(r.got[0]!.id).toBe(sent.id);
+      await waitUntil(async () => (await k.committed(group, d.topic)) === 1, 5_000, "the commit after the handler resolved");
     });
 
     test("a failing handler is retried: the event is delivered again, then the next one", async ({ onTestFinished }) => {

@@ -129,6 +129,44 @@ forEachBackend((backend) => {
     expect(await pending()).toBe(1);
   });
 
+  test("a relay dying after the broker acknowledged a batch, before its mark committed, leaves the rows to be published again", async () => {
+    const events = Array.from({ length: 5 }, (_, i) => event(`o-${i % 2}`, `v${i}`));
+    await writeEvents(db, events);
+    // From the moment its publish is acknowledged, the first relay's process is gone: no
+    // statement of its transaction (the mark among them) reaches the database any more.
+    let dead = false;
+    const deadAfterPublish = db.withPlugin({
+      transformQuery: ({ node }) => {
+        if (dead) throw new Error("connection lost");
+        return node;
+      },
+      transformResult: async ({ result }) => result,
+    });
+    const acknowledged: Envelope[] = [];
+    let stopped: Promise<void> | undefined;
+    const dying: EventBus = {
+      async publish(batch) {
+        acknowledged.push(...batch);
+        dead = true;
+        stopped = first.stop();
+      },
+      subscribe: () => expect.fail("not used"),
+      close: async () => {},
+    };
+    const first = createOutboxRelay({ db: deadAfterPublish, bus: dying, logger, pollMs: 5, retry: { initialMs: 5, maxMs: 20 } });
+    first.start();
+    await vi.waitFor(() => expect(stopped).toBeDefined());
+    await stopped;
+    expect(acknowledged.map((e) => e.id)).toEqual(events.map((e) => e.id));
+    expect(await pending()).toBe(events.length);
+
+    const { bus, published } = recordingBus();
+    startRelay(bus).notify();
+    await vi.waitFor(() => expect(published).toHaveLength(events.length));
+    expect(published.map((e) => e.id)).toEqual(events.map((e) => e.id));
+    expect(await pending()).toBe(0);
+  });
+
   // A pass claims the next batch while one is being published; that claim must not skip a row of
   // an older transaction that became visible meanwhile, or a newer row of its key would overtake it.
   // PGlite has one connection, so no transaction can stay open beside the relay's.

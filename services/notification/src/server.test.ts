@@ -286,6 +286,10 @@ forEachBackend((backend) => {
 
     describe("with SMTP_URL", () => {
       const received: Array<{ to: string[]; data: string }> = [];
+      /** The next message to an address is taken in full, then answered only once `released` resolves. */
+      const holds = new Map<string, { reached: () => void; released: Promise<void> }>();
+      let smtpEnv: Record<string, string>;
+      let smtpSchema: string;
       let smtp: SMTPServer;
       let smtpBus: InProcessBus;
       let smtpService: NotificationServer;
@@ -300,15 +304,22 @@ forEachBackend((backend) => {
             const chunks: Buffer[] = [];
             stream.on("data", (c: Buffer) => chunks.push(c));
             stream.on("end", () => {
-              received.push({ to: session.envelope.rcptTo.map((r) => r.address), data: Buffer.concat(chunks).toString("utf8") });
-              callback();
+              const to = session.envelope.rcptTo.map((r) => r.address);
+              received.push({ to, data: Buffer.concat(chunks).toString("utf8") });
+              const hold = to.map((address) => holds.get(address)).find(Boolean);
+              if (!hold) return callback();
+              holds.delete(to.find((address) => holds.has(address))!);
+              hold.reached();
+              void hold.released.then(() => callback());
             });
           },
         });
         await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
         const { port } = smtp.server.address() as AddressInfo;
         smtpBus = createInProcessBus({ logger });
-        smtpService = await start(await t.createSchema(), { SMTP_URL: `smtp://127.0.0.1:${port}` }, smtpBus);
+        smtpEnv = { SMTP_URL: `smtp://127.0.0.1:${port}` };
+        smtpSchema = await t.createSchema();
+        smtpService = await start(smtpSchema, smtpEnv, smtpBus);
         smtpClient = createClient(NotificationService, `127.0.0.1:${smtpService.port}`);
       });
 
@@ -337,6 +348,43 @@ forEachBackend((backend) => {
         expect(res.items).toHaveLength(1);
         expect(res.items[0]).toMatchObject({ status: DeliveryStatus.SENT, recipient: email });
         expect(res.items[0]!.deliveredAt).toBeDefined();
+      });
+
+      it("an email is recorded SENT only after the SMTP server accepted it; one a crash left PENDING then is sent again at start, never lost", async () => {
+        const userId = randomUUID();
+        const email = uniqueEmail();
+        let reached!: () => void;
+        const taken = new Promise<void>((resolve) => {
+          reached = resolve;
+        });
+        let release!: () => void;
+        holds.set(email, { reached, released: new Promise<void>((resolve) => (release = resolve)) });
+        const handled = smtpBus.publish([userRegistered(userId, email, "Ada")]).then(() => smtpBus.drain());
+        const token = bearer(await keys.token(userId));
+        try {
+          await taken;
+          // The server has the message and has not answered: still PENDING, which is what a
+          // SIGKILL at this moment leaves behind.
+          const during = await smtpClient.listNotifications({}, token);
+          expect(during.items.map((n) => n.status)).toEqual([DeliveryStatus.PENDING]);
+
+          const restartBus = createInProcessBus({ logger });
+          const restarted = await start(smtpSchema, smtpEnv, restartBus);
+          try {
+            expect(received.filter((m) => m.to.includes(email))).toHaveLength(2);
+            const after = await smtpClient.listNotifications({}, token);
+            expect(after.items.map((n) => n.status)).toEqual([DeliveryStatus.SENT]);
+          } finally {
+            await restarted.stop();
+            await restartBus.close();
+          }
+        } finally {
+          release();
+          await handled;
+        }
+        const res = await smtpClient.listNotifications({}, token);
+        expect(res.items).toHaveLength(1);
+        expect(res.items[0]).toMatchObject({ status: DeliveryStatus.SENT, recipient: email });
       });
     });
   });

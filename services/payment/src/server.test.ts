@@ -16,9 +16,13 @@ import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/c
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import { PaymentFailedSchema, PaymentRefundedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
 import { PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
+import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { readPaymentConfig } from "./config.js";
+import type { PaymentDb } from "./db/tables.js";
 import { createPaymentService, type PaymentServer } from "./index.js";
+import { createDbLedger } from "./provider/db-ledger.js";
+import { createFakeProvider, type PaymentProvider } from "./provider/fake-provider.js";
 
 /**
  * Payment through its public contract: a real server on port 0 over each database backend,
@@ -322,6 +326,156 @@ forEachBackend((backend) => {
         paymentMethod: "",
       });
       expect(again.payment?.status).toBe(PaymentStatus.SUCCEEDED);
+    });
+
+    /** A payment service on `schema` (migrated on start), without a bus. */
+    const startReplica = async (schema: string, provider?: PaymentProvider) => {
+      const replica = createPaymentService({
+        config: readPaymentConfig({ DB_SCHEMA: schema }),
+        db: t.db,
+        logger,
+        host: "127.0.0.1",
+        port: 0,
+        verifier,
+        chargeRetry,
+        ...(provider ? { provider } : {}),
+      });
+      await replica.start();
+      return replica;
+    };
+    /** What a crash right after the PENDING payment committed leaves behind. */
+    const insertPending = async (db: Kysely<PaymentDb>, orderId: string, createdAt: Date) => {
+      await db
+        .insertInto("payments")
+        .values({
+          id: uuidv7(createdAt.getTime()),
+          order_id: orderId,
+          user_id: uuidv7(),
+          amount_cents: 700,
+          currency: "EUR",
+          payment_method: "pm_test_ok",
+          card_last4: "",
+          status: "PENDING",
+          attempts: 0,
+          created_at: createdAt,
+          updated_at: createdAt,
+        })
+        .execute();
+    };
+    const ledgerOf = async (db: Kysely<PaymentDb>, orderId: string) => {
+      const row = await db
+        .selectFrom("provider_ledger")
+        .select(["calls", "outcome"])
+        .where("idempotency_key", "=", `charge:${orderId}`)
+        .executeTakeFirst();
+      return row && { calls: row.calls as number, outcome: row.outcome === null ? undefined : JSON.parse(row.outcome as string) };
+    };
+    const statusIn = async (db: Kysely<PaymentDb>, orderId: string) =>
+      (await db.selectFrom("payments").select("status").where("order_id", "=", orderId).executeTakeFirst())?.status;
+    const chargeIdOf = async (db: Kysely<PaymentDb>, orderId: string) =>
+      (await db.selectFrom("payments").select("provider_charge_id").where("order_id", "=", orderId).executeTakeFirst())?.provider_charge_id;
+    const outboxTypes = async (db: Kysely<PaymentDb>, orderId: string) =>
+      (await db.selectFrom("outbox").select("type").where("key", "=", orderId).orderBy("seq").execute()).map((r) => r.type);
+
+    it("a crash after the PENDING payment committed, before the provider was called: the next start charges it once", async () => {
+      const schema = await t.createSchema();
+      await (await startReplica(schema)).stop();
+      const db = t.db.kysely<PaymentDb>(schema);
+      const orderId = uuidv7();
+      await insertPending(db, orderId, new Date());
+      const restarted = await startReplica(schema);
+      try {
+        await vi.waitFor(async () => expect(await statusIn(db, orderId)).toBe("SUCCEEDED"), { timeout: 10_000, interval: 10 });
+      } finally {
+        await restarted.stop();
+      }
+      const ledger = await ledgerOf(db, orderId);
+      expect(ledger).toMatchObject({ calls: 1, outcome: { kind: "succeeded" } });
+      expect(await chargeIdOf(db, orderId)).toBe(ledger?.outcome.chargeId);
+      expect(await outboxTypes(db, orderId)).toEqual([PaymentSucceededSchema.typeName]);
+    });
+
+    it("a start-up settle cut off after the provider charged leaves the others settled; the next start finishes it with that charge", async () => {
+      const schema = await t.createSchema();
+      await (await startReplica(schema)).stop();
+      const db = t.db.kysely<PaymentDb>(schema);
+      const [cutOff, next] = [uuidv7(), uuidv7()];
+      await insertPending(db, cutOff, new Date(Date.now() - 1_000));
+      await insertPending(db, next, new Date());
+      const provider = createFakeProvider({ ledger: createDbLedger(db) });
+      // The provider charges the first order, and its answer never arrives (the connection drops).
+      const dropsAnswer: PaymentProvider = {
+        ...provider,
+        async charge(input) {
+          const outcome = await provider.charge(input);
+          if (input.idempotencyKey === `charge:${cutOff}`) throw new Error("socket hang up");
+          return outcome;
+        },
+      };
+      const first = await startReplica(schema, dropsAnswer);
+      try {
+        await vi.waitFor(async () => expect(await statusIn(db, next)).toBe("SUCCEEDED"), { timeout: 10_000, interval: 10 });
+      } finally {
+        await first.stop();
+      }
+      expect(await statusIn(db, cutOff)).toBe("PENDING");
+      const charged = await ledgerOf(db, cutOff);
+      expect(charged?.outcome).toMatchObject({ kind: "succeeded" });
+
+      const second = await startReplica(schema);
+      try {
+        await vi.waitFor(async () => expect(await statusIn(db, cutOff)).toBe("SUCCEEDED"), { timeout: 10_000, interval: 10 });
+      } finally {
+        await second.stop();
+      }
+      expect(await ledgerOf(db, cutOff)).toEqual({ calls: 2, outcome: charged?.outcome });
+      expect(await chargeIdOf(db, cutOff)).toBe(charged?.outcome.chargeId);
+      for (const orderId of [cutOff, next]) expect(await outboxTypes(db, orderId)).toEqual([PaymentSucceededSchema.typeName]);
+    });
+
+    it("a charge given up while another call's charge of the order is on its way to the provider never leaves the shopper charged for a FAILED payment", async () => {
+      const schema = await t.createSchema();
+      const db = t.db.kysely<PaymentDb>(schema);
+      // Two replicas on one database and provider: A's charges all fail for now, B's is held on its way there.
+      const fast = createFakeProvider({ ledger: createDbLedger(db) });
+      let arrive!: () => void;
+      const onItsWay = new Promise<void>((resolve) => {
+        arrive = resolve;
+      });
+      let sent!: () => void;
+      const sending = new Promise<void>((resolve) => {
+        sent = resolve;
+      });
+      const held: PaymentProvider = {
+        ...fast,
+        async charge(input) {
+          sent();
+          await onItsWay;
+          return fast.charge(input);
+        },
+      };
+      const a = await startReplica(schema, createFakeProvider({ ledger: createDbLedger(db), failureRate: 1 }));
+      const b = await startReplica(schema, held);
+      const clientA = createClient(PaymentService, `127.0.0.1:${a.port}`);
+      const clientB = createClient(PaymentService, `127.0.0.1:${b.port}`);
+      try {
+        const orderId = uuidv7();
+        const req = { orderId, userId: uuidv7(), amountCents: 800, currency: "EUR", paymentMethod: "pm_test_ok" };
+        const answerB = clientB.charge(req);
+        await sending;
+        const answerA = await clientA.charge(req);
+        expect(answerA.payment).toMatchObject({ status: PaymentStatus.FAILED, failureReason: "provider_unavailable" });
+        arrive();
+        expect((await answerB).payment).toMatchObject({ status: PaymentStatus.FAILED, failureReason: "provider_unavailable" });
+        // The key was closed before the payment was recorded FAILED: the late call charged nothing.
+        expect((await ledgerOf(db, orderId))?.outcome).toEqual({ kind: "cancelled" });
+        expect(await outboxTypes(db, orderId)).toEqual([PaymentFailedSchema.typeName]);
+      } finally {
+        closeClient(clientA);
+        closeClient(clientB);
+        await a.stop();
+        await b.stop();
+      }
     });
 
     it("Refund: only a succeeded payment, idempotent, emits PaymentRefunded once", async () => {

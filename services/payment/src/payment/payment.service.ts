@@ -78,9 +78,16 @@ export interface Payments {
   applySagaEvent(trx: Db, event: SagaEvent): Promise<void>;
   /** Charges the order's payment if it is PENDING (after the saga created it, or after a crash). */
   settlePending(orderId: string): Promise<Payment | undefined>;
-  /** Settles every PENDING payment (at start: work a crash interrupted). */
+  /** Settles every PENDING payment (at start: work a crash interrupted); one that fails stays PENDING, the others go on. */
   resumePending(): Promise<number>;
 }
+
+/** How a charge ends: what the provider answered, or why it was not charged. */
+type Settled = Exclude<ChargeOutcome, { kind: "cancelled" }> | { readonly kind: "failed"; readonly reason: FailureReason };
+
+/** A cancelled key was given up on while the provider was unavailable (by this call or another). */
+const settledBy = (outcome: ChargeOutcome): Settled =>
+  outcome.kind === "cancelled" ? { kind: "failed", reason: "provider_unavailable" } : outcome;
 
 const DEFAULT_RETRY: ChargeRetry = { attempts: 4, initialMs: 50, maxMs: 400 };
 const DEFAULT_METHOD = TEST_TOKENS.ok;
@@ -105,10 +112,7 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
     TEST_TOKEN_LAST4.get(token) ?? (await repo.findCardLast4(db, token));
 
   /** Moves a PENDING payment to its final state with its event, in one transaction; a no-op if another call did. */
-  const finalize = async (
-    orderId: string,
-    result: { outcome: ChargeOutcome | { kind: "failed"; reason: FailureReason }; calls: number; last4: string },
-  ): Promise<Payment> => {
+  const finalize = async (orderId: string, result: { outcome: Settled; calls: number; last4: string }): Promise<Payment> => {
     const payment = await db.transaction().execute(async (trx) => {
       const current = await repo.findByOrderId(trx, orderId, { forUpdate: true });
       if (!current) throw new Error(`payment of order ${orderId} vanished`);
@@ -145,24 +149,30 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
     if (last4 === undefined) {
       return finalize(payment.orderId, { outcome: { kind: "failed", reason: "invalid_payment_method" }, calls: 0, last4: "" });
     }
+    // The order id is the idempotency key: whatever retries, redeliveries or restarts happen
+    // before our commit, the provider charges the order at most once.
+    const idempotencyKey = `charge:${payment.orderId}`;
     let calls = 0;
     for (;;) {
       calls++;
       try {
-        // The order id is the idempotency key: whatever retries, redeliveries or restarts happen
-        // before our commit, the provider charges the order at most once.
         const outcome = await provider.charge({
-          idempotencyKey: `charge:${payment.orderId}`,
+          idempotencyKey,
           paymentMethod: method,
           amountCents: payment.amountCents,
           currency: payment.currency,
         });
-        return finalize(payment.orderId, { outcome, calls, last4 });
+        return finalize(payment.orderId, { outcome: settledBy(outcome), calls, last4 });
       } catch (err) {
         if (!(err instanceof TransientProviderError)) throw err;
         if (calls >= retry.attempts) {
           logger.warn({ order_id: payment.orderId, calls }, "payment provider unavailable; giving up");
-          return finalize(payment.orderId, { outcome: { kind: "failed", reason: "provider_unavailable" }, calls, last4 });
+          // The key is cancelled before the payment is recorded FAILED: a charge of this order
+          // still on its way to the provider (another replica's, a redelivery's) can no longer
+          // be made, and one made meanwhile is what the key holds, so it ends SUCCEEDED. Should
+          // the cancel fail, the payment stays PENDING for a redelivery, a Charge or the next start.
+          const held = await provider.cancel(idempotencyKey);
+          return finalize(payment.orderId, { outcome: settledBy(held), calls, last4 });
         }
         const delayMs = Math.min(retry.maxMs, retry.initialMs * 2 ** (calls - 1));
         logger.debug({ order_id: payment.orderId, calls, delay_ms: delayMs }, "payment provider failed transiently; retrying");
@@ -267,8 +277,18 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
 
     async resumePending() {
       const orderIds = await repo.pendingOrderIds(db);
-      for (const orderId of orderIds) await settlePending(orderId);
-      if (orderIds.length > 0) logger.info({ payments: orderIds.length }, "pending payments resumed");
+      let failed = 0;
+      for (const orderId of orderIds) {
+        try {
+          await settlePending(orderId);
+        } catch (err) {
+          // Still PENDING: settled by the event's redelivery, a Charge or the next start; the
+          // orders after it must not wait for that.
+          failed++;
+          logger.error({ err, order_id: orderId }, "resuming a pending payment failed");
+        }
+      }
+      if (orderIds.length > 0) logger.info({ payments: orderIds.length, failed }, "pending payments resumed");
       return orderIds.length;
     },
   };

@@ -39,6 +39,16 @@ describe("fake provider", () => {
     await expect(provider.charge(input("pm_test_unavailable", "c"))).rejects.toBeInstanceOf(TransientProviderError);
   });
 
+  it("a cancelled key charges nothing later; cancelling a charged key answers the charge", async () => {
+    const ledger = createMemoryLedger();
+    const provider = createFakeProvider({ ledger });
+    expect(await provider.cancel("given-up")).toEqual({ kind: "cancelled" });
+    expect(await provider.charge(input("pm_test_ok", "given-up"))).toEqual({ kind: "cancelled" });
+    const charged = await provider.charge(input("pm_test_ok", "charged"));
+    expect(await provider.cancel("charged")).toEqual(charged);
+    expect(await provider.charge(input("pm_test_ok", "charged"))).toEqual(charged);
+  });
+
   it("fails transiently at the injected rate", async () => {
     const values = [0.1, 0.9];
     const provider = createFakeProvider({ ledger: createMemoryLedger(), failureRate: 0.5, random: () => values.shift() ?? 0.9 });

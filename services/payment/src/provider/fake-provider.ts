@@ -5,6 +5,8 @@ import { createHash, randomUUID } from "node:crypto";
  * idempotency key, how often it was called and the outcome it gave, and answers a key it has
  * settled with that outcome again without charging anew — as real providers honour
  * idempotency keys. That is what makes a crash between the provider call and our commit safe.
+ * A key can also be cancelled (as a payment intent is), so that a charge given up on is not made
+ * later by a call still on its way.
  */
 
 /** Test payment-method tokens (see payment.proto). */
@@ -49,7 +51,11 @@ export function tokenizeCard(digits: string): TokenizedCard {
   return { paymentMethod, brand: cardBrand(digits), last4: digits.slice(-4) };
 }
 
-export type ChargeOutcome = { readonly kind: "succeeded"; readonly chargeId: string } | { readonly kind: "declined" };
+export type ChargeOutcome =
+  | { readonly kind: "succeeded"; readonly chargeId: string }
+  | { readonly kind: "declined" }
+  /** The key was cancelled before anything was charged under it. */
+  | { readonly kind: "cancelled" };
 
 /** The provider could not answer this time; nothing was charged; try again. */
 export class TransientProviderError extends Error {
@@ -77,6 +83,12 @@ export interface PaymentProvider {
   charge(input: ChargeInput): Promise<ChargeOutcome>;
   /** Refunds a charge in full; idempotent per key. */
   refund(idempotencyKey: string): Promise<void>;
+  /**
+   * Closes a charge's key: nothing is charged under it from now on. Resolves to the outcome the
+   * key holds: `cancelled`, or the charge or decline made before. Throws when the provider
+   * cannot be reached (then the key may still be charged).
+   */
+  cancel(idempotencyKey: string): Promise<ChargeOutcome>;
 }
 
 export interface FakeProviderOptions {
@@ -104,6 +116,10 @@ export function createFakeProvider({ ledger, failureRate = 0, random = Math.rand
     async refund(idempotencyKey) {
       await ledger.begin(idempotencyKey);
       await ledger.settle(idempotencyKey, { kind: "succeeded", chargeId: `re_${randomUUID()}` });
+    },
+    async cancel(idempotencyKey) {
+      await ledger.begin(idempotencyKey);
+      return ledger.settle(idempotencyKey, { kind: "cancelled" });
     },
   };
 }
