@@ -1,4 +1,4 @@
-import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, type ResourceLimits, Worker } from "node:worker_threads";
 import { ConfigError, type ThreadBusHub } from "@shopmesh/platform";
 import type { ServiceName } from "./distributed-mesh.js";
 
@@ -64,6 +64,8 @@ export interface ServiceWorkerOptions {
   readonly onUnexpectedExit?: ((exit: WorkerExit) => void) | undefined;
   /** How long `stop()` waits for the service to stop before terminating the thread. Default 15 s. */
   readonly stopTimeoutMs?: number | undefined;
+  /** The thread's V8 heap limits (its young generation, for one, sizes its memory more than its code does). */
+  readonly resourceLimits?: ResourceLimits | undefined;
 }
 
 export interface ServiceWorker {
@@ -110,7 +112,11 @@ export function startServiceWorker(opts: ServiceWorkerOptions): Promise<ServiceW
   const channel = opts.hub && name !== "edge" ? new MessageChannel() : undefined;
   const disconnect = channel && opts.hub?.connect(channel.port1);
   const data: ServiceWorkerData = { name, env: { ...opts.env }, bus: channel?.port2 };
-  const worker = new Worker(WORKER_SCRIPT, { workerData: data, transferList: channel ? [channel.port2] : [] });
+  const worker = new Worker(WORKER_SCRIPT, {
+    workerData: data,
+    transferList: channel ? [channel.port2] : [],
+    ...(opts.resourceLimits ? { resourceLimits: opts.resourceLimits } : {}),
+  });
   const { threadId } = worker;
   live.add(worker);
 
