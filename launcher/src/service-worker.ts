@@ -140,7 +140,8 @@ export function startServiceWorker(opts: ServiceWorkerOptions): Promise<ServiceW
   });
 
   let stopped: Promise<void> | undefined;
-  const stop = (stopTimeoutMs = opts.stopTimeoutMs ?? 15_000) => {
+  const stopTimeoutMs = opts.stopTimeoutMs ?? 15_000;
+  const stop = () => {
     stopped ??= (async () => {
       phase = "stopping";
       const timer = setTimeout(() => {
@@ -166,7 +167,7 @@ export function startServiceWorker(opts: ServiceWorkerOptions): Promise<ServiceW
             threadId,
             port: message.port,
             address,
-            stop: () => stop(),
+            stop,
             async crash() {
               await worker.terminate();
               await exited;
