@@ -358,7 +358,8 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-function databaseUrl(serverUrl: string, database: string): string {
+/** The URL of `database` on the server at `serverUrl` (same user and options). */
+export function databaseUrl(serverUrl: string, database: string): string {
   const u = new URL(serverUrl);
   u.pathname = `/${database}`;
   return u.toString();
@@ -375,7 +376,7 @@ async function withAdmin<T>(postgresUrl: string, fn: (admin: Client) => Promise<
 }
 
 /** Creates the databases that do not exist yet (names are checked identifiers). */
-async function ensureDatabases(postgresUrl: string, names: readonly string[]): Promise<void> {
+export async function ensureDatabases(postgresUrl: string, names: readonly string[]): Promise<void> {
   await withAdmin(postgresUrl, async (admin) => {
     const { rows } = await admin.query<{ datname: string }>("select datname from pg_database where datname = any($1)", [names]);
     const existing = new Set(rows.map((r) => r.datname));

@@ -10,6 +10,14 @@ export {
   serviceNames,
   startDistributed,
 } from "./distributed-mesh.js";
+export {
+  liveServiceWorkers,
+  type ServiceWorker,
+  type ServiceWorkerOptions,
+  startServiceWorker,
+  type WorkerExit,
+  type WorkerName,
+} from "./service-worker.js";
 export { distributedConfigSchema, embeddedConfigSchema, readDistributedConfig, readEmbeddedConfig } from "./config.js";
 export { type OrderJson, type RestReply, RestError, rest, Shopper } from "./shopper.js";
 export { type EmbeddedAddresses, embeddedAddressesFile, readEmbeddedAddresses } from "./embedded-addresses.js";

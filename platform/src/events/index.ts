@@ -20,6 +20,7 @@ export {
 } from "./inbox.js";
 export { createKafkaBus, DEAD_LETTER_SUFFIX, eventTopic, type KafkaBus, type KafkaBusOptions } from "./kafka-bus.js";
 export { createInProcessBus, type InProcessBus, type InProcessBusOptions } from "./in-process-bus.js";
+export { createThreadBus, createThreadBusHub, type ThreadBus, type ThreadBusHub, type ThreadBusOptions } from "./thread-bus.js";
 export {
   createOutboxRelay,
   type OutboxRelay,

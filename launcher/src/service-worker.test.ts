@@ -1,0 +1,119 @@
+import { randomBytes } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import {
+  closeClient,
+  ConfigError,
+  createClient,
+  createEnvelope,
+  createLogger,
+  createThreadBusHub,
+  type ThreadBusHub,
+} from "@shopmesh/platform";
+import { describeWithPostgres } from "@shopmesh/platform/testing";
+import { StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
+import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
+import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
+import { databaseUrl, dropServiceDatabases, ensureDatabases } from "./distributed-mesh.js";
+import { liveServiceWorkers, type ServiceWorker, startServiceWorker, type WorkerExit } from "./service-worker.js";
+
+const POSTGRES_URL = process.env.POSTGRES_URL ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const logger = createLogger({ level: "silent" });
+
+describeWithPostgres("a service in a worker thread", () => {
+  const prefix = `shopmesh_w${randomBytes(4).toString("hex")}`;
+  const catalogEnv = () => ({
+    DATABASE_URL: databaseUrl(POSTGRES_URL, `${prefix}_catalog`),
+    CATALOG_HOST: "127.0.0.1",
+    CATALOG_PORT: "0",
+    LOG_LEVEL: "warn",
+  });
+  let hub: ThreadBusHub;
+  let worker: ServiceWorker | undefined;
+
+  beforeAll(() => ensureDatabases(POSTGRES_URL, [`${prefix}_catalog`]));
+  afterEach(async () => {
+    await worker?.stop().catch(() => undefined);
+    worker = undefined;
+    await hub.close();
+    expect(liveServiceWorkers()).toBe(0);
+  });
+  afterAll(() => dropServiceDatabases(POSTGRES_URL, prefix));
+
+  test("catalog starts in a worker on its own database, answers over real gRPC, handles an event from the hub, and stops", async () => {
+    hub = createThreadBusHub({ logger });
+    const reserved: string[] = [];
+    hub.subscribe("test", [StockReservedSchema.typeName], async (e) => void reserved.push(e.key));
+    worker = await startServiceWorker({ name: "catalog", env: catalogEnv(), hub });
+    expect(worker.address).toBe(`127.0.0.1:${worker.port}`);
+    expect(liveServiceWorkers()).toBe(1);
+
+    const catalog = createClient(CatalogService, worker.address);
+    try {
+      const { items: products } = await catalog.listProducts({ pageSize: 3 });
+      expect(products.length).toBeGreaterThan(0);
+      const product = products.find((p) => p.stock > 0)!;
+
+      // OrderPlaced published on the main thread is handled by the catalog's consumer in its thread
+      // before the publish resolves: the stock is reserved by then.
+      const orderId = `o-worker-${randomBytes(4).toString("hex")}`;
+      const placed = create(OrderPlacedSchema, {
+        orderId,
+        userId: "u-1",
+        items: [
+          {
+            productId: product.id,
+            name: product.name,
+            unitPriceCents: product.priceCents,
+            quantity: 1,
+            lineTotalCents: product.priceCents,
+          },
+        ],
+        totalCents: product.priceCents,
+        currency: product.currency,
+      });
+      await hub.publish([createEnvelope(OrderPlacedSchema, placed, { source: "order", key: orderId })]);
+      const after = await catalog.getProduct({ id: product.id });
+      expect(after.product?.stock).toBe(product.stock - 1);
+      // The catalog's outbox relay, in the worker, publishes StockReserved back through the hub.
+      await expect.poll(() => reserved, { timeout: 5_000 }).toEqual([orderId]);
+    } finally {
+      closeClient(catalog);
+    }
+
+    await worker.stop();
+    worker = undefined;
+    expect(liveServiceWorkers()).toBe(0);
+  });
+
+  test("a worker whose start fails rejects with the error and leaves no thread running", async () => {
+    hub = createThreadBusHub({ logger });
+    const bad = startServiceWorker({ name: "catalog", env: { ...catalogEnv(), CATALOG_CACHE_SIZE: "-1" }, hub });
+    await expect(bad).rejects.toBeInstanceOf(ConfigError);
+    await expect(bad).rejects.toThrow(/CATALOG_CACHE_SIZE/);
+    expect(liveServiceWorkers()).toBe(0);
+
+    // Past the config: its database does not exist.
+    const missing = startServiceWorker({
+      name: "catalog",
+      env: { ...catalogEnv(), DATABASE_URL: databaseUrl(POSTGRES_URL, `${prefix}_missing`) },
+      hub,
+    });
+    await expect(missing).rejects.toThrow(/does not exist/);
+    expect(liveServiceWorkers()).toBe(0);
+  });
+
+  test("a worker that ends on its own is reported, and its subscriptions leave the hub", async () => {
+    hub = createThreadBusHub({ logger, retry: { initialMs: 5, maxMs: 5 } });
+    const exits: WorkerExit[] = [];
+    worker = await startServiceWorker({ name: "catalog", env: catalogEnv(), hub, onUnexpectedExit: (exit) => exits.push(exit) });
+    await worker.crash();
+    expect(exits).toEqual([expect.objectContaining({ name: "catalog", threadId: worker.threadId })]);
+    expect(liveServiceWorkers()).toBe(0);
+    // Nobody consumes OrderPlaced any more: the publish has no group to wait for.
+    const orderId = "o-after-crash";
+    const placed = create(OrderPlacedSchema, { orderId, userId: "u-1", items: [], totalCents: 0, currency: "EUR" });
+    await hub.publish([createEnvelope(OrderPlacedSchema, placed, { source: "order", key: orderId })]);
+    worker = undefined;
+  });
+});
