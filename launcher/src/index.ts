@@ -13,9 +13,12 @@ export {
 export {
   liveServiceWorkers,
   type ServiceWorker,
-  type ServiceWorkerOptions,
+  type StartedUnit,
   startServiceWorker,
+  startWorkerHost,
   type WorkerExit,
+  type WorkerHost,
+  type WorkerHostOptions,
   type WorkerName,
 } from "./service-worker.js";
 export { distributedConfigSchema, embeddedConfigSchema, readDistributedConfig, readEmbeddedConfig } from "./config.js";

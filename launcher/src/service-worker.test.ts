@@ -13,9 +13,9 @@ import { describeWithPostgres } from "@shopmesh/platform/testing";
 import { StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
-import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, test, vi } from "vitest";
 import { databaseUrl, dropServiceDatabases, ensureDatabases } from "./distributed-mesh.js";
-import { liveServiceWorkers, type ServiceWorker, startServiceWorker, type WorkerExit } from "./service-worker.js";
+import { liveServiceWorkers, type ServiceWorker, startServiceWorker, startWorkerHost, type WorkerExit } from "./service-worker.js";
 
 const POSTGRES_URL = process.env.POSTGRES_URL ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const logger = createLogger({ level: "silent" });
@@ -103,12 +103,46 @@ describeWithPostgres("a service in a worker thread", () => {
     expect(liveServiceWorkers()).toBe(0);
   });
 
+  test("one thread runs several services started one by one, and reports their metrics and readiness", async () => {
+    hub = createThreadBusHub({ logger });
+    await ensureDatabases(POSTGRES_URL, [`${prefix}_cart`]);
+    const host = startWorkerHost({ hub });
+    try {
+      const catalog = await host.start("catalog", catalogEnv());
+      const cart = await host.start("cart", {
+        DATABASE_URL: databaseUrl(POSTGRES_URL, `${prefix}_cart`),
+        CART_HOST: "127.0.0.1",
+        CART_PORT: "0",
+        CATALOG_ADDR: catalog.address,
+        AUTH_ADDR: "127.0.0.1:1",
+        LOG_LEVEL: "warn",
+      });
+      expect(host.units.map((u) => u.name)).toEqual(["catalog", "cart"]);
+      expect(liveServiceWorkers()).toBe(1);
+      const client = createClient(CatalogService, catalog.address);
+      try {
+        await client.listProducts({ pageSize: 1 });
+      } finally {
+        closeClient(client);
+      }
+      // The thread's series, for the process's admin server: the catalog's served call among them.
+      const metrics = await host.metrics();
+      const served = metrics.find((m) => m.name === "shopmesh_rpc_server_duration_seconds");
+      expect(served?.values.some((v) => v.labels.service === "catalog" && String(v.labels.method).includes("ListProducts"))).toBe(true);
+      await vi.waitFor(() => expect(Object.keys(host.readiness()).length).toBeGreaterThan(0));
+      expect(cart.address).toBe(`127.0.0.1:${cart.port}`);
+    } finally {
+      await host.stop();
+    }
+    expect(liveServiceWorkers()).toBe(0);
+  });
+
   test("a worker that ends on its own is reported, and its subscriptions leave the hub", async () => {
     hub = createThreadBusHub({ logger, retry: { initialMs: 5, maxMs: 5 } });
     const exits: WorkerExit[] = [];
     worker = await startServiceWorker({ name: "catalog", env: catalogEnv(), hub, onUnexpectedExit: (exit) => exits.push(exit) });
     await worker.crash();
-    expect(exits).toEqual([expect.objectContaining({ name: "catalog", threadId: worker.threadId })]);
+    expect(exits).toEqual([expect.objectContaining({ names: ["catalog"], threadId: worker.threadId })]);
     expect(liveServiceWorkers()).toBe(0);
     // Nobody consumes OrderPlaced any more: the publish has no group to wait for.
     const orderId = "o-after-crash";

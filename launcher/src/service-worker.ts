@@ -1,18 +1,9 @@
-import { MessageChannel, type MessagePort, type ResourceLimits, Worker } from "node:worker_threads";
-import { ConfigError, type ThreadBusHub } from "@shopmesh/platform";
+import { MessageChannel, type ResourceLimits, Worker } from "node:worker_threads";
+import { ConfigError, type MetricsSnapshot, type ThreadBusHub } from "@shopmesh/platform";
 import type { ServiceName } from "./distributed-mesh.js";
 
-/** What runs in a worker thread: one of the services, or the edge. */
+/** What runs in a worker thread: the services, or the edge. */
 export type WorkerName = ServiceName | "edge";
-
-/** What the worker entry (service-worker-main.ts) is given as `workerData`. */
-export interface ServiceWorkerData {
-  readonly name: WorkerName;
-  /** The variables the service reads its config from, as its own process would from its environment. */
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** The worker's end of its connection to the thread bus hub; none for the edge. */
-  readonly bus?: MessagePort | undefined;
-}
 
 /** An error as it crosses to the main thread (a ConfigError stays one). */
 export interface WireError {
@@ -22,11 +13,19 @@ export interface WireError {
 }
 
 export type FromServiceWorker =
-  | { readonly kind: "started"; readonly port: number; readonly url?: string | undefined }
-  | { readonly kind: "failed"; readonly error: WireError }
+  | { readonly kind: "started"; readonly id: number; readonly port: number; readonly url?: string | undefined }
+  | { readonly kind: "failed"; readonly id: number; readonly error: WireError }
+  | { readonly kind: "metrics"; readonly id: number; readonly metrics: MetricsSnapshot }
+  | { readonly kind: "readiness"; readonly checks: Readonly<Record<string, "ok" | "failing">> }
   | { readonly kind: "stopped"; readonly error?: WireError | undefined };
 
-export type ToServiceWorker = { readonly kind: "stop" };
+export type ToServiceWorker =
+  /** Assemble and start one unit with these variables, as its own process would read them. */
+  | { readonly kind: "start"; readonly id: number; readonly name: WorkerName; readonly env: Readonly<Record<string, string | undefined>> }
+  /** Answer the thread's metrics (prom-client's JSON form, for the main thread to aggregate). */
+  | { readonly kind: "metrics"; readonly id: number }
+  /** Stop every unit, last started first, then end. */
+  | { readonly kind: "stop" };
 
 export function toWireError(err: unknown): WireError {
   if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack };
@@ -42,7 +41,8 @@ function fromWireError(wire: WireError): Error {
 
 /** How a worker ended without being asked to. */
 export interface WorkerExit {
-  readonly name: WorkerName;
+  /** What it ran. */
+  readonly names: readonly WorkerName[];
   readonly threadId: number;
   /** The thread's exit code (1 after an uncaught error). */
   readonly code: number;
@@ -50,47 +50,58 @@ export interface WorkerExit {
   readonly error?: Error | undefined;
 }
 
-export interface ServiceWorkerOptions {
-  readonly name: WorkerName;
-  /**
-   * The service's variables, as distributed mode sets them for its process: DATABASE_URL (its own
-   * Postgres database), `<NAME>_HOST`/`<NAME>_PORT` (port 0 picks a free one), the peers' `*_ADDR`,
-   * LOG_LEVEL… The thread reads only these, never its process's environment.
-   */
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** Where a service publishes and consumes its events. Without it (and always for the edge) it has no bus. */
+export interface WorkerHostOptions {
+  /** Where the thread's services publish and consume their events (one connection per thread). */
   readonly hub?: ThreadBusHub | undefined;
-  /** Called when the worker ends after it started without `stop()` having been called. Default: a line on stderr. */
+  /** Called when the thread ends without `stop()` having been called, once something started in it. Default: a line on stderr. */
   readonly onUnexpectedExit?: ((exit: WorkerExit) => void) | undefined;
-  /** How long `stop()` waits for the service to stop before terminating the thread. Default 15 s. */
+  /** How long `stop()` waits for the units to stop before terminating the thread. Default 15 s. */
   readonly stopTimeoutMs?: number | undefined;
   /** The thread's V8 heap limits (its young generation, for one, sizes its memory more than its code does). */
   readonly resourceLimits?: ResourceLimits | undefined;
 }
 
-export interface ServiceWorker {
+/** One service (or the edge) started in a worker thread. */
+export interface StartedUnit {
   readonly name: WorkerName;
-  readonly threadId: number;
   /** The bound port: the service's gRPC port, or the edge's HTTP port. */
   readonly port: number;
   /** A service's loopback gRPC address (`127.0.0.1:<port>`), or the edge's base URL. */
   readonly address: string;
+}
+
+/** A worker thread that runs services (and the edge) started in it one by one. */
+export interface WorkerHost {
+  readonly threadId: number;
+  /** What has started in it so far. */
+  readonly units: readonly StartedUnit[];
   /**
-   * Asks the service to stop as its process would on SIGTERM (its `stop()`, then its bus and
-   * database are closed) and resolves once the thread has ended; after `stopTimeoutMs` the
-   * thread is terminated and this rejects, as it does when the service's stop failed.
+   * Assembles `name` in the thread as its own process would be in distributed mode (config from
+   * `env` only, never this process's environment; its Postgres database at DATABASE_URL) but with
+   * its events through the hub, and resolves once it serves; rejects with its error (a
+   * ConfigError for a bad variable) when it cannot start, leaving the rest of the thread as it was.
+   */
+  start(name: WorkerName, env: Readonly<Record<string, string | undefined>>): Promise<StartedUnit>;
+  /** The thread's metrics, for the main thread's admin server to aggregate. */
+  metrics(): Promise<MetricsSnapshot>;
+  /** The thread's readiness checks as it last reported them (each unit's database, for one). */
+  readiness(): Readonly<Record<string, "ok" | "failing">>;
+  /**
+   * Stops every unit as its process would on SIGTERM, the last started first, then its bus and
+   * databases, and resolves once the thread has ended; after `stopTimeoutMs` the thread is
+   * terminated and this rejects, as it does when a unit's stop failed.
    */
   stop(): Promise<void>;
   /**
-   * Terminates the thread at once without stopping the service, as a crash would (for crash
-   * tests): reported through `onUnexpectedExit` like one. Resolves once it has ended.
+   * Terminates the thread at once without stopping anything, as a crash would (for crash tests):
+   * reported through `onUnexpectedExit` like one. Resolves once it has ended.
    */
   crash(): Promise<void>;
 }
 
 /** The compiled worker entry, found the same way from src/ (tests) and dist/. */
 const WORKER_SCRIPT = new URL("../dist/service-worker-main.js", import.meta.url);
-/** How long a worker that reported it stopped (or failed to start) gets to end before it is terminated. */
+/** How long a worker that reported it stopped gets to end before it is terminated. */
 const EXIT_GRACE_MS = 2_000;
 
 const live = new Set<Worker>();
@@ -100,103 +111,147 @@ export function liveServiceWorkers(): number {
   return live.size;
 }
 
-/**
- * Runs one service (or the edge) in a worker thread of this process, assembled as its own
- * process would be in distributed mode (config from `env`, its Postgres database at DATABASE_URL)
- * but with the events through the thread bus hub `hub`, and resolves once it serves. When it
- * fails to start, this rejects with its error (a ConfigError for a bad variable) once the
- * thread has ended.
- */
-export function startServiceWorker(opts: ServiceWorkerOptions): Promise<ServiceWorker> {
-  const { name } = opts;
-  const channel = opts.hub && name !== "edge" ? new MessageChannel() : undefined;
+/** Starts a worker thread for services and the edge; resolves once it is running (nothing started in it yet). */
+export function startWorkerHost(opts: WorkerHostOptions = {}): WorkerHost {
+  const channel = opts.hub ? new MessageChannel() : undefined;
   const disconnect = channel && opts.hub?.connect(channel.port1);
-  const data: ServiceWorkerData = { name, env: { ...opts.env }, bus: channel?.port2 };
   const worker = new Worker(WORKER_SCRIPT, {
-    workerData: data,
+    workerData: { bus: channel?.port2 },
     transferList: channel ? [channel.port2] : [],
     ...(opts.resourceLimits ? { resourceLimits: opts.resourceLimits } : {}),
   });
   const { threadId } = worker;
   live.add(worker);
-
-  let phase: "starting" | "running" | "stopping" = "starting";
+  const units: StartedUnit[] = [];
+  const names = () => units.map((u) => u.name);
+  const waiting = new Map<number, { resolve(value: never): void; reject(err: Error): void; name?: WorkerName }>();
+  let nextId = 1;
+  let checks: Readonly<Record<string, "ok" | "failing">> = {};
+  let stopping = false;
   let failure: Error | undefined;
   let stopError: Error | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
-  const endSoon = () => {
-    graceTimer ??= setTimeout(() => void worker.terminate(), EXIT_GRACE_MS);
-  };
+
   const exited = new Promise<number>((resolve) => {
     worker.once("exit", (code) => {
       live.delete(worker);
       clearTimeout(graceTimer);
       disconnect?.();
+      const gone = failure ?? new Error(`the worker thread ended with code ${code}`);
+      for (const w of waiting.values()) w.reject(gone);
+      waiting.clear();
+      if (!stopping && units.length > 0) (opts.onUnexpectedExit ?? reportExit)({ names: names(), threadId, code, error: failure });
       resolve(code);
     });
   });
   worker.on("error", (err) => {
     failure ??= err;
   });
+  worker.on("message", (message: FromServiceWorker) => {
+    switch (message.kind) {
+      case "started":
+      case "failed":
+      case "metrics": {
+        const w = waiting.get(message.id);
+        waiting.delete(message.id);
+        if (!w) return;
+        if (message.kind === "failed") w.reject(fromWireError(message.error));
+        else if (message.kind === "metrics") w.resolve(message.metrics as never);
+        else {
+          const unit: StartedUnit = {
+            name: w.name as WorkerName,
+            port: message.port,
+            address: message.url ?? `127.0.0.1:${message.port}`,
+          };
+          units.push(unit);
+          w.resolve(unit as never);
+        }
+        return;
+      }
+      case "readiness":
+        checks = message.checks;
+        return;
+      case "stopped":
+        if (message.error) stopError = fromWireError(message.error);
+        graceTimer ??= setTimeout(() => void worker.terminate(), EXIT_GRACE_MS);
+        return;
+      default: {
+        const unknown: never = message;
+        throw new Error(`unknown message from a service worker: ${JSON.stringify(unknown)}`);
+      }
+    }
+  });
+
+  const ask = <T>(message: ToServiceWorker & { id: number }, name?: WorkerName): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (stopping) {
+        reject(new Error("the worker thread is stopping"));
+        return;
+      }
+      waiting.set(message.id, { resolve: resolve as (value: never) => void, reject, ...(name ? { name } : {}) });
+      worker.postMessage(message);
+    });
 
   let stopped: Promise<void> | undefined;
   const stopTimeoutMs = opts.stopTimeoutMs ?? 15_000;
-  const stop = () => {
-    stopped ??= (async () => {
-      phase = "stopping";
-      const timer = setTimeout(() => {
-        stopError ??= new Error(`${name} did not stop within ${stopTimeoutMs} ms: its thread was terminated`);
-        void worker.terminate();
-      }, stopTimeoutMs);
-      worker.postMessage({ kind: "stop" } satisfies ToServiceWorker);
+  return {
+    threadId,
+    units,
+    start(name, env) {
+      return ask<StartedUnit>({ kind: "start", id: nextId++, name, env: { ...env } }, name);
+    },
+    metrics() {
+      return ask<MetricsSnapshot>({ kind: "metrics", id: nextId++ });
+    },
+    readiness: () => checks,
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        const timer = setTimeout(() => {
+          stopError ??= new Error(
+            `${names().join(", ") || "the worker"} did not stop within ${stopTimeoutMs} ms: its thread was terminated`,
+          );
+          void worker.terminate();
+        }, stopTimeoutMs);
+        worker.postMessage({ kind: "stop" } satisfies ToServiceWorker);
+        await exited;
+        clearTimeout(timer);
+        if (stopError) throw stopError;
+      })();
+      return stopped;
+    },
+    async crash() {
+      await worker.terminate();
       await exited;
-      clearTimeout(timer);
-      if (stopError) throw stopError;
-    })();
-    return stopped;
+    },
   };
+}
 
-  return new Promise<ServiceWorker>((resolve, reject) => {
-    worker.on("message", (message: FromServiceWorker) => {
-      switch (message.kind) {
-        case "started": {
-          phase = "running";
-          const address = message.url ?? `127.0.0.1:${message.port}`;
-          resolve({
-            name,
-            threadId,
-            port: message.port,
-            address,
-            stop,
-            async crash() {
-              await worker.terminate();
-              await exited;
-            },
-          });
-          return;
-        }
-        case "failed":
-          failure = fromWireError(message.error);
-          endSoon();
-          return;
-        case "stopped":
-          if (message.error) stopError = fromWireError(message.error);
-          endSoon();
-          return;
-        default: {
-          const unknown: never = message;
-          throw new Error(`unknown message from the ${name} worker: ${JSON.stringify(unknown)}`);
-        }
-      }
-    });
-    void exited.then((code) => {
-      if (phase === "starting") reject(failure ?? new Error(`the ${name} worker ended with code ${code} while starting`));
-      else if (phase === "running") (opts.onUnexpectedExit ?? reportExit)({ name, threadId, code, error: failure });
-    });
-  });
+/** A worker thread running one service (or the edge). */
+export interface ServiceWorker extends StartedUnit {
+  readonly threadId: number;
+  stop(): Promise<void>;
+  crash(): Promise<void>;
+}
+
+/**
+ * Runs one service (or the edge) in a worker thread of its own (see {@link WorkerHost.start});
+ * when it fails to start, this rejects with its error once the thread has ended.
+ */
+export async function startServiceWorker(
+  opts: WorkerHostOptions & { readonly name: WorkerName; readonly env: Readonly<Record<string, string | undefined>> },
+): Promise<ServiceWorker> {
+  const host = startWorkerHost(opts);
+  try {
+    const unit = await host.start(opts.name, opts.env);
+    return { ...unit, threadId: host.threadId, stop: () => host.stop(), crash: () => host.crash() };
+  } catch (err) {
+    await host.stop().catch(() => undefined);
+    throw err;
+  }
 }
 
 function reportExit(exit: WorkerExit): void {
   const why = exit.error ? `: ${exit.error.stack ?? exit.error.message}` : "";
-  process.stderr.write(`[launcher] the ${exit.name} worker thread ended with code ${exit.code}${why}\n`);
+  process.stderr.write(`[launcher] the worker thread of ${exit.names.join(", ")} ended with code ${exit.code}${why}\n`);
 }

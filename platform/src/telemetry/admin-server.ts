@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import { Session } from "node:inspector/promises";
 import type { Logger } from "../logger.js";
-import { collectProcessMetrics, metricsRegistry } from "./metrics.js";
+import { collectProcessMetrics, metricsRegistry, processMetricsText } from "./metrics.js";
 import { readinessReport } from "./readiness.js";
 
 export interface AdminServerOptions {
@@ -58,7 +58,7 @@ export function createAdminServer(opts: AdminServerOptions): AdminServer {
     }
     switch (path) {
       case "/metrics":
-        metricsRegistry.metrics().then(
+        processMetricsText().then(
           (text) => send(200, metricsRegistry.contentType, text),
           (err: unknown) => {
             log.warn({ err }, "collecting metrics failed");

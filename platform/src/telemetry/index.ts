@@ -1,12 +1,16 @@
 export { type AdminServer, type AdminServerOptions, createAdminServer } from "./admin-server.js";
 export {
+  addMetricsSource,
   collectProcessMetrics,
   createCounter,
   createGauge,
   createHistogram,
   durationBuckets,
   metricsRegistry,
+  type MetricsSnapshot,
+  metricsSnapshot,
   type OutboxBacklog,
+  processMetricsText,
   watchOutboxBacklog,
 } from "./metrics.js";
 export {

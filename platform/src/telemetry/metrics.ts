@@ -1,4 +1,13 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from "prom-client";
 
 /**
  * The metrics of this process, in Prometheus form. Every service hosted by the process (six of
@@ -6,6 +15,33 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
  * its `service`, and the admin server's `GET /metrics` exposes them all.
  */
 export const metricsRegistry = new Registry();
+
+/** A registry's series in prom-client's JSON form: what a worker thread hands to its process's admin server. */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
+
+/** This thread's series as a {@link MetricsSnapshot}. */
+export function metricsSnapshot(): Promise<MetricsSnapshot> {
+  return metricsRegistry.getMetricsAsJSON();
+}
+
+const metricsSources = new Set<() => Promise<MetricsSnapshot>>();
+
+/**
+ * Adds the series of another thread of this process (its snapshot, asked for at each scrape) to
+ * what `GET /metrics` exposes; series of the same name and labels are added up. Returns the
+ * function that removes it.
+ */
+export function addMetricsSource(source: () => Promise<MetricsSnapshot>): () => void {
+  metricsSources.add(source);
+  return () => metricsSources.delete(source);
+}
+
+/** This thread's series and those of every source, in the Prometheus text format. */
+export async function processMetricsText(): Promise<string> {
+  if (metricsSources.size === 0) return metricsRegistry.metrics();
+  const snapshots = await Promise.all([metricsSnapshot(), ...[...metricsSources].map((source) => source())]);
+  return AggregatorRegistry.aggregate(snapshots).metrics();
+}
 
 let processMetricsOn = false;
 
