@@ -6,115 +6,9 @@
  * main thread's admin server, and the main thread says when to stop.
  */
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
-import {
-  createLogger,
-  createThreadBus,
-  type Database,
-  type DistributedServiceConfig,
-  type EventBus,
-  type Logger,
-  metricsSnapshot,
-  openDatabase,
-  readinessReport,
-  requireDatabaseUrl,
-  setupTracing,
-  shutdownTracing,
-  type VarSpec,
-} from "@shopmesh/platform";
+import { createThreadBus, metricsSnapshot, readinessReport, shutdownTracing } from "@shopmesh/platform";
+import { type Env, type RunningUnit, startUnit, tracingStarted } from "./mesh-units.js";
 import { type FromServiceWorker, type ToServiceWorker, toWireError, type WorkerName } from "./service-worker.js";
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-/** A started service or edge: its port (and the edge's URL), and how to stop it and what it opened. */
-interface Running {
-  readonly port: number;
-  readonly url?: string;
-  stop(): Promise<void>;
-}
-
-type Assemble = (env: Env, bus: EventBus | undefined) => Promise<Running>;
-
-/** What a service's `main.ts` hands to `runService`: its schema, config reader and factory. */
-function service<C extends DistributedServiceConfig>(
-  schema: { readonly DATABASE_URL: VarSpec<string | undefined> },
-  readConfig: (source: Env) => C,
-  create: (deps: { config: C; db: Database; logger: Logger; bus?: EventBus }) => { start(): Promise<number>; stop(): Promise<void> },
-): Assemble {
-  return async (env, bus) => {
-    const config = readConfig(env);
-    const url = requireDatabaseUrl(config, schema);
-    tracing(config);
-    const logger = createLogger({ level: config.LOG_LEVEL });
-    const closers: Array<() => Promise<void>> = [];
-    const close = async () => {
-      for (const c of closers.splice(0).reverse()) await c();
-    };
-    try {
-      const db = await openDatabase({ kind: "postgres", url }, logger);
-      closers.push(() => db.close());
-      const created = create({ config, db, logger, ...(bus ? { bus } : {}) });
-      closers.push(() => created.stop());
-      const port = await created.start();
-      return { port, stop: close };
-    } catch (err) {
-      await close().catch((e: unknown) => logger.warn({ err: e }, "cleanup after a failed start failed"));
-      throw err;
-    }
-  };
-}
-
-let tracingOn = false;
-/** Tracing is the thread's: set up by the first unit started in it, shut down when the thread ends. */
-function tracing(config: Parameters<typeof setupTracing>[0]): void {
-  if (tracingOn) return;
-  tracingOn = true;
-  setupTracing(config);
-}
-
-/** Each service's package is loaded only in its own thread. */
-const assemblers: Readonly<Record<WorkerName, () => Promise<Assemble>>> = {
-  auth: async () => {
-    const m = await import("@shopmesh/auth");
-    return service(m.authConfigSchema, m.readAuthConfig, m.createAuthService);
-  },
-  catalog: async () => {
-    const m = await import("@shopmesh/catalog");
-    return service(m.catalogConfigSchema, m.readCatalogConfig, m.createCatalogService);
-  },
-  cart: async () => {
-    const m = await import("@shopmesh/cart");
-    return service(m.cartConfigSchema, m.readCartConfig, m.createCartService);
-  },
-  order: async () => {
-    const m = await import("@shopmesh/order");
-    return service(m.orderConfigSchema, m.readOrderConfig, m.createOrderService);
-  },
-  payment: async () => {
-    const m = await import("@shopmesh/payment");
-    return service(m.paymentConfigSchema, m.readPaymentConfig, m.createPaymentService);
-  },
-  notification: async () => {
-    const m = await import("@shopmesh/notification");
-    return service(m.notificationConfigSchema, m.readNotificationConfig, m.createNotificationService);
-  },
-  edge: async () => {
-    const { createEdge, readEdgeConfig } = await import("@shopmesh/edge");
-    return async (env) => {
-      const config = readEdgeConfig(env);
-      tracing(config);
-      const logger = createLogger({ level: config.LOG_LEVEL });
-      const edge = createEdge({ config, logger: logger.child({ service: "edge" }) });
-      const stop = () => edge.stop();
-      try {
-        const port = await edge.start();
-        return { port, url: edge.url, stop };
-      } catch (err) {
-        await stop().catch(() => undefined);
-        throw err;
-      }
-    };
-  },
-};
 
 const main = parentPort;
 if (!main) throw new Error("service-worker-main runs in a worker thread (see startWorkerHost)");
@@ -122,12 +16,12 @@ const busPort = (workerData as { bus?: MessagePort }).bus;
 const bus = busPort && createThreadBus(busPort);
 const post = (message: FromServiceWorker) => main.postMessage(message);
 
-const running: Running[] = [];
+const running: RunningUnit[] = [];
 let stopping = false;
 
 async function start(id: number, name: WorkerName, env: Env): Promise<void> {
   try {
-    const unit = await (await assemblers[name]())(env, bus);
+    const unit = await startUnit(name, env, bus);
     if (stopping) {
       await unit.stop();
       return;
@@ -154,7 +48,7 @@ async function stop(): Promise<void> {
     }
   }
   await bus?.close();
-  if (tracingOn) await shutdownTracing();
+  if (tracingStarted()) await shutdownTracing();
   post({ kind: "stopped", ...(error === undefined ? {} : { error: toWireError(error) }) });
   // Nothing else keeps the thread alive: it ends by itself.
   main?.unref();
