@@ -27,7 +27,15 @@ export interface RunningUnit {
   stop(): Promise<void>;
 }
 
-type Assemble = (env: Env, bus: EventBus | undefined, logger: Logger | undefined) => Promise<RunningUnit>;
+/** How a thread has a unit started: its own logger, and whether the unit sets the thread's tracing up. */
+export interface UnitOptions {
+  /** Logs through this logger rather than one of its own at its LOG_LEVEL. */
+  readonly logger?: Logger | undefined;
+  /** Sets the thread's tracing up from the unit's config (a worker thread's first unit); default false. */
+  readonly tracing?: boolean | undefined;
+}
+
+type Assemble = (env: Env, bus: EventBus | undefined, opts: UnitOptions) => Promise<RunningUnit>;
 
 /** What a service's `main.ts` hands to `runService`: its schema, config reader and factory. */
 function service<C extends DistributedServiceConfig>(
@@ -35,11 +43,11 @@ function service<C extends DistributedServiceConfig>(
   readConfig: (source: Env) => C,
   create: (deps: { config: C; db: Database; logger: Logger; bus?: EventBus }) => { start(): Promise<number>; stop(): Promise<void> },
 ): Assemble {
-  return async (env, bus, given) => {
+  return async (env, bus, opts) => {
     const config = readConfig(env);
     const url = requireDatabaseUrl(config, schema);
-    tracing(config);
-    const logger = given ?? createLogger({ level: config.LOG_LEVEL });
+    if (opts.tracing) tracing(config);
+    const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL });
     const closers: Array<() => Promise<void>> = [];
     const close = async () => {
       for (const c of closers.splice(0).reverse()) await c();
@@ -59,7 +67,7 @@ function service<C extends DistributedServiceConfig>(
 }
 
 let tracingOn = false;
-/** Tracing is the thread's: set up by the first unit started in it (unless the thread set it up itself), shut down when the thread ends. */
+/** Tracing is the thread's: set up by the first unit started in it that is told to, shut down when the thread ends. */
 function tracing(config: Parameters<typeof setupTracing>[0]): void {
   if (tracingOn) return;
   tracingOn = true;
@@ -99,10 +107,10 @@ const assemblers: Readonly<Record<WorkerName, () => Promise<Assemble>>> = {
   },
   edge: async () => {
     const { createEdge, readEdgeConfig } = await import("@shopmesh/edge");
-    return async (env, _bus, given) => {
+    return async (env, _bus, opts) => {
       const config = readEdgeConfig(env);
-      tracing(config);
-      const logger = given ?? createLogger({ level: config.LOG_LEVEL });
+      if (opts.tracing) tracing(config);
+      const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL });
       const edge = createEdge({ config, logger: logger.child({ service: "edge" }) });
       const stop = () => edge.stop();
       try {
@@ -117,10 +125,9 @@ const assemblers: Readonly<Record<WorkerName, () => Promise<Assemble>>> = {
 };
 
 /**
- * Assembles and starts `name` with the variables `env`, its events through `bus`; logs through
- * `logger` when given (otherwise one of its own at its LOG_LEVEL). Each package is loaded only
- * by the threads that start it.
+ * Assembles and starts `name` with the variables `env`, its events through `bus`. Each package is
+ * loaded only by the threads that start it.
  */
-export async function startUnit(name: WorkerName, env: Env, bus: EventBus | undefined, logger?: Logger): Promise<RunningUnit> {
-  return (await assemblers[name]())(env, bus, logger);
+export async function startUnit(name: WorkerName, env: Env, bus: EventBus | undefined, opts: UnitOptions = {}): Promise<RunningUnit> {
+  return (await assemblers[name]())(env, bus, opts);
 }

@@ -21,7 +21,7 @@ let stopping = false;
 
 async function start(id: number, name: WorkerName, env: Env): Promise<void> {
   try {
-    const unit = await startUnit(name, env, bus);
+    const unit = await startUnit(name, env, bus, { tracing: true });
     if (stopping) {
       await unit.stop();
       return;
