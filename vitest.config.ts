@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     allowOnly: !process.env.CI,
     pool: "forks",
+    // A Postgres server for the run when DATABASE_URL names none.
+    globalSetup: ["platform/src/testing/postgres-setup.ts"],
   },
 });

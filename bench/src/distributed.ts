@@ -18,7 +18,7 @@ export function redactUrl(url: string): string {
 
 /** Why the Postgres server at `url` cannot be used, or undefined when it answers. */
 export async function probePostgres(url: string, logger: Logger): Promise<string | undefined> {
-  const database = await openDatabase({ kind: "postgres", url, poolSize: 1 }, logger);
+  const database = await openDatabase({ url, poolSize: 1 }, logger);
   try {
     await database
       .kysely("public")

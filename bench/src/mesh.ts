@@ -98,7 +98,7 @@ export async function startMesh(options: MeshStartOptions): Promise<{ system: Ru
   const system: RunningSystem = {
     name: "mesh",
     url,
-    // Filled in once ready, from the addresses file the mesh writes next to its data dir.
+    // Filled in once ready, from the addresses file the mesh writes in its data dir.
     grpc,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     pid,

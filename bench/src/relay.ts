@@ -98,7 +98,7 @@ export async function runRelay(opts: RelayOptions): Promise<RelayFigures> {
   const bareTopic = `bench.${tag}.bare`;
   const newEvents = (n: number) => Array.from({ length: n }, () => orderPlaced(relayType));
 
-  const database = await openDatabase({ kind: "postgres", url: opts.postgresUrl }, logger);
+  const database = await openDatabase({ url: opts.postgresUrl }, logger);
   const producer = bareProducer(opts.brokers, "bench-bare-producer");
   const kafkaBus = createKafkaBus({ brokers: [...opts.brokers], clientId: "bench-relay", logger });
 

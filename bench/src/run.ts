@@ -16,7 +16,7 @@
 //
 // Env: see bench-config.ts and bench/README.md.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -447,6 +447,8 @@ async function main(): Promise<number> {
 
   const timestamp = new Date().toISOString();
   const tmp = mkdtempSync(join(os.tmpdir(), "shopmesh-bench-"));
+  // Run as root, the mesh's PostgreSQL runs as another user, which must pass through to the data dir.
+  chmodSync(tmp, 0o711);
   const harnessErrors: string[] = [];
   const scenarioResults: ScenarioResult[] = [];
   const memoryAfterLoad: Partial<Record<SystemName, MemorySample>> = {};

@@ -214,7 +214,7 @@ export const SCENARIOS: readonly Scenario[] = [
     system: "mesh",
     baseline: "grpc-echo",
     // Service to service as the services call each other: the platform's client (deadline,
-    // breaker, interceptors) to catalog's gRPC server (interceptors, handler, one PGlite read).
+    // breaker, interceptors) to catalog's gRPC server (interceptors, handler, one Postgres read).
     async prepare({ system, productId }) {
       const id = await productId();
       const address = grpcAddress(system, "catalog");

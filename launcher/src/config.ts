@@ -3,8 +3,12 @@ import { ConfigError, type ConfigOf, env, loadConfig, logLevels, metricsVars, tr
 /** Settings of embedded mode itself; each service and the edge also read their own variables. */
 export const embeddedConfigSchema = {
   SHOPMESH_DATA_DIR: env.string({
-    doc: 'folder of the embedded PGlite database, kept between runs; "memory" keeps everything in memory',
-    default: ".data/pglite",
+    doc: 'folder of the embedded PostgreSQL server\'s cluster (in postgres/, one database per service), kept between runs; "memory" uses a temporary folder removed at exit',
+    default: ".data",
+  }),
+  SHOPMESH_POSTGRES_PORT: env.port({
+    doc: "loopback port of the embedded PostgreSQL server (0 picks a free one)",
+    default: 0,
   }),
   LOG_LEVEL: env.oneOf(logLevels, {
     doc: "minimum level of log lines",

@@ -8,15 +8,12 @@ import { orderConfigSchema } from "@shopmesh/order";
 import { paymentConfigSchema } from "@shopmesh/payment";
 import { closeClient, createClient, loadConfig, type VarSpec } from "@shopmesh/platform";
 import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
-import { Client } from "pg";
 import { readDistributedConfig } from "./config.js";
 import { ManagedProcess, type OutputSink, type ProcessExit } from "./managed-process.js";
+import { databaseUrl, ensureDatabases, type ServiceName, serviceDatabases, serviceNames } from "./service-databases.js";
 
 export type { OutputSink, ProcessExit } from "./managed-process.js";
-
-/** The services, in the order the launcher lists them. */
-export const serviceNames = ["auth", "catalog", "cart", "order", "payment", "notification"] as const;
-export type ServiceName = (typeof serviceNames)[number];
+export { dropServiceDatabases, type ServiceName, serviceNames } from "./service-databases.js";
 
 interface ServiceVars {
   readonly host: string;
@@ -120,7 +117,7 @@ export async function startDistributed(
   const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
   const stopGraceMs = opts.stopGraceMs ?? 15_000;
 
-  const databases = Object.fromEntries(serviceNames.map((s) => [s, `${cfg.SHOPMESH_DB_PREFIX}_${s}`])) as Record<ServiceName, string>;
+  const databases = serviceDatabases(cfg.SHOPMESH_DB_PREFIX);
   await ensureDatabases(cfg.POSTGRES_URL, Object.values(databases));
 
   const configured = serviceNames.map((s) => loadConfig({ port: serviceVars[s].portSpec }, { port: env[serviceVars[s].port] }).port);
@@ -268,13 +265,6 @@ export async function startDistributed(
   };
 }
 
-/** Drops the databases `startDistributed` made with this prefix (for tests). */
-export async function dropServiceDatabases(postgresUrl: string, prefix: string): Promise<void> {
-  await withAdmin(postgresUrl, async (admin) => {
-    for (const s of serviceNames) await admin.query(`drop database if exists "${prefix}_${s}" with (force)`);
-  });
-}
-
 /** One line about how a process ended, with its last lines. */
 export function describeExit(exit: ProcessExit): string {
   const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
@@ -356,36 +346,4 @@ export async function freePorts(count: number): Promise<number[]> {
   });
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
-}
-
-/** The URL of `database` on the server at `serverUrl` (same user and options). */
-export function databaseUrl(serverUrl: string, database: string): string {
-  const u = new URL(serverUrl);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-async function withAdmin<T>(postgresUrl: string, fn: (admin: Client) => Promise<T>): Promise<T> {
-  const admin = new Client({ connectionString: postgresUrl });
-  await admin.connect();
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.end();
-  }
-}
-
-/** Creates the databases that do not exist yet (names are checked identifiers). */
-export async function ensureDatabases(postgresUrl: string, names: readonly string[]): Promise<void> {
-  await withAdmin(postgresUrl, async (admin) => {
-    const { rows } = await admin.query<{ datname: string }>("select datname from pg_database where datname = any($1)", [names]);
-    const existing = new Set(rows.map((r) => r.datname));
-    for (const name of names) {
-      if (existing.has(name)) continue;
-      await admin.query(`create database "${name}"`).catch((err: { code?: string }) => {
-        // Another launcher created it first.
-        if (err.code !== "42P04" && err.code !== "23505") throw err;
-      });
-    }
-  });
 }

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 
 /** Where a running embedded mode keeps the addresses of its services (next to its data folder). */
 export interface EmbeddedAddresses {
@@ -9,10 +9,9 @@ export interface EmbeddedAddresses {
   readonly services: Readonly<Record<string, string>>;
 }
 
-/** `<data folder>.addresses.json`, e.g. .data/pglite.addresses.json (the in-memory mode writes none). */
+/** `<data folder>/addresses.json`, e.g. .data/addresses.json (the in-memory mode writes none). */
 export function embeddedAddressesFile(dataDir: string): string {
-  const dir = resolve(dataDir);
-  return join(dirname(dir), `${basename(dir)}.addresses.json`);
+  return join(resolve(dataDir), "addresses.json");
 }
 
 export function writeEmbeddedAddresses(file: string, addresses: EmbeddedAddresses): () => void {

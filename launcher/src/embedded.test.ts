@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedMesh, startEmbedded } from "./embedded-mesh.js";
 
 /**
- * The whole embedded mesh (real catalog on PGlite, real edge), checked through its public
+ * The whole embedded mesh (real catalog on PostgreSQL, real edge), checked through its public
  * contract: REST, Connect, gRPC-Web and gRPC on the edge port, gRPC on the catalog's own port.
  */
 

@@ -36,13 +36,23 @@ runMain(async () => {
           edge: mesh.url,
           services: mesh.services,
         });
-  stopOnSignals(async () => {
-    ready = false;
-    forgetAddresses?.();
-    await mesh.stop();
-    await admin.stop();
-    await shutdownTracing();
-  }, logger);
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      ready = false;
+      forgetAddresses?.();
+      await mesh.stop();
+      await admin.stop();
+      await shutdownTracing();
+    })();
+    return stopping;
+  };
+  stopOnSignals(stop, logger);
+  // The services cannot go on without their database: stop, and exit non-zero.
+  void mesh.failed.then(async () => {
+    process.exitCode = 1;
+    await stop().catch((err: unknown) => logger.error({ err }, "shutdown failed"));
+  });
   process.stdout.write(
     `\nshopmesh is ready in ${Math.round(performance.now() - started)} ms at ${mesh.url}\n` +
       `  REST:    curl ${mesh.url}/api/products\n` +

@@ -7,7 +7,7 @@ export const reconcileConfigSchema = {
   CATALOG_ADDR: env.optional(env.address({ doc: "host:port of the catalog service" })),
   SHOPMESH_DATA_DIR: env.string({
     doc: "data folder of the embedded mode whose addresses are used when the *_ADDR variables are unset",
-    default: ".data/pglite",
+    default: ".data",
   }),
   RECONCILE_STUCK_AFTER_SECONDS: env.int({
     doc: "an order not paid or cancelled this long after its last change is reported as stuck",

@@ -57,7 +57,7 @@ export async function migrateService(service: string, source: Record<string, str
   const config = loadConfig(vars, source);
   const url = requireDatabaseUrl(config, vars);
   const logger = createLogger({ name: `${service}-migrate`, level: config.LOG_LEVEL });
-  const db = await openDatabase({ kind: "postgres", url, poolSize: 1 }, logger);
+  const db = await openDatabase({ url, poolSize: 1 }, logger);
   try {
     await migrateToLatest(db.kysely(config.DB_SCHEMA), config.DB_SCHEMA, migrations, logger);
     logger.info({ schema: config.DB_SCHEMA, migrations: Object.keys(migrations).length }, "schema up to date");

@@ -9,18 +9,18 @@ import {
   createThreadBusHub,
   type ThreadBusHub,
 } from "@shopmesh/platform";
-import { describeWithPostgres } from "@shopmesh/platform/testing";
+import { postgresTestUrl } from "@shopmesh/platform/testing";
 import { StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
-import { afterAll, afterEach, beforeAll, expect, test, vi } from "vitest";
-import { databaseUrl, dropServiceDatabases, ensureDatabases } from "./distributed-mesh.js";
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
+import { databaseUrl, dropServiceDatabases, ensureDatabases } from "./service-databases.js";
 import { liveServiceWorkers, type ServiceWorker, startServiceWorker, startWorkerHost, type WorkerExit } from "./service-worker.js";
 
-const POSTGRES_URL = process.env.POSTGRES_URL ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const logger = createLogger({ level: "silent" });
 
-describeWithPostgres("a service in a worker thread", () => {
+describe("a service in a worker thread", () => {
+  const POSTGRES_URL = postgresTestUrl();
   const prefix = `shopmesh_w${randomBytes(4).toString("hex")}`;
   const catalogEnv = () => ({
     DATABASE_URL: databaseUrl(POSTGRES_URL, `${prefix}_catalog`),

@@ -1,6 +1,6 @@
 import { MessageChannel, type ResourceLimits, Worker } from "node:worker_threads";
 import { ConfigError, type MetricsSnapshot, type ThreadBusHub } from "@shopmesh/platform";
-import type { ServiceName } from "./distributed-mesh.js";
+import type { ServiceName } from "./service-databases.js";
 
 /** What runs in a worker thread: the services, or the edge. */
 export type WorkerName = ServiceName | "edge";

@@ -87,7 +87,7 @@ export function runService<C extends DistributedServiceConfig>(opts: {
     setupTracing(config);
     // No name here: each service tags its own lines (`service: "auth"`), as in embedded mode.
     const logger = createLogger({ level: config.LOG_LEVEL });
-    const db = await openDatabase({ kind: "postgres", url }, logger);
+    const db = await openDatabase({ url }, logger);
     const bus = createKafkaBus({ brokers, clientId: opts.name, logger: logger.child({ service: opts.name, component: "kafka" }) });
     const log = logger.child({ service: opts.name });
     const admin = createAdminServer({

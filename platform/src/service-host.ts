@@ -4,7 +4,6 @@ import type { EventBus, Subscription } from "./events/event-bus.js";
 import { observeBus } from "./events/observed-bus.js";
 import { type FaultConfig, faultInjection, withEventFaults } from "./faults/faults.js";
 import { createOutboxRelay, type OutboxRelay, outboxBacklog } from "./events/outbox.js";
-import { isSingleConnection } from "./db/pglite-dialect.js";
 import { createGrpcServer, type GrpcServer, type GrpcServerOptions } from "./grpc/server.js";
 import type { Logger } from "./logger.js";
 import { watchOutboxBacklog } from "./telemetry/metrics.js";
@@ -32,9 +31,9 @@ export interface ServiceHostOptions {
   /** Last step of `stop()` (closing clients). */
   readonly onStop?: () => Promise<void> | void;
   /**
-   * How often the database is probed once serving (on Postgres; PGlite lives in the process):
-   * while it does not answer, the service reports NOT_SERVING on grpc.health.v1 and fails the
-   * admin server's /readyz, and is SERVING again once it answers. Default 2000 ms.
+   * How often the database is probed once serving: while it does not answer, the service
+   * reports NOT_SERVING on grpc.health.v1 and fails the admin server's /readyz, and is SERVING
+   * again once it answers. Default 2000 ms.
    */
   readonly databaseProbeMs?: number;
   /** FAULTS_ENABLED and FAULTS_EVENTS of the service's config: `x-fault` on its methods, faults of its event deliveries. */
@@ -97,10 +96,10 @@ export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
   const server = createGrpcServer({ ...opts.grpc, interceptors, name: opts.name, logger });
   let subscriptions: Subscription[] = [];
   let serving = false;
-  const database = isSingleConnection(db) ? undefined : watchDatabase(opts, server);
+  const database = watchDatabase(opts, server);
 
   const release = async () => {
-    database?.stop();
+    database.stop();
     // NOT_SERVING at once (health checks, Kubernetes' probes), while the consumers stop and the calls drain.
     if (serving) server.setServing(false);
     const subs = subscriptions;
@@ -128,7 +127,7 @@ export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
           await opts.beforeServe?.();
           const port = await server.start();
           serving = true;
-          await database?.start();
+          await database.start();
           relay?.start();
           if (relay) unwatchBacklog = watchOutboxBacklog(name, () => outboxBacklog(db));
           await opts.afterServe?.();

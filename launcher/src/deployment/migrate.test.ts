@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { describeWithPostgres, postgresTestUrl } from "@shopmesh/platform/testing";
+import { postgresTestUrl } from "@shopmesh/platform/testing";
 import { Client } from "pg";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrateScript, repoPath, repoRoot } from "./processes.js";
 
 /** Runs the migration entry point as the chart's Jobs do; resolves to its exit code and output. */
@@ -17,12 +17,12 @@ function migrate(args: string[], env: Record<string, string>): Promise<{ code: n
   });
 }
 
-describeWithPostgres("node launcher/dist/migrate.js <service>", () => {
+describe("node launcher/dist/migrate.js <service>", () => {
   const schema = `t_migrate_${randomBytes(4).toString("hex")}`;
   let url = "";
   let admin: Client | undefined;
   beforeAll(async () => {
-    url = await postgresTestUrl();
+    url = postgresTestUrl();
     admin = new Client({ connectionString: url });
     await admin.connect();
   });

@@ -3,10 +3,10 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { ConnectError } from "@connectrpc/connect";
 import { closeClient, createClient } from "@shopmesh/platform";
-import { describeWithKafka, describeWithPostgres, postgresTestUrl, useKafkaBroker } from "@shopmesh/platform/testing";
+import { describeWithKafka, postgresTestUrl, useKafkaBroker } from "@shopmesh/platform/testing";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { Client } from "pg";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePorts } from "../distributed-mesh.js";
 import { processNamed, repoPath, repoRoot } from "./processes.js";
 
@@ -18,7 +18,7 @@ import { processNamed, repoPath, repoRoot } from "./processes.js";
  * platform/src/grpc/grpc.test.ts.)
  */
 describeWithKafka("a service process stopped as Kubernetes stops a pod", () => {
-  describeWithPostgres("on Postgres and the Kafka-protocol broker", () => {
+  describe("on Postgres and the Kafka-protocol broker", () => {
     const kafka = useKafkaBroker();
     const schema = `t_shutdown_${randomBytes(4).toString("hex")}`;
     const graceMs = 3_000;
@@ -27,7 +27,7 @@ describeWithKafka("a service process stopped as Kubernetes stops a pod", () => {
     let url = "";
 
     beforeAll(async () => {
-      url = await postgresTestUrl();
+      url = postgresTestUrl();
     });
     afterAll(async () => {
       if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { type KafkaTestBroker, databaseBackends, describeWithKafka, useKafkaBroker } from "@shopmesh/platform/testing";
+import { type KafkaTestBroker, describeWithKafka, postgresTestUrl, useKafkaBroker } from "@shopmesh/platform/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect } from "vitest";
 import { type DistributedMesh, dropServiceDatabases, type ProcessExit, serviceNames, startDistributed } from "../distributed-mesh.js";
 import { rest, Shopper } from "../shopper.js";
 
-const POSTGRES_URL = process.env.POSTGRES_URL ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+/** The server the meshes' databases go on: POSTGRES_URL when a test is told to use one, or the tests' own. */
+const postgresUrl = () => process.env.POSTGRES_URL ?? postgresTestUrl();
 
 /** What a suite of {@link describeDistributed} works with; read it inside tests and hooks. */
 export interface DistributedFixture {
@@ -28,19 +29,14 @@ export interface DistributedFixture {
  * A suite on a distributed mesh of its own: every service and the edge as its own process, each
  * service on its own Postgres database (under a random prefix, dropped afterwards), the events
  * through a Kafka-protocol broker of the suite's own (librdkafka's mock). Skipped or failing like
- * the other infrastructure suites when Postgres or the broker cannot be had here. The processes
+ * the other infrastructure suites when the broker cannot be had here. The processes
  * log warnings and errors; a failing test prints what they wrote meanwhile.
  */
 export function describeDistributed(title: string, fn: (fixture: DistributedFixture) => void): void {
-  const postgres = databaseBackends().find((b) => b.name === "postgres");
-  // POSTGRES_URL names a server the test is told to use; otherwise the store suites' probe decides.
-  const skipReason = process.env.POSTGRES_URL ? undefined : postgres?.skipReason;
-  const failReason = process.env.POSTGRES_URL ? undefined : postgres?.failReason;
-
   describeWithKafka(
     title,
     () => {
-      describe.skipIf(skipReason !== undefined)(skipReason ? `on Postgres (skipped: ${skipReason})` : "on Postgres", () => {
+      describe("on Postgres", () => {
         const kafka = useKafkaBroker();
         const prefix = `shopmesh_t${randomBytes(4).toString("hex")}`;
         const output: string[] = [];
@@ -58,7 +54,9 @@ export function describeDistributed(title: string, fn: (fixture: DistributedFixt
             return current();
           },
           kafka,
-          postgresUrl: POSTGRES_URL,
+          get postgresUrl() {
+            return postgresUrl();
+          },
           dbPrefix: prefix,
           unexpectedExits,
           notePids() {
@@ -77,13 +75,12 @@ export function describeDistributed(title: string, fn: (fixture: DistributedFixt
         };
 
         beforeAll(async () => {
-          if (failReason) throw new Error(failReason);
           const ports = Object.fromEntries(serviceNames.map((s) => [`${s.toUpperCase()}_PORT`, "0"]));
           mesh = await startDistributed(
             {
               ...process.env,
               ...ports,
-              POSTGRES_URL,
+              POSTGRES_URL: postgresUrl(),
               SHOPMESH_DB_PREFIX: prefix,
               KAFKA_BROKERS: kafka.brokers.join(","),
               EDGE_PORT: "0",
@@ -117,7 +114,7 @@ export function describeDistributed(title: string, fn: (fixture: DistributedFixt
             });
             expect(alive).toEqual([]);
           } finally {
-            await dropServiceDatabases(POSTGRES_URL, prefix);
+            await dropServiceDatabases(postgresUrl(), prefix);
           }
         }, 60_000);
 

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { forEachBackend, useTestDatabase } from "../testing/index.js";
 
 interface CounterDb {
@@ -48,7 +48,7 @@ forEachBackend((backend) => {
 
     expect(await a.selectFrom("items").select(["id", "owner"]).orderBy("id").execute()).toEqual([{ id: 1, owner: "a" }]);
     expect(await b.selectFrom("items").select("owner").execute()).toEqual([{ owner: "b" }, { owner: "b" }]);
-    // Alternate again: the PGlite driver switches search_path on every change of handle.
+    // Alternate again.
     expect((await sql<{ n: number }>`select count(*) as n from items`.execute(a)).rows[0]?.n).toBe(1);
     expect((await sql<{ n: number }>`select count(*) as n from items`.execute(b)).rows[0]?.n).toBe(2);
   });
@@ -142,56 +142,4 @@ forEachBackend((backend) => {
     const deleted = await db.deleteFrom("things").executeTakeFirst();
     expect(deleted.numDeletedRows).toBe(3n);
   });
-
-  if (backend.name === "pglite") {
-    describe("pglite only", () => {
-      test("transactions of different handles never overlap, even without row locks", async () => {
-        const other = await t.createSchema();
-        const a = t.kysely<CounterDb>();
-        await sql`create table if not exists counters (id text primary key, n integer not null)`.execute(a);
-        await a.insertInto("counters").values({ id: "nolock", n: 0 }).execute();
-        const b = t.db.kysely<CounterDb>(other).withSchema(t.schema);
-        let open = 0;
-        let maxOpen = 0;
-        const increment = (db: Kysely<CounterDb>) =>
-          db.transaction().execute(async (trx) => {
-            maxOpen = Math.max(maxOpen, ++open);
-            const { n } = await trx.selectFrom("counters").select("n").where("id", "=", "nolock").executeTakeFirstOrThrow();
-            await tick();
-            await trx
-              .updateTable("counters")
-              .set({ n: n + 1 })
-              .where("id", "=", "nolock")
-              .execute();
-            open--;
-          });
-        // Plain queries from either handle interleave with the transactions and must wait too.
-        const reads = (db: Kysely<CounterDb>) => db.selectFrom("counters").select("n").execute();
-        await Promise.all(Array.from({ length: 50 }, () => [increment(a), increment(b), reads(a)]).flat());
-        const { n } = await a.selectFrom("counters").select("n").where("id", "=", "nolock").executeTakeFirstOrThrow();
-        expect(n).toBe(100);
-        expect(maxOpen).toBe(1);
-      });
-
-      test("stream() hands out the rows in chunks", async () => {
-        const db = t.kysely<{ seq: { i: number } }>();
-        await sql`create table seq as select generate_series(1, 25) as i`.execute(db);
-        const chunks: number[] = [];
-        for await (const row of db.selectFrom("seq").select("i").orderBy("i").stream(10)) chunks.push(row.i);
-        expect(chunks).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
-      });
-
-      test("a connection left inside a transaction is rolled back on release", async () => {
-        const db = t.kysely<CounterDb>();
-        await sql`create table if not exists counters (id text primary key, n integer not null)`.execute(db);
-        await db.connection().execute(async (conn) => {
-          await sql`begin`.execute(conn);
-          await conn.insertInto("counters").values({ id: "abandoned", n: 1 }).execute();
-        });
-        expect(await db.selectFrom("counters").where("id", "=", "abandoned").selectAll().execute()).toEqual([]);
-        const { rows } = await sql<{ ok: number }>`select 1 as ok`.execute(db);
-        expect(rows).toEqual([{ ok: 1 }]);
-      });
-    });
-  }
 });

@@ -58,8 +58,7 @@ forEachBackend((backend) => {
     expect(await codeOf(check)).toBe(Code.FailedPrecondition);
   });
 
-  // PGlite runs on the event loop and cannot interrupt a statement: no statement_timeout.
-  test.skipIf(backend.name === "pglite")("statement timeout → DEADLINE_EXCEEDED", async () => {
+  test("statement timeout → DEADLINE_EXCEEDED", async () => {
     const db = t.kysely();
     const timedOut = withDbErrors(() =>
       db.transaction().execute(async (trx) => {
@@ -115,7 +114,7 @@ describe("translateDbError", () => {
   });
 
   test("a Postgres nobody listens on → UNAVAILABLE", async () => {
-    const db = await openDatabase({ kind: "postgres", url: "postgres://postgres@127.0.0.1:1/none" }, createLogger({ level: "silent" }));
+    const db = await openDatabase({ url: "postgres://postgres@127.0.0.1:1/none" }, createLogger({ level: "silent" }));
     try {
       expect(await codeOf(withDbErrors(() => sql`select 1`.execute(db.kysely("app"))))).toBe(Code.Unavailable);
     } finally {

@@ -17,9 +17,9 @@ const PG_CONNECTION_MESSAGES =
   /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end/;
 
 /**
- * The status an error from pg or PGlite stands for, by SQLSTATE (both put it in
- * `err.code`), or undefined when it is not one the caller can act on: a syntax error, a
- * NOT NULL violation or anything else that is a bug stays as it is and ends up INTERNAL.
+ * The status an error from pg stands for, by its SQLSTATE (`err.code`), or undefined when it
+ * is not one the caller can act on: a syntax error, a NOT NULL violation or anything else that
+ * is a bug stays as it is and ends up INTERNAL.
  * The original error is kept as `cause` (for logs); messages carry no SQL or row data.
  * `what` names the thing in messages ("product" → "product already exists").
  */

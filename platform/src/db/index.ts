@@ -2,5 +2,5 @@ export { type Database, type DatabaseConfig, openDatabase, parseInt8 } from "./d
 export { translateDbError, withDbErrors } from "./errors.js";
 export { type Migration, migrateToLatest } from "./migrate.js";
 export { assertSchemaName } from "./schema-name.js";
-export { isSingleConnection } from "./pglite-dialect.js";
 export { listenForNotifications, type NotificationListener, type NotificationListenerOptions } from "./listen.js";
+export { type EmbeddedPostgres, type EmbeddedPostgresOptions, startEmbeddedPostgres } from "./embedded-postgres.js";

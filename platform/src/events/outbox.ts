@@ -1,6 +1,5 @@
 import { context, type Span, SpanKind, trace } from "@opentelemetry/api";
 import { type Generated, type Kysely, type Migration, sql, type Transaction } from "kysely";
-import { isSingleConnection } from "../db/pglite-dialect.js";
 import type { Logger } from "../logger.js";
 import { eventsPublished, type OutboxBacklog } from "../telemetry/metrics.js";
 import { contextFromTraceparent, currentTraceparent, lazyTracer, recordFailure } from "../telemetry/tracing.js";
@@ -87,9 +86,8 @@ export interface OutboxRelayOptions {
   /** Rows per publish; default 100 (Kafka needs batches to be fast). */
   batchSize?: number;
   /**
-   * Batches per transaction, claimed and marked while the one before is published; default 10
-   * on Postgres, 1 on PGlite (whose only connection the transaction holds). After a failed
-   * publish the whole pass is published again.
+   * Batches per transaction, claimed and marked while the one before is published; default 10.
+   * After a failed publish the whole pass is published again.
    */
   batchesPerPass?: number;
   /** How often to look for rows when nobody calls `notify()`; default 500 ms. */
@@ -123,10 +121,8 @@ export interface OutboxRelay {
  * is published before any newer row of its key. On Postgres, replicas take turns through a
  * transaction-scoped advisory lock per schema: with `skip locked` alone, a second relay would
  * publish the next batch while the first is still publishing the one before, breaking per-key
- * order. A relay that finds the lock taken waits `pollMs`. On PGlite the lock (a statement per
- * pass) is left out: the transaction holds the process's only connection, so no other relay
- * can claim rows until this one has committed. `stop()` waits for `bus.publish` in flight, so
- * a bus must bound its own calls.
+ * order. A relay that finds the lock taken waits `pollMs`. `stop()` waits for `bus.publish` in
+ * flight, so a bus must bound its own calls.
  */
 export function createOutboxRelay({
   db,
@@ -134,7 +130,7 @@ export function createOutboxRelay({
   bus,
   logger,
   batchSize = 100,
-  batchesPerPass,
+  batchesPerPass = 10,
   pollMs = 500,
   retry = { initialMs: 100, maxMs: 5_000 },
   maxUnhandled = 1_000,
@@ -145,8 +141,6 @@ export function createOutboxRelay({
   let wake: (() => void) | undefined;
   let backingOff = false;
 
-  const exclusive = isSingleConnection(db);
-  const passBatches = batchesPerPass ?? (exclusive ? 1 : 10);
   const tracer = lazyTracer(service ?? "shopmesh");
 
   /**
@@ -208,8 +202,8 @@ export function createOutboxRelay({
     type: r.type,
     source: r.source,
     key: r.key,
-    // pg gives a Buffer, PGlite a Uint8Array: hand over the same type on both.
-    payload: Buffer.isBuffer(r.payload) ? new Uint8Array(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength) : r.payload,
+    // pg gives a Buffer: hand over a plain Uint8Array view of it.
+    payload: new Uint8Array(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength),
     time: r.time,
     traceparent: r.traceparent ?? undefined,
   });
@@ -222,11 +216,9 @@ export function createOutboxRelay({
    */
   async function publishPass(): Promise<{ published: number; full: boolean }> {
     return db.transaction().execute(async (trx) => {
-      if (!exclusive) {
-        const { rows: locked } = await sql<{ ok: boolean }>`
-          select pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')) as ok`.execute(trx);
-        if (!locked[0]?.ok) return { published: 0, full: false };
-      }
+      const { rows: locked } = await sql<{ ok: boolean }>`
+        select pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')) as ok`.execute(trx);
+      if (!locked[0]?.ok) return { published: 0, full: false };
       let batch = await claim(trx, []);
       let marking: Promise<void> = Promise.resolve();
       let published = 0;
@@ -234,7 +226,7 @@ export function createOutboxRelay({
       let full = batch.length === batchSize;
       while (batch.length > 0) {
         batches++;
-        const more = full && batches < passBatches && running;
+        const more = full && batches < batchesPerPass && running;
         const publishing = publishTraced(batch.map(envelope));
         // Queued on the transaction's connection behind the previous batch's mark.
         const claiming = more ? claim(trx, batch) : Promise.resolve([]);

@@ -11,7 +11,7 @@ import { serviceRegistration } from "../grpc/service.js";
 import { createLogger } from "../logger.js";
 import { createServiceHost } from "../service-host.js";
 import { catalogHandlers } from "../testing/catalog-handlers.js";
-import { databaseBackends, useTestDatabase } from "../testing/database-backends.js";
+import { databaseBackend, useTestDatabase } from "../testing/database-backends.js";
 import { eventsConsumed } from "../telemetry/metrics.js";
 import { parseFault } from "./faults.js";
 
@@ -51,11 +51,8 @@ describe("fault specs", () => {
   });
 });
 
-const pglite = databaseBackends()[0];
-if (!pglite) throw new Error("no PGlite backend");
-
 describe("fault injection in a service", () => {
-  const t = useTestDatabase(pglite);
+  const t = useTestDatabase(databaseBackend);
   const eventType = StringValueSchema.typeName;
 
   async function host(env: Record<string, string>) {

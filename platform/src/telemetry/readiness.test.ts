@@ -2,14 +2,14 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { sql } from "kysely";
-import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Database, openDatabase } from "../db/database.js";
 import { closeClient, createClient } from "../grpc/client.js";
 import { serviceRegistration } from "../grpc/service.js";
 import { createLogger } from "../logger.js";
 import { createServiceHost, type ServiceHost } from "../service-host.js";
 import { catalogHandlers } from "../testing/catalog-handlers.js";
-import { describeWithPostgres, postgresTestUrl } from "../testing/database-backends.js";
+import { postgresTestUrl } from "../testing/database-backends.js";
 import { type AdminServer, createAdminServer } from "./admin-server.js";
 
 const logger = createLogger({ level: "silent" });
@@ -47,7 +47,7 @@ async function cuttableProxy(target: { host: string; port: number }) {
   return { port: () => port, up, down };
 }
 
-describeWithPostgres("readiness follows the database", () => {
+describe("readiness follows the database", () => {
   let proxy: Awaited<ReturnType<typeof cuttableProxy>>;
   let db: Database;
   let host: ServiceHost;
@@ -56,11 +56,11 @@ describeWithPostgres("readiness follows the database", () => {
   const schema = `t_ready_${process.pid}`;
 
   beforeAll(async () => {
-    const url = new URL(await postgresTestUrl());
+    const url = new URL(postgresTestUrl());
     proxy = await cuttableProxy({ host: url.hostname, port: Number(url.port || 5432) });
     url.hostname = "127.0.0.1";
     url.port = String(proxy.port());
-    db = await openDatabase({ kind: "postgres", url: url.toString(), poolSize: 2 }, logger);
+    db = await openDatabase({ url: url.toString(), poolSize: 2 }, logger);
     await sql`create schema if not exists ${sql.id(schema)}`.execute(db.kysely("public"));
     host = createServiceHost({
       name: "catalog-ready",

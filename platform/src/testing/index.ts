@@ -1,7 +1,6 @@
 export {
   type DatabaseBackend,
-  databaseBackends,
-  describeWithPostgres,
+  databaseBackend,
   forEachBackend,
   postgresTestUrl,
   type TestDatabase,

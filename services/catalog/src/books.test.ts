@@ -1,13 +1,12 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { closeClient, createClient, createLogger } from "@shopmesh/platform";
-import { databaseBackends, type TestDatabase } from "@shopmesh/platform/testing";
+import { databaseBackend, type TestDatabase } from "@shopmesh/platform/testing";
 import { CatalogService, ReservationStatus } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
 import { type CatalogServer, createCatalogService } from "./index.js";
 
 const logger = createLogger({ level: "silent" });
-const pglite = databaseBackends().find((b) => b.name === "pglite");
 
 describe("the catalog's books over gRPC (ListStockBooks, ListReservations)", () => {
   let t: TestDatabase;
@@ -15,8 +14,7 @@ describe("the catalog's books over gRPC (ListStockBooks, ListReservations)", () 
   let client: ReturnType<typeof createClient<typeof CatalogService>>;
 
   beforeAll(async () => {
-    if (!pglite) throw new Error("no PGlite backend");
-    t = await pglite.open();
+    t = await databaseBackend.open();
     service = createCatalogService({
       config: readCatalogConfig({ DB_SCHEMA: t.schema }),
       db: t.db,

@@ -5,7 +5,7 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { closeClient, createClient, createLogger } from "@shopmesh/platform";
-import { databaseBackends, type TestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
+import { databaseBackend, type TestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
@@ -13,7 +13,7 @@ import { demoCatalog } from "./db/demo-catalog.js";
 import { type CatalogServer, createCatalogService } from "./index.js";
 
 /**
- * The catalog through its public contract: a real server on port 0 over PGlite, called by a
+ * The catalog through its public contract: a real server on port 0 over Postgres, called by a
  * stock @grpc/grpc-js client built from the .proto files with @grpc/proto-loader (no shopmesh
  * code on the calling side), plus the platform's typed client for changes made "elsewhere".
  */
@@ -104,7 +104,6 @@ function inbox<T = any>(call: grpc.ClientReadableStream<T> | grpc.ClientDuplexSt
 }
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-const pglite = databaseBackends().find((b) => b.name === "pglite")!;
 
 describe("catalog over gRPC", () => {
   let t: TestDatabase;
@@ -126,7 +125,7 @@ describe("catalog over gRPC", () => {
   };
 
   beforeAll(async () => {
-    t = await pglite.open();
+    t = await databaseBackend.open();
     service = await start();
     address = `127.0.0.1:${service.port}`;
     catalog = stockClient("shop/catalog/v1/catalog.proto", [protoRoot], "shop.catalog.v1.CatalogService", address);

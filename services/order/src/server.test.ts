@@ -610,31 +610,27 @@ forEachBackend((backend) => {
       expect((await stream.next()).done).toBe(true);
     });
 
-    // PGlite has one connection: no transaction can hold a lock beside the stream's read.
-    it.skipIf(backend.name === "pglite")(
-      "WatchOrders: a transition committed and announced while the stream reads the current status is sent once, as the current status",
-      async () => {
-        const { userId, orderId } = await placed();
-        const requests = requestQueue<MessageInitShape<typeof WatchOrdersRequestSchema>>();
-        const stream = orders.watchOrders(requests, await as(userId))[Symbol.asyncIterator]();
-        const subscriptions = service.orders.feed.subscriptions;
-        const applied = await db()
-          .transaction()
-          .execute(async (trx) => {
-            // The stream's read of the current status waits for this transaction.
-            await sql`lock table orders in access exclusive mode`.execute(trx);
-            requests.push({ addOrderIds: [orderId] });
-            await vi.waitFor(() => expect(service.orders.feed.subscriptions).toBe(subscriptions + 1));
-            return service.orders.applyEvent(trx, { kind: "stock-rejected", orderId, reason: "out_of_stock" });
-          });
-        // Announced once committed, as the saga consumer does, while the read is still under way.
-        service.orders.announce(applied);
-        const first = await stream.next();
-        expect(describeUpdate(first.value?.update)).toBe("CANCELLED (PENDING→CANCELLED:out_of_stock)");
-        requests.end();
-        expect((await stream.next()).done).toBe(true);
-      },
-    );
+    it("WatchOrders: a transition committed and announced while the stream reads the current status is sent once, as the current status", async () => {
+      const { userId, orderId } = await placed();
+      const requests = requestQueue<MessageInitShape<typeof WatchOrdersRequestSchema>>();
+      const stream = orders.watchOrders(requests, await as(userId))[Symbol.asyncIterator]();
+      const subscriptions = service.orders.feed.subscriptions;
+      const applied = await db()
+        .transaction()
+        .execute(async (trx) => {
+          // The stream's read of the current status waits for this transaction.
+          await sql`lock table orders in access exclusive mode`.execute(trx);
+          requests.push({ addOrderIds: [orderId] });
+          await vi.waitFor(() => expect(service.orders.feed.subscriptions).toBe(subscriptions + 1));
+          return service.orders.applyEvent(trx, { kind: "stock-rejected", orderId, reason: "out_of_stock" });
+        });
+      // Announced once committed, as the saga consumer does, while the read is still under way.
+      service.orders.announce(applied);
+      const first = await stream.next();
+      expect(describeUpdate(first.value?.update)).toBe("CANCELLED (PENDING→CANCELLED:out_of_stock)");
+      requests.end();
+      expect((await stream.next()).done).toBe(true);
+    });
 
     it("WatchOrders: a removed order is not reported; more than 100 ids is RESOURCE_EXHAUSTED", async () => {
       const a = await placed();

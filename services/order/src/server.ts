@@ -69,11 +69,9 @@ export function createOrderService(opts: OrderServiceOptions): OrderServer {
   };
   let host: ServiceHost | undefined;
   const feed = new StatusFeed(logger);
-  // On Postgres, replicas may share the database: transitions go to every process's feed.
-  const shared =
-    opts.db.kind === "postgres" && config.DATABASE_URL !== undefined
-      ? { url: config.DATABASE_URL, channel: `${schema}.order_status` }
-      : undefined;
+  // With DATABASE_URL (distributed mode) replicas may share the database: transitions go to
+  // every process's feed through LISTEN/NOTIFY.
+  const shared = config.DATABASE_URL !== undefined ? { url: config.DATABASE_URL, channel: `${schema}.order_status` } : undefined;
   const orders = createOrders({
     db,
     logger,

@@ -355,21 +355,16 @@ forEachBackend((backend) => {
       expect(watched).toEqual([7]);
 
       const event = orderPlaced(orderId, [{ productId: a, quantity: 3 }]);
-      if (backend.name === "postgres") {
-        await holdingCommits(async (blocked) => {
-          // The publish resolves once handled, which the held commit does not let happen yet.
-          void bus.publish([event]);
-          // The consumer has made its change and written its outbox row, and waits at COMMIT.
-          await blocked();
-          await new Promise((r) => setTimeout(r, 100));
-          expect(watched).toEqual([7]);
-          const row = await db().selectFrom("stock").select("reserved").where("product_id", "=", a).executeTakeFirstOrThrow();
-          expect(row.reserved).toBe(0);
-        });
-      } else {
-        // PGlite has one connection: a transaction cannot be held at its commit while another runs.
-        await bus.publish([event]);
-      }
+      await holdingCommits(async (blocked) => {
+        // The publish resolves once handled, which the held commit does not let happen yet.
+        void bus.publish([event]);
+        // The consumer has made its change and written its outbox row, and waits at COMMIT.
+        await blocked();
+        await new Promise((r) => setTimeout(r, 100));
+        expect(watched).toEqual([7]);
+        const row = await db().selectFrom("stock").select("reserved").where("product_id", "=", a).executeTakeFirstOrThrow();
+        expect(row.reserved).toBe(0);
+      });
 
       await waitFor(() => watched.length === 2);
       // By the time the level is seen, the stock change and the inbox record are committed.
