@@ -10,6 +10,10 @@ export const embeddedConfigSchema = {
     doc: "loopback port of the embedded PostgreSQL server (0 picks a free one)",
     default: 0,
   }),
+  SHOPMESH_WORKER_THREAD: env.list({
+    doc: "services (auth, catalog, cart, order, payment, notification) and the edge that run in a worker thread beside the main one, so that both cores work; empty runs everything in the main thread",
+    default: ["edge", "cart", "auth"],
+  }),
   LOG_LEVEL: env.oneOf(logLevels, {
     doc: "minimum level of log lines",
     default: "info",
@@ -22,8 +26,15 @@ export const embeddedConfigSchema = {
 
 export type EmbeddedConfig = ConfigOf<typeof embeddedConfigSchema>;
 
+const units = new Set(["auth", "catalog", "cart", "order", "payment", "notification", "edge"]);
+
 export function readEmbeddedConfig(source: Record<string, string | undefined> = process.env): EmbeddedConfig {
-  return loadConfig(embeddedConfigSchema, source);
+  const cfg = loadConfig(embeddedConfigSchema, source);
+  const unknown = cfg.SHOPMESH_WORKER_THREAD.filter((u) => !units.has(u));
+  if (unknown.length > 0) {
+    throw new ConfigError(`invalid environment variable SHOPMESH_WORKER_THREAD: ${unknown.join(", ")} is no service or the edge`);
+  }
+  return cfg;
 }
 
 /**

@@ -1,24 +1,19 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createAuthService, readAuthConfig } from "@shopmesh/auth";
-import { createCartService, readCartConfig } from "@shopmesh/cart";
-import { createCatalogService, readCatalogConfig } from "@shopmesh/catalog";
-import { createEdge, readEdgeConfig } from "@shopmesh/edge";
-import { createNotificationService, readNotificationConfig } from "@shopmesh/notification";
-import { createOrderService, readOrderConfig } from "@shopmesh/order";
-import { createPaymentService, readPaymentConfig } from "@shopmesh/payment";
 import {
-  type Database,
+  addMetricsSource,
   type EventBus,
   type Logger,
-  createInProcessBus,
   createLogger,
-  openDatabase,
+  createThreadBusHub,
+  registerReadiness,
   startEmbeddedPostgres,
 } from "@shopmesh/platform";
 import { readEmbeddedConfig } from "./config.js";
-import { databaseUrl, ensureDatabases, type ServiceName, serviceDatabases, serviceNames } from "./service-databases.js";
+import { type Env, startUnit } from "./mesh-units.js";
+import { databaseUrl, ensureDatabases, serviceDatabases } from "./service-databases.js";
+import { startWorkerHost, type WorkerHost, type WorkerName } from "./service-worker.js";
 
 export interface EmbeddedMesh {
   /** Base URL of the edge with its bound port, e.g. http://localhost:8080. */
@@ -56,9 +51,7 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
   // Each service keeps its default schema in the database given here: DB_SCHEMA and DATABASE_URL
   // are for one service of distributed mode.
   const serviceEnv = { ...env, DB_SCHEMA: undefined, DATABASE_URL: undefined };
-  const authConfig = readAuthConfig({ ...serviceEnv, AUTH_HOST: "127.0.0.1", AUTH_PORT: "0" });
-  const catalogConfig = readCatalogConfig({ ...serviceEnv, CATALOG_HOST: "127.0.0.1", CATALOG_PORT: "0" });
-  const edgeConfigBase = readEdgeConfig(env);
+  const inWorker = new Set(cfg.SHOPMESH_WORKER_THREAD);
 
   const memory = cfg.SHOPMESH_DATA_DIR === "memory";
   const dataDir = memory ? mkdtempSync(join(tmpdir(), "shopmesh-")) : resolve(cfg.SHOPMESH_DATA_DIR);
@@ -89,61 +82,85 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
     stops.push(() => server.stop());
     const names = serviceDatabases(DB_PREFIX);
     await ensureDatabases(server.url, Object.values(names));
-    const dbs = {} as Record<ServiceName, Database>;
-    for (const s of serviceNames) {
-      dbs[s] = await openDatabase({ url: databaseUrl(server.url, names[s]) }, log);
-      const db = dbs[s];
-      stops.push(() => db.close());
-    }
-    // Domain events between the services of this process: outbox → in-process bus → inbox. Held
-    // until every service has subscribed: rows left unmarked by a crash go out again at start, and
-    // a consumer not yet subscribed would miss them.
-    const bus = createInProcessBus({ logger: log.child({ component: "bus" }), held: true });
+    // Domain events between the services of this process: outbox → bus → inbox, the bus on this
+    // thread and reached from the worker's over a message port. Held until every service has
+    // subscribed: rows left unmarked by a crash go out again at start, and a consumer not yet
+    // subscribed would miss them.
+    const bus = createThreadBusHub({ logger: log.child({ component: "bus" }), held: true });
     stops.push(() => bus.close());
-    const started = async <T extends { start(): Promise<number>; stop(): Promise<void>; readonly port: number }>(service: T) => {
-      await service.start();
-      stops.push(() => service.stop());
-      return `127.0.0.1:${service.port}`;
+    const worker = inWorker.size > 0 ? startWorker(bus, fail) : undefined;
+    if (worker) stops.push(() => worker.stop());
+
+    /** Starts `name` where SHOPMESH_WORKER_THREAD puts it; resolves to its address (the edge's URL). */
+    const started = async (name: WorkerName, unitEnv: Env): Promise<{ address: string; port: number }> => {
+      if (worker && inWorker.has(name)) return worker.start(name, unitEnv);
+      const unit = await startUnit(name, unitEnv, bus, { logger: log });
+      stops.push(() => unit.stop());
+      return { address: unit.url ?? `127.0.0.1:${unit.port}`, port: unit.port };
     };
-    // auth and catalog first: the others are given their addresses.
-    const auth = await started(createAuthService({ config: authConfig, db: dbs.auth, logger: log, bus }));
-    const catalog = await started(createCatalogService({ config: catalogConfig, db: dbs.catalog, logger: log, bus }));
-    const peers = { AUTH_ADDR: auth, CATALOG_ADDR: catalog, AUTH_ISSUER: authConfig.AUTH_ISSUER, AUTH_AUDIENCE: authConfig.AUTH_AUDIENCE };
-    const cartConfig = readCartConfig({ ...serviceEnv, ...peers, CART_HOST: "127.0.0.1", CART_PORT: "0" });
-    const paymentConfig = readPaymentConfig({ ...serviceEnv, ...peers, PAYMENT_HOST: "127.0.0.1", PAYMENT_PORT: "0" });
-    const notificationConfig = readNotificationConfig({ ...serviceEnv, ...peers, NOTIFICATION_HOST: "127.0.0.1", NOTIFICATION_PORT: "0" });
-    const cart = await started(createCartService({ config: cartConfig, db: dbs.cart, logger: log, bus }));
-    const payment = await started(createPaymentService({ config: paymentConfig, db: dbs.payment, logger: log, bus }));
-    const notification = await started(createNotificationService({ config: notificationConfig, db: dbs.notification, logger: log, bus }));
-    const orderConfig = readOrderConfig({
+    const serviceUnitEnv = (name: keyof typeof names, more: Env = {}): Env => ({
       ...serviceEnv,
-      ...peers,
-      CART_ADDR: cart,
-      PAYMENT_ADDR: payment,
-      ORDER_HOST: "127.0.0.1",
-      ORDER_PORT: "0",
+      ...more,
+      DATABASE_URL: databaseUrl(server.url, names[name]),
+      [`${name.toUpperCase()}_HOST`]: "127.0.0.1",
+      [`${name.toUpperCase()}_PORT`]: "0",
     });
-    const order = await started(createOrderService({ config: orderConfig, db: dbs.order, logger: log, bus }));
-    const services = { auth, catalog, cart, payment, notification, order };
+    // auth and catalog first: the others are given their addresses.
+    const auth = (await started("auth", serviceUnitEnv("auth"))).address;
+    const catalog = (await started("catalog", serviceUnitEnv("catalog"))).address;
+    const peers = { AUTH_ADDR: auth, CATALOG_ADDR: catalog };
+    const [cart, payment, notification] = await Promise.all(
+      (["cart", "payment", "notification"] as const).map(async (name) => (await started(name, serviceUnitEnv(name, peers))).address),
+    );
+    const order = (await started("order", serviceUnitEnv("order", { ...peers, CART_ADDR: cart, PAYMENT_ADDR: payment }))).address;
+    const services = { auth, catalog, cart: cart as string, payment: payment as string, notification: notification as string, order };
     bus.release();
 
-    const edgeConfig = readEdgeConfig({
+    const edge = await started("edge", {
       ...env,
       ...peers,
-      EDGE_PORT: String(edgeConfigBase.EDGE_PORT),
       CART_ADDR: cart,
       PAYMENT_ADDR: payment,
       NOTIFICATION_ADDR: notification,
       ORDER_ADDR: order,
     });
-    const edge = createEdge({ config: edgeConfig, logger: log.child({ service: "edge" }) });
-    const edgePort = await edge.start();
-    stops.push(() => edge.stop());
-    return { url: edge.url, edgePort, services, bus, failed, stop };
+    // Stopped first: the edge and the services of the worker, then those of this thread.
+    if (worker) stops.push(() => worker.stop());
+    return { url: edge.address, edgePort: edge.port, services, bus, failed, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The worker thread of SHOPMESH_WORKER_THREAD's units, its metrics and readiness part of this
+ * process's admin server; its death fails the mesh as the database's does.
+ */
+function startWorker(bus: ReturnType<typeof createThreadBusHub>, fail: (err: Error) => void): WorkerHost {
+  const worker = startWorkerHost({
+    hub: bus,
+    onUnexpectedExit(exit) {
+      fail(
+        new Error(
+          `the worker thread of ${exit.names.join(", ")} ended with code ${exit.code}${exit.error ? `: ${exit.error.message}` : ""}`,
+        ),
+      );
+    },
+  });
+  const removeMetrics = addMetricsSource(() => worker.metrics());
+  const unregister = registerReadiness({
+    name: "embedded/worker-thread",
+    ready: () => Object.values(worker.readiness()).every((check) => check === "ok"),
+  });
+  const stop = worker.stop.bind(worker);
+  return Object.assign(worker, {
+    async stop() {
+      removeMetrics();
+      unregister();
+      await stop();
+    },
+  });
 }
 
 /**
