@@ -5,6 +5,8 @@ export interface MemorySample {
   readonly rssBytes: number;
   /** Peak resident set size so far, bytes. */
   readonly hwmBytes: number;
+  /** Proportional set size of the process and every process below it (a database server it runs), bytes. */
+  readonly treePssBytes: number;
 }
 
 function field(status: string, name: string): number {
@@ -16,7 +18,7 @@ function field(status: string, name: string): number {
 /** VmRSS and VmHWM of a live process, from /proc/<pid>/status (Linux only). */
 export function readMemory(pid: number): MemorySample {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return { rssBytes: field(status, "VmRSS"), hwmBytes: field(status, "VmHWM") };
+  return { rssBytes: field(status, "VmRSS"), hwmBytes: field(status, "VmHWM"), treePssBytes: readTreePssBytes(pid) };
 }
 
 /** Decimal megabytes (10^6 bytes), rounded to 0.1. */

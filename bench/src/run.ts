@@ -641,7 +641,10 @@ async function main(): Promise<number> {
     }
   }
   const startupFigures = { ...startup, target: STARTUP_TARGET };
-  const checks = [...evaluate(scenarios, startupFigures, selection.startup), ...(webBundle ? [webBundleCheck(webBundle)] : [])];
+  const checks = [
+    ...evaluate(scenarios, startupFigures, selection.startup, memoryAfterLoad.mesh),
+    ...(webBundle ? [webBundleCheck(webBundle)] : []),
+  ];
   const results: BenchResults = {
     schema: 1,
     timestamp,
