@@ -11,7 +11,7 @@ export const embeddedConfigSchema = {
     default: 0,
   }),
   SHOPMESH_WORKER_THREAD: env.list({
-    doc: "services (auth, catalog, cart, order, payment, notification) and the edge that run in a worker thread beside the main one, so that both cores work; empty runs everything in the main thread",
+    doc: "services (auth, catalog, cart, order, payment, notification) and the edge that run in a worker thread beside the main one, so that both cores work; 'none' runs everything in the main thread",
     default: ["edge", "cart", "auth"],
   }),
   LOG_LEVEL: env.oneOf(logLevels, {
@@ -30,9 +30,13 @@ const units = new Set(["auth", "catalog", "cart", "order", "payment", "notificat
 
 export function readEmbeddedConfig(source: Record<string, string | undefined> = process.env): EmbeddedConfig {
   const cfg = loadConfig(embeddedConfigSchema, source);
-  const unknown = cfg.SHOPMESH_WORKER_THREAD.filter((u) => !units.has(u));
+  const worker = cfg.SHOPMESH_WORKER_THREAD;
+  if (worker.length === 1 && worker[0] === "none") return { ...cfg, SHOPMESH_WORKER_THREAD: [] };
+  const unknown = worker.filter((u) => !units.has(u));
   if (unknown.length > 0) {
-    throw new ConfigError(`invalid environment variable SHOPMESH_WORKER_THREAD: ${unknown.join(", ")} is no service or the edge`);
+    throw new ConfigError(
+      `invalid environment variable SHOPMESH_WORKER_THREAD: ${unknown.join(", ")} is no service or the edge (or say "none")`,
+    );
   }
   return cfg;
 }

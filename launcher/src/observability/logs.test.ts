@@ -35,7 +35,8 @@ beforeAll(async () => {
       },
     },
   });
-  mesh = await startEmbedded({ ...process.env, EDGE_PORT: "0", SHOPMESH_DATA_DIR: "memory" }, logger);
+  // One thread: every line goes through this test's logger (a worker thread's units log to stdout).
+  mesh = await startEmbedded({ ...process.env, EDGE_PORT: "0", SHOPMESH_DATA_DIR: "memory", SHOPMESH_WORKER_THREAD: "none" }, logger);
 
   shopper = await Shopper.signup(mesh.url, EMAIL, PASSWORD, "Grace");
   const login = await rest(mesh.url, "POST", "/api/auth/login", { body: { email: EMAIL, password: PASSWORD } });

@@ -14,7 +14,14 @@ const capture = captureSpans();
 let mesh: EmbeddedMesh;
 
 beforeAll(async () => {
-  mesh = await startEmbedded({ ...process.env, EDGE_PORT: "0", LOG_LEVEL: "silent", SHOPMESH_DATA_DIR: "memory" });
+  // One thread: the spans are captured in this one (a worker thread exports its own through OTLP).
+  mesh = await startEmbedded({
+    ...process.env,
+    EDGE_PORT: "0",
+    LOG_LEVEL: "silent",
+    SHOPMESH_DATA_DIR: "memory",
+    SHOPMESH_WORKER_THREAD: "none",
+  });
 });
 
 afterAll(async () => {
