@@ -32,6 +32,16 @@ export interface CheckoutOptions {
   readonly log?: (msg: string) => void;
   /** Called for each measured checkout that reached paid. */
   readonly onPaid?: (paid: PaidCheckout) => void;
+  /** CPU time (ms) the system under test has used so far, every process of it together. */
+  readonly systemCpuMs?: () => number;
+  /** SQL statements and transactions the system's databases have run so far, as they count them. */
+  readonly sqlCounts?: () => Promise<SqlCounts>;
+}
+
+/** What a database server counts: statements executed and transactions committed. */
+export interface SqlCounts {
+  readonly statements: number;
+  readonly transactions: number;
 }
 
 /** A measured checkout that reached paid; times are epoch milliseconds (fractional). */
@@ -76,6 +86,10 @@ export interface CheckoutFigures extends OutcomeCounts {
   readonly checkoutsPerSecond: number;
   /** CPU the bench process itself used during `durationS`, % of one core: a busy client would skew the figures. */
   readonly benchCpuPercent: number;
+  /** CPU of the system under test (every process, its databases included) per measured checkout, ms. */
+  readonly cpuMsPerCheckout?: number;
+  /** SQL statements and transactions per measured checkout, as the database server counted them. */
+  readonly sqlPerCheckout?: SqlCounts;
   /** Sending POST /api/checkout → the stream message saying `paid` (paid checkouts). */
   readonly checkoutToPaidMs: Percentiles | undefined;
   /** POST /api/checkout alone, every answered call whatever its status. */
@@ -343,11 +357,15 @@ export async function runCheckout(baseUrl: string, opts: CheckoutOptions): Promi
     );
   }
   log(`checkout: warm-up ${warmupCounts.paid}/${warmupCounts.attempted} paid; measuring ${opts.shoppers} × ${opts.checkoutsPerShopper}`);
+  const sqlBefore = await opts.sqlCounts?.();
+  const systemCpuBefore = opts.systemCpuMs?.();
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   const measured = await phase(opts.checkoutsPerShopper);
   const cpu = process.cpuUsage(cpuBefore);
   const durationS = (performance.now() - started) / 1000;
+  const systemCpuMs = systemCpuBefore === undefined ? undefined : (opts.systemCpuMs?.() ?? 0) - systemCpuBefore;
+  const sqlAfter = sqlBefore && (await opts.sqlCounts?.());
 
   for (const o of measured) {
     if (o.kind !== "paid") continue;
@@ -375,6 +393,15 @@ export async function runCheckout(baseUrl: string, opts: CheckoutOptions): Promi
     ...measuredCounts,
     checkoutsPerSecond: round2(measuredCounts.paid / durationS),
     benchCpuPercent: Math.round((cpu.user + cpu.system) / 1e4 / durationS),
+    ...(systemCpuMs !== undefined && measured.length > 0 ? { cpuMsPerCheckout: round2(systemCpuMs / measured.length) } : {}),
+    ...(sqlBefore && sqlAfter && measured.length > 0
+      ? {
+          sqlPerCheckout: {
+            statements: round2((sqlAfter.statements - sqlBefore.statements) / measured.length),
+            transactions: round2((sqlAfter.transactions - sqlBefore.transactions) / measured.length),
+          },
+        }
+      : {}),
     checkoutToPaidMs: percentiles(paid.map((o) => o.checkoutToPaidMs)),
     placeOrderMs: percentiles(measured.flatMap((o) => (o.placeOrderMs === undefined ? [] : [o.placeOrderMs]))),
     addItemMs: percentiles(measured.flatMap((o) => (o.addItemMs === undefined ? [] : [o.addItemMs]))),

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 export interface MemorySample {
   /** Resident set size now, bytes. */
@@ -22,4 +22,68 @@ export function readMemory(pid: number): MemorySample {
 /** Decimal megabytes (10^6 bytes), rounded to 0.1. */
 export function toMB(bytes: number): number {
   return Math.round(bytes / 100_000) / 10;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on every Linux we run on). */
+const TICKS_PER_SECOND = 100;
+
+/** The live processes' pids with their parent pid, from /proc. */
+function processTable(): Map<number, number> {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // The command may hold spaces and parentheses: fields start after the last ')'.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      parents.set(Number(entry), Number(fields[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return parents;
+}
+
+/** `pid` and every process below it (its children, theirs, …). */
+export function processTree(pid: number): number[] {
+  const parents = processTable();
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [child, parent] of parents) if (parent === tree[i]) tree.push(child);
+  }
+  return tree;
+}
+
+/** User + system CPU time, ms, used so far by `pid` and the processes below it (Linux only). */
+export function readTreeCpuMs(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command.
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Exited meanwhile: its time is lost to the sum, as it would be to `ps`.
+    }
+  }
+  return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
+/**
+ * The memory of `pid` and the processes below it, as proportional set size (each shared page
+ * divided among the processes that map it, so Postgres' shared buffers count once), bytes.
+ */
+export function readTreePssBytes(pid: number): number {
+  let kb = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const rollup = readFileSync(`/proc/${p}/smaps_rollup`, "utf8");
+      const match = /^Pss:\s+(\d+)\s+kB$/m.exec(rollup);
+      kb += Number(match?.[1] ?? 0);
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return kb * 1024;
 }

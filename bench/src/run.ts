@@ -39,7 +39,7 @@ import { defaultWebAppDir, measureWebBundle } from "@shopmesh/edge";
 import { runCallLoad } from "./call-load.js";
 import { runLoad } from "./load.js";
 import { startMesh } from "./mesh.js";
-import { type MemorySample, toMB } from "./proc-status.js";
+import { type MemorySample, readTreeCpuMs, toMB } from "./proc-status.js";
 import { runRelay } from "./relay.js";
 import { startTelemetrySink, type TelemetryFigures } from "./telemetry-sink.js";
 import { observeSaga, type SagaStages } from "./saga-stages.js";
@@ -175,6 +175,7 @@ async function measureCheckouts(
   shoppers: number,
   checkoutsPerShopper: number,
   onPaid?: (paid: PaidCheckout) => void,
+  system?: RunningSystem,
 ): Promise<{ checkout?: CheckoutFigures; error?: string }> {
   try {
     log(`${name}: ${shoppers} shopper(s) × (${CHECKOUT_WARMUP_PER_SHOPPER} warm-up + ${checkoutsPerShopper} measured) checkouts`);
@@ -185,6 +186,7 @@ async function measureCheckouts(
       finalTimeoutMs: CHECKOUT_FINAL_TIMEOUT_MS,
       log,
       ...(onPaid ? { onPaid } : {}),
+      ...(system ? { systemCpuMs: () => readTreeCpuMs(system.pid) } : {}),
     });
     const paid = checkout.checkoutToPaidMs;
     log(
@@ -203,8 +205,13 @@ async function measureCheckouts(
   }
 }
 
-async function runCheckoutScenario(scenario: CheckoutScenario, url: string, cfg: BenchConfig): Promise<ScenarioResult> {
-  return { ...scenario, ...(await measureCheckouts(scenario.name, url, cfg.shoppers, cfg.checkoutsPerShopper)) };
+async function runCheckoutScenario(
+  scenario: CheckoutScenario,
+  url: string,
+  cfg: BenchConfig,
+  system?: RunningSystem,
+): Promise<ScenarioResult> {
+  return { ...scenario, ...(await measureCheckouts(scenario.name, url, cfg.shoppers, cfg.checkoutsPerShopper, undefined, system)) };
 }
 
 async function runRelayScenario(scenario: RelayScenario, broker: BenchBroker, cfg: BenchConfig, logger: Logger): Promise<RelayResult> {
@@ -355,7 +362,7 @@ async function runScenarios(
         results.push(await runLoadScenario(scenario, ctx, cfg));
         break;
       case "checkout":
-        results.push(await runCheckoutScenario(scenario, system.url, cfg));
+        results.push(await runCheckoutScenario(scenario, system.url, cfg, system));
         break;
       case "relay":
       case "saga":
