@@ -37,6 +37,8 @@ export interface EmbeddedMesh {
    * at error, and the mesh is of no use after it: stop it.
    */
   readonly failed: Promise<Error>;
+  /** The superuser's URL of the embedded PostgreSQL server (its `postgres` database). */
+  readonly postgresUrl: string;
   stop(): Promise<void>;
 }
 
@@ -139,7 +141,7 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
     const edge = createEdge({ config: edgeConfig, logger: log.child({ service: "edge" }) });
     const edgePort = await edge.start();
     stops.push(() => edge.stop());
-    return { url: edge.url, edgePort, services, bus, failed, stop };
+    return { url: edge.url, edgePort, services, bus, failed, postgresUrl: server.url, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
