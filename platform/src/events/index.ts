@@ -24,6 +24,7 @@ export {
   createOutboxRelay,
   type OutboxRelay,
   type OutboxRelayOptions,
+  type OutboxRow,
   type OutboxTable,
   outboxBacklog,
   outboxMigrations,
