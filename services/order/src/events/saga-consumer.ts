@@ -12,8 +12,7 @@ import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/c
 import { PaymentFailedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
 import type { Kysely } from "kysely";
 import type { OrderDb } from "../db/tables.js";
-import type { StatusUpdate } from "../order/order.js";
-import type { Orders } from "../order/order.service.js";
+import type { AppliedEvent, Orders } from "../order/order.service.js";
 import type { SagaEvent } from "../order/saga.js";
 
 const SCHEMAS = [StockReservedSchema, StockRejectedSchema, PaymentSucceededSchema, PaymentFailedSchema];
@@ -43,12 +42,12 @@ export function subscribeSaga(bus: EventBus, db: Kysely<OrderDb>, orders: Orders
     ORDER_GROUP,
     SCHEMAS.map((s) => s.typeName),
     async (event) => {
-      let applied: StatusUpdate[] = [];
+      let applied: AppliedEvent = { updates: [], written: [] };
       const result = await consumeOnce(
         db,
         event,
         async (trx) => {
-          applied = []; // a retried attempt starts over
+          applied = { updates: [], written: [] }; // a retried attempt starts over
           applied = await orders.applyEvent(trx, decode(event));
         },
         { logger, onDeadLetter: deadLetterVia(bus, ORDER_GROUP) },

@@ -5,6 +5,7 @@ import {
   type KeysetCursor,
   type Logger,
   notFound,
+  type OutboxRow,
   uuidv7,
   withDbErrors,
   writeOutbox,
@@ -44,6 +45,12 @@ export interface PlacedOrder {
   readonly status: OrderStatus;
 }
 
+/** What applying a saga event did: its transitions and the outbox rows it wrote, to announce after commit. */
+export interface AppliedEvent {
+  readonly updates: readonly StatusUpdate[];
+  readonly written: readonly OutboxRow[];
+}
+
 export interface OrderPage {
   readonly items: Order[];
   readonly nextPageToken: string;
@@ -72,11 +79,11 @@ export interface Orders {
   currentStatuses(userId: string, ids: readonly string[]): Promise<StatusUpdate[]>;
   /**
    * Applies a stock or payment event within the caller's (inbox) transaction, writing its
-   * transitions and events; returns the transitions, to {@link Orders.announce} after commit.
+   * transitions and events; returns them, to {@link Orders.announce} after commit.
    */
-  applyEvent(trx: Transaction<OrderDb>, event: SagaEvent): Promise<StatusUpdate[]>;
-  /** Tells watchers of committed transitions and wakes the outbox relay. */
-  announce(updates: readonly StatusUpdate[]): void;
+  applyEvent(trx: Transaction<OrderDb>, event: SagaEvent): Promise<AppliedEvent>;
+  /** Tells watchers of committed transitions and hands the events to the outbox relay. */
+  announce(applied: AppliedEvent): void;
   /** Transitions after their commit, for WatchOrders/StreamOrders. */
   readonly feed: StatusFeed;
 }
@@ -87,8 +94,8 @@ export interface OrdersOptions {
   readonly peers: CheckoutPeers;
   readonly feed?: StatusFeed;
   readonly now?: () => Date;
-  /** Called after a transaction that wrote outbox rows committed (wakes the relay). */
-  readonly onEventsWritten?: () => void;
+  /** Called right after a transaction that wrote outbox rows committed, with the rows (hands them to the relay). */
+  readonly onEventsWritten?: (written: readonly OutboxRow[]) => void;
   /**
    * Postgres channel the transitions are announced on (NOTIFY in the transaction that makes
    * them), for order processes sharing the database: each feeds its {@link StatusFeed} from
@@ -170,7 +177,7 @@ export function createOrders({
       const orderId = uuidv7(at.getTime());
       const facts: OrderFacts = { orderId, userId, items: pricing.items, totalCents: pricing.totalCents, currency: pricing.currency };
       const placed: StatusTransition = { seq: 1, from: "UNSPECIFIED", to: transition("UNSPECIFIED", "PENDING"), at, reason: REASON_PLACED };
-      const winner = await withDbErrors(
+      const { winner, written } = await withDbErrors(
         () =>
           db.transaction().execute(async (trx) => {
             const inserted = await repo.insertOrder(trx, {
@@ -188,17 +195,16 @@ export function createOrders({
               updated_at: at,
             });
             // Lost a race for the idempotency key: the order placed first answers.
-            if (!inserted) return repo.findByIdempotencyKey(trx, userId, idempotencyKey ?? "");
+            if (!inserted) return { winner: await repo.findByIdempotencyKey(trx, userId, idempotencyKey ?? ""), written: [] };
             await repo.insertItems(trx, orderId, pricing.items);
             await repo.insertTransitions(trx, orderId, [placed]);
-            await writeOutbox(trx, orderPlaced(facts, paymentMethod, at));
-            return undefined;
+            return { winner: undefined, written: await writeOutbox(trx, orderPlaced(facts, paymentMethod, at)) };
           }),
         "order",
       );
       if (winner) return replay(winner, async () => paymentMethod);
+      onEventsWritten?.(written);
       orderMetrics.placed();
-      onEventsWritten?.();
       logger.info({ order_id: orderId, user_id: userId, lines: pricing.items.length, total_cents: pricing.totalCents }, "order placed");
       return { orderId, status: "PENDING" };
     },
@@ -235,7 +241,7 @@ export function createOrders({
       const log = { order_id: event.orderId, event: event.kind };
       if (!row) {
         logger.warn(log, "event for an unknown order ignored");
-        return [];
+        return { updates: [], written: [] };
       }
       const reaction = reactTo(row.status, event);
       if (reaction.kind === "ignore") {
@@ -243,7 +249,7 @@ export function createOrders({
         else if (event.kind === "payment-succeeded")
           logger.error({ ...log, status: row.status }, "payment succeeded for a cancelled order; it needs a refund");
         else logger.warn({ ...log, status: row.status }, "event contradicting the order's status ignored");
-        return [];
+        return { updates: [], written: [] };
       }
 
       const at = now();
@@ -266,13 +272,14 @@ export function createOrders({
         updated_at: at,
       });
 
+      let written: OutboxRow[] = [];
       if (last.to === "PAID" || last.to === "CANCELLED") {
         const items = (await repo.findItems(trx, [row.id])).get(row.id) ?? [];
         const facts: OrderFacts = { orderId: row.id, userId: row.user_id, items, totalCents: row.total_cents, currency: row.currency };
         // A cancellation always leaves PENDING or STOCK_RESERVED (the machine checked it).
         const event =
           last.to === "PAID" ? orderPaid(facts, paymentId ?? "", at) : orderCancelled(facts, last.reason, last.from as OrderStatus, at);
-        await writeOutbox(trx, event);
+        written = await writeOutbox(trx, event);
       }
       logger.info({ ...log, from: row.status, to: last.to, reason: last.reason }, "order status changed");
       const updates = steps.map((t) => ({
@@ -283,14 +290,14 @@ export function createOrders({
         paymentId: t.to === "PAID" ? (paymentId ?? undefined) : undefined,
       }));
       if (statusChannel !== undefined) await repo.notifyStatus(trx, statusChannel, updates);
-      return updates;
+      return { updates, written };
     },
 
-    announce(updates) {
+    announce({ updates, written }) {
+      if (written.length > 0) onEventsWritten?.(written);
       if (updates.length === 0) return;
       orderMetrics.finished(updates);
       if (statusChannel === undefined) feed.publish(updates);
-      onEventsWritten?.();
     },
   };
 }

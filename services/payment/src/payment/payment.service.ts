@@ -5,6 +5,7 @@ import {
   failedPrecondition,
   type Logger,
   notFound,
+  type OutboxRow,
   uuidv7,
   writeOutbox,
 } from "@shopmesh/platform";
@@ -39,8 +40,8 @@ export interface PaymentsOptions {
   readonly logger: Logger;
   readonly provider: PaymentProvider;
   readonly retry?: ChargeRetry;
-  /** Called after a transaction that wrote outbox rows committed (wakes the relay). */
-  readonly onEventsWritten?: () => void;
+  /** Called right after a transaction that wrote outbox rows committed, with the rows (hands them to the relay). */
+  readonly onEventsWritten?: (written: readonly OutboxRow[]) => void;
 }
 
 /** What the saga consumer hands over, decoded. */
@@ -116,7 +117,7 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
     const payment = await db.transaction().execute(async (trx) => {
       const current = await repo.findByOrderId(trx, orderId, { forUpdate: true });
       if (!current) throw new Error(`payment of order ${orderId} vanished`);
-      if (current.status !== "PENDING") return { payment: current, changed: false };
+      if (current.status !== "PENDING") return { payment: current, changed: false, written: [] };
       const { outcome } = result;
       const set =
         outcome.kind === "succeeded"
@@ -129,11 +130,11 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
         new Date(),
       );
       const event = paymentEvent(updated);
-      if (event) await writeOutbox(trx, event);
-      return { payment: updated, changed: true };
+      const written = event ? await writeOutbox(trx, event) : [];
+      return { payment: updated, changed: true, written };
     });
     if (payment.changed) {
-      onEventsWritten?.();
+      onEventsWritten?.(payment.written);
       logger.info(
         { order_id: orderId, payment_id: payment.payment.id, status: payment.payment.status, reason: payment.payment.failureReason },
         "payment settled",
@@ -212,15 +213,15 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
       const result = await db.transaction().execute(async (trx) => {
         const current = await repo.findByOrderId(trx, orderId, { forUpdate: true });
         if (!current) throw notFound("payment");
-        if (current.status === "REFUNDED") return { payment: current, changed: false };
+        if (current.status === "REFUNDED") return { payment: current, changed: false, written: [] };
         if (!canRefund(current)) throw failedPrecondition(`payment of order ${orderId} is ${current.status.toLowerCase()}`);
         const updated = await repo.updatePayment(trx, orderId, { status: "REFUNDED", refund_reason: reason }, new Date());
         const event = paymentEvent(updated);
-        if (event) await writeOutbox(trx, event);
-        return { payment: updated, changed: true };
+        const written = event ? await writeOutbox(trx, event) : [];
+        return { payment: updated, changed: true, written };
       });
       if (result.changed) {
-        onEventsWritten?.();
+        onEventsWritten?.(result.written);
         logger.info({ order_id: orderId, payment_id: result.payment.id }, "payment refunded");
       }
       return result.payment;
