@@ -18,13 +18,13 @@ export function createDbLedger(db: Kysely<PaymentDb>): ProviderLedger {
       return { call: row.calls, outcome: row.outcome === null ? undefined : (JSON.parse(row.outcome) as ChargeOutcome) };
     },
     async settle(key, outcome) {
-      await db
+      // The first outcome stays: a second settle returns it.
+      const row = await db
         .updateTable("provider_ledger")
-        .set({ outcome: JSON.stringify(outcome) })
+        .set((eb) => ({ outcome: eb.fn.coalesce("outcome", eb.val(JSON.stringify(outcome))) }))
         .where("idempotency_key", "=", key)
-        .where("outcome", "is", null)
-        .execute();
-      const row = await db.selectFrom("provider_ledger").select("outcome").where("idempotency_key", "=", key).executeTakeFirstOrThrow();
+        .returning("outcome")
+        .executeTakeFirstOrThrow();
       return JSON.parse(row.outcome ?? JSON.stringify(outcome)) as ChargeOutcome;
     },
   };
