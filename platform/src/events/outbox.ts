@@ -60,12 +60,21 @@ export type OutboxRow = Pick<OutboxTable, "id" | "type" | "source" | "key" | "pa
  * Records events for publication, inside the caller's transaction: they are published
  * if and only if it commits. Write them after locking or updating the aggregate, so
  * events of one key get their `seq` in the order they happened. Returns the rows written:
- * hand them to {@link OutboxRelay.notify} right after the commit.
+ * hand them to {@link OutboxRelay.notify} right after the commit. `along` adds the change
+ * itself as common table expressions of the same statement (e.g. `(qc) => qc.with("updated",
+ * …)`), so that change and events cost one statement.
  */
-export async function writeOutbox<DB>(trx: Transaction<DB>, events: Envelope | readonly Envelope[]): Promise<OutboxRow[]> {
+export async function writeOutbox<DB>(
+  trx: Transaction<DB>,
+  events: Envelope | readonly Envelope[],
+  along?: (qc: QueryCreator<DB>) => QueryCreator<any>,
+): Promise<OutboxRow[]> {
   if (!trx.isTransaction) throw new Error("writeOutbox must run inside the transaction that makes the change");
   const list = Array.isArray(events) ? events : [events as Envelope];
-  if (list.length === 0) return [];
+  if (list.length === 0) {
+    if (along) throw new Error("writeOutbox with a change along needs an event to write");
+    return [];
+  }
   const rows = list.map((e) => ({
     id: e.id,
     type: e.type,
@@ -75,11 +84,8 @@ export async function writeOutbox<DB>(trx: Transaction<DB>, events: Envelope | r
     traceparent: e.traceparent ?? null,
     time: e.time,
   }));
-  const inserted = await (trx as unknown as Transaction<{ outbox: OutboxTable }>)
-    .insertInto("outbox")
-    .values(rows)
-    .returning(["id", "seq"])
-    .execute();
+  const qc = (along ? along(trx) : trx) as unknown as QueryCreator<{ outbox: OutboxTable }>;
+  const inserted = await qc.insertInto("outbox").values(rows).returning(["id", "seq"]).execute();
   const seqs = new Map(inserted.map((r) => [r.id, r.seq]));
   return rows.map((r) => ({ ...r, seq: seqs.get(r.id) as number | bigint }));
 }
