@@ -1,6 +1,6 @@
 import { isMessage } from "@bufbuild/protobuf";
 import {
-  consumeOnce,
+  consumeClaimed,
   createEventRegistry,
   deadLetterVia,
   type Envelope,
@@ -10,7 +10,7 @@ import {
 } from "@shopmesh/platform";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { PaymentFailedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { OrderDb } from "../db/tables.js";
 import type { AppliedEvent, Orders } from "../order/order.service.js";
 import type { SagaEvent } from "../order/saga.js";
@@ -43,12 +43,14 @@ export function subscribeSaga(bus: EventBus, db: Kysely<OrderDb>, orders: Orders
     SCHEMAS.map((s) => s.typeName),
     async (event) => {
       let applied: AppliedEvent = { updates: [], written: [] };
-      const result = await consumeOnce(
+      const result = await consumeClaimed(
         db,
         event,
         async (trx) => {
           applied = { updates: [], written: [] }; // a retried attempt starts over
-          applied = await orders.applyEvent(trx, decode(event));
+          const consumed = await orders.consumeEvent(trx as Transaction<OrderDb>, event, decode(event));
+          if (consumed) applied = consumed;
+          return consumed !== undefined;
         },
         { logger, onDeadLetter: deadLetterVia(bus, ORDER_GROUP) },
       );

@@ -3,6 +3,7 @@ import {
   encodeKeysetToken,
   failedPrecondition,
   type KeysetCursor,
+  type Envelope,
   type Logger,
   notFound,
   type OutboxRow,
@@ -82,6 +83,11 @@ export interface Orders {
    * transitions and events; returns them, to {@link Orders.announce} after commit.
    */
   applyEvent(trx: Transaction<OrderDb>, event: SagaEvent): Promise<AppliedEvent>;
+  /**
+   * {@link Orders.applyEvent} for the delivered `envelope`, recorded in the inbox by the same
+   * statement that locks the order; undefined when it was consumed before.
+   */
+  consumeEvent(trx: Transaction<OrderDb>, envelope: Envelope, event: SagaEvent): Promise<AppliedEvent | undefined>;
   /** Tells watchers of committed transitions and hands the events to the outbox relay. */
   announce(applied: AppliedEvent): void;
   /** Transitions after their commit, for WatchOrders/StreamOrders. */
@@ -196,9 +202,8 @@ export function createOrders({
             });
             // Lost a race for the idempotency key: the order placed first answers.
             if (!inserted) return { winner: await repo.findByIdempotencyKey(trx, userId, idempotencyKey ?? ""), written: [] };
-            await repo.insertItems(trx, orderId, pricing.items);
-            await repo.insertTransitions(trx, orderId, [placed]);
-            return { winner: undefined, written: await writeOutbox(trx, orderPlaced(facts, paymentMethod, at)) };
+            const contents = repo.orderContents(orderId, pricing.items, placed);
+            return { winner: undefined, written: await writeOutbox(trx, orderPlaced(facts, paymentMethod, at), contents) };
           }),
         "order",
       );
@@ -237,60 +242,12 @@ export function createOrders({
     },
 
     async applyEvent(trx, event) {
-      const row = await repo.lockOrder(trx, event.orderId);
-      const log = { order_id: event.orderId, event: event.kind };
-      if (!row) {
-        logger.warn(log, "event for an unknown order ignored");
-        return { updates: [], written: [] };
-      }
-      const reaction = reactTo(row.status, event);
-      if (reaction.kind === "ignore") {
-        if (reaction.why === "stale") logger.info({ ...log, status: row.status }, "stale event ignored");
-        else if (event.kind === "payment-succeeded")
-          logger.error({ ...log, status: row.status }, "payment succeeded for a cancelled order; it needs a refund");
-        else logger.warn({ ...log, status: row.status }, "event contradicting the order's status ignored");
-        return { updates: [], written: [] };
-      }
+      return apply(trx, event, (await repo.lockOrder(trx, event.orderId)).order);
+    },
 
-      const at = now();
-      const steps: StatusTransition[] = [];
-      let from: OrderStatus = row.status;
-      for (const step of reaction.steps) {
-        const to = transition(from, step.to);
-        steps.push({ seq: row.version + steps.length + 1, from, to, at, reason: step.reason });
-        from = to;
-      }
-      const last = steps.at(-1)!;
-      const cancelReason = last.to === "CANCELLED" ? last.reason : null;
-      const paymentId = reaction.paymentId ?? row.payment_id;
-      await repo.insertTransitions(trx, row.id, steps);
-      await repo.updateOrder(trx, row.id, {
-        status: last.to,
-        version: last.seq,
-        cancel_reason: cancelReason,
-        payment_id: paymentId,
-        updated_at: at,
-      });
-
-      let written: OutboxRow[] = [];
-      if (last.to === "PAID" || last.to === "CANCELLED") {
-        const items = (await repo.findItems(trx, [row.id])).get(row.id) ?? [];
-        const facts: OrderFacts = { orderId: row.id, userId: row.user_id, items, totalCents: row.total_cents, currency: row.currency };
-        // A cancellation always leaves PENDING or STOCK_RESERVED (the machine checked it).
-        const event =
-          last.to === "PAID" ? orderPaid(facts, paymentId ?? "", at) : orderCancelled(facts, last.reason, last.from as OrderStatus, at);
-        written = await writeOutbox(trx, event);
-      }
-      logger.info({ ...log, from: row.status, to: last.to, reason: last.reason }, "order status changed");
-      const updates = steps.map((t) => ({
-        orderId: row.id,
-        status: t.to,
-        transition: t,
-        cancelReason: t.to === "CANCELLED" ? t.reason : undefined,
-        paymentId: t.to === "PAID" ? (paymentId ?? undefined) : undefined,
-      }));
-      if (statusChannel !== undefined) await repo.notifyStatus(trx, statusChannel, updates);
-      return { updates, written };
+    async consumeEvent(trx, envelope, event) {
+      const { claimed, order } = await repo.lockOrder(trx, event.orderId, envelope);
+      return claimed ? apply(trx, event, order) : undefined;
     },
 
     announce({ updates, written }) {
@@ -300,4 +257,60 @@ export function createOrders({
       if (statusChannel === undefined) feed.publish(updates);
     },
   };
+
+  /** Applies `event` to the order `row`, locked by `trx` (undefined: an unknown order). */
+  async function apply(trx: Transaction<OrderDb>, event: SagaEvent, row: repo.OrderWithItems | undefined): Promise<AppliedEvent> {
+    const log = { order_id: event.orderId, event: event.kind };
+    if (!row) {
+      logger.warn(log, "event for an unknown order ignored");
+      return { updates: [], written: [] };
+    }
+    const reaction = reactTo(row.status, event);
+    if (reaction.kind === "ignore") {
+      if (reaction.why === "stale") logger.info({ ...log, status: row.status }, "stale event ignored");
+      else if (event.kind === "payment-succeeded")
+        logger.error({ ...log, status: row.status }, "payment succeeded for a cancelled order; it needs a refund");
+      else logger.warn({ ...log, status: row.status }, "event contradicting the order's status ignored");
+      return { updates: [], written: [] };
+    }
+
+    const at = now();
+    const steps: StatusTransition[] = [];
+    let from: OrderStatus = row.status;
+    for (const step of reaction.steps) {
+      const to = transition(from, step.to);
+      steps.push({ seq: row.version + steps.length + 1, from, to, at, reason: step.reason });
+      from = to;
+    }
+    const last = steps.at(-1)!;
+    const cancelReason = last.to === "CANCELLED" ? last.reason : null;
+    const paymentId = reaction.paymentId ?? row.payment_id;
+    const change = { status: last.to, version: last.seq, cancel_reason: cancelReason, payment_id: paymentId, updated_at: at };
+    let written: OutboxRow[] = [];
+    if (last.to !== "PAID" && last.to !== "CANCELLED") await repo.updateOrder(trx, row.id, steps, change);
+    else {
+      const facts: OrderFacts = {
+        orderId: row.id,
+        userId: row.user_id,
+        items: row.items,
+        totalCents: row.total_cents,
+        currency: row.currency,
+      };
+      // A cancellation always leaves PENDING or STOCK_RESERVED (the machine checked it).
+      const event =
+        last.to === "PAID" ? orderPaid(facts, paymentId ?? "", at) : orderCancelled(facts, last.reason, last.from as OrderStatus, at);
+      // The transitions, the order's row and its event in one statement.
+      written = await writeOutbox(trx, event, repo.orderChange(row.id, steps, change));
+    }
+    logger.info({ ...log, from: row.status, to: last.to, reason: last.reason }, "order status changed");
+    const updates = steps.map((t) => ({
+      orderId: row.id,
+      status: t.to,
+      transition: t,
+      cancelReason: t.to === "CANCELLED" ? t.reason : undefined,
+      paymentId: t.to === "PAID" ? (paymentId ?? undefined) : undefined,
+    }));
+    if (statusChannel !== undefined) await repo.notifyStatus(trx, statusChannel, updates);
+    return { updates, written };
+  }
 }
