@@ -147,7 +147,8 @@ export function withInboxClaim<DB>(db: Kysely<DB>, event: Envelope): QueryCreato
 export interface ConsumeClaimedOptions extends ConsumeOptions {
   /**
    * false: the handler gets `db` itself rather than a transaction, and claims the event and
-   * makes its whole effect in one statement (which is atomic on its own). Default true.
+   * makes its whole effect in one statement (which is atomic on its own), or else in a
+   * transaction it opens. Default true.
    */
   transaction?: boolean;
 }

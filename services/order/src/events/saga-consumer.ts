@@ -10,7 +10,7 @@ import {
 } from "@shopmesh/platform";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { PaymentFailedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
-import type { Kysely, Transaction } from "kysely";
+import type { Kysely } from "kysely";
 import type { OrderDb } from "../db/tables.js";
 import type { AppliedEvent, Orders } from "../order/order.service.js";
 import type { SagaEvent } from "../order/saga.js";
@@ -46,13 +46,17 @@ export function subscribeSaga(bus: EventBus, db: Kysely<OrderDb>, orders: Orders
       const result = await consumeClaimed(
         db,
         event,
-        async (trx) => {
+        async (conn) => {
           applied = { updates: [], written: [] }; // a retried attempt starts over
-          const consumed = await orders.consumeEvent(trx as Transaction<OrderDb>, event, decode(event));
+          const decoded = decode(event);
+          const consumed = orders.appliesAlone(decoded)
+            ? await orders.consumeAlone(conn, event, decoded)
+            : await conn.transaction().execute((trx) => orders.consumeEvent(trx, event, decoded));
           if (consumed) applied = consumed;
           return consumed !== undefined;
         },
-        { logger, onDeadLetter: deadLetterVia(bus, ORDER_GROUP) },
+        // A transaction of the handler's own, unless the event is one statement.
+        { logger, onDeadLetter: deadLetterVia(bus, ORDER_GROUP), transaction: false },
       );
       if (result === "handled") orders.announce(applied);
     },

@@ -129,6 +129,59 @@ export function orderChange(id: string, steps: readonly StatusTransition[], set:
       .with("updated", (q) => q.updateTable("orders").set(set).where("id", "=", id).returning("id"));
 }
 
+/**
+ * In one statement: records `event` in the inbox (see withInboxClaim) and, unless it was there
+ * already, moves the order from `step.from` to `step.to` with its transition, when it is in
+ * `step.from`. Undefined for an event consumed before; else the transition's seq when the order
+ * moved, and its status before (undefined for an unknown order).
+ */
+export async function claimAndStep(
+  db: Kysely<OrderDb>,
+  event: Envelope,
+  id: string,
+  step: { from: OrderStatus; to: OrderStatus; reason: string; at: Date },
+): Promise<{ seq: number | undefined; statusBefore: OrderStatus | undefined; paymentId: string | null } | undefined> {
+  const rows = await withInboxClaim<OrderDb>(db, event)
+    .with("stepped", (qc) =>
+      qc
+        .updateTable("orders")
+        .set((eb) => ({ status: step.to, version: eb("version", "+", 1), updated_at: step.at }))
+        .where("id", "=", id)
+        .where("status", "=", step.from)
+        .where((eb) => eb.exists(eb.selectFrom("inbox_claim").select("event_id")))
+        .returning(["id", "version", "payment_id"]),
+    )
+    .with("recorded", (qc) =>
+      qc
+        .insertInto("order_transitions")
+        .columns(["order_id", "seq", "from_status", "to_status", "reason", "at"])
+        .expression((eb) =>
+          eb
+            .selectFrom("stepped")
+            .select((sb) => [
+              "stepped.id",
+              "stepped.version",
+              sb.val(step.from).as("from_status"),
+              sb.val(step.to).as("to_status"),
+              sb.val(step.reason).as("reason"),
+              sb.cast(sb.val(step.at), "timestamptz").as("at"),
+            ]),
+        )
+        .returning("seq"),
+    )
+    .selectFrom("inbox_claim")
+    .leftJoin("stepped", (join) => join.onTrue())
+    .select((eb) => [
+      "stepped.version",
+      "stepped.payment_id",
+      eb.selectFrom("orders").select("status").where("id", "=", id).as("status_before"),
+    ])
+    .execute();
+  const row = rows[0];
+  if (!row) return undefined;
+  return { seq: row.version ?? undefined, statusBefore: row.status_before ?? undefined, paymentId: row.payment_id };
+}
+
 /** Records the order's transitions and updates its row, in one statement. */
 export async function updateOrder(
   trx: Transaction<OrderDb>,

@@ -19,6 +19,7 @@ import {
   type Pricing,
   priceOrder,
   REASON_PLACED,
+  REASON_STOCK_RESERVED,
   type StatusTransition,
   type StatusUpdate,
 } from "./order.js";
@@ -88,6 +89,14 @@ export interface Orders {
    * statement that locks the order; undefined when it was consumed before.
    */
   consumeEvent(trx: Transaction<OrderDb>, envelope: Envelope, event: SagaEvent): Promise<AppliedEvent | undefined>;
+  /**
+   * Whether `event` can be consumed in one statement without a transaction ({@link Orders.consumeAlone}):
+   * StockReserved, which moves a PENDING order on and is stale for any other, when no other
+   * order process needs to hear of the transition.
+   */
+  appliesAlone(event: SagaEvent): boolean;
+  /** {@link Orders.consumeEvent} for an event that {@link Orders.appliesAlone}, in one statement on `db`. */
+  consumeAlone(db: Kysely<OrderDb>, envelope: Envelope, event: SagaEvent): Promise<AppliedEvent | undefined>;
   /** Tells watchers of committed transitions and hands the events to the outbox relay. */
   announce(applied: AppliedEvent): void;
   /** Transitions after their commit, for WatchOrders/StreamOrders. */
@@ -248,6 +257,30 @@ export function createOrders({
     async consumeEvent(trx, envelope, event) {
       const { claimed, order } = await repo.lockOrder(trx, event.orderId, envelope);
       return claimed ? apply(trx, event, order) : undefined;
+    },
+
+    appliesAlone(event) {
+      return event.kind === "stock-reserved" && statusChannel === undefined;
+    },
+
+    async consumeAlone(db, envelope, event) {
+      if (event.kind !== "stock-reserved") throw new Error(`${event.kind} cannot be applied alone`);
+      const at = now();
+      const step = { from: "PENDING" as const, to: transition("PENDING", "STOCK_RESERVED"), reason: REASON_STOCK_RESERVED, at };
+      const stepped = await repo.claimAndStep(db, envelope, event.orderId, step);
+      if (!stepped) return undefined;
+      const log = { order_id: event.orderId, event: event.kind };
+      if (stepped.seq === undefined) {
+        if (stepped.statusBefore === undefined) logger.warn(log, "event for an unknown order ignored");
+        else logger.info({ ...log, status: stepped.statusBefore }, "stale event ignored");
+        return { updates: [], written: [] };
+      }
+      logger.info({ ...log, from: step.from, to: step.to, reason: step.reason }, "order status changed");
+      const transitioned: StatusTransition = { seq: stepped.seq, from: step.from, to: step.to, at, reason: step.reason };
+      return {
+        updates: [{ orderId: event.orderId, status: step.to, transition: transitioned, cancelReason: undefined, paymentId: undefined }],
+        written: [],
+      };
     },
 
     announce({ updates, written }) {
