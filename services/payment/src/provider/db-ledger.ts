@@ -8,10 +8,10 @@ import type { ChargeOutcome, ProviderLedger } from "./fake-provider.js";
  */
 export function createDbLedger(db: Kysely<PaymentDb>): ProviderLedger {
   return {
-    async begin(key) {
+    async begin(key, first) {
       const row = await db
         .insertInto("provider_ledger")
-        .values({ idempotency_key: key, calls: 1, outcome: null, created_at: new Date() })
+        .values({ idempotency_key: key, calls: 1, outcome: first ? JSON.stringify(first) : null, created_at: new Date() })
         .onConflict((oc) => oc.column("idempotency_key").doUpdateSet({ calls: sql`provider_ledger.calls + 1` }))
         .returning(["calls", "outcome"])
         .executeTakeFirstOrThrow();
