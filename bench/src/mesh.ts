@@ -98,7 +98,7 @@ export async function startMesh(options: MeshStartOptions): Promise<{ system: Ru
   const system: RunningSystem = {
     name: "mesh",
     url,
-    // Filled in once ready, from the addresses file the mesh writes in its data dir.
+    // Filled in once ready, from the addresses file the mesh writes in its data dir (and postgresUrl).
     grpc,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     pid,
@@ -135,13 +135,14 @@ export async function startMesh(options: MeshStartOptions): Promise<{ system: Ru
     if (ok) {
       const readyMs = Math.round(performance.now() - started);
       const memory = readMemory(pid);
-      Object.assign(grpc, readEmbeddedAddresses(embeddedAddressesFile(options.dataDir))?.services);
+      const addresses = readEmbeddedAddresses(embeddedAddressesFile(options.dataDir));
+      Object.assign(grpc, addresses?.services);
       if (urlLine === undefined) {
         urlLine = findUrlLine(options.logPath);
         if (urlLine !== undefined) urlLineMs = readyMs;
       }
       return {
-        system,
+        system: addresses?.postgres ? { ...system, postgresUrl: addresses.postgres } : system,
         figures: { label: options.label, freshDataDir: options.freshDataDir, readyMs, urlLineMs, urlLine, memory },
       };
     }

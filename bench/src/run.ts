@@ -41,6 +41,7 @@ import { runLoad } from "./load.js";
 import { startMesh } from "./mesh.js";
 import { type MemorySample, readTreeCpuMs, toMB } from "./proc-status.js";
 import { runRelay } from "./relay.js";
+import { openSqlCounter, type SqlCounter } from "./sql-counts.js";
 import { startTelemetrySink, type TelemetryFigures } from "./telemetry-sink.js";
 import { observeSaga, type SagaStages } from "./saga-stages.js";
 import {
@@ -177,8 +178,11 @@ async function measureCheckouts(
   onPaid?: (paid: PaidCheckout) => void,
   system?: RunningSystem,
 ): Promise<{ checkout?: CheckoutFigures; error?: string }> {
+  let sql: SqlCounter | undefined;
   try {
     log(`${name}: ${shoppers} shopper(s) × (${CHECKOUT_WARMUP_PER_SHOPPER} warm-up + ${checkoutsPerShopper} measured) checkouts`);
+    if (system?.postgresUrl) sql = await openSqlCounter(system.postgresUrl);
+    const counter = sql;
     const checkout = await runCheckout(url, {
       shoppers,
       checkoutsPerShopper,
@@ -187,11 +191,15 @@ async function measureCheckouts(
       log,
       ...(onPaid ? { onPaid } : {}),
       ...(system ? { systemCpuMs: () => readTreeCpuMs(system.pid) } : {}),
+      ...(counter ? { sqlCounts: () => counter.counts() } : {}),
     });
     const paid = checkout.checkoutToPaidMs;
     log(
       `${name}: ${checkout.checkoutsPerSecond} checkouts/s, checkout → paid p50 ${paid?.p50 ?? "-"} ms, p99 ${paid?.p99 ?? "-"} ms; ` +
-        `${checkout.failed} failed, ${checkout.stuck} stuck`,
+        `${checkout.failed} failed, ${checkout.stuck} stuck` +
+        (checkout.sqlPerCheckout
+          ? `; per checkout ${checkout.sqlPerCheckout.statements} SQL statements in ${checkout.sqlPerCheckout.transactions} transactions`
+          : ""),
     );
     // Failed checkouts are a result (judged by the target); none paid at all means nothing was measured.
     if (!paid) {
@@ -202,6 +210,8 @@ async function measureCheckouts(
   } catch (err) {
     log(`${name}: failed: ${errorText(err)}`);
     return { error: errorText(err) };
+  } finally {
+    await sql?.close();
   }
 }
 

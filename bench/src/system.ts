@@ -14,6 +14,8 @@ export interface RunningSystem {
   readonly grpc: Readonly<Record<string, string>>;
   /** Prometheus metrics of the process, when it serves them. */
   readonly metricsUrl?: string;
+  /** A superuser's URL of the PostgreSQL server of its databases, when the bench can reach it (the embedded mesh's). */
+  readonly postgresUrl?: string;
   memory(): MemorySample;
   stop(): Promise<StopOutcome>;
 }

@@ -7,6 +7,8 @@ export interface EmbeddedAddresses {
   readonly edge: string;
   /** Service name → loopback host:port. */
   readonly services: Readonly<Record<string, string>>;
+  /** The superuser's URL of the PostgreSQL server (password included: the file is its owner's only). */
+  readonly postgres?: string;
 }
 
 /** `<data folder>/addresses.json`, e.g. .data/addresses.json (the in-memory mode writes none). */
@@ -15,7 +17,7 @@ export function embeddedAddressesFile(dataDir: string): string {
 }
 
 export function writeEmbeddedAddresses(file: string, addresses: EmbeddedAddresses): () => void {
-  writeFileSync(file, `${JSON.stringify(addresses, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(addresses, null, 2)}\n`, { mode: 0o600 });
   return () => rmSync(file, { force: true });
 }
 

@@ -32,6 +32,8 @@ export interface EmbeddedMesh {
    * at error, and the mesh is of no use after it: stop it.
    */
   readonly failed: Promise<Error>;
+  /** The superuser's URL of the embedded PostgreSQL server (its `postgres` database). */
+  readonly postgresUrl: string;
   stop(): Promise<void>;
 }
 
@@ -126,7 +128,7 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
     });
     // Stopped first: the edge and the services of the worker, then those of this thread.
     if (worker) stops.push(() => worker.stop());
-    return { url: edge.address, edgePort: edge.port, services, bus, failed, stop };
+    return { url: edge.address, edgePort: edge.port, services, bus, failed, postgresUrl: server.url, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;

@@ -35,6 +35,7 @@ runMain(async () => {
           pid: process.pid,
           edge: mesh.url,
           services: mesh.services,
+          postgres: mesh.postgresUrl,
         });
   let stopping: Promise<void> | undefined;
   const stop = () => {

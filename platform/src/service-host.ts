@@ -3,7 +3,7 @@ import { type Migration, migrateToLatest } from "./db/migrate.js";
 import type { EventBus, Subscription } from "./events/event-bus.js";
 import { observeBus } from "./events/observed-bus.js";
 import { type FaultConfig, faultInjection, withEventFaults } from "./faults/faults.js";
-import { createOutboxRelay, type OutboxRelay, outboxBacklog } from "./events/outbox.js";
+import { createOutboxRelay, type OutboxRelay, type OutboxRow, outboxBacklog } from "./events/outbox.js";
 import { createGrpcServer, type GrpcServer, type GrpcServerOptions } from "./grpc/server.js";
 import type { Logger } from "./logger.js";
 import { watchOutboxBacklog } from "./telemetry/metrics.js";
@@ -47,8 +47,8 @@ export interface ServiceHost {
   stop(): Promise<void>;
   /** The bound port, once started. */
   readonly port: number;
-  /** Tells the relay that events were written (no-op without one). */
-  notifyOutbox(): void;
+  /** Tells the relay that events were written, and which when known (no-op without one): see {@link OutboxRelay.notify}. */
+  notifyOutbox(written?: readonly OutboxRow[]): void;
 }
 
 /** Probes the service's database; its readiness follows, and so does the server's health. */
@@ -117,8 +117,8 @@ export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
     get port() {
       return server.port;
     },
-    notifyOutbox() {
-      relay?.notify();
+    notifyOutbox(written) {
+      relay?.notify(written);
     },
     start() {
       started ??= (async () => {

@@ -8,7 +8,7 @@ import { createLogger } from "../logger.js";
 import { forEachBackend, useTestDatabase } from "../testing/index.js";
 import { createEnvelope, type Envelope } from "./envelope.js";
 import { createInProcessBus } from "./in-process-bus.js";
-import { consumeOnce, inboxMigrations } from "./inbox.js";
+import { consumeClaimed, consumeOnce, inboxMigrations, withInboxClaim } from "./inbox.js";
 import { createOutboxRelay, outboxMigrations, writeOutbox } from "./outbox.js";
 
 const logger = createLogger({ level: "silent" });
@@ -43,6 +43,47 @@ forEachBackend((backend) => {
     expect(await consumeOnce(db, e, apply(e), fast)).toBe("duplicate");
     expect(await effects()).toEqual(["charged"]);
     expect(await db.selectFrom("inbox").select(["event_id", "type"]).execute()).toEqual([{ event_id: e.id, type: e.type }]);
+  });
+
+  /** Claims `e` and inserts its effect in one statement; whether it was new. */
+  const applyClaimed = (e: Envelope) => async (conn: Kysely<any>) => {
+    const rows = await withInboxClaim(conn, e)
+      .insertInto("effects")
+      .expression((eb) => eb.selectFrom("inbox_claim").select(eb.val(textOf(e)).as("value")))
+      .returning("value")
+      .execute();
+    return rows.length > 0;
+  };
+
+  test("consumeClaimed: a handler claiming in its own statement, with or without a transaction, has one effect per event", async () => {
+    const e = event("o-1", "charged");
+    expect(await consumeClaimed(db, e, applyClaimed(e), fast)).toBe("handled");
+    expect(await consumeClaimed(db, e, applyClaimed(e), { ...fast, transaction: false })).toBe("duplicate");
+    expect(await consumeOnce(db, e, apply(e), fast)).toBe("duplicate");
+    const other = event("o-1", "shipped");
+    expect(await consumeClaimed(db, other, applyClaimed(other), { ...fast, transaction: false })).toBe("handled");
+    expect(await consumeClaimed(db, other, applyClaimed(other), fast)).toBe("duplicate");
+    expect(await effects()).toEqual(["charged", "shipped"]);
+    expect(await db.selectFrom("inbox").select("event_id").orderBy("event_id").execute()).toEqual(
+      [e.id, other.id].sort().map((event_id) => ({ event_id })),
+    );
+  });
+
+  test("consumeClaimed: a handler that throws after its claim rolls the claim back, and the retry applies it once", async () => {
+    const e = event("o-1", "charged");
+    let failures = 2;
+    const result = await consumeClaimed(
+      db,
+      e,
+      async (trx) => {
+        const fresh = await applyClaimed(e)(trx);
+        if (failures-- > 0) throw new Error("provider timeout");
+        return fresh;
+      },
+      fast,
+    );
+    expect(result).toBe("handled");
+    expect(await effects()).toEqual(["charged"]);
   });
 
   test("a handler that throws rolls back its effect and the inbox row, and the retry applies it once", async () => {

@@ -1,4 +1,4 @@
-import { type Generated, type Kysely, type Migration, sql, type Transaction } from "kysely";
+import { type Generated, type Kysely, type Migration, type QueryCreator, sql, type Transaction } from "kysely";
 import { translateDbError } from "../db/errors.js";
 import { Code, ConnectError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -113,7 +113,62 @@ export async function consumeOnce<DB>(
   handler: (trx: Transaction<DB>) => Promise<void>,
   opts: ConsumeOptions,
 ): Promise<ConsumeResult> {
-  const result = await consume(db, event, handler, opts);
+  const attempt = () =>
+    db.transaction().execute(async (trx: Transaction<DB>): Promise<ConsumeResult> => {
+      if (!(await claim(trx, event))) return "duplicate";
+      await handler(trx);
+      return "handled";
+    });
+  return reported(event, await consume(db, event, attempt, opts));
+}
+
+/** The rows of the CTE {@link withInboxClaim} adds: the event's id when this statement recorded it. */
+export interface InboxClaimTable {
+  event_id: string;
+}
+
+/**
+ * `db` with the CTE `inbox_claim`, which records `event` in the inbox and holds its id, or
+ * nothing when the event was recorded before (a concurrent recording waits for the other's
+ * commit). For a handler of {@link consumeClaimed}: its first statement starts with it and
+ * makes its effect conditional on `exists (select from inbox_claim)`, so that the claim costs
+ * no statement of its own.
+ */
+export function withInboxClaim<DB>(db: Kysely<DB>, event: Envelope): QueryCreator<DB & { inbox_claim: InboxClaimTable }> {
+  return (db as unknown as Kysely<{ inbox: InboxTable }>).with("inbox_claim", (qc) =>
+    qc
+      .insertInto("inbox")
+      .values({ event_id: event.id, type: event.type })
+      .onConflict((oc) => oc.column("event_id").doNothing())
+      .returning("event_id"),
+  ) as unknown as QueryCreator<DB & { inbox_claim: InboxClaimTable }>;
+}
+
+export interface ConsumeClaimedOptions extends ConsumeOptions {
+  /**
+   * false: the handler gets `db` itself rather than a transaction, and claims the event and
+   * makes its whole effect in one statement (which is atomic on its own), or else in a
+   * transaction it opens. Default true.
+   */
+  transaction?: boolean;
+}
+
+/**
+ * {@link consumeOnce} for a handler that records the event in the inbox itself, in its first
+ * statement ({@link withInboxClaim}), and resolves to whether it did: false means a duplicate,
+ * and the handler must then have changed nothing. Retries and dead-lettering are consumeOnce's.
+ */
+export async function consumeClaimed<DB>(
+  db: Kysely<DB>,
+  event: Envelope,
+  handler: (db: Kysely<DB>) => Promise<boolean>,
+  opts: ConsumeClaimedOptions,
+): Promise<ConsumeResult> {
+  const once = async (conn: Kysely<DB>): Promise<ConsumeResult> => ((await handler(conn)) ? "handled" : "duplicate");
+  return reported(event, await consume(db, event, () => (opts.transaction === false ? once(db) : db.transaction().execute(once)), opts));
+}
+
+function reported(event: Envelope, result: ConsumeResult): ConsumeResult {
   // Told to the observed delivery (see observeBus), for its log line and metrics.
   const delivery = currentDelivery();
   if (delivery?.event.id === event.id) delivery.result = result;
@@ -123,22 +178,18 @@ export async function consumeOnce<DB>(
 async function consume<DB>(
   db: Kysely<DB>,
   event: Envelope,
-  handler: (trx: Transaction<DB>) => Promise<void>,
+  attempt: () => Promise<ConsumeResult>,
   { logger, maxAttempts = 5, retry = { initialMs: 50, maxMs: 2_000 }, onDeadLetter, isTransient = isTransientError }: ConsumeOptions,
 ): Promise<ConsumeResult> {
   let lastError: unknown;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+  for (let n = 1; n <= maxAttempts; n++) {
     try {
-      return await db.transaction().execute(async (trx: Transaction<DB>) => {
-        if (!(await claim(trx, event))) return "duplicate";
-        await handler(trx);
-        return "handled";
-      });
+      return await attempt();
     } catch (err) {
       lastError = err;
-      if (attempt === maxAttempts) break;
-      const delayMs = Math.round(backoffDelay(attempt, retry));
-      logger.warn({ err, event_id: event.id, type: event.type, attempt, delay_ms: delayMs }, "event handling failed; retrying");
+      if (n === maxAttempts) break;
+      const delayMs = Math.round(backoffDelay(n, retry));
+      logger.warn({ err, event_id: event.id, type: event.type, attempt: n, delay_ms: delayMs }, "event handling failed; retrying");
       await interruptibleSleep(delayMs).done;
     }
   }

@@ -10,13 +10,17 @@ export {
 } from "./envelope.js";
 export { deadLetterVia, type EventBus, type EventHandler, type Subscription, wrapHandlers } from "./event-bus.js";
 export {
+  type ConsumeClaimedOptions,
   type ConsumeOptions,
   type ConsumeResult,
+  consumeClaimed,
   consumeOnce,
   type DeadLettersTable,
+  type InboxClaimTable,
   type InboxTable,
   inboxMigrations,
   isTransientError,
+  withInboxClaim,
 } from "./inbox.js";
 export { createKafkaBus, DEAD_LETTER_SUFFIX, eventTopic, type KafkaBus, type KafkaBusOptions } from "./kafka-bus.js";
 export { createInProcessBus, type InProcessBus, type InProcessBusOptions } from "./in-process-bus.js";
@@ -25,6 +29,7 @@ export {
   createOutboxRelay,
   type OutboxRelay,
   type OutboxRelayOptions,
+  type OutboxRow,
   type OutboxTable,
   outboxBacklog,
   outboxMigrations,

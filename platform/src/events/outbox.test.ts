@@ -240,6 +240,30 @@ forEachBackend((backend) => {
       expect(new Set(handled)).toEqual(new Set(events.map((e) => e.id)));
     });
 
+    test("rows handed over after their commit go out without a claim and are marked with the next one; others wait for a claim", async () => {
+      bus = createInProcessBus({ logger });
+      const handled: string[] = [];
+      bus.subscribe("consumer", [TYPE], async (e) => void handled.push(e.id));
+      const relay = startRelay(bus, { pollMs: 60_000 });
+      // The first claim finds nothing: the relay is caught up.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const unannounced = event("o-1", "written, not handed over");
+      await writeEvents(db, [unannounced]);
+      const announced = [event("o-2", "placed"), event("o-2", "paid")];
+      const rows = await db.transaction().execute((trx) => writeOutbox(trx, announced));
+      expect(rows.map((r) => r.id)).toEqual(announced.map((e) => e.id));
+      relay.notify(rows);
+      await vi.waitFor(() => expect(handled).toEqual(announced.map((e) => e.id)));
+      // Handled, and marked only by the next claim's statement.
+      expect(await pending()).toBe(3);
+      // A claim marks them and finds the row nobody handed over; that one is marked at the stop.
+      relay.notify();
+      await vi.waitFor(() => expect(handled).toEqual([...announced.map((e) => e.id), unannounced.id]));
+      await vi.waitFor(async () => expect(await pending()).toBe(1));
+      await relay.stop();
+      expect(await pending()).toBe(0);
+    });
+
     test("a delivery still being handled does not hold back the other keys' events", async () => {
       bus = createInProcessBus({ logger });
       const stuck = event("o-stuck", "held");

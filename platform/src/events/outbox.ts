@@ -1,5 +1,5 @@
 import { context, type Span, SpanKind, trace } from "@opentelemetry/api";
-import { type Generated, type Kysely, type Migration, sql, type Transaction } from "kysely";
+import { type Generated, type Kysely, type Migration, type QueryCreator, sql, type Transaction } from "kysely";
 import type { Logger } from "../logger.js";
 import { eventsPublished, type OutboxBacklog } from "../telemetry/metrics.js";
 import { contextFromTraceparent, currentTraceparent, lazyTracer, recordFailure } from "../telemetry/tracing.js";
@@ -51,29 +51,43 @@ export const outboxMigrations: Record<string, Migration> = {
   },
 };
 
+/** An outbox row as the relay reads it: the event and its place in the outbox. */
+export type OutboxRow = Pick<OutboxTable, "id" | "type" | "source" | "key" | "payload" | "traceparent" | "time"> & {
+  seq: number | bigint;
+};
+
 /**
  * Records events for publication, inside the caller's transaction: they are published
  * if and only if it commits. Write them after locking or updating the aggregate, so
- * events of one key get their `seq` in the order they happened.
+ * events of one key get their `seq` in the order they happened. Returns the rows written:
+ * hand them to {@link OutboxRelay.notify} right after the commit. `along` adds the change
+ * itself as common table expressions of the same statement (e.g. `(qc) => qc.with("updated",
+ * …)`), so that change and events cost one statement.
  */
-export async function writeOutbox<DB>(trx: Transaction<DB>, events: Envelope | readonly Envelope[]): Promise<void> {
+export async function writeOutbox<DB>(
+  trx: Transaction<DB>,
+  events: Envelope | readonly Envelope[],
+  along?: (qc: QueryCreator<DB>) => QueryCreator<any>,
+): Promise<OutboxRow[]> {
   if (!trx.isTransaction) throw new Error("writeOutbox must run inside the transaction that makes the change");
   const list = Array.isArray(events) ? events : [events as Envelope];
-  if (list.length === 0) return;
-  await (trx as unknown as Transaction<{ outbox: OutboxTable }>)
-    .insertInto("outbox")
-    .values(
-      list.map((e) => ({
-        id: e.id,
-        type: e.type,
-        source: e.source,
-        key: e.key,
-        payload: e.payload,
-        traceparent: e.traceparent ?? null,
-        time: e.time,
-      })),
-    )
-    .execute();
+  if (list.length === 0) {
+    if (along) throw new Error("writeOutbox with a change along needs an event to write");
+    return [];
+  }
+  const rows = list.map((e) => ({
+    id: e.id,
+    type: e.type,
+    source: e.source,
+    key: e.key,
+    payload: e.payload,
+    traceparent: e.traceparent ?? null,
+    time: e.time,
+  }));
+  const qc = (along ? along(trx) : trx) as unknown as QueryCreator<{ outbox: OutboxTable }>;
+  const inserted = await qc.insertInto("outbox").values(rows).returning(["id", "seq"]).execute();
+  const seqs = new Map(inserted.map((r) => [r.id, r.seq]));
+  return rows.map((r) => ({ ...r, seq: seqs.get(r.id) as number | bigint }));
 }
 
 export interface OutboxRelayOptions {
@@ -104,8 +118,13 @@ export interface OutboxRelayOptions {
 export interface OutboxRelay {
   /** Starts publishing in the background. */
   start(): void;
-  /** Wakes the relay now, e.g. right after a transaction that wrote the outbox committed. */
-  notify(): void;
+  /**
+   * Wakes the relay now, e.g. right after a transaction that wrote the outbox committed. Given
+   * the rows that transaction wrote ({@link writeOutbox}'s result), called right after its
+   * commit and before anything else is awaited, a relay onto a bus that resolves once the events
+   * are handled hands them over without reading them back.
+   */
+  notify(written?: readonly OutboxRow[]): void;
   /** Stops after the batch in flight is published (or has failed); pending rows stay for the next start. */
   stop(): Promise<void>;
 }
@@ -122,7 +141,9 @@ export interface OutboxRelay {
  * transaction-scoped advisory lock per schema: with `skip locked` alone, a second relay would
  * publish the next batch while the first is still publishing the one before, breaking per-key
  * order. A relay that finds the lock taken waits `pollMs`. `stop()` waits for `bus.publish` in
- * flight, so a bus must bound its own calls.
+ * flight, so a bus must bound its own calls. Onto a bus that resolves a publish once the events
+ * are handled (in process), the relay works as its `deliverPass` says: rows handed over by their
+ * writer go out without a claim, and marks wait for the next claim.
  */
 export function createOutboxRelay({
   db,
@@ -170,10 +191,10 @@ export function createOutboxRelay({
     }
   }
 
-  type Row = Pick<OutboxTable, "id" | "type" | "source" | "key" | "payload" | "traceparent" | "time"> & { seq: number | bigint };
+  type Row = OutboxRow;
 
   /** The oldest unpublished rows but those whose `seq` is in `inFlight` (published, not marked yet). */
-  function unpublished(db: Kysely<any>, inFlight: readonly (number | bigint)[]) {
+  function unpublished(db: QueryCreator<any>, inFlight: readonly (number | bigint)[]) {
     let query = db
       .selectFrom("outbox")
       .select(["seq", "id", "type", "source", "key", "payload", "traceparent", "time"])
@@ -251,59 +272,112 @@ export function createOutboxRelay({
 
   /**
    * With a bus that resolves a publish once its events are handled (in process): publishes are
-   * not awaited one by one, or one slow consumer would hold back every other; each batch's rows
-   * are marked once its publish resolved. Rows published and not yet handled are left out of
-   * the next claims. After a publish rejects (a consumer stopped), nothing new is published until
-   * every publish in flight has settled, and the claims start again from the oldest row not
-   * marked, so that a key's events are never handed over out of order.
+   * not awaited one by one, or one slow consumer would hold back every other; a row is marked
+   * once its publish resolved, together with the others handled by then, in the statement of
+   * the next claim (at the latest `pollMs` later; at once when a batch's worth waits). Rows a
+   * writer hands over after its commit (`notify(rows)`) are published at once, without a claim,
+   * while the relay is caught up: its last claim found less than a batch, so every older row is
+   * in its hands already. Otherwise (at start, with a backlog, after a failure) rows are found by
+   * claims, oldest first; a claim also runs every `pollMs` for rows nobody handed over. Rows
+   * published and not yet marked are left out of the claims. After a publish rejects (a
+   * consumer stopped), nothing new is published until every publish in flight has settled, and
+   * the claims start again from the oldest row not marked, so that a key's events are never
+   * handed over out of order.
    */
   const unhandled = new Map<string, number | bigint>();
   let handled: Array<number | bigint> = [];
   let dropped: unknown;
   let inFlight = 0;
+  let caughtUp = false;
+  /** Rows handed over while a claim is running: published after its rows, if it finds the relay caught up. */
+  let arriving: Row[] | undefined;
 
   function deliver(rows: readonly Row[]): void {
-    for (const r of rows) unhandled.set(String(r.seq), r.seq);
+    const fresh = rows.filter((r) => !unhandled.has(String(r.seq)));
+    if (fresh.length === 0) return;
+    for (const r of fresh) unhandled.set(String(r.seq), r.seq);
+    if (service !== undefined) for (const r of fresh) eventsPublished.inc({ service, type: r.type });
     inFlight++;
-    publishTraced(rows.map(envelope))
+    publishTraced(fresh.map(envelope))
       .then(
         () => {
-          for (const r of rows) handled.push(r.seq);
+          for (const r of fresh) handled.push(r.seq);
         },
         (err: unknown) => {
           dropped ??= err;
+          caughtUp = false;
         },
       )
       .finally(() => {
         inFlight--;
-        notify();
+        // Caught up, the marks wait for the next claim; otherwise the relay goes on at once.
+        if (dropped !== undefined || !caughtUp || handled.length >= batchSize) wakeNow();
       });
   }
 
-  async function deliverPass(): Promise<{ published: number; full: boolean }> {
-    if (handled.length > 0) {
-      const marked = handled;
-      handled = [];
-      try {
-        await markPublished(db, marked);
-      } catch (err) {
-        handled.push(...marked);
-        throw err;
-      }
-      for (const seq of marked) unhandled.delete(String(seq));
+  /** Rows a writer committed: published now when the relay is caught up, else left for a claim. */
+  function handOver(rows: readonly Row[]): void {
+    if (rows.length === 0) return;
+    if (arriving) {
+      arriving.push(...rows);
+      return;
     }
-    if (dropped !== undefined) {
-      if (inFlight > 0) return { published: 0, full: false };
+    if (caughtUp && running && dropped === undefined && unhandled.size < maxUnhandled) {
+      deliver(rows);
+      return;
+    }
+    // Left to the claims, and so is every later row: they must not overtake these.
+    caughtUp = false;
+    notify();
+  }
+
+  /** Marks `seqs` published and reads the oldest unpublished rows but `inFlight`, in one statement. */
+  function markAndClaim(seqs: readonly (number | bigint)[], inFlight: readonly (number | bigint)[]): Promise<Row[]> {
+    if (seqs.length === 0) return unpublished(db, inFlight).execute();
+    const marking = db.with("marked", (qc) =>
+      qc.updateTable("outbox").set({ published_at: sql`now()` }).where("seq", "in", seqs).returning("seq"),
+    );
+    return unpublished(marking, inFlight).execute();
+  }
+
+  async function deliverPass(): Promise<{ published: number; full: boolean }> {
+    const marked = handled;
+    handled = [];
+    const markOnly = dropped !== undefined || unhandled.size >= maxUnhandled;
+    if (markOnly) {
+      if (marked.length > 0) {
+        try {
+          await markPublished(db, marked);
+        } catch (err) {
+          handled.push(...marked);
+          throw err;
+        }
+        for (const seq of marked) unhandled.delete(String(seq));
+      }
+      if (dropped === undefined || inFlight > 0) return { published: 0, full: false };
       const err = dropped;
       dropped = undefined;
       unhandled.clear();
       throw err;
     }
-    if (unhandled.size >= maxUnhandled) return { published: 0, full: false };
-    const rows = await unpublished(db, [...unhandled.values()]).execute();
-    if (rows.length > 0) deliver(rows);
-    if (service !== undefined) for (const r of rows) eventsPublished.inc({ service, type: r.type });
-    return { published: rows.length, full: rows.length === batchSize };
+    arriving = [];
+    let rows: Row[];
+    try {
+      rows = await markAndClaim(marked, [...unhandled.values()]);
+    } catch (err) {
+      handled.push(...marked);
+      arriving = undefined;
+      caughtUp = false;
+      throw err;
+    }
+    for (const seq of marked) unhandled.delete(String(seq));
+    const later = arriving;
+    arriving = undefined;
+    const full = rows.length === batchSize;
+    caughtUp = !full;
+    deliver(rows);
+    if (later.length > 0) handOver(later);
+    return { published: rows.length, full };
   }
 
   const pass = bus.resolvesWhen === "handled" ? deliverPass : publishPass;
@@ -332,7 +406,15 @@ export function createOutboxRelay({
     }
   }
 
-  function notify(): void {
+  function notify(written?: readonly OutboxRow[]): void {
+    if (written && bus.resolvesWhen === "handled") {
+      handOver(written);
+      return;
+    }
+    wakeNow();
+  }
+
+  function wakeNow(): void {
     pending = true;
     // While the bus fails, a notify does not cut the backoff short.
     if (!backingOff) wake?.();

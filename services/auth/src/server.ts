@@ -57,7 +57,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthServer {
     accessTtlS: config.AUTH_ACCESS_TTL_S,
     refreshTtlS: config.AUTH_REFRESH_TTL_S,
     scrypt: { log2N: config.AUTH_SCRYPT_LOG2_N, r: 8, p: 1 },
-    onEventsWritten: () => host?.notifyOutbox(),
+    onEventsWritten: (written) => host?.notifyOutbox(written),
   });
   // Auth verifies its own tokens (GetMe) like any service, from its own key table.
   const verifier = createTokenVerifier({

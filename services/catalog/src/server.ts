@@ -53,7 +53,7 @@ export function createCatalogService(opts: CatalogServiceOptions): CatalogServer
     logger,
     feed: new StockFeed(logger),
     cacheSize: config.CATALOG_CACHE_SIZE,
-    onEventsWritten: () => host?.notifyOutbox(),
+    onEventsWritten: (written) => host?.notifyOutbox(written),
   });
   const h = createServiceHost({
     name: "catalog",

@@ -77,7 +77,7 @@ export function createOrderService(opts: OrderServiceOptions): OrderServer {
     logger,
     peers: createGrpcCheckoutPeers(clients),
     feed,
-    onEventsWritten: () => host?.notifyOutbox(),
+    onEventsWritten: (written) => host?.notifyOutbox(written),
     ...(shared ? { statusChannel: shared.channel } : {}),
   });
   const h = createServiceHost({

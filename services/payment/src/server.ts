@@ -66,7 +66,7 @@ export function createPaymentService(opts: PaymentServiceOptions): PaymentServer
     logger,
     provider,
     ...(opts.chargeRetry ? { retry: opts.chargeRetry } : {}),
-    onEventsWritten: () => host?.notifyOutbox(),
+    onEventsWritten: (written) => host?.notifyOutbox(written),
   });
   const auth = authVerifier(config, opts.verifier, logger);
   let resuming: Promise<unknown> | undefined;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { createEnvelope, type Logger, notFound, unauthenticated, writeOutbox } from "@shopmesh/platform";
+import { createEnvelope, type Logger, notFound, type OutboxRow, unauthenticated, writeOutbox } from "@shopmesh/platform";
 import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
 import { create } from "@bufbuild/protobuf";
 import type { JSONWebKeySet } from "jose";
@@ -43,8 +43,8 @@ export interface AuthOptions {
   readonly accessTtlS: number;
   readonly refreshTtlS: number;
   readonly scrypt: ScryptParams;
-  /** Called after a transaction that wrote outbox rows committed (wakes the relay). */
-  readonly onEventsWritten?: () => void;
+  /** Called right after a transaction that wrote outbox rows committed, with the rows (hands them to the relay). */
+  readonly onEventsWritten?: (written: readonly OutboxRow[]) => void;
 }
 
 /** The use cases of the auth service. Inputs are already validated and normalised. */
@@ -97,7 +97,7 @@ export function createAuth(opts: AuthOptions): Auth {
       const passwordHash = await hashPassword(password, opts.scrypt);
       const id = randomUUID();
       const refresh = newRefresh(id, randomUUID());
-      const user = await db.transaction().execute(async (trx) => {
+      const { user, written } = await db.transaction().execute(async (trx) => {
         const row = await insertUser(trx, { id, email, name, passwordHash });
         await insertRefreshToken(trx, refresh.row);
         const event = create(UserRegisteredSchema, {
@@ -106,10 +106,10 @@ export function createAuth(opts: AuthOptions): Auth {
           name: row.name,
           registeredAt: timestampFromDate(row.created_at),
         });
-        await writeOutbox(trx, createEnvelope(UserRegisteredSchema, event, { source: "auth", key: row.id }));
-        return row;
+        const written = await writeOutbox(trx, createEnvelope(UserRegisteredSchema, event, { source: "auth", key: row.id }));
+        return { user: row, written };
       });
-      opts.onEventsWritten?.();
+      opts.onEventsWritten?.(written);
       return issue(user, refresh.token);
     },
 

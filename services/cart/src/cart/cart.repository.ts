@@ -1,4 +1,5 @@
-import type { Kysely, Transaction } from "kysely";
+import { type Envelope, withInboxClaim } from "@shopmesh/platform";
+import { type Kysely, sql, type Transaction } from "kysely";
 import type { CartDb } from "../db/tables.js";
 import type { CartLine, StoredCart } from "./cart.js";
 
@@ -6,9 +7,17 @@ type Db = Kysely<CartDb> | Transaction<CartDb>;
 
 /** The user's cart as stored; empty (no updatedAt) when it never had an item. */
 export async function findCart(db: Db, userId: string): Promise<StoredCart> {
-  const cart = await db.selectFrom("carts").select("updated_at").where("user_id", "=", userId).executeTakeFirst();
-  const lines = await findLines(db, userId);
-  return { userId, lines, updatedAt: cart?.updated_at };
+  const rows = await db
+    .selectFrom("carts")
+    .leftJoin("cart_items", "cart_items.user_id", "carts.user_id")
+    .select(["carts.updated_at", "cart_items.product_id", "cart_items.quantity"])
+    .where("carts.user_id", "=", userId)
+    .orderBy("cart_items.seq")
+    .execute();
+  const lines = rows.flatMap((r) =>
+    r.product_id === null || r.quantity === null ? [] : [{ productId: r.product_id, quantity: r.quantity }],
+  );
+  return { userId, lines, updatedAt: rows[0]?.updated_at };
 }
 
 async function findLines(db: Db, userId: string): Promise<CartLine[]> {
@@ -29,10 +38,39 @@ export async function lockCart(trx: Transaction<CartDb>, userId: string, now: Da
   return findLines(trx, userId);
 }
 
-/** Locks the user's cart until `trx` ends and returns its lines; undefined when the user never had one. */
-export async function lockExistingCart(trx: Transaction<CartDb>, userId: string): Promise<CartLine[] | undefined> {
-  const cart = await trx.selectFrom("carts").select("user_id").where("user_id", "=", userId).forUpdate().executeTakeFirst();
-  return cart ? findLines(trx, userId) : undefined;
+/**
+ * In one statement: records `event` in the inbox (see withInboxClaim) and locks the user's cart
+ * until `trx` ends. Undefined when the event was consumed before; else whether the user has a cart.
+ */
+export async function claimAndLockCart(trx: Transaction<CartDb>, event: Envelope, userId: string): Promise<{ cart: boolean } | undefined> {
+  const row = await withInboxClaim<CartDb>(trx, event)
+    .with("locked", (qc) => qc.selectFrom("carts").select("user_id").where("user_id", "=", userId).forUpdate())
+    .selectNoFrom((eb) => [
+      eb.exists(eb.selectFrom("inbox_claim").select("event_id")).as("claimed"),
+      eb.exists(eb.selectFrom("locked").select("user_id")).as("cart"),
+    ])
+    .executeTakeFirstOrThrow();
+  return row.claimed ? { cart: Boolean(row.cart) } : undefined;
+}
+
+/**
+ * Takes `units` (product id → units) out of the user's cart, whose lock `trx` holds, in one
+ * statement: a line with no more than the units taken goes, the others are reduced, and the
+ * cart is stamped changed if a line was. What the shopper added meanwhile stays.
+ */
+export async function takeUnits(trx: Transaction<CartDb>, userId: string, units: ReadonlyMap<string, number>, now: Date): Promise<void> {
+  await sql`
+    with taken as (select * from unnest(${[...units.keys()]}::text[], ${[...units.values()]}::int[]) as t(product_id, quantity)),
+    emptied as (
+      delete from cart_items i using taken t
+      where i.user_id = ${userId} and i.product_id = t.product_id and i.quantity <= t.quantity
+      returning i.product_id),
+    reduced as (
+      update cart_items i set quantity = i.quantity - t.quantity from taken t
+      where i.user_id = ${userId} and i.product_id = t.product_id and i.quantity > t.quantity
+      returning i.product_id)
+    update carts set updated_at = ${now}
+    where user_id = ${userId} and (exists (select from emptied) or exists (select from reduced))`.execute(trx);
 }
 
 /** Sets a line's quantity, inserting it (as the cart's last line) when missing. */
@@ -42,9 +80,4 @@ export async function upsertLine(trx: Transaction<CartDb>, userId: string, produ
     .values({ user_id: userId, product_id: productId, quantity })
     .onConflict((oc) => oc.columns(["user_id", "product_id"]).doUpdateSet({ quantity }))
     .execute();
-}
-
-export async function deleteLines(trx: Transaction<CartDb>, userId: string, productIds: readonly string[]): Promise<void> {
-  if (productIds.length === 0) return;
-  await trx.deleteFrom("cart_items").where("user_id", "=", userId).where("product_id", "in", productIds).execute();
 }

@@ -1,8 +1,8 @@
-import { failedPrecondition, notFound } from "@shopmesh/platform";
+import { type Envelope, failedPrecondition, notFound } from "@shopmesh/platform";
 import type { Kysely, Transaction } from "kysely";
 import type { CartDb } from "../db/tables.js";
 import { type CartLine, MAX_LINES, MAX_QUANTITY, type PricedCart, priceCart, type StoredCart, unitsByProduct } from "./cart.js";
-import { deleteLines, findCart, lockCart, lockExistingCart, upsertLine } from "./cart.repository.js";
+import { claimAndLockCart, findCart, lockCart, takeUnits, upsertLine } from "./cart.repository.js";
 import type { ProductCatalog } from "./product-catalog.js";
 
 /** The cart use cases; arguments are validated by the caller, and `userId` is whose cart it is. */
@@ -15,8 +15,11 @@ export interface Carts {
   /** Drops a line; a product not in the cart changes nothing. */
   removeItem(userId: string, productId: string): Promise<PricedCart>;
   clearCart(userId: string): Promise<PricedCart>;
-  /** Takes ordered units out of the user's cart (lines that reach 0 go), within the caller's transaction. */
-  removeOrdered(trx: Transaction<CartDb>, userId: string, ordered: readonly CartLine[]): Promise<void>;
+  /**
+   * Records `event` in the inbox and takes the ordered units out of the user's cart (lines that
+   * reach 0 go), within the caller's transaction; false when the event was consumed before.
+   */
+  removeOrdered(trx: Transaction<CartDb>, event: Envelope, userId: string, ordered: readonly CartLine[]): Promise<boolean>;
 }
 
 export interface CartsOptions {
@@ -36,8 +39,9 @@ export function createCarts({ db, catalog, now = () => new Date() }: CartsOption
 
     async addItem(userId, productId, qty) {
       if (!(await catalog.products([productId])).has(productId)) throw notFound("product");
-      await db.transaction().execute(async (trx) => {
-        const lines = await lockCart(trx, userId, now());
+      const at = now();
+      const stored = await db.transaction().execute(async (trx): Promise<StoredCart> => {
+        const lines = await lockCart(trx, userId, at);
         const existing = lines.find((l) => l.productId === productId);
         if (!existing && lines.length >= MAX_LINES) throw failedPrecondition(`a cart holds at most ${MAX_LINES} products`);
         const quantity = (existing?.quantity ?? 0) + qty;
@@ -45,8 +49,11 @@ export function createCarts({ db, catalog, now = () => new Date() }: CartsOption
           throw failedPrecondition(`a line holds at most ${MAX_QUANTITY} units; the cart has ${existing?.quantity ?? 0} of this product`);
         }
         await upsertLine(trx, userId, productId, quantity);
+        // As committed: a new line comes last.
+        const after = existing ? lines.map((l) => (l === existing ? { productId, quantity } : l)) : [...lines, { productId, quantity }];
+        return { userId, lines: after, updatedAt: at };
       });
-      return getCart(userId);
+      return priced(stored);
     },
 
     async updateItem(userId, productId, qty) {
@@ -83,21 +90,12 @@ export function createCarts({ db, catalog, now = () => new Date() }: CartsOption
       return getCart(userId);
     },
 
-    async removeOrdered(trx, userId, ordered) {
+    async removeOrdered(trx, event, userId, ordered) {
+      const locked = await claimAndLockCart(trx, event, userId);
+      if (!locked) return false;
       const units = unitsByProduct(ordered);
-      if (units.size === 0) return;
-      const lines = await lockExistingCart(trx, userId);
-      const emptied: string[] = [];
-      let changed = false;
-      for (const line of lines ?? []) {
-        const taken = units.get(line.productId);
-        if (taken === undefined) continue;
-        changed = true;
-        if (taken >= line.quantity) emptied.push(line.productId);
-        else await upsertLine(trx, userId, line.productId, line.quantity - taken);
-      }
-      await deleteLines(trx, userId, emptied);
-      if (changed) await touch(trx, userId);
+      if (locked.cart && units.size > 0) await takeUnits(trx, userId, units, now());
+      return true;
     },
   };
 }

@@ -1,6 +1,6 @@
-import { consumeOnce, createEventRegistry, deadLetterVia, type EventBus, type Logger, type Subscription } from "@shopmesh/platform";
+import { consumeClaimed, createEventRegistry, deadLetterVia, type EventBus, type Logger, type Subscription } from "@shopmesh/platform";
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Carts } from "../cart/cart.service.js";
 import type { CartDb } from "../db/tables.js";
 
@@ -13,14 +13,15 @@ export const CART_GROUP = "cart";
  */
 export function subscribeOrderPlaced(bus: EventBus, db: Kysely<CartDb>, carts: Carts, logger: Logger): Subscription {
   return bus.subscribe(CART_GROUP, [OrderPlacedSchema.typeName], async (event) => {
-    await consumeOnce(
+    await consumeClaimed(
       db,
       event,
       async (trx) => {
         const placed = registry.decodeAs(OrderPlacedSchema, event);
         if (!placed.userId) throw new Error(`${event.type} ${placed.orderId} without a user id`);
-        await carts.removeOrdered(
-          trx,
+        return carts.removeOrdered(
+          trx as Transaction<CartDb>,
+          event,
           placed.userId,
           placed.items.map((i) => ({ productId: i.productId, quantity: i.quantity })),
         );

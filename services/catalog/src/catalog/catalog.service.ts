@@ -1,6 +1,6 @@
 import * as books from "./books.repository.js";
 import type { ReservationRecord, StockBook } from "./books.repository.js";
-import { type Envelope, type Logger, failedPrecondition, notFound, withDbErrors, writeOutbox } from "@shopmesh/platform";
+import { type Envelope, type Logger, failedPrecondition, notFound, type OutboxRow, withDbErrors, writeOutbox } from "@shopmesh/platform";
 import type { Kysely, Transaction } from "kysely";
 import type { CatalogDb } from "../db/tables.js";
 import * as repo from "./catalog.repository.js";
@@ -30,8 +30,8 @@ export interface CatalogDeps {
   readonly feed?: StockFeed;
   /** Most products kept in memory for GetProduct/BatchGetProducts (see ProductCache); 0 turns that off. */
   readonly cacheSize?: number;
-  /** Told after a commit that wrote events to the outbox (wakes the relay). */
-  readonly onEventsWritten?: () => void;
+  /** Told right after a commit that wrote events to the outbox, with their rows (hands them to the relay). */
+  readonly onEventsWritten?: (written: readonly OutboxRow[]) => void;
 }
 
 /** The catalog's use cases. Inputs are already validated (see validation.ts). */
@@ -107,13 +107,13 @@ export function createCatalog(deps: CatalogDeps): Catalog {
    */
   async function stockChangeIn<T>(trx: Transaction<CatalogDb>, work: StockWork<T>): Promise<StockChange<T>> {
     const { result, levels, events = [] } = await work(trx);
-    await writeOutbox(trx, events);
+    const written = await writeOutbox(trx, events);
     return {
       result,
       afterCommit() {
         // Published after the commit: watchers never see a level that could still roll back.
         if (levels.length > 0) feed.publish(levels);
-        if (events.length > 0) deps.onEventsWritten?.();
+        if (written.length > 0) deps.onEventsWritten?.(written);
       },
       afterUncertainCommit() {
         // Whether the change took effect is unknown and nothing was published, so no cached

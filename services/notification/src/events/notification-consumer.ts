@@ -1,5 +1,5 @@
 import {
-  consumeOnce,
+  consumeClaimed,
   createEventRegistry,
   deadLetterVia,
   type Envelope,
@@ -50,7 +50,7 @@ export function factOf(event: Envelope): Fact {
 
 /**
  * Subscribes to UserRegistered, OrderPaid and OrderCancelled: each event is recorded once
- * (consumeOnce: the inbox row and the PENDING notification commit together), then delivered
+ * (consumeClaimed: the inbox row and the PENDING notification are one statement), then delivered
  * outside the transaction, so a redelivered event is a duplicate and sends nothing.
  */
 export function subscribeNotifications(opts: {
@@ -65,14 +65,17 @@ export function subscribeNotifications(opts: {
     [UserRegisteredSchema.typeName, OrderPaidSchema.typeName, OrderCancelledSchema.typeName],
     async (event) => {
       let pending: Notification | undefined;
-      const result = await consumeOnce(
+      const result = await consumeClaimed(
         db,
         event,
-        async (trx) => {
-          pending = undefined; // a retried attempt starts over: the previous one rolled back
-          pending = await notifications.record(trx, event.id, factOf(event));
+        async () => {
+          pending = undefined; // a retried attempt starts over: the previous one changed nothing
+          const recorded = await notifications.record(event, factOf(event));
+          pending = recorded?.pending;
+          return recorded !== undefined;
         },
-        { logger, onDeadLetter: deadLetterVia(bus, NOTIFICATION_GROUP) },
+        // The inbox row and the notification are one statement.
+        { logger, onDeadLetter: deadLetterVia(bus, NOTIFICATION_GROUP), transaction: false },
       );
       if (result === "handled" && pending) await notifications.deliver(pending);
     },

@@ -1,49 +1,87 @@
+import { type Envelope, withInboxClaim } from "@shopmesh/platform";
 import type { Kysely, Transaction } from "kysely";
 import type { NotificationDb, NotificationRow } from "../db/tables.js";
 import type { DeliveryStatus, Notification } from "./notification.js";
 
 type Db = Kysely<NotificationDb> | Transaction<NotificationDb>;
 
-/** Remembers (or updates) where to reach a user. */
-export async function upsertRecipient(db: Db, r: { userId: string; email: string; name: string }): Promise<void> {
-  await db
-    .insertInto("recipients")
-    .values({ user_id: r.userId, email: r.email, name: r.name })
-    .onConflict((oc) => oc.column("user_id").doUpdateSet({ email: r.email, name: r.name, updated_at: new Date() }))
-    .execute();
-}
-
+/** Where to reach a user, when known. */
 export async function findRecipient(db: Db, userId: string): Promise<{ email: string; name: string } | undefined> {
   return db.selectFrom("recipients").select(["email", "name"]).where("user_id", "=", userId).executeTakeFirst();
 }
 
-/** Inserts a notification; undefined when its source event already has one. */
-export async function insertNotification(
-  db: Db,
-  n: Omit<Notification, "createdAt" | "deliveredAt" | "channel">,
+/**
+ * In one statement: records `event` in the inbox (see withInboxClaim) and, unless it was there
+ * already, the notification it causes (and, given, the recipient it tells of). Undefined for an
+ * event consumed before.
+ */
+export async function claimAndInsertNotification(
+  db: Kysely<NotificationDb>,
+  event: Envelope,
+  n: Omit<Notification, "createdAt" | "deliveredAt" | "channel" | "sourceEventId">,
+  recipient?: { userId: string; email: string; name: string },
 ): Promise<Notification | undefined> {
-  const row = await db
+  let qc = withInboxClaim<NotificationDb>(db, event);
+  if (recipient) {
+    qc = qc.with("remembered", (q) =>
+      q
+        .insertInto("recipients")
+        .columns(["user_id", "email", "name"])
+        .expression((eb) =>
+          eb
+            .selectFrom("inbox_claim")
+            .select((sb) => [
+              sb.val(recipient.userId).as("user_id"),
+              sb.val(recipient.email).as("email"),
+              sb.val(recipient.name).as("name"),
+            ]),
+        )
+        .onConflict((oc) =>
+          oc
+            .column("user_id")
+            .doUpdateSet((eb) => ({ email: eb.ref("excluded.email"), name: eb.ref("excluded.name"), updated_at: new Date() })),
+        )
+        .returning("user_id"),
+    ) as unknown as typeof qc;
+  }
+  const row = await qc
     .insertInto("notifications")
-    .values({
-      id: n.id,
-      user_id: n.userId,
-      channel: "email",
-      recipient: n.recipient,
-      subject: n.subject,
-      body: n.body,
-      kind: n.kind,
-      source_event_id: n.sourceEventId,
-      order_id: n.orderId ?? null,
-      status: n.status,
-      failure_reason: n.failureReason ?? null,
-    })
+    .columns([
+      "id",
+      "user_id",
+      "channel",
+      "recipient",
+      "subject",
+      "body",
+      "kind",
+      "source_event_id",
+      "order_id",
+      "status",
+      "failure_reason",
+    ])
+    .expression((eb) =>
+      eb
+        .selectFrom("inbox_claim")
+        .select((sb) => [
+          sb.cast(sb.val(n.id), "uuid").as("id"),
+          sb.val(n.userId).as("user_id"),
+          sb.val("email").as("channel"),
+          sb.val(n.recipient).as("recipient"),
+          sb.val(n.subject).as("subject"),
+          sb.val(n.body).as("body"),
+          sb.val(n.kind).as("kind"),
+          sb.cast(sb.val(event.id), "uuid").as("source_event_id"),
+          sb.cast(sb.val(n.orderId ?? null), "text").as("order_id"),
+          sb.val(n.status).as("status"),
+          sb.cast(sb.val(n.failureReason ?? null), "text").as("failure_reason"),
+        ]),
+    )
     .onConflict((oc) => oc.column("source_event_id").doNothing())
     .returningAll()
     .executeTakeFirst();
   return row && toNotification(row);
 }
 
-/** Moves a PENDING notification to its delivery outcome; false when it was no longer pending. */
 export async function markDelivered(
   db: Db,
   id: string,

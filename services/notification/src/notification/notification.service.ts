@@ -1,5 +1,5 @@
-import { type Logger, uuidv7 } from "@shopmesh/platform";
-import type { Kysely, Transaction } from "kysely";
+import { type Envelope, type Logger, uuidv7 } from "@shopmesh/platform";
+import type { Kysely } from "kysely";
 import type { NotificationDb } from "../db/tables.js";
 import type { Mailer } from "./mailer.js";
 import { compose, type Fact, type Notification, RECIPIENT_UNKNOWN, redactEmails } from "./notification.js";
@@ -19,20 +19,21 @@ export interface NotificationPage {
 
 /**
  * The notification use cases. Delivery happens in two steps so that a redelivered event never
- * sends twice: {@link Notifications.record} runs inside the consumer's inbox transaction and
- * stores the notification as PENDING; after that commits, {@link Notifications.deliver} hands
+ * sends twice: {@link Notifications.record} stores the notification as PENDING in the statement
+ * that records the event in the inbox; after that commits, {@link Notifications.deliver} hands
  * it to the mailer and marks it SENT, CAPTURED or FAILED. A crash after the mailer accepted an
  * email but before the mark leaves it PENDING; {@link Notifications.deliverPending} (run at
  * start) then sends it once more — at most one duplicate email, never a lost one.
  */
 export interface Notifications {
   /**
-   * Records the notification for `fact`, caused by event `sourceEventId`, in `trx`. A welcome
-   * also remembers the user's address for later notifications. An order notification for a
-   * user whose UserRegistered was never seen is stored FAILED ("recipient unknown"): final,
-   * listed to the user, not retried. Returns the notification when it awaits delivery.
+   * Records the notification for `fact`, caused by `event`, and the event in the inbox, in one
+   * statement. A welcome also remembers the user's address for later notifications. An order
+   * notification for a user whose UserRegistered was never seen is stored FAILED ("recipient
+   * unknown"): final, listed to the user, not retried. Undefined when the event was consumed
+   * before; else the notification, with `pending` when it awaits delivery.
    */
-  record(trx: Transaction<NotificationDb>, sourceEventId: string, fact: Fact): Promise<Notification | undefined>;
+  record(event: Envelope, fact: Fact): Promise<{ pending: Notification | undefined } | undefined>;
   /** Sends a PENDING notification and records the outcome; never rejects for a transport failure. */
   deliver(notification: Notification): Promise<void>;
   /** Delivers what a previous run left PENDING; resolves to how many. */
@@ -58,31 +59,30 @@ export function createNotifications({ db, mailer, logger }: NotificationsOptions
   };
 
   return {
-    async record(trx, sourceEventId, fact) {
-      let recipient: { email: string; name: string } | undefined;
-      if (fact.kind === "welcome") {
-        recipient = { email: fact.email, name: fact.name };
-        await repo.upsertRecipient(trx, { userId: fact.userId, ...recipient });
-      } else {
-        recipient = await repo.findRecipient(trx, fact.userId);
-      }
+    async record(event, fact) {
+      const recipient = fact.kind === "welcome" ? { email: fact.email, name: fact.name } : await repo.findRecipient(db, fact.userId);
       const message = compose(fact, recipient?.name || undefined);
-      const inserted = await repo.insertNotification(trx, {
-        id: uuidv7(),
-        userId: fact.userId,
-        recipient: recipient?.email ?? "",
-        subject: message.subject,
-        body: message.body,
-        kind: fact.kind,
-        sourceEventId,
-        orderId: fact.kind === "welcome" ? undefined : fact.orderId,
-        status: recipient ? "pending" : "failed",
-        failureReason: recipient ? undefined : RECIPIENT_UNKNOWN,
-      });
-      if (inserted && !recipient) {
+      const inserted = await repo.claimAndInsertNotification(
+        db,
+        event,
+        {
+          id: uuidv7(),
+          userId: fact.userId,
+          recipient: recipient?.email ?? "",
+          subject: message.subject,
+          body: message.body,
+          kind: fact.kind,
+          orderId: fact.kind === "welcome" ? undefined : fact.orderId,
+          status: recipient ? "pending" : "failed",
+          failureReason: recipient ? undefined : RECIPIENT_UNKNOWN,
+        },
+        fact.kind === "welcome" ? { userId: fact.userId, email: fact.email, name: fact.name } : undefined,
+      );
+      if (!inserted) return undefined;
+      if (!recipient) {
         logger.warn({ notification_id: inserted.id, user_id: fact.userId, kind: fact.kind }, "notification not sent: recipient unknown");
       }
-      return inserted?.status === "pending" ? inserted : undefined;
+      return { pending: inserted.status === "pending" ? inserted : undefined };
     },
 
     deliver,

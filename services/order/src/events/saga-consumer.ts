@@ -1,6 +1,6 @@
 import { isMessage } from "@bufbuild/protobuf";
 import {
-  consumeOnce,
+  consumeClaimed,
   createEventRegistry,
   deadLetterVia,
   type Envelope,
@@ -12,8 +12,7 @@ import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/c
 import { PaymentFailedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
 import type { Kysely } from "kysely";
 import type { OrderDb } from "../db/tables.js";
-import type { StatusUpdate } from "../order/order.js";
-import type { Orders } from "../order/order.service.js";
+import type { AppliedEvent, Orders } from "../order/order.service.js";
 import type { SagaEvent } from "../order/saga.js";
 
 const SCHEMAS = [StockReservedSchema, StockRejectedSchema, PaymentSucceededSchema, PaymentFailedSchema];
@@ -43,15 +42,21 @@ export function subscribeSaga(bus: EventBus, db: Kysely<OrderDb>, orders: Orders
     ORDER_GROUP,
     SCHEMAS.map((s) => s.typeName),
     async (event) => {
-      let applied: StatusUpdate[] = [];
-      const result = await consumeOnce(
+      let applied: AppliedEvent = { updates: [], written: [] };
+      const result = await consumeClaimed(
         db,
         event,
-        async (trx) => {
-          applied = []; // a retried attempt starts over
-          applied = await orders.applyEvent(trx, decode(event));
+        async (conn) => {
+          applied = { updates: [], written: [] }; // a retried attempt starts over
+          const decoded = decode(event);
+          const consumed = orders.appliesAlone(decoded)
+            ? await orders.consumeAlone(conn, event, decoded)
+            : await conn.transaction().execute((trx) => orders.consumeEvent(trx, event, decoded));
+          if (consumed) applied = consumed;
+          return consumed !== undefined;
         },
-        { logger, onDeadLetter: deadLetterVia(bus, ORDER_GROUP) },
+        // A transaction of the handler's own, unless the event is one statement.
+        { logger, onDeadLetter: deadLetterVia(bus, ORDER_GROUP), transaction: false },
       );
       if (result === "handled") orders.announce(applied);
     },

@@ -1,7 +1,8 @@
-import { type Insertable, type Kysely, type Selectable, sql, type Transaction, type Updateable } from "kysely";
+import { type Insertable, type Kysely, type QueryCreator, type Selectable, sql, type Transaction, type Updateable } from "kysely";
+import { jsonArrayFrom } from "kysely/helpers/postgres";
 import type { OrderDb, OrdersTable } from "../db/tables.js";
 import type { Order, OrderItem, OrderStatus, StatusTransition, StatusUpdate } from "./order.js";
-import type { KeysetCursor } from "@shopmesh/platform";
+import { type Envelope, type KeysetCursor, withInboxClaim } from "@shopmesh/platform";
 
 type Db = Kysely<OrderDb> | Transaction<OrderDb>;
 export type OrderRow = Selectable<OrdersTable>;
@@ -24,39 +25,171 @@ export async function insertOrder(trx: Transaction<OrderDb>, row: Insertable<Ord
   return inserted !== undefined;
 }
 
-export async function insertItems(trx: Transaction<OrderDb>, orderId: string, items: readonly OrderItem[]): Promise<void> {
-  if (items.length === 0) return;
-  await trx
-    .insertInto("order_items")
-    .values(
-      items.map((item, i) => ({
-        order_id: orderId,
-        line_no: i + 1,
-        product_id: item.productId,
-        name: item.name,
-        unit_price_cents: item.unitPriceCents,
-        quantity: item.quantity,
-        line_total_cents: item.lineTotalCents,
-      })),
+/**
+ * A placed order's items and first transition, as common table expressions of the statement
+ * that writes its OrderPlaced (`writeOutbox`'s `along`). `items` is never empty.
+ */
+export function orderContents(orderId: string, items: readonly OrderItem[], placed: StatusTransition) {
+  return (qc: QueryCreator<OrderDb>) =>
+    qc
+      .with("items", (q) =>
+        q
+          .insertInto("order_items")
+          .values(
+            items.map((item, i) => ({
+              order_id: orderId,
+              line_no: i + 1,
+              product_id: item.productId,
+              name: item.name,
+              unit_price_cents: item.unitPriceCents,
+              quantity: item.quantity,
+              line_total_cents: item.lineTotalCents,
+            })),
+          )
+          .returning("line_no"),
+      )
+      .with("history", (q) =>
+        q
+          .insertInto("order_transitions")
+          .values({
+            order_id: orderId,
+            seq: placed.seq,
+            from_status: placed.from,
+            to_status: placed.to,
+            reason: placed.reason,
+            at: placed.at,
+          })
+          .returning("seq"),
+      );
+}
+
+/** An order row with its items. */
+export type OrderWithItems = OrderRow & { items: OrderItem[] };
+
+/**
+ * The order row with its items, locked until `trx` ends: the changes of one order are
+ * serialised. Given `event`, the same statement records it in the inbox (see withInboxClaim):
+ * then `claimed` is false, and nothing is locked, when it was consumed before.
+ */
+export async function lockOrder(
+  trx: Transaction<OrderDb>,
+  id: string,
+  event?: Envelope,
+): Promise<{ claimed: boolean; order: OrderWithItems | undefined }> {
+  const items = (eb: Kysely<OrderDb>) =>
+    jsonArrayFrom(
+      eb
+        .selectFrom("order_items")
+        .select(["product_id as productId", "name", "unit_price_cents as unitPriceCents", "quantity", "line_total_cents as lineTotalCents"])
+        .where("order_id", "=", id)
+        .orderBy("line_no"),
+    ).as("items");
+  if (!event) {
+    const order = await trx
+      .selectFrom("orders")
+      .selectAll()
+      .select((eb) => items(eb as unknown as Kysely<OrderDb>))
+      .where("id", "=", id)
+      .forUpdate()
+      .executeTakeFirst();
+    return { claimed: true, order };
+  }
+  const rows = await withInboxClaim<OrderDb>(trx, event)
+    .with("locked", (qc) =>
+      qc
+        .selectFrom("orders")
+        .selectAll()
+        .where("id", "=", id)
+        .where((eb) => eb.exists(eb.selectFrom("inbox_claim").select("event_id")))
+        .forUpdate(),
     )
+    .selectFrom("inbox_claim")
+    .leftJoin("locked", (join) => join.onTrue())
+    .selectAll("locked")
+    .select((eb) => items(eb as unknown as Kysely<OrderDb>))
     .execute();
+  const row = rows[0];
+  if (!row) return { claimed: false, order: undefined };
+  return { claimed: true, order: row.id === null ? undefined : (row as OrderWithItems) };
 }
 
-export async function insertTransitions(trx: Transaction<OrderDb>, orderId: string, steps: readonly StatusTransition[]): Promise<void> {
-  if (steps.length === 0) return;
-  await trx
-    .insertInto("order_transitions")
-    .values(steps.map((s) => ({ order_id: orderId, seq: s.seq, from_status: s.from, to_status: s.to, reason: s.reason, at: s.at })))
+/**
+ * The order's transitions recorded and its row updated, as common table expressions of one
+ * statement: {@link updateOrder}'s, or the one that writes the events of the change (`writeOutbox`'s `along`).
+ */
+export function orderChange(id: string, steps: readonly StatusTransition[], set: Updateable<OrdersTable>) {
+  return (qc: QueryCreator<OrderDb>) =>
+    qc
+      .with("recorded", (q) =>
+        q
+          .insertInto("order_transitions")
+          .values(steps.map((s) => ({ order_id: id, seq: s.seq, from_status: s.from, to_status: s.to, reason: s.reason, at: s.at })))
+          .returning("seq"),
+      )
+      .with("updated", (q) => q.updateTable("orders").set(set).where("id", "=", id).returning("id"));
+}
+
+/**
+ * In one statement: records `event` in the inbox (see withInboxClaim) and, unless it was there
+ * already, moves the order from `step.from` to `step.to` with its transition, when it is in
+ * `step.from`. Undefined for an event consumed before; else the transition's seq when the order
+ * moved, and its status before (undefined for an unknown order).
+ */
+export async function claimAndStep(
+  db: Kysely<OrderDb>,
+  event: Envelope,
+  id: string,
+  step: { from: OrderStatus; to: OrderStatus; reason: string; at: Date },
+): Promise<{ seq: number | undefined; statusBefore: OrderStatus | undefined; paymentId: string | null } | undefined> {
+  const rows = await withInboxClaim<OrderDb>(db, event)
+    .with("stepped", (qc) =>
+      qc
+        .updateTable("orders")
+        .set((eb) => ({ status: step.to, version: eb("version", "+", 1), updated_at: step.at }))
+        .where("id", "=", id)
+        .where("status", "=", step.from)
+        .where((eb) => eb.exists(eb.selectFrom("inbox_claim").select("event_id")))
+        .returning(["id", "version", "payment_id"]),
+    )
+    .with("recorded", (qc) =>
+      qc
+        .insertInto("order_transitions")
+        .columns(["order_id", "seq", "from_status", "to_status", "reason", "at"])
+        .expression((eb) =>
+          eb
+            .selectFrom("stepped")
+            .select((sb) => [
+              "stepped.id",
+              "stepped.version",
+              sb.val(step.from).as("from_status"),
+              sb.val(step.to).as("to_status"),
+              sb.val(step.reason).as("reason"),
+              sb.cast(sb.val(step.at), "timestamptz").as("at"),
+            ]),
+        )
+        .returning("seq"),
+    )
+    .selectFrom("inbox_claim")
+    .leftJoin("stepped", (join) => join.onTrue())
+    .select((eb) => [
+      "stepped.version",
+      "stepped.payment_id",
+      eb.selectFrom("orders").select("status").where("id", "=", id).as("status_before"),
+    ])
     .execute();
+  const row = rows[0];
+  if (!row) return undefined;
+  return { seq: row.version ?? undefined, statusBefore: row.status_before ?? undefined, paymentId: row.payment_id };
 }
 
-/** The order row, locked until `trx` ends: the changes of one order are serialised. */
-export async function lockOrder(trx: Transaction<OrderDb>, id: string): Promise<OrderRow | undefined> {
-  return trx.selectFrom("orders").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
-}
-
-export async function updateOrder(trx: Transaction<OrderDb>, id: string, set: Updateable<OrdersTable>): Promise<void> {
-  await trx.updateTable("orders").set(set).where("id", "=", id).execute();
+/** Records the order's transitions and updates its row, in one statement. */
+export async function updateOrder(
+  trx: Transaction<OrderDb>,
+  id: string,
+  steps: readonly StatusTransition[],
+  set: Updateable<OrdersTable>,
+): Promise<void> {
+  await orderChange(id, steps, set)(trx).selectFrom("updated").select("id").execute();
 }
 
 /** The order if it exists and belongs to `userId`. */

@@ -3,8 +3,10 @@ import {
   encodeKeysetToken,
   failedPrecondition,
   type KeysetCursor,
+  type Envelope,
   type Logger,
   notFound,
+  type OutboxRow,
   uuidv7,
   withDbErrors,
   writeOutbox,
@@ -17,6 +19,7 @@ import {
   type Pricing,
   priceOrder,
   REASON_PLACED,
+  REASON_STOCK_RESERVED,
   type StatusTransition,
   type StatusUpdate,
 } from "./order.js";
@@ -42,6 +45,12 @@ export interface PlacedOrder {
   readonly orderId: string;
   /** PENDING for a new order; the order's status now for a replayed idempotency key. */
   readonly status: OrderStatus;
+}
+
+/** What applying a saga event did: its transitions and the outbox rows it wrote, to announce after commit. */
+export interface AppliedEvent {
+  readonly updates: readonly StatusUpdate[];
+  readonly written: readonly OutboxRow[];
 }
 
 export interface OrderPage {
@@ -72,11 +81,24 @@ export interface Orders {
   currentStatuses(userId: string, ids: readonly string[]): Promise<StatusUpdate[]>;
   /**
    * Applies a stock or payment event within the caller's (inbox) transaction, writing its
-   * transitions and events; returns the transitions, to {@link Orders.announce} after commit.
+   * transitions and events; returns them, to {@link Orders.announce} after commit.
    */
-  applyEvent(trx: Transaction<OrderDb>, event: SagaEvent): Promise<StatusUpdate[]>;
-  /** Tells watchers of committed transitions and wakes the outbox relay. */
-  announce(updates: readonly StatusUpdate[]): void;
+  applyEvent(trx: Transaction<OrderDb>, event: SagaEvent): Promise<AppliedEvent>;
+  /**
+   * {@link Orders.applyEvent} for the delivered `envelope`, recorded in the inbox by the same
+   * statement that locks the order; undefined when it was consumed before.
+   */
+  consumeEvent(trx: Transaction<OrderDb>, envelope: Envelope, event: SagaEvent): Promise<AppliedEvent | undefined>;
+  /**
+   * Whether `event` can be consumed in one statement without a transaction ({@link Orders.consumeAlone}):
+   * StockReserved, which moves a PENDING order on and is stale for any other, when no other
+   * order process needs to hear of the transition.
+   */
+  appliesAlone(event: SagaEvent): boolean;
+  /** {@link Orders.consumeEvent} for an event that {@link Orders.appliesAlone}, in one statement on `db`. */
+  consumeAlone(db: Kysely<OrderDb>, envelope: Envelope, event: SagaEvent): Promise<AppliedEvent | undefined>;
+  /** Tells watchers of committed transitions and hands the events to the outbox relay. */
+  announce(applied: AppliedEvent): void;
   /** Transitions after their commit, for WatchOrders/StreamOrders. */
   readonly feed: StatusFeed;
 }
@@ -87,8 +109,8 @@ export interface OrdersOptions {
   readonly peers: CheckoutPeers;
   readonly feed?: StatusFeed;
   readonly now?: () => Date;
-  /** Called after a transaction that wrote outbox rows committed (wakes the relay). */
-  readonly onEventsWritten?: () => void;
+  /** Called right after a transaction that wrote outbox rows committed, with the rows (hands them to the relay). */
+  readonly onEventsWritten?: (written: readonly OutboxRow[]) => void;
   /**
    * Postgres channel the transitions are announced on (NOTIFY in the transaction that makes
    * them), for order processes sharing the database: each feeds its {@link StatusFeed} from
@@ -170,7 +192,7 @@ export function createOrders({
       const orderId = uuidv7(at.getTime());
       const facts: OrderFacts = { orderId, userId, items: pricing.items, totalCents: pricing.totalCents, currency: pricing.currency };
       const placed: StatusTransition = { seq: 1, from: "UNSPECIFIED", to: transition("UNSPECIFIED", "PENDING"), at, reason: REASON_PLACED };
-      const winner = await withDbErrors(
+      const { winner, written } = await withDbErrors(
         () =>
           db.transaction().execute(async (trx) => {
             const inserted = await repo.insertOrder(trx, {
@@ -188,17 +210,15 @@ export function createOrders({
               updated_at: at,
             });
             // Lost a race for the idempotency key: the order placed first answers.
-            if (!inserted) return repo.findByIdempotencyKey(trx, userId, idempotencyKey ?? "");
-            await repo.insertItems(trx, orderId, pricing.items);
-            await repo.insertTransitions(trx, orderId, [placed]);
-            await writeOutbox(trx, orderPlaced(facts, paymentMethod, at));
-            return undefined;
+            if (!inserted) return { winner: await repo.findByIdempotencyKey(trx, userId, idempotencyKey ?? ""), written: [] };
+            const contents = repo.orderContents(orderId, pricing.items, placed);
+            return { winner: undefined, written: await writeOutbox(trx, orderPlaced(facts, paymentMethod, at), contents) };
           }),
         "order",
       );
       if (winner) return replay(winner, async () => paymentMethod);
+      onEventsWritten?.(written);
       orderMetrics.placed();
-      onEventsWritten?.();
       logger.info({ order_id: orderId, user_id: userId, lines: pricing.items.length, total_cents: pricing.totalCents }, "order placed");
       return { orderId, status: "PENDING" };
     },
@@ -231,66 +251,99 @@ export function createOrders({
     },
 
     async applyEvent(trx, event) {
-      const row = await repo.lockOrder(trx, event.orderId);
-      const log = { order_id: event.orderId, event: event.kind };
-      if (!row) {
-        logger.warn(log, "event for an unknown order ignored");
-        return [];
-      }
-      const reaction = reactTo(row.status, event);
-      if (reaction.kind === "ignore") {
-        if (reaction.why === "stale") logger.info({ ...log, status: row.status }, "stale event ignored");
-        else if (event.kind === "payment-succeeded")
-          logger.error({ ...log, status: row.status }, "payment succeeded for a cancelled order; it needs a refund");
-        else logger.warn({ ...log, status: row.status }, "event contradicting the order's status ignored");
-        return [];
-      }
-
-      const at = now();
-      const steps: StatusTransition[] = [];
-      let from: OrderStatus = row.status;
-      for (const step of reaction.steps) {
-        const to = transition(from, step.to);
-        steps.push({ seq: row.version + steps.length + 1, from, to, at, reason: step.reason });
-        from = to;
-      }
-      const last = steps.at(-1)!;
-      const cancelReason = last.to === "CANCELLED" ? last.reason : null;
-      const paymentId = reaction.paymentId ?? row.payment_id;
-      await repo.insertTransitions(trx, row.id, steps);
-      await repo.updateOrder(trx, row.id, {
-        status: last.to,
-        version: last.seq,
-        cancel_reason: cancelReason,
-        payment_id: paymentId,
-        updated_at: at,
-      });
-
-      if (last.to === "PAID" || last.to === "CANCELLED") {
-        const items = (await repo.findItems(trx, [row.id])).get(row.id) ?? [];
-        const facts: OrderFacts = { orderId: row.id, userId: row.user_id, items, totalCents: row.total_cents, currency: row.currency };
-        // A cancellation always leaves PENDING or STOCK_RESERVED (the machine checked it).
-        const event =
-          last.to === "PAID" ? orderPaid(facts, paymentId ?? "", at) : orderCancelled(facts, last.reason, last.from as OrderStatus, at);
-        await writeOutbox(trx, event);
-      }
-      logger.info({ ...log, from: row.status, to: last.to, reason: last.reason }, "order status changed");
-      const updates = steps.map((t) => ({
-        orderId: row.id,
-        status: t.to,
-        transition: t,
-        cancelReason: t.to === "CANCELLED" ? t.reason : undefined,
-        paymentId: t.to === "PAID" ? (paymentId ?? undefined) : undefined,
-      }));
-      if (statusChannel !== undefined) await repo.notifyStatus(trx, statusChannel, updates);
-      return updates;
+      return apply(trx, event, (await repo.lockOrder(trx, event.orderId)).order);
     },
 
-    announce(updates) {
+    async consumeEvent(trx, envelope, event) {
+      const { claimed, order } = await repo.lockOrder(trx, event.orderId, envelope);
+      return claimed ? apply(trx, event, order) : undefined;
+    },
+
+    appliesAlone(event) {
+      return event.kind === "stock-reserved" && statusChannel === undefined;
+    },
+
+    async consumeAlone(db, envelope, event) {
+      if (event.kind !== "stock-reserved") throw new Error(`${event.kind} cannot be applied alone`);
+      const at = now();
+      const step = { from: "PENDING" as const, to: transition("PENDING", "STOCK_RESERVED"), reason: REASON_STOCK_RESERVED, at };
+      const stepped = await repo.claimAndStep(db, envelope, event.orderId, step);
+      if (!stepped) return undefined;
+      const log = { order_id: event.orderId, event: event.kind };
+      if (stepped.seq === undefined) {
+        if (stepped.statusBefore === undefined) logger.warn(log, "event for an unknown order ignored");
+        else logger.info({ ...log, status: stepped.statusBefore }, "stale event ignored");
+        return { updates: [], written: [] };
+      }
+      logger.info({ ...log, from: step.from, to: step.to, reason: step.reason }, "order status changed");
+      const transitioned: StatusTransition = { seq: stepped.seq, from: step.from, to: step.to, at, reason: step.reason };
+      return {
+        updates: [{ orderId: event.orderId, status: step.to, transition: transitioned, cancelReason: undefined, paymentId: undefined }],
+        written: [],
+      };
+    },
+
+    announce({ updates, written }) {
+      if (written.length > 0) onEventsWritten?.(written);
       if (updates.length === 0) return;
       orderMetrics.finished(updates);
       if (statusChannel === undefined) feed.publish(updates);
-      onEventsWritten?.();
     },
   };
+
+  /** Applies `event` to the order `row`, locked by `trx` (undefined: an unknown order). */
+  async function apply(trx: Transaction<OrderDb>, event: SagaEvent, row: repo.OrderWithItems | undefined): Promise<AppliedEvent> {
+    const log = { order_id: event.orderId, event: event.kind };
+    if (!row) {
+      logger.warn(log, "event for an unknown order ignored");
+      return { updates: [], written: [] };
+    }
+    const reaction = reactTo(row.status, event);
+    if (reaction.kind === "ignore") {
+      if (reaction.why === "stale") logger.info({ ...log, status: row.status }, "stale event ignored");
+      else if (event.kind === "payment-succeeded")
+        logger.error({ ...log, status: row.status }, "payment succeeded for a cancelled order; it needs a refund");
+      else logger.warn({ ...log, status: row.status }, "event contradicting the order's status ignored");
+      return { updates: [], written: [] };
+    }
+
+    const at = now();
+    const steps: StatusTransition[] = [];
+    let from: OrderStatus = row.status;
+    for (const step of reaction.steps) {
+      const to = transition(from, step.to);
+      steps.push({ seq: row.version + steps.length + 1, from, to, at, reason: step.reason });
+      from = to;
+    }
+    const last = steps.at(-1)!;
+    const cancelReason = last.to === "CANCELLED" ? last.reason : null;
+    const paymentId = reaction.paymentId ?? row.payment_id;
+    const change = { status: last.to, version: last.seq, cancel_reason: cancelReason, payment_id: paymentId, updated_at: at };
+    let written: OutboxRow[] = [];
+    if (last.to !== "PAID" && last.to !== "CANCELLED") await repo.updateOrder(trx, row.id, steps, change);
+    else {
+      const facts: OrderFacts = {
+        orderId: row.id,
+        userId: row.user_id,
+        items: row.items,
+        totalCents: row.total_cents,
+        currency: row.currency,
+      };
+      // A cancellation always leaves PENDING or STOCK_RESERVED (the machine checked it).
+      const event =
+        last.to === "PAID" ? orderPaid(facts, paymentId ?? "", at) : orderCancelled(facts, last.reason, last.from as OrderStatus, at);
+      // The transitions, the order's row and its event in one statement.
+      written = await writeOutbox(trx, event, repo.orderChange(row.id, steps, change));
+    }
+    logger.info({ ...log, from: row.status, to: last.to, reason: last.reason }, "order status changed");
+    const updates = steps.map((t) => ({
+      orderId: row.id,
+      status: t.to,
+      transition: t,
+      cancelReason: t.to === "CANCELLED" ? t.reason : undefined,
+      paymentId: t.to === "PAID" ? (paymentId ?? undefined) : undefined,
+    }));
+    if (statusChannel !== undefined) await repo.notifyStatus(trx, statusChannel, updates);
+    return { updates, written };
+  }
 }

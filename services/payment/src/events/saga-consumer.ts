@@ -1,6 +1,6 @@
 import { isMessage } from "@bufbuild/protobuf";
 import {
-  consumeOnce,
+  consumeClaimed,
   createEventRegistry,
   deadLetterVia,
   type Envelope,
@@ -12,7 +12,7 @@ import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/c
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import type { Kysely } from "kysely";
 import type { PaymentDb } from "../db/tables.js";
-import type { Payments, SagaEvent } from "../payment/payment.service.js";
+import type { Payments, RecordedSagaEvent, SagaEvent } from "../payment/payment.service.js";
 
 const registry = createEventRegistry([OrderPlacedSchema, StockReservedSchema, StockRejectedSchema]);
 export const PAYMENT_GROUP = "payment";
@@ -38,18 +38,22 @@ function decode(event: Envelope): SagaEvent {
 export function subscribeSaga(bus: EventBus, db: Kysely<PaymentDb>, payments: Payments, logger: Logger): Subscription {
   return bus.subscribe(PAYMENT_GROUP, SAGA_TYPES, async (event) => {
     let orderId: string | undefined;
-    await consumeOnce(
+    let recorded: RecordedSagaEvent | undefined;
+    const result = await consumeClaimed(
       db,
       event,
-      async (trx) => {
+      async () => {
         const decoded = decode(event);
         orderId = decoded.kind === "order-placed" ? decoded.intent.orderId : decoded.orderId;
         if (!orderId) throw new Error(`${event.type} without an order id`);
-        await payments.applySagaEvent(trx, decoded);
+        recorded = await payments.recordSagaEvent(event, decoded);
+        return recorded !== undefined;
       },
-      { logger, onDeadLetter: deadLetterVia(bus, PAYMENT_GROUP) },
+      // The inbox row, the checkout and a new payment are one statement.
+      { logger, onDeadLetter: deadLetterVia(bus, PAYMENT_GROUP), transaction: false },
     );
+    if (result === "handled" && recorded) await payments.settleRecorded(recorded);
     // Also on a duplicate: the first delivery may have committed and then crashed before charging.
-    await payments.settlePending(orderId ?? event.key);
+    else await payments.settlePending(orderId ?? event.key);
   });
 }

@@ -21,21 +21,30 @@ export function toPayment(row: Selectable<PaymentsTable>): Payment {
   };
 }
 
-/** Inserts a PENDING payment unless the order has one; returns the order's payment and whether it is new. */
+/**
+ * Inserts a PENDING payment unless the order has one; returns the order's payment, the
+ * payment method it charges and whether it is new.
+ */
 export async function insertPendingPayment(
   db: Db,
   values: Omit<PaymentsTable, "status" | "failure_reason" | "refund_reason" | "attempts" | "provider_charge_id" | "updated_at">,
-): Promise<{ payment: Payment; created: boolean }> {
+): Promise<{ payment: Payment; paymentMethod: string; created: boolean }> {
   const inserted = await db
     .insertInto("payments")
     .values({ ...values, status: "PENDING", attempts: 0, updated_at: values.created_at })
     .onConflict((oc) => oc.column("order_id").doNothing())
     .returningAll()
     .executeTakeFirst();
-  if (inserted) return { payment: toPayment(inserted), created: true };
-  const existing = await findByOrderId(db, values.order_id);
+  if (inserted) return { payment: toPayment(inserted), paymentMethod: inserted.payment_method, created: true };
+  const existing = await findChargeByOrderId(db, values.order_id);
   if (!existing) throw new Error(`payment of order ${values.order_id} vanished`);
-  return { payment: existing, created: false };
+  return { ...existing, created: false };
+}
+
+/** The order's payment and the payment method it charges. */
+export async function findChargeByOrderId(db: Db, orderId: string): Promise<{ payment: Payment; paymentMethod: string } | undefined> {
+  const row = await db.selectFrom("payments").selectAll().where("order_id", "=", orderId).executeTakeFirst();
+  return row && { payment: toPayment(row), paymentMethod: row.payment_method };
 }
 
 export async function findByOrderId(db: Db, orderId: string, opts: { forUpdate?: boolean } = {}): Promise<Payment | undefined> {
@@ -63,6 +72,27 @@ export async function updatePayment(
     .returningAll()
     .executeTakeFirstOrThrow();
   return toPayment(row);
+}
+
+/**
+ * Moves the order's PENDING payment to its final state, adding `calls` to its attempts;
+ * undefined when it is not PENDING (or there is none).
+ */
+export async function finishPending(
+  db: Db,
+  orderId: string,
+  set: Pick<PaymentsTable, "status" | "card_last4"> & Partial<Pick<PaymentsTable, "failure_reason" | "provider_charge_id">>,
+  calls: number,
+  now: Date,
+): Promise<Payment | undefined> {
+  const row = await db
+    .updateTable("payments")
+    .set((eb) => ({ ...set, attempts: eb("attempts", "+", calls), updated_at: now }))
+    .where("order_id", "=", orderId)
+    .where("status", "=", "PENDING")
+    .returningAll()
+    .executeTakeFirst();
+  return row && toPayment(row);
 }
 
 export async function pendingOrderIds(db: Db): Promise<string[]> {

@@ -3,8 +3,10 @@ import {
   decodeKeysetToken,
   encodeKeysetToken,
   failedPrecondition,
+  type Envelope,
   type Logger,
   notFound,
+  type OutboxRow,
   uuidv7,
   writeOutbox,
 } from "@shopmesh/platform";
@@ -19,7 +21,7 @@ import {
   type TokenizedCard,
   tokenizeCard,
 } from "../provider/fake-provider.js";
-import { recordOrderPlaced, recordStock } from "./checkout.repository.js";
+import { type CheckoutFact, recordCheckout } from "./checkout.repository.js";
 import { type ChargeIntent, canRefund, type FailureReason, type Payment, sameCharge } from "./payment.js";
 import { paymentEvent } from "./payment-events.js";
 import * as repo from "./payment.repository.js";
@@ -39,8 +41,8 @@ export interface PaymentsOptions {
   readonly logger: Logger;
   readonly provider: PaymentProvider;
   readonly retry?: ChargeRetry;
-  /** Called after a transaction that wrote outbox rows committed (wakes the relay). */
-  readonly onEventsWritten?: () => void;
+  /** Called right after a transaction that wrote outbox rows committed, with the rows (hands them to the relay). */
+  readonly onEventsWritten?: (written: readonly OutboxRow[]) => void;
 }
 
 /** What the saga consumer hands over, decoded. */
@@ -48,6 +50,21 @@ export type SagaEvent =
   | { readonly kind: "order-placed"; readonly intent: ChargeIntent }
   | { readonly kind: "stock-reserved"; readonly orderId: string }
   | { readonly kind: "stock-rejected"; readonly orderId: string };
+
+/** What recording a saga event left to charge. */
+export interface RecordedSagaEvent {
+  readonly orderId: string;
+  /** Whether the order is now placed and its stock reserved: its payment may be charged. */
+  readonly complete: boolean;
+  /** The PENDING payment the event created, and how to charge it. */
+  readonly created: PendingCharge | undefined;
+}
+
+/** A PENDING payment and the payment method it charges. */
+interface PendingCharge {
+  readonly payment: Payment;
+  readonly paymentMethod: string;
+}
 
 export interface PaymentPage {
   readonly items: Payment[];
@@ -74,8 +91,13 @@ export interface Payments {
   /** The caller's payment by id or order id; NOT_FOUND for another user's. */
   getPayment(lookup: { id: string } | { orderId: string }, userId: string): Promise<Payment>;
   listPayments(query: ListQuery): Promise<PaymentPage>;
-  /** Applies a saga event inside the consumer's inbox transaction; may create a PENDING payment. */
-  applySagaEvent(trx: Db, event: SagaEvent): Promise<void>;
+  /**
+   * Records a saga event and its inbox row in one statement; may create a PENDING payment.
+   * Undefined when the event was consumed before.
+   */
+  recordSagaEvent(event: Envelope, saga: SagaEvent): Promise<RecordedSagaEvent | undefined>;
+  /** Charges the payment a recorded saga event created, or else the order's if it is PENDING. */
+  settleRecorded(recorded: RecordedSagaEvent): Promise<Payment | undefined>;
   /** Charges the order's payment if it is PENDING (after the saga created it, or after a crash). */
   settlePending(orderId: string): Promise<Payment | undefined>;
   /** Settles every PENDING payment (at start: work a crash interrupted); one that fails stays PENDING, the others go on. */
@@ -114,26 +136,23 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
   /** Moves a PENDING payment to its final state with its event, in one transaction; a no-op if another call did. */
   const finalize = async (orderId: string, result: { outcome: Settled; calls: number; last4: string }): Promise<Payment> => {
     const payment = await db.transaction().execute(async (trx) => {
-      const current = await repo.findByOrderId(trx, orderId, { forUpdate: true });
-      if (!current) throw new Error(`payment of order ${orderId} vanished`);
-      if (current.status !== "PENDING") return { payment: current, changed: false };
       const { outcome } = result;
       const set =
         outcome.kind === "succeeded"
           ? { status: "SUCCEEDED" as const, provider_charge_id: outcome.chargeId }
           : { status: "FAILED" as const, failure_reason: outcome.kind === "declined" ? "declined" : outcome.reason };
-      const updated = await repo.updatePayment(
-        trx,
-        orderId,
-        { ...set, attempts: current.attempts + result.calls, card_last4: result.last4 },
-        new Date(),
-      );
+      const updated = await repo.finishPending(trx, orderId, { ...set, card_last4: result.last4 }, result.calls, new Date());
+      if (!updated) {
+        const current = await repo.findByOrderId(trx, orderId);
+        if (!current) throw new Error(`payment of order ${orderId} vanished`);
+        return { payment: current, changed: false, written: [] };
+      }
       const event = paymentEvent(updated);
-      if (event) await writeOutbox(trx, event);
-      return { payment: updated, changed: true };
+      const written = event ? await writeOutbox(trx, event) : [];
+      return { payment: updated, changed: true, written };
     });
     if (payment.changed) {
-      onEventsWritten?.();
+      onEventsWritten?.(payment.written);
       logger.info(
         { order_id: orderId, payment_id: payment.payment.id, status: payment.payment.status, reason: payment.payment.failureReason },
         "payment settled",
@@ -142,9 +161,7 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
     return payment.payment;
   };
 
-  const settle = async (payment: Payment): Promise<Payment> => {
-    const row = await db.selectFrom("payments").select("payment_method").where("order_id", "=", payment.orderId).executeTakeFirstOrThrow();
-    const method = row.payment_method;
+  const settle = async ({ payment, paymentMethod: method }: PendingCharge): Promise<Payment> => {
     const last4 = await cardLast4(method);
     if (last4 === undefined) {
       return finalize(payment.orderId, { outcome: { kind: "failed", reason: "invalid_payment_method" }, calls: 0, last4: "" });
@@ -182,9 +199,9 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
   };
 
   const settlePending = async (orderId: string): Promise<Payment | undefined> => {
-    const payment = await repo.findByOrderId(db, orderId);
-    if (payment?.status !== "PENDING") return payment;
-    return settle(payment);
+    const charge = await repo.findChargeByOrderId(db, orderId);
+    if (charge?.payment.status !== "PENDING") return charge?.payment;
+    return settle(charge);
   };
 
   return {
@@ -195,11 +212,11 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
     },
 
     async charge(intent) {
-      const { payment, created } = await db.transaction().execute((trx) => createPending(trx, intent));
+      const { payment, created, paymentMethod } = await createPending(db, intent);
       if (!created && !sameCharge(payment, intent)) {
         throw alreadyExists(`order ${intent.orderId} was charged with another user, amount or currency`);
       }
-      return payment.status === "PENDING" ? settle(payment) : payment;
+      return payment.status === "PENDING" ? settle({ payment, paymentMethod }) : payment;
     },
 
     async refund(orderId, reason) {
@@ -212,15 +229,15 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
       const result = await db.transaction().execute(async (trx) => {
         const current = await repo.findByOrderId(trx, orderId, { forUpdate: true });
         if (!current) throw notFound("payment");
-        if (current.status === "REFUNDED") return { payment: current, changed: false };
+        if (current.status === "REFUNDED") return { payment: current, changed: false, written: [] };
         if (!canRefund(current)) throw failedPrecondition(`payment of order ${orderId} is ${current.status.toLowerCase()}`);
         const updated = await repo.updatePayment(trx, orderId, { status: "REFUNDED", refund_reason: reason }, new Date());
         const event = paymentEvent(updated);
-        if (event) await writeOutbox(trx, event);
-        return { payment: updated, changed: true };
+        const written = event ? await writeOutbox(trx, event) : [];
+        return { payment: updated, changed: true, written };
       });
       if (result.changed) {
-        onEventsWritten?.();
+        onEventsWritten?.(result.written);
         logger.info({ order_id: orderId, payment_id: result.payment.id }, "payment refunded");
       }
       return result.payment;
@@ -246,31 +263,30 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
       return { items, nextPageToken: rows.length > limit && last ? encodeKeysetToken(last) : "" };
     },
 
-    async applySagaEvent(trx, event) {
-      let checkout: Awaited<ReturnType<typeof recordStock>>;
-      switch (event.kind) {
-        case "order-placed":
-          checkout = await recordOrderPlaced(trx, event.intent);
-          break;
-        case "stock-reserved":
-          checkout = await recordStock(trx, event.orderId, "reserved");
-          break;
-        case "stock-rejected":
-          checkout = await recordStock(trx, event.orderId, "rejected");
-          return;
-        default: {
-          const never: never = event;
-          throw new Error(`unknown saga event ${JSON.stringify(never)}`);
-        }
-      }
-      if (!checkout.placed || checkout.stock !== "reserved") return;
-      await createPending(trx, {
-        orderId: checkout.order_id,
-        userId: checkout.user_id ?? "",
-        amountCents: checkout.amount_cents ?? 0,
-        currency: checkout.currency ?? "",
-        paymentMethod: checkout.payment_method ?? "",
+    async recordSagaEvent(event, saga) {
+      const fact: CheckoutFact =
+        saga.kind === "order-placed"
+          ? { kind: "placed", intent: saga.intent }
+          : { kind: "stock", orderId: saga.orderId, stock: saga.kind === "stock-reserved" ? "reserved" : "rejected" };
+      const createdAt = new Date();
+      const recorded = await recordCheckout(db, event, fact, {
+        id: uuidv7(createdAt.getTime()),
+        createdAt,
+        defaultMethod: DEFAULT_METHOD,
       });
+      if (!recorded) return undefined;
+      const { created } = recorded;
+      return {
+        orderId: saga.kind === "order-placed" ? saga.intent.orderId : saga.orderId,
+        complete: recorded.complete,
+        created: created && { payment: repo.toPayment(created), paymentMethod: created.payment_method },
+      };
+    },
+
+    async settleRecorded({ orderId, complete, created }) {
+      if (created) return settle(created);
+      // Not created by this event: one the order has may be PENDING still (a Charge's, say).
+      return complete ? settlePending(orderId) : undefined;
     },
 
     settlePending,

@@ -8,23 +8,23 @@ import type { ChargeOutcome, ProviderLedger } from "./fake-provider.js";
  */
 export function createDbLedger(db: Kysely<PaymentDb>): ProviderLedger {
   return {
-    async begin(key) {
+    async begin(key, first) {
       const row = await db
         .insertInto("provider_ledger")
-        .values({ idempotency_key: key, calls: 1, outcome: null, created_at: new Date() })
+        .values({ idempotency_key: key, calls: 1, outcome: first ? JSON.stringify(first) : null, created_at: new Date() })
         .onConflict((oc) => oc.column("idempotency_key").doUpdateSet({ calls: sql`provider_ledger.calls + 1` }))
         .returning(["calls", "outcome"])
         .executeTakeFirstOrThrow();
       return { call: row.calls, outcome: row.outcome === null ? undefined : (JSON.parse(row.outcome) as ChargeOutcome) };
     },
     async settle(key, outcome) {
-      await db
+      // The first outcome stays: a second settle returns it.
+      const row = await db
         .updateTable("provider_ledger")
-        .set({ outcome: JSON.stringify(outcome) })
+        .set((eb) => ({ outcome: eb.fn.coalesce("outcome", eb.val(JSON.stringify(outcome))) }))
         .where("idempotency_key", "=", key)
-        .where("outcome", "is", null)
-        .execute();
-      const row = await db.selectFrom("provider_ledger").select("outcome").where("idempotency_key", "=", key).executeTakeFirstOrThrow();
+        .returning("outcome")
+        .executeTakeFirstOrThrow();
       return JSON.parse(row.outcome ?? JSON.stringify(outcome)) as ChargeOutcome;
     },
   };

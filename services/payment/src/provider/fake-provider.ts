@@ -64,8 +64,11 @@ export class TransientProviderError extends Error {
 
 /** What the provider remembers per idempotency key (its own storage, not ours). */
 export interface ProviderLedger {
-  /** Counts one more call under `key`; returns the call's number (1 for the first) and the settled outcome, if any. */
-  begin(key: string): Promise<{ readonly call: number; readonly outcome: ChargeOutcome | undefined }>;
+  /**
+   * Counts one more call under `key`; returns the call's number (1 for the first) and the settled
+   * outcome, if any. Given `first`, the first call settles the key with it in the same step.
+   */
+  begin(key: string, first?: ChargeOutcome): Promise<{ readonly call: number; readonly outcome: ChargeOutcome | undefined }>;
   /** Settles `key` with `outcome` unless it is settled already; returns the outcome that holds. */
   settle(key: string, outcome: ChargeOutcome): Promise<ChargeOutcome>;
 }
@@ -102,16 +105,16 @@ export interface FakeProviderOptions {
 export function createFakeProvider({ ledger, failureRate = 0, random = Math.random }: FakeProviderOptions): PaymentProvider {
   return {
     async charge({ idempotencyKey, paymentMethod }) {
-      const { call, outcome } = await ledger.begin(idempotencyKey);
-      if (outcome) return outcome;
-      const transient =
-        paymentMethod === TEST_TOKENS.unavailable ||
-        (paymentMethod === TEST_TOKENS.flaky && call === 1) ||
-        (failureRate > 0 && random() < failureRate);
-      if (transient) throw new TransientProviderError("payment provider temporarily unavailable");
-      const decided: ChargeOutcome =
+      const unlucky = failureRate > 0 && random() < failureRate;
+      const transient = (call: number) =>
+        unlucky || paymentMethod === TEST_TOKENS.unavailable || (paymentMethod === TEST_TOKENS.flaky && call === 1);
+      const decide = (): ChargeOutcome =>
         paymentMethod === TEST_TOKENS.declined ? { kind: "declined" } : { kind: "succeeded", chargeId: `ch_${randomUUID()}` };
-      return ledger.settle(idempotencyKey, decided);
+      // A first call that does not fail settles the key as it opens it.
+      const { call, outcome } = await ledger.begin(idempotencyKey, transient(1) ? undefined : decide());
+      if (outcome) return outcome;
+      if (transient(call)) throw new TransientProviderError("payment provider temporarily unavailable");
+      return ledger.settle(idempotencyKey, decide());
     },
     async refund(idempotencyKey) {
       await ledger.begin(idempotencyKey);
@@ -131,8 +134,8 @@ export function createMemoryLedger(): ProviderLedger & {
   const entries = new Map<string, { calls: number; outcome?: ChargeOutcome }>();
   return {
     entries,
-    async begin(key) {
-      const entry = entries.get(key) ?? { calls: 0 };
+    async begin(key, first) {
+      const entry = entries.get(key) ?? { calls: 0, ...(first ? { outcome: first } : {}) };
       entry.calls++;
       entries.set(key, entry);
       return { call: entry.calls, outcome: entry.outcome };
