@@ -1,5 +1,4 @@
 import * as http from "node:http";
-import * as net from "node:net";
 
 export interface HttpResponse {
   readonly status: number;
@@ -41,23 +40,7 @@ export function httpRequest(url: string, options: HttpRequestOptions = {}): Prom
   });
 }
 
-/** A TCP port free on 127.0.0.1 at the time of the call. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      if (address === null || typeof address === "string") {
-        server.close();
-        reject(new Error("could not read the bound port"));
-        return;
-      }
-      server.close(() => resolve(address.port));
-    });
-  });
-}
+export { freePort } from "@shopmesh/platform";
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

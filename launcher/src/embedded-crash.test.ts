@@ -1,14 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { freePort } from "@shopmesh/platform";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { embeddedAddressesFile, readEmbeddedAddresses } from "./embedded-addresses.js";
 import { Shopper } from "./shopper.js";
-import { checkoutLoad, settleAndCheck, sleep } from "./testing/crash-check.js";
+import { checkoutLoad, expectBooksBalanced, settleAndCheck, sleep } from "./testing/crash-check.js";
 
 /**
  * `npm start`'s process killed (SIGKILL) again and again under a checkout load and started again
@@ -21,17 +21,6 @@ const embeddedMain = fileURLToPath(new URL("../dist/embedded.js", import.meta.ur
 const SHOPPERS = 10;
 /** How long the load runs before each kill: varied, so that the kills land at different steps. */
 const KILL_AFTER_MS = [1_500, 700, 2_500, 1_100, 400, 1_900];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe("the embedded mesh killed under load", () => {
   let dataDir: string;
@@ -149,11 +138,7 @@ describe("the embedded mesh killed under load", () => {
         ...books.summary,
       ].join("\n"),
     );
-    expect(books.open).toEqual([]);
-    expect(books.missing).toEqual([]);
-    expect(books.chargedTwice).toEqual([]);
-    expect(books.wronglyCharged).toEqual([]);
-    expect(books.discrepancies).toEqual([]);
+    expectBooksBalanced(books);
     // The kills landed in the middle of sagas, which finished after the restart.
     expect(cutShort.length).toBeGreaterThan(0);
   });

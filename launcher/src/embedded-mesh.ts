@@ -7,6 +7,7 @@ import {
   type Logger,
   createLogger,
   createThreadBusHub,
+  processAlive,
   registerReadiness,
   startEmbeddedPostgres,
 } from "@shopmesh/platform";
@@ -173,18 +174,9 @@ function lockDataDir(dir: string): () => Promise<void> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, "shopmesh.pid");
   const owner = existsSync(file) ? Number(readFileSync(file, "utf8")) : undefined;
-  if (owner && owner !== process.pid && alive(owner)) {
+  if (owner && owner !== process.pid && processAlive(owner)) {
     throw new Error(`${dir} is in use by process ${owner}: stop it first or choose another SHOPMESH_DATA_DIR`);
   }
   writeFileSync(file, `${process.pid}\n`);
   return async () => rmSync(file, { force: true });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

@@ -17,3 +17,4 @@ export * from "./faults/faults.js";
 export * from "./validation/card-number.js";
 export * from "./telemetry/index.js";
 export * from "./paging/keyset-token.js";
+export * from "./local-process.js";

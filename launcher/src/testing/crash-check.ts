@@ -8,6 +8,7 @@ import { type Order, OrderService, OrderStatus } from "@shopmesh/proto/shop/orde
 import { type Payment, PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import { allPages, type ReconcileTargets, reconcile } from "../reconcile.js";
 import { RestError, type Shopper } from "../shopper.js";
+import { expect } from "vitest";
 
 export const DECLINED_CARD = "4000 0000 0000 0002";
 
@@ -93,6 +94,15 @@ export interface SettledBooks {
   readonly discrepancies: readonly string[];
   /** The outcome, a line each, for the test's output. */
   readonly summary: readonly string[];
+}
+
+/** Every order final, every checkout answered 201 among them, none charged twice or wrongly, the books balanced. */
+export function expectBooksBalanced(books: SettledBooks): void {
+  expect(books.open).toEqual([]);
+  expect(books.missing).toEqual([]);
+  expect(books.chargedTwice).toEqual([]);
+  expect(books.wronglyCharged).toEqual([]);
+  expect(books.discrepancies).toEqual([]);
 }
 
 /**

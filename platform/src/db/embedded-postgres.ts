@@ -2,12 +2,12 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Client } from "pg";
 import type { Logger } from "../logger.js";
+import { freePort, processAlive } from "../local-process.js";
 
 export interface EmbeddedPostgresOptions {
   /**
@@ -273,7 +273,7 @@ async function firstClosed(dir: string, user: OsUser): Promise<string | undefine
 /** Stops a server that its killed owner left running on `cluster` (Linux: only if /proc shows it is that one). */
 async function stopLeftover(cluster: string, logger: Logger): Promise<void> {
   const pid = Number((await readFile(join(cluster, "postmaster.pid"), "utf8").catch(() => "")).split("\n")[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return;
+  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return;
   if (process.platform === "linux") {
     const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
     if (!cmdline.split("\0").includes(cluster)) return;
@@ -281,23 +281,14 @@ async function stopLeftover(cluster: string, logger: Logger): Promise<void> {
   logger.warn({ pid, cluster }, "stopping the PostgreSQL server a killed process left running on the cluster");
   process.kill(pid, "SIGINT");
   const end = Date.now() + STOP_TIMEOUT_MS;
-  while (alive(pid)) {
+  while (processAlive(pid)) {
     if (Date.now() > end) {
       process.kill(pid, "SIGKILL");
       break;
     }
     await sleep(25);
   }
-  while (alive(pid)) await sleep(25);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+  while (processAlive(pid)) await sleep(25);
 }
 
 /** Resolves once the server accepts a session; rejects if it exits first or takes too long. */
@@ -341,17 +332,6 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function exists(path: string): Promise<boolean> {
