@@ -76,6 +76,29 @@ describe("createTokenVerifier", () => {
     expect(await codeOf(v.verify(await sign(other)))).toBe(Code.Unauthenticated);
   });
 
+  it("accepts a token it verified before until it expires, and not once its key has left the set", async () => {
+    const k1 = await keyPair("k1");
+    const k2 = await keyPair("k2");
+    const { s, jwks } = source({ keys: [k1.jwk] });
+    let clock = Date.now();
+    const v = createTokenVerifier({ jwks, issuer: "shopmesh", audience: "shopmesh", cacheMs: 1_000, now: () => clock });
+    const first = await sign(k1);
+    expect(await codeOf(v.verify(first))).toBe("ok");
+    expect(await codeOf(v.verify(first))).toBe("ok");
+    // k1 rotated out: once the set is fetched again, its tokens are refused, remembered or not.
+    s.set = { keys: [k2.jwk] };
+    clock += 2_000;
+    expect(await codeOf(v.verify(await sign(k2)))).toBe("ok");
+    expect(await codeOf(v.verify(first))).toBe(Code.Unauthenticated);
+
+    const exp = Math.floor(clock / 1000) + 60;
+    const second = await sign(k2, { jti: "token-2", exp });
+    expect(await codeOf(v.verify(second))).toBe("ok");
+    // Past exp and the skew: refused as expired, not answered from memory.
+    clock = exp * 1000 + 6_000;
+    expect(await codeOf(v.verify(second))).toBe(Code.Unauthenticated);
+  });
+
   it("caches the key set for cacheMs", async () => {
     const key = await keyPair("k1");
     const { s, jwks } = source({ keys: [key.jwk] });

@@ -25,6 +25,12 @@ export interface TokenVerifierOptions {
   readonly clockToleranceS?: number;
   /** Accepted signature algorithms. Default ["ES256"]. */
   readonly algorithms?: readonly string[];
+  /**
+   * Tokens remembered as verified, so that a token presented again (every request of a session,
+   * at the edge and in each service) costs a map look-up instead of an ECDSA verification.
+   * Default 10,000.
+   */
+  readonly maxVerified?: number;
   /** Clock, for tests. */
   readonly now?: () => number;
 }
@@ -39,6 +45,7 @@ export interface TokenVerifier {
 }
 
 const DEFAULT_CACHE_MS = 10 * 60_000;
+const DEFAULT_MAX_VERIFIED = 10_000;
 const DEFAULT_MIN_REFETCH_MS = 30_000;
 
 /** Verifies access tokens locally against a cached JWKS; auth is not called per request. */
@@ -49,6 +56,14 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
   // The clock is read at each use, not captured: a test that sets the system time is followed.
   const now = opts.now ?? (() => Date.now());
 
+  const maxVerified = opts.maxVerified ?? DEFAULT_MAX_VERIFIED;
+  const toleranceMs = (opts.clockToleranceS ?? 5) * 1000;
+  /**
+   * Tokens verified before, by their whole compact form (signature included, so nothing forged
+   * can match), with the principal and until when they hold: their `exp` plus the tolerated skew,
+   * and only while the key that signed them is still in the set. Oldest first, for eviction.
+   */
+  const verified = new Map<string, { principal: Principal; untilMs: number; kid: string | undefined }>();
   let cached: { set: JSONWebKeySet; kids: Set<string>; keys: ReturnType<typeof createLocalJWKSet>; at: number } | undefined;
   let inflight: Promise<NonNullable<typeof cached>> | undefined;
   let lastFetchAt = Number.NEGATIVE_INFINITY;
@@ -82,6 +97,11 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
 
   return {
     async verify(token) {
+      const known = verified.get(token);
+      if (known) {
+        if (now() <= known.untilMs && cached && (known.kid === undefined || cached.kids.has(known.kid))) return known.principal;
+        verified.delete(token);
+      }
       let kid: string | undefined;
       try {
         const header = decodeProtectedHeader(token);
@@ -101,7 +121,12 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
           requiredClaims: ["exp", "sub", "jti"],
         });
         if (typeof payload.sub !== "string" || payload.sub === "") throw unauthenticated("invalid access token");
-        return { userId: payload.sub, tokenId: payload.jti };
+        const principal: Principal = { userId: payload.sub, tokenId: payload.jti };
+        if (typeof payload.exp === "number") {
+          if (verified.size >= maxVerified) verified.delete(verified.keys().next().value as string);
+          verified.set(token, { principal, untilMs: payload.exp * 1000 + toleranceMs, kid });
+        }
+        return principal;
       } catch (err) {
         if (err instanceof ConnectError) throw err;
         if (err instanceof errors.JWTExpired) {
