@@ -60,6 +60,26 @@ const stockRejected = (orderId: string) =>
     key: orderId,
   });
 
+/** What a crash right after the PENDING payment committed leaves behind. */
+const insertPending = async (db: Kysely<PaymentDb>, orderId: string, createdAt: Date) => {
+  await db
+    .insertInto("payments")
+    .values({
+      id: uuidv7(createdAt.getTime()),
+      order_id: orderId,
+      user_id: uuidv7(),
+      amount_cents: 700,
+      currency: "EUR",
+      payment_method: "pm_test_ok",
+      card_last4: "",
+      status: "PENDING",
+      attempts: 0,
+      created_at: createdAt,
+      updated_at: createdAt,
+    })
+    .execute();
+};
+
 forEachBackend((backend) => {
   describe(`payment service (${backend.name})`, () => {
     const t: TestDatabase = useTestDatabase(backend);
@@ -275,23 +295,7 @@ forEachBackend((backend) => {
       const orderId = uuidv7();
       const db = t.kysely();
       // What a crash leaves behind: the provider charged under the order's key, our row is PENDING.
-      const now = new Date();
-      await db
-        .insertInto("payments")
-        .values({
-          id: uuidv7(now.getTime()),
-          order_id: orderId,
-          user_id: uuidv7(),
-          amount_cents: 700,
-          currency: "EUR",
-          payment_method: "pm_test_ok",
-          card_last4: "",
-          status: "PENDING",
-          attempts: 0,
-          created_at: now,
-          updated_at: now,
-        })
-        .execute();
+      await insertPending(db, orderId, new Date());
       await db
         .insertInto("provider_ledger")
         .values({
@@ -342,25 +346,6 @@ forEachBackend((backend) => {
       });
       await replica.start();
       return replica;
-    };
-    /** What a crash right after the PENDING payment committed leaves behind. */
-    const insertPending = async (db: Kysely<PaymentDb>, orderId: string, createdAt: Date) => {
-      await db
-        .insertInto("payments")
-        .values({
-          id: uuidv7(createdAt.getTime()),
-          order_id: orderId,
-          user_id: uuidv7(),
-          amount_cents: 700,
-          currency: "EUR",
-          payment_method: "pm_test_ok",
-          card_last4: "",
-          status: "PENDING",
-          attempts: 0,
-          created_at: createdAt,
-          updated_at: createdAt,
-        })
-        .execute();
     };
     const ledgerOf = async (db: Kysely<PaymentDb>, orderId: string) => {
       const row = await db
