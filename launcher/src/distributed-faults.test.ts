@@ -329,7 +329,7 @@ describeDistributed("distributed mode under faults", (t) => {
     const final = await Promise.all(placedAll.map((p) => p.shopper.waitFinal(p.id, FINAL_TIMEOUT)));
     await expectSettled(final, "paid");
     expect(t.unexpectedExits).toEqual([]);
-  });
+  }, 240_000);
 
   it("takes 20 orders while the broker is away and settles every one once it is back", async () => {
     const product = demoCatalog[4];
