@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/api/v1/annotations.proto.
  */
 export const file_shop_api_v1_annotations: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaG9wL2FwaS92MS9hbm5vdGF0aW9ucy5wcm90bxILc2hvcC5hcGkudjEiZgoJSHR0cFJvdXRlEg4KBm1ldGhvZBgBIAEoCRIMCgRwYXRoGAIgASgJEgwKBGJvZHkYAyABKAkSFgoOc3VjY2Vzc19zdGF0dXMYBCABKA0SFQoNcmVzcG9uc2VfYm9keRgFIAEoCSKBAQoIRWRnZVJ1bGUSIwoGYWNjZXNzGAEgASgOMhMuc2hvcC5hcGkudjEuQWNjZXNzEiQKBGh0dHAYAiABKAsyFi5zaG9wLmFwaS52MS5IdHRwUm91dGUSKgoKcmF0ZV9saW1pdBgDIAEoDjIWLnNob3AuYXBpLnYxLlJhdGVMaW1pdCpECgZBY2Nlc3MSFgoSQUNDRVNTX1VOU1BFQ0lGSUVEEAASEQoNQUNDRVNTX1BVQkxJQxABEg8KC0FDQ0VTU19VU0VSEAIqQwoJUmF0ZUxpbWl0EhoKFlJBVEVfTElNSVRfVU5TUEVDSUZJRUQQABIaChZSQVRFX0xJTUlUX0NSRURFTlRJQUxTEAE6SwoEZWRnZRIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLSHAyABKAsyFS5zaG9wLmFwaS52MS5FZGdlUnVsZVIEZWRnZWIGcHJvdG8z", [file_google_protobuf_descriptor]);
+  fileDesc("Ch1zaG9wL2FwaS92MS9hbm5vdGF0aW9ucy5wcm90bxILc2hvcC5hcGkudjEiZgoJSHR0cFJvdXRlEg4KBm1ldGhvZBgBIAEoCRIMCgRwYXRoGAIgASgJEgwKBGJvZHkYAyABKAkSFgoOc3VjY2Vzc19zdGF0dXMYBCABKA0SFQoNcmVzcG9uc2VfYm9keRgFIAEoCSKBAQoIRWRnZVJ1bGUSIwoGYWNjZXNzGAEgASgOMhMuc2hvcC5hcGkudjEuQWNjZXNzEiQKBGh0dHAYAiABKAsyFi5zaG9wLmFwaS52MS5IdHRwUm91dGUSKgoKcmF0ZV9saW1pdBgDIAEoDjIWLnNob3AuYXBpLnYxLlJhdGVMaW1pdCIxCgpDYWxsUG9saWN5EhEKCXdvcmtsb2FkcxgBIAMoCRIQCghvcGVyYXRvchgCIAEoCCpECgZBY2Nlc3MSFgoSQUNDRVNTX1VOU1BFQ0lGSUVEEAASEQoNQUNDRVNTX1BVQkxJQxABEg8KC0FDQ0VTU19VU0VSEAIqQwoJUmF0ZUxpbWl0EhoKFlJBVEVfTElNSVRfVU5TUEVDSUZJRUQQABIaChZSQVRFX0xJTUlUX0NSRURFTlRJQUxTEAE6SwoEZWRnZRIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLSHAyABKAsyFS5zaG9wLmFwaS52MS5FZGdlUnVsZVIEZWRnZTpRCgZwb2xpY3kSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxi1hwMgASgLMhcuc2hvcC5hcGkudjEuQ2FsbFBvbGljeVIGcG9saWN5YgZwcm90bzM", [file_google_protobuf_descriptor]);
 
 /**
  * A plain HTTP/JSON route mapped onto a method (the REST surface of the edge).
@@ -102,6 +102,40 @@ export const EdgeRuleSchema: GenMessage<EdgeRule> = /*@__PURE__*/
   messageDesc(file_shop_api_v1_annotations, 1);
 
 /**
+ * Who may call a method on the service's own port, checked by every service from its
+ * descriptors (default deny: a method without a policy cannot be called by anyone). The caller
+ * is allowed when its verified workload identity (the `spiffe://shopmesh/<workload>` URI of its
+ * mesh certificate) is one of `workloads`, or, for an operator method, when it is an operator.
+ * The edge's user-token rules (`edge.access`) apply on top of this.
+ *
+ * @generated from message shop.api.v1.CallPolicy
+ */
+export type CallPolicy = Message<"shop.api.v1.CallPolicy"> & {
+  /**
+   * Workloads that may call the method: auth, catalog, cart, order, payment, notification,
+   * edge, and the tools reconcile and operator-cli. Methods the edge exposes name "edge".
+   *
+   * @generated from field: repeated string workloads = 1;
+   */
+  workloads: string[];
+
+  /**
+   * An operator may call it: an access token issued by auth with the operator role, or the
+   * `reconcile` workload identity.
+   *
+   * @generated from field: bool operator = 2;
+   */
+  operator: boolean;
+};
+
+/**
+ * Describes the message shop.api.v1.CallPolicy.
+ * Use `create(CallPolicySchema)` to create a new message.
+ */
+export const CallPolicySchema: GenMessage<CallPolicy> = /*@__PURE__*/
+  messageDesc(file_shop_api_v1_annotations, 2);
+
+/**
  * Who may call a method through the edge.
  *
  * @generated from enum shop.api.v1.Access
@@ -170,4 +204,12 @@ export const RateLimitSchema: GenEnum<RateLimit> = /*@__PURE__*/
  */
 export const edge: GenExtension<MethodOptions, EdgeRule> = /*@__PURE__*/
   extDesc(file_shop_api_v1_annotations, 0);
+
+/**
+ * Who may call this method inside the mesh; methods without it are refused to every caller.
+ *
+ * @generated from extension: shop.api.v1.CallPolicy policy = 50101;
+ */
+export const policy: GenExtension<MethodOptions, CallPolicy> = /*@__PURE__*/
+  extDesc(file_shop_api_v1_annotations, 1);
 

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/auth/v1/auth.proto.
  */
 export const file_shop_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChdzaG9wL2F1dGgvdjEvYXV0aC5wcm90bxIMc2hvcC5hdXRoLnYxIl8KBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSDAoEbmFtZRgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI+Cg1TaWdudXBSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEgwKBG5hbWUYAyABKAkihwEKDlNpZ251cFJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEhIKCmV4cGlyZXNfaW4YAyABKAUSEgoKdG9rZW5fdHlwZRgEIAEoCRIgCgR1c2VyGAUgASgLMhIuc2hvcC5hdXRoLnYxLlVzZXIiLwoMTG9naW5SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIoYBCg1Mb2dpblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEhIKCmV4cGlyZXNfaW4YAyABKAUSEgoKdG9rZW5fdHlwZRgEIAEoCRIgCgR1c2VyGAUgASgLMhIuc2hvcC5hdXRoLnYxLlVzZXIiJwoOUmVmcmVzaFJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSKIAQoPUmVmcmVzaFJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEhIKCmV4cGlyZXNfaW4YAyABKAUSEgoKdG9rZW5fdHlwZRgEIAEoCRIgCgR1c2VyGAUgASgLMhIuc2hvcC5hdXRoLnYxLlVzZXIiJgoNTG9nb3V0UmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIhAKDkxvZ291dFJlc3BvbnNlIhAKDkdldEp3a3NSZXF1ZXN0IjIKD0dldEp3a3NSZXNwb25zZRIfCgRrZXlzGAEgAygLMhEuc2hvcC5hdXRoLnYxLkp3ayJyCgNKd2sSCwoDa3R5GAEgASgJEgsKA2tpZBgCIAEoCRILCgNhbGcYAyABKAkSCwoDdXNlGAQgASgJEgsKA2NydhgFIAEoCRIJCgF4GAYgASgJEgkKAXkYByABKAkSCQoBbhgIIAEoCRIJCgFlGAkgASgJIg4KDEdldE1lUmVxdWVzdCIxCg1HZXRNZVJlc3BvbnNlEiAKBHVzZXIYASABKAsyEi5zaG9wLmF1dGgudjEuVXNlcjKZBQoLQXV0aFNlcnZpY2USbQoGU2lnbnVwEhsuc2hvcC5hdXRoLnYxLlNpZ251cFJlcXVlc3QaHC5zaG9wLmF1dGgudjEuU2lnbnVwUmVzcG9uc2UiKKK7GCQIARIeCgRQT1NUEhAvYXBpL2F1dGgvc2lnbnVwGgEqIMkBGAESZgoFTG9naW4SGi5zaG9wLmF1dGgudjEuTG9naW5SZXF1ZXN0Ghsuc2hvcC5hdXRoLnYxLkxvZ2luUmVzcG9uc2UiJKK7GCAIARIaCgRQT1NUEg8vYXBpL2F1dGgvbG9naW4aASoYARJsCgdSZWZyZXNoEhwuc2hvcC5hdXRoLnYxLlJlZnJlc2hSZXF1ZXN0Gh0uc2hvcC5hdXRoLnYxLlJlZnJlc2hSZXNwb25zZSIkorsYIAgBEhwKBFBPU1QSES9hcGkvYXV0aC9yZWZyZXNoGgEqEmsKBkxvZ291dBIbLnNob3AuYXV0aC52MS5Mb2dvdXRSZXF1ZXN0Ghwuc2hvcC5hdXRoLnYxLkxvZ291dFJlc3BvbnNlIiaQAgKiuxgfCAESGwoEUE9TVBIQL2FwaS9hdXRoL2xvZ291dBoBKhJwCgdHZXRKd2tzEhwuc2hvcC5hdXRoLnYxLkdldEp3a3NSZXF1ZXN0Gh0uc2hvcC5hdXRoLnYxLkdldEp3a3NSZXNwb25zZSIokAIBorsYIQgBEh0KA0dFVBIWLy53ZWxsLWtub3duL2p3a3MuanNvbhJmCgVHZXRNZRIaLnNob3AuYXV0aC52MS5HZXRNZVJlcXVlc3QaGy5zaG9wLmF1dGgudjEuR2V0TWVSZXNwb25zZSIkkAIBorsYHQgCEhkKA0dFVBIML2FwaS9hdXRoL21lKgR1c2VyYgZwcm90bzM", [file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
+  fileDesc("ChdzaG9wL2F1dGgvdjEvYXV0aC5wcm90bxIMc2hvcC5hdXRoLnYxInEKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSDAoEbmFtZRgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghvcGVyYXRvchgFIAEoCCI+Cg1TaWdudXBSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEgwKBG5hbWUYAyABKAkihwEKDlNpZ251cFJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEhIKCmV4cGlyZXNfaW4YAyABKAUSEgoKdG9rZW5fdHlwZRgEIAEoCRIgCgR1c2VyGAUgASgLMhIuc2hvcC5hdXRoLnYxLlVzZXIiLwoMTG9naW5SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIoYBCg1Mb2dpblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEhIKCmV4cGlyZXNfaW4YAyABKAUSEgoKdG9rZW5fdHlwZRgEIAEoCRIgCgR1c2VyGAUgASgLMhIuc2hvcC5hdXRoLnYxLlVzZXIiJwoOUmVmcmVzaFJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSKIAQoPUmVmcmVzaFJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEhIKCmV4cGlyZXNfaW4YAyABKAUSEgoKdG9rZW5fdHlwZRgEIAEoCRIgCgR1c2VyGAUgASgLMhIuc2hvcC5hdXRoLnYxLlVzZXIiJgoNTG9nb3V0UmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIhAKDkxvZ291dFJlc3BvbnNlIhAKDkdldEp3a3NSZXF1ZXN0IjIKD0dldEp3a3NSZXNwb25zZRIfCgRrZXlzGAEgAygLMhEuc2hvcC5hdXRoLnYxLkp3ayJyCgNKd2sSCwoDa3R5GAEgASgJEgsKA2tpZBgCIAEoCRILCgNhbGcYAyABKAkSCwoDdXNlGAQgASgJEgsKA2NydhgFIAEoCRIJCgF4GAYgASgJEgkKAXkYByABKAkSCQoBbhgIIAEoCRIJCgFlGAkgASgJIg4KDEdldE1lUmVxdWVzdCIxCg1HZXRNZVJlc3BvbnNlEiAKBHVzZXIYASABKAsyEi5zaG9wLmF1dGgudjEuVXNlciJGChVDcmVhdGVPcGVyYXRvclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSDAoEbmFtZRgDIAEoCSJLChZDcmVhdGVPcGVyYXRvclJlc3BvbnNlEiAKBHVzZXIYASABKAsyEi5zaG9wLmF1dGgudjEuVXNlchIPCgdjcmVhdGVkGAIgASgIMvcGCgtBdXRoU2VydmljZRJ3CgZTaWdudXASGy5zaG9wLmF1dGgudjEuU2lnbnVwUmVxdWVzdBocLnNob3AuYXV0aC52MS5TaWdudXBSZXNwb25zZSIyorsYJAgBEh4KBFBPU1QSEC9hcGkvYXV0aC9zaWdudXAaASogyQEYAaq7GAYKBGVkZ2UScAoFTG9naW4SGi5zaG9wLmF1dGgudjEuTG9naW5SZXF1ZXN0Ghsuc2hvcC5hdXRoLnYxLkxvZ2luUmVzcG9uc2UiLqK7GCAIARIaCgRQT1NUEg8vYXBpL2F1dGgvbG9naW4aASoYAaq7GAYKBGVkZ2USdgoHUmVmcmVzaBIcLnNob3AuYXV0aC52MS5SZWZyZXNoUmVxdWVzdBodLnNob3AuYXV0aC52MS5SZWZyZXNoUmVzcG9uc2UiLqK7GCAIARIcCgRQT1NUEhEvYXBpL2F1dGgvcmVmcmVzaBoBKqq7GAYKBGVkZ2USdQoGTG9nb3V0Ehsuc2hvcC5hdXRoLnYxLkxvZ291dFJlcXVlc3QaHC5zaG9wLmF1dGgudjEuTG9nb3V0UmVzcG9uc2UiMJACAqK7GB8IARIbCgRQT1NUEhAvYXBpL2F1dGgvbG9nb3V0GgEqqrsYBgoEZWRnZRKnAQoHR2V0SndrcxIcLnNob3AuYXV0aC52MS5HZXRKd2tzUmVxdWVzdBodLnNob3AuYXV0aC52MS5HZXRKd2tzUmVzcG9uc2UiX5ACAaK7GCEIARIdCgNHRVQSFi8ud2VsbC1rbm93bi9qd2tzLmpzb26quxgzCgRlZGdlCgdjYXRhbG9nCgRjYXJ0CgVvcmRlcgoHcGF5bWVudAoMbm90aWZpY2F0aW9uEnAKBUdldE1lEhouc2hvcC5hdXRoLnYxLkdldE1lUmVxdWVzdBobLnNob3AuYXV0aC52MS5HZXRNZVJlc3BvbnNlIi6QAgGiuxgdCAISGQoDR0VUEgwvYXBpL2F1dGgvbWUqBHVzZXKquxgGCgRlZGdlEnIKDkNyZWF0ZU9wZXJhdG9yEiMuc2hvcC5hdXRoLnYxLkNyZWF0ZU9wZXJhdG9yUmVxdWVzdBokLnNob3AuYXV0aC52MS5DcmVhdGVPcGVyYXRvclJlc3BvbnNlIhWQAgKquxgOCgxvcGVyYXRvci1jbGliBnByb3RvMw", [file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
 
 /**
  * A registered user. Never carries credentials.
@@ -48,6 +48,13 @@ export type User = Message<"shop.auth.v1.User"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 4;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * Whether the user has the operator role (their access tokens then carry it).
+   *
+   * @generated from field: bool operator = 5;
+   */
+  operator: boolean;
 };
 
 /**
@@ -477,6 +484,69 @@ export const GetMeResponseSchema: GenMessage<GetMeResponse> = /*@__PURE__*/
   messageDesc(file_shop_auth_v1_auth, 13);
 
 /**
+ * Request of CreateOperator.
+ *
+ * @generated from message shop.auth.v1.CreateOperatorRequest
+ */
+export type CreateOperatorRequest = Message<"shop.auth.v1.CreateOperatorRequest"> & {
+  /**
+   * Email of the operator's account (normalised like Signup's).
+   *
+   * @generated from field: string email = 1;
+   */
+  email: string;
+
+  /**
+   * Password of a new account (at least 8 characters), or the current one of an existing account.
+   *
+   * @generated from field: string password = 2;
+   */
+  password: string;
+
+  /**
+   * Display name of a new account; "operator" when empty.
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message shop.auth.v1.CreateOperatorRequest.
+ * Use `create(CreateOperatorRequestSchema)` to create a new message.
+ */
+export const CreateOperatorRequestSchema: GenMessage<CreateOperatorRequest> = /*@__PURE__*/
+  messageDesc(file_shop_auth_v1_auth, 14);
+
+/**
+ * Response of CreateOperator.
+ *
+ * @generated from message shop.auth.v1.CreateOperatorResponse
+ */
+export type CreateOperatorResponse = Message<"shop.auth.v1.CreateOperatorResponse"> & {
+  /**
+   * The operator's account.
+   *
+   * @generated from field: shop.auth.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * True when the account was created by this call, false when it existed (promoted or already an operator).
+   *
+   * @generated from field: bool created = 2;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message shop.auth.v1.CreateOperatorResponse.
+ * Use `create(CreateOperatorResponseSchema)` to create a new message.
+ */
+export const CreateOperatorResponseSchema: GenMessage<CreateOperatorResponse> = /*@__PURE__*/
+  messageDesc(file_shop_auth_v1_auth, 15);
+
+/**
  * Users, their credentials and the keys that sign their tokens.
  *
  * Access tokens are short-lived JWTs signed with an asymmetric key (claims `iss`, `aud`, `sub` =
@@ -555,6 +625,20 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof GetMeRequestSchema;
     output: typeof GetMeResponseSchema;
+  },
+  /**
+   * Makes the user of `email` an operator: creates the account with `password` when there is
+   * none, or gives an existing account the operator role (its password is then checked, not
+   * changed). Idempotent. Called by `npm run operator -- create`; INVALID_ARGUMENT naming the
+   * field for a malformed email or a short password, UNAUTHENTICATED for the wrong password of
+   * an existing account. Access tokens issued from then on carry the operator role.
+   *
+   * @generated from rpc shop.auth.v1.AuthService.CreateOperator
+   */
+  createOperator: {
+    methodKind: "unary";
+    input: typeof CreateOperatorRequestSchema;
+    output: typeof CreateOperatorResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_shop_auth_v1_auth, 0);
