@@ -38,10 +38,18 @@ export interface TokenVerifierOptions {
 export interface TokenVerifier {
   /**
    * Verifies a compact JWS access token: signature by a key of the set, `iss`, `aud`, `exp`
-   * (with a small skew), `sub` and `jti` present. UNAUTHENTICATED for any bad token;
+   * (with a small skew), `sub` and `jti` present; the principal says `operator` when the `roles`
+   * claim lists {@link OPERATOR_ROLE}. UNAUTHENTICATED for any bad token;
    * UNAVAILABLE when no key set could be fetched at all.
    */
   verify(token: string): Promise<Principal>;
+}
+
+/** The role, in an access token's `roles` claim, of a shop operator (see the `operator` of a CallPolicy). */
+export const OPERATOR_ROLE = "operator";
+
+function hasRole(roles: unknown, role: string): boolean {
+  return Array.isArray(roles) && roles.includes(role);
 }
 
 const DEFAULT_CACHE_MS = 10 * 60_000;
@@ -121,7 +129,9 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
           requiredClaims: ["exp", "sub", "jti"],
         });
         if (typeof payload.sub !== "string" || payload.sub === "") throw unauthenticated("invalid access token");
-        const principal: Principal = { userId: payload.sub, tokenId: payload.jti };
+        const principal: Principal = hasRole(payload.roles, OPERATOR_ROLE)
+          ? { userId: payload.sub, tokenId: payload.jti, operator: true }
+          : { userId: payload.sub, tokenId: payload.jti };
         if (typeof payload.exp === "number") {
           if (verified.size >= maxVerified) verified.delete(verified.keys().next().value as string);
           verified.set(token, { principal, untilMs: payload.exp * 1000 + toleranceMs, kid });

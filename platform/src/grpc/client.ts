@@ -59,6 +59,8 @@ export interface ClientOptions {
   /** How long an open breaker fails fast before it lets one trial call through. Default 5000 ms. */
   readonly breakerHalfOpenAfterMs?: number;
   readonly channelOptions?: grpc.ChannelOptions;
+  /** Transport credentials of the channel; plaintext when unset. */
+  readonly credentials?: grpc.ChannelCredentials;
 }
 
 interface ClientInternals {
@@ -118,7 +120,7 @@ const BREAKER_MIN_BUDGET_MS = 1_000;
  */
 export function createClient<S extends DescService>(service: S, address: string, opts: ClientOptions = {}): Client<S> {
   const caller = opts.service ?? callerOf(opts.logger);
-  const raw = new grpc.Client(address, grpc.credentials.createInsecure(), {
+  const raw = new grpc.Client(address, opts.credentials ?? grpc.credentials.createInsecure(), {
     ...grpcChannelOptions,
     "grpc.initial_reconnect_backoff_ms": 200,
     "grpc.max_reconnect_backoff_ms": 2_000,

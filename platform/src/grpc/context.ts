@@ -7,6 +7,8 @@ import type { Logger } from "../logger.js";
 export interface Principal {
   readonly userId: string;
   readonly tokenId?: string;
+  /** Set (true) when the token carries the operator role; absent otherwise. */
+  readonly operator?: true;
 }
 
 /** What a handler knows about the call it serves. */
@@ -22,6 +24,13 @@ export interface CallContext {
   readonly log: Logger;
   /** Address of the caller. */
   readonly peer: string;
+  /**
+   * The calling workload, named by the client certificate it presented over mutual TLS;
+   * undefined over plaintext or when the certificate names no mesh workload.
+   */
+  readonly workload?: string | undefined;
+  /** Whether the server runs TLS (then every call came over it, with a verified client certificate or none). */
+  readonly secure?: boolean;
   /** The verified caller, set by an auth interceptor; undefined for anonymous calls. */
   principal?: Principal;
 }

@@ -10,6 +10,7 @@ import type { Logger } from "../logger.js";
 import type { CallContext } from "./context.js";
 import { chainInterceptors, defaultInterceptors, type ServerInterceptor } from "./interceptors.js";
 import { HealthRegistry, ServingStatus } from "./health.js";
+import { workloadOfSubjectAltName } from "./peer-identity.js";
 import { ReflectionIndex } from "./reflection.js";
 import { encodeStatusDetails, statusDetailsKey } from "./status-details.js";
 import { decodeRequest, serverMethodDefinition, type ServiceRegistration } from "./service.js";
@@ -37,6 +38,8 @@ export interface GrpcServerOptions {
   readonly shutdownGraceMs?: number;
   /** Largest request message accepted, in bytes. Default 4 MiB. */
   readonly maxReceiveMessageBytes?: number;
+  /** Transport credentials of the port; plaintext when unset. */
+  readonly credentials?: grpc.ServerCredentials;
 }
 
 export interface GrpcServer {
@@ -79,6 +82,7 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
         interceptors,
         shutdown: shutdown.signal,
         inFlight,
+        secure: opts.credentials?._isSecure() ?? false,
       });
     }
     server.addService(definition as grpc.ServiceDefinition, implementation);
@@ -97,8 +101,10 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
     async start() {
       const host = opts.host ?? "0.0.0.0";
       port = await new Promise<number>((resolve, reject) => {
-        server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
-          err ? reject(err) : resolve(p),
+        server.bindAsync(
+          `${host.includes(":") ? `[${host}]` : host}:${opts.port}`,
+          opts.credentials ?? grpc.ServerCredentials.createInsecure(),
+          (err, p) => (err ? reject(err) : resolve(p)),
         );
       });
       setServing(true);
@@ -138,6 +144,8 @@ interface AdaptOptions {
   interceptors: readonly ServerInterceptor[];
   shutdown: AbortSignal;
   inFlight: Set<Promise<unknown>>;
+  /** The port speaks TLS: every call came over it. */
+  secure: boolean;
 }
 
 type AnyCall =
@@ -164,6 +172,7 @@ class ServerCallContext implements CallContext {
   readonly [body]: (ctx: CallContext) => Promise<unknown>;
   readonly #call: AnyCall;
   readonly #shutdown: AbortSignal;
+  readonly #secure: boolean;
   #controller: AbortController | undefined;
   #timer: NodeJS.Timeout | undefined;
   #armed = false;
@@ -176,11 +185,21 @@ class ServerCallContext implements CallContext {
     this.log = o.log;
     this.#call = call;
     this.#shutdown = o.shutdown;
+    this.#secure = o.secure;
     this[body] = run;
   }
 
   get peer(): string {
     return this.#call.getPeer();
+  }
+
+  get workload(): string | undefined {
+    const san = this.#call.getAuthContext().sslPeerCertificate?.subjectaltname;
+    return san ? workloadOfSubjectAltName(san) : undefined;
+  }
+
+  get secure(): boolean {
+    return this.#secure;
   }
 
   /** Aborted when the caller cancels, the deadline passes, or the server shuts down. */

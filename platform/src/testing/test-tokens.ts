@@ -1,5 +1,5 @@
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
-import { createTokenVerifier, type TokenVerifier } from "../auth/token-verifier.js";
+import { createTokenVerifier, OPERATOR_ROLE, type TokenVerifier } from "../auth/token-verifier.js";
 import { uuidv7 } from "../events/envelope.js";
 
 /** Signs access tokens the way auth does (ES256, iss/aud "shopmesh", sub, jti, exp), for tests. */
@@ -9,16 +9,18 @@ export interface TestTokenIssuer {
   /** A verifier over this issuer's key alone (what a service given a static JWKS would build). */
   readonly verifier: TokenVerifier;
   /** A signed access token for `userId`, valid for `expiresIn` (a jose time span, default "5m"; "-1m" is expired). */
-  token(userId: string, opts?: { expiresIn?: string }): Promise<string>;
+  token(userId: string, opts?: { expiresIn?: string; operator?: boolean }): Promise<string>;
   /** gRPC call options carrying `authorization: Bearer <token for userId>`. */
   as(userId: string): Promise<{ metadata: { authorization: string } }>;
+  /** gRPC call options carrying the token of an operator (the `operator` role). */
+  asOperator(userId?: string): Promise<{ metadata: { authorization: string } }>;
 }
 
 export async function createTestTokenIssuer(kid = "test-key"): Promise<TestTokenIssuer> {
   const keys = await generateKeyPair("ES256", { extractable: true });
   const jwk: JWK = { ...(await exportJWK(keys.publicKey)), kid, alg: "ES256", use: "sig" };
-  const token = (userId: string, opts: { expiresIn?: string } = {}) => {
-    return new SignJWT({})
+  const token = (userId: string, opts: { expiresIn?: string; operator?: boolean } = {}) => {
+    return new SignJWT(opts.operator ? { roles: [OPERATOR_ROLE] } : {})
       .setProtectedHeader({ alg: "ES256", kid })
       .setSubject(userId)
       .setIssuer("shopmesh")
@@ -34,6 +36,9 @@ export async function createTestTokenIssuer(kid = "test-key"): Promise<TestToken
     token,
     async as(userId) {
       return { metadata: { authorization: `Bearer ${await token(userId)}` } };
+    },
+    async asOperator(userId = "operator-1") {
+      return { metadata: { authorization: `Bearer ${await token(userId, { operator: true })}` } };
     },
   };
 }
