@@ -80,6 +80,32 @@ forEachBackend((backend) => {
     const verifier = () =>
       createTokenVerifier({ jwks: createGrpcJwksProvider(client), issuer: "shopmesh", audience: "shopmesh", cacheMs: 60_000 });
 
+    it("makes an operator idempotently: creates the account, or promotes an existing one whose password matches", async () => {
+      const email = uniqueEmail();
+      const first = await client.createOperator({ email, password: "operator pass", name: "" });
+      expect(first.created).toBe(true);
+      expect(first.user).toMatchObject({ email, name: "operator", operator: true });
+      const again = await client.createOperator({ email: email.toUpperCase(), password: "operator pass", name: "" });
+      expect(again).toMatchObject({ created: false, user: { id: first.user?.id, operator: true } });
+      const login = await client.login({ email, password: "operator pass" });
+      expect(login.user?.operator).toBe(true);
+      expect(decodeJwt(login.accessToken).roles).toEqual(["operator"]);
+      expect(await verifier().verify(login.accessToken)).toMatchObject({ userId: first.user?.id, operator: true });
+
+      const shopper = uniqueEmail();
+      const signup = await client.signup({ email: shopper, password: "shopper pass", name: "Sam" });
+      expect(signup.user?.operator).toBe(false);
+      expect(decodeJwt(signup.accessToken).roles).toBeUndefined();
+      expect((await verifier().verify(signup.accessToken)).operator).toBeUndefined();
+      expect(await codeOf(client.createOperator({ email: shopper, password: "wrong password", name: "" }))).toBe(Code.Unauthenticated);
+      const promoted = await client.createOperator({ email: shopper, password: "shopper pass", name: "" });
+      expect(promoted).toMatchObject({ created: false, user: { id: signup.user?.id, name: "Sam", operator: true } });
+      const relogin = await client.login({ email: shopper, password: "shopper pass" });
+      expect(await verifier().verify(relogin.accessToken)).toMatchObject({ operator: true });
+
+      expect(await violatedFieldsOf(client.createOperator({ email: "nope", password: "short", name: "" }))).toEqual(["email", "password"]);
+    });
+
     it("signs up, logs in and refreshes; the tokens verify against GetJwks", async () => {
       const email = uniqueEmail();
       const signup = await client.signup({ email: `  ${email.toUpperCase()} `, password: "correct horse", name: " Ada " });

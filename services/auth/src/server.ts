@@ -1,10 +1,10 @@
 import {
+  authorize,
   createServiceHost,
   createTokenVerifier,
   type Database,
   type EventBus,
   type Logger,
-  requireUser,
   type ServiceHost,
   serviceRegistration,
 } from "@shopmesh/platform";
@@ -78,7 +78,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthServer {
       host: opts.host ?? config.AUTH_HOST,
       port: opts.port ?? config.AUTH_PORT,
       services: [serviceRegistration(AuthService, authHandlers(auth))],
-      interceptors: [requireUser(verifier)],
+      interceptors: [authorize({ service: "auth", verifier })],
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     },
     bus: opts.bus,

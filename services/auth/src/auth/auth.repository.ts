@@ -1,5 +1,5 @@
 import { withDbErrors } from "@shopmesh/platform";
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { AuthDb, RefreshTokenRow, SigningKeyRow, UserRow } from "../db/tables.js";
 
 /** Queries take `db` or a transaction of it as their first parameter. */
@@ -10,6 +10,7 @@ export interface NewUser {
   readonly email: string;
   readonly name: string;
   readonly passwordHash: string;
+  readonly roles?: readonly string[];
 }
 
 /** ALREADY_EXISTS when the email is taken. */
@@ -18,7 +19,7 @@ export function insertUser(db: Db, user: NewUser): Promise<UserRow> {
     () =>
       db
         .insertInto("users")
-        .values({ id: user.id, email: user.email, name: user.name, password_hash: user.passwordHash })
+        .values({ id: user.id, email: user.email, name: user.name, password_hash: user.passwordHash, roles: [...(user.roles ?? [])] })
         .returningAll()
         .executeTakeFirstOrThrow(),
     "user with this email",
@@ -27,6 +28,18 @@ export function insertUser(db: Db, user: NewUser): Promise<UserRow> {
 
 export function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
   return withDbErrors(() => db.selectFrom("users").selectAll().where("email", "=", email).executeTakeFirst());
+}
+
+/** Adds `role` to the user's roles (no change when they have it); the updated row. */
+export function grantRole(db: Db, id: string, role: string): Promise<UserRow> {
+  return withDbErrors(() =>
+    db
+      .updateTable("users")
+      .set({ roles: sql<string[]>`case when ${role} = any(roles) then roles else array_append(roles, ${role}) end` })
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirstOrThrow(),
+  );
 }
 
 export function findUserById(db: Db, id: string): Promise<UserRow | undefined> {

@@ -1,6 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { createEnvelope, type Logger, notFound, type OutboxRow, unauthenticated, writeOutbox } from "@shopmesh/platform";
+import {
+  Code,
+  ConnectError,
+  createEnvelope,
+  type Logger,
+  notFound,
+  OPERATOR_ROLE,
+  type OutboxRow,
+  unauthenticated,
+  writeOutbox,
+} from "@shopmesh/platform";
 import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
 import { create } from "@bufbuild/protobuf";
 import type { JSONWebKeySet } from "jose";
@@ -10,8 +20,10 @@ import {
   findRefreshToken,
   findUserByEmail,
   findUserById,
+  grantRole,
   insertRefreshToken,
   insertUser,
+  type NewUser,
   lockRefreshToken,
   markRefreshTokenUsed,
   revokeFamily,
@@ -25,6 +37,8 @@ export interface User {
   readonly email: string;
   readonly name: string;
   readonly createdAt: Date;
+  /** Has the operator role: their access tokens carry it. */
+  readonly operator: boolean;
 }
 
 export interface TokenPair {
@@ -57,6 +71,11 @@ export interface Auth {
   logout(refreshToken: string): Promise<void>;
   jwks(): Promise<JSONWebKeySet>;
   getUser(id: string): Promise<User>;
+  /**
+   * Makes `email` an operator: creates the account (created: true) or, after checking its
+   * password, gives the existing one the operator role. Idempotent.
+   */
+  createOperator(input: { email: string; password: string; name: string }): Promise<{ user: User; created: boolean }>;
 }
 
 /** One message for every failed sign-in, so that the answer does not tell which part was wrong. */
@@ -76,7 +95,7 @@ export function createAuth(opts: AuthOptions): Auth {
   let dummyHash: Promise<string> | undefined;
 
   const issue = async (user: UserRow, refreshToken: string): Promise<TokenPair> => ({
-    accessToken: await keys.signAccessToken(user.id),
+    accessToken: await keys.signAccessToken(user.id, user.roles),
     refreshToken,
     expiresIn: opts.accessTtlS,
     user: toUser(user),
@@ -90,28 +109,62 @@ export function createAuth(opts: AuthOptions): Auth {
     };
   };
 
+  /** Inserts a user and its UserRegistered event (plus `more`, in the same transaction). */
+  const register = async (user: NewUser, more?: (trx: Kysely<AuthDb>) => Promise<void>): Promise<UserRow> => {
+    const { row, written } = await db.transaction().execute(async (trx) => {
+      const row = await insertUser(trx, user);
+      await more?.(trx);
+      const event = create(UserRegisteredSchema, {
+        userId: row.id,
+        email: row.email,
+        name: row.name,
+        registeredAt: timestampFromDate(row.created_at),
+      });
+      const written = await writeOutbox(trx, createEnvelope(UserRegisteredSchema, event, { source: "auth", key: row.id }));
+      return { row, written };
+    });
+    opts.onEventsWritten?.(written);
+    return row;
+  };
+
+  const createOperator: Auth["createOperator"] = async ({ email, password, name }) => {
+    const existing = await findUserByEmail(db, email);
+    if (!existing) {
+      try {
+        const row = await register({
+          id: randomUUID(),
+          email,
+          name,
+          passwordHash: await hashPassword(password, opts.scrypt),
+          roles: [OPERATOR_ROLE],
+        });
+        opts.logger.info({ user_id: row.id }, "operator account created");
+        return { user: toUser(row), created: true };
+      } catch (err) {
+        // Created by a concurrent call in the meantime: promote it like any existing account.
+        if (!(err instanceof ConnectError && err.code === Code.AlreadyExists)) throw err;
+        return createOperator({ email, password, name });
+      }
+    }
+    if (!(await verifyPassword(password, existing.password_hash))) throw unauthenticated(BAD_CREDENTIALS);
+    const row = existing.roles.includes(OPERATOR_ROLE) ? existing : await grantRole(db, existing.id, OPERATOR_ROLE);
+    if (row !== existing) opts.logger.info({ user_id: row.id }, "user promoted to operator");
+    return { user: toUser(row), created: false };
+  };
+
   return {
     start: () => keys.load(),
 
     async signup({ email, password, name }) {
-      const passwordHash = await hashPassword(password, opts.scrypt);
       const id = randomUUID();
       const refresh = newRefresh(id, randomUUID());
-      const { user, written } = await db.transaction().execute(async (trx) => {
-        const row = await insertUser(trx, { id, email, name, passwordHash });
+      const user = await register({ id, email, name, passwordHash: await hashPassword(password, opts.scrypt) }, async (trx) => {
         await insertRefreshToken(trx, refresh.row);
-        const event = create(UserRegisteredSchema, {
-          userId: row.id,
-          email: row.email,
-          name: row.name,
-          registeredAt: timestampFromDate(row.created_at),
-        });
-        const written = await writeOutbox(trx, createEnvelope(UserRegisteredSchema, event, { source: "auth", key: row.id }));
-        return { user: row, written };
       });
-      opts.onEventsWritten?.(written);
       return issue(user, refresh.token);
     },
+
+    createOperator,
 
     async login({ email, password }) {
       const user = await findUserByEmail(db, email);
@@ -174,5 +227,5 @@ export function createAuth(opts: AuthOptions): Auth {
 }
 
 function toUser(row: UserRow): User {
-  return { id: row.id, email: row.email, name: row.name, createdAt: row.created_at };
+  return { id: row.id, email: row.email, name: row.name, createdAt: row.created_at, operator: row.roles.includes(OPERATOR_ROLE) };
 }

@@ -17,7 +17,8 @@ export interface SigningKeys {
   /** Loads the active key, generating and storing one when the schema has none. */
   load(): Promise<void>;
   /** An access token for `userId` signed with the active key. */
-  signAccessToken(userId: string): Promise<string>;
+  /** An access token for `userId`, with a `roles` claim when the user has any. */
+  signAccessToken(userId: string, roles?: readonly string[]): Promise<string>;
   /** The published public keys (active and recently retired). */
   jwks(): Promise<JSONWebKeySet>;
 }
@@ -79,9 +80,9 @@ export function createSigningKeys(opts: {
     async load() {
       await load();
     },
-    async signAccessToken(userId) {
+    async signAccessToken(userId, roles = []) {
       const { kid, key } = active ?? (await load());
-      return new SignJWT({})
+      return new SignJWT(roles.length > 0 ? { roles: [...roles] } : {})
         .setProtectedHeader({ alg: SIGNING_ALG, kid, typ: "JWT" })
         .setIssuer(claims.issuer)
         .setAudience(claims.audience)

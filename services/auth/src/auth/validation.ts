@@ -54,6 +54,15 @@ export function parseSignup(req: { email: string; password: string; name: string
   return { email, password, name };
 }
 
+/** A CreateOperator request: signup's rules, the name defaulting to "operator". */
+export function parseCreateOperator(req: { email: string; password: string; name: string }): {
+  email: string;
+  password: string;
+  name: string;
+} {
+  return parseSignup({ ...req, name: req.name.trim() === "" ? "operator" : req.name });
+}
+
 /**
  * A login request: both fields given and within signup's bounds. No format checks: a malformed
  * email is just one no user has, and the answer to it is the same as to a wrong password.

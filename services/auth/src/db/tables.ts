@@ -9,6 +9,8 @@ export interface UsersTable {
   /** `scrypt$<log2 N>$<r>$<p>$<salt b64url>$<hash b64url>`: the parameters travel with the hash. */
   password_hash: string;
   created_at: Generated<Date>;
+  /** Roles beyond a shopper's, e.g. "operator"; access tokens carry them in the `roles` claim. */
+  roles: Generated<string[]>;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ServiceHandlers } from "@shopmesh/platform";
 import type { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import type { Auth } from "../auth/auth.service.js";
+import { createOperator } from "./create-operator.js";
 import { getJwks } from "./get-jwks.js";
 import { getMe } from "./get-me.js";
 import { login } from "./login.js";
@@ -17,5 +18,6 @@ export function authHandlers(auth: Auth): ServiceHandlers<typeof AuthService> {
     logout: logout(auth),
     getJwks: getJwks(auth),
     getMe: getMe(auth),
+    createOperator: createOperator(auth),
   };
 }

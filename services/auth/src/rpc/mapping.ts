@@ -5,7 +5,7 @@ import type { JWK } from "jose";
 import type { TokenPair, User } from "../auth/auth.service.js";
 
 export function toProtoUser(user: User): MessageInitShape<typeof UserSchema> {
-  return { id: user.id, email: user.email, name: user.name, createdAt: timestampFromDate(user.createdAt) };
+  return { id: user.id, email: user.email, name: user.name, createdAt: timestampFromDate(user.createdAt), operator: user.operator };
 }
 
 /** The fields shared by the responses of Signup, Login and Refresh. */
