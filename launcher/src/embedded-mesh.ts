@@ -110,7 +110,7 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
     });
     // auth and catalog first: the others are given their addresses.
     const auth = (await started("auth", serviceUnitEnv("auth"))).address;
-    const catalog = (await started("catalog", serviceUnitEnv("catalog"))).address;
+    const catalog = (await started("catalog", serviceUnitEnv("catalog", { AUTH_ADDR: auth }))).address;
     const peers = { AUTH_ADDR: auth, CATALOG_ADDR: catalog };
     const [cart, payment, notification] = await Promise.all(
       (["cart", "payment", "notification"] as const).map(async (name) => (await started(name, serviceUnitEnv(name, peers))).address),

@@ -25,6 +25,7 @@ describe("a service in a worker thread", () => {
   const catalogEnv = () => ({
     DATABASE_URL: databaseUrl(POSTGRES_URL, `${prefix}_catalog`),
     CATALOG_HOST: "127.0.0.1",
+    AUTH_ADDR: "127.0.0.1:1",
     CATALOG_PORT: "0",
     LOG_LEVEL: "warn",
   });

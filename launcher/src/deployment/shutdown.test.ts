@@ -50,6 +50,7 @@ describeWithKafka("a service process stopped as Kubernetes stops a pod", () => {
           KAFKA_BROKERS: kafka.brokers.join(","),
           CATALOG_HOST: "127.0.0.1",
           CATALOG_PORT: String(port),
+          AUTH_ADDR: "127.0.0.1:1",
           METRICS_HOST: "127.0.0.1",
           METRICS_PORT: String(adminPort),
           SHUTDOWN_GRACE_MS: String(graceMs),

@@ -1,4 +1,5 @@
 import {
+  authorize,
   authVerifier,
   closeClient,
   createClient,
@@ -6,7 +7,6 @@ import {
   type Database,
   type EventBus,
   type Logger,
-  requireUser,
   serviceRegistration,
   type TokenVerifier,
 } from "@shopmesh/platform";
@@ -66,7 +66,7 @@ export function createCartService(opts: CartServiceOptions): CartServer {
       host: opts.host ?? config.CART_HOST,
       port: opts.port ?? config.CART_PORT,
       services: [serviceRegistration(CartService, cartHandlers(carts))],
-      interceptors: [requireUser(auth.verifier)],
+      interceptors: [authorize({ service: "cart", verifier: auth.verifier })],
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     },
     bus: opts.bus,

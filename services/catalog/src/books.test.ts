@@ -1,10 +1,13 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { closeClient, createClient, createLogger } from "@shopmesh/platform";
-import { databaseBackend, type TestDatabase } from "@shopmesh/platform/testing";
+import { createTestTokenIssuer, databaseBackend, type TestDatabase } from "@shopmesh/platform/testing";
 import { CatalogService, ReservationStatus } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
 import { type CatalogServer, createCatalogService } from "./index.js";
+
+/** Signs the tokens the catalog verifies (operators' calls). */
+const issuer = await createTestTokenIssuer();
 
 const logger = createLogger({ level: "silent" });
 
@@ -17,6 +20,7 @@ describe("the catalog's books over gRPC (ListStockBooks, ListReservations)", () 
     t = await databaseBackend.open();
     service = createCatalogService({
       config: readCatalogConfig({ DB_SCHEMA: t.schema }),
+      verifier: issuer.verifier,
       db: t.db,
       logger,
       host: "127.0.0.1",

@@ -7,6 +7,9 @@ describe("catalog config", () => {
     const config = readCatalogConfig({});
     expect(config).toEqual({
       ADMIN_GC_ENABLED: false,
+      AUTH_ADDR: undefined,
+      AUTH_AUDIENCE: "shopmesh",
+      AUTH_ISSUER: "shopmesh",
       CATALOG_CACHE_SIZE: 10_000,
       CATALOG_HOST: "0.0.0.0",
       CATALOG_PORT: 50051,

@@ -1,4 +1,4 @@
-import { type ConfigOf, byName, env, loadConfig, serviceVars } from "@shopmesh/platform";
+import { authVars, type ConfigOf, byName, env, loadConfig, serviceVars } from "@shopmesh/platform";
 import { DEFAULT_CACHE_SIZE } from "./catalog/product-cache.js";
 
 /**
@@ -7,6 +7,7 @@ import { DEFAULT_CACHE_SIZE } from "./catalog/product-cache.js";
  */
 export const catalogConfigSchema = byName({
   ...serviceVars("catalog", { schema: "catalog" }),
+  ...authVars(),
   CATALOG_CACHE_SIZE: env.int({
     doc: "Most products GetProduct/BatchGetProducts keep in memory, stock kept current from this process's changes (0 = off; set 0 when several replicas share a database)",
     default: DEFAULT_CACHE_SIZE,

@@ -1,10 +1,13 @@
 import { closeClient, createClient, createEventRegistry, createInProcessBus, createLogger, type Envelope } from "@shopmesh/platform";
-import { forEachBackend, type TestDatabase, useTestDatabase } from "@shopmesh/platform/testing";
+import { createTestTokenIssuer, forEachBackend, type TestDatabase, useTestDatabase } from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { StockRejectedSchema, StockReleasedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
 import { type CatalogServer, createCatalogService } from "./index.js";
+
+/** Signs the tokens the catalog verifies (operators' calls). */
+const issuer = await createTestTokenIssuer();
 
 /**
  * The catalog's events, observed as a consumer would: reservations made over gRPC come out of
@@ -27,6 +30,7 @@ forEachBackend((backend) => {
       });
       service = createCatalogService({
         config: readCatalogConfig({ DB_SCHEMA: t.schema }),
+        verifier: issuer.verifier,
         db: t.db,
         logger,
         host: "127.0.0.1",

@@ -5,12 +5,15 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { closeClient, createClient, createLogger } from "@shopmesh/platform";
-import { databaseBackend, type TestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
+import { createTestTokenIssuer, databaseBackend, type TestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
 import { demoCatalog } from "./db/demo-catalog.js";
 import { type CatalogServer, createCatalogService } from "./index.js";
+
+/** Signs the tokens the catalog verifies (operators' calls). */
+const issuer = await createTestTokenIssuer();
 
 /**
  * The catalog through its public contract: a real server on port 0 over Postgres, called by a
@@ -115,6 +118,7 @@ describe("catalog over gRPC", () => {
   const start = async (env: Record<string, string> = {}) => {
     const s = createCatalogService({
       config: readCatalogConfig({ DB_SCHEMA: t.schema, ...env }),
+      verifier: issuer.verifier,
       db: t.db,
       logger,
       host: "127.0.0.1",

@@ -1,4 +1,14 @@
-import { type Database, type EventBus, type Logger, createServiceHost, type ServiceHost, serviceRegistration } from "@shopmesh/platform";
+import {
+  authorize,
+  authVerifier,
+  createServiceHost,
+  type Database,
+  type EventBus,
+  type Logger,
+  type ServiceHost,
+  serviceRegistration,
+  type TokenVerifier,
+} from "@shopmesh/platform";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { type Catalog, createCatalog } from "./catalog/catalog.service.js";
 import { StockFeed } from "./catalog/stock-feed.js";
@@ -25,6 +35,8 @@ export interface CatalogServiceOptions {
    * relay with one runs, and nothing is consumed.
    */
   readonly bus?: EventBus;
+  /** Verifies access tokens (operators' calls); default: auth's JWKS from AUTH_ADDR (then required). */
+  readonly verifier?: TokenVerifier;
 }
 
 export interface CatalogServer {
@@ -47,6 +59,7 @@ export function createCatalogService(opts: CatalogServiceOptions): CatalogServer
   const logger = opts.logger.child({ service: "catalog" });
   const schema = config.DB_SCHEMA;
   const db = opts.db.kysely<CatalogDb>(schema);
+  const auth = authVerifier(config, opts.verifier, logger);
   let host: ServiceHost | undefined;
   const catalog = createCatalog({
     db,
@@ -66,6 +79,7 @@ export function createCatalogService(opts: CatalogServiceOptions): CatalogServer
       host: opts.host ?? config.CATALOG_HOST,
       port: opts.port ?? config.CATALOG_PORT,
       services: [serviceRegistration(CatalogService, catalogHandlers(catalog))],
+      interceptors: [authorize({ service: "catalog", verifier: auth.verifier })],
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     },
     bus: opts.bus,
@@ -76,6 +90,7 @@ export function createCatalogService(opts: CatalogServiceOptions): CatalogServer
         logger.info({ products: demoCatalog.length }, "demo catalog seeded");
       }
     },
+    onStop: () => auth.close(),
   });
   host = h;
   return {

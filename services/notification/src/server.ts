@@ -1,10 +1,10 @@
 import {
+  authorize,
   authVerifier,
   createServiceHost,
   type Database,
   type EventBus,
   type Logger,
-  requireUser,
   serviceRegistration,
   type TokenVerifier,
 } from "@shopmesh/platform";
@@ -63,7 +63,7 @@ export function createNotificationService(opts: NotificationServiceOptions): Not
       host: opts.host ?? config.NOTIFICATION_HOST,
       port: opts.port ?? config.NOTIFICATION_PORT,
       services: [serviceRegistration(NotificationService, notificationHandlers(notifications))],
-      interceptors: [requireUser(auth.verifier)],
+      interceptors: [authorize({ service: "notification", verifier: auth.verifier })],
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     },
     bus: opts.bus,

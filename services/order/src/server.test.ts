@@ -160,6 +160,7 @@ class CheckoutMesh {
     const [catalogSchema, cartSchema, paymentSchema] = [await t.createSchema(), await t.createSchema(), await t.createSchema()];
     this.catalog = createCatalogService({
       config: readCatalogConfig({ DB_SCHEMA: catalogSchema }),
+      verifier: issuer.verifier,
       db: t.db,
       logger,
       host,

@@ -1,4 +1,5 @@
 import {
+  authorize,
   authVerifier,
   closeClient,
   createClient,
@@ -7,7 +8,6 @@ import {
   type EventBus,
   type Logger,
   type NotificationListener,
-  requireUser,
   type ServiceHost,
   serviceRegistration,
   type TokenVerifier,
@@ -91,7 +91,7 @@ export function createOrderService(opts: OrderServiceOptions): OrderServer {
       host: opts.host ?? config.ORDER_HOST,
       port: opts.port ?? config.ORDER_PORT,
       services: [serviceRegistration(OrderService, orderHandlers(orders))],
-      interceptors: [requireUser(auth.verifier)],
+      interceptors: [authorize({ service: "order", verifier: auth.verifier })],
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     },
     bus: opts.bus,

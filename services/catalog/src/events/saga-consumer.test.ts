@@ -8,7 +8,7 @@ import {
   createLogger,
   type Envelope,
 } from "@shopmesh/platform";
-import { forEachBackend, useTestDatabase } from "@shopmesh/platform/testing";
+import { createTestTokenIssuer, forEachBackend, useTestDatabase } from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { StockRejectedSchema, StockReleasedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
@@ -20,6 +20,9 @@ import { readCatalogConfig } from "../config.js";
 import type { CatalogDb } from "../db/tables.js";
 import { type CatalogServer, createCatalogService } from "../server.js";
 import { PAYMENT_FAILED_REASON } from "./saga-consumer.js";
+
+/** Signs the tokens the catalog verifies (operators' calls). */
+const issuer = await createTestTokenIssuer();
 
 /**
  * The catalog's part of the checkout saga through the bus contract: the saga's events are
@@ -78,6 +81,7 @@ forEachBackend((backend) => {
       });
       service = createCatalogService({
         config: readCatalogConfig({ DB_SCHEMA: t.schema, SEED_DEMO_CATALOG: "false" }),
+        verifier: issuer.verifier,
         db: t.db,
         logger,
         host: "127.0.0.1",
