@@ -8,7 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     allowOnly: !process.env.CI,
     pool: "forks",
-    // A Postgres server for the run when DATABASE_URL names none.
-    globalSetup: ["platform/src/testing/postgres-setup.ts"],
+    // A Postgres server for the run when DATABASE_URL names none, and the test mesh's
+    // certificates when SHOPMESH_TLS_DIR names none.
+    globalSetup: ["platform/src/testing/postgres-setup.ts", "platform/src/testing/tls-setup.ts"],
   },
 });

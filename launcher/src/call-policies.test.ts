@@ -1,5 +1,5 @@
 import { type DescMethod, type DescService, getOption, hasOption } from "@bufbuild/protobuf";
-import { callPolicyOf, callPolicyWorkloads } from "@shopmesh/platform";
+import { callPolicyOf, meshWorkloads } from "@shopmesh/platform";
 import { Access, edge } from "@shopmesh/proto/shop/api/v1/annotations_pb.js";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
@@ -22,7 +22,7 @@ describe("call policies in the contracts", () => {
   it("are declared on every method of every service, naming only workloads of the mesh", () => {
     const missing = methods.filter((m) => callPolicyOf(m) === undefined).map((m) => `${m.parent.typeName}/${m.name}`);
     expect(missing).toEqual([]);
-    const known = new Set<string>(callPolicyWorkloads);
+    const known = new Set<string>(meshWorkloads);
     for (const m of methods) {
       const p = callPolicyOf(m);
       expect(

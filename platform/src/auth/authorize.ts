@@ -11,19 +11,6 @@ import type { TokenVerifier } from "./token-verifier.js";
 /** The workload identity of the reconciliation tool: it may call every operator method. */
 export const RECONCILE_WORKLOAD = "reconcile";
 
-/** Every workload of the mesh a call policy may name: the services, the edge and the tools. */
-export const callPolicyWorkloads = [
-  "auth",
-  "catalog",
-  "cart",
-  "order",
-  "payment",
-  "notification",
-  "edge",
-  RECONCILE_WORKLOAD,
-  "operator-cli",
-] as const;
-
 /** Services whose methods carry no policy of ours and are answered to any caller (probes). */
 const openServices = new Set(["grpc.health.v1.Health"]);
 /** Services any authenticated caller may use: a verified workload or an operator. */

@@ -16,6 +16,5 @@ export {
   callPolicyOf,
   callsDenied,
   isAllowed,
-  callPolicyWorkloads,
   RECONCILE_WORKLOAD,
 } from "./authorize.js";

@@ -7,10 +7,11 @@ import * as grpc from "@grpc/grpc-js";
 import { Health } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { toRpcError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { MeshTls } from "../tls/credentials.js";
+import { callerWorkload } from "../tls/identity.js";
 import type { CallContext } from "./context.js";
 import { chainInterceptors, defaultInterceptors, type ServerInterceptor } from "./interceptors.js";
 import { HealthRegistry, ServingStatus } from "./health.js";
-import { workloadOfSubjectAltName } from "./peer-identity.js";
 import { ReflectionIndex } from "./reflection.js";
 import { encodeStatusDetails, statusDetailsKey } from "./status-details.js";
 import { decodeRequest, serverMethodDefinition, type ServiceRegistration } from "./service.js";
@@ -38,8 +39,11 @@ export interface GrpcServerOptions {
   readonly shutdownGraceMs?: number;
   /** Largest request message accepted, in bytes. Default 4 MiB. */
   readonly maxReceiveMessageBytes?: number;
-  /** Transport credentials of the port; plaintext when unset. */
-  readonly credentials?: grpc.ServerCredentials;
+  /**
+   * Mutual TLS: the server presents this workload's certificate and accepts only clients with a
+   * certificate chained to the mesh CA (no plaintext). Without it the server speaks plaintext.
+   */
+  readonly tls?: MeshTls;
 }
 
 export interface GrpcServer {
@@ -82,7 +86,7 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
         interceptors,
         shutdown: shutdown.signal,
         inFlight,
-        secure: opts.credentials?._isSecure() ?? false,
+        secure: opts.tls !== undefined,
       });
     }
     server.addService(definition as grpc.ServiceDefinition, implementation);
@@ -100,15 +104,16 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
     setServing,
     async start() {
       const host = opts.host ?? "0.0.0.0";
+      // The files are read before binding: a server does not accept connections it cannot secure.
+      await opts.tls?.ready();
+      const credentials = opts.tls ? opts.tls.serverCredentials() : grpc.ServerCredentials.createInsecure();
       port = await new Promise<number>((resolve, reject) => {
-        server.bindAsync(
-          `${host.includes(":") ? `[${host}]` : host}:${opts.port}`,
-          opts.credentials ?? grpc.ServerCredentials.createInsecure(),
-          (err, p) => (err ? reject(err) : resolve(p)),
+        server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${opts.port}`, credentials, (err, p) =>
+          err ? reject(err) : resolve(p),
         );
       });
       setServing(true);
-      log.info({ port }, "grpc server listening");
+      log.info({ port, tls: opts.tls ? "mutual" : "off" }, "grpc server listening");
       return port;
     },
     async stop() {
@@ -194,8 +199,7 @@ class ServerCallContext implements CallContext {
   }
 
   get workload(): string | undefined {
-    const san = this.#call.getAuthContext().sslPeerCertificate?.subjectaltname;
-    return san ? workloadOfSubjectAltName(san) : undefined;
+    return callerWorkload(this.#call);
   }
 
   get secure(): boolean {
