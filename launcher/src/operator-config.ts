@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { ConfigError, type ConfigOf, env, loadConfig } from "@shopmesh/platform";
+import { ConfigError, type ConfigOf, checkTlsConfig, env, loadConfig, tlsVars } from "@shopmesh/platform";
 
 /** Settings of `npm run operator`. Without AUTH_ADDR it reads the address of the running embedded mode. */
 export const operatorConfigSchema = {
@@ -8,12 +8,17 @@ export const operatorConfigSchema = {
     doc: "data folder of the embedded mode whose addresses are used when AUTH_ADDR is unset",
     default: ".data",
   }),
+  // Its call goes over mutual TLS as the "operator-cli" workload; without SHOPMESH_TLS_DIR it uses
+  // the folder of the running embedded mode (or <SHOPMESH_DATA_DIR>/tls).
+  ...tlsVars(),
 };
 
 export type OperatorConfig = ConfigOf<typeof operatorConfigSchema>;
 
 export function readOperatorConfig(source: Record<string, string | undefined> = process.env): OperatorConfig {
-  return loadConfig(operatorConfigSchema, source);
+  const config = loadConfig(operatorConfigSchema, source);
+  checkTlsConfig(config);
+  return config;
 }
 
 /** `create --email <email> --password <password> [--name <name>]`. */

@@ -11,13 +11,13 @@ import { rest, Shopper } from "./shopper.js";
 
 const operatorScript = fileURLToPath(new URL("../dist/operator-main.js", import.meta.url));
 
-/** Runs `npm run operator`'s program with `args`; resolves to its exit code and output. */
+/** Runs `npm run operator`'s program with `args` (in plaintext, like the mesh of these tests); resolves to its exit code and output. */
 function runOperator(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [operatorScript, ...args],
-      { env: { PATH: process.env.PATH, ...env }, timeout: 30_000 },
+      { env: { PATH: process.env.PATH, SHOPMESH_MTLS: "off", ...env }, timeout: 30_000 },
       (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
     );
   });
