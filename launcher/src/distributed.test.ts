@@ -5,6 +5,7 @@ import { expect, it } from "vitest";
 import { serviceNames } from "./distributed-mesh.js";
 import { rest } from "./shopper.js";
 import { describeDistributed } from "./testing/distributed-fixture.js";
+import { testMeshTls } from "@shopmesh/platform/testing";
 
 /**
  * Distributed mode end to end: every service and the edge as its own process, each service on
@@ -99,7 +100,7 @@ describeDistributed("distributed mode", (t) => {
     await shopper.addItem(product.id, 1);
     await t.mesh.stop("order");
 
-    const orders = createClient(OrderService, replica.address);
+    const orders = createClient(OrderService, replica.address, { tls: testMeshTls() });
     const as = { metadata: { authorization: `Bearer ${shopper.token}` } };
     try {
       const placed = await orders.placeOrder({}, as);
