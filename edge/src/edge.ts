@@ -10,6 +10,7 @@ import {
   createClient,
   createGrpcJwksProvider,
   createTokenVerifier,
+  meshTlsOf,
 } from "@shopmesh/platform";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { type Authenticate, bearerTokenSyntax, verifyingAuthenticator } from "./authenticate.js";
@@ -36,7 +37,17 @@ export type EdgeSettings = Pick<
   "EDGE_PORT" | "EDGE_HOST" | "CORS_ORIGINS" | "EDGE_MAX_BODY_BYTES" | "EDGE_REQUEST_TIMEOUT_MS" | "EDGE_HEADERS_TIMEOUT_MS"
 > &
   Partial<
-    Pick<EdgeConfig, "AUTH_ISSUER" | "AUTH_AUDIENCE" | "EDGE_MAX_HEADER_BYTES" | "FAULTS_ENABLED" | "NODE_ENV" | keyof ProtectionSettings>
+    Pick<
+      EdgeConfig,
+      | "AUTH_ISSUER"
+      | "AUTH_AUDIENCE"
+      | "EDGE_MAX_HEADER_BYTES"
+      | "FAULTS_ENABLED"
+      | "NODE_ENV"
+      | "SHOPMESH_MTLS"
+      | "SHOPMESH_TLS_DIR"
+      | keyof ProtectionSettings
+    >
   > &
   UpstreamAddresses;
 
@@ -111,8 +122,11 @@ export function createEdge(opts: EdgeOptions): Edge {
   const log = opts.logger;
   const addresses = opts.upstreams ?? upstreamsFromConfig(config);
   const authAddress = addresses[AuthService.typeName];
+  // The edge's calls to the services go over mutual TLS as the "edge" workload (when configured);
+  // its own public listener is unchanged.
+  const tls = meshTlsOf(config, "edge", log);
   // With auth among the upstreams, tokens are verified here from its JWKS (fetched once, cached).
-  const jwksClient = authAddress ? createClient(AuthService, authAddress, { logger: log }) : undefined;
+  const jwksClient = authAddress ? createClient(AuthService, authAddress, { logger: log, tls }) : undefined;
   const authenticate =
     opts.authenticate ??
     (jwksClient
@@ -162,7 +176,10 @@ export function createEdge(opts: EdgeOptions): Edge {
   const build = (services: DescService[]) => {
     for (const service of services) {
       const address = addresses[service.typeName] as string;
-      upstreams.set(service.typeName, connectUpstream(service, address, { logger: log, defaultTimeoutMs: config.EDGE_REQUEST_TIMEOUT_MS }));
+      upstreams.set(
+        service.typeName,
+        connectUpstream(service, address, { logger: log, defaultTimeoutMs: config.EDGE_REQUEST_TIMEOUT_MS, tls }),
+      );
     }
     const methods = publicSurface(services);
     const forwarder = createForwarder({

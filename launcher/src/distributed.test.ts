@@ -1,10 +1,11 @@
 import { demoCatalog } from "@shopmesh/catalog";
-import { closeClient, createClient } from "@shopmesh/platform";
+import { closeClient } from "@shopmesh/platform";
 import { OrderService, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { expect, it } from "vitest";
 import { serviceNames } from "./distributed-mesh.js";
 import { rest } from "./shopper.js";
 import { describeDistributed } from "./testing/distributed-fixture.js";
+import { createTestClient } from "@shopmesh/platform/testing";
 
 /**
  * Distributed mode end to end: every service and the edge as its own process, each service on
@@ -99,7 +100,7 @@ describeDistributed("distributed mode", (t) => {
     await shopper.addItem(product.id, 1);
     await t.mesh.stop("order");
 
-    const orders = createClient(OrderService, replica.address);
+    const orders = createTestClient(OrderService, replica.address);
     const as = { metadata: { authorization: `Bearer ${shopper.token}` } };
     try {
       const placed = await orders.placeOrder({}, as);

@@ -11,13 +11,13 @@ import { rest, Shopper } from "./shopper.js";
 
 const operatorScript = fileURLToPath(new URL("../dist/operator-main.js", import.meta.url));
 
-/** Runs `npm run operator`'s program with `args` (in plaintext, like the mesh of these tests); resolves to its exit code and output. */
+/** Runs `npm run operator`'s program with `args`; resolves to its exit code and output. */
 function runOperator(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [operatorScript, ...args],
-      { env: { PATH: process.env.PATH, SHOPMESH_MTLS: "off", ...env }, timeout: 30_000 },
+      { env: { PATH: process.env.PATH, ...env }, timeout: 30_000 },
       (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -31,7 +31,14 @@ describe("npm run operator against an embedded mesh", () => {
     mesh = await startEmbedded({ ...process.env, EDGE_PORT: "0", LOG_LEVEL: "silent", SHOPMESH_DATA_DIR: "memory" });
     // The addresses file `npm start` writes in its data folder, by which the command finds the mesh.
     dataDir = mkdtempSync(join(tmpdir(), "shopmesh-operator-"));
-    writeEmbeddedAddresses(embeddedAddressesFile(dataDir), { pid: process.pid, edge: mesh.url, services: mesh.services });
+    // With the folder of the mesh's certificates, as `npm start` writes it (the run's test mesh here).
+    const tls = process.env.SHOPMESH_TLS_DIR;
+    writeEmbeddedAddresses(embeddedAddressesFile(dataDir), {
+      pid: process.pid,
+      edge: mesh.url,
+      services: mesh.services,
+      ...(tls ? { tls } : {}),
+    });
   });
 
   afterAll(async () => {
@@ -66,7 +73,10 @@ describe("npm run operator against an embedded mesh", () => {
   it("promotes an existing shopper given their password (AUTH_ADDR), and refuses a wrong one", async () => {
     const shopper = await Shopper.signup(mesh.url, "shopper-to-ops@example.com", "shopper passphrase");
     expect(decodeJwt(shopper.token).roles).toBeUndefined();
-    const env = { AUTH_ADDR: mesh.services.auth ?? "" };
+    const env = {
+      AUTH_ADDR: mesh.services.auth ?? "",
+      ...(process.env.SHOPMESH_TLS_DIR ? { SHOPMESH_TLS_DIR: process.env.SHOPMESH_TLS_DIR } : {}),
+    };
     const wrong = await runOperator(["create", "--email", shopper.email, "--password", "not the passphrase"], env);
     expect(wrong.code).toBe(1);
     const promoted = await runOperator(["create", "--email", shopper.email, "--password", "shopper passphrase"], env);

@@ -85,6 +85,14 @@ export function closeClient(client: object): void {
   const i = internals.get(client);
   i?.untrack();
   i?.raw.close();
+  for (const part of composites.get(client) ?? []) closeClient(part);
+}
+
+const composites = new WeakMap<object, readonly object[]>();
+
+/** Makes `closeClient(client)` close `parts` as well (for a client that delegates to others). */
+export function composeClient(client: object, parts: readonly object[]): void {
+  composites.set(client, parts);
 }
 
 /** State of a client's circuit breaker: "closed", "open", "half-open" or "isolated". */

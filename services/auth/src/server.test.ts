@@ -2,7 +2,7 @@ import {
   Code,
   ConnectError,
   closeClient,
-  createClient,
+  type createClient,
   createEventRegistry,
   createGrpcJwksProvider,
   createInProcessBus,
@@ -10,7 +10,14 @@ import {
   createTokenVerifier,
   type Envelope,
 } from "@shopmesh/platform";
-import { forEachBackend, type TestDatabase, useTestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
+import {
+  createTestClient,
+  forEachBackend,
+  type TestDatabase,
+  useTestDatabase,
+  violatedFieldsOf,
+  testTlsEnv,
+} from "@shopmesh/platform/testing";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
@@ -52,7 +59,7 @@ forEachBackend((backend) => {
 
     const start = async () => {
       const s = createAuthService({
-        config: readAuthConfig({ DB_SCHEMA: t.schema, ...testEnv }),
+        config: readAuthConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema, ...testEnv }),
         db: t.db,
         logger,
         host: "127.0.0.1",
@@ -68,7 +75,7 @@ forEachBackend((backend) => {
         received.push(e);
       });
       service = await start();
-      client = createClient(AuthService, `127.0.0.1:${service.port}`);
+      client = createTestClient(AuthService, `127.0.0.1:${service.port}`);
     });
 
     afterAll(async () => {
@@ -316,7 +323,7 @@ forEachBackend((backend) => {
       await service.stop();
       closeClient(client);
       service = await start();
-      client = createClient(AuthService, `127.0.0.1:${service.port}`);
+      client = createTestClient(AuthService, `127.0.0.1:${service.port}`);
       const jwks = await client.getJwks({});
       expect(jwks.keys.map((k) => k.kid)).toEqual([kidBefore]);
       expect((await client.getMe({}, bearer(res.accessToken))).user?.id).toBe(res.user?.id);

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { closeClient, createClient, createLogger } from "@shopmesh/platform";
-import { createTestTokenIssuer, databaseBackend, type TestDatabase } from "@shopmesh/platform/testing";
+import { closeClient, type createClient, createLogger } from "@shopmesh/platform";
+import { createTestClient, createTestTokenIssuer, databaseBackend, type TestDatabase, testTlsEnv } from "@shopmesh/platform/testing";
 import { CatalogService, ReservationStatus } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
@@ -19,7 +19,7 @@ describe("the catalog's books over gRPC (ListStockBooks, ListReservations)", () 
   beforeAll(async () => {
     t = await databaseBackend.open();
     service = createCatalogService({
-      config: readCatalogConfig({ DB_SCHEMA: t.schema }),
+      config: readCatalogConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema }),
       verifier: issuer.verifier,
       db: t.db,
       logger,
@@ -27,7 +27,7 @@ describe("the catalog's books over gRPC (ListStockBooks, ListReservations)", () 
       port: 0,
     });
     await service.start();
-    client = createClient(CatalogService, `127.0.0.1:${service.port}`, { logger });
+    client = createTestClient(CatalogService, `127.0.0.1:${service.port}`, { logger });
   });
 
   afterAll(async () => {

@@ -1,5 +1,12 @@
-import { closeClient, createClient, createEventRegistry, createInProcessBus, createLogger, type Envelope } from "@shopmesh/platform";
-import { createTestTokenIssuer, forEachBackend, type TestDatabase, useTestDatabase } from "@shopmesh/platform/testing";
+import { closeClient, type createClient, createEventRegistry, createInProcessBus, createLogger, type Envelope } from "@shopmesh/platform";
+import {
+  createTestClient,
+  createTestTokenIssuer,
+  forEachBackend,
+  type TestDatabase,
+  useTestDatabase,
+  testTlsEnv,
+} from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { StockRejectedSchema, StockReleasedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,7 +36,7 @@ forEachBackend((backend) => {
         received.push(e);
       });
       service = createCatalogService({
-        config: readCatalogConfig({ DB_SCHEMA: t.schema }),
+        config: readCatalogConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema }),
         verifier: issuer.verifier,
         db: t.db,
         logger,
@@ -38,7 +45,7 @@ forEachBackend((backend) => {
         bus,
       });
       await service.start();
-      client = createClient(CatalogService, `127.0.0.1:${service.port}`);
+      client = createTestClient(CatalogService, `127.0.0.1:${service.port}`);
     });
 
     afterAll(async () => {

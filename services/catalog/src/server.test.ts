@@ -4,8 +4,16 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { closeClient, createClient, createLogger } from "@shopmesh/platform";
-import { createTestTokenIssuer, databaseBackend, type TestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
+import { closeClient, type createClient, createLogger } from "@shopmesh/platform";
+import {
+  createTestClient,
+  createTestTokenIssuer,
+  databaseBackend,
+  type TestDatabase,
+  violatedFieldsOf,
+  testTlsEnv,
+  testMeshTls,
+} from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
@@ -28,10 +36,16 @@ const reflectionProto = join(protoRoot, "grpc/reflection/v1/reflection.proto");
 
 type AnyClient = grpc.Client & Record<string, (...args: any[]) => any>;
 
-function stockClient(pkgFile: string, includeDirs: string[], servicePath: string, address: string): AnyClient {
+function stockClient(pkgFile: string, includeDirs: string[], servicePath: string, address: string, workload = "edge"): AnyClient {
   const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(pkgFile, { ...loaderOptions, includeDirs })) as Record<string, any>;
   const Ctor = servicePath.split(".").reduce((o, k) => o[k], pkg) as typeof grpc.Client;
-  return new Ctor(address, grpc.credentials.createInsecure()) as AnyClient;
+  // A stock grpc-js client of the mesh: the run's test certificates (as `workload`), expecting the catalog workload.
+  const tls = testMeshTls(workload);
+  return (
+    tls
+      ? new Ctor(address, tls.channelCredentials("catalog"), tls.channelOptions("catalog"))
+      : new Ctor(address, grpc.credentials.createInsecure())
+  ) as AnyClient;
 }
 
 /** A unary call on a stock client: resolves to the response or rejects with the ServiceError. */
@@ -117,7 +131,7 @@ describe("catalog over gRPC", () => {
 
   const start = async (env: Record<string, string> = {}) => {
     const s = createCatalogService({
-      config: readCatalogConfig({ DB_SCHEMA: t.schema, ...env }),
+      config: readCatalogConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema, ...env }),
       verifier: issuer.verifier,
       db: t.db,
       logger,
@@ -133,7 +147,7 @@ describe("catalog over gRPC", () => {
     service = await start();
     address = `127.0.0.1:${service.port}`;
     catalog = stockClient("shop/catalog/v1/catalog.proto", [protoRoot], "shop.catalog.v1.CatalogService", address);
-    typed = createClient(CatalogService, address);
+    typed = createTestClient(CatalogService, address);
   });
 
   afterAll(async () => {
@@ -260,35 +274,40 @@ describe("catalog over gRPC", () => {
 
   describe("stock", () => {
     it("reserves, replays, releases and adjusts", async () => {
+      // Their callers in the mesh (the call policies): order reserves and releases, an operator adjusts.
+      const order = stockClient("shop/catalog/v1/catalog.proto", [protoRoot], "shop.catalog.v1.CatalogService", address, "order");
+      const operator = stockClient("shop/catalog/v1/catalog.proto", [protoRoot], "shop.catalog.v1.CatalogService", address, "reconcile");
       const id = "p-burr-grinder"; // 15 on hand
       const reserve = { order_id: "o-grpc-1", items: [{ product_id: id, quantity: 4 }] };
-      expect(await unary(catalog, "ReserveStock", reserve)).toEqual({ status: "RESERVATION_STATUS_RESERVED", shortages: [] });
-      expect((await unary(catalog, "ReserveStock", reserve)).status).toBe("RESERVATION_STATUS_RESERVED");
+      expect(await unary(order, "ReserveStock", reserve)).toEqual({ status: "RESERVATION_STATUS_RESERVED", shortages: [] });
+      expect((await unary(order, "ReserveStock", reserve)).status).toBe("RESERVATION_STATUS_RESERVED");
       expect((await unary(catalog, "GetProduct", { id })).product.stock).toBe(11);
 
-      const short = await unary(catalog, "ReserveStock", { order_id: "o-grpc-2", items: [{ product_id: id, quantity: 12 }] });
+      const short = await unary(order, "ReserveStock", { order_id: "o-grpc-2", items: [{ product_id: id, quantity: 12 }] });
       expect(short).toEqual({ status: "RESERVATION_STATUS_REJECTED", shortages: [{ product_id: id, requested: 12, available: 11 }] });
 
-      expect((await unary(catalog, "ReleaseStock", { order_id: "o-grpc-1", reason: "payment_declined" })).status).toBe(
+      expect((await unary(order, "ReleaseStock", { order_id: "o-grpc-1", reason: "payment_declined" })).status).toBe(
         "RESERVATION_STATUS_RELEASED",
       );
-      expect((await unary(catalog, "ReleaseStock", { order_id: "o-grpc-1" })).status).toBe("RESERVATION_STATUS_RELEASED");
-      expect((await unary(catalog, "ReleaseStock", { order_id: "o-grpc-2" })).status).toBe("RESERVATION_STATUS_REJECTED");
-      expect((await unary(catalog, "ReleaseStock", { order_id: "o-never" })).status).toBe("RESERVATION_STATUS_UNSPECIFIED");
+      expect((await unary(order, "ReleaseStock", { order_id: "o-grpc-1" })).status).toBe("RESERVATION_STATUS_RELEASED");
+      expect((await unary(order, "ReleaseStock", { order_id: "o-grpc-2" })).status).toBe("RESERVATION_STATUS_REJECTED");
+      expect((await unary(order, "ReleaseStock", { order_id: "o-never" })).status).toBe("RESERVATION_STATUS_UNSPECIFIED");
 
-      const adjusted = await unary(catalog, "AdjustStock", { product_id: id, delta: 5, reason: "received" });
+      const adjusted = await unary(operator, "AdjustStock", { product_id: id, delta: 5, reason: "received" });
       expect(adjusted.level).toMatchObject({ product_id: id, available: 20 });
-      const below = await failure(unary(catalog, "AdjustStock", { product_id: id, delta: -21, reason: "recount" }));
+      const below = await failure(unary(operator, "AdjustStock", { product_id: id, delta: -21, reason: "recount" }));
       expect(below.code).toBe(grpc.status.FAILED_PRECONDITION);
-      expect((await failure(unary(catalog, "AdjustStock", { product_id: "p-nope", delta: 1 }))).code).toBe(grpc.status.NOT_FOUND);
-      const zero = await failure(unary(catalog, "AdjustStock", { product_id: id, delta: 0 }));
+      expect((await failure(unary(operator, "AdjustStock", { product_id: "p-nope", delta: 1 }))).code).toBe(grpc.status.NOT_FOUND);
+      const zero = await failure(unary(operator, "AdjustStock", { product_id: id, delta: 0 }));
       expect(zero.code).toBe(grpc.status.INVALID_ARGUMENT);
       expect(zero.details).toMatch(/^delta\b/);
-      const bad = await failure(unary(catalog, "ReserveStock", { order_id: "o-bad", items: [{ product_id: id, quantity: 0 }] }));
+      const bad = await failure(unary(order, "ReserveStock", { order_id: "o-bad", items: [{ product_id: id, quantity: 0 }] }));
       expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
       expect(bad.details).toMatch(/^items\[0\]\.quantity\b/);
-      const reused = await failure(unary(catalog, "ReserveStock", { order_id: "o-grpc-2", items: [{ product_id: id, quantity: 1 }] }));
+      const reused = await failure(unary(order, "ReserveStock", { order_id: "o-grpc-2", items: [{ product_id: id, quantity: 1 }] }));
       expect(reused.code).toBe(grpc.status.ALREADY_EXISTS);
+      order.close();
+      operator.close();
     });
 
     it("WatchStock: current level on subscribe, every change, nothing after unsubscribe", async () => {
@@ -427,7 +446,7 @@ describe("catalog over gRPC", () => {
       // The schema already holds the seeded catalog with changed stock: a second start keeps it.
       const again = await start();
       try {
-        const client = createClient(CatalogService, `127.0.0.1:${again.port}`);
+        const client = createTestClient(CatalogService, `127.0.0.1:${again.port}`);
         const { items } = await client.listProducts({ pageSize: 100 });
         expect(items).toHaveLength(demoCatalog.length);
         expect(items.find((p) => p.id === "p-moka-pot")?.stock).toBe(36);

@@ -8,6 +8,7 @@ import {
   type ServiceHost,
   serviceRegistration,
   type TokenVerifier,
+  meshTlsOf,
 } from "@shopmesh/platform";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { type Catalog, createCatalog } from "./catalog/catalog.service.js";
@@ -57,9 +58,11 @@ export interface CatalogServer {
 export function createCatalogService(opts: CatalogServiceOptions): CatalogServer {
   const { config } = opts;
   const logger = opts.logger.child({ service: "catalog" });
+  // Mutual TLS as configured: the server, and every client it opens, speak as "catalog".
+  const tls = meshTlsOf(config, "catalog", logger);
   const schema = config.DB_SCHEMA;
   const db = opts.db.kysely<CatalogDb>(schema);
-  const auth = authVerifier(config, opts.verifier, logger);
+  const auth = authVerifier(config, opts.verifier, logger, tls);
   let host: ServiceHost | undefined;
   const catalog = createCatalog({
     db,
@@ -76,6 +79,7 @@ export function createCatalogService(opts: CatalogServiceOptions): CatalogServer
     schema,
     migrations: { ...catalogMigrations },
     grpc: {
+      tls,
       host: opts.host ?? config.CATALOG_HOST,
       port: opts.port ?? config.CATALOG_PORT,
       services: [serviceRegistration(CatalogService, catalogHandlers(catalog))],

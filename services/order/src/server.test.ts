@@ -9,7 +9,6 @@ import {
   Code,
   ConnectError,
   closeClient,
-  createClient,
   createEnvelope,
   createEventRegistry,
   createInProcessBus,
@@ -17,7 +16,15 @@ import {
   type Envelope,
   uuidv7,
 } from "@shopmesh/platform";
-import { createTestTokenIssuer, forEachBackend, type TestDatabase, useTestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
+import {
+  createTestClient,
+  createTestTokenIssuer,
+  forEachBackend,
+  type TestDatabase,
+  useTestDatabase,
+  violatedFieldsOf,
+  testTlsEnv,
+} from "@shopmesh/platform/testing";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { OrderCancelledSchema, OrderPaidSchema, OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
@@ -159,7 +166,7 @@ class CheckoutMesh {
     const { t, bus } = this;
     const [catalogSchema, cartSchema, paymentSchema] = [await t.createSchema(), await t.createSchema(), await t.createSchema()];
     this.catalog = createCatalogService({
-      config: readCatalogConfig({ DB_SCHEMA: catalogSchema }),
+      config: readCatalogConfig({ ...testTlsEnv(), DB_SCHEMA: catalogSchema }),
       verifier: issuer.verifier,
       db: t.db,
       logger,
@@ -169,7 +176,7 @@ class CheckoutMesh {
     });
     const catalogAddr = `${host}:${await this.catalog.start()}`;
     this.cart = createCartService({
-      config: readCartConfig({ DB_SCHEMA: cartSchema, CATALOG_ADDR: catalogAddr }),
+      config: readCartConfig({ ...testTlsEnv(), DB_SCHEMA: cartSchema, CATALOG_ADDR: catalogAddr }),
       db: t.db,
       logger,
       host,
@@ -178,7 +185,7 @@ class CheckoutMesh {
       verifier: issuer.verifier,
     });
     this.payment = createPaymentService({
-      config: readPaymentConfig({ DB_SCHEMA: paymentSchema }),
+      config: readPaymentConfig({ ...testTlsEnv(), DB_SCHEMA: paymentSchema }),
       db: t.db,
       logger,
       host,
@@ -195,6 +202,7 @@ class CheckoutMesh {
     );
     this.service = createOrderService({
       config: readOrderConfig({
+        ...testTlsEnv(),
         DB_SCHEMA: t.schema,
         CART_ADDR: `${host}:${cartPort}`,
         CATALOG_ADDR: catalogAddr,
@@ -208,8 +216,8 @@ class CheckoutMesh {
       verifier: issuer.verifier,
     });
     await this.service.start();
-    this.orders = createClient(OrderService, `${host}:${this.service.port}`);
-    this.carts = createClient(CartService, `${host}:${cartPort}`);
+    this.orders = createTestClient(OrderService, `${host}:${this.service.port}`);
+    this.carts = createTestClient(CartService, `${host}:${cartPort}`);
   };
 
   readonly stop = async () => {
@@ -489,7 +497,13 @@ forEachBackend((backend) => {
     });
 
     it("needs AUTH_ADDR to verify tokens when no verifier is injected", () => {
-      const config = readOrderConfig({ DB_SCHEMA: t.schema, CART_ADDR: "cart:1", CATALOG_ADDR: "catalog:1", PAYMENT_ADDR: "payment:1" });
+      const config = readOrderConfig({
+        ...testTlsEnv(),
+        DB_SCHEMA: t.schema,
+        CART_ADDR: "cart:1",
+        CATALOG_ADDR: "catalog:1",
+        PAYMENT_ADDR: "payment:1",
+      });
       expect(() => createOrderService({ config, db: t.db, logger })).toThrow(/AUTH_ADDR/);
     });
 

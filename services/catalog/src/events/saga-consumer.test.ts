@@ -1,14 +1,14 @@
 import { create } from "@bufbuild/protobuf";
 import {
   closeClient,
-  createClient,
+  type createClient,
   createEnvelope,
   createEventRegistry,
   createInProcessBus,
   createLogger,
   type Envelope,
 } from "@shopmesh/platform";
-import { createTestTokenIssuer, forEachBackend, useTestDatabase } from "@shopmesh/platform/testing";
+import { createTestClient, createTestTokenIssuer, forEachBackend, useTestDatabase, testTlsEnv } from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { StockRejectedSchema, StockReleasedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
@@ -80,7 +80,7 @@ forEachBackend((backend) => {
         published.push(e);
       });
       service = createCatalogService({
-        config: readCatalogConfig({ DB_SCHEMA: t.schema, SEED_DEMO_CATALOG: "false" }),
+        config: readCatalogConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema, SEED_DEMO_CATALOG: "false" }),
         verifier: issuer.verifier,
         db: t.db,
         logger,
@@ -89,7 +89,7 @@ forEachBackend((backend) => {
         bus,
       });
       await service.start();
-      client = createClient(CatalogService, `127.0.0.1:${service.port}`);
+      client = createTestClient(CatalogService, `127.0.0.1:${service.port}`);
     });
 
     afterAll(async () => {
