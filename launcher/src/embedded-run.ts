@@ -1,4 +1,4 @@
-/** `npm start`: the whole shop in one process. */
+/** `npm start`, after its entry (embedded.ts) has set the service worker thread off: the whole shop in one process. */
 import {
   createAdminServer,
   createLogger,
