@@ -64,8 +64,8 @@ export const edgeConfigSchema = {
     min: 0,
   }),
   EDGE_RATE_LIMIT_EXEMPT: env.list({
-    doc: 'client addresses no rate limit applies to (local tools, benchmarks); "none" for none',
-    default: ["127.0.0.1", "::1"],
+    doc: "client addresses no rate limit applies to, an explicit opt-in for benchmarks and load tests (e.g. 127.0.0.1,::1); empty: every address is limited, loopback included",
+    default: [],
   }),
   EDGE_TRUSTED_PROXY_HOPS: env.int({
     doc: "proxies in front of the edge whose X-Forwarded-For entries are trusted to name the client (rate limits key on it); 0: the peer address",

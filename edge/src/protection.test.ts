@@ -9,6 +9,7 @@ import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Authenticate } from "./authenticate.js";
+import { readEdgeConfig } from "./config.js";
 import { createEdge, type Edge, type EdgeSettings } from "./edge.js";
 import { testEdgeSettings } from "./testing/edge-settings.js";
 import { EchoService } from "./testing/echo-contract.js";
@@ -162,6 +163,32 @@ describe("rate limits", () => {
     expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
     expect(statuses.slice(5)).toContain(429);
     expect((await mine("bob")).status).toBe(200);
+  });
+});
+
+describe("default limits", () => {
+  it("answers a burst of failed logins from 127.0.0.1 with 429: loopback is not exempt", async () => {
+    const auth = await startLeakyUpstream(AuthService, grpc.status.UNAUTHENTICATED);
+    // The configuration of a plain start: nothing set but where to listen.
+    const edge = createEdge({
+      config: readEdgeConfig({ EDGE_PORT: "0", EDGE_HOST: "127.0.0.1" }),
+      logger,
+      upstreams: { [AuthService.typeName]: auth.address },
+      services: [AuthService],
+      webApp: false,
+    });
+    try {
+      await edge.start();
+      const base = `http://127.0.0.1:${edge.port}`;
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) statuses.push((await login(base)).status);
+      // The default allows a burst of 10 sign-ins per address.
+      expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
+      expect(statuses.slice(10)).toEqual([429, 429]);
+    } finally {
+      await edge.stop();
+      await auth.stop();
+    }
   });
 });
 
