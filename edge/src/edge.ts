@@ -207,9 +207,12 @@ export function createEdge(opts: EdgeOptions): Edge {
     // Reflection describes what the edge serves: the public methods, not the services' internals.
     const reflectionMethods = new Set([...ServerReflectionV1.methods, ...ServerReflectionV1Alpha.methods, ...Health.methods]);
     const exposed = new Set([...methods.map((m) => m.method), ...reflectionMethods]);
-    const reflection = new ReflectionIndex([...new Set(methods.map((m) => m.service)), ServerReflectionV1, ServerReflectionV1Alpha, Health], {
-      exposes: (m) => exposed.has(m),
-    });
+    const reflection = new ReflectionIndex(
+      [...new Set(methods.map((m) => m.service)), ServerReflectionV1, ServerReflectionV1Alpha, Health],
+      {
+        exposes: (m) => exposed.has(m),
+      },
+    );
     const webApp = opts.webApp === false ? undefined : loadWebApp(opts.webApp);
     if (!webApp && typeof opts.webApp === "string") throw new Error(`webApp: no index.html in ${opts.webApp}`);
     if (!webApp && opts.webApp === undefined) log.info("the storefront is not built (npm run build): no web app at /");
@@ -265,7 +268,8 @@ export function createEdge(opts: EdgeOptions): Edge {
 
     const procedures = new Set([...exposed].map((m) => `/${m.parent.typeName}/${m.name}`));
     for (const m of exposed) {
-      if (m.methodKind === "client_streaming" || m.methodKind === "bidi_streaming") streamingRequestPaths.add(`/${m.parent.typeName}/${m.name}`);
+      if (m.methodKind === "client_streaming" || m.methodKind === "bidi_streaming")
+        streamingRequestPaths.add(`/${m.parent.typeName}/${m.name}`);
     }
     // Request lines have fixed fields: no redaction to pay for (see the platform's `observe`).
     const requestLog = log.child({}, { redact: [] });

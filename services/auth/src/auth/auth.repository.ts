@@ -71,7 +71,9 @@ export async function revokeFamily(db: Db, familyId: string, at: Date): Promise<
 
 /** The keys that sign now or will: the active one and the pending one, if any. */
 export function listSigningKeysInUse(db: Db): Promise<SigningKeyRow[]> {
-  return withDbErrors(() => db.selectFrom("signing_keys").selectAll().where("retired_at", "is", null).orderBy("signs_from", "desc").execute());
+  return withDbErrors(() =>
+    db.selectFrom("signing_keys").selectAll().where("retired_at", "is", null).orderBy("signs_from", "desc").execute(),
+  );
 }
 
 /**
@@ -102,14 +104,21 @@ export async function insertSigningKey(
 /** Retires the active key `kid` as of `at`. False when it is not active (another replica retired it first). */
 export async function retireActiveSigningKey(db: Db, kid: string, at: Date): Promise<boolean> {
   const res = await withDbErrors(() =>
-    db.updateTable("signing_keys").set({ active: false, retired_at: at }).where("kid", "=", kid).where("active", "=", true).executeTakeFirst(),
+    db
+      .updateTable("signing_keys")
+      .set({ active: false, retired_at: at })
+      .where("kid", "=", kid)
+      .where("active", "=", true)
+      .executeTakeFirst(),
   );
   return res.numUpdatedRows > 0n;
 }
 
 /** Makes the pending key `kid` the active one (retire the active one first: at most one is active). */
 export async function activateSigningKey(db: Db, kid: string): Promise<void> {
-  await withDbErrors(() => db.updateTable("signing_keys").set({ active: true }).where("kid", "=", kid).where("retired_at", "is", null).execute());
+  await withDbErrors(() =>
+    db.updateTable("signing_keys").set({ active: true }).where("kid", "=", kid).where("retired_at", "is", null).execute(),
+  );
 }
 
 /** Keys whose tokens may still be valid: the active and pending ones, and those retired after `retiredAfter`. */

@@ -107,7 +107,11 @@ export function createSigningKeys(opts: {
     for (const row of rows) {
       const known = keys.find((k) => k.kid === row.kid);
       loaded.push(
-        known ?? { kid: row.kid, key: await importJWK(JSON.parse(row.private_jwk) as JWK, SIGNING_ALG), signsFromMs: row.signs_from.getTime() },
+        known ?? {
+          kid: row.kid,
+          key: await importJWK(JSON.parse(row.private_jwk) as JWK, SIGNING_ALG),
+          signsFromMs: row.signs_from.getTime(),
+        },
       );
     }
     keys = loaded.sort((a, b) => b.signsFromMs - a.signsFromMs);

@@ -7,7 +7,10 @@ import { type Kysely, sql } from "kysely";
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable("signing_keys").addColumn("signs_from", "timestamptz").execute();
   await sql`update signing_keys set signs_from = created_at`.execute(db);
-  await db.schema.alterTable("signing_keys").alterColumn("signs_from", (c) => c.setNotNull()).execute();
+  await db.schema
+    .alterTable("signing_keys")
+    .alterColumn("signs_from", (c) => c.setNotNull())
+    .execute();
   await sql`create unique index signing_keys_one_pending_idx on signing_keys (active) where not active and retired_at is null`.execute(db);
 }
 
