@@ -228,6 +228,7 @@ export function createEdge(opts: EdgeOptions): Edge {
           shutdown: shutdown.signal,
           watchIntervalMs: opts.healthWatchIntervalMs ?? 1_000,
           admit: (ctx) => protection.admitClient(undefined, ctx.values.get(clientAddressKey)),
+          openStream: (ctx) => protection.openStream(undefined, ctx.values.get(clientAddressKey)),
         });
       },
       // Per message; a whole Connect unary body is also refused up front by its Content-Length.

@@ -13,6 +13,8 @@ export interface EdgeHealthOptions {
   readonly watchIntervalMs: number;
   /** Runs before every call (the edge's per-address rate limit): health checks cost upstream calls. */
   readonly admit?: (ctx: HandlerContext) => void;
+  /** Counts a Watch against the caller's open streams; returns its release. */
+  readonly openStream?: (ctx: HandlerContext) => () => void;
 }
 
 /**
@@ -30,10 +32,18 @@ export function registerEdgeHealth(router: ConnectRouter, opts: EdgeHealthOption
     });
     return inflight;
   };
+  // Watches share one round of checks per interval, however many there are.
+  let polled: { at: number; result: Awaited<ReturnType<EdgeHealthOptions["readiness"]>> } | undefined;
+  const pollReadiness = async () => {
+    if (polled && performance.now() - polled.at < opts.watchIntervalMs) return polled.result;
+    const result = await readiness();
+    polled = { at: performance.now(), result };
+    return result;
+  };
 
-  const statusOf = async (service: string): Promise<Status | undefined> => {
+  const statusOf = async (service: string, watching = false): Promise<Status | undefined> => {
     if (opts.shutdown.aborted) return Status.NOT_SERVING;
-    const r = await readiness();
+    const r = await (watching ? pollReadiness() : readiness());
     if (service === "") return r.ready ? Status.SERVING : Status.NOT_SERVING;
     const upstream = r.services[service];
     if (upstream === undefined) return undefined;
@@ -49,18 +59,23 @@ export function registerEdgeHealth(router: ConnectRouter, opts: EdgeHealthOption
     },
     async *watch(req, ctx) {
       opts.admit?.(ctx);
-      const signal = AbortSignal.any([ctx.signal, opts.shutdown]);
-      let last: Status | undefined;
-      while (!signal.aborted) {
-        const status = (await statusOf(req.service)) ?? Status.SERVICE_UNKNOWN;
-        if (status !== last) {
-          last = status;
-          yield { status };
+      const release = opts.openStream?.(ctx);
+      try {
+        const signal = AbortSignal.any([ctx.signal, opts.shutdown]);
+        let last: Status | undefined;
+        while (!signal.aborted) {
+          const status = (await statusOf(req.service, true)) ?? Status.SERVICE_UNKNOWN;
+          if (status !== last) {
+            last = status;
+            yield { status };
+          }
+          await sleep(opts.watchIntervalMs, signal);
         }
-        await sleep(opts.watchIntervalMs, signal);
+        // The edge is stopping: say so before the stream ends, so the balancer drains it now.
+        if (opts.shutdown.aborted && !ctx.signal.aborted && last !== Status.NOT_SERVING) yield { status: Status.NOT_SERVING };
+      } finally {
+        release?.();
       }
-      // The edge is stopping: say so before the stream ends, so the balancer drains it now.
-      if (opts.shutdown.aborted && !ctx.signal.aborted && last !== Status.NOT_SERVING) yield { status: Status.NOT_SERVING };
     },
   });
 }
