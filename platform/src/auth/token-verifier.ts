@@ -102,8 +102,8 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
         const t = now();
         // Only while the key set it was checked against is fresh: a retired key's tokens stop
         // being accepted from memory once the set is refetched without it.
-        const fresh = cached !== undefined && t - cached.at < cacheMs;
-        if (t <= known.untilMs && fresh && (known.kid === undefined || cached.kids.has(known.kid))) return known.principal;
+        const set = cached !== undefined && t - cached.at < cacheMs ? cached : undefined;
+        if (t <= known.untilMs && set && (known.kid === undefined || set.kids.has(known.kid))) return known.principal;
         verified.delete(token);
       }
       let kid: string | undefined;
