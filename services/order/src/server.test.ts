@@ -16,6 +16,7 @@ import {
   createLogger,
   type Envelope,
   uuidv7,
+  writeOutbox,
 } from "@shopmesh/platform";
 import { createTestTokenIssuer, forEachBackend, type TestDatabase, useTestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
@@ -153,6 +154,8 @@ class CheckoutMesh {
   catalog!: CatalogServer;
   cart!: CartServer;
   payment!: PaymentServer;
+  /** The payment service's schema. */
+  paymentSchema!: string;
   service!: OrderServer;
   orders!: Client<typeof OrderService>;
   carts!: Client<typeof CartService>;
@@ -166,6 +169,7 @@ class CheckoutMesh {
   readonly start = async () => {
     const { t, bus } = this;
     const [catalogSchema, cartSchema, paymentSchema] = [await t.createSchema(), await t.createSchema(), await t.createSchema()];
+    this.paymentSchema = paymentSchema;
     this.catalog = createCatalogService({
       config: readCatalogConfig({ DB_SCHEMA: catalogSchema }),
       db: t.db,
@@ -553,10 +557,15 @@ forEachBackend((backend) => {
     });
 
     it("money: an underpaid PaymentSucceeded does not make the order PAID; it is held for an operator, and stays held", async () => {
-      // No StockReserved: the real payment service never charges this order, only the forged event pays.
+      // No StockReserved: the real payment service never charges this order, only the forged
+      // event pays, and it travels the way payment's own events do: its outbox, its relay, the bus.
       const { userId, orderId } = await placed();
       const forged = uuidv7();
-      await publish(paymentSucceeded(orderId, { paymentId: forged, amountCents: 1 }));
+      await t.db
+        .kysely(m.paymentSchema)
+        .transaction()
+        .execute((trx) => writeOutbox(trx, paymentSucceeded(orderId, { paymentId: forged, amountCents: 1 })));
+      await waitForStatus(userId, orderId, OrderStatus.ON_HOLD);
       let order = await getOrder(userId, orderId);
       expect(order).toMatchObject({
         status: OrderStatus.ON_HOLD,
