@@ -16,6 +16,16 @@ whose <NAME>_ADDR it gets. The edge (name "edge") speaks HTTP; the services gRPC
 {{- if not $edge -}}
 {{- $_ := set $config "KAFKA_BROKERS" (include "shopmesh.kafkaBrokers" $root) -}}
 {{- $_ := set $config "SHUTDOWN_GRACE_MS" (toString $root.Values.shutdown.graceMs) -}}
+{{- with $root.Values.kafka.sasl.mechanism -}}
+{{- $_ := set $config "KAFKA_SASL_MECHANISM" . -}}
+{{- $_ := set $config "KAFKA_SASL_USERNAME" $name -}}
+{{- end -}}
+{{- if $root.Values.kafka.tls.enabled -}}
+{{- $_ := set $config "KAFKA_SSL" "true" -}}
+{{- with $root.Values.kafka.tls.caSecretName -}}
+{{- $_ := set $config "KAFKA_SSL_CA_FILE" (printf "%s/ca.crt" (include "shopmesh.kafkaCaDir" $root)) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- with $root.Values.tracing.otlpEndpoint -}}
 {{- $_ := set $config "OTEL_EXPORTER_OTLP_ENDPOINT" . -}}
@@ -144,6 +154,9 @@ spec:
           volumeMounts:
             - { name: tmp, mountPath: /tmp }
             - { name: tls, mountPath: {{ $root.Values.tls.mountPath }}, readOnly: true }
+            {{- if not $edge }}
+            {{- include "shopmesh.kafkaCaMount" $root | nindent 12 }}
+            {{- end }}
       volumes:
         - { name: tmp, emptyDir: { sizeLimit: 64Mi } }
         # Its own certificate and key, and the mesh CA, under the names SHOPMESH_TLS_DIR expects.
@@ -154,6 +167,9 @@ spec:
               - { key: tls.crt, path: {{ $name }}.crt }
               - { key: tls.key, path: {{ $name }}.key }
               - { key: ca.crt, path: ca.crt }
+        {{- if not $edge }}
+        {{- include "shopmesh.kafkaCaVolume" $root | nindent 8 }}
+        {{- end }}
 ---
 apiVersion: v1
 kind: Service
