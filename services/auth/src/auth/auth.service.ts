@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { createEnvelope, type Logger, notFound, type OutboxRow, unauthenticated, writeOutbox } from "@shopmesh/platform";
+import { createEnvelope, inTransaction, type Logger, notFound, type OutboxRow, unauthenticated, writeOutbox } from "@shopmesh/platform";
 import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
 import { create } from "@bufbuild/protobuf";
 import type { JSONWebKeySet } from "jose";
@@ -113,7 +113,7 @@ export function createAuth(opts: AuthOptions): Auth {
       const passwordHash = await hashPassword(password, opts.scrypt);
       const id = randomUUID();
       const refresh = newRefresh(id, randomUUID());
-      const { user, written } = await db.transaction().execute(async (trx) => {
+      const { user, written } = await inTransaction(db, async (trx) => {
         const row = await insertUser(trx, { id, email, name, passwordHash });
         await insertRefreshToken(trx, refresh.row);
         const event = create(UserRegisteredSchema, {
@@ -144,7 +144,7 @@ export function createAuth(opts: AuthOptions): Auth {
 
     async refresh(refreshToken) {
       const now = new Date();
-      const outcome = await db.transaction().execute(async (trx) => {
+      const outcome = await inTransaction(db, async (trx) => {
         const row = await lockRefreshToken(trx, hashRefreshToken(refreshToken));
         if (!row || row.revoked_at !== null || row.expires_at <= now) return { kind: "refused" } as const;
         if (row.used_at !== null) {
