@@ -62,6 +62,12 @@ function openPostgres(url: string, poolSize: number, logger: Logger): Database {
     pool.on("error", (err) => {
       if (!pool.ending) logger.warn({ err, schema }, "idle Postgres connection failed");
     });
+    // A connection lost while checked out (between the statements of a transaction, say) is
+    // emitted on its client, with no listener there; its caller sees the failure on its next
+    // query. Without this listener the process would die of it.
+    pool.on("connect", (client) => {
+      client.on("error", () => undefined);
+    });
     return new PostgresDialect({ pool });
   });
 }

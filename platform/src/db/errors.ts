@@ -1,3 +1,4 @@
+import type { Kysely, Transaction } from "kysely";
 import { Code, ConnectError } from "../errors.js";
 
 /** Node socket errors that mean the database cannot be reached. */
@@ -74,4 +75,12 @@ export async function withDbErrors<T>(fn: () => Promise<T>, what?: string): Prom
   } catch (err) {
     throw translateDbError(err, what) ?? err;
   }
+}
+
+/**
+ * Runs `fn` in a transaction of `db`, translating database errors as {@link withDbErrors} does,
+ * those of BEGIN and COMMIT included (a serialization failure at commit, a dropped connection).
+ */
+export function inTransaction<DB, T>(db: Kysely<DB>, fn: (trx: Transaction<DB>) => Promise<T>, what?: string): Promise<T> {
+  return withDbErrors(() => db.transaction().execute(fn), what);
 }

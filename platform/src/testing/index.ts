@@ -6,6 +6,7 @@ export {
   type TestDatabase,
   useTestDatabase,
 } from "./database-backends.js";
+export { codeOf, type FaultyDatabase, useFaultyDatabase, whileLocked } from "./database-faults.js";
 export { createTestTokenIssuer, type TestTokenIssuer } from "./test-tokens.js";
 export {
   describeWithKafka,

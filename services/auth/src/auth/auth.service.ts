@@ -4,6 +4,7 @@ import {
   Code,
   ConnectError,
   createEnvelope,
+  inTransaction,
   type Logger,
   notFound,
   OPERATOR_ROLE,
@@ -126,7 +127,7 @@ export function createAuth(opts: AuthOptions): Auth {
 
   /** Inserts a user and its UserRegistered event (plus `more`, in the same transaction). */
   const register = async (user: NewUser, more?: (trx: Kysely<AuthDb>) => Promise<void>): Promise<UserRow> => {
-    const { row, written } = await db.transaction().execute(async (trx) => {
+    const { row, written } = await inTransaction(db, async (trx) => {
       const row = await insertUser(trx, user);
       await more?.(trx);
       const event = create(UserRegisteredSchema, {
@@ -197,7 +198,7 @@ export function createAuth(opts: AuthOptions): Auth {
 
     async refresh(refreshToken) {
       const now = new Date();
-      const outcome = await db.transaction().execute(async (trx) => {
+      const outcome = await inTransaction(db, async (trx) => {
         const row = await lockRefreshToken(trx, hashRefreshToken(refreshToken));
         if (!row || row.revoked_at !== null || row.expires_at <= now) return { kind: "refused" } as const;
         if (row.used_at !== null) {

@@ -1,4 +1,4 @@
-import { type Envelope, withInboxClaim } from "@shopmesh/platform";
+import { type Envelope, withDbErrors, withInboxClaim } from "@shopmesh/platform";
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { CartDb } from "../db/tables.js";
 import type { CartLine, StoredCart } from "./cart.js";
@@ -7,17 +7,19 @@ type Db = Kysely<CartDb> | Transaction<CartDb>;
 
 /** The user's cart as stored; empty (no updatedAt) when it never had an item. */
 export async function findCart(db: Db, userId: string): Promise<StoredCart> {
-  const rows = await db
-    .selectFrom("carts")
-    .leftJoin("cart_items", "cart_items.user_id", "carts.user_id")
-    .select(["carts.updated_at", "cart_items.product_id", "cart_items.quantity"])
-    .where("carts.user_id", "=", userId)
-    .orderBy("cart_items.seq")
-    .execute();
-  const lines = rows.flatMap((r) =>
-    r.product_id === null || r.quantity === null ? [] : [{ productId: r.product_id, quantity: r.quantity }],
-  );
-  return { userId, lines, updatedAt: rows[0]?.updated_at };
+  return withDbErrors(async () => {
+    const rows = await db
+      .selectFrom("carts")
+      .leftJoin("cart_items", "cart_items.user_id", "carts.user_id")
+      .select(["carts.updated_at", "cart_items.product_id", "cart_items.quantity"])
+      .where("carts.user_id", "=", userId)
+      .orderBy("cart_items.seq")
+      .execute();
+    const lines = rows.flatMap((r) =>
+      r.product_id === null || r.quantity === null ? [] : [{ productId: r.product_id, quantity: r.quantity }],
+    );
+    return { userId, lines, updatedAt: rows[0]?.updated_at };
+  });
 }
 
 async function findLines(db: Db, userId: string): Promise<CartLine[]> {
@@ -30,12 +32,14 @@ async function findLines(db: Db, userId: string): Promise<CartLine[]> {
  * changes of one cart are serialised; returns its lines as they are under the lock.
  */
 export async function lockCart(trx: Transaction<CartDb>, userId: string, now: Date): Promise<CartLine[]> {
-  await trx
-    .insertInto("carts")
-    .values({ user_id: userId, updated_at: now })
-    .onConflict((oc) => oc.column("user_id").doUpdateSet({ updated_at: now }))
-    .execute();
-  return findLines(trx, userId);
+  return withDbErrors(async () => {
+    await trx
+      .insertInto("carts")
+      .values({ user_id: userId, updated_at: now })
+      .onConflict((oc) => oc.column("user_id").doUpdateSet({ updated_at: now }))
+      .execute();
+    return findLines(trx, userId);
+  });
 }
 
 /**
@@ -43,14 +47,16 @@ export async function lockCart(trx: Transaction<CartDb>, userId: string, now: Da
  * until `trx` ends. Undefined when the event was consumed before; else whether the user has a cart.
  */
 export async function claimAndLockCart(trx: Transaction<CartDb>, event: Envelope, userId: string): Promise<{ cart: boolean } | undefined> {
-  const row = await withInboxClaim<CartDb>(trx, event)
-    .with("locked", (qc) => qc.selectFrom("carts").select("user_id").where("user_id", "=", userId).forUpdate())
-    .selectNoFrom((eb) => [
-      eb.exists(eb.selectFrom("inbox_claim").select("event_id")).as("claimed"),
-      eb.exists(eb.selectFrom("locked").select("user_id")).as("cart"),
-    ])
-    .executeTakeFirstOrThrow();
-  return row.claimed ? { cart: Boolean(row.cart) } : undefined;
+  return withDbErrors(async () => {
+    const row = await withInboxClaim<CartDb>(trx, event)
+      .with("locked", (qc) => qc.selectFrom("carts").select("user_id").where("user_id", "=", userId).forUpdate())
+      .selectNoFrom((eb) => [
+        eb.exists(eb.selectFrom("inbox_claim").select("event_id")).as("claimed"),
+        eb.exists(eb.selectFrom("locked").select("user_id")).as("cart"),
+      ])
+      .executeTakeFirstOrThrow();
+    return row.claimed ? { cart: Boolean(row.cart) } : undefined;
+  });
 }
 
 /**
@@ -59,7 +65,8 @@ export async function claimAndLockCart(trx: Transaction<CartDb>, event: Envelope
  * cart is stamped changed if a line was. What the shopper added meanwhile stays.
  */
 export async function takeUnits(trx: Transaction<CartDb>, userId: string, units: ReadonlyMap<string, number>, now: Date): Promise<void> {
-  await sql`
+  return withDbErrors(async () => {
+    await sql`
     with taken as (select * from unnest(${[...units.keys()]}::text[], ${[...units.values()]}::int[]) as t(product_id, quantity)),
     emptied as (
       delete from cart_items i using taken t
@@ -71,13 +78,46 @@ export async function takeUnits(trx: Transaction<CartDb>, userId: string, units:
       returning i.product_id)
     update carts set updated_at = ${now}
     where user_id = ${userId} and (exists (select from emptied) or exists (select from reduced))`.execute(trx);
+  });
 }
 
 /** Sets a line's quantity, inserting it (as the cart's last line) when missing. */
 export async function upsertLine(trx: Transaction<CartDb>, userId: string, productId: string, quantity: number): Promise<void> {
-  await trx
-    .insertInto("cart_items")
-    .values({ user_id: userId, product_id: productId, quantity })
-    .onConflict((oc) => oc.columns(["user_id", "product_id"]).doUpdateSet({ quantity }))
-    .execute();
+  return withDbErrors(async () => {
+    await trx
+      .insertInto("cart_items")
+      .values({ user_id: userId, product_id: productId, quantity })
+      .onConflict((oc) => oc.columns(["user_id", "product_id"]).doUpdateSet({ quantity }))
+      .execute();
+  });
+}
+
+/** Sets the quantity of an existing line; false when the product is not in the cart. */
+export async function updateLine(trx: Transaction<CartDb>, userId: string, productId: string, quantity: number): Promise<boolean> {
+  return withDbErrors(async () => {
+    const updated = await trx
+      .updateTable("cart_items")
+      .set({ quantity })
+      .where("user_id", "=", userId)
+      .where("product_id", "=", productId)
+      .executeTakeFirst();
+    return updated.numUpdatedRows > 0n;
+  });
+}
+
+/** Drops the product's line, or every line without `productId`; whether a line went. */
+export async function deleteLines(trx: Transaction<CartDb>, userId: string, productId?: string): Promise<boolean> {
+  return withDbErrors(async () => {
+    let q = trx.deleteFrom("cart_items").where("user_id", "=", userId);
+    if (productId !== undefined) q = q.where("product_id", "=", productId);
+    const deleted = await q.executeTakeFirst();
+    return deleted.numDeletedRows > 0n;
+  });
+}
+
+/** Stamps the cart changed. */
+export async function touchCart(trx: Transaction<CartDb>, userId: string, now: Date): Promise<void> {
+  return withDbErrors(async () => {
+    await trx.updateTable("carts").set({ updated_at: now }).where("user_id", "=", userId).execute();
+  });
 }

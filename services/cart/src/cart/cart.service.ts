@@ -1,8 +1,8 @@
-import { type Envelope, failedPrecondition, notFound } from "@shopmesh/platform";
+import { type Envelope, failedPrecondition, inTransaction, notFound } from "@shopmesh/platform";
 import type { Kysely, Transaction } from "kysely";
 import type { CartDb } from "../db/tables.js";
 import { type CartLine, MAX_LINES, MAX_QUANTITY, type PricedCart, priceCart, type StoredCart, unitsByProduct } from "./cart.js";
-import { claimAndLockCart, findCart, lockCart, takeUnits, upsertLine } from "./cart.repository.js";
+import { claimAndLockCart, deleteLines, findCart, lockCart, takeUnits, touchCart, updateLine, upsertLine } from "./cart.repository.js";
 import type { ProductCatalog } from "./product-catalog.js";
 
 /** The cart use cases; arguments are validated by the caller, and `userId` is whose cart it is. */
@@ -31,8 +31,7 @@ export interface CartsOptions {
 export function createCarts({ db, catalog, now = () => new Date() }: CartsOptions): Carts {
   const priced = async (cart: StoredCart) => priceCart(cart, await catalog.products(cart.lines.map((l) => l.productId)));
   const getCart = async (userId: string) => priced(await findCart(db, userId));
-  const touch = (trx: Transaction<CartDb>, userId: string) =>
-    trx.updateTable("carts").set({ updated_at: now() }).where("user_id", "=", userId).execute();
+  const touch = (trx: Transaction<CartDb>, userId: string) => touchCart(trx, userId, now());
 
   return {
     getCart,
@@ -40,7 +39,7 @@ export function createCarts({ db, catalog, now = () => new Date() }: CartsOption
     async addItem(userId, productId, qty) {
       if (!(await catalog.products([productId])).has(productId)) throw notFound("product");
       const at = now();
-      const stored = await db.transaction().execute(async (trx): Promise<StoredCart> => {
+      const stored = await inTransaction(db, async (trx): Promise<StoredCart> => {
         const lines = await lockCart(trx, userId, at);
         const existing = lines.find((l) => l.productId === productId);
         if (!existing && lines.length >= MAX_LINES) throw failedPrecondition(`a cart holds at most ${MAX_LINES} products`);
@@ -57,35 +56,23 @@ export function createCarts({ db, catalog, now = () => new Date() }: CartsOption
     },
 
     async updateItem(userId, productId, qty) {
-      await db.transaction().execute(async (trx) => {
-        const updated = await trx
-          .updateTable("cart_items")
-          .set({ quantity: qty })
-          .where("user_id", "=", userId)
-          .where("product_id", "=", productId)
-          .executeTakeFirst();
-        if (updated.numUpdatedRows === 0n) throw notFound("cart item");
+      await inTransaction(db, async (trx) => {
+        if (!(await updateLine(trx, userId, productId, qty))) throw notFound("cart item");
         await touch(trx, userId);
       });
       return getCart(userId);
     },
 
     async removeItem(userId, productId) {
-      await db.transaction().execute(async (trx) => {
-        const deleted = await trx
-          .deleteFrom("cart_items")
-          .where("user_id", "=", userId)
-          .where("product_id", "=", productId)
-          .executeTakeFirst();
-        if (deleted.numDeletedRows > 0n) await touch(trx, userId);
+      await inTransaction(db, async (trx) => {
+        if (await deleteLines(trx, userId, productId)) await touch(trx, userId);
       });
       return getCart(userId);
     },
 
     async clearCart(userId) {
-      await db.transaction().execute(async (trx) => {
-        const deleted = await trx.deleteFrom("cart_items").where("user_id", "=", userId).executeTakeFirst();
-        if (deleted.numDeletedRows > 0n) await touch(trx, userId);
+      await inTransaction(db, async (trx) => {
+        if (await deleteLines(trx, userId)) await touch(trx, userId);
       });
       return getCart(userId);
     },

@@ -1,3 +1,4 @@
+import { withDbErrors } from "@shopmesh/platform";
 import { type Kysely, sql } from "kysely";
 import type { CatalogDb, ReservationStatusColumn } from "../db/tables.js";
 import type { NewProduct, PageCursor, Product, StockLevel, VersionedProduct } from "./product.js";
@@ -69,29 +70,33 @@ export async function listProducts(
   db: CatalogDbHandle,
   opts: { limit: number; after?: PageCursor | undefined; category?: string | undefined },
 ): Promise<Product[]> {
-  let q = productQuery(db);
-  const { after, category } = opts;
-  if (after) q = q.where((eb) => eb(eb.refTuple("p.name", "p.id"), ">", eb.tuple(after.name, after.id)));
-  if (category !== undefined) {
-    q = q.where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom("product_categories as pc")
-          .select(sql.lit(1).as("one"))
-          .whereRef("pc.product_id", "=", "p.id")
-          .where("pc.category", "=", category),
-      ),
-    );
-  }
-  const rows = await q.orderBy("p.name").orderBy("p.id").limit(opts.limit).execute();
-  return rows.map((r) => toVersionedProduct(r).product);
+  return withDbErrors(async () => {
+    let q = productQuery(db);
+    const { after, category } = opts;
+    if (after) q = q.where((eb) => eb(eb.refTuple("p.name", "p.id"), ">", eb.tuple(after.name, after.id)));
+    if (category !== undefined) {
+      q = q.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom("product_categories as pc")
+            .select(sql.lit(1).as("one"))
+            .whereRef("pc.product_id", "=", "p.id")
+            .where("pc.category", "=", category),
+        ),
+      );
+    }
+    const rows = await q.orderBy("p.name").orderBy("p.id").limit(opts.limit).execute();
+    return rows.map((r) => toVersionedProduct(r).product);
+  });
 }
 
 /** The products among `ids` that exist, in no particular order, with the versions of their stock levels. */
 export async function findProducts(db: CatalogDbHandle, ids: readonly string[]): Promise<VersionedProduct[]> {
-  if (ids.length === 0) return [];
-  const rows = await productQuery(db).where("p.id", "in", ids).execute();
-  return rows.map(toVersionedProduct);
+  return withDbErrors(async () => {
+    if (ids.length === 0) return [];
+    const rows = await productQuery(db).where("p.id", "in", ids).execute();
+    return rows.map(toVersionedProduct);
+  });
 }
 
 const levelColumns = ["product_id", "on_hand", "reserved", "version", "updated_at"] as const;
@@ -102,9 +107,11 @@ function toLevel(r: { product_id: string; on_hand: number; reserved: number; ver
 
 /** Current stock levels of the products among `ids` that exist. */
 export async function findStockLevels(db: CatalogDbHandle, ids: readonly string[]): Promise<StockLevel[]> {
-  if (ids.length === 0) return [];
-  const rows = await db.selectFrom("stock").select(levelColumns).where("product_id", "in", ids).execute();
-  return rows.map(toLevel);
+  return withDbErrors(async () => {
+    if (ids.length === 0) return [];
+    const rows = await db.selectFrom("stock").select(levelColumns).where("product_id", "in", ids).execute();
+    return rows.map(toLevel);
+  });
 }
 
 /**
@@ -113,15 +120,17 @@ export async function findStockLevels(db: CatalogDbHandle, ids: readonly string[
  * units available per existing product.
  */
 export async function lockStock(db: CatalogDbHandle, ids: readonly string[]): Promise<Map<string, number>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db
-    .selectFrom("stock")
-    .select(["product_id", "on_hand", "reserved"])
-    .where("product_id", "in", ids)
-    .orderBy(byIdC)
-    .forUpdate()
-    .execute();
-  return new Map(rows.map((r) => [r.product_id, r.on_hand - r.reserved]));
+  return withDbErrors(async () => {
+    if (ids.length === 0) return new Map();
+    const rows = await db
+      .selectFrom("stock")
+      .select(["product_id", "on_hand", "reserved"])
+      .where("product_id", "in", ids)
+      .orderBy(byIdC)
+      .forUpdate()
+      .execute();
+    return new Map(rows.map((r) => [r.product_id, r.on_hand - r.reserved]));
+  });
 }
 
 /**
@@ -130,29 +139,33 @@ export async function lockStock(db: CatalogDbHandle, ids: readonly string[]): Pr
  * row version, so stock can never be reserved twice. Undefined when too few units are left.
  */
 export async function reserveUnits(db: CatalogDbHandle, productId: string, quantity: number): Promise<StockLevel | undefined> {
-  const row = await db
-    .updateTable("stock")
-    .set((eb) => ({ reserved: eb("reserved", "+", quantity), version: eb("version", "+", 1), updated_at: sql`now()` }))
-    .where("product_id", "=", productId)
-    .where(sql<boolean>`on_hand - reserved >= ${quantity}`)
-    .returning(levelColumns)
-    .executeTakeFirst();
-  return row && toLevel(row);
+  return withDbErrors(async () => {
+    const row = await db
+      .updateTable("stock")
+      .set((eb) => ({ reserved: eb("reserved", "+", quantity), version: eb("version", "+", 1), updated_at: sql`now()` }))
+      .where("product_id", "=", productId)
+      .where(sql<boolean>`on_hand - reserved >= ${quantity}`)
+      .returning(levelColumns)
+      .executeTakeFirst();
+    return row && toLevel(row);
+  });
 }
 
 /** Returns `quantity` held units of a product to the available stock. */
 export async function returnUnits(db: CatalogDbHandle, productId: string, quantity: number): Promise<StockLevel | undefined> {
-  const row = await db
-    .updateTable("stock")
-    .set((eb) => ({
-      reserved: sql`greatest(${eb.ref("reserved")} - ${quantity}, 0)`,
-      version: eb("version", "+", 1),
-      updated_at: sql`now()`,
-    }))
-    .where("product_id", "=", productId)
-    .returning(levelColumns)
-    .executeTakeFirst();
-  return row && toLevel(row);
+  return withDbErrors(async () => {
+    const row = await db
+      .updateTable("stock")
+      .set((eb) => ({
+        reserved: sql`greatest(${eb.ref("reserved")} - ${quantity}, 0)`,
+        version: eb("version", "+", 1),
+        updated_at: sql`now()`,
+      }))
+      .where("product_id", "=", productId)
+      .returning(levelColumns)
+      .executeTakeFirst();
+    return row && toLevel(row);
+  });
 }
 
 /**
@@ -165,30 +178,36 @@ export async function adjustOnHand(
   delta: number,
   maxOnHand: number,
 ): Promise<{ level: StockLevel; onHand: number } | undefined> {
-  const row = await db
-    .updateTable("stock")
-    .set((eb) => ({ on_hand: eb("on_hand", "+", delta), version: eb("version", "+", 1), updated_at: sql`now()` }))
-    .where("product_id", "=", productId)
-    .where(sql<boolean>`on_hand + ${delta} - reserved >= 0`)
-    .where(sql<boolean>`on_hand + ${delta} <= ${maxOnHand}`)
-    .returning(levelColumns)
-    .executeTakeFirst();
-  return row && { level: toLevel(row), onHand: row.on_hand };
+  return withDbErrors(async () => {
+    const row = await db
+      .updateTable("stock")
+      .set((eb) => ({ on_hand: eb("on_hand", "+", delta), version: eb("version", "+", 1), updated_at: sql`now()` }))
+      .where("product_id", "=", productId)
+      .where(sql<boolean>`on_hand + ${delta} - reserved >= 0`)
+      .where(sql<boolean>`on_hand + ${delta} <= ${maxOnHand}`)
+      .returning(levelColumns)
+      .executeTakeFirst();
+    return row && { level: toLevel(row), onHand: row.on_hand };
+  });
 }
 
 export async function stockExists(db: CatalogDbHandle, productId: string): Promise<boolean> {
-  const row = await db.selectFrom("stock").select("product_id").where("product_id", "=", productId).executeTakeFirst();
-  return row !== undefined;
+  return withDbErrors(async () => {
+    const row = await db.selectFrom("stock").select("product_id").where("product_id", "=", productId).executeTakeFirst();
+    return row !== undefined;
+  });
 }
 
 export async function insertAdjustment(
   db: CatalogDbHandle,
   a: { productId: string; delta: number; reason: string; onHandAfter: number },
 ): Promise<void> {
-  await db
-    .insertInto("stock_adjustments")
-    .values({ product_id: a.productId, delta: a.delta, reason: a.reason, on_hand_after: a.onHandAfter })
-    .execute();
+  return withDbErrors(async () => {
+    await db
+      .insertInto("stock_adjustments")
+      .values({ product_id: a.productId, delta: a.delta, reason: a.reason, on_hand_after: a.onHandAfter })
+      .execute();
+  });
 }
 
 /** Adjustments of a product, oldest first. */
@@ -196,13 +215,15 @@ export async function listAdjustments(
   db: CatalogDbHandle,
   productId: string,
 ): Promise<Array<{ delta: number; reason: string; onHandAfter: number }>> {
-  const rows = await db
-    .selectFrom("stock_adjustments")
-    .select(["delta", "reason", "on_hand_after"])
-    .where("product_id", "=", productId)
-    .orderBy("id")
-    .execute();
-  return rows.map((r) => ({ delta: r.delta, reason: r.reason, onHandAfter: r.on_hand_after }));
+  return withDbErrors(async () => {
+    const rows = await db
+      .selectFrom("stock_adjustments")
+      .select(["delta", "reason", "on_hand_after"])
+      .where("product_id", "=", productId)
+      .orderBy("id")
+      .execute();
+    return rows.map((r) => ({ delta: r.delta, reason: r.reason, onHandAfter: r.on_hand_after }));
+  });
 }
 
 /**
@@ -214,13 +235,15 @@ export async function insertReservation(
   db: CatalogDbHandle,
   r: { orderId: string; status: ReservationStatus; reason: string | null; released?: boolean },
 ): Promise<boolean> {
-  const row = await db
-    .insertInto("reservations")
-    .values({ order_id: r.orderId, status: r.status, reason: r.reason, ...(r.released ? { released_at: sql`now()` } : {}) })
-    .onConflict((oc) => oc.column("order_id").doNothing())
-    .returning("order_id")
-    .executeTakeFirst();
-  return row !== undefined;
+  return withDbErrors(async () => {
+    const row = await db
+      .insertInto("reservations")
+      .values({ order_id: r.orderId, status: r.status, reason: r.reason, ...(r.released ? { released_at: sql`now()` } : {}) })
+      .onConflict((oc) => oc.column("order_id").doNothing())
+      .returning("order_id")
+      .executeTakeFirst();
+    return row !== undefined;
+  });
 }
 
 export async function updateReservation(
@@ -228,24 +251,28 @@ export async function updateReservation(
   orderId: string,
   change: { status: ReservationStatus; reason: string | null; released?: boolean },
 ): Promise<void> {
-  await db
-    .updateTable("reservations")
-    .set({
-      status: change.status satisfies ReservationStatusColumn,
-      reason: change.reason,
-      updated_at: sql`now()`,
-      ...(change.released ? { released_at: sql`now()` } : {}),
-    })
-    .where("order_id", "=", orderId)
-    .execute();
+  return withDbErrors(async () => {
+    await db
+      .updateTable("reservations")
+      .set({
+        status: change.status satisfies ReservationStatusColumn,
+        reason: change.reason,
+        updated_at: sql`now()`,
+        ...(change.released ? { released_at: sql`now()` } : {}),
+      })
+      .where("order_id", "=", orderId)
+      .execute();
+  });
 }
 
 export async function insertReservationItems(db: CatalogDbHandle, orderId: string, items: readonly DecidedItem[]): Promise<void> {
-  if (items.length === 0) return;
-  await db
-    .insertInto("reservation_items")
-    .values(items.map((it) => ({ order_id: orderId, product_id: it.productId, quantity: it.quantity, available: it.available })))
-    .execute();
+  return withDbErrors(async () => {
+    if (items.length === 0) return;
+    await db
+      .insertInto("reservation_items")
+      .values(items.map((it) => ({ order_id: orderId, product_id: it.productId, quantity: it.quantity, available: it.available })))
+      .execute();
+  });
 }
 
 export interface StoredReservation {
@@ -262,56 +289,62 @@ export async function findReservation(
   orderId: string,
   opts: { lock?: boolean } = {},
 ): Promise<StoredReservation | undefined> {
-  let q = db.selectFrom("reservations").select(["order_id", "status", "reason"]).where("order_id", "=", orderId);
-  if (opts.lock) q = q.forUpdate();
-  const row = await q.executeTakeFirst();
-  if (!row) return undefined;
-  const items = await db
-    .selectFrom("reservation_items")
-    .select(["product_id", "quantity", "available"])
-    .where("order_id", "=", orderId)
-    .orderBy(byIdC)
-    .execute();
-  return {
-    orderId: row.order_id,
-    status: row.status,
-    reason: row.reason,
-    items: items.map((it) => ({ productId: it.product_id, quantity: it.quantity, available: it.available })),
-  };
+  return withDbErrors(async () => {
+    let q = db.selectFrom("reservations").select(["order_id", "status", "reason"]).where("order_id", "=", orderId);
+    if (opts.lock) q = q.forUpdate();
+    const row = await q.executeTakeFirst();
+    if (!row) return undefined;
+    const items = await db
+      .selectFrom("reservation_items")
+      .select(["product_id", "quantity", "available"])
+      .where("order_id", "=", orderId)
+      .orderBy(byIdC)
+      .execute();
+    return {
+      orderId: row.order_id,
+      status: row.status,
+      reason: row.reason,
+      items: items.map((it) => ({ productId: it.product_id, quantity: it.quantity, available: it.available })),
+    };
+  });
 }
 
 export async function insertProducts(db: CatalogDbHandle, products: readonly NewProduct[]): Promise<void> {
-  if (products.length === 0) return;
-  await db
-    .insertInto("products")
-    .values(
-      products.map((p) => ({
-        id: p.id,
-        name: p.name,
-        description: p.description,
-        price_cents: p.priceCents,
-        currency: p.currency,
-        image_url: p.imageUrl,
-      })),
-    )
-    .execute();
-  const categories = products.flatMap((p) => p.categories.map((category, position) => ({ product_id: p.id, category, position })));
-  if (categories.length > 0) await db.insertInto("product_categories").values(categories).execute();
-  await db
-    .insertInto("stock")
-    .values(products.map((p) => ({ product_id: p.id, on_hand: p.onHand, reserved: 0 })))
-    .execute();
+  return withDbErrors(async () => {
+    if (products.length === 0) return;
+    await db
+      .insertInto("products")
+      .values(
+        products.map((p) => ({
+          id: p.id,
+          name: p.name,
+          description: p.description,
+          price_cents: p.priceCents,
+          currency: p.currency,
+          image_url: p.imageUrl,
+        })),
+      )
+      .execute();
+    const categories = products.flatMap((p) => p.categories.map((category, position) => ({ product_id: p.id, category, position })));
+    if (categories.length > 0) await db.insertInto("product_categories").values(categories).execute();
+    await db
+      .insertInto("stock")
+      .values(products.map((p) => ({ product_id: p.id, on_hand: p.onHand, reserved: 0 })))
+      .execute();
+  });
 }
 
 /** Records that the seed `name` ran; false when it already had. */
 export async function claimSeed(db: CatalogDbHandle, name: string): Promise<boolean> {
-  const row = await db
-    .insertInto("seeds")
-    .values({ name })
-    .onConflict((oc) => oc.column("name").doNothing())
-    .returning("name")
-    .executeTakeFirst();
-  return row !== undefined;
+  return withDbErrors(async () => {
+    const row = await db
+      .insertInto("seeds")
+      .values({ name })
+      .onConflict((oc) => oc.column("name").doNothing())
+      .returning("name")
+      .executeTakeFirst();
+    return row !== undefined;
+  });
 }
 
 function toDate(v: Date | string): Date {

@@ -1,6 +1,6 @@
 import * as books from "./books.repository.js";
 import type { ReservationRecord, StockBook } from "./books.repository.js";
-import { type Envelope, type Logger, failedPrecondition, notFound, type OutboxRow, withDbErrors, writeOutbox } from "@shopmesh/platform";
+import { type Envelope, type Logger, failedPrecondition, inTransaction, notFound, type OutboxRow, writeOutbox } from "@shopmesh/platform";
 import type { Kysely, Transaction } from "kysely";
 import type { CatalogDb } from "../db/tables.js";
 import * as repo from "./catalog.repository.js";
@@ -97,7 +97,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
   const feed = deps.feed ?? new StockFeed(logger);
   const cache = new ProductCache({
     maxEntries: deps.cacheSize ?? DEFAULT_CACHE_SIZE,
-    load: (ids) => withDbErrors(() => repo.findProducts(db, ids)),
+    load: (ids) => repo.findProducts(db, ids),
     feed,
   });
 
@@ -128,12 +128,10 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     const made: { change?: StockChange<T> } = {};
     let change: StockChange<T>;
     try {
-      change = await withDbErrors(() =>
-        db.transaction().execute(async (trx) => {
-          made.change = await stockChangeIn(trx, work);
-          return made.change;
-        }),
-      );
+      change = await inTransaction(db, async (trx) => {
+        made.change = await stockChangeIn(trx, work);
+        return made.change;
+      });
     } catch (err) {
       // Set when the work was done and the COMMIT itself failed (e.g. the connection dropped).
       made.change?.afterUncertainCommit();
@@ -219,7 +217,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
 
     async listProducts({ pageSize, after, category }) {
       // One extra row tells whether another page follows.
-      const rows = await withDbErrors(() => repo.listProducts(db, { limit: pageSize + 1, after, category }));
+      const rows = await repo.listProducts(db, { limit: pageSize + 1, after, category });
       const items = rows.slice(0, pageSize);
       const last = items.at(-1);
       return { items, next: rows.length > pageSize && last ? { name: last.name, id: last.id } : undefined };
@@ -241,7 +239,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     },
 
     async stockLevels(ids) {
-      const levels = await withDbErrors(() => repo.findStockLevels(db, ids));
+      const levels = await repo.findStockLevels(db, ids);
       const known = new Set(levels.map((l) => l.productId));
       const missing = ids.find((id) => !known.has(id));
       if (missing !== undefined) throw notFound(`product ${missing}`);
@@ -250,7 +248,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
 
     async reserveStock(orderId, items) {
       // Fast path for retries, without a transaction: the outcome is on record already.
-      const existing = await withDbErrors(() => repo.findReservation(db, orderId));
+      const existing = await repo.findReservation(db, orderId);
       if (existing) return replay(orderId, existing, items);
       return changeStock(reserve(orderId, items));
     },
@@ -260,11 +258,11 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     },
 
     reserveStockIn(trx, orderId, items) {
-      return withDbErrors(() => stockChangeIn(trx, reserve(orderId, items)));
+      return stockChangeIn(trx, reserve(orderId, items));
     },
 
     releaseStockIn(trx, orderId, reason, opts = {}) {
-      return withDbErrors(() => stockChangeIn(trx, release(orderId, reason, opts.tombstone ?? false)));
+      return stockChangeIn(trx, release(orderId, reason, opts.tombstone ?? false));
     },
 
     async adjustStock(productId, delta, reason) {
@@ -284,30 +282,28 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     },
 
     async addProducts(products) {
-      await withDbErrors(() => db.transaction().execute((trx) => insertProducts(trx, products)));
+      await inTransaction(db, (trx) => insertProducts(trx, products));
       cache.invalidate(products.map((p) => p.id));
     },
 
     async listStockBooks({ pageSize, after }) {
-      const rows = await withDbErrors(() => books.listStockBooks(db, { after, limit: pageSize + 1 }));
+      const rows = await books.listStockBooks(db, { after, limit: pageSize + 1 });
       const items = rows.slice(0, pageSize);
       return { items, next: rows.length > pageSize ? items.at(-1)?.productId : undefined };
     },
 
     async listReservations({ pageSize, after }) {
-      const rows = await withDbErrors(() => books.listReservations(db, { after, limit: pageSize + 1 }));
+      const rows = await books.listReservations(db, { after, limit: pageSize + 1 });
       const items = rows.slice(0, pageSize);
       return { items, next: rows.length > pageSize ? items.at(-1)?.orderId : undefined };
     },
 
     async seedOnce(name, products) {
-      const inserted = await withDbErrors(() =>
-        db.transaction().execute(async (trx) => {
-          if (!(await repo.claimSeed(trx, name))) return false;
-          await insertProducts(trx, products);
-          return true;
-        }),
-      );
+      const inserted = await inTransaction(db, async (trx) => {
+        if (!(await repo.claimSeed(trx, name))) return false;
+        await insertProducts(trx, products);
+        return true;
+      });
       if (inserted) cache.invalidate(products.map((p) => p.id));
       return inserted;
     },

@@ -2,13 +2,15 @@ import { type Insertable, type Kysely, type QueryCreator, type Selectable, sql, 
 import { jsonArrayFrom } from "kysely/helpers/postgres";
 import type { OrderDb, OrdersTable } from "../db/tables.js";
 import type { Order, OrderItem, OrderStatus, StatusTransition, StatusUpdate } from "./order.js";
-import { type Envelope, type KeysetCursor, withInboxClaim } from "@shopmesh/platform";
+import { type Envelope, type KeysetCursor, withDbErrors, withInboxClaim } from "@shopmesh/platform";
 
 type Db = Kysely<OrderDb> | Transaction<OrderDb>;
 export type OrderRow = Selectable<OrdersTable>;
 
 export async function findByIdempotencyKey(db: Db, userId: string, key: string): Promise<OrderRow | undefined> {
-  return db.selectFrom("orders").selectAll().where("user_id", "=", userId).where("idempotency_key", "=", key).executeTakeFirst();
+  return withDbErrors(async () => {
+    return db.selectFrom("orders").selectAll().where("user_id", "=", userId).where("idempotency_key", "=", key).executeTakeFirst();
+  }, "order");
 }
 
 /**
@@ -16,13 +18,15 @@ export async function findByIdempotencyKey(db: Db, userId: string, key: string):
  * (a concurrent insert with the same key waits for the other transaction and then finds it).
  */
 export async function insertOrder(trx: Transaction<OrderDb>, row: Insertable<OrdersTable>): Promise<boolean> {
-  const inserted = await trx
-    .insertInto("orders")
-    .values(row)
-    .onConflict((oc) => oc.columns(["user_id", "idempotency_key"]).doNothing())
-    .returning("id")
-    .executeTakeFirst();
-  return inserted !== undefined;
+  return withDbErrors(async () => {
+    const inserted = await trx
+      .insertInto("orders")
+      .values(row)
+      .onConflict((oc) => oc.columns(["user_id", "idempotency_key"]).doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    return inserted !== undefined;
+  }, "order");
 }
 
 /**
@@ -76,41 +80,49 @@ export async function lockOrder(
   id: string,
   event?: Envelope,
 ): Promise<{ claimed: boolean; order: OrderWithItems | undefined }> {
-  const items = (eb: Kysely<OrderDb>) =>
-    jsonArrayFrom(
-      eb
-        .selectFrom("order_items")
-        .select(["product_id as productId", "name", "unit_price_cents as unitPriceCents", "quantity", "line_total_cents as lineTotalCents"])
-        .where("order_id", "=", id)
-        .orderBy("line_no"),
-    ).as("items");
-  if (!event) {
-    const order = await trx
-      .selectFrom("orders")
-      .selectAll()
-      .select((eb) => items(eb as unknown as Kysely<OrderDb>))
-      .where("id", "=", id)
-      .forUpdate()
-      .executeTakeFirst();
-    return { claimed: true, order };
-  }
-  const rows = await withInboxClaim<OrderDb>(trx, event)
-    .with("locked", (qc) =>
-      qc
+  return withDbErrors(async () => {
+    const items = (eb: Kysely<OrderDb>) =>
+      jsonArrayFrom(
+        eb
+          .selectFrom("order_items")
+          .select([
+            "product_id as productId",
+            "name",
+            "unit_price_cents as unitPriceCents",
+            "quantity",
+            "line_total_cents as lineTotalCents",
+          ])
+          .where("order_id", "=", id)
+          .orderBy("line_no"),
+      ).as("items");
+    if (!event) {
+      const order = await trx
         .selectFrom("orders")
         .selectAll()
+        .select((eb) => items(eb as unknown as Kysely<OrderDb>))
         .where("id", "=", id)
-        .where((eb) => eb.exists(eb.selectFrom("inbox_claim").select("event_id")))
-        .forUpdate(),
-    )
-    .selectFrom("inbox_claim")
-    .leftJoin("locked", (join) => join.onTrue())
-    .selectAll("locked")
-    .select((eb) => items(eb as unknown as Kysely<OrderDb>))
-    .execute();
-  const row = rows[0];
-  if (!row) return { claimed: false, order: undefined };
-  return { claimed: true, order: row.id === null ? undefined : (row as OrderWithItems) };
+        .forUpdate()
+        .executeTakeFirst();
+      return { claimed: true, order };
+    }
+    const rows = await withInboxClaim<OrderDb>(trx, event)
+      .with("locked", (qc) =>
+        qc
+          .selectFrom("orders")
+          .selectAll()
+          .where("id", "=", id)
+          .where((eb) => eb.exists(eb.selectFrom("inbox_claim").select("event_id")))
+          .forUpdate(),
+      )
+      .selectFrom("inbox_claim")
+      .leftJoin("locked", (join) => join.onTrue())
+      .selectAll("locked")
+      .select((eb) => items(eb as unknown as Kysely<OrderDb>))
+      .execute();
+    const row = rows[0];
+    if (!row) return { claimed: false, order: undefined };
+    return { claimed: true, order: row.id === null ? undefined : (row as OrderWithItems) };
+  }, "order");
 }
 
 /**
@@ -141,45 +153,47 @@ export async function claimAndStep(
   id: string,
   step: { from: OrderStatus; to: OrderStatus; reason: string; at: Date },
 ): Promise<{ seq: number | undefined; statusBefore: OrderStatus | undefined; paymentId: string | null } | undefined> {
-  const rows = await withInboxClaim<OrderDb>(db, event)
-    .with("stepped", (qc) =>
-      qc
-        .updateTable("orders")
-        .set((eb) => ({ status: step.to, version: eb("version", "+", 1), updated_at: step.at }))
-        .where("id", "=", id)
-        .where("status", "=", step.from)
-        .where((eb) => eb.exists(eb.selectFrom("inbox_claim").select("event_id")))
-        .returning(["id", "version", "payment_id"]),
-    )
-    .with("recorded", (qc) =>
-      qc
-        .insertInto("order_transitions")
-        .columns(["order_id", "seq", "from_status", "to_status", "reason", "at"])
-        .expression((eb) =>
-          eb
-            .selectFrom("stepped")
-            .select((sb) => [
-              "stepped.id",
-              "stepped.version",
-              sb.val(step.from).as("from_status"),
-              sb.val(step.to).as("to_status"),
-              sb.val(step.reason).as("reason"),
-              sb.cast(sb.val(step.at), "timestamptz").as("at"),
-            ]),
-        )
-        .returning("seq"),
-    )
-    .selectFrom("inbox_claim")
-    .leftJoin("stepped", (join) => join.onTrue())
-    .select((eb) => [
-      "stepped.version",
-      "stepped.payment_id",
-      eb.selectFrom("orders").select("status").where("id", "=", id).as("status_before"),
-    ])
-    .execute();
-  const row = rows[0];
-  if (!row) return undefined;
-  return { seq: row.version ?? undefined, statusBefore: row.status_before ?? undefined, paymentId: row.payment_id };
+  return withDbErrors(async () => {
+    const rows = await withInboxClaim<OrderDb>(db, event)
+      .with("stepped", (qc) =>
+        qc
+          .updateTable("orders")
+          .set((eb) => ({ status: step.to, version: eb("version", "+", 1), updated_at: step.at }))
+          .where("id", "=", id)
+          .where("status", "=", step.from)
+          .where((eb) => eb.exists(eb.selectFrom("inbox_claim").select("event_id")))
+          .returning(["id", "version", "payment_id"]),
+      )
+      .with("recorded", (qc) =>
+        qc
+          .insertInto("order_transitions")
+          .columns(["order_id", "seq", "from_status", "to_status", "reason", "at"])
+          .expression((eb) =>
+            eb
+              .selectFrom("stepped")
+              .select((sb) => [
+                "stepped.id",
+                "stepped.version",
+                sb.val(step.from).as("from_status"),
+                sb.val(step.to).as("to_status"),
+                sb.val(step.reason).as("reason"),
+                sb.cast(sb.val(step.at), "timestamptz").as("at"),
+              ]),
+          )
+          .returning("seq"),
+      )
+      .selectFrom("inbox_claim")
+      .leftJoin("stepped", (join) => join.onTrue())
+      .select((eb) => [
+        "stepped.version",
+        "stepped.payment_id",
+        eb.selectFrom("orders").select("status").where("id", "=", id).as("status_before"),
+      ])
+      .execute();
+    const row = rows[0];
+    if (!row) return undefined;
+    return { seq: row.version ?? undefined, statusBefore: row.status_before ?? undefined, paymentId: row.payment_id };
+  }, "order");
 }
 
 /** Records the order's transitions and updates its row, in one statement. */
@@ -189,27 +203,33 @@ export async function updateOrder(
   steps: readonly StatusTransition[],
   set: Updateable<OrdersTable>,
 ): Promise<void> {
-  await orderChange(id, steps, set)(trx).selectFrom("updated").select("id").execute();
+  return withDbErrors(async () => {
+    await orderChange(id, steps, set)(trx).selectFrom("updated").select("id").execute();
+  }, "order");
 }
 
 /** The order if it exists and belongs to `userId`. */
 export async function findUserOrder(db: Db, userId: string, id: string): Promise<OrderRow | undefined> {
-  return db.selectFrom("orders").selectAll().where("id", "=", id).where("user_id", "=", userId).executeTakeFirst();
+  return withDbErrors(async () => {
+    return db.selectFrom("orders").selectAll().where("id", "=", id).where("user_id", "=", userId).executeTakeFirst();
+  }, "order");
 }
 
 /** The user's orders, newest first by (created_at, id); `limit + 1` rows so the caller sees whether more follow. */
 export async function listUserOrders(db: Db, userId: string, limit: number, after: KeysetCursor | undefined): Promise<OrderRow[]> {
-  let q = db.selectFrom("orders").selectAll().where("user_id", "=", userId);
-  if (after) {
-    q = q.where((eb) =>
-      eb.or([eb("created_at", "<", after.createdAt), eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)])]),
-    );
-  }
-  return q
-    .orderBy("created_at", "desc")
-    .orderBy("id", "desc")
-    .limit(limit + 1)
-    .execute();
+  return withDbErrors(async () => {
+    let q = db.selectFrom("orders").selectAll().where("user_id", "=", userId);
+    if (after) {
+      q = q.where((eb) =>
+        eb.or([eb("created_at", "<", after.createdAt), eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)])]),
+      );
+    }
+    return q
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(limit + 1)
+      .execute();
+  }, "order");
 }
 
 export interface AllOrdersFilter {
@@ -222,98 +242,108 @@ export interface AllOrdersFilter {
 
 /** Every user's orders, oldest first by (created_at, id), filtered; `limit + 1` rows. */
 export async function listAllOrders(db: Db, f: AllOrdersFilter): Promise<OrderRow[]> {
-  let q = db.selectFrom("orders").selectAll();
-  if (f.statuses.length > 0) q = q.where("status", "in", [...f.statuses]);
-  if (f.updatedBefore) q = q.where("updated_at", "<", f.updatedBefore);
-  if (f.userId) q = q.where("user_id", "=", f.userId);
-  const after = f.after;
-  if (after) {
-    q = q.where((eb) =>
-      eb.or([eb("created_at", ">", after.createdAt), eb.and([eb("created_at", "=", after.createdAt), eb("id", ">", after.id)])]),
-    );
-  }
-  return q
-    .orderBy("created_at")
-    .orderBy("id")
-    .limit(f.limit + 1)
-    .execute();
+  return withDbErrors(async () => {
+    let q = db.selectFrom("orders").selectAll();
+    if (f.statuses.length > 0) q = q.where("status", "in", [...f.statuses]);
+    if (f.updatedBefore) q = q.where("updated_at", "<", f.updatedBefore);
+    if (f.userId) q = q.where("user_id", "=", f.userId);
+    const after = f.after;
+    if (after) {
+      q = q.where((eb) =>
+        eb.or([eb("created_at", ">", after.createdAt), eb.and([eb("created_at", "=", after.createdAt), eb("id", ">", after.id)])]),
+      );
+    }
+    return q
+      .orderBy("created_at")
+      .orderBy("id")
+      .limit(f.limit + 1)
+      .execute();
+  }, "order");
 }
 
 /** The items and history of `rows`, assembled into orders (in the order of `rows`). */
 export async function loadOrders(db: Db, rows: readonly OrderRow[]): Promise<Order[]> {
-  if (rows.length === 0) return [];
-  const ids = rows.map((r) => r.id);
-  const [items, history] = await Promise.all([findItems(db, ids), findHistory(db, ids)]);
-  return rows.map((row) => toOrder(row, items.get(row.id) ?? [], history.get(row.id) ?? []));
+  return withDbErrors(async () => {
+    if (rows.length === 0) return [];
+    const ids = rows.map((r) => r.id);
+    const [items, history] = await Promise.all([findItems(db, ids), findHistory(db, ids)]);
+    return rows.map((row) => toOrder(row, items.get(row.id) ?? [], history.get(row.id) ?? []));
+  }, "order");
 }
 
 export async function findItems(db: Db, orderIds: readonly string[]): Promise<Map<string, OrderItem[]>> {
-  const rows = await db
-    .selectFrom("order_items")
-    .selectAll()
-    .where("order_id", "in", [...orderIds])
-    .orderBy("order_id")
-    .orderBy("line_no")
-    .execute();
-  const byOrder = new Map<string, OrderItem[]>();
-  for (const r of rows) {
-    const list = byOrder.get(r.order_id) ?? [];
-    list.push({
-      productId: r.product_id,
-      name: r.name,
-      unitPriceCents: r.unit_price_cents,
-      quantity: r.quantity,
-      lineTotalCents: r.line_total_cents,
-    });
-    byOrder.set(r.order_id, list);
-  }
-  return byOrder;
+  return withDbErrors(async () => {
+    const rows = await db
+      .selectFrom("order_items")
+      .selectAll()
+      .where("order_id", "in", [...orderIds])
+      .orderBy("order_id")
+      .orderBy("line_no")
+      .execute();
+    const byOrder = new Map<string, OrderItem[]>();
+    for (const r of rows) {
+      const list = byOrder.get(r.order_id) ?? [];
+      list.push({
+        productId: r.product_id,
+        name: r.name,
+        unitPriceCents: r.unit_price_cents,
+        quantity: r.quantity,
+        lineTotalCents: r.line_total_cents,
+      });
+      byOrder.set(r.order_id, list);
+    }
+    return byOrder;
+  }, "order");
 }
 
 export async function findHistory(db: Db, orderIds: readonly string[]): Promise<Map<string, StatusTransition[]>> {
-  const rows = await db
-    .selectFrom("order_transitions")
-    .selectAll()
-    .where("order_id", "in", [...orderIds])
-    .orderBy("order_id")
-    .orderBy("seq")
-    .execute();
-  const byOrder = new Map<string, StatusTransition[]>();
-  for (const r of rows) {
-    const list = byOrder.get(r.order_id) ?? [];
-    list.push({ seq: r.seq, from: r.from_status, to: r.to_status, at: new Date(r.at), reason: r.reason });
-    byOrder.set(r.order_id, list);
-  }
-  return byOrder;
+  return withDbErrors(async () => {
+    const rows = await db
+      .selectFrom("order_transitions")
+      .selectAll()
+      .where("order_id", "in", [...orderIds])
+      .orderBy("order_id")
+      .orderBy("seq")
+      .execute();
+    const byOrder = new Map<string, StatusTransition[]>();
+    for (const r of rows) {
+      const list = byOrder.get(r.order_id) ?? [];
+      list.push({ seq: r.seq, from: r.from_status, to: r.to_status, at: new Date(r.at), reason: r.reason });
+      byOrder.set(r.order_id, list);
+    }
+    return byOrder;
+  }, "order");
 }
 
 /** The current status of each of `ids` that belongs to `userId` (any user's when null), with its latest transition. */
 export async function findStatuses(db: Db, userId: string | null, ids: readonly string[]): Promise<StatusUpdate[]> {
-  if (ids.length === 0) return [];
-  const rows = await db
-    .selectFrom("orders")
-    .innerJoin("order_transitions as t", (join) => join.onRef("t.order_id", "=", "orders.id").onRef("t.seq", "=", "orders.version"))
-    .select([
-      "orders.id",
-      "orders.status",
-      "orders.cancel_reason",
-      "orders.payment_id",
-      "t.seq",
-      "t.from_status",
-      "t.to_status",
-      "t.reason",
-      "t.at",
-    ])
-    .$if(userId !== null, (q) => q.where("orders.user_id", "=", userId as string))
-    .where("orders.id", "in", [...ids])
-    .execute();
-  return rows.map((r) => ({
-    orderId: r.id,
-    status: r.status,
-    transition: { seq: r.seq, from: r.from_status, to: r.to_status, at: new Date(r.at), reason: r.reason },
-    cancelReason: r.cancel_reason ?? undefined,
-    paymentId: r.payment_id ?? undefined,
-  }));
+  return withDbErrors(async () => {
+    if (ids.length === 0) return [];
+    const rows = await db
+      .selectFrom("orders")
+      .innerJoin("order_transitions as t", (join) => join.onRef("t.order_id", "=", "orders.id").onRef("t.seq", "=", "orders.version"))
+      .select([
+        "orders.id",
+        "orders.status",
+        "orders.cancel_reason",
+        "orders.payment_id",
+        "t.seq",
+        "t.from_status",
+        "t.to_status",
+        "t.reason",
+        "t.at",
+      ])
+      .$if(userId !== null, (q) => q.where("orders.user_id", "=", userId as string))
+      .where("orders.id", "in", [...ids])
+      .execute();
+    return rows.map((r) => ({
+      orderId: r.id,
+      status: r.status,
+      transition: { seq: r.seq, from: r.from_status, to: r.to_status, at: new Date(r.at), reason: r.reason },
+      cancelReason: r.cancel_reason ?? undefined,
+      paymentId: r.payment_id ?? undefined,
+    }));
+  }, "order");
 }
 
 /**
@@ -321,8 +351,10 @@ export async function findStatuses(db: Db, userId: string | null, ids: readonly 
  * order process when `trx` commits and never when it rolls back. See {@link parseStatusNotification}.
  */
 export async function notifyStatus(trx: Transaction<OrderDb>, channel: string, updates: readonly StatusUpdate[]): Promise<void> {
-  if (updates.length === 0) return;
-  await sql`select pg_notify(${channel}, ${JSON.stringify(updates)})`.execute(trx);
+  return withDbErrors(async () => {
+    if (updates.length === 0) return;
+    await sql`select pg_notify(${channel}, ${JSON.stringify(updates)})`.execute(trx);
+  }, "order");
 }
 
 /** The updates of a {@link notifyStatus} payload. */

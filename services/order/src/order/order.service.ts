@@ -2,13 +2,13 @@ import {
   alreadyExists,
   encodeKeysetToken,
   failedPrecondition,
+  inTransaction,
   type KeysetCursor,
   type Envelope,
   type Logger,
   notFound,
   type OutboxRow,
   uuidv7,
-  withDbErrors,
   writeOutbox,
 } from "@shopmesh/platform";
 import type { Kysely, Transaction } from "kysely";
@@ -161,7 +161,7 @@ export function createOrders({
   };
 
   const page = async (rows: repo.OrderRow[], limit: number): Promise<OrderPage> => {
-    const items = await withDbErrors(() => repo.loadOrders(db, rows.slice(0, limit)), "order");
+    const items = await repo.loadOrders(db, rows.slice(0, limit));
     const last = items.at(-1);
     return { items, nextPageToken: rows.length > limit && last ? encodeKeysetToken(last) : "" };
   };
@@ -171,8 +171,7 @@ export function createOrders({
 
     async placeOrder({ userId, idempotencyKey, cardDigits }) {
       const tokenize = async () => (cardDigits === undefined ? "" : peers.tokenizeCard(cardDigits));
-      const placedWithKey = async () =>
-        idempotencyKey === undefined ? undefined : withDbErrors(() => repo.findByIdempotencyKey(db, userId, idempotencyKey), "order");
+      const placedWithKey = async () => (idempotencyKey === undefined ? undefined : repo.findByIdempotencyKey(db, userId, idempotencyKey));
       const existing = await placedWithKey();
       if (existing) return replay(existing, tokenize);
 
@@ -192,28 +191,28 @@ export function createOrders({
       const orderId = uuidv7(at.getTime());
       const facts: OrderFacts = { orderId, userId, items: pricing.items, totalCents: pricing.totalCents, currency: pricing.currency };
       const placed: StatusTransition = { seq: 1, from: "UNSPECIFIED", to: transition("UNSPECIFIED", "PENDING"), at, reason: REASON_PLACED };
-      const { winner, written } = await withDbErrors(
-        () =>
-          db.transaction().execute(async (trx) => {
-            const inserted = await repo.insertOrder(trx, {
-              id: orderId,
-              user_id: userId,
-              idempotency_key: idempotencyKey ?? null,
-              payment_method: paymentMethod,
-              status: "PENDING",
-              cancel_reason: null,
-              payment_id: null,
-              total_cents: pricing.totalCents,
-              currency: pricing.currency,
-              version: placed.seq,
-              created_at: at,
-              updated_at: at,
-            });
-            // Lost a race for the idempotency key: the order placed first answers.
-            if (!inserted) return { winner: await repo.findByIdempotencyKey(trx, userId, idempotencyKey ?? ""), written: [] };
-            const contents = repo.orderContents(orderId, pricing.items, placed);
-            return { winner: undefined, written: await writeOutbox(trx, orderPlaced(facts, paymentMethod, at), contents) };
-          }),
+      const { winner, written } = await inTransaction(
+        db,
+        async (trx) => {
+          const inserted = await repo.insertOrder(trx, {
+            id: orderId,
+            user_id: userId,
+            idempotency_key: idempotencyKey ?? null,
+            payment_method: paymentMethod,
+            status: "PENDING",
+            cancel_reason: null,
+            payment_id: null,
+            total_cents: pricing.totalCents,
+            currency: pricing.currency,
+            version: placed.seq,
+            created_at: at,
+            updated_at: at,
+          });
+          // Lost a race for the idempotency key: the order placed first answers.
+          if (!inserted) return { winner: await repo.findByIdempotencyKey(trx, userId, idempotencyKey ?? ""), written: [] };
+          const contents = repo.orderContents(orderId, pricing.items, placed);
+          return { winner: undefined, written: await writeOutbox(trx, orderPlaced(facts, paymentMethod, at), contents) };
+        },
         "order",
       );
       if (winner) return replay(winner, async () => paymentMethod);
@@ -224,25 +223,23 @@ export function createOrders({
     },
 
     async getOrder(userId, orderId) {
-      const order = await withDbErrors(async () => {
-        const row = await repo.findUserOrder(db, userId, orderId);
-        return row && (await repo.loadOrders(db, [row]))[0];
-      }, "order");
+      const row = await repo.findUserOrder(db, userId, orderId);
+      const order = row && (await repo.loadOrders(db, [row]))[0];
       if (!order) throw notFound("order");
       return order;
     },
 
     async listOrders(userId, pageSize, after) {
-      return page(await withDbErrors(() => repo.listUserOrders(db, userId, pageSize, after), "order"), pageSize);
+      return page(await repo.listUserOrders(db, userId, pageSize, after), pageSize);
     },
 
     async listAllOrders({ pageSize, ...filter }) {
-      const rows = await withDbErrors(() => repo.listAllOrders(db, { ...filter, limit: pageSize }), "order");
+      const rows = await repo.listAllOrders(db, { ...filter, limit: pageSize });
       return page(rows, pageSize);
     },
 
     async currentStatuses(userId, ids) {
-      const found = await withDbErrors(() => repo.findStatuses(db, userId, ids), "order");
+      const found = await repo.findStatuses(db, userId, ids);
       if (found.length !== new Set(ids).size) {
         const known = new Set(found.map((u) => u.orderId));
         throw notFound(`order ${ids.find((id) => !known.has(id))}`);

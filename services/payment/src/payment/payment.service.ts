@@ -3,6 +3,7 @@ import {
   decodeKeysetToken,
   encodeKeysetToken,
   failedPrecondition,
+  inTransaction,
   type Envelope,
   type Logger,
   notFound,
@@ -139,7 +140,7 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
 
   /** Moves a PENDING payment to its final state with its event, in one transaction; a no-op if another call did. */
   const finalize = async (orderId: string, result: { outcome: Settled; calls: number; last4: string }): Promise<Payment> => {
-    const payment = await db.transaction().execute(async (trx) => {
+    const payment = await inTransaction(db, async (trx) => {
       const { outcome } = result;
       const set =
         outcome.kind === "succeeded"
@@ -238,7 +239,7 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
       if (!canRefund(before)) throw failedPrecondition(`payment of order ${orderId} is ${before.status.toLowerCase()}, not succeeded`);
       // Outside our transaction (the provider is remote), keyed so that a repeat refunds once.
       await provider.refund(`refund:${orderId}`);
-      const result = await db.transaction().execute(async (trx) => {
+      const result = await inTransaction(db, async (trx) => {
         const current = await repo.findByOrderId(trx, orderId, { forUpdate: true });
         if (!current) throw notFound("payment");
         if (current.status === "REFUNDED") return { payment: current, changed: false, written: [] };
