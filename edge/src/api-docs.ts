@@ -40,6 +40,7 @@ const referencePage = `<!doctype html>
 <title>REST API · shopmesh docs</title>
 <link rel="stylesheet" href="/docs/api/swagger-ui.css">
 <link rel="stylesheet" href="/docs/docs.css">
+<link rel="icon" href="data:,">
 </head>
 <body>
 <header><nav aria-label="Documentation"><a href="/docs">shopmesh docs</a> · <a href="/docs/api">REST API</a> · <a href="/">Shop</a></nav></header>

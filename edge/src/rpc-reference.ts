@@ -212,6 +212,7 @@ function page(title: string, body: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)} · shopmesh docs</title>
 <link rel="stylesheet" href="/docs/docs.css">
+<link rel="icon" href="data:,">
 </head>
 <body>
 <header><nav aria-label="Documentation"><a href="/docs">shopmesh docs</a> · <a href="/docs/api">REST API</a> · <a href="/">Shop</a></nav></header>
