@@ -13,6 +13,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { OrderService, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
+import type { TreeCpu } from "./proc-status.js";
 import { HarnessError } from "./system.js";
 
 export const STREAM_ORDERS_METHOD = `${OrderService.typeName}/${OrderService.method.streamOrders.name}`;
@@ -32,8 +33,8 @@ export interface CheckoutOptions {
   readonly log?: (msg: string) => void;
   /** Called for each measured checkout that reached paid. */
   readonly onPaid?: (paid: PaidCheckout) => void;
-  /** CPU time (ms) the system under test has used so far, every process of it together. */
-  readonly systemCpuMs?: () => number;
+  /** CPU time the system under test has used so far: its own process, and the processes below it (its database). */
+  readonly systemCpu?: () => TreeCpu;
   /** SQL statements and transactions the system's databases have run so far, as they count them. */
   readonly sqlCounts?: () => Promise<SqlCounts>;
 }
@@ -88,6 +89,10 @@ export interface CheckoutFigures extends OutcomeCounts {
   readonly benchCpuPercent: number;
   /** CPU of the system under test (every process, its databases included) per measured checkout, ms. */
   readonly cpuMsPerCheckout?: number;
+  /** Of {@link cpuMsPerCheckout}: the system's own process (every thread of it), ms. */
+  readonly ownCpuMsPerCheckout?: number;
+  /** Of {@link cpuMsPerCheckout}: the processes below it (its database server), ms. */
+  readonly childrenCpuMsPerCheckout?: number;
   /** SQL statements and transactions per measured checkout, as the database server counted them. */
   readonly sqlPerCheckout?: SqlCounts;
   /** Sending POST /api/checkout → the stream message saying `paid` (paid checkouts). */
@@ -358,13 +363,20 @@ export async function runCheckout(baseUrl: string, opts: CheckoutOptions): Promi
   }
   log(`checkout: warm-up ${warmupCounts.paid}/${warmupCounts.attempted} paid; measuring ${opts.shoppers} × ${opts.checkoutsPerShopper}`);
   const sqlBefore = await opts.sqlCounts?.();
-  const systemCpuBefore = opts.systemCpuMs?.();
+  const systemCpuBefore = opts.systemCpu?.();
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   const measured = await phase(opts.checkoutsPerShopper);
   const cpu = process.cpuUsage(cpuBefore);
   const durationS = (performance.now() - started) / 1000;
-  const systemCpuMs = systemCpuBefore === undefined ? undefined : (opts.systemCpuMs?.() ?? 0) - systemCpuBefore;
+  const systemCpuAfter = opts.systemCpu?.();
+  const systemCpu =
+    systemCpuBefore && systemCpuAfter
+      ? {
+          own: systemCpuAfter.ownMs - systemCpuBefore.ownMs,
+          total: systemCpuAfter.ownMs + systemCpuAfter.childrenMs - systemCpuBefore.ownMs - systemCpuBefore.childrenMs,
+        }
+      : undefined;
   const sqlAfter = sqlBefore && (await opts.sqlCounts?.());
 
   for (const o of measured) {
@@ -393,7 +405,13 @@ export async function runCheckout(baseUrl: string, opts: CheckoutOptions): Promi
     ...measuredCounts,
     checkoutsPerSecond: round2(measuredCounts.paid / durationS),
     benchCpuPercent: Math.round((cpu.user + cpu.system) / 1e4 / durationS),
-    ...(systemCpuMs !== undefined && measured.length > 0 ? { cpuMsPerCheckout: round2(systemCpuMs / measured.length) } : {}),
+    ...(systemCpu && measured.length > 0
+      ? {
+          cpuMsPerCheckout: round2(systemCpu.total / measured.length),
+          ownCpuMsPerCheckout: round2(systemCpu.own / measured.length),
+          childrenCpuMsPerCheckout: round2((systemCpu.total - systemCpu.own) / measured.length),
+        }
+      : {}),
     ...(sqlBefore && sqlAfter && measured.length > 0
       ? {
           sqlPerCheckout: {

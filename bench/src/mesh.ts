@@ -78,6 +78,8 @@ export async function startMesh(options: MeshStartOptions): Promise<{ system: Ru
     cwd: options.repoRoot,
     env: {
       ...process.env,
+      // The load comes from loopback: it opts out of the edge's rate limits.
+      EDGE_RATE_LIMIT_EXEMPT: "127.0.0.1,::1",
       ...options.env,
       EDGE_PORT: String(port),
       METRICS_HOST: "127.0.0.1",

@@ -56,20 +56,30 @@ export function processTree(pid: number): number[] {
   return tree;
 }
 
-/** User + system CPU time, ms, used so far by `pid` and the processes below it (Linux only). */
-export function readTreeCpuMs(pid: number): number {
-  let ticks = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command.
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // Exited meanwhile: its time is lost to the sum, as it would be to `ps`.
-    }
+/** CPU time used so far by a process and by the processes below it (a database server it runs), ms. */
+export interface TreeCpu {
+  /** The process itself, every thread of it. */
+  readonly ownMs: number;
+  /** The processes below it. */
+  readonly childrenMs: number;
+}
+
+/** User + system CPU time of one process, ms; 0 once it has exited (its time is lost, as it would be to `ps`). */
+function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
   }
-  return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
+/** User + system CPU time used so far by `pid` and by the processes below it, apart (Linux only). */
+export function readTreeCpu(pid: number): TreeCpu {
+  const [own, ...children] = processTree(pid);
+  return { ownMs: processCpuMs(own ?? pid), childrenMs: children.reduce((sum, p) => sum + processCpuMs(p), 0) };
 }
 
 /**

@@ -569,8 +569,13 @@ function formatCheckout(title: string, c: CheckoutFigures): string[] {
       `of ${c.attempted} in ${c.durationS} s: ${c.checkoutsPerSecond} checkouts/s; warm-up ${c.warmup.paid}/${c.warmup.attempted} paid; ` +
       `bench process CPU ${c.benchCpuPercent} % of a core`,
   );
-  if (c.cpuMsPerCheckout !== undefined)
-    out.push(`CPU per checkout, every process of the system (its database included): ${c.cpuMsPerCheckout} ms`);
+  if (c.cpuMsPerCheckout !== undefined) {
+    const split =
+      c.ownCpuMsPerCheckout === undefined || c.childrenCpuMsPerCheckout === undefined
+        ? ""
+        : ` (its own process ${c.ownCpuMsPerCheckout} ms, the processes below it ${c.childrenCpuMsPerCheckout} ms)`;
+    out.push(`CPU per checkout, every process of the system (its database included): ${c.cpuMsPerCheckout} ms${split}`);
+  }
   if (c.sqlPerCheckout) {
     out.push(
       `SQL per checkout, as the database counted it: ${c.sqlPerCheckout.statements} statements in ${c.sqlPerCheckout.transactions} transactions`,

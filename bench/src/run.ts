@@ -39,7 +39,7 @@ import { defaultWebAppDir, measureWebBundle } from "@shopmesh/edge";
 import { runCallLoad } from "./call-load.js";
 import { runLoad } from "./load.js";
 import { startMesh } from "./mesh.js";
-import { type MemorySample, readTreeCpuMs, toMB } from "./proc-status.js";
+import { type MemorySample, readTreeCpu, toMB } from "./proc-status.js";
 import { runRelay } from "./relay.js";
 import { openSqlCounter, type SqlCounter } from "./sql-counts.js";
 import { startTelemetrySink, type TelemetryFigures } from "./telemetry-sink.js";
@@ -190,7 +190,7 @@ async function measureCheckouts(
       finalTimeoutMs: CHECKOUT_FINAL_TIMEOUT_MS,
       log,
       ...(onPaid ? { onPaid } : {}),
-      ...(system ? { systemCpuMs: () => readTreeCpuMs(system.pid) } : {}),
+      ...(system ? { systemCpu: () => readTreeCpu(system.pid) } : {}),
       ...(counter ? { sqlCounts: () => counter.counts() } : {}),
     });
     const paid = checkout.checkoutToPaidMs;

@@ -30,7 +30,7 @@ export const edgeConfigSchema = {
   CORS_ORIGINS: env.list({ doc: 'browser origins allowed to call the edge, comma-separated; "*" for any', default: ["*"] }),
   EDGE_MAX_BODY_BYTES: env.int({ doc: "largest request body accepted (413 above it)", default: 1024 * 1024, min: 1 }),
   EDGE_REQUEST_TIMEOUT_MS: env.int({
-    doc: "deadline of a unary call through the edge (a shorter client timeout wins); also the time an HTTP/1.1 client has to send a request body",
+    doc: "deadline of a unary call through the edge (a shorter client timeout wins); also the time a client has to send a whole request body, per HTTP/1.1 request or HTTP/2 stream (client and bidi streams excepted)",
     default: 10_000,
     min: 1,
   }),
@@ -43,6 +43,16 @@ export const edgeConfigSchema = {
     doc: "largest request header section accepted (431 above it; HTTP/2 header lists alike)",
     default: 16 * 1024,
     min: 1024,
+  }),
+  EDGE_H2_IDLE_TIMEOUT_MS: env.int({
+    doc: "an HTTP/2 connection with no open stream for this long is closed (GOAWAY)",
+    default: 60_000,
+    min: 100,
+  }),
+  EDGE_H2_MAX_CONCURRENT_STREAMS: env.int({
+    doc: "streams an HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS; more are refused)",
+    default: 100,
+    min: 1,
   }),
   EDGE_CLIENT_RATE: env.int({
     doc: "calls per second per client address, sustained (429 with Retry-After above it); 0: no limit",
@@ -64,8 +74,8 @@ export const edgeConfigSchema = {
     min: 0,
   }),
   EDGE_RATE_LIMIT_EXEMPT: env.list({
-    doc: 'client addresses no rate limit applies to (local tools, benchmarks); "none" for none',
-    default: ["127.0.0.1", "::1"],
+    doc: "client addresses no rate limit applies to, an explicit opt-in for benchmarks and load tests (e.g. 127.0.0.1,::1); empty: every address is limited, loopback included",
+    default: [],
   }),
   EDGE_TRUSTED_PROXY_HOPS: env.int({
     doc: "proxies in front of the edge whose X-Forwarded-For entries are trusted to name the client (rate limits key on it); 0: the peer address",

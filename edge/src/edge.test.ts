@@ -502,6 +502,7 @@ describe("Connect, gRPC-Web and gRPC", () => {
       expect(answers.map((a) => a.case)).toEqual(["listServicesResponse", "fileDescriptorResponse", "errorResponse", "errorResponse"]);
       const [list, file, hidden, unknown] = answers;
       expect(list?.case === "listServicesResponse" && list.value.service.map((s) => s.name)).toEqual([
+        "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
         "shop.catalog.v1.CatalogService",

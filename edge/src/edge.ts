@@ -11,6 +11,7 @@ import {
   createGrpcJwksProvider,
   createTokenVerifier,
 } from "@shopmesh/platform";
+import { Health } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { loadApiDocs } from "./api-docs.js";
 import { type Authenticate, bearerTokenSyntax, verifyingAuthenticator } from "./authenticate.js";
@@ -19,6 +20,7 @@ import { createConnectAdapter } from "./connect-adapter.js";
 import { createCors } from "./cors.js";
 import { errorBody } from "./errors.js";
 import { createForwarder } from "./forwarder.js";
+import { registerEdgeHealth } from "./grpc-health.js";
 import { observeExchange, observeHttp } from "./http-observer.js";
 import { createListener, isHttp1, type Listener } from "./listener.js";
 import { clientAddressKey, createProtection, defaultProtection, type ProtectionSettings } from "./protection.js";
@@ -46,7 +48,17 @@ export type EdgeSettings = Pick<
   "EDGE_PORT" | "EDGE_HOST" | "CORS_ORIGINS" | "EDGE_MAX_BODY_BYTES" | "EDGE_REQUEST_TIMEOUT_MS" | "EDGE_HEADERS_TIMEOUT_MS"
 > &
   Partial<
-    Pick<EdgeConfig, "AUTH_ISSUER" | "AUTH_AUDIENCE" | "EDGE_MAX_HEADER_BYTES" | "FAULTS_ENABLED" | "NODE_ENV" | keyof ProtectionSettings>
+    Pick<
+      EdgeConfig,
+      | "AUTH_ISSUER"
+      | "AUTH_AUDIENCE"
+      | "EDGE_MAX_HEADER_BYTES"
+      | "EDGE_H2_IDLE_TIMEOUT_MS"
+      | "EDGE_H2_MAX_CONCURRENT_STREAMS"
+      | "FAULTS_ENABLED"
+      | "NODE_ENV"
+      | keyof ProtectionSettings
+    >
   > &
   UpstreamAddresses;
 
@@ -87,6 +99,8 @@ export interface EdgeOptions {
   readonly headerFields?: Readonly<Record<string, string>>;
   /** Deadline of each /readyz health check. Default 1000 ms. */
   readonly readinessTimeoutMs?: number;
+  /** How often a grpc.health.v1 Watch on the edge re-evaluates readiness. Default 1000 ms. */
+  readonly healthWatchIntervalMs?: number;
   /** How long stop() lets in-flight requests finish. Default 10 s. */
   readonly shutdownGraceMs?: number;
   /**
@@ -120,7 +134,7 @@ export interface Edge {
 /**
  * The edge: one port serving the Connect protocol, gRPC-Web and gRPC (HTTP/1.1 and h2c) for the
  * methods the contracts expose, the REST routes they declare, their documentation (/docs,
- * /api/openapi.json), /healthz and /readyz. Everything
+ * /api/openapi.json), /healthz and /readyz, and grpc.health.v1.Health (following /readyz). Everything
  * served is derived from the service descriptors; adding a service is configuration.
  */
 export function createEdge(opts: EdgeOptions): Edge {
@@ -168,13 +182,16 @@ export function createEdge(opts: EdgeOptions): Edge {
     return Promise.all(Object.keys(addresses).map((typeName) => given.get(typeName) ?? loadService(typeName)));
   };
 
-  const readiness = async (): Promise<{ ready: boolean; body: string }> => {
+  const readiness = async (): Promise<{ ready: boolean; services: Record<string, string> }> => {
     const entries = await Promise.all(
       [...upstreams.values()].map(async (u) => [u.service.typeName, await u.health(readinessTimeoutMs)] as const),
     );
     const ready = running && entries.every(([, s]) => s === "SERVING");
-    return { ready, body: JSON.stringify({ status: ready ? "ok" : "unavailable", services: Object.fromEntries(entries) }) };
+    return { ready, services: Object.fromEntries(entries) };
   };
+
+  /** Paths of the methods whose request is a stream of messages (no body timeout). */
+  const streamingRequestPaths = new Set<string>();
 
   const build = (services: DescService[]) => {
     for (const service of services) {
@@ -204,11 +221,14 @@ export function createEdge(opts: EdgeOptions): Edge {
       protection,
     });
     // Reflection describes what the edge serves: the public methods, not the services' internals.
-    const reflectionMethods = new Set([...ServerReflectionV1.methods, ...ServerReflectionV1Alpha.methods]);
+    const reflectionMethods = new Set([...ServerReflectionV1.methods, ...ServerReflectionV1Alpha.methods, ...Health.methods]);
     const exposed = new Set([...methods.map((m) => m.method), ...reflectionMethods]);
-    const reflection = new ReflectionIndex([...new Set(methods.map((m) => m.service)), ServerReflectionV1, ServerReflectionV1Alpha], {
-      exposes: (m) => exposed.has(m),
-    });
+    const reflection = new ReflectionIndex(
+      [...new Set(methods.map((m) => m.service)), ServerReflectionV1, ServerReflectionV1Alpha, Health],
+      {
+        exposes: (m) => exposed.has(m),
+      },
+    );
     const webApp = opts.webApp === false ? undefined : loadWebApp(opts.webApp);
     if (!webApp && typeof opts.webApp === "string") throw new Error(`webApp: no index.html in ${opts.webApp}`);
     if (!webApp && opts.webApp === undefined) log.info("the storefront is not built (npm run build): no web app at /");
@@ -220,6 +240,14 @@ export function createEdge(opts: EdgeOptions): Edge {
         // Bidi: served to HTTP/2 clients (grpcurl, grpc-js, Postman).
         router.service(ServerReflectionV1, { serverReflectionInfo: (requests) => reflection.v1(requests) });
         router.service(ServerReflectionV1Alpha, { serverReflectionInfo: (requests) => reflection.v1alpha(requests) });
+        // For gRPC load balancers and probes: follows /readyz.
+        registerEdgeHealth(router, {
+          readiness,
+          shutdown: shutdown.signal,
+          watchIntervalMs: opts.healthWatchIntervalMs ?? 1_000,
+          admit: (ctx) => protection.admitClient(undefined, ctx.values.get(clientAddressKey)),
+          openStream: (ctx) => protection.openStream(undefined, ctx.values.get(clientAddressKey)),
+        });
       },
       // Per message; a whole Connect unary body is also refused up front by its Content-Length.
       readMaxBytes: config.EDGE_MAX_BODY_BYTES,
@@ -258,6 +286,10 @@ export function createEdge(opts: EdgeOptions): Edge {
     }
 
     const procedures = new Set([...exposed].map((m) => `/${m.parent.typeName}/${m.name}`));
+    for (const m of exposed) {
+      if (m.methodKind === "client_streaming" || m.methodKind === "bidi_streaming")
+        streamingRequestPaths.add(`/${m.parent.typeName}/${m.name}`);
+    }
     // Request lines have fixed fields: no redaction to pay for (see the platform's `observe`).
     const requestLog = log.child({}, { redact: [] });
 
@@ -285,7 +317,7 @@ export function createEdge(opts: EdgeOptions): Edge {
       if (target.path === "/readyz") {
         observeHttp(res, target.path, started);
         readiness().then(
-          (r) => sendJson(res, r.ready ? 200 : 503, r.body),
+          (r) => sendJson(res, r.ready ? 200 : 503, JSON.stringify({ status: r.ready ? "ok" : "unavailable", services: r.services })),
           (err: unknown) => {
             log.error({ err }, "readiness check failed");
             sendJson(res, 503, '{"status":"unavailable"}');
@@ -347,6 +379,9 @@ export function createEdge(opts: EdgeOptions): Edge {
             maxHeaderBytes,
             headersTimeoutMs: config.EDGE_HEADERS_TIMEOUT_MS,
             requestTimeoutMs: config.EDGE_REQUEST_TIMEOUT_MS,
+            h2IdleTimeoutMs: config.EDGE_H2_IDLE_TIMEOUT_MS,
+            h2MaxConcurrentStreams: config.EDGE_H2_MAX_CONCURRENT_STREAMS,
+            streamingRequestPaths,
           });
           port = await listener.listen(config.EDGE_PORT, config.EDGE_HOST);
         } catch (err) {

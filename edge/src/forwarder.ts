@@ -107,7 +107,6 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
             }) as never);
             break;
           case "server_streaming":
-          case "bidi_streaming":
             router.rpc(method, async function* (input: unknown, ctx: HandlerContext) {
               const caller = await gate(ctx);
               let release: (() => void) | undefined;
@@ -116,6 +115,44 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
                 yield* call(input, callOptions(ctx, true)) as AsyncIterable<unknown>;
               } catch (err) {
                 fail(ctx, err);
+              } finally {
+                release?.();
+              }
+            } as never);
+            break;
+          case "bidi_streaming":
+            router.rpc(method, async function* (input: AsyncIterable<unknown>, ctx: HandlerContext) {
+              const caller = await gate(ctx);
+              const client = ctx.values.get(clientAddressKey);
+              let release: (() => void) | undefined;
+              // A message over the caller's rate (each add or remove of a watch counts as a
+              // request) ends the stream with that refusal.
+              const limited = new AbortController();
+              let refusal: unknown;
+              const protection = opts.protection;
+              const metered = protection
+                ? (async function* () {
+                    for await (const message of input) {
+                      try {
+                        protection.admitClient(access.get(ctx.method), client);
+                        protection.admitUser(caller, client);
+                      } catch (err) {
+                        refusal = err;
+                        limited.abort(err);
+                        return;
+                      }
+                      yield message;
+                    }
+                  })()
+                : input;
+              try {
+                release = protection?.openStream(caller, client);
+                const options = callOptions(ctx, true);
+                const signal = AbortSignal.any([options.signal ?? ctx.signal, limited.signal]);
+                yield* call(metered, { ...options, signal }) as AsyncIterable<unknown>;
+                if (refusal !== undefined) throw refusal;
+              } catch (err) {
+                fail(ctx, refusal ?? err);
               } finally {
                 release?.();
               }

@@ -18,6 +18,16 @@ export interface ListenerOptions {
   readonly requestTimeoutMs: number;
   /** Largest request header section: HTTP/1.1 gets 431 from the parser, HTTP/2 peers are told in SETTINGS. */
   readonly maxHeaderBytes?: number;
+  /** An HTTP/2 session with no open stream for this long is closed (GOAWAY). Default 60 s. */
+  readonly h2IdleTimeoutMs?: number;
+  /** Streams an HTTP/2 client may have open at once on one session (told in SETTINGS, refused above). Default 100. */
+  readonly h2MaxConcurrentStreams?: number;
+  /**
+   * Paths whose request body is a stream of messages that lives as long as the call (client and
+   * bidi streaming): no body timeout applies to them. Every other HTTP/2 stream must send its
+   * whole body within `requestTimeoutMs`, as on HTTP/1.1.
+   */
+  readonly streamingRequestPaths?: ReadonlySet<string>;
 }
 
 export interface Listener {
@@ -52,7 +62,11 @@ const requestTimeoutHead = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\
 export function createListener(handler: RequestHandler, opts: ListenerOptions): Listener {
   const maxHeaderBytes = opts.maxHeaderBytes ?? 16 * 1024;
   const h1 = http.createServer({ keepAliveTimeout: 5_000, maxHeaderSize: maxHeaderBytes }, handler);
-  const h2 = http2.createServer({ settings: { maxHeaderListSize: maxHeaderBytes } }, handler);
+  const h2IdleTimeoutMs = opts.h2IdleTimeoutMs ?? 60_000;
+  const h2 = http2.createServer(
+    { settings: { maxHeaderListSize: maxHeaderBytes, maxConcurrentStreams: opts.h2MaxConcurrentStreams ?? 100 } },
+    handler,
+  );
   const sockets = new Set<net.Socket>();
   const h1Busy = new Map<net.Socket, number>();
   const h2Sockets = new WeakSet<net.Socket>();
@@ -63,7 +77,26 @@ export function createListener(handler: RequestHandler, opts: ListenerOptions): 
   let handingOver: net.Socket | undefined;
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
-    session.once("close", () => sessions.delete(session));
+    // Idle: no stream open. Streams that stay open (watches) keep their session.
+    let open = 0;
+    let idleTimer: NodeJS.Timeout | undefined;
+    const awaitIdle = () => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => session.close(), h2IdleTimeoutMs);
+    };
+    awaitIdle();
+    session.on("stream", (stream: http2.ServerHttp2Stream) => {
+      open++;
+      clearTimeout(idleTimer);
+      stream.once("close", () => {
+        open--;
+        if (open === 0 && !session.closed) awaitIdle();
+      });
+    });
+    session.once("close", () => {
+      clearTimeout(idleTimer);
+      sessions.delete(session);
+    });
     const socket = handingOver;
     // The client's SETTINGS follow the preface: from then on HTTP/2 flow control governs.
     if (socket) session.once("remoteSettings", () => clearHeadersTimer(socket));
@@ -89,6 +122,27 @@ export function createListener(handler: RequestHandler, opts: ListenerOptions): 
     }, opts.headersTimeoutMs);
     headerTimers.set(socket, timer);
   };
+
+  // An HTTP/2 stream's body must arrive in time too, unless it is a stream of messages.
+  h2.on("request", (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    const stream = req.stream;
+    if (stream.endAfterHeaders || opts.streamingRequestPaths?.has((req.url ?? "").split("?")[0] ?? "")) return;
+    const bodyTimer = setTimeout(() => {
+      // The client's END_STREAM is what counts, whether or not the handler has read the body.
+      if (stream.closed || stream.destroyed || stream.state.remoteClose === 1) return;
+      if (res.headersSent) {
+        res.stream.close(http2.constants.NGHTTP2_CANCEL);
+        return;
+      }
+      // The answer, then the stream is reset: the rest of the body is not wanted.
+      res.once("finish", () => {
+        if (!res.stream.closed) res.stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      });
+      sendJson(res, 408, errorBody(new ConnectError("request not received in time", Code.DeadlineExceeded)));
+    }, opts.requestTimeoutMs);
+    const received = () => clearTimeout(bodyTimer);
+    stream.once("close", received);
+  });
 
   // Track HTTP/1.1 requests in flight per socket so that close() can end idle ones at once.
   h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {

@@ -9,6 +9,7 @@ import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Authenticate } from "./authenticate.js";
+import { readEdgeConfig } from "./config.js";
 import { createEdge, type Edge, type EdgeSettings } from "./edge.js";
 import { testEdgeSettings } from "./testing/edge-settings.js";
 import { EchoService } from "./testing/echo-contract.js";
@@ -165,6 +166,32 @@ describe("rate limits", () => {
   });
 });
 
+describe("default limits", () => {
+  it("answers a burst of failed logins from 127.0.0.1 with 429: loopback is not exempt", async () => {
+    const auth = await startLeakyUpstream(AuthService, grpc.status.UNAUTHENTICATED);
+    // The configuration of a plain start: nothing set but where to listen.
+    const edge = createEdge({
+      config: readEdgeConfig({ EDGE_PORT: "0", EDGE_HOST: "127.0.0.1" }),
+      logger,
+      upstreams: { [AuthService.typeName]: auth.address },
+      services: [AuthService],
+      webApp: false,
+    });
+    try {
+      await edge.start();
+      const base = `http://127.0.0.1:${edge.port}`;
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) statuses.push((await login(base)).status);
+      // The default allows a burst of 10 sign-ins per address.
+      expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
+      expect(statuses.slice(10)).toEqual([429, 429]);
+    } finally {
+      await edge.stop();
+      await auth.stop();
+    }
+  });
+});
+
 describe("address limits without a trusted proxy", () => {
   it("ignores X-Forwarded-For, and exempts the configured addresses", async () => {
     const catalog = await startFakeCatalog(logger);
@@ -295,6 +322,169 @@ describe("streams, headers and sizes", () => {
       expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
       expect(res.headers.get("referrer-policy")).toBe("no-referrer");
       expect(res.headers.get("cache-control")).toBe("no-store");
+    }
+  });
+});
+
+describe("watch streams", () => {
+  it("limits the add and remove messages inside a watch like requests, ending the stream with RESOURCE_EXHAUSTED", async () => {
+    const catalog = await startFakeCatalog(logger);
+    const edge = createEdge({
+      // Opening the stream takes one of the user's three tokens; each message takes one more.
+      config: settings({ EDGE_USER_RATE: 1, EDGE_USER_BURST: 3 }),
+      logger,
+      upstreams: { [CatalogService.typeName]: catalog.address },
+      services: [CatalogService],
+      authenticate: namedUsers,
+      webApp: false,
+    });
+    await edge.start();
+    const client = createGrpcClient(CatalogService, `127.0.0.1:${edge.port}`, { logger });
+    let finish = () => {};
+    const finished = new Promise<void>((r) => {
+      finish = r;
+    });
+    try {
+      const levels: string[] = [];
+      let firstLevel = () => {};
+      const gotFirst = new Promise<void>((r) => {
+        firstLevel = r;
+      });
+      async function* requests() {
+        yield { addProductIds: ["p-cup"] };
+        await gotFirst;
+        yield { removeProductIds: ["p-cup"] };
+        yield { addProductIds: ["p-beans"] };
+        await finished;
+      }
+      const error = await (async () => {
+        for await (const m of client.watchStock(requests(), { metadata: { authorization: "Bearer carol" } })) {
+          levels.push(m.level?.productId ?? "");
+          firstLevel();
+        }
+      })().then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+      expect(levels[0]).toBe("p-cup");
+      expect(error?.code).toBe(Code.ResourceExhausted);
+      expect(Number(error?.metadata.get("retry-after"))).toBeGreaterThanOrEqual(1);
+
+      // Another user's watch is not held back.
+      async function* one() {
+        yield { addProductIds: ["p-cup"] };
+        await finished;
+      }
+      for await (const m of client.watchStock(one(), { metadata: { authorization: "Bearer dave" } })) {
+        expect(m.level?.productId).toBe("p-cup");
+        break;
+      }
+    } finally {
+      finish();
+      closeClient(client);
+      await edge.stop();
+      await catalog.server.stop();
+    }
+  });
+});
+
+describe("HTTP/2 sessions", () => {
+  let echo: FakeEcho;
+  let edge: Edge;
+  let base: string;
+
+  beforeAll(async () => {
+    echo = await startFakeEcho(logger);
+    edge = createEdge({
+      config: settings({ EDGE_REQUEST_TIMEOUT_MS: 300, EDGE_H2_IDLE_TIMEOUT_MS: 200, EDGE_H2_MAX_CONCURRENT_STREAMS: 2 }),
+      logger,
+      upstreams: { [EchoService.typeName]: echo.address },
+      services: [EchoService],
+      webApp: false,
+    });
+    await edge.start();
+    base = `http://127.0.0.1:${edge.port}`;
+  });
+
+  afterAll(async () => {
+    await edge?.stop();
+    await echo?.server.stop();
+  });
+
+  const get = (session: http2.ClientHttp2Session, path = "/healthz") =>
+    new Promise<number>((resolve, reject) => {
+      const stream = session.request({ ":path": path });
+      stream.on("response", (h) => resolve(Number(h[":status"])));
+      stream.on("error", reject);
+      stream.resume();
+      stream.end();
+    });
+  /** A request whose body starts and never ends. */
+  const unfinished = (session: http2.ClientHttp2Session) => {
+    const stream = session.request({ ":method": "POST", ":path": "/api/echo", "content-type": "application/json" });
+    stream.write('{"name":');
+    return stream;
+  };
+
+  it("closes a connection that has no open stream for EDGE_H2_IDLE_TIMEOUT_MS", async () => {
+    const session = http2.connect(base);
+    session.on("error", () => {});
+    const closed = new Promise<void>((resolve) => session.once("close", () => resolve()));
+    const goaway = new Promise<void>((resolve) => session.once("goaway", () => resolve()));
+    expect(await get(session)).toBe(200);
+    await goaway;
+    await closed;
+    expect(session.closed || session.destroyed).toBe(true);
+  });
+
+  it("answers 408 on a stream whose body does not arrive within EDGE_REQUEST_TIMEOUT_MS; the connection serves on", async () => {
+    const session = http2.connect(base);
+    session.on("error", () => {});
+    try {
+      const stream = unfinished(session);
+      stream.on("error", () => {});
+      const status = await new Promise<number>((resolve) => stream.on("response", (h) => resolve(Number(h[":status"]))));
+      expect(status).toBe(408);
+      expect(await get(session)).toBe(200);
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it("tells clients EDGE_H2_MAX_CONCURRENT_STREAMS and holds a stream beyond it until one closes", async () => {
+    // Bodies may take long here: only the stream limit closes in on the held requests.
+    const patient = createEdge({
+      config: settings({ EDGE_REQUEST_TIMEOUT_MS: 60_000, EDGE_H2_MAX_CONCURRENT_STREAMS: 2 }),
+      logger,
+      upstreams: { [EchoService.typeName]: echo.address },
+      services: [EchoService],
+      webApp: false,
+      shutdownGraceMs: 100,
+    });
+    await patient.start();
+    const session = http2.connect(patient.url);
+    session.on("error", () => {});
+    const other = http2.connect(patient.url);
+    other.on("error", () => {});
+    try {
+      await new Promise<void>((resolve) => session.once("remoteSettings", () => resolve()));
+      expect(session.remoteSettings.maxConcurrentStreams).toBe(2);
+      const held = [unfinished(session), unfinished(session)];
+      for (const h of held) h.on("error", () => {});
+      let answered = false;
+      const third = get(session).then((status) => {
+        answered = true;
+        return status;
+      });
+      // A full round trip on another connection: the third stream has had its chance.
+      expect(await get(other)).toBe(200);
+      expect(answered).toBe(false);
+      held[0]?.close(http2.constants.NGHTTP2_CANCEL);
+      expect(await third).toBe(200);
+    } finally {
+      session.destroy();
+      other.destroy();
+      await patient.stop();
     }
   });
 });

@@ -19,7 +19,10 @@ export interface ProtectionSettings {
   readonly EDGE_CREDENTIALS_BURST: number;
   /** Open streams per user (per client address for anonymous callers); 0: no limit. */
   readonly EDGE_MAX_STREAMS_PER_USER: number;
-  /** Client addresses no rate limit applies to ("none" is ignored: it names no address). */
+  /**
+   * Client addresses no rate limit applies to; none by default (loopback is limited like any
+   * other address). "none" is ignored: it names no address.
+   */
   readonly EDGE_RATE_LIMIT_EXEMPT: readonly string[];
   /** Proxies in front of the edge whose X-Forwarded-For entries name the client; 0 trusts none. */
   readonly EDGE_TRUSTED_PROXY_HOPS: number;
@@ -33,7 +36,7 @@ export const defaultProtection: ProtectionSettings = {
   EDGE_CREDENTIALS_RATE_PER_MINUTE: 10,
   EDGE_CREDENTIALS_BURST: 10,
   EDGE_MAX_STREAMS_PER_USER: 16,
-  EDGE_RATE_LIMIT_EXEMPT: ["127.0.0.1", "::1"],
+  EDGE_RATE_LIMIT_EXEMPT: [],
   EDGE_TRUSTED_PROXY_HOPS: 0,
 };
 

@@ -1,11 +1,11 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadWebApp, measureWebBundle, webAppContentSecurityPolicy } from "./web-app.js";
+import { loadWebApp, measureWebBundle, precompressWebApp, webAppContentSecurityPolicy, type WebApp } from "./web-app.js";
 
 const index =
   '<!doctype html><html><head><script type="module" crossorigin src="/assets/index-abc.js"></script><link rel="modulepreload" crossorigin href="/assets/vendor-def.js"><link rel="stylesheet" href="/assets/index-abc.css"></head><body><div id="app"></div></body></html>';
@@ -103,5 +103,76 @@ describe("web app files", () => {
 
   it("is absent when the app was not built", () => {
     expect(loadWebApp(join(dir, "nothing-here"))).toBeUndefined();
+  });
+});
+
+/** The body and headers `app` answers for a GET of `path` with `accept-encoding`. */
+async function fetchFrom(
+  app: WebApp,
+  path: string,
+  acceptEncoding: string,
+): Promise<{ status: number | undefined; encoding: string | undefined; body: Buffer }> {
+  const server = http.createServer((req, res) => {
+    if (!app.serve(req, res)) {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const port = (server.address() as AddressInfo).port;
+    return await new Promise((resolve, reject) => {
+      http
+        .get(`http://127.0.0.1:${port}${path}`, { headers: { "accept-encoding": acceptEncoding } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve({ status: res.statusCode, encoding: res.headers["content-encoding"], body: Buffer.concat(chunks) }));
+        })
+        .on("error", reject);
+    });
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+}
+
+describe("precompressed web app files", () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "web-app-pre-"));
+    await mkdir(join(dir, "assets"));
+    await writeFile(join(dir, "index.html"), index);
+    await writeFile(join(dir, "assets", "index-abc.js"), entry);
+    await writeFile(join(dir, "assets", "tiny.js"), "export {};");
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("writes gzip and brotli copies of the compressible files only, and serves them decoding to the file", async () => {
+    expect(precompressWebApp(dir)).toBe(1);
+    expect((await readdir(join(dir, "assets"))).sort()).toEqual(["index-abc.js", "index-abc.js.br", "index-abc.js.gz", "tiny.js"]);
+    const app = loadWebApp(dir) as WebApp;
+    const br = await fetchFrom(app, "/assets/index-abc.js", "br");
+    expect(br.encoding).toBe("br");
+    expect(brotliDecompressSync(br.body).toString()).toBe(entry);
+    const gz = await fetchFrom(app, "/assets/index-abc.js", "gzip");
+    expect(gz.encoding).toBe("gzip");
+    expect(gunzipSync(gz.body).toString()).toBe(entry);
+    // The copies are not files of the app.
+    expect((await fetchFrom(app, "/assets/index-abc.js.br", "identity")).status).toBe(404);
+  });
+
+  it("ignores copies older than their file, compressing the file itself", async () => {
+    precompressWebApp(dir);
+    const changed = `console.log(${JSON.stringify("y".repeat(4000))});`;
+    await writeFile(join(dir, "assets", "index-abc.js"), changed);
+    const past = new Date(Date.now() - 60_000);
+    await utimes(join(dir, "assets", "index-abc.js.br"), past, past);
+    await utimes(join(dir, "assets", "index-abc.js.gz"), past, past);
+    const app = loadWebApp(dir) as WebApp;
+    expect(brotliDecompressSync((await fetchFrom(app, "/assets/index-abc.js", "br")).body).toString()).toBe(changed);
+    expect(gunzipSync((await fetchFrom(app, "/assets/index-abc.js", "gzip")).body).toString()).toBe(changed);
   });
 });

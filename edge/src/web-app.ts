@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -71,18 +71,67 @@ export interface WebApp {
   serve(req: NodeRequest, res: NodeResponse): boolean;
 }
 
+/** Files worth compressing: a text type, and big enough that the encoding pays for its header. */
+const worthCompressing = (name: string, size: number) => compressible.has(extname(name)) && size >= 512;
+
+/** The two encodings the edge serves, at their highest levels: done once, before any request. */
+function compress(identity: Buffer): { gzip: Buffer; br: Buffer } {
+  return {
+    gzip: gzipSync(identity, { level: 9 }),
+    br: brotliCompressSync(identity, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }),
+  };
+}
+
+/** Suffixes of the precompressed copies {@link precompressWebApp} writes beside the files. */
+const encodedSuffixes = { gzip: ".gz", br: ".br" } as const;
+
+/** A precompressed copy of `path` when there is one at least as new as the file, else undefined. */
+function precompressed(path: string, suffix: string): Buffer | undefined {
+  const copy = `${path}${suffix}`;
+  return existsSync(copy) && statSync(copy).mtimeMs >= statSync(path).mtimeMs ? readFileSync(copy) : undefined;
+}
+
+/**
+ * Writes the gzip and brotli forms of the app's compressible files beside them (`x.js.gz`,
+ * `x.js.br`), so that the edge reads them at start instead of compressing (brotli at its highest
+ * level is most of the edge's start-up otherwise). Part of the storefront's build.
+ */
+export function precompressWebApp(dir: string = defaultWebAppDir): number {
+  let written = 0;
+  for (const path of listFiles(dir)) {
+    const identity = readFileSync(path);
+    if (!worthCompressing(path, identity.length)) continue;
+    const forms = compress(identity);
+    writeFileSync(`${path}${encodedSuffixes.gzip}`, forms.gzip);
+    writeFileSync(`${path}${encodedSuffixes.br}`, forms.br);
+    written++;
+  }
+  return written;
+}
+
 /**
  * Loads the built single-page app in `dir` (Vite's output: index.html plus content-hashed files
- * under assets/) into memory, compressed once with gzip and brotli. Returns undefined when the
- * directory has no index.html (the app was not built). Files under assets/ never change under
- * their name and are cached for a year; everything else is revalidated by its ETag.
+ * under assets/) into memory with its gzip and brotli forms: those the build wrote beside the
+ * files, or compressed now. Returns undefined when the directory has no index.html (the app was
+ * not built). Files under assets/ never change under their name and are cached for a year;
+ * everything else is revalidated by its ETag.
  */
 export function loadWebApp(dir: string = defaultWebAppDir): WebApp | undefined {
   if (!existsSync(join(dir, "index.html"))) return undefined;
   const files = new Map<string, StaticFile>();
   for (const path of listFiles(dir)) {
     const name = `/${relative(dir, path).split(sep).join("/")}`;
-    files.set(name, staticFile(name, readFileSync(path), name.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "no-cache"));
+    const ext = extname(name);
+    const identity = readFileSync(path);
+    const gzip = precompressed(path, encodedSuffixes.gzip);
+    const br = precompressed(path, encodedSuffixes.br);
+    files.set(name, {
+      type: contentTypes[ext] ?? "application/octet-stream",
+      etag: `"${createHash("sha256").update(identity).digest("base64url").slice(0, 22)}"`,
+      cacheControl: name.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "no-cache",
+      identity,
+      ...(worthCompressing(name, identity.length) ? (gzip && br ? { gzip, br } : compress(identity)) : {}),
+    });
   }
   const index = files.get("/index.html") as StaticFile;
 
@@ -109,42 +158,41 @@ function isAppPage(path: string): boolean {
 }
 
 /**
- * A file named `name` (its extension gives the type), compressed once with gzip and brotli: at
- * their best by default, or `fast` (gzip 6, brotli 5: tens of milliseconds rather than seconds
- * for a large bundle compressed while serving).
+ * A file named `name` (its extension gives the type) with its gzip and brotli forms when worth
+ * it: at their highest levels by default, or `fast` (gzip 6, brotli 5: tens of milliseconds
+ * rather than seconds for a large bundle compressed while serving).
  */
 export function staticFile(name: string, identity: Buffer, cacheControl: string, fast = false): StaticFile {
-  const ext = extname(name);
-  const small = identity.length < 512;
   return {
-    type: contentTypes[ext] ?? "application/octet-stream",
+    type: contentTypes[extname(name)] ?? "application/octet-stream",
     etag: `"${createHash("sha256").update(identity).digest("base64url").slice(0, 22)}"`,
     cacheControl,
     identity,
-    ...(compressible.has(ext) && !small
-      ? {
-          gzip: gzipSync(identity, { level: fast ? 6 : 9 }),
-          br: brotliCompressSync(identity, { params: { [zlib.BROTLI_PARAM_QUALITY]: fast ? 5 : 11 } }),
-        }
+    ...(worthCompressing(name, identity.length)
+      ? fast
+        ? {
+            gzip: gzipSync(identity, { level: 6 }),
+            br: brotliCompressSync(identity, { params: { [zlib.BROTLI_PARAM_QUALITY]: 5 } }),
+          }
+        : compress(identity)
       : {}),
   };
 }
 
 /**
  * Answers with a file under the storefront's security headers (its Content-Security-Policy),
- * 304 when the client has it, compressed as the client accepts. `headers` adds or replaces some.
+ * 304 when the client has it, compressed as the client accepts.
  */
-export function sendStaticFile(req: NodeRequest, res: NodeResponse, file: StaticFile, headers?: Readonly<Record<string, string>>): void {
-  send(req, res, file, headers);
+export function sendStaticFile(req: NodeRequest, res: NodeResponse, file: StaticFile): void {
+  send(req, res, file);
 }
 
-function send(req: NodeRequest, res: NodeResponse, file: StaticFile, extra?: Readonly<Record<string, string>>): void {
+function send(req: NodeRequest, res: NodeResponse, file: StaticFile): void {
   const headers: Record<string, string | number> = {
     ...securityHeaders,
     "content-type": file.type,
     "cache-control": file.cacheControl,
     etag: file.etag,
-    ...extra,
   };
   if (file.gzip) headers.vary = "Accept-Encoding";
   if (req.headers["if-none-match"] === file.etag) {
@@ -167,9 +215,11 @@ function send(req: NodeRequest, res: NodeResponse, file: StaticFile, extra?: Rea
   else res.end(body);
 }
 
+/** The app's files, without the precompressed copies beside them. */
 function listFiles(dir: string): string[] {
+  const suffixes = Object.values(encodedSuffixes);
   return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
+    .filter((e) => e.isFile() && !suffixes.some((suffix) => e.name.endsWith(suffix)))
     .map((e) => join(e.parentPath, e.name));
 }
 

@@ -1,6 +1,9 @@
+import { create } from "@bufbuild/protobuf";
 import { demoCatalog } from "@shopmesh/catalog";
-import { closeClient, createClient } from "@shopmesh/platform";
+import { closeClient, createClient, createEnvelope, createKafkaBus, createLogger, uuidv7 } from "@shopmesh/platform";
 import { OrderService, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
+import { PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
+import { PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import { expect, it } from "vitest";
 import { serviceNames } from "./distributed-mesh.js";
 import { rest } from "./shopper.js";
@@ -84,6 +87,52 @@ describeDistributed("distributed mode", (t) => {
     const order = await shopper.waitFinal(placed.order_id, { timeoutMs: 30_000, intervalMs: 20 });
     expect(order.status).toBe("paid");
     await expect.poll(async () => (await rest(t.mesh.url, "GET", "/readyz")).status, { timeout: 15_000 }).toBe(200);
+    expect(unexpectedExits).toEqual([]);
+  });
+
+  it("holds an order for an operator (on_hold) when anyone produces a PaymentSucceeded of less than its total on Kafka", async () => {
+    const shopper = await signup("underpaid");
+    const product = demoCatalog[3];
+    if (!product) throw new Error("demo catalog too small");
+    await shopper.addItem(product.id, 1);
+    // Payment away, so the forged event is the only payment the order hears of first.
+    await t.mesh.kill("payment", "SIGKILL");
+    const placed = await shopper.checkout();
+    await expect.poll(async () => (await shopper.order(placed.order_id)).status, { timeout: 15_000 }).toBe("stock_reserved");
+    const { user_id: userId, total_cents: total } = await shopper.order(placed.order_id);
+
+    // A producer of its own on the payment topic, with the event format the services use.
+    const forger = createKafkaBus({ brokers: t.kafka.brokers, clientId: "forger", logger: createLogger({ level: "silent" }) });
+    const forgedId = uuidv7();
+    try {
+      const event = create(PaymentSucceededSchema, {
+        paymentId: forgedId,
+        orderId: placed.order_id,
+        userId,
+        amountCents: 1,
+        currency: "EUR",
+      });
+      await forger.publish([createEnvelope(PaymentSucceededSchema, event, { source: "payment", key: placed.order_id })]);
+    } finally {
+      await forger.close();
+    }
+    await expect.poll(async () => (await shopper.order(placed.order_id)).status, { timeout: 15_000, interval: 20 }).toBe("on_hold");
+    const held = await shopper.order(placed.order_id);
+    expect(held).toMatchObject({ hold_reason: "payment_amount_mismatch", payment_id: forgedId, total_cents: total });
+    expect(held.history.map((h) => `${h.to_status}:${h.reason}`).slice(-1)).toEqual(["on_hold:payment_amount_mismatch"]);
+
+    // Payment back: it charges the real total, and the order is still held (an operator's call).
+    await t.mesh.start("payment");
+    notePids();
+    const payments = createClient(PaymentService, t.mesh.services.payment);
+    try {
+      await expect
+        .poll(async () => (await payments.listPayments({ orderId: placed.order_id })).items.map((p) => p.status), { timeout: 30_000 })
+        .toEqual([PaymentStatus.SUCCEEDED]);
+    } finally {
+      closeClient(payments);
+    }
+    expect((await shopper.order(placed.order_id)).status).toBe("on_hold");
     expect(unexpectedExits).toEqual([]);
   });
 

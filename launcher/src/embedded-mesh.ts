@@ -72,6 +72,15 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
   try {
     if (memory) stops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
     else stops.push(lockDataDir(dataDir));
+    // Domain events between the services of this process: outbox → bus → inbox, the bus on this
+    // thread and reached from the worker's over a message port. Held until every service has
+    // subscribed: rows left unmarked by a crash go out again at start, and a consumer not yet
+    // subscribed would miss them.
+    const bus = createThreadBusHub({ logger: log.child({ component: "bus" }), held: true });
+    stops.push(() => bus.close());
+    // The worker thread loads its modules while the database server starts.
+    const worker = inWorker.size > 0 ? startWorker(bus, fail) : undefined;
+    if (worker) stops.push(() => worker.stop());
     const server = await startEmbeddedPostgres({
       dataDir,
       port: cfg.SHOPMESH_POSTGRES_PORT,
@@ -85,14 +94,6 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
     stops.push(() => server.stop());
     const names = serviceDatabases(DB_PREFIX);
     await ensureDatabases(server.url, Object.values(names));
-    // Domain events between the services of this process: outbox → bus → inbox, the bus on this
-    // thread and reached from the worker's over a message port. Held until every service has
-    // subscribed: rows left unmarked by a crash go out again at start, and a consumer not yet
-    // subscribed would miss them.
-    const bus = createThreadBusHub({ logger: log.child({ component: "bus" }), held: true });
-    stops.push(() => bus.close());
-    const worker = inWorker.size > 0 ? startWorker(bus, fail) : undefined;
-    if (worker) stops.push(() => worker.stop());
 
     /** Starts `name` where SHOPMESH_WORKER_THREAD puts it; resolves to its address (the edge's URL). */
     const started = async (name: WorkerName, unitEnv: Env): Promise<{ address: string; port: number }> => {
@@ -108,9 +109,10 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
       [`${name.toUpperCase()}_HOST`]: "127.0.0.1",
       [`${name.toUpperCase()}_PORT`]: "0",
     });
-    // auth and catalog first: the others are given their addresses.
-    const auth = (await started("auth", serviceUnitEnv("auth"))).address;
-    const catalog = (await started("catalog", serviceUnitEnv("catalog"))).address;
+    // auth and catalog first (together): the others are given their addresses.
+    const [auth, catalog] = await Promise.all(
+      (["auth", "catalog"] as const).map(async (name) => (await started(name, serviceUnitEnv(name))).address),
+    );
     const peers = { AUTH_ADDR: auth, CATALOG_ADDR: catalog };
     const [cart, payment, notification] = await Promise.all(
       (["cart", "payment", "notification"] as const).map(async (name) => (await started(name, serviceUnitEnv(name, peers))).address),

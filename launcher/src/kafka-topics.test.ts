@@ -35,22 +35,33 @@ describe("deploy/kafka/create-topics.sh", () => {
     expect(created).toEqual(used);
   });
 
-  it("is what docker-compose.yml runs before the services, on the brokers they use", () => {
+  it("is what docker-compose.yml runs before the services, on the broker they use (its own local listener)", () => {
     const { services } = readYaml("docker-compose.yml") as {
-      services: Record<string, { command?: string[]; volumes?: string[]; environment?: Record<string, string> }>;
+      services: Record<
+        string,
+        { command?: string[]; volumes?: string[]; environment?: Record<string, string>; network_mode?: string; image?: string }
+      >;
     };
     const topics = services["kafka-topics"];
     const mount = topics?.volumes?.find((v) => v.startsWith(`./${scriptPath}:`))?.split(":")[1];
     expect(mount).toBeDefined();
     expect(topics?.command).toEqual(["bash", mount]);
     const brokers = new Set(Object.values(services).flatMap((s) => (s.environment?.KAFKA_BROKERS ? [s.environment.KAFKA_BROKERS] : [])));
-    expect([...brokers]).toEqual([topics?.environment?.KAFKA_BOOTSTRAP]);
+    expect([...brokers]).toEqual(["kafka:9092"]);
+    // In the broker container's network namespace, on a listener of that broker bound to 127.0.0.1.
+    expect(services.kafka?.image).toMatch(/^apache\/kafka:/);
+    expect(topics?.network_mode).toBe("service:kafka");
+    const listeners = (services.kafka?.environment?.KAFKA_LISTENERS ?? "").split(",").map((l) => l.replace(/^\w+:\/\//, ""));
+    expect(listeners).toContain(topics?.environment?.KAFKA_BOOTSTRAP);
+    expect(topics?.environment?.KAFKA_BOOTSTRAP).toMatch(/^127\.0\.0\.1:/);
+    expect(services["kafka-acls"]?.network_mode).toBe("service:kafka");
+    expect(services["kafka-acls"]?.environment?.KAFKA_BOOTSTRAP).toBe(topics?.environment?.KAFKA_BOOTSTRAP);
   });
 
   describeWithHelm("in the Helm chart", () => {
     it("is what the chart's topic Job runs before an install or upgrade, on the brokers the services use", async () => {
       const objects = await renderChart(["--set", "kafka.brokers=k1:9092\\,k2:9092"]);
-      const jobs = objects.filter((o) => o.kind === "Job" && o.spec.template.spec.containers[0].command[0] === "bash");
+      const jobs = objects.filter((o) => o.kind === "Job" && o.spec.template.spec.containers[0].command[2] === script);
       expect(jobs).toHaveLength(1);
       const job = jobs[0] as Record<string, any>;
       const container = job.spec.template.spec.containers[0];

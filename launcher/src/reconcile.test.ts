@@ -242,6 +242,32 @@ describe("reconciliation rules", () => {
     expect(kinds(later)).toEqual([["charged_order_unpaid", "order o-just-charged"]]);
   });
 
+  it("reports an order held for an operator at once, with its reason and payment, and never as stuck or unpaid", () => {
+    const held = create(OrderSchema, {
+      ...order("o-held", OrderStatus.ON_HOLD, 1_000),
+      holdReason: "payment_amount_mismatch",
+      paymentId: "pay-o-held",
+    });
+    const report = check(
+      {
+        startedAt,
+        reservations: [reservation("o-held", ReservationStatus.RESERVED)],
+        books: [bookOf(1)],
+        payments: [create(PaymentSchema, { ...payment("o-held", PaymentStatus.SUCCEEDED, 1_000), amountCents: 1 })],
+        orders: [
+          held,
+          create(OrderSchema, { ...held, id: "o-held-long", paymentId: "", updatedAt: timestampFromMs(startedAt.getTime() - 7_200_000) }),
+        ],
+      },
+      { stuckAfterMs: 3_600_000, settleMs: 5_000 },
+    );
+    expect(kinds(report)).toEqual([
+      ["order_on_hold", "order o-held"],
+      ["order_on_hold", "order o-held-long"],
+    ]);
+    expect(report.discrepancies.find((d) => d.subject === "order o-held")?.detail).toContain("pay-o-held");
+  });
+
   it("reports a paid order without exactly one successful payment at once (without the stuck bound)", () => {
     const report = check(
       {

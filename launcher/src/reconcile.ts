@@ -48,7 +48,8 @@ export interface ReconcileReport {
   readonly discrepancies: readonly Discrepancy[];
 }
 
-const FINAL = new Set([OrderStatus.PAID, OrderStatus.CANCELLED]);
+/** Statuses no event moves on: final, or waiting for an operator (ON_HOLD, reported as such). */
+const SETTLED_STATUSES = new Set([OrderStatus.PAID, OrderStatus.CANCELLED, OrderStatus.ON_HOLD]);
 
 /** Reads the books of the three services and checks them against each other. */
 export async function reconcile(targets: ReconcileTargets, opts: ReconcileOptions): Promise<ReconcileReport> {
@@ -118,7 +119,17 @@ export function check(
   for (const o of data.orders) {
     const subject = `order ${o.id}`;
     const age = now - msOf(o.updatedAt);
-    if (!FINAL.has(o.status) && age > opts.stuckAfterMs) {
+    if (o.status === OrderStatus.ON_HOLD) {
+      // Held because its payment was not its total: an operator's case, reported at once.
+      const held = (paymentsByOrder.get(o.id) ?? []).filter((p) => p.id === o.paymentId || p.status === PaymentStatus.SUCCEEDED);
+      add(
+        "order_on_hold",
+        subject,
+        `on hold (${o.holdReason}): total ${money(o.totalCents, o.currency)}, payment ${o.paymentId}` +
+          (held.length > 0 ? ` (${describePayments(held)})` : ""),
+      );
+    }
+    if (!SETTLED_STATUSES.has(o.status) && age > opts.stuckAfterMs) {
       add(
         "stuck_order",
         subject,

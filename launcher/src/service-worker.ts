@@ -1,6 +1,7 @@
 import { MessageChannel, type ResourceLimits, Worker } from "node:worker_threads";
 import { ConfigError, type MetricsSnapshot, type ThreadBusHub } from "@shopmesh/platform";
 import type { ServiceName } from "./service-databases.js";
+import { SERVICE_WORKER_SCRIPT, takePrestartedWorker } from "./service-worker-prestart.js";
 
 /** What runs in a worker thread: the services, or the edge. */
 export type WorkerName = ServiceName | "edge";
@@ -99,8 +100,6 @@ export interface WorkerHost {
   crash(): Promise<void>;
 }
 
-/** The compiled worker entry, found the same way from src/ (tests) and dist/. */
-const WORKER_SCRIPT = new URL("../dist/service-worker-main.js", import.meta.url);
 /** How long a worker that reported it stopped gets to end before it is terminated. */
 const EXIT_GRACE_MS = 2_000;
 
@@ -113,13 +112,18 @@ export function liveServiceWorkers(): number {
 
 /** Starts a worker thread for services and the edge; resolves once it is running (nothing started in it yet). */
 export function startWorkerHost(opts: WorkerHostOptions = {}): WorkerHost {
-  const channel = opts.hub ? new MessageChannel() : undefined;
-  const disconnect = channel && opts.hub?.connect(channel.port1);
-  const worker = new Worker(WORKER_SCRIPT, {
-    workerData: { bus: channel?.port2 },
-    transferList: channel ? [channel.port2] : [],
-    ...(opts.resourceLimits ? { resourceLimits: opts.resourceLimits } : {}),
-  });
+  // The thread `npm start` set off before loading the mesh, when it fits: a bus, no limits.
+  const early = opts.hub && !opts.resourceLimits ? takePrestartedWorker() : undefined;
+  const channel = early || !opts.hub ? undefined : new MessageChannel();
+  const hubPort = early?.hubPort ?? channel?.port1;
+  const disconnect = hubPort && opts.hub?.connect(hubPort);
+  const worker =
+    early?.worker ??
+    new Worker(SERVICE_WORKER_SCRIPT, {
+      workerData: { bus: channel?.port2 },
+      transferList: channel ? [channel.port2] : [],
+      ...(opts.resourceLimits ? { resourceLimits: opts.resourceLimits } : {}),
+    });
   const { threadId } = worker;
   live.add(worker);
   const units: StartedUnit[] = [];

@@ -15,6 +15,8 @@ export interface OrderJson {
   readonly user_id: string;
   readonly status: string;
   readonly cancel_reason: string;
+  /** Why the order waits for an operator; "" unless its status is on_hold. */
+  readonly hold_reason: string;
   readonly total_cents: number;
   readonly payment_id: string;
   readonly items: ReadonlyArray<{ product_id: string; quantity: number; unit_price_cents: number; line_total_cents: number }>;

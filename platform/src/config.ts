@@ -227,11 +227,13 @@ export function serviceVars(
   readonly METRICS_PORT: VarSpec<number>;
   readonly SHUTDOWN_GRACE_MS: VarSpec<number>;
 } & ReturnType<typeof tracingVars> &
-  ReturnType<typeof faultVars> {
+  ReturnType<typeof faultVars> &
+  ReturnType<typeof kafkaSecurityVars> {
   return {
     ...metricsVars(),
     ...tracingVars(),
     ...faultVars(),
+    ...kafkaSecurityVars(),
     DATABASE_URL: env.optional(
       env.url({ doc: `Postgres URL of the ${service} database (required in distributed mode)`, protocols: ["postgres", "postgresql"] }),
     ),
@@ -243,6 +245,71 @@ export function serviceVars(
     ),
     LOG_LEVEL: env.oneOf(logLevels, { doc: "Minimum level of log lines", default: "info" }),
     SHUTDOWN_GRACE_MS: env.int({ doc: "How long a stop waits for in-flight calls, in ms", default: 10_000, min: 0 }),
+  };
+}
+
+export const kafkaSaslMechanisms = ["scram-sha-256", "scram-sha-512"] as const;
+export type KafkaSaslMechanism = (typeof kafkaSaslMechanisms)[number];
+
+/** How a service's Kafka client secures its connections to the brokers: TLS and SASL/SCRAM. */
+export function kafkaSecurityVars(): {
+  readonly KAFKA_SSL: VarSpec<boolean>;
+  readonly KAFKA_SSL_CA_FILE: VarSpec<string | undefined>;
+  readonly KAFKA_SASL_MECHANISM: VarSpec<KafkaSaslMechanism | undefined>;
+  readonly KAFKA_SASL_USERNAME: VarSpec<string | undefined>;
+  readonly KAFKA_SASL_PASSWORD: VarSpec<string | undefined>;
+} {
+  return {
+    KAFKA_SSL: env.bool({ doc: "Connect to the Kafka brokers over TLS, checking their certificates", default: false }),
+    KAFKA_SSL_CA_FILE: env.optional(
+      env.string({
+        doc: "PEM file of the CA certificates the brokers' certificates are checked against (needs KAFKA_SSL=true); unset: Node's trusted CAs",
+      }),
+    ),
+    KAFKA_SASL_MECHANISM: env.optional(
+      env.oneOf(kafkaSaslMechanisms, {
+        doc: "SASL mechanism the service authenticates to the brokers with, as its own Kafka principal (needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD); unset: no SASL",
+      }),
+    ),
+    KAFKA_SASL_USERNAME: env.optional(env.string({ doc: "SASL user name: the service's Kafka principal, which the brokers' ACLs name" })),
+    KAFKA_SASL_PASSWORD: env.optional(env.string({ doc: "SASL password of KAFKA_SASL_USERNAME (pass it from a secret)" })),
+  };
+}
+
+export type KafkaSecurityConfig = ConfigOf<ReturnType<typeof kafkaSecurityVars>>;
+
+/** What a Kafka client needs to know of its connection's security, checked across variables. */
+export interface KafkaSecurity {
+  /** TLS, with the CA file to check the brokers against (else Node's trusted CAs); undefined: plaintext. */
+  readonly ssl: { readonly caFile: string | undefined } | undefined;
+  readonly sasl: { readonly mechanism: KafkaSaslMechanism; readonly username: string; readonly password: string } | undefined;
+}
+
+/**
+ * The Kafka security settings of `config`, or a ConfigError naming every variable that is
+ * missing or set without what it needs (a SASL user without a mechanism, a CA file without TLS).
+ */
+export function kafkaSecurity(config: KafkaSecurityConfig): KafkaSecurity {
+  const problems: string[] = [];
+  const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = config;
+  if (mechanism !== undefined) {
+    if (username === undefined) problems.push("missing required environment variable KAFKA_SASL_USERNAME (KAFKA_SASL_MECHANISM is set)");
+    if (password === undefined) problems.push("missing required environment variable KAFKA_SASL_PASSWORD (KAFKA_SASL_MECHANISM is set)");
+  } else {
+    for (const [name, value] of [
+      ["KAFKA_SASL_USERNAME", username],
+      ["KAFKA_SASL_PASSWORD", password],
+    ] as const) {
+      if (value !== undefined) problems.push(`invalid environment variable ${name}: set without KAFKA_SASL_MECHANISM`);
+    }
+  }
+  if (config.KAFKA_SSL_CA_FILE !== undefined && !config.KAFKA_SSL) {
+    problems.push("invalid environment variable KAFKA_SSL_CA_FILE: set without KAFKA_SSL=true");
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join("; "));
+  return {
+    ssl: config.KAFKA_SSL ? { caFile: config.KAFKA_SSL_CA_FILE } : undefined,
+    sasl: mechanism !== undefined && username !== undefined && password !== undefined ? { mechanism, username, password } : undefined,
   };
 }
 

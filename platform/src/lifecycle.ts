@@ -1,8 +1,17 @@
-import { ConfigError, requireDatabaseUrl, requireKafkaBrokers, type TracingConfig, type VarSpec } from "./config.js";
+import {
+  ConfigError,
+  type KafkaSecurityConfig,
+  kafkaSecurity,
+  requireDatabaseUrl,
+  requireKafkaBrokers,
+  type TracingConfig,
+  type VarSpec,
+} from "./config.js";
 import { type Database, openDatabase } from "./db/index.js";
 import type { EventBus } from "./events/event-bus.js";
 import { createKafkaBus } from "./events/kafka-bus.js";
 import { createKafkaProbe } from "./events/kafka-probe.js";
+import { kafkaClientSecurity } from "./events/kafka-security.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createAdminServer } from "./telemetry/admin-server.js";
 import { registerReadiness, watchDependency } from "./telemetry/readiness.js";
@@ -52,7 +61,7 @@ export interface RunnableService {
 }
 
 /** The config of a service that {@link runService} can run: the shared variables of `serviceVars`. */
-export interface DistributedServiceConfig extends Partial<TracingConfig> {
+export interface DistributedServiceConfig extends Partial<TracingConfig>, Partial<KafkaSecurityConfig> {
   readonly DATABASE_URL: string | undefined;
   readonly KAFKA_BROKERS: readonly string[] | undefined;
   readonly LOG_LEVEL: string;
@@ -64,7 +73,7 @@ export interface DistributedServiceConfig extends Partial<TracingConfig> {
 /**
  * Distributed-mode entry point of a service (its whole `main.ts`): reads its config, opens its
  * Postgres database at DATABASE_URL and a Kafka bus on KAFKA_BROKERS (client id = the service
- * name), creates and starts the service, which migrates its schema as it starts. The admin
+ * name; TLS and SASL from the KAFKA_SSL* and KAFKA_SASL_* variables), creates and starts the service, which migrates its schema as it starts. The admin
  * server (METRICS_HOST:METRICS_PORT: /metrics, /healthz, /readyz) listens from the beginning;
  * /readyz answers 200 once the service has started and while its database and Kafka answer
  * (the gRPC health follows the database only: without the broker, calls are still served and
@@ -84,11 +93,25 @@ export function runService<C extends DistributedServiceConfig>(opts: {
   runMain(async () => {
     const config = opts.readConfig();
     const { url, brokers } = requireDistributedVars(config, opts.schema);
+    const security = kafkaClientSecurity(
+      kafkaSecurity({
+        KAFKA_SSL: config.KAFKA_SSL ?? false,
+        KAFKA_SSL_CA_FILE: config.KAFKA_SSL_CA_FILE,
+        KAFKA_SASL_MECHANISM: config.KAFKA_SASL_MECHANISM,
+        KAFKA_SASL_USERNAME: config.KAFKA_SASL_USERNAME,
+        KAFKA_SASL_PASSWORD: config.KAFKA_SASL_PASSWORD,
+      }),
+    );
     setupTracing(config);
     // No name here: each service tags its own lines (`service: "auth"`), as in embedded mode.
     const logger = createLogger({ level: config.LOG_LEVEL });
     const db = await openDatabase({ url }, logger);
-    const bus = createKafkaBus({ brokers, clientId: opts.name, logger: logger.child({ service: opts.name, component: "kafka" }) });
+    const bus = createKafkaBus({
+      brokers,
+      clientId: opts.name,
+      logger: logger.child({ service: opts.name, component: "kafka" }),
+      client: security,
+    });
     const log = logger.child({ service: opts.name });
     const admin = createAdminServer({
       host: config.METRICS_HOST,
@@ -97,7 +120,7 @@ export function runService<C extends DistributedServiceConfig>(opts: {
       gcEnabled: config.ADMIN_GC_ENABLED,
     });
     let started = false;
-    const kafkaProbe = createKafkaProbe(brokers, opts.name);
+    const kafkaProbe = createKafkaProbe(brokers, opts.name, security);
     const broker = watchDependency({
       name: `${opts.name}/kafka`,
       probe: () => kafkaProbe.probe(),

@@ -41,8 +41,8 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- end -}}
 
 {{/*
-Environment entries of a process that come from Secrets: its DATABASE_URL (services), SMTP_URL
-(notification, when set) and its secretEnv. Call with (dict "root" $ "name" "cart").
+Environment entries of a process that come from Secrets: its DATABASE_URL and Kafka SCRAM secret
+(services), SMTP_URL (notification, when set) and its secretEnv. Call with (dict "root" $ "name" "cart").
 */}}
 {{- define "shopmesh.secretEnv" -}}
 {{- $root := .root -}}
@@ -62,6 +62,13 @@ Environment entries of a process that come from Secrets: its DATABASE_URL (servi
       name: {{ .secretName }}
       key: {{ .secretKey }}
 {{- end }}
+{{- end }}
+{{- if and (hasKey $v "database") $root.Values.kafka.sasl.mechanism }}
+- name: KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $root.Values.kafka.sasl.secretName }}
+      key: {{ .name }}
 {{- end }}
 {{- range $var, $ref := $v.secretEnv }}
 - name: {{ $var }}
@@ -94,5 +101,44 @@ tolerations:
 {{- with .Values.affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+
+{{/* Where a pod finds the Kafka brokers' CA (kafka.tls.caSecretName). */}}
+{{- define "shopmesh.kafkaCaDir" -}}/etc/shopmesh/kafka-ca{{- end -}}
+
+{{/*
+The environment of the Jobs that administer Kafka (topics, ACLs): the brokers, and with
+kafka.sasl the admin principal of kafka.admin.secretName, over TLS with kafka.tls.
+*/}}
+{{- define "shopmesh.kafkaAdminEnv" -}}
+- { name: KAFKA_BOOTSTRAP, value: {{ include "shopmesh.kafkaBrokers" . | quote }} }
+{{- with .Values.kafka.sasl.mechanism }}
+- { name: KAFKA_ADMIN_MECHANISM, value: {{ upper . | quote }} }
+- name: KAFKA_ADMIN_USERNAME
+  valueFrom:
+    secretKeyRef: { name: {{ $.Values.kafka.admin.secretName }}, key: username }
+- name: KAFKA_ADMIN_PASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ $.Values.kafka.admin.secretName }}, key: password }
+{{- end }}
+- { name: KAFKA_ADMIN_TLS, value: {{ .Values.kafka.tls.enabled | toString | quote }} }
+{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.caSecretName }}
+- { name: KAFKA_ADMIN_CA_FILE, value: "{{ include "shopmesh.kafkaCaDir" . }}/ca.crt" }
+{{- end }}
+{{- end -}}
+
+{{/* The volume of the brokers' CA, when kafka.tls names one. */}}
+{{- define "shopmesh.kafkaCaVolume" -}}
+{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.caSecretName }}
+- name: kafka-ca
+  secret: { secretName: {{ .Values.kafka.tls.caSecretName }}, items: [{ key: ca.crt, path: ca.crt }] }
+{{- end }}
+{{- end -}}
+
+{{- define "shopmesh.kafkaCaMount" -}}
+{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.caSecretName }}
+- { name: kafka-ca, mountPath: {{ include "shopmesh.kafkaCaDir" . }}, readOnly: true }
 {{- end }}
 {{- end -}}

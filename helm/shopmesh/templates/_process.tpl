@@ -15,6 +15,16 @@ whose <NAME>_ADDR it gets. The edge (name "edge") speaks HTTP; the services gRPC
 {{- if not $edge -}}
 {{- $_ := set $config "KAFKA_BROKERS" (include "shopmesh.kafkaBrokers" $root) -}}
 {{- $_ := set $config "SHUTDOWN_GRACE_MS" (toString $root.Values.shutdown.graceMs) -}}
+{{- with $root.Values.kafka.sasl.mechanism -}}
+{{- $_ := set $config "KAFKA_SASL_MECHANISM" . -}}
+{{- $_ := set $config "KAFKA_SASL_USERNAME" $name -}}
+{{- end -}}
+{{- if $root.Values.kafka.tls.enabled -}}
+{{- $_ := set $config "KAFKA_SSL" "true" -}}
+{{- with $root.Values.kafka.tls.caSecretName -}}
+{{- $_ := set $config "KAFKA_SSL_CA_FILE" (printf "%s/ca.crt" (include "shopmesh.kafkaCaDir" $root)) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- with $root.Values.tracing.otlpEndpoint -}}
 {{- $_ := set $config "OTEL_EXPORTER_OTLP_ENDPOINT" . -}}
@@ -141,8 +151,14 @@ spec:
             {{- toYaml $root.Values.securityContext | nindent 12 }}
           volumeMounts:
             - { name: tmp, mountPath: /tmp }
+            {{- if not $edge }}
+            {{- include "shopmesh.kafkaCaMount" $root | nindent 12 }}
+            {{- end }}
       volumes:
         - { name: tmp, emptyDir: { sizeLimit: 64Mi } }
+        {{- if not $edge }}
+        {{- include "shopmesh.kafkaCaVolume" $root | nindent 8 }}
+        {{- end }}
 ---
 apiVersion: v1
 kind: Service

@@ -1,5 +1,8 @@
 import { describeWithPromtool, promtool } from "@shopmesh/platform/testing";
 import { describe, expect, it } from "vitest";
+import { kafkaAccess } from "../kafka-access.js";
+import { serviceNames } from "../service-databases.js";
+import { aclScriptAccess, rolesScriptServices } from "./access-scripts.js";
 import {
   type DeployedProcess,
   type Env,
@@ -103,19 +106,63 @@ describe("docker-compose.yml", () => {
     }
   });
 
-  it("gives each service a database of its own, one deploy/postgres/init.sql creates on the stack's Postgres", () => {
-    const created = [...readRepoFile("deploy/postgres/init.sql").matchAll(/^CREATE DATABASE (\w+);/gim)].map((m) => m[1]);
-    const used = each().flatMap(({ service, def }) => {
+  it("gives each service a database and a role of its own, which deploy/postgres/create-roles.sh creates on the stack's Postgres", () => {
+    const script = readRepoFile("deploy/postgres/create-roles.sh");
+    expect(rolesScriptServices(script)).toEqual(serviceNames);
+    const postgres = services.postgres;
+    expect(postgres?.volumes).toContain("./deploy/postgres/create-roles.sh:/docker-entrypoint-initdb.d/create-roles.sh:ro");
+    const postgresEnv = envOf(postgres ?? {});
+    const used = each().flatMap(({ service, def, process }) => {
       const url = literal(envOf(def), "DATABASE_URL");
       if (url === undefined) return [];
       const u = new URL(url);
       expect(u.hostname, service).toBe("postgres");
       expect(services[u.hostname]?.image, "the Postgres container").toMatch(/^postgres:/);
+      // Its own role, never the superuser, with the password the script gives that role.
+      expect(decodeURIComponent(u.username), service).toBe(`shopmesh_${process.name}`);
+      expect(decodeURIComponent(u.password), service).toBe(literal(postgresEnv, `DB_PASSWORD_${process.name.toUpperCase()}`));
       return [u.pathname.slice(1)];
     });
-    expect(used).toHaveLength(6);
-    expect(new Set(used).size).toBe(used.length);
-    expect(created.sort()).toEqual([...used].sort());
+    expect(used.sort()).toEqual(serviceNames.map((s) => `shopmesh_${s}`).sort());
+  });
+
+  it("runs Kafka with SCRAM on the services' listener and ACLs, each service its own principal with the rights its code needs", () => {
+    const kafka = envOf(services.kafka ?? {});
+    const listeners: Record<string, { host: string; port: number }> = Object.fromEntries(
+      (literal(kafka, "KAFKA_LISTENERS") ?? "").split(",").map((l) => {
+        const m = /^(\w+):\/\/([^:]*):(\d+)$/.exec(l);
+        return [m?.[1] ?? l, { host: m?.[2] ?? "", port: Number(m?.[3]) }];
+      }),
+    );
+    const protocols = Object.fromEntries(
+      (literal(kafka, "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP") ?? "").split(",").map((p) => p.split(":") as [string, string]),
+    );
+    // Only SASL listeners are reachable from other containers; the plaintext ones are the container's own.
+    for (const [name, { host }] of Object.entries(listeners)) {
+      if (protocols[name] !== "SASL_PLAINTEXT" && protocols[name] !== "SASL_SSL") expect(host, name).toBe("127.0.0.1");
+    }
+    expect(literal(kafka, "KAFKA_AUTHORIZER_CLASS_NAME")).toMatch(/StandardAuthorizer$/);
+    expect(literal(kafka, "KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND")).toBe("false");
+    expect(literal(kafka, "KAFKA_SASL_ENABLED_MECHANISMS")).toBe("SCRAM-SHA-512");
+
+    const acls = services["kafka-acls"];
+    expect(acls?.volumes).toContain("./deploy/kafka/create-acls.sh:/create-acls.sh:ro");
+    expect(acls?.command).toEqual(["bash", "/create-acls.sh"]);
+    const aclEnv = envOf(acls ?? {});
+    for (const { service, def, process } of each()) {
+      if (process.name === "edge") continue;
+      const env = envOf(def);
+      const { host, port } = hostPort(literal(env, "KAFKA_BROKERS") ?? "");
+      expect(host, service).toBe("kafka");
+      const listener = Object.entries(listeners).find(([, l]) => l.port === port)?.[0] ?? "";
+      expect(protocols[listener], `${service} reaches Kafka on a SASL listener`).toMatch(/^SASL_/);
+      expect(literal(env, "KAFKA_SASL_MECHANISM"), service).toBe("scram-sha-512");
+      expect(literal(env, "KAFKA_SASL_USERNAME"), service).toBe(process.name);
+      expect(literal(env, "KAFKA_SASL_PASSWORD"), service).toBe(literal(aclEnv, `KAFKA_PASSWORD_${process.name.toUpperCase()}`));
+      expect(dependsOn(def)["kafka-acls"], service).toBe("service_completed_successfully");
+    }
+    expect(literal(aclEnv, "SCRAM_MECHANISM")).toBe("SCRAM-SHA-512");
+    expect(aclScriptAccess(readRepoFile("deploy/kafka/create-acls.sh"))).toEqual(kafkaAccess());
   });
 
   it("starts a service once Postgres is healthy and the topics exist, and the edge once every service is healthy", () => {

@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serviceNames } from "../distributed-mesh.js";
 import { beforeAll, describe, expect, it } from "vitest";
+import { kafkaAccess } from "../kafka-access.js";
+import { aclScriptAccess, rolesScriptServices } from "./access-scripts.js";
 import { chartPath, describeWithHelm, helm, renderChart } from "./helm.js";
 import {
   type Env,
@@ -321,9 +323,74 @@ describeWithHelm("helm/shopmesh", () => {
     expect(ofKind(off, "ConfigMap").filter((c) => c.metadata.labels.grafana_dashboard)).toEqual([]);
   });
 
-  it("leaves out the migration and topic Jobs when told to", async () => {
-    const objects = await renderChart(["--set", "database.migrate=false", "--set", "kafka.topics.create=false"]);
+  it("leaves out the migration, topic and ACL Jobs when told to", async () => {
+    const objects = await renderChart([
+      "--set",
+      "database.migrate=false",
+      "--set",
+      "kafka.topics.create=false",
+      "--set",
+      "kafka.acls.create=false",
+    ]);
     expect(ofKind(objects, "Job")).toEqual([]);
+  });
+
+  it("has each service authenticate to Kafka as its own principal, and grants it by ACL what its code needs, as docker compose does", async () => {
+    const objects = await renderChart(["--set", "kafka.tls.enabled=true", "--set", "kafka.tls.caSecretName=kafka-ca"]);
+    for (const d of ofKind(objects, "Deployment")) {
+      const c = mainContainer(d);
+      const p = processOfCommand(c.command);
+      if (!p || p.name === "edge") continue;
+      const env = containerEnv(c, objects);
+      expect(literal(env, "KAFKA_SASL_MECHANISM"), p.name).toBe("scram-sha-512");
+      expect(literal(env, "KAFKA_SASL_USERNAME"), p.name).toBe(p.name);
+      expect(env.get("KAFKA_SASL_PASSWORD"), p.name).toEqual({ secret: `shopmesh-kafka/${p.name}` });
+      expect(literal(env, "KAFKA_SSL"), p.name).toBe("true");
+      // The CA file it is given is the Secret's ca.crt, mounted.
+      const caFile = literal(env, "KAFKA_SSL_CA_FILE") ?? "";
+      const mount = c.volumeMounts.find((m: K8sObject) => caFile.startsWith(`${m.mountPath}/`));
+      const volume = podSpec(d).volumes.find((v: K8sObject) => v.name === mount?.name);
+      expect(volume?.secret?.secretName, p.name).toBe("kafka-ca");
+      expect(volume?.secret?.items, p.name).toEqual([{ key: "ca.crt", path: caFile.slice(mount.mountPath.length + 1) }]);
+    }
+    const jobs = ofKind(objects, "Job").filter((j) => mainContainer(j).command[0] === "bash");
+    const acls = jobs.find((j) => mainContainer(j).command[2] === readRepoFile("deploy/kafka/create-acls.sh"));
+    expect(acls, "a Job runs deploy/kafka/create-acls.sh").toBeDefined();
+    const topics = jobs.find((j) => mainContainer(j).command[2] === readRepoFile("deploy/kafka/create-topics.sh"));
+    // After the topics exist, as the admin principal, over TLS too.
+    expect(Number(acls?.metadata.annotations["helm.sh/hook-weight"])).toBeGreaterThan(
+      Number(topics?.metadata.annotations["helm.sh/hook-weight"]),
+    );
+    for (const job of [acls, topics]) {
+      if (!job) throw new Error("the topic or ACL Job is missing");
+      const env = containerEnv(mainContainer(job), objects);
+      expect(env.get("KAFKA_ADMIN_USERNAME")).toEqual({ secret: "shopmesh-kafka-admin/username" });
+      expect(env.get("KAFKA_ADMIN_PASSWORD")).toEqual({ secret: "shopmesh-kafka-admin/password" });
+      expect(literal(env, "KAFKA_ADMIN_TLS")).toBe("true");
+    }
+    expect(aclScriptAccess(readRepoFile("deploy/kafka/create-acls.sh"))).toEqual(kafkaAccess());
+
+    const refused = await helm(["template", "shopmesh", chartPath, "--set", "kafka.sasl.mechanism="]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("kafka.sasl.mechanism");
+  });
+
+  it("makes each service's database and its own role before the migrations, when asked, from Secrets only", async () => {
+    expect(ofKind(await renderChart(), "Job").filter((j) => j.metadata.name.endsWith("-database-roles"))).toEqual([]);
+    const objects = await renderChart(["--set", "database.roles.create=true"]);
+    const script = readRepoFile("deploy/postgres/create-roles.sh");
+    const [job] = ofKind(objects, "Job").filter((j) => mainContainer(j).command[2] === script);
+    expect(job, "a Job runs deploy/postgres/create-roles.sh").toBeDefined();
+    const env = containerEnv(mainContainer(job), objects);
+    expect(rolesScriptServices(script)).toEqual([...serviceNames]);
+    expect(Object.fromEntries(env)).toEqual({
+      PG_ADMIN_URL: { secret: "shopmesh-database-admin/url" },
+      ...Object.fromEntries(serviceNames.map((s) => [`DB_PASSWORD_${s.toUpperCase()}`, { secret: `shopmesh-database-roles/${s}` }])),
+    });
+    const migrations = ofKind(objects, "Job").filter((j) => serviceOfMigrateCommand(mainContainer(j).command));
+    for (const m of migrations) {
+      expect(Number(job?.metadata.annotations["helm.sh/hook-weight"])).toBeLessThan(Number(m.metadata.annotations["helm.sh/hook-weight"]));
+    }
   });
 
   it("refuses several catalog replicas with the per-process product cache on, and a grace period too short to drain", async () => {

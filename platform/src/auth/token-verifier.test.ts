@@ -99,6 +99,24 @@ describe("createTokenVerifier", () => {
     expect(await codeOf(v.verify(second))).toBe(Code.Unauthenticated);
   });
 
+  it("refetches the key set for a remembered token once the set is older than cacheMs, and refuses it if its key is gone", async () => {
+    const k1 = await keyPair("k1");
+    const k2 = await keyPair("k2");
+    const { s, jwks } = source({ keys: [k1.jwk] });
+    let clock = Date.now();
+    const v = createTokenVerifier({ jwks, issuer: "shopmesh", audience: "shopmesh", cacheMs: 60_000, now: () => clock });
+    const token = await sign(k1);
+    expect(await codeOf(v.verify(token))).toBe("ok");
+    // k1 retired at auth; this verifier sees only the remembered token, well before its exp.
+    s.set = { keys: [k2.jwk] };
+    clock += 30_000;
+    expect(await codeOf(v.verify(token))).toBe("ok");
+    expect(s.fetches).toBe(1);
+    clock += 31_000;
+    expect(await codeOf(v.verify(token))).toBe(Code.Unauthenticated);
+    expect(s.fetches).toBe(2);
+  });
+
   it("caches the key set for cacheMs", async () => {
     const key = await keyPair("k1");
     const { s, jwks } = source({ keys: [key.jwk] });

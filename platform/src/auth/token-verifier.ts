@@ -27,8 +27,8 @@ export interface TokenVerifierOptions {
   readonly algorithms?: readonly string[];
   /**
    * Tokens remembered as verified, so that a token presented again (every request of a session,
-   * at the edge and in each service) costs a map look-up instead of an ECDSA verification.
-   * Default 10,000.
+   * at the edge and in each service) costs a map look-up instead of an ECDSA verification, for
+   * as long as the cached key set is fresh and holds the token's key. Default 10,000.
    */
   readonly maxVerified?: number;
   /** Clock, for tests. */
@@ -99,7 +99,11 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
     async verify(token) {
       const known = verified.get(token);
       if (known) {
-        if (now() <= known.untilMs && cached && (known.kid === undefined || cached.kids.has(known.kid))) return known.principal;
+        const t = now();
+        // Only while the key set it was checked against is fresh: a retired key's tokens stop
+        // being accepted from memory once the set is refetched without it.
+        const set = cached !== undefined && t - cached.at < cacheMs ? cached : undefined;
+        if (t <= known.untilMs && set && (known.kid === undefined || set.kids.has(known.kid))) return known.principal;
         verified.delete(token);
       }
       let kid: string | undefined;

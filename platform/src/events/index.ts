@@ -23,6 +23,7 @@ export {
   withInboxClaim,
 } from "./inbox.js";
 export { createKafkaBus, DEAD_LETTER_SUFFIX, eventTopic, type KafkaBus, type KafkaBusOptions } from "./kafka-bus.js";
+export { kafkaClientSecurity } from "./kafka-security.js";
 export { createInProcessBus, type InProcessBus, type InProcessBusOptions } from "./in-process-bus.js";
 export { createThreadBus, createThreadBusHub, type ThreadBus, type ThreadBusHub, type ThreadBusOptions } from "./thread-bus.js";
 export {

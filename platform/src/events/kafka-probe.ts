@@ -1,4 +1,4 @@
-import { type Admin, Kafka, logLevel } from "kafkajs";
+import { type Admin, Kafka, type KafkaConfig, logLevel } from "kafkajs";
 
 export interface KafkaProbe {
   /** Resolves when a broker answers a metadata request; rejects within about a second otherwise. */
@@ -11,8 +11,13 @@ export interface KafkaProbe {
  * and no retries: a readiness check of the broker, apart from the bus's producer and consumers
  * (which retry for longer, on their own terms).
  */
-export function createKafkaProbe(brokers: readonly string[], clientId: string): KafkaProbe {
+export function createKafkaProbe(
+  brokers: readonly string[],
+  clientId: string,
+  security: Pick<KafkaConfig, "ssl" | "sasl"> = {},
+): KafkaProbe {
   const kafka = new Kafka({
+    ...security,
     brokers: [...brokers],
     clientId: `${clientId}-probe`,
     logLevel: logLevel.NOTHING,

@@ -22,4 +22,9 @@ describe("auth config", () => {
     const bad = () => readAuthConfig({ AUTH_PORT: "x", DB_SCHEMA: "Bad-Name", AUTH_SCRYPT_LOG2_N: "4" });
     for (const name of ["AUTH_PORT", "DB_SCHEMA", "AUTH_SCRYPT_LOG2_N"]) expect(bad, name).toThrow(name);
   });
+
+  it("refuses a publish-ahead period as long as the rotation interval", () => {
+    expect(() => readAuthConfig({ AUTH_KEY_ROTATION_S: "600", AUTH_KEY_PUBLISH_AHEAD_S: "600" })).toThrow("AUTH_KEY_PUBLISH_AHEAD_S");
+    expect(readAuthConfig({ AUTH_KEY_ROTATION_S: "0", AUTH_KEY_PUBLISH_AHEAD_S: "600" }).AUTH_KEY_ROTATION_S).toBe(0);
+  });
 });

@@ -224,6 +224,18 @@ forEachBackend((backend) => {
       expect(await codeOf(client.logout({ refreshToken: "unknown" }))).toBe("ok");
     });
 
+    it("refuses a refresh after logout with UNAUTHENTICATED, for every token of the family", async () => {
+      const email = uniqueEmail();
+      const first = await client.signup({ email, password: "password1", name: "A" });
+      const second = await client.refresh({ refreshToken: first.refreshToken });
+      const elsewhere = await client.login({ email, password: "password1" });
+      // Logout with the latest token of the session ends the session, not other sign-ins.
+      await client.logout({ refreshToken: second.refreshToken });
+      expect(await codeOf(client.refresh({ refreshToken: second.refreshToken }))).toBe(Code.Unauthenticated);
+      expect(await codeOf(client.refresh({ refreshToken: first.refreshToken }))).toBe(Code.Unauthenticated);
+      expect(await codeOf(client.refresh({ refreshToken: elsewhere.refreshToken }))).toBe("ok");
+    });
+
     it("GetMe needs a valid access token", async () => {
       const res = await client.signup({ email: uniqueEmail(), password: "password1", name: "A" });
       expect(await codeOf(client.getMe({}))).toBe(Code.Unauthenticated);
@@ -297,6 +309,99 @@ forEachBackend((backend) => {
       const login = await client.login({ email: res.user!.email, password: "password1" });
       expect(decodeProtectedHeader(login.accessToken).kid).toBe(kidBefore);
       expect(await codeOf(client.refresh({ refreshToken: res.refreshToken }))).toBe("ok");
+    });
+  });
+
+  describe(`signing key rotation (${backend.name})`, () => {
+    const t: TestDatabase = useTestDatabase(backend);
+    // The service's clock, moved by the test: rotation needs no waiting.
+    let clock = Date.parse("2026-12-01T00:00:00Z");
+    let service: AuthServer;
+    let client: ReturnType<typeof createClient<typeof AuthService>>;
+    // A key signs for 600 s and is published 120 s before; access tokens live 900 s.
+    const ttlS = 900;
+
+    beforeAll(async () => {
+      service = createAuthService({
+        config: readAuthConfig({
+          DB_SCHEMA: t.schema,
+          ...testEnv,
+          AUTH_ACCESS_TTL_S: String(ttlS),
+          AUTH_KEY_ROTATION_S: "600",
+          AUTH_KEY_PUBLISH_AHEAD_S: "120",
+        }),
+        db: t.db,
+        logger,
+        host: "127.0.0.1",
+        port: 0,
+        now: () => clock,
+      });
+      await service.start();
+      client = createClient(AuthService, `127.0.0.1:${service.port}`);
+    });
+
+    afterAll(async () => {
+      if (client) closeClient(client);
+      await service?.stop();
+    });
+
+    /** Moves the clock and runs the rotation check, as the service's timer does. */
+    const advance = async (seconds: number) => {
+      clock += seconds * 1000;
+      await service.auth.maintainKeys();
+    };
+    const kids = async () => (await client.getJwks({})).keys.map((k) => k.kid);
+    const kidOf = (token: string) => decodeProtectedHeader(token).kid;
+    /** A verifier as the edge and the services run it, on its own clock. */
+    const verifierAt = (now: () => number) =>
+      createTokenVerifier({ jwks: createGrpcJwksProvider(client), issuer: "shopmesh", audience: "shopmesh", cacheMs: 60_000, now });
+
+    it("publishes the next key before it signs, keeps the old one while its tokens live, and drops it after", async () => {
+      const email = uniqueEmail();
+      const before = await client.signup({ email, password: "password1", name: "A" });
+      const oldKid = kidOf(before.accessToken);
+      expect(await kids()).toEqual([oldKid]);
+      // A verifier that has seen the old key set only.
+      const edge = verifierAt(() => clock);
+      expect((await edge.verify(before.accessToken)).userId).toBe(before.user?.id);
+
+      // 120 s before the old key's 600 s end: the successor is published and does not sign yet.
+      await advance(480);
+      const published = await kids();
+      expect(published).toHaveLength(2);
+      const newKid = published.find((k) => k !== oldKid);
+      expect(newKid).toBeDefined();
+      const stillOld = await client.login({ email, password: "password1" });
+      expect(kidOf(stillOld.accessToken)).toBe(oldKid);
+      // A verifier that remembers this token as verified.
+      let seen = clock;
+      const remembering = verifierAt(() => seen);
+      expect((await remembering.verify(stillOld.accessToken)).userId).toBe(before.user?.id);
+
+      // Its turn: new tokens carry the new key, which was in the JWKS before.
+      await advance(120);
+      const after = await client.login({ email, password: "password1" });
+      expect(kidOf(after.accessToken)).toBe(newKid);
+      expect(await kids()).toEqual(expect.arrayContaining([oldKid, newKid]));
+      // The old key's tokens still verify, at a verifier and at auth itself; so do the new key's.
+      expect((await edge.verify(before.accessToken)).userId).toBe(before.user?.id);
+      expect((await edge.verify(after.accessToken)).userId).toBe(before.user?.id);
+      expect((await client.getMe({}, bearer(before.accessToken))).user?.id).toBe(before.user?.id);
+      expect((await client.getMe({}, bearer(after.accessToken))).user?.id).toBe(before.user?.id);
+
+      // The old key retired at 600 s; it stays published for the token lifetime and the spare hour.
+      await advance(ttlS + 3600 - 1);
+      expect(await kids()).toContain(oldKid);
+      await advance(2);
+      expect(await kids()).not.toContain(oldKid);
+      expect(await kids()).toContain(newKid);
+
+      // A token of the retired key is refused by verifiers whose clocks still take it as unexpired:
+      // a fresh one, and the one that verified it before, once its cached key set is refetched.
+      const start = Date.parse("2026-12-01T00:00:00Z");
+      expect(await codeOf(verifierAt(() => start + 1_000).verify(before.accessToken))).toBe(Code.Unauthenticated);
+      seen += 61_000;
+      expect(await codeOf(remembering.verify(stillOld.accessToken))).toBe(Code.Unauthenticated);
     });
   });
 });

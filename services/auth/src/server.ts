@@ -29,6 +29,8 @@ export interface AuthServiceOptions {
    * outbox until a relay with one runs.
    */
   readonly bus?: EventBus;
+  /** Clock of the signing keys and token times (tests move it to rotate keys); default Date.now. */
+  readonly now?: () => number;
 }
 
 export interface AuthServer {
@@ -49,6 +51,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthServer {
   const schema = config.DB_SCHEMA;
   const db = opts.db.kysely<AuthDb>(schema);
   let host: ServiceHost | undefined;
+  let keyTimer: NodeJS.Timeout | undefined;
   const auth = createAuth({
     db,
     logger,
@@ -57,6 +60,9 @@ export function createAuthService(opts: AuthServiceOptions): AuthServer {
     accessTtlS: config.AUTH_ACCESS_TTL_S,
     refreshTtlS: config.AUTH_REFRESH_TTL_S,
     scrypt: { log2N: config.AUTH_SCRYPT_LOG2_N, r: 8, p: 1 },
+    keyRotationS: config.AUTH_KEY_ROTATION_S,
+    keyPublishAheadS: config.AUTH_KEY_PUBLISH_AHEAD_S,
+    now: opts.now,
     onEventsWritten: (written) => host?.notifyOutbox(written),
   });
   // Auth verifies its own tokens (GetMe) like any service, from its own key table.
@@ -66,6 +72,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthServer {
     audience: config.AUTH_AUDIENCE,
     cacheMs: 60_000,
     minRefetchMs: 5_000,
+    now: opts.now,
   });
   const h = createServiceHost({
     name: "auth",
@@ -85,6 +92,15 @@ export function createAuthService(opts: AuthServiceOptions): AuthServer {
     outbox: true,
     // Loads or creates the signing key before the first token can be asked for.
     beforeServe: () => auth.start(),
+    afterServe: async () => {
+      // Often enough that every replica knows a successor long before its turn.
+      const everyMs = Math.max(1_000, Math.min(60_000, (config.AUTH_KEY_PUBLISH_AHEAD_S * 1000) / 4));
+      keyTimer = setInterval(() => {
+        auth.maintainKeys().catch((err: unknown) => logger.warn({ err }, "signing key rotation check failed; retrying"));
+      }, everyMs);
+      keyTimer.unref();
+    },
+    onStop: () => clearInterval(keyTimer),
   });
   host = h;
   return {

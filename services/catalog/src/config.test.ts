@@ -13,6 +13,7 @@ describe("catalog config", () => {
       DATABASE_URL: undefined,
       DB_SCHEMA: "catalog",
       FAULTS_ENABLED: false,
+      KAFKA_SSL: false,
       LOG_LEVEL: "info",
       METRICS_HOST: "0.0.0.0",
       METRICS_PORT: 9464,

@@ -3,4 +3,4 @@ export { type CatalogServer, type CatalogServiceOptions, createCatalogService } 
 export { catalogMigrations } from "./db/migrations/index.js";
 export { demoCatalog } from "./db/demo-catalog.js";
 export type { Catalog, StockChange } from "./catalog/catalog.service.js";
-export { CATALOG_GROUP, ORDER_CANCELLED_REASON, PAYMENT_FAILED_REASON } from "./events/saga-consumer.js";
+export { CATALOG_EVENT_TYPES, CATALOG_GROUP, ORDER_CANCELLED_REASON, PAYMENT_FAILED_REASON } from "./events/saga-consumer.js";

@@ -16,6 +16,7 @@ import {
   createLogger,
   type Envelope,
   uuidv7,
+  writeOutbox,
 } from "@shopmesh/platform";
 import { createTestTokenIssuer, forEachBackend, type TestDatabase, useTestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
@@ -115,10 +116,18 @@ const stockReserved = (orderId: string) =>
   createEnvelope(StockReservedSchema, create(StockReservedSchema, { orderId }), { source: "catalog", key: orderId });
 const stockRejected = (orderId: string, reason: string) =>
   createEnvelope(StockRejectedSchema, create(StockRejectedSchema, { orderId, reason }), { source: "catalog", key: orderId });
-const paymentSucceeded = (orderId: string, paymentId = uuidv7()) =>
+/** A PaymentSucceeded of `amountCents` in `currency`: by default the total of `placed()`'s order (one cup). */
+const paymentSucceeded = (
+  orderId: string,
+  {
+    paymentId = uuidv7(),
+    amountCents = CUP.priceCents,
+    currency = "EUR",
+  }: { paymentId?: string; amountCents?: number; currency?: string } = {},
+) =>
   createEnvelope(
     PaymentSucceededSchema,
-    create(PaymentSucceededSchema, { paymentId, orderId, succeededAt: timestampFromDate(new Date()) }),
+    create(PaymentSucceededSchema, { paymentId, orderId, amountCents, currency, succeededAt: timestampFromDate(new Date()) }),
     { source: "payment", key: orderId },
   );
 const paymentFailed = (orderId: string, reason: string) =>
@@ -145,6 +154,8 @@ class CheckoutMesh {
   catalog!: CatalogServer;
   cart!: CartServer;
   payment!: PaymentServer;
+  /** The payment service's schema. */
+  paymentSchema!: string;
   service!: OrderServer;
   orders!: Client<typeof OrderService>;
   carts!: Client<typeof CartService>;
@@ -158,6 +169,7 @@ class CheckoutMesh {
   readonly start = async () => {
     const { t, bus } = this;
     const [catalogSchema, cartSchema, paymentSchema] = [await t.createSchema(), await t.createSchema(), await t.createSchema()];
+    this.paymentSchema = paymentSchema;
     this.catalog = createCatalogService({
       config: readCatalogConfig({ DB_SCHEMA: catalogSchema }),
       db: t.db,
@@ -509,7 +521,7 @@ forEachBackend((backend) => {
     it("a payment result overtaking StockReserved records PENDING → STOCK_RESERVED → PAID; later events are logged no-ops", async () => {
       const { userId, orderId } = await placed();
       const paymentId = uuidv7();
-      await publish(paymentSucceeded(orderId, paymentId));
+      await publish(paymentSucceeded(orderId, { paymentId }));
       let order = await getOrder(userId, orderId);
       expect(order).toMatchObject({ status: OrderStatus.PAID, paymentId });
       expect(transitions(order.history)).toEqual([
@@ -542,6 +554,60 @@ forEachBackend((backend) => {
         .execute();
       expect(inbox).toHaveLength(late.length);
       expect(await db().selectFrom("dead_letters").select("event_id").execute()).toEqual([]);
+    });
+
+    it("money: an underpaid PaymentSucceeded does not make the order PAID; it is held for an operator, and stays held", async () => {
+      // No StockReserved: the real payment service never charges this order, only the forged
+      // event pays, and it travels the way payment's own events do: its outbox, its relay, the bus.
+      const { userId, orderId } = await placed();
+      const forged = uuidv7();
+      await t.db
+        .kysely(m.paymentSchema)
+        .transaction()
+        .execute((trx) => writeOutbox(trx, paymentSucceeded(orderId, { paymentId: forged, amountCents: 1 })));
+      await waitForStatus(userId, orderId, OrderStatus.ON_HOLD);
+      let order = await getOrder(userId, orderId);
+      expect(order).toMatchObject({
+        status: OrderStatus.ON_HOLD,
+        holdReason: "payment_amount_mismatch",
+        paymentId: forged,
+        cancelReason: "",
+      });
+      expect(transitions(order.history).slice(1)).toEqual([
+        "PENDING→STOCK_RESERVED:stock_reserved",
+        "STOCK_RESERVED→ON_HOLD:payment_amount_mismatch",
+      ]);
+      // A payment of the right amount afterwards does not release it: which one is real is the operator's call.
+      await publish(paymentSucceeded(orderId), paymentFailed(orderId, "declined"));
+      order = await getOrder(userId, orderId);
+      expect(order).toMatchObject({ status: OrderStatus.ON_HOLD, paymentId: forged });
+      expect(order.history).toHaveLength(3);
+      expect(await outboxTypes(orderId)).toEqual([OrderPlacedSchema.typeName]);
+      expect(eventsOf(OrderPaidSchema, orderId)).toEqual([]);
+      const held = await orders.listAllOrders({ userId, statuses: [OrderStatus.ON_HOLD] });
+      expect(held.items.map((o) => o.id)).toEqual([orderId]);
+    });
+
+    it("money: a PaymentSucceeded in another currency, or one cent short, holds the order too; the exact total pays", async () => {
+      const other = await placed();
+      await publish(paymentSucceeded(other.orderId, { currency: "USD" }));
+      expect(await getOrder(other.userId, other.orderId)).toMatchObject({
+        status: OrderStatus.ON_HOLD,
+        holdReason: "payment_currency_mismatch",
+      });
+
+      const early = await placed();
+      await publish(paymentSucceeded(early.orderId, { amountCents: CUP.priceCents - 1 }));
+      const order = await getOrder(early.userId, early.orderId);
+      expect(order.status).toBe(OrderStatus.ON_HOLD);
+      expect(transitions(order.history).slice(1)).toEqual([
+        "PENDING→STOCK_RESERVED:stock_reserved",
+        "STOCK_RESERVED→ON_HOLD:payment_amount_mismatch",
+      ]);
+      // The exact total pays as before.
+      const exact = await placed();
+      await publish(paymentSucceeded(exact.orderId));
+      expect((await getOrder(exact.userId, exact.orderId)).status).toBe(OrderStatus.PAID);
     });
 
     it("a payment failure overtaking StockReserved cancels from STOCK_RESERVED; a cancelled order stays cancelled", async () => {
@@ -674,7 +740,7 @@ forEachBackend((backend) => {
       );
       expect(received.find((u) => u.orderId === done.orderId)?.cancelReason).toBe("out_of_stock");
 
-      await publish(paymentSucceeded(open.orderId));
+      await publish(paymentSucceeded(open.orderId, { amountCents: MOKA.priceCents }));
       await streaming; // ends by itself: both orders are final now
       expect(received.slice(2).map(describeUpdate)).toEqual([
         "STOCK_RESERVED (PENDING→STOCK_RESERVED:stock_reserved)",

@@ -60,6 +60,23 @@ const stockRejected = (orderId: string) =>
     key: orderId,
   });
 
+/** What OrderPlaced leaves in a schema whose service runs without a bus: the order's charge details. */
+const insertPlaced = async (db: Kysely<PaymentDb>, intent: { orderId: string; userId: string; amountCents: number; currency: string }) => {
+  await db
+    .insertInto("checkouts")
+    .values({
+      order_id: intent.orderId,
+      placed: true,
+      user_id: intent.userId,
+      amount_cents: intent.amountCents,
+      currency: intent.currency,
+      payment_method: "",
+      stock: null,
+      updated_at: new Date(),
+    })
+    .execute();
+};
+
 /** What a crash right after the PENDING payment committed leaves behind. */
 const insertPending = async (db: Kysely<PaymentDb>, orderId: string, createdAt: Date) => {
   await db
@@ -115,6 +132,11 @@ forEachBackend((backend) => {
     });
 
     const eventsOf = (orderId: string) => received.filter((e) => e.key === orderId);
+    /** Publishes the events and waits until the payment service has consumed them. */
+    const told = async (...events: Envelope[]) => {
+      await bus.publish(events);
+      await bus.drain();
+    };
     /** Waits for the order's first payment event, then lets the bus settle so late duplicates would show. */
     const settled = async (orderId: string) => {
       await vi.waitFor(() => expect(eventsOf(orderId).length).toBeGreaterThan(0), { timeout: 10_000, interval: 10 });
@@ -221,6 +243,7 @@ forEachBackend((backend) => {
     it("Charge twice for one order makes one payment; another amount is ALREADY_EXISTS", async () => {
       const orderId = uuidv7();
       const req = { orderId, userId: uuidv7(), amountCents: 500, currency: "EUR", paymentMethod: "" };
+      await told(orderPlaced(orderId, req.userId, "", 500));
       const [a, b] = await Promise.all([client.charge(req), client.charge(req)]);
       const again = await client.charge(req);
       expect(a.payment?.status).toBe(PaymentStatus.SUCCEEDED);
@@ -232,6 +255,31 @@ forEachBackend((backend) => {
       expect(await paymentsOf(orderId)).toHaveLength(1);
       const list = await client.listPayments({ orderId });
       expect(list.items.map((p) => p.id)).toEqual([a.payment?.id]);
+    });
+
+    it("Charge refuses an order no OrderPlaced told of, or told of otherwise: FAILED_PRECONDITION, nothing charged", async () => {
+      const unknown = uuidv7();
+      const userId = uuidv7();
+      const req = { orderId: unknown, userId, amountCents: 1999, currency: "EUR", paymentMethod: "" };
+      expect(await codeOf(client.charge(req))).toBe(Code.FailedPrecondition);
+      // Only the catalog's answer is known: still no OrderPlaced.
+      await told(stockReserved(unknown));
+      expect(await codeOf(client.charge(req))).toBe(Code.FailedPrecondition);
+
+      const placed = uuidv7();
+      await told(orderPlaced(placed, userId, "", 1999));
+      const asPlaced = { ...req, orderId: placed };
+      for (const other of [{ amountCents: 1 }, { currency: "USD" }, { userId: uuidv7() }]) {
+        expect(await codeOf(client.charge({ ...asPlaced, ...other }))).toBe(Code.FailedPrecondition);
+      }
+      await bus.drain();
+      for (const orderId of [unknown, placed]) {
+        expect(await paymentsOf(orderId)).toEqual([]);
+        expect(await ledgerCalls(orderId)).toBe(0);
+        expect(eventsOf(orderId)).toEqual([]);
+      }
+      // As placed, it is charged.
+      expect((await client.charge(asPlaced)).payment?.status).toBe(PaymentStatus.SUCCEEDED);
     });
 
     it("Charge validates its input", async () => {
@@ -273,6 +321,7 @@ forEachBackend((backend) => {
     it("a good request still passes: Charge, Refund with a reason of 200 characters, ListPayments with every filter", async () => {
       const orderId = uuidv7();
       const userId = uuidv7();
+      await told(orderPlaced(orderId, userId, "pm_test_ok", 1));
       const { payment } = await client.charge({
         orderId: ` ${orderId} `,
         userId,
@@ -446,6 +495,7 @@ forEachBackend((backend) => {
       try {
         const orderId = uuidv7();
         const req = { orderId, userId: uuidv7(), amountCents: 800, currency: "EUR", paymentMethod: "pm_test_ok" };
+        await insertPlaced(db, req);
         const answerB = clientB.charge(req);
         await sending;
         const answerA = await clientA.charge(req);
@@ -467,6 +517,8 @@ forEachBackend((backend) => {
       const orderId = uuidv7();
       const userId = uuidv7();
       expect(await codeOf(client.refund({ orderId, reason: "order_cancelled" }))).toBe(Code.NotFound);
+      const declined = uuidv7();
+      await told(orderPlaced(orderId, userId, "", 900), orderPlaced(declined, userId, "pm_test_declined", 900));
       await client.charge({ orderId, userId, amountCents: 900, currency: "EUR", paymentMethod: "" });
       const first = await client.refund({ orderId, reason: "order_cancelled" });
       const second = await client.refund({ orderId, reason: "order_cancelled" });
@@ -482,7 +534,6 @@ forEachBackend((backend) => {
         reason: "order_cancelled",
       });
 
-      const declined = uuidv7();
       await client.charge({ orderId: declined, userId, amountCents: 900, currency: "EUR", paymentMethod: "pm_test_declined" });
       expect(await codeOf(client.refund({ orderId: declined, reason: "x" }))).toBe(Code.FailedPrecondition);
     });
@@ -490,6 +541,7 @@ forEachBackend((backend) => {
     it("GetPayment: the owner sees it by id or order id; another user gets NOT_FOUND; no token is UNAUTHENTICATED", async () => {
       const orderId = uuidv7();
       const owner = uuidv7();
+      await told(orderPlaced(orderId, owner, "", 1200));
       const { payment } = await client.charge({ orderId, userId: owner, amountCents: 1200, currency: "EUR", paymentMethod: "" });
       const byId = await client.getPayment({ lookup: { case: "id", value: payment!.id } }, await bearer(owner));
       expect(byId.payment?.orderId).toBe(orderId);
@@ -510,8 +562,10 @@ forEachBackend((backend) => {
       const userId = uuidv7();
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
+        const orderId = uuidv7();
+        await told(orderPlaced(orderId, userId, i === 1 ? "pm_test_declined" : "", 100 + i));
         const res = await client.charge({
-          orderId: uuidv7(),
+          orderId,
           userId,
           amountCents: 100 + i,
           currency: "EUR",

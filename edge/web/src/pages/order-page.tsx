@@ -85,7 +85,8 @@ export function OrderPage(props: { id: string }) {
         </p>
         {cancelled ? <p class="cancel-reason">{cancelText(order.cancelReason)}</p> : null}
         {order.status === OrderStatus.PAID ? <p>Thank you! A confirmation email is on its way.</p> : null}
-        {!final ? <p>Checking the stock and charging the card…</p> : null}
+        {order.status === OrderStatus.ON_HOLD ? <p>The payment is being checked by our team; we will be in touch.</p> : null}
+        {!final && order.status !== OrderStatus.ON_HOLD ? <p>Checking the stock and charging the card…</p> : null}
       </div>
       {!final ? <LiveIndicator link={link} what="Status" /> : null}
       {problem ? <Problem>Live updates stopped. Reload the page to see the latest status.</Problem> : null}

@@ -14,6 +14,8 @@ export function statusName(status: OrderStatus): string {
       return "Paid";
     case OrderStatus.CANCELLED:
       return "Cancelled";
+    case OrderStatus.ON_HOLD:
+      return "On hold";
     case OrderStatus.UNSPECIFIED:
       return "Unknown";
     default:

@@ -69,33 +69,71 @@ export async function revokeFamily(db: Db, familyId: string, at: Date): Promise<
   );
 }
 
-export function findActiveSigningKey(db: Db): Promise<SigningKeyRow | undefined> {
-  return withDbErrors(() => db.selectFrom("signing_keys").selectAll().where("active", "=", true).executeTakeFirst());
+/** The keys that sign now or will: the active one and the pending one, if any. */
+export function listSigningKeysInUse(db: Db): Promise<SigningKeyRow[]> {
+  return withDbErrors(() =>
+    db.selectFrom("signing_keys").selectAll().where("retired_at", "is", null).orderBy("signs_from", "desc").execute(),
+  );
 }
 
-/** ALREADY_EXISTS when another key is active (someone else created one first). */
+/**
+ * ALREADY_EXISTS when the slot is taken: another active key (`active`), or another pending one
+ * (not `active`): another replica created it first.
+ */
 export async function insertSigningKey(
   db: Db,
-  key: { kid: string; alg: string; privateJwk: string; publicJwk: string; active: boolean },
+  key: { kid: string; alg: string; privateJwk: string; publicJwk: string; active: boolean; signsFrom: Date },
 ): Promise<void> {
   await withDbErrors(
     () =>
       db
         .insertInto("signing_keys")
-        .values({ kid: key.kid, alg: key.alg, private_jwk: key.privateJwk, public_jwk: key.publicJwk, active: key.active })
+        .values({
+          kid: key.kid,
+          alg: key.alg,
+          private_jwk: key.privateJwk,
+          public_jwk: key.publicJwk,
+          active: key.active,
+          signs_from: key.signsFrom,
+        })
         .execute(),
     "signing key",
   );
 }
 
-/** Keys whose tokens may still be valid: the active one and those retired after `retiredAfter`. */
+/** Retires the active key `kid` as of `at`. False when it is not active (another replica retired it first). */
+export async function retireActiveSigningKey(db: Db, kid: string, at: Date): Promise<boolean> {
+  const res = await withDbErrors(() =>
+    db
+      .updateTable("signing_keys")
+      .set({ active: false, retired_at: at })
+      .where("kid", "=", kid)
+      .where("active", "=", true)
+      .executeTakeFirst(),
+  );
+  return res.numUpdatedRows > 0n;
+}
+
+/** Makes the pending key `kid` the active one (retire the active one first: at most one is active). */
+export async function activateSigningKey(db: Db, kid: string): Promise<void> {
+  await withDbErrors(() =>
+    db.updateTable("signing_keys").set({ active: true }).where("kid", "=", kid).where("retired_at", "is", null).execute(),
+  );
+}
+
+/** Keys whose tokens may still be valid: the active and pending ones, and those retired after `retiredAfter`. */
 export function listPublishedSigningKeys(db: Db, retiredAfter: Date): Promise<Array<Pick<SigningKeyRow, "kid" | "public_jwk">>> {
   return withDbErrors(() =>
     db
       .selectFrom("signing_keys")
       .select(["kid", "public_jwk"])
-      .where((eb) => eb.or([eb("active", "=", true), eb("retired_at", ">", retiredAfter)]))
-      .orderBy("created_at", "desc")
+      .where((eb) => eb.or([eb("retired_at", "is", null), eb("retired_at", ">", retiredAfter)]))
+      .orderBy("signs_from", "desc")
       .execute(),
   );
+}
+
+/** Deletes the keys retired before `retiredBefore`: every token they signed has expired. */
+export async function deleteRetiredSigningKeys(db: Db, retiredBefore: Date): Promise<void> {
+  await withDbErrors(() => db.deleteFrom("signing_keys").where("retired_at", "<", retiredBefore).execute());
 }

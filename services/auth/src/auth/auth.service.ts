@@ -43,6 +43,12 @@ export interface AuthOptions {
   readonly accessTtlS: number;
   readonly refreshTtlS: number;
   readonly scrypt: ScryptParams;
+  /** How long a signing key signs before its successor takes over, in seconds; 0: never rotates. */
+  readonly keyRotationS: number;
+  /** How long a successor is published in the JWKS before it signs, in seconds. */
+  readonly keyPublishAheadS: number;
+  /** Clock of the signing keys and token times, in milliseconds; default Date.now. */
+  readonly now?: () => number;
   /** Called right after a transaction that wrote outbox rows committed, with the rows (hands them to the relay). */
   readonly onEventsWritten?: (written: readonly OutboxRow[]) => void;
 }
@@ -51,6 +57,8 @@ export interface AuthOptions {
 export interface Auth {
   /** Loads (or creates) the signing key. */
   start(): Promise<void>;
+  /** Rotates the signing keys when due (see SigningKeys.maintain); the server runs it periodically. */
+  maintainKeys(): Promise<void>;
   signup(input: { email: string; password: string; name: string }): Promise<TokenPair>;
   login(input: { email: string; password: string }): Promise<TokenPair>;
   refresh(refreshToken: string): Promise<TokenPair>;
@@ -62,6 +70,8 @@ export interface Auth {
 /** One message for every failed sign-in, so that the answer does not tell which part was wrong. */
 const BAD_CREDENTIALS = "invalid email or password";
 const BAD_REFRESH_TOKEN = "invalid refresh token";
+/** How long past the access token lifetime a retired signing key stays published (clock skew, slow replicas). */
+export const RETIRED_KEY_SPARE_S = 3600;
 
 export function createAuth(opts: AuthOptions): Auth {
   const { db } = opts;
@@ -69,8 +79,13 @@ export function createAuth(opts: AuthOptions): Auth {
     db,
     logger: opts.logger,
     claims: { issuer: opts.issuer, audience: opts.audience, ttlS: opts.accessTtlS },
-    // A retired key keeps verifying tokens until they all expired, with an hour to spare.
-    retiredKeyTtlMs: (opts.accessTtlS + 3600) * 1000,
+    rotation: {
+      intervalMs: opts.keyRotationS * 1000,
+      publishAheadMs: opts.keyPublishAheadS * 1000,
+      // A retired key keeps verifying tokens until they all expired, with an hour to spare.
+      retiredKeyTtlMs: (opts.accessTtlS + RETIRED_KEY_SPARE_S) * 1000,
+    },
+    now: opts.now,
   });
   // Verified against when the email is unknown, so that both failures take as long.
   let dummyHash: Promise<string> | undefined;
@@ -92,6 +107,7 @@ export function createAuth(opts: AuthOptions): Auth {
 
   return {
     start: () => keys.load(),
+    maintainKeys: () => keys.maintain(),
 
     async signup({ email, password, name }) {
       const passwordHash = await hashPassword(password, opts.scrypt);

@@ -12,8 +12,9 @@ export interface UsersTable {
 }
 
 /**
- * Keys that sign access tokens. Exactly one is active (it signs); retired ones stay published
- * in the JWKS until every token they signed has expired, then can be deleted.
+ * Keys that sign access tokens. One is active; at most one is pending: published ahead of
+ * `signs_from`, when it takes over. Retired ones stay published in the JWKS until every token
+ * they signed has expired, then are deleted.
  */
 export interface SigningKeysTable {
   kid: string;
@@ -24,6 +25,9 @@ export interface SigningKeysTable {
   public_jwk: string;
   active: boolean;
   created_at: Generated<Date>;
+  /** When the key starts signing (the active key's is past, a pending key's ahead). */
+  signs_from: Date;
+  /** When its successor took over; null for the active and the pending key. */
   retired_at: Date | null;
 }
 

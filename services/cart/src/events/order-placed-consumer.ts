@@ -6,13 +6,15 @@ import type { CartDb } from "../db/tables.js";
 
 const registry = createEventRegistry([OrderPlacedSchema]);
 export const CART_GROUP = "cart";
+/** The event types the cart service consumes. */
+export const CART_EVENT_TYPES: readonly string[] = [OrderPlacedSchema.typeName];
 
 /**
  * OrderPlaced: the ordered units leave the orderer's cart, once per event (inbox), in the
  * same transaction as the inbox record. What the shopper added meanwhile stays.
  */
 export function subscribeOrderPlaced(bus: EventBus, db: Kysely<CartDb>, carts: Carts, logger: Logger): Subscription {
-  return bus.subscribe(CART_GROUP, [OrderPlacedSchema.typeName], async (event) => {
+  return bus.subscribe(CART_GROUP, CART_EVENT_TYPES, async (event) => {
     await consumeClaimed(
       db,
       event,

@@ -30,7 +30,8 @@ export const ORDER_CANCELLED_REASON = "order_cancelled";
 
 const SAGA_SCHEMAS = [OrderPlacedSchema, OrderCancelledSchema, PaymentFailedSchema];
 const registry = createEventRegistry(SAGA_SCHEMAS);
-const SAGA_TYPES = SAGA_SCHEMAS.map((s) => s.typeName);
+/** The event types the catalog service consumes. */
+export const CATALOG_EVENT_TYPES: readonly string[] = SAGA_SCHEMAS.map((s) => s.typeName);
 
 type SagaEvent =
   | { readonly kind: "reserve"; readonly orderId: string; readonly items: readonly StockItem[] }
@@ -73,7 +74,7 @@ function apply(catalog: Catalog, trx: Transaction<CatalogDb>, event: SagaEvent):
  * the new stock levels published to watchers.
  */
 export function subscribeSaga(bus: EventBus, db: Kysely<CatalogDb>, catalog: Catalog, logger: Logger): Subscription {
-  return bus.subscribe(CATALOG_GROUP, SAGA_TYPES, async (event) => {
+  return bus.subscribe(CATALOG_GROUP, CATALOG_EVENT_TYPES, async (event) => {
     await consumeStockChange(db, event, logger, deadLetterVia(bus, CATALOG_GROUP), (trx) => apply(catalog, trx, decode(event)));
   });
 }

@@ -16,6 +16,12 @@ import type { Notifications } from "../notification/notification.service.js";
 
 /** The consumer group of the notification service. */
 export const NOTIFICATION_GROUP = "notification";
+/** The event types the notification service consumes. */
+export const NOTIFICATION_EVENT_TYPES: readonly string[] = [
+  UserRegisteredSchema.typeName,
+  OrderPaidSchema.typeName,
+  OrderCancelledSchema.typeName,
+];
 
 const registry = createEventRegistry([UserRegisteredSchema, OrderPaidSchema, OrderCancelledSchema]);
 
@@ -60,24 +66,20 @@ export function subscribeNotifications(opts: {
   logger: Logger;
 }): Subscription {
   const { bus, db, notifications, logger } = opts;
-  return bus.subscribe(
-    NOTIFICATION_GROUP,
-    [UserRegisteredSchema.typeName, OrderPaidSchema.typeName, OrderCancelledSchema.typeName],
-    async (event) => {
-      let pending: Notification | undefined;
-      const result = await consumeClaimed(
-        db,
-        event,
-        async () => {
-          pending = undefined; // a retried attempt starts over: the previous one changed nothing
-          const recorded = await notifications.record(event, factOf(event));
-          pending = recorded?.pending;
-          return recorded !== undefined;
-        },
-        // The inbox row and the notification are one statement.
-        { logger, onDeadLetter: deadLetterVia(bus, NOTIFICATION_GROUP), transaction: false },
-      );
-      if (result === "handled" && pending) await notifications.deliver(pending);
-    },
-  );
+  return bus.subscribe(NOTIFICATION_GROUP, NOTIFICATION_EVENT_TYPES, async (event) => {
+    let pending: Notification | undefined;
+    const result = await consumeClaimed(
+      db,
+      event,
+      async () => {
+        pending = undefined; // a retried attempt starts over: the previous one changed nothing
+        const recorded = await notifications.record(event, factOf(event));
+        pending = recorded?.pending;
+        return recorded !== undefined;
+      },
+      // The inbox row and the notification are one statement.
+      { logger, onDeadLetter: deadLetterVia(bus, NOTIFICATION_GROUP), transaction: false },
+    );
+    if (result === "handled" && pending) await notifications.deliver(pending);
+  });
 }

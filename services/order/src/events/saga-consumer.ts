@@ -18,13 +18,22 @@ import type { SagaEvent } from "../order/saga.js";
 const SCHEMAS = [StockReservedSchema, StockRejectedSchema, PaymentSucceededSchema, PaymentFailedSchema];
 const registry = createEventRegistry(SCHEMAS);
 export const ORDER_GROUP = "order";
+/** The event types the order service consumes. */
+export const ORDER_EVENT_TYPES: readonly string[] = SCHEMAS.map((s) => s.typeName);
 
 function decode(event: Envelope): SagaEvent {
   const msg = registry.decode(event);
   let decoded: SagaEvent;
   if (isMessage(msg, StockReservedSchema)) decoded = { kind: "stock-reserved", orderId: msg.orderId };
   else if (isMessage(msg, StockRejectedSchema)) decoded = { kind: "stock-rejected", orderId: msg.orderId, reason: msg.reason };
-  else if (isMessage(msg, PaymentSucceededSchema)) decoded = { kind: "payment-succeeded", orderId: msg.orderId, paymentId: msg.paymentId };
+  else if (isMessage(msg, PaymentSucceededSchema))
+    decoded = {
+      kind: "payment-succeeded",
+      orderId: msg.orderId,
+      paymentId: msg.paymentId,
+      amountCents: msg.amountCents,
+      currency: msg.currency,
+    };
   else if (isMessage(msg, PaymentFailedSchema)) decoded = { kind: "payment-failed", orderId: msg.orderId, reason: msg.reason };
   else throw new Error(`unexpected event type ${msg.$typeName}`);
   if (!decoded.orderId) throw new Error(`${event.type} ${event.id} without an order id`);
@@ -38,27 +47,23 @@ function decode(event: Envelope): SagaEvent {
  * OrderCancelled it causes; watchers hear of the transitions once that transaction committed.
  */
 export function subscribeSaga(bus: EventBus, db: Kysely<OrderDb>, orders: Orders, logger: Logger): Subscription {
-  return bus.subscribe(
-    ORDER_GROUP,
-    SCHEMAS.map((s) => s.typeName),
-    async (event) => {
-      let applied: AppliedEvent = { updates: [], written: [] };
-      const result = await consumeClaimed(
-        db,
-        event,
-        async (conn) => {
-          applied = { updates: [], written: [] }; // a retried attempt starts over
-          const decoded = decode(event);
-          const consumed = orders.appliesAlone(decoded)
-            ? await orders.consumeAlone(conn, event, decoded)
-            : await conn.transaction().execute((trx) => orders.consumeEvent(trx, event, decoded));
-          if (consumed) applied = consumed;
-          return consumed !== undefined;
-        },
-        // A transaction of the handler's own, unless the event is one statement.
-        { logger, onDeadLetter: deadLetterVia(bus, ORDER_GROUP), transaction: false },
-      );
-      if (result === "handled") orders.announce(applied);
-    },
-  );
+  return bus.subscribe(ORDER_GROUP, ORDER_EVENT_TYPES, async (event) => {
+    let applied: AppliedEvent = { updates: [], written: [] };
+    const result = await consumeClaimed(
+      db,
+      event,
+      async (conn) => {
+        applied = { updates: [], written: [] }; // a retried attempt starts over
+        const decoded = decode(event);
+        const consumed = orders.appliesAlone(decoded)
+          ? await orders.consumeAlone(conn, event, decoded)
+          : await conn.transaction().execute((trx) => orders.consumeEvent(trx, event, decoded));
+        if (consumed) applied = consumed;
+        return consumed !== undefined;
+      },
+      // A transaction of the handler's own, unless the event is one statement.
+      { logger, onDeadLetter: deadLetterVia(bus, ORDER_GROUP), transaction: false },
+    );
+    if (result === "handled") orders.announce(applied);
+  });
 }

@@ -9,7 +9,7 @@ const placed = createCounter({
 
 const finished = createCounter({
   name: "shopmesh_orders_finished_total",
-  help: "Orders that reached a final status: paid, or cancelled with its reason (out_of_stock, payment_declined, …)",
+  help: "Orders that reached a final status (paid, or cancelled with its reason: out_of_stock, payment_declined, …) or were held for an operator (on_hold, with its reason)",
   labelNames: ["service", "status", "reason"],
 });
 
@@ -23,6 +23,7 @@ export const orderMetrics = {
     for (const u of updates) {
       if (u.status === "PAID") finished.inc({ service: "order", status: "paid", reason: "" });
       else if (u.status === "CANCELLED") finished.inc({ service: "order", status: "cancelled", reason: u.cancelReason ?? "" });
+      else if (u.status === "ON_HOLD") finished.inc({ service: "order", status: "on_hold", reason: u.transition.reason });
     }
   },
 };

@@ -340,6 +340,7 @@ export function toOrder(row: OrderRow, items: readonly OrderItem[], history: rea
     currency: row.currency,
     status: row.status,
     cancelReason: row.cancel_reason ?? undefined,
+    holdReason: row.status === "ON_HOLD" ? history.findLast((t) => t.to === "ON_HOLD")?.reason : undefined,
     paymentId: row.payment_id ?? undefined,
     history,
     createdAt: new Date(row.created_at),

@@ -298,9 +298,11 @@ export function createOrders({
       logger.warn(log, "event for an unknown order ignored");
       return { updates: [], written: [] };
     }
-    const reaction = reactTo(row.status, event);
+    const reaction = reactTo(row.status, event, { totalCents: row.total_cents, currency: row.currency });
     if (reaction.kind === "ignore") {
-      if (reaction.why === "stale") logger.info({ ...log, status: row.status }, "stale event ignored");
+      if (reaction.why === "stale" && row.status === "ON_HOLD" && event.kind === "payment-succeeded")
+        logger.error({ ...log, status: row.status, payment_id: event.paymentId }, "another payment succeeded for an order on hold");
+      else if (reaction.why === "stale") logger.info({ ...log, status: row.status }, "stale event ignored");
       else if (event.kind === "payment-succeeded")
         logger.error({ ...log, status: row.status }, "payment succeeded for a cancelled order; it needs a refund");
       else logger.warn({ ...log, status: row.status }, "event contradicting the order's status ignored");
@@ -334,6 +336,21 @@ export function createOrders({
         last.to === "PAID" ? orderPaid(facts, paymentId ?? "", at) : orderCancelled(facts, last.reason, last.from as OrderStatus, at);
       // The transitions, the order's row and its event in one statement.
       written = await writeOutbox(trx, event, repo.orderChange(row.id, steps, change));
+    }
+    if (last.to === "ON_HOLD" && event.kind === "payment-succeeded") {
+      // Money moved, but not the order's total: an operator must look at it.
+      logger.error(
+        {
+          ...log,
+          reason: last.reason,
+          payment_id: event.paymentId,
+          total_cents: row.total_cents,
+          currency: row.currency,
+          paid_cents: event.amountCents,
+          paid_currency: event.currency,
+        },
+        "payment does not match the order's total; order held for an operator",
+      );
     }
     logger.info({ ...log, from: row.status, to: last.to, reason: last.reason }, "order status changed");
     const updates = steps.map((t) => ({

@@ -3,8 +3,8 @@
  * transport types.
  */
 
-/** Where an order is in checkout. PAID and CANCELLED are final. */
-export type OrderStatus = "PENDING" | "STOCK_RESERVED" | "PAID" | "CANCELLED";
+/** Where an order is in checkout. PAID and CANCELLED are final; ON_HOLD waits for an operator. */
+export type OrderStatus = "PENDING" | "STOCK_RESERVED" | "PAID" | "CANCELLED" | "ON_HOLD";
 
 /** A status or, before the first transition, none. */
 export type StatusOrNone = OrderStatus | "UNSPECIFIED";
@@ -19,6 +19,10 @@ export const MAX_TOTAL_CENTS = 2_147_483_647;
 export const REASON_PLACED = "placed";
 export const REASON_STOCK_RESERVED = "stock_reserved";
 export const REASON_PAID = "paid";
+
+/** Why an order is ON_HOLD: its payment succeeded, but not for its total. */
+export const HOLD_PAYMENT_AMOUNT_MISMATCH = "payment_amount_mismatch";
+export const HOLD_PAYMENT_CURRENCY_MISMATCH = "payment_currency_mismatch";
 
 /** Cancel reasons the order service sets itself. */
 export const CANCEL_OUT_OF_STOCK = "out_of_stock";
@@ -50,6 +54,8 @@ export interface Order {
   readonly currency: string;
   readonly status: OrderStatus;
   readonly cancelReason: string | undefined;
+  /** Why the order is ON_HOLD (the reason of the transition that held it); undefined otherwise. */
+  readonly holdReason: string | undefined;
   readonly paymentId: string | undefined;
   /** Oldest first; the first is UNSPECIFIED → PENDING. */
   readonly history: readonly StatusTransition[];
@@ -109,6 +115,22 @@ export function priceOrder(lines: readonly CartLine[], products: ReadonlyMap<str
   }
   if (totalCents > MAX_TOTAL_CENTS) return { kind: "too-large" };
   return { kind: "priced", items, totalCents, currency: currencies[0]! };
+}
+
+/** What an order is to be paid: its total, in its currency. */
+export interface AmountDue {
+  readonly totalCents: number;
+  readonly currency: string;
+}
+
+/**
+ * Why a payment of `amountCents` in `currency` cannot pay an order due `due`, or undefined when
+ * it is exactly the total. A currency mismatch wins: an amount in another currency says nothing.
+ */
+export function paymentMismatch(due: AmountDue, amountCents: number, currency: string): string | undefined {
+  if (currency !== due.currency) return HOLD_PAYMENT_CURRENCY_MISMATCH;
+  if (amountCents !== due.totalCents) return HOLD_PAYMENT_AMOUNT_MISMATCH;
+  return undefined;
 }
 
 /** The order's cancel reason when its payment failed with the payment service's `reason`. */

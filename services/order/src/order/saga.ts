@@ -1,7 +1,9 @@
 import {
+  type AmountDue,
   cancelReasonForPaymentFailure,
   cancelReasonForStockRejection,
   type OrderStatus,
+  paymentMismatch,
   REASON_PAID,
   REASON_STOCK_RESERVED,
 } from "./order.js";
@@ -10,7 +12,13 @@ import {
 export type SagaEvent =
   | { readonly kind: "stock-reserved"; readonly orderId: string }
   | { readonly kind: "stock-rejected"; readonly orderId: string; readonly reason: string }
-  | { readonly kind: "payment-succeeded"; readonly orderId: string; readonly paymentId: string }
+  | {
+      readonly kind: "payment-succeeded";
+      readonly orderId: string;
+      readonly paymentId: string;
+      readonly amountCents: number;
+      readonly currency: string;
+    }
   | { readonly kind: "payment-failed"; readonly orderId: string; readonly reason: string };
 
 export interface Step {
@@ -38,8 +46,13 @@ const conflict = { kind: "ignore", why: "conflict" } as const;
  * payment before its reservation. The payment service charges only after StockReserved, so a
  * payment result for a PENDING order implies the reservation: it is recorded first
  * (PENDING → STOCK_RESERVED → PAID or CANCELLED) and the late StockReserved is then stale.
+ *
+ * A payment pays the order only when its amount and currency are the order's total (`due`):
+ * whatever produced it, any other PaymentSucceeded holds the order for an operator (ON_HOLD,
+ * with the mismatch as its reason) and never makes it PAID. A held order stays held: later
+ * payment results are for the operator to weigh.
  */
-export function reactTo(status: OrderStatus, event: SagaEvent): Reaction {
+export function reactTo(status: OrderStatus, event: SagaEvent, due: AmountDue): Reaction {
   switch (event.kind) {
     case "stock-reserved":
       return status === "PENDING" ? { kind: "apply", steps: [reserved] } : stale;
@@ -49,10 +62,11 @@ export function reactTo(status: OrderStatus, event: SagaEvent): Reaction {
       return status === "CANCELLED" ? stale : conflict;
     }
     case "payment-succeeded": {
-      const paid: Step = { to: "PAID", reason: REASON_PAID };
-      if (status === "PENDING") return { kind: "apply", steps: [reserved, paid], paymentId: event.paymentId };
-      if (status === "STOCK_RESERVED") return { kind: "apply", steps: [paid], paymentId: event.paymentId };
-      return status === "PAID" ? stale : conflict;
+      const mismatch = paymentMismatch(due, event.amountCents, event.currency);
+      const settle: Step = mismatch === undefined ? { to: "PAID", reason: REASON_PAID } : { to: "ON_HOLD", reason: mismatch };
+      if (status === "PENDING") return { kind: "apply", steps: [reserved, settle], paymentId: event.paymentId };
+      if (status === "STOCK_RESERVED") return { kind: "apply", steps: [settle], paymentId: event.paymentId };
+      return status === "PAID" || status === "ON_HOLD" ? stale : conflict;
     }
     case "payment-failed": {
       const cancel: Step = { to: "CANCELLED", reason: cancelReasonForPaymentFailure(event.reason) };

@@ -11,6 +11,7 @@ const previous: Record<OrderStatus, OrderStatus | "UNSPECIFIED"> = {
   STOCK_RESERVED: "PENDING",
   PAID: "STOCK_RESERVED",
   CANCELLED: "PENDING",
+  ON_HOLD: "STOCK_RESERVED",
 };
 
 function update(orderId: string, seq: number, status: OrderStatus): StatusUpdate {

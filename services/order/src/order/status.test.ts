@@ -2,13 +2,16 @@ import { describe, expect, it } from "vitest";
 import type { OrderStatus, StatusOrNone } from "./order.js";
 import { canTransition, IllegalTransitionError, isFinal, transition } from "./status.js";
 
-const statuses: OrderStatus[] = ["PENDING", "STOCK_RESERVED", "PAID", "CANCELLED"];
+const statuses: OrderStatus[] = ["PENDING", "STOCK_RESERVED", "PAID", "CANCELLED", "ON_HOLD"];
 const allowed: Array<[StatusOrNone, OrderStatus]> = [
   ["UNSPECIFIED", "PENDING"],
   ["PENDING", "STOCK_RESERVED"],
   ["PENDING", "CANCELLED"],
   ["STOCK_RESERVED", "PAID"],
   ["STOCK_RESERVED", "CANCELLED"],
+  ["STOCK_RESERVED", "ON_HOLD"],
+  ["ON_HOLD", "PAID"],
+  ["ON_HOLD", "CANCELLED"],
 ];
 
 describe("order status machine", () => {
@@ -29,7 +32,7 @@ describe("order status machine", () => {
     expect(() => transition("CANCELLED", "PENDING")).toThrow(IllegalTransitionError);
   });
 
-  it("PAID and CANCELLED are final", () => {
+  it("PAID and CANCELLED are final; ON_HOLD waits for an operator", () => {
     expect(statuses.filter(isFinal)).toEqual(["PAID", "CANCELLED"]);
   });
 });

@@ -2,14 +2,17 @@ import type { OrderStatus, StatusOrNone } from "./order.js";
 
 /**
  * The order status machine: UNSPECIFIED → PENDING (placing), PENDING → STOCK_RESERVED → PAID,
- * PENDING → CANCELLED, STOCK_RESERVED → CANCELLED. PAID and CANCELLED are final.
+ * PENDING → CANCELLED, STOCK_RESERVED → CANCELLED, STOCK_RESERVED → ON_HOLD (a payment that is
+ * not the order's total). PAID and CANCELLED are final; an operator settles an ON_HOLD order as
+ * PAID or CANCELLED.
  */
 const next: Readonly<Record<StatusOrNone, readonly OrderStatus[]>> = {
   UNSPECIFIED: ["PENDING"],
   PENDING: ["STOCK_RESERVED", "CANCELLED"],
-  STOCK_RESERVED: ["PAID", "CANCELLED"],
+  STOCK_RESERVED: ["PAID", "CANCELLED", "ON_HOLD"],
   PAID: [],
   CANCELLED: [],
+  ON_HOLD: ["PAID", "CANCELLED"],
 };
 
 /** A transition the machine does not allow was asked for. */

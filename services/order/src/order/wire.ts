@@ -17,6 +17,7 @@ const protoStatuses: Readonly<Record<StatusOrNone, ProtoStatus>> = {
   STOCK_RESERVED: ProtoStatus.STOCK_RESERVED,
   PAID: ProtoStatus.PAID,
   CANCELLED: ProtoStatus.CANCELLED,
+  ON_HOLD: ProtoStatus.ON_HOLD,
 };
 
 export function toProtoStatus(status: StatusOrNone): ProtoStatus {
@@ -34,6 +35,8 @@ export function fromProtoStatus(status: ProtoStatus): OrderStatus | undefined {
       return "PAID";
     case ProtoStatus.CANCELLED:
       return "CANCELLED";
+    case ProtoStatus.ON_HOLD:
+      return "ON_HOLD";
     default:
       return undefined;
   }

@@ -22,6 +22,7 @@ export function toProtoOrder(o: Order): ProtoOrder {
     createdAt: timestampFromDate(o.createdAt),
     updatedAt: timestampFromDate(o.updatedAt),
     paymentId: o.paymentId ?? "",
+    holdReason: o.holdReason ?? "",
   });
 }
 

@@ -16,7 +16,8 @@ import type { Payments, RecordedSagaEvent, SagaEvent } from "../payment/payment.
 
 const registry = createEventRegistry([OrderPlacedSchema, StockReservedSchema, StockRejectedSchema]);
 export const PAYMENT_GROUP = "payment";
-const SAGA_TYPES = [OrderPlacedSchema, StockReservedSchema, StockRejectedSchema].map((s) => s.typeName);
+/** The event types the payment service consumes. */
+export const PAYMENT_EVENT_TYPES: readonly string[] = [OrderPlacedSchema, StockReservedSchema, StockRejectedSchema].map((s) => s.typeName);
 
 function decode(event: Envelope): SagaEvent {
   const msg = registry.decode(event);
@@ -36,7 +37,7 @@ function decode(event: Envelope): SagaEvent {
  * by a redelivery or a restart when a crash interrupted it.
  */
 export function subscribeSaga(bus: EventBus, db: Kysely<PaymentDb>, payments: Payments, logger: Logger): Subscription {
-  return bus.subscribe(PAYMENT_GROUP, SAGA_TYPES, async (event) => {
+  return bus.subscribe(PAYMENT_GROUP, PAYMENT_EVENT_TYPES, async (event) => {
     let orderId: string | undefined;
     let recorded: RecordedSagaEvent | undefined;
     const result = await consumeClaimed(

@@ -10,6 +10,20 @@ export type CheckoutFact =
   | { readonly kind: "placed"; readonly intent: ChargeIntent }
   | { readonly kind: "stock"; readonly orderId: string; readonly stock: "reserved" | "rejected" };
 
+/** What OrderPlaced told of an order's charge; undefined when no OrderPlaced was recorded for it. */
+export async function findPlacedCheckout(
+  db: Db,
+  orderId: string,
+): Promise<{ readonly userId: string; readonly amountCents: number; readonly currency: string } | undefined> {
+  const row = await db
+    .selectFrom("checkouts")
+    .select(["user_id", "amount_cents", "currency"])
+    .where("order_id", "=", orderId)
+    .where("placed", "=", true)
+    .executeTakeFirst();
+  return row && { userId: row.user_id ?? "", amountCents: row.amount_cents ?? 0, currency: row.currency ?? "" };
+}
+
 /** The payment a checkout creates once it is placed and its stock reserved. */
 export interface NewPayment {
   readonly id: string;

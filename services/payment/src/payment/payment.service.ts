@@ -21,7 +21,7 @@ import {
   type TokenizedCard,
   tokenizeCard,
 } from "../provider/fake-provider.js";
-import { type CheckoutFact, recordCheckout } from "./checkout.repository.js";
+import { type CheckoutFact, findPlacedCheckout, recordCheckout } from "./checkout.repository.js";
 import { type ChargeIntent, canRefund, type FailureReason, type Payment, sameCharge } from "./payment.js";
 import { paymentEvent } from "./payment-events.js";
 import * as repo from "./payment.repository.js";
@@ -85,7 +85,11 @@ export interface ListQuery {
 export interface Payments {
   /** Tokenizes a card number given as its digits (the handler checked it). */
   tokenizeCard(digits: string): Promise<TokenizedCard>;
-  /** Charges an order once; asking again returns its payment (settling it if a crash left it PENDING). */
+  /**
+   * Charges an order once; asking again returns its payment (settling it if a crash left it
+   * PENDING). FAILED_PRECONDITION for an order no OrderPlaced told of, or told of with another
+   * user, amount or currency.
+   */
   charge(intent: ChargeIntent): Promise<Payment>;
   refund(orderId: string, reason: string): Promise<Payment>;
   /** The caller's payment by id or order id; NOT_FOUND for another user's. */
@@ -212,6 +216,14 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
     },
 
     async charge(intent) {
+      if (!(await repo.findChargeByOrderId(db, intent.orderId))) {
+        // Only what the order service announced can be charged, and only as it announced it.
+        const placed = await findPlacedCheckout(db, intent.orderId);
+        if (!placed) throw failedPrecondition(`order ${intent.orderId} is unknown here: no OrderPlaced was recorded for it`);
+        if (placed.userId !== intent.userId || placed.amountCents !== intent.amountCents || placed.currency !== intent.currency) {
+          throw failedPrecondition(`order ${intent.orderId} was placed by another user, or for another amount or currency`);
+        }
+      }
       const { payment, created, paymentMethod } = await createPending(db, intent);
       if (!created && !sameCharge(payment, intent)) {
         throw alreadyExists(`order ${intent.orderId} was charged with another user, amount or currency`);

@@ -15,7 +15,8 @@ export const file_shop_payment_v1_events: GenFile = /*@__PURE__*/
   fileDesc("ChxzaG9wL3BheW1lbnQvdjEvZXZlbnRzLnByb3RvEg9zaG9wLnBheW1lbnQudjEiowEKEFBheW1lbnRTdWNjZWVkZWQSEgoKcGF5bWVudF9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEhQKDGFtb3VudF9jZW50cxgEIAEoBRIQCghjdXJyZW5jeRgFIAEoCRIwCgxzdWNjZWVkZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIq0BCg1QYXltZW50RmFpbGVkEhIKCnBheW1lbnRfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRIUCgxhbW91bnRfY2VudHMYBCABKAUSEAoIY3VycmVuY3kYBSABKAkSDgoGcmVhc29uGAYgASgJEi0KCWZhaWxlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAisQEKD1BheW1lbnRSZWZ1bmRlZBISCgpwYXltZW50X2lkGAEgASgJEhAKCG9yZGVyX2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSFAoMYW1vdW50X2NlbnRzGAQgASgFEhAKCGN1cnJlbmN5GAUgASgJEg4KBnJlYXNvbhgGIAEoCRIvCgtyZWZ1bmRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
- * An order was charged. Key: order_id. Order moves to PAID.
+ * An order was charged. Key: order_id. Order moves to PAID when amount_cents and currency are
+ * its total; otherwise it is held for an operator (ON_HOLD).
  *
  * @generated from message shop.payment.v1.PaymentSucceeded
  */

@@ -518,7 +518,9 @@ export const PaymentService: GenService<{
   },
   /**
    * Internal: charges an order. Idempotent per order id: asking again returns the payment
-   * recorded the first time (ALREADY_EXISTS if amount, currency or user differ). Transient
+   * recorded the first time (ALREADY_EXISTS if amount, currency or user differ). Only an order
+   * the payment service heard of through OrderPlaced can be charged, with that event's user,
+   * amount and currency: FAILED_PRECONDITION otherwise. Transient
    * provider failures are retried with backoff inside the call; a decline or exhausted retries
    * are an answer (status FAILED with a failure_reason), not an error. The saga charges from
    * events (OrderPlaced + StockReserved) with the same logic.

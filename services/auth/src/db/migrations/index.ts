@@ -1,9 +1,11 @@
 import { outboxMigrations } from "@shopmesh/platform";
 import type { Migration } from "kysely";
 import * as createAuth from "./20261124T0800_create_auth.js";
+import * as signingKeyRotation from "./20261207T0500_signing_key_rotation.js";
 
 /** Migrations of the auth schema, by name; names sort in the order they apply. */
 export const authMigrations: Readonly<Record<string, Migration>> = {
   ...outboxMigrations,
   "20261124T0800_create_auth": createAuth,
+  "20261207T0500_signing_key_rotation": signingKeyRotation,
 };

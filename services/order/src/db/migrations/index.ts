@@ -1,10 +1,12 @@
 import { inboxMigrations, outboxMigrations } from "@shopmesh/platform";
 import type { Migration } from "kysely";
 import * as createOrders from "./20261125T0900_create_orders.js";
+import * as orderOnHold from "./20261207T0900_order_on_hold.js";
 
 /** Migrations of the order schema, by name; names sort in the order they apply. */
 export const orderMigrations: Readonly<Record<string, Migration>> = {
   ...outboxMigrations,
   ...inboxMigrations,
   "20261125T0900_create_orders": createOrders,
+  "20261207T0900_order_on_hold": orderOnHold,
 };
