@@ -66,6 +66,9 @@ COPY --from=build /app/docs/api docs/api
 COPY --from=build /app/launcher/dist launcher/dist
 # The node image's unprivileged user, by number so that Kubernetes' runAsNonRoot can verify it.
 # The files stay root's: the processes cannot change their own code.
+# The mount point of the mesh's certificates (docker compose's tls volume), the user's own so
+# that a new volume mounted there is writable by the certs container.
+RUN mkdir -p /tls && chown 1000:1000 /tls
 USER 1000:1000
 # Edge; admin server (/metrics, /healthz, /readyz); the services' gRPC ports.
 EXPOSE 8080 9464 50051-50056

@@ -25,9 +25,10 @@ const shared = {
 export default defineConfig({
   test: {
     ...shared,
-    // A Postgres server for the run when DATABASE_URL names none. Set here, on the root, it runs
-    // once for the whole run whichever projects run.
-    globalSetup: ["platform/src/testing/postgres-setup.ts"],
+    // A Postgres server for the run when DATABASE_URL names none, and the test mesh's
+    // certificates when SHOPMESH_TLS_DIR names none. Set here, on the root, they run once for the
+    // whole run whichever projects run.
+    globalSetup: ["platform/src/testing/postgres-setup.ts", "platform/src/testing/tls-setup.ts"],
     projects: [
       { test: { ...shared, name: "unit", include: testFiles, exclude: [...ignored, ...distributedFiles, ...browserFiles] } },
       { test: { ...shared, name: "distributed", include: distributedFiles, exclude: ignored } },

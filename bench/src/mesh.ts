@@ -144,7 +144,11 @@ export async function startMesh(options: MeshStartOptions): Promise<{ system: Ru
         if (urlLine !== undefined) urlLineMs = readyMs;
       }
       return {
-        system: addresses?.postgres ? { ...system, postgresUrl: addresses.postgres } : system,
+        system: {
+          ...system,
+          ...(addresses?.postgres ? { postgresUrl: addresses.postgres } : {}),
+          ...(addresses?.tls ? { tlsDir: addresses.tls } : {}),
+        },
         figures: { label: options.label, freshDataDir: options.freshDataDir, readyMs, urlLineMs, urlLine, memory },
       };
     }

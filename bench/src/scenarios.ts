@@ -6,7 +6,7 @@
 // bare kafkajs baseline (kafka-bare.ts). A load scenario compares its rate with the scenario
 // named in `baseline` ("baseline" unless it says otherwise), measured earlier in the same run.
 import * as grpc from "@grpc/grpc-js";
-import { closeClient, createClient } from "@shopmesh/platform";
+import { closeClient, createClient, createMeshTls } from "@shopmesh/platform";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import type { CallLoad } from "./call-load.js";
 import { CHANNEL_OPTIONS, ECHO_PATH, PAYLOAD, passthrough } from "./echo.js";
@@ -235,7 +235,9 @@ export const SCENARIOS: readonly Scenario[] = [
     async prepare({ system, productId }) {
       const id = await productId();
       const address = grpcAddress(system, "catalog");
-      const catalog = createClient(CatalogService, address);
+      // Over mutual TLS as order, catalog's caller in the mesh, when the mesh runs it.
+      const tls = system.tlsDir ? createMeshTls({ dir: system.tlsDir, workload: "order" }) : undefined;
+      const catalog = createClient(CatalogService, address, { tls });
       const reply = await catalog.getProduct({ id });
       if (reply.product?.id !== id) throw new HarnessError(`probe catalog GetProduct at ${address}: no product ${id} in the reply`);
       return {

@@ -9,7 +9,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dropServiceDatabases, formatReport, reconcile, Shopper, serviceNames, startDistributed } from "@shopmesh/launcher";
-import { closeClient, createClient, createLogger } from "@shopmesh/platform";
+import { closeClient, createClient, createLogger, createMeshTls } from "@shopmesh/platform";
 import { startKafkaTestBroker } from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { OrderService, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
@@ -64,8 +64,10 @@ async function main(): Promise<number> {
     },
   );
   const logger = createLogger({ level: "silent" });
-  const catalog = createClient(CatalogService, mesh.services.catalog, { logger });
-  const orders = createClient(OrderService, mesh.services.order, { logger });
+  // The soak's own reads and its closing reconciliation speak as the reconcile tool.
+  const tls = mesh.tlsDir ? createMeshTls({ dir: mesh.tlsDir, workload: "reconcile" }) : undefined;
+  const catalog = createClient(CatalogService, mesh.services.catalog, { logger, tls });
+  const orders = createClient(OrderService, mesh.services.order, { logger, tls });
   let failed = false;
   try {
     // Enough stock that most checkouts can be paid.
@@ -189,7 +191,7 @@ async function main(): Promise<number> {
     }
     const report = await reconcile(
       { order: mesh.services.order, payment: mesh.services.payment, catalog: mesh.services.catalog },
-      { stuckAfterMs: 60_000, settleMs: 0, logger },
+      { stuckAfterMs: 60_000, settleMs: 0, logger, tls },
     );
     process.stdout.write(formatReport(report));
     const mb = (v: number | undefined) => (v === undefined ? null : toMB(v));

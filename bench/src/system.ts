@@ -16,6 +16,8 @@ export interface RunningSystem {
   readonly metricsUrl?: string;
   /** A superuser's URL of the PostgreSQL server of its databases, when the bench can reach it (the embedded mesh's). */
   readonly postgresUrl?: string;
+  /** The folder of the mesh's certificates when its gRPC speaks mutual TLS. */
+  readonly tlsDir?: string;
   memory(): MemorySample;
   stop(): Promise<StopOutcome>;
 }

@@ -1,4 +1,14 @@
-import { ConfigError, type ConfigOf, env, loadConfig, metricsVars, tracingVars, type VarSpec } from "@shopmesh/platform";
+import {
+  ConfigError,
+  type ConfigOf,
+  checkTlsConfig,
+  env,
+  loadConfig,
+  metricsVars,
+  tlsVars,
+  tracingVars,
+  type VarSpec,
+} from "@shopmesh/platform";
 
 /**
  * The environment variable that carries the address of each service the edge can front, keyed
@@ -82,7 +92,6 @@ export const edgeConfigSchema = {
     default: 0,
     min: 0,
   }),
-  NODE_ENV: env.string({ doc: '"production" forbids FAULTS_ENABLED: no public request can inject a fault', default: "development" }),
   FAULTS_ENABLED: env.bool({
     doc: "pass the `x-fault` header of requests on to the services (which honour it when their own FAULTS_ENABLED is set); refused when NODE_ENV=production",
     default: false,
@@ -90,6 +99,8 @@ export const edgeConfigSchema = {
   LOG_LEVEL: env.oneOf<LogLevel>(["trace", "debug", "info", "warn", "error", "fatal", "silent"], { doc: "log level", default: "info" }),
   // Its own port: metrics never go out on the public one.
   ...metricsVars(),
+  // Mutual TLS of its calls to the services (its public listener is plain HTTP).
+  ...tlsVars(),
   ...tracingVars(),
   ...upstreamSchema,
 };
@@ -100,6 +111,7 @@ export type EdgeConfig = ConfigOf<typeof edgeConfigSchema>;
 export function readEdgeConfig(source: Record<string, string | undefined> = process.env): EdgeConfig {
   const config = loadConfig(edgeConfigSchema, source);
   checkFaults(config);
+  checkTlsConfig(config);
   return config;
 }
 

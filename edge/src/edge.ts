@@ -10,6 +10,7 @@ import {
   createClient,
   createGrpcJwksProvider,
   createTokenVerifier,
+  meshTlsOf,
 } from "@shopmesh/platform";
 import { Health } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
@@ -57,6 +58,8 @@ export type EdgeSettings = Pick<
       | "EDGE_H2_MAX_CONCURRENT_STREAMS"
       | "FAULTS_ENABLED"
       | "NODE_ENV"
+      | "SHOPMESH_MTLS"
+      | "SHOPMESH_TLS_DIR"
       | keyof ProtectionSettings
     >
   > &
@@ -142,8 +145,11 @@ export function createEdge(opts: EdgeOptions): Edge {
   const log = opts.logger;
   const addresses = opts.upstreams ?? upstreamsFromConfig(config);
   const authAddress = addresses[AuthService.typeName];
+  // The edge's calls to the services go over mutual TLS as the "edge" workload (when configured);
+  // its own public listener is unchanged.
+  const tls = meshTlsOf(config, "edge", log);
   // With auth among the upstreams, tokens are verified here from its JWKS (fetched once, cached).
-  const jwksClient = authAddress ? createClient(AuthService, authAddress, { logger: log }) : undefined;
+  const jwksClient = authAddress ? createClient(AuthService, authAddress, { logger: log, tls }) : undefined;
   const authenticate =
     opts.authenticate ??
     (jwksClient
@@ -196,7 +202,10 @@ export function createEdge(opts: EdgeOptions): Edge {
   const build = (services: DescService[]) => {
     for (const service of services) {
       const address = addresses[service.typeName] as string;
-      upstreams.set(service.typeName, connectUpstream(service, address, { logger: log, defaultTimeoutMs: config.EDGE_REQUEST_TIMEOUT_MS }));
+      upstreams.set(
+        service.typeName,
+        connectUpstream(service, address, { logger: log, defaultTimeoutMs: config.EDGE_REQUEST_TIMEOUT_MS, tls }),
+      );
     }
     const methods = publicSurface(services);
     const forwarder = createForwarder({

@@ -1,9 +1,10 @@
-import { createAdminServer, createLogger, registerReadiness, setupTracing, shutdownTracing } from "@shopmesh/platform";
+import { createAdminServer, createLogger, registerReadiness, requireTlsDir, setupTracing, shutdownTracing } from "@shopmesh/platform";
 import { readEdgeConfig, upstreamsFromConfig } from "./config.js";
 import { createEdge } from "./edge.js";
 
 /** Distributed entry: `node edge/dist/main.js`, configured by environment variables. */
 const config = readEdgeConfig();
+requireTlsDir(config);
 setupTracing(config);
 const logger = createLogger({ name: "edge", level: config.LOG_LEVEL });
 const upstreams = upstreamsFromConfig(config);

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type CallOptions, closeClient, createClient, type Logger } from "@shopmesh/platform";
+import { type CallOptions, closeClient, createClient, type Logger, type MeshTls, workloadOfService } from "@shopmesh/platform";
 import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import type { HeaderReader } from "./authenticate.js";
 
@@ -23,16 +23,17 @@ export interface UpstreamOptions {
   readonly logger: Logger;
   /** Deadline of unary calls that carry none; the edge always passes one. */
   readonly defaultTimeoutMs: number;
+  /** Mutual TLS as the edge workload; the upstream must present the certificate of its service's workload. */
+  readonly tls?: MeshTls;
 }
 
 export function connectUpstream(service: DescService, address: string, opts: UpstreamOptions): Upstream {
-  const client = createClient(service, address, { logger: opts.logger, defaultTimeoutMs: opts.defaultTimeoutMs }) as unknown as Record<
-    string,
-    UpstreamMethod
-  >;
-  // Same target and channel options as the calls: grpc-js shares the subchannel, so health
-  // checks ride the connection the calls use.
-  const health = createClient(Health, address, { logger: opts.logger, defaultTimeoutMs: opts.defaultTimeoutMs });
+  const serverWorkload = workloadOfService(service.typeName);
+  const common = { logger: opts.logger, defaultTimeoutMs: opts.defaultTimeoutMs, tls: opts.tls, serverWorkload };
+  const client = createClient(service, address, common) as unknown as Record<string, UpstreamMethod>;
+  // Same target, credentials and channel options as the calls: grpc-js shares the subchannel, so
+  // health checks ride the connection the calls use.
+  const health = createClient(Health, address, common);
   return {
     service,
     address,

@@ -12,6 +12,7 @@ import { PaymentService } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type EmbeddedMesh, startEmbedded } from "./embedded-mesh.js";
 import { rest, Shopper } from "./shopper.js";
+import { testMeshTls } from "@shopmesh/platform/testing";
 
 /**
  * Who may call what: every method the edge exposes to signed-in users (and a few public and
@@ -188,7 +189,7 @@ async function call(c: Case, channel: Channel, principal: Principal): Promise<{ 
       return { ok: true, res: await fn(c.request(), { headers }) };
     }
     const name = c.service.typeName.split(".")[1] as string;
-    const client = createClient(c.service, mesh.services[name] as string) as any;
+    const client = createClient(c.service, mesh.services[name] as string, { tls: testMeshTls() }) as any;
     try {
       const fn = client[method.localName];
       if (method.methodKind === "server_streaming") {

@@ -13,6 +13,7 @@ import { PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/p
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedMesh, startEmbedded } from "./embedded-mesh.js";
 import { rest, Shopper } from "./shopper.js";
+import { testMeshTls } from "@shopmesh/platform/testing";
 
 /**
  * The checkout saga end to end in embedded mode (every service, the in-process bus, the edge),
@@ -61,7 +62,7 @@ async function settle(ms = 200): Promise<void> {
 }
 
 function withPayments<T>(fn: (payments: ReturnType<typeof createClient<typeof PaymentService>>) => Promise<T>): Promise<T> {
-  const payments = createClient(PaymentService, mesh.services.payment as string);
+  const payments = createClient(PaymentService, mesh.services.payment as string, { tls: testMeshTls() });
   return fn(payments).finally(() => closeClient(payments));
 }
 
@@ -137,7 +138,7 @@ describe("checkout through the edge's REST routes", () => {
   it("cancels an order the stock cannot cover as out_of_stock without charging", async () => {
     const shopper = await signup("short");
     const p = product(3);
-    const catalog = createClient(CatalogService, mesh.services.catalog as string);
+    const catalog = createClient(CatalogService, mesh.services.catalog as string, { tls: testMeshTls() });
     try {
       const available = await stock(p.id);
       await catalog.adjustStock({ productId: p.id, delta: 1 - available, reason: "recount" });
@@ -259,7 +260,8 @@ describe("who may do what", () => {
     expect((await connectCart.getCart({}, { headers })).cart?.items).toEqual([]);
 
     for (const address of [`127.0.0.1:${mesh.edgePort}`, mesh.services.order as string]) {
-      const orders = createClient(OrderService, address);
+      // The edge's public port is plaintext; the service's own port speaks mutual TLS.
+      const orders = createClient(OrderService, address, { tls: address === mesh.services.order ? testMeshTls() : undefined });
       try {
         await expect(orders.getOrder({ id: placed.order_id }, { metadata: headers })).rejects.toMatchObject({ code: Code.NotFound });
         await expect(orders.getOrder({ id: placed.order_id })).rejects.toMatchObject({ code: Code.Unauthenticated });
@@ -320,7 +322,7 @@ describe("order status streams", () => {
 describe("the last units", () => {
   it("sells the last 5 units to exactly 5 of 20 shoppers checking out at once; the rest are cancelled out_of_stock and never charged", async () => {
     const p = product(9);
-    const catalog = createClient(CatalogService, mesh.services.catalog as string);
+    const catalog = createClient(CatalogService, mesh.services.catalog as string, { tls: testMeshTls() });
     try {
       await catalog.adjustStock({ productId: p.id, delta: 5 - (await stock(p.id)), reason: "last units" });
     } finally {

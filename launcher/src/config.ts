@@ -1,4 +1,14 @@
-import { ConfigError, type ConfigOf, env, loadConfig, logLevels, metricsVars, tracingVars } from "@shopmesh/platform";
+import {
+  ConfigError,
+  type ConfigOf,
+  checkTlsConfig,
+  env,
+  loadConfig,
+  logLevels,
+  metricsVars,
+  tlsVars,
+  tracingVars,
+} from "@shopmesh/platform";
 
 /** Settings of embedded mode itself; each service and the edge also read their own variables. */
 export const embeddedConfigSchema = {
@@ -22,6 +32,8 @@ export const embeddedConfigSchema = {
   ...metricsVars(),
   // One tracing set-up for the process; each service's spans carry its own service.name.
   ...tracingVars(),
+  // The mesh's certificates: issued and renewed by the launcher, under the data folder by default.
+  ...tlsVars(),
 };
 
 export type EmbeddedConfig = ConfigOf<typeof embeddedConfigSchema>;
@@ -30,6 +42,7 @@ const units = new Set(["auth", "catalog", "cart", "order", "payment", "notificat
 
 export function readEmbeddedConfig(source: Record<string, string | undefined> = process.env): EmbeddedConfig {
   const cfg = loadConfig(embeddedConfigSchema, source);
+  checkTlsConfig(cfg);
   const worker = cfg.SHOPMESH_WORKER_THREAD;
   if (worker.length === 1 && worker[0] === "none") return { ...cfg, SHOPMESH_WORKER_THREAD: [] };
   const unknown = worker.filter((u) => !units.has(u));
@@ -57,6 +70,12 @@ export const distributedConfigSchema = {
   KAFKA_BROKERS: env.addresses({ doc: "Kafka bootstrap brokers (comma-separated host:port), passed to every service" }),
   EDGE_PORT: env.port({ doc: "port of the edge (0 picks a free one)", default: 8080 }),
   LOG_LEVEL: env.oneOf(logLevels, { doc: "minimum level of the log lines of every process", default: "info" }),
+  SHOPMESH_DATA_DIR: env.string({
+    doc: "folder the distributed launcher keeps the mesh's certificates in (tls/, unless SHOPMESH_TLS_DIR says otherwise)",
+    default: ".data",
+  }),
+  // The mesh's certificates: issued and renewed by the launcher, passed to every process.
+  ...tlsVars(),
 };
 
 export type DistributedConfig = ConfigOf<typeof distributedConfigSchema>;
@@ -66,6 +85,7 @@ const MAX_DB_PREFIX = 63 - "_notification".length;
 
 export function readDistributedConfig(source: Record<string, string | undefined> = process.env): DistributedConfig {
   const cfg = loadConfig(distributedConfigSchema, source);
+  checkTlsConfig(cfg);
   if (cfg.SHOPMESH_DB_PREFIX.length > MAX_DB_PREFIX) {
     throw new ConfigError(`invalid environment variable SHOPMESH_DB_PREFIX: at most ${MAX_DB_PREFIX} characters`);
   }

@@ -3,6 +3,7 @@ import { OrderService, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_p
 import { expect, it } from "vitest";
 import { checkoutLoad, expectBooksBalanced, type LoadResult, settleAndCheck, sleep } from "./testing/crash-check.js";
 import { describeDistributed } from "./testing/distributed-fixture.js";
+import { testMeshTls } from "@shopmesh/platform/testing";
 
 /**
  * Distributed mode with the saga's services killed (SIGKILL) under a checkout load and started
@@ -38,7 +39,7 @@ interface Kill {
 describeDistributed("distributed mode with services killed under load", (t) => {
   /** A client of the order service, made anew for each use: its process comes and goes. */
   async function withOrders<T>(fn: (orders: Client<typeof OrderService>) => Promise<T>): Promise<T> {
-    const orders = createClient(OrderService, t.mesh.services.order, { defaultTimeoutMs: 5_000 });
+    const orders = createClient(OrderService, t.mesh.services.order, { defaultTimeoutMs: 5_000, tls: testMeshTls() });
     try {
       return await fn(orders);
     } finally {

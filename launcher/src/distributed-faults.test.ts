@@ -12,6 +12,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { serviceNames } from "./distributed-mesh.js";
 import { type OrderJson, rest, type Shopper } from "./shopper.js";
 import { describeDistributed } from "./testing/distributed-fixture.js";
+import { testMeshTls } from "@shopmesh/platform/testing";
 
 /**
  * Distributed mode under faults: what is on the wire, a service killed mid-saga, the broker
@@ -98,7 +99,7 @@ describeDistributed("distributed mode under faults", (t) => {
   }
 
   const paymentsOf = async (orderId: string): Promise<Payment[]> => {
-    const payments = createClient(PaymentService, t.mesh.services.payment);
+    const payments = createClient(PaymentService, t.mesh.services.payment, { tls: testMeshTls() });
     try {
       return (await payments.listPayments({ orderId })).items;
     } finally {
@@ -228,7 +229,7 @@ describeDistributed("distributed mode under faults", (t) => {
     if (!product) throw new Error("demo catalog too small");
     const before = await t.stock(product.id);
     const shoppers = await shoppersWithCarts("replicas", 10, product.id);
-    const orders = createClient(OrderService, replica.address);
+    const orders = createClient(OrderService, replica.address, { tls: testMeshTls() });
     try {
       // Half through the edge (the first order process), half straight to the replica.
       const placed = await Promise.all(
@@ -270,7 +271,7 @@ describeDistributed("distributed mode under faults", (t) => {
     const product = demoCatalog[5];
     if (!product) throw new Error("demo catalog too small");
     const shoppers = await shoppersWithCarts("watcher", 8, product.id);
-    const orders = createClient(OrderService, t.mesh.services.order);
+    const orders = createClient(OrderService, t.mesh.services.order, { tls: testMeshTls() });
     await t.mesh.stop("payment");
     try {
       const placed = await Promise.all(shoppers.map(async (s) => (await s.checkout()).order_id));
@@ -377,7 +378,7 @@ describeDistributed("distributed mode under faults", (t) => {
         "GET",
         `/api/products?page_size=${demoCatalog.length + 1}`,
       );
-      const payments = createClient(PaymentService, t.mesh.services.payment);
+      const payments = createClient(PaymentService, t.mesh.services.payment, { tls: testMeshTls() });
       try {
         const all = (await payments.listPayments({ pageSize: 500 })).items;
         return {

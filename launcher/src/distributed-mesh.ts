@@ -6,10 +6,11 @@ import { catalogConfigSchema } from "@shopmesh/catalog";
 import { notificationConfigSchema } from "@shopmesh/notification";
 import { orderConfigSchema } from "@shopmesh/order";
 import { paymentConfigSchema } from "@shopmesh/payment";
-import { closeClient, createClient, loadConfig, type VarSpec } from "@shopmesh/platform";
+import { closeClient, createClient, createLogger, createMeshTls, loadConfig, type MeshTls, type VarSpec } from "@shopmesh/platform";
 import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { readDistributedConfig } from "./config.js";
 import { ManagedProcess, type OutputSink, type ProcessExit } from "./managed-process.js";
+import { startMeshCertificates } from "./mesh-certificates.js";
 import { databaseUrl, ensureDatabases, type ServiceName, serviceDatabases, serviceNames } from "./service-databases.js";
 
 export type { OutputSink, ProcessExit } from "./managed-process.js";
@@ -60,6 +61,8 @@ export interface DistributedMesh {
   readonly services: Readonly<Record<ServiceName, string>>;
   /** Database of each service on the POSTGRES_URL server ("order" → "shopmesh_order"). */
   readonly databases: Readonly<Record<ServiceName, string>>;
+  /** The folder of the mesh's certificates (undefined with SHOPMESH_MTLS=off). */
+  readonly tlsDir: string | undefined;
   /** The processes by name: the services, "edge", replicas ("order-2"); running or not. */
   readonly processes: readonly string[];
   /**
@@ -119,6 +122,11 @@ export async function startDistributed(
 
   const databases = serviceDatabases(cfg.SHOPMESH_DB_PREFIX);
   await ensureDatabases(cfg.POSTGRES_URL, Object.values(databases));
+  // The CA and every workload's certificate, made on first start and renewed while the mesh runs.
+  const certificates = await startMeshCertificates(cfg, cfg.SHOPMESH_DATA_DIR, createLogger({ name: "launcher", level: cfg.LOG_LEVEL }));
+  const tlsDir = certificates?.dir;
+  // The launcher's readiness probes speak as the operator's tool.
+  const probeTls = tlsDir === undefined ? undefined : createMeshTls({ dir: tlsDir, workload: "operator-cli" });
 
   const configured = serviceNames.map((s) => loadConfig({ port: serviceVars[s].portSpec }, { port: env[serviceVars[s].port] }).port);
   const wanted = [...configured, cfg.EDGE_PORT];
@@ -138,6 +146,7 @@ export async function startDistributed(
     POSTGRES_URL: undefined,
     KAFKA_BROKERS: cfg.KAFKA_BROKERS.join(","),
     LOG_LEVEL: cfg.LOG_LEVEL,
+    SHOPMESH_TLS_DIR: tlsDir,
     ...Object.fromEntries(serviceNames.map((s) => [serviceVars[s].addr, services[s]])),
   };
   const serviceEnv = (service: ServiceName, port: number) => ({
@@ -170,7 +179,7 @@ export async function startDistributed(
     entries.set(name, { proc, ready, address, adminUrl: `http://127.0.0.1:${adminPort}` });
   };
   serviceNames.forEach((s, i) => {
-    add(s, serviceScript(s), serviceEnv(s, portOf[s]), services[s], adminPorts[i] as number, () => serving(services[s]));
+    add(s, serviceScript(s), serviceEnv(s, portOf[s]), services[s], adminPorts[i] as number, () => serving(services[s], s, probeTls));
   });
   add("edge", edgeScript, { ...shared, EDGE_PORT: String(edgePort) }, `${edgeHost}:${edgePort}`, adminPorts.at(-1) as number, () =>
     edgeReady(url),
@@ -216,6 +225,7 @@ export async function startDistributed(
       await Promise.all([...entries.values()].map((e) => e.proc.stop(stopGraceMs)));
     } finally {
       process.off("exit", killAll);
+      await certificates?.stop();
     }
   };
 
@@ -236,6 +246,7 @@ export async function startDistributed(
     edgePort,
     services,
     databases,
+    tlsDir,
     get processes() {
       return [...entries.keys()];
     },
@@ -258,7 +269,9 @@ export async function startDistributed(
       const name = `${service}-${n}`;
       const [port, adminPort] = await freePorts(2);
       const address = `127.0.0.1:${port}`;
-      add(name, serviceScript(service), serviceEnv(service, port as number), address, adminPort as number, () => serving(address));
+      add(name, serviceScript(service), serviceEnv(service, port as number), address, adminPort as number, () =>
+        serving(address, service, probeTls),
+      );
       await startOne(name);
       return { name, address };
     },
@@ -298,10 +311,12 @@ async function waitReady(e: Entry, timeoutMs: number): Promise<void> {
   }
 }
 
-/** Whether the gRPC server at `address` reports SERVING. */
-async function serving(address: string): Promise<boolean> {
+/** Whether the gRPC server of `workload` at `address` reports SERVING. */
+async function serving(address: string, workload: string, tls: MeshTls | undefined): Promise<boolean> {
   // A fresh channel (and subchannel) per probe: one that failed to connect waits out its reconnect backoff.
   const health = createClient(Health, address, {
+    tls,
+    serverWorkload: workload,
     defaultTimeoutMs: 1_000,
     maxAttempts: 1,
     channelOptions: { "grpc.use_local_subchannel_pool": 1 },

@@ -8,6 +8,7 @@ import { expect, it } from "vitest";
 import { serviceNames } from "./distributed-mesh.js";
 import { rest } from "./shopper.js";
 import { describeDistributed } from "./testing/distributed-fixture.js";
+import { testMeshTls } from "@shopmesh/platform/testing";
 
 /**
  * Distributed mode end to end: every service and the edge as its own process, each service on
@@ -124,7 +125,7 @@ describeDistributed("distributed mode", (t) => {
     // Payment back: it charges the real total, and the order is still held (an operator's call).
     await t.mesh.start("payment");
     notePids();
-    const payments = createClient(PaymentService, t.mesh.services.payment);
+    const payments = createClient(PaymentService, t.mesh.services.payment, { tls: testMeshTls() });
     try {
       await expect
         .poll(async () => (await payments.listPayments({ orderId: placed.order_id })).items.map((p) => p.status), { timeout: 30_000 })
@@ -148,7 +149,7 @@ describeDistributed("distributed mode", (t) => {
     await shopper.addItem(product.id, 1);
     await t.mesh.stop("order");
 
-    const orders = createClient(OrderService, replica.address);
+    const orders = createClient(OrderService, replica.address, { tls: testMeshTls() });
     const as = { metadata: { authorization: `Bearer ${shopper.token}` } };
     try {
       const placed = await orders.placeOrder({}, as);

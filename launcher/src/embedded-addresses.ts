@@ -9,6 +9,8 @@ export interface EmbeddedAddresses {
   readonly services: Readonly<Record<string, string>>;
   /** The superuser's URL of the PostgreSQL server (password included: the file is its owner's only). */
   readonly postgres?: string;
+  /** The folder of the mesh's certificates, when mutual TLS is on. */
+  readonly tls?: string;
 }
 
 /** `<data folder>/addresses.json`, e.g. .data/addresses.json (the in-memory mode writes none). */

@@ -11,6 +11,7 @@ import {
   registerReadiness,
   startEmbeddedPostgres,
 } from "@shopmesh/platform";
+import { type MeshCertificates, startMeshCertificates } from "./mesh-certificates.js";
 import { readEmbeddedConfig } from "./config.js";
 import { type Env, startUnit } from "./mesh-units.js";
 import { databaseUrl, ensureDatabases, serviceDatabases } from "./service-databases.js";
@@ -35,6 +36,8 @@ export interface EmbeddedMesh {
   readonly failed: Promise<Error>;
   /** The superuser's URL of the embedded PostgreSQL server (its `postgres` database). */
   readonly postgresUrl: string;
+  /** The folder of the mesh's certificates (undefined with SHOPMESH_MTLS=off). */
+  readonly tlsDir: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -51,9 +54,6 @@ const DB_PREFIX = "shopmesh";
 export async function startEmbedded(env: Record<string, string | undefined> = process.env, logger?: Logger): Promise<EmbeddedMesh> {
   const cfg = readEmbeddedConfig(env);
   const log = logger ?? createLogger({ level: cfg.LOG_LEVEL });
-  // Each service keeps its default schema in the database given here: DB_SCHEMA and DATABASE_URL
-  // are for one service of distributed mode.
-  const serviceEnv = { ...env, DB_SCHEMA: undefined, DATABASE_URL: undefined };
   const inWorker = new Set(cfg.SHOPMESH_WORKER_THREAD);
 
   const memory = cfg.SHOPMESH_DATA_DIR === "memory";
@@ -72,6 +72,13 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
   try {
     if (memory) stops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
     else stops.push(lockDataDir(dataDir));
+    // The CA and every workload's certificate, made on first start and renewed while the mesh runs.
+    const certificates: MeshCertificates | undefined = await startMeshCertificates(cfg, dataDir, log);
+    if (certificates) stops.push(() => certificates.stop());
+    const tlsDir = certificates?.dir;
+    // Each service keeps its default schema in the database given here: DB_SCHEMA and DATABASE_URL
+    // are for one service of distributed mode. Every unit reads its certificates from tlsDir.
+    const serviceEnv = { ...env, DB_SCHEMA: undefined, DATABASE_URL: undefined, SHOPMESH_TLS_DIR: tlsDir };
     // Domain events between the services of this process: outbox → bus → inbox, the bus on this
     // thread and reached from the worker's over a message port. Held until every service has
     // subscribed: rows left unmarked by a crash go out again at start, and a consumer not yet
@@ -123,6 +130,7 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
 
     const edge = await started("edge", {
       ...env,
+      SHOPMESH_TLS_DIR: tlsDir,
       ...peers,
       CART_ADDR: cart,
       PAYMENT_ADDR: payment,
@@ -131,7 +139,7 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
     });
     // Stopped first: the edge and the services of the worker, then those of this thread.
     if (worker) stops.push(() => worker.stop());
-    return { url: edge.address, edgePort: edge.port, services, bus, failed, postgresUrl: server.url, stop };
+    return { url: edge.address, edgePort: edge.port, services, bus, failed, postgresUrl: server.url, tlsDir, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;

@@ -36,6 +36,7 @@ runMain(async () => {
           edge: mesh.url,
           services: mesh.services,
           postgres: mesh.postgresUrl,
+          ...(mesh.tlsDir ? { tls: mesh.tlsDir } : {}),
         });
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -58,7 +59,7 @@ runMain(async () => {
     `\nshopmesh is ready in ${Math.round(performance.now() - started)} ms at ${mesh.url}\n` +
       `  REST:    curl ${mesh.url}/api/products\n` +
       `  Connect: curl -H 'content-type: application/json' -d '{"page_size":3}' ${mesh.url}/shop.catalog.v1.CatalogService/ListProducts\n` +
-      `  gRPC:    grpcurl -plaintext localhost:${mesh.edgePort} list   (catalog directly: ${mesh.services.catalog})\n` +
+      `  gRPC:    grpcurl -plaintext localhost:${mesh.edgePort} list   (catalog directly: ${mesh.services.catalog}, ${mesh.tlsDir ? `mutual TLS with the certificates in ${mesh.tlsDir}` : "plaintext"})\n` +
       `  Metrics: curl ${admin.url}/metrics   (readiness: ${admin.url}/readyz)\n\n`,
   );
 });

@@ -10,6 +10,7 @@ import { closeClient, createClient } from "@shopmesh/platform";
 import { CatalogService, GetProductRequestSchema, GetProductResponseSchema } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedMesh, startEmbedded } from "./embedded-mesh.js";
+import { testMeshTls } from "@shopmesh/platform/testing";
 
 /**
  * The whole embedded mesh (real catalog on PostgreSQL, real edge), checked through its public
@@ -237,7 +238,7 @@ describe("embedded mesh", () => {
     await until(() => seen.length === 1);
     const before = seen[0] as number;
 
-    const catalog = createClient(CatalogService, mesh.services.catalog);
+    const catalog = createClient(CatalogService, mesh.services.catalog, { tls: testMeshTls() });
     try {
       const adjusted = await catalog.adjustStock({ productId: product.id, delta: -2, reason: "damaged" });
       expect(adjusted.level?.available).toBe(before - 2);
@@ -269,7 +270,7 @@ describe("embedded mesh with SHOPMESH_DATA_DIR", () => {
 
   it("keeps the data between runs and seeds the demo catalog once", async () => {
     mesh = await startEmbedded(env({ SHOPMESH_DATA_DIR: dir }));
-    const catalog = createClient(CatalogService, mesh.services.catalog);
+    const catalog = createClient(CatalogService, mesh.services.catalog, { tls: testMeshTls() });
     let after: number | undefined;
     try {
       const adjusted = await catalog.adjustStock({ productId: first.id, delta: -5, reason: "recount" });

@@ -1,4 +1,4 @@
-import { type ConfigOf, env, loadConfig } from "@shopmesh/platform";
+import { type ConfigOf, checkTlsConfig, env, loadConfig, tlsVars } from "@shopmesh/platform";
 
 /** Settings of `npm run reconcile`. Without the three addresses it reads those of the running embedded mode. */
 export const reconcileConfigSchema = {
@@ -19,10 +19,15 @@ export const reconcileConfigSchema = {
     default: 5,
     min: 0,
   }),
+  // Its calls go over mutual TLS as the "reconcile" workload; without SHOPMESH_TLS_DIR it uses the
+  // folder of the running embedded mode (or <SHOPMESH_DATA_DIR>/tls).
+  ...tlsVars(),
 };
 
 export type ReconcileConfig = ConfigOf<typeof reconcileConfigSchema>;
 
 export function readReconcileConfig(source: Record<string, string | undefined> = process.env): ReconcileConfig {
-  return loadConfig(reconcileConfigSchema, source);
+  const config = loadConfig(reconcileConfigSchema, source);
+  checkTlsConfig(config);
+  return config;
 }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedMesh, startEmbedded } from "./embedded-mesh.js";
 import { check } from "./reconcile.js";
 import { Shopper } from "./shopper.js";
+import { testMeshTls } from "@shopmesh/platform/testing";
 
 const reconcileScript = fileURLToPath(new URL("../dist/reconcile-main.js", import.meta.url));
 
@@ -27,6 +28,8 @@ function runReconcile(mesh: EmbeddedMesh, settleSeconds = 0): Promise<{ code: nu
           PAYMENT_ADDR: mesh.services.payment,
           CATALOG_ADDR: mesh.services.catalog,
           RECONCILE_SETTLE_SECONDS: String(settleSeconds),
+          // The tool speaks mutual TLS as "reconcile" with the mesh's certificates.
+          ...(mesh.tlsDir ? { SHOPMESH_TLS_DIR: mesh.tlsDir } : {}),
         },
         timeout: 30_000,
       },
@@ -62,8 +65,8 @@ describe("npm run reconcile against an embedded mesh", () => {
     const declinedOrder = await declined.waitFinal((await declined.checkout({ cardNumber: "4000 0000 0000 0002" })).order_id);
     expect(declinedOrder.status).toBe("cancelled");
 
-    const catalog = createClient(CatalogService, mesh.services.catalog as string);
-    const payments = createClient(PaymentService, mesh.services.payment as string);
+    const catalog = createClient(CatalogService, mesh.services.catalog as string, { tls: testMeshTls() });
+    const payments = createClient(PaymentService, mesh.services.payment as string, { tls: testMeshTls() });
     try {
       // Only one unit left of c: an order of two is cancelled out_of_stock, and never charged.
       const { product } = await catalog.getProduct({ id: c.id });
@@ -121,7 +124,7 @@ describe("npm run reconcile against an embedded mesh whose order service never h
     const shopper = await Shopper.signup(mesh.url, "reconcile-unpaid@example.com");
     await shopper.addItem(product.id, 1);
     const { order_id: orderId } = await shopper.checkout();
-    const payments = createClient(PaymentService, mesh.services.payment as string);
+    const payments = createClient(PaymentService, mesh.services.payment as string, { tls: testMeshTls() });
     try {
       await expect
         .poll(async () => (await payments.listPayments({ orderId })).items.map((p) => p.status), { timeout: 10_000, interval: 20 })

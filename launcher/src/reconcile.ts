@@ -3,7 +3,7 @@
  * (order ListAllOrders, payment ListPayments, catalog ListStockBooks and ListReservations).
  * `npm run reconcile` runs it (reconcile-main.ts).
  */
-import { type Client, closeClient, createClient, type Logger } from "@shopmesh/platform";
+import { type Client, closeClient, createClient, type Logger, type MeshTls } from "@shopmesh/platform";
 import { CatalogService, type Reservation, ReservationStatus, type StockBook } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { type Order, OrderService, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { type Payment, PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
@@ -28,6 +28,8 @@ export interface ReconcileOptions {
   /** Deadline of each listing call. Default 10 s. */
   readonly callTimeoutMs?: number;
   readonly logger?: Logger;
+  /** Mutual TLS, as the "reconcile" workload. */
+  readonly tls?: MeshTls;
 }
 
 /** One thing that does not add up. */
@@ -53,7 +55,7 @@ const SETTLED_STATUSES = new Set([OrderStatus.PAID, OrderStatus.CANCELLED, Order
 
 /** Reads the books of the three services and checks them against each other. */
 export async function reconcile(targets: ReconcileTargets, opts: ReconcileOptions): Promise<ReconcileReport> {
-  const clientOpts = { logger: opts.logger, defaultTimeoutMs: opts.callTimeoutMs ?? 10_000 };
+  const clientOpts = { logger: opts.logger, defaultTimeoutMs: opts.callTimeoutMs ?? 10_000, tls: opts.tls };
   const catalog = createClient(CatalogService, targets.catalog, clientOpts);
   const payments = createClient(PaymentService, targets.payment, clientOpts);
   const orders = createClient(OrderService, targets.order, clientOpts);

@@ -9,7 +9,7 @@ import {
   createThreadBusHub,
   type ThreadBusHub,
 } from "@shopmesh/platform";
-import { postgresTestUrl } from "@shopmesh/platform/testing";
+import { postgresTestUrl, testMeshTls, testTlsEnv } from "@shopmesh/platform/testing";
 import { StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
@@ -27,6 +27,7 @@ describe("a service in a worker thread", () => {
     CATALOG_HOST: "127.0.0.1",
     CATALOG_PORT: "0",
     LOG_LEVEL: "warn",
+    ...testTlsEnv(),
   });
   let hub: ThreadBusHub;
   let worker: ServiceWorker | undefined;
@@ -48,7 +49,7 @@ describe("a service in a worker thread", () => {
     expect(worker.address).toBe(`127.0.0.1:${worker.port}`);
     expect(liveServiceWorkers()).toBe(1);
 
-    const catalog = createClient(CatalogService, worker.address);
+    const catalog = createClient(CatalogService, worker.address, { tls: testMeshTls() });
     try {
       const { items: products } = await catalog.listProducts({ pageSize: 3 });
       expect(products.length).toBeGreaterThan(0);
@@ -116,10 +117,11 @@ describe("a service in a worker thread", () => {
         CATALOG_ADDR: catalog.address,
         AUTH_ADDR: "127.0.0.1:1",
         LOG_LEVEL: "warn",
+        ...testTlsEnv(),
       });
       expect(host.units.map((u) => u.name)).toEqual(["catalog", "cart"]);
       expect(liveServiceWorkers()).toBe(1);
-      const client = createClient(CatalogService, catalog.address);
+      const client = createClient(CatalogService, catalog.address, { tls: testMeshTls() });
       try {
         await client.listProducts({ pageSize: 1 });
       } finally {

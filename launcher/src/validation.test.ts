@@ -6,6 +6,7 @@ import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedMesh, startEmbedded } from "./embedded-mesh.js";
 import { rest, Shopper } from "./shopper.js";
+import { testMeshTls } from "@shopmesh/platform/testing";
 
 /**
  * A request with several bad fields is refused once, naming each of them: INVALID_ARGUMENT with
@@ -65,7 +66,8 @@ describe("field violations", () => {
 
   it("gRPC through the edge and straight to the auth service: the grpc-status-details-bin trailer", async () => {
     for (const address of [`127.0.0.1:${mesh.edgePort}`, mesh.services.auth as string]) {
-      const auth = createClient(AuthService, address);
+      // The edge's public port is plaintext; the service's own port speaks mutual TLS.
+      const auth = createClient(AuthService, address, { tls: address === mesh.services.auth ? testMeshTls() : undefined });
       try {
         expectEmailAndPassword(await refusal(auth.signup(badSignup)));
       } finally {

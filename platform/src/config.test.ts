@@ -32,8 +32,10 @@ describe("shared service variables", () => {
       LOG_LEVEL: "info",
       METRICS_HOST: "0.0.0.0",
       METRICS_PORT: 9464,
+      NODE_ENV: "development",
       OTEL_TRACES_SAMPLER: "parentbased_always_on",
       SHOP_PORT: 1,
+      SHOPMESH_MTLS: "on",
       SHUTDOWN_GRACE_MS: 10_000,
     });
   });

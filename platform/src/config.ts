@@ -5,6 +5,7 @@
 
 import { isSchemaName } from "./db/schema-name.js";
 import { type EventFaults, type FaultSpec, parseFault } from "./faults/fault-spec.js";
+import { tlsVars } from "./tls/config.js";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -214,7 +215,10 @@ export function metricsVars(): {
   };
 }
 
-/** The variables every service declares: its database, schema, event brokers, log level, shutdown grace, admin port and tracing. */
+/**
+ * The variables every service declares: its database, schema, event brokers, log level, shutdown
+ * grace, admin port, tracing and mutual TLS.
+ */
 export function serviceVars(
   service: string,
   opts: { schema: string },
@@ -228,9 +232,11 @@ export function serviceVars(
   readonly SHUTDOWN_GRACE_MS: VarSpec<number>;
 } & ReturnType<typeof tracingVars> &
   ReturnType<typeof faultVars> &
+  ReturnType<typeof tlsVars> &
   ReturnType<typeof kafkaSecurityVars> {
   return {
     ...metricsVars(),
+    ...tlsVars(),
     ...tracingVars(),
     ...faultVars(),
     ...kafkaSecurityVars(),

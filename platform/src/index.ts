@@ -18,3 +18,4 @@ export * from "./validation/card-number.js";
 export * from "./telemetry/index.js";
 export * from "./paging/keyset-token.js";
 export * from "./local-process.js";
+export * from "./tls/index.js";

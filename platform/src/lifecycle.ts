@@ -16,6 +16,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { createAdminServer } from "./telemetry/admin-server.js";
 import { registerReadiness, watchDependency } from "./telemetry/readiness.js";
 import { setupTracing, shutdownTracing } from "./telemetry/tracing.js";
+import { requireTlsDir, type TlsConfig } from "./tls/config.js";
 
 /**
  * Runs `stop` once on the first SIGTERM or SIGINT. The handlers are removed then, so a second
@@ -61,7 +62,7 @@ export interface RunnableService {
 }
 
 /** The config of a service that {@link runService} can run: the shared variables of `serviceVars`. */
-export interface DistributedServiceConfig extends Partial<TracingConfig>, Partial<KafkaSecurityConfig> {
+export interface DistributedServiceConfig extends Partial<TracingConfig>, TlsConfig, Partial<KafkaSecurityConfig> {
   readonly DATABASE_URL: string | undefined;
   readonly KAFKA_BROKERS: readonly string[] | undefined;
   readonly LOG_LEVEL: string;
@@ -180,6 +181,8 @@ function requireDistributedVars(
   };
   const url = attempt(() => requireDatabaseUrl(config, schema));
   const brokers = attempt(() => requireKafkaBrokers(config, schema));
-  if (url === undefined || brokers === undefined) throw new ConfigError(problems.join("; "));
+  // A service process with mutual TLS on needs its certificates' folder; off is refused in production.
+  attempt(() => requireTlsDir(config));
+  if (url === undefined || brokers === undefined || problems.length > 0) throw new ConfigError(problems.join("; "));
   return { url, brokers };
 }

@@ -104,6 +104,43 @@ affinity:
 {{- end }}
 {{- end -}}
 
+{{/* The pod of the certificate issuer's Job and CronJob: the image's issue-certs into Secrets. */}}
+{{- define "shopmesh.issuerPod" -}}
+{{- $fullname := include "shopmesh.fullname" . -}}
+serviceAccountName: {{ $fullname }}-tls-issuer
+automountServiceAccountToken: true
+enableServiceLinks: false
+restartPolicy: Never
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+containers:
+  - name: issue-certs
+    image: {{ include "shopmesh.image" . | quote }}
+    imagePullPolicy: {{ .Values.image.pullPolicy }}
+    command:
+      - node
+      - launcher/dist/issue-certs.js
+      - --secrets
+      - {{ $fullname }}-tls
+      - --lifetime-hours
+      - {{ .Values.tls.lifetimeHours | quote }}
+      - --dns
+      - {{ $fullname }}-{workload}
+      - --dns
+      - {{ $fullname }}-{workload}.{{ .Release.Namespace }}.svc
+    resources:
+      {{- toYaml .Values.tls.resources | nindent 6 }}
+    securityContext:
+      {{- toYaml .Values.securityContext | nindent 6 }}
+    volumeMounts:
+      - { name: tmp, mountPath: /tmp }
+volumes:
+  - { name: tmp, emptyDir: { sizeLimit: 16Mi } }
+{{- end -}}
 
 {{/* Where a pod finds the Kafka brokers' CA (kafka.tls.caSecretName). */}}
 {{- define "shopmesh.kafkaCaDir" -}}/etc/shopmesh/kafka-ca{{- end -}}

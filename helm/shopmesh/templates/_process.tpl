@@ -12,6 +12,7 @@ whose <NAME>_ADDR it gets. The edge (name "edge") speaks HTTP; the services gRPC
 {{- $edge := eq $name "edge" -}}
 {{- $labels := dict "root" $root "name" $name -}}
 {{- $config := dict (printf "%s_PORT" (upper $name)) (toString $v.port) "METRICS_PORT" (toString $root.Values.metrics.port) "LOG_LEVEL" $root.Values.logLevel -}}
+{{- $_ := set $config "SHOPMESH_TLS_DIR" $root.Values.tls.mountPath -}}
 {{- if not $edge -}}
 {{- $_ := set $config "KAFKA_BROKERS" (include "shopmesh.kafkaBrokers" $root) -}}
 {{- $_ := set $config "SHUTDOWN_GRACE_MS" (toString $root.Values.shutdown.graceMs) -}}
@@ -126,18 +127,19 @@ spec:
             periodSeconds: 10
             timeoutSeconds: 3
           {{- else }}
-          # gRPC health (grpc.health.v1): SERVING once started; NOT_SERVING from SIGTERM on.
+          # The admin server's /readyz: 200 once started and while the database answers (the gRPC
+          # port takes mutual TLS only, which the kubelet's gRPC probes cannot speak).
           # The start migrates the database first, hence the start-up allowance.
           startupProbe:
-            grpc: { port: {{ $v.port }} }
+            httpGet: { path: /readyz, port: metrics }
             periodSeconds: 2
             failureThreshold: 60
           readinessProbe:
-            grpc: { port: {{ $v.port }} }
+            httpGet: { path: /readyz, port: metrics }
             periodSeconds: 5
             failureThreshold: 2
           livenessProbe:
-            grpc: { port: {{ $v.port }} }
+            httpGet: { path: /healthz, port: metrics }
             periodSeconds: 10
             timeoutSeconds: 3
           {{- end }}
@@ -151,11 +153,20 @@ spec:
             {{- toYaml $root.Values.securityContext | nindent 12 }}
           volumeMounts:
             - { name: tmp, mountPath: /tmp }
+            - { name: tls, mountPath: {{ $root.Values.tls.mountPath }}, readOnly: true }
             {{- if not $edge }}
             {{- include "shopmesh.kafkaCaMount" $root | nindent 12 }}
             {{- end }}
       volumes:
         - { name: tmp, emptyDir: { sizeLimit: 64Mi } }
+        # Its own certificate and key, and the mesh CA, under the names SHOPMESH_TLS_DIR expects.
+        - name: tls
+          secret:
+            secretName: {{ include "shopmesh.fullname" $root }}-tls-{{ $name }}
+            items:
+              - { key: tls.crt, path: {{ $name }}.crt }
+              - { key: tls.key, path: {{ $name }}.key }
+              - { key: ca.crt, path: ca.crt }
         {{- if not $edge }}
         {{- include "shopmesh.kafkaCaVolume" $root | nindent 8 }}
         {{- end }}

@@ -165,6 +165,26 @@ describe("docker-compose.yml", () => {
     expect(aclScriptAccess(readRepoFile("deploy/kafka/create-acls.sh"))).toEqual(kafkaAccess());
   });
 
+  it("issues the mesh's certificates into a volume before any service starts, mounted read-only where SHOPMESH_TLS_DIR points in every process", () => {
+    const issuers = Object.entries(services).filter(
+      ([, d]) => Array.isArray(d.command) && d.command.includes("launcher/dist/issue-certs.js"),
+    );
+    expect(issuers).toHaveLength(1);
+    const [issuer, def] = issuers[0] as [string, ComposeService];
+    const command = def.command as string[];
+    expect(scriptExists(command), `${command.join(" ")} exists after npm run build`).toBe(true);
+    const dir = command[command.indexOf("--dir") + 1];
+    const volume = def.volumes?.find((v) => v.endsWith(`:${dir}`))?.split(":")[0];
+    expect(volume, `${issuer} writes ${dir} into a named volume`).toBeDefined();
+    for (const { service, def: d, process } of each()) {
+      const tlsDir = literal(envOf(d), "SHOPMESH_TLS_DIR");
+      expect(d.volumes, service).toContain(`${volume}:${tlsDir}:ro`);
+      // The edge waits for the services, which wait for the certificates.
+      if (process.name !== "edge") expect(dependsOn(d)[issuer], service).toBe("service_healthy");
+    }
+    expect(def.healthcheck?.test, `${issuer} is healthy once the certificates exist`).toBeDefined();
+  });
+
   it("starts a service once Postgres is healthy and the topics exist, and the edge once every service is healthy", () => {
     for (const { service, def, process } of each()) {
       const deps = dependsOn(def);

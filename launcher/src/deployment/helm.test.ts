@@ -154,11 +154,13 @@ describeWithHelm("helm/shopmesh", () => {
             if (p.name === "edge") {
               expect(containerPortNumber(c, c[probe]?.httpGet?.port), `${name} ${probe}`).toBe(port);
             } else {
-              // Native gRPC health checks on the port the service listens on.
-              expect(c[probe]?.grpc?.port, `${name} ${probe}`).toBe(port);
+              // The admin server: the gRPC port takes mutual TLS only, which kubelet probes cannot speak.
+              expect(containerPortNumber(c, c[probe]?.httpGet?.port), `${name} ${probe}`).toBe(
+                Number(literal(containerEnv(c, objects), "METRICS_PORT")),
+              );
             }
           }
-          if (p.name === "edge") expect(c.readinessProbe.httpGet.path).toBe("/readyz");
+          expect(c.readinessProbe.httpGet.path).toBe("/readyz");
           expect(c.resources?.requests?.cpu, name).toBeDefined();
           expect(c.resources?.requests?.memory, name).toBeDefined();
           expect(c.resources?.limits?.memory, name).toBeDefined();
@@ -267,6 +269,42 @@ describeWithHelm("helm/shopmesh", () => {
         }
       });
 
+      it("mounts each process's own certificate Secret, read-only, where its SHOPMESH_TLS_DIR points, under the names it reads", () => {
+        for (const d of deployments()) {
+          const c = mainContainer(d);
+          const p = processOfCommand(c.command);
+          if (!p) throw new Error(`${d.metadata.name} runs ${c.command}`);
+          const dir = literal(containerEnv(c, objects), "SHOPMESH_TLS_DIR");
+          const mount = c.volumeMounts.find((m: K8sObject) => m.mountPath === dir);
+          expect(mount?.readOnly, d.metadata.name).toBe(true);
+          const secret = podSpec(d).volumes.find((v: K8sObject) => v.name === mount?.name)?.secret;
+          expect(secret?.secretName, d.metadata.name).toMatch(new RegExp(`-tls-${p.name}$`));
+          expect(secret.items.map((i: K8sObject) => i.path).sort()).toEqual([`${p.name}.crt`, `${p.name}.key`, "ca.crt"].sort());
+        }
+      });
+
+      it("issues the certificates into those Secrets in a pre-install/pre-upgrade Job before the other hooks, and renews them in a CronJob", () => {
+        const issuer = (o: K8sObject) => mainContainer(o).command?.includes("launcher/dist/issue-certs.js");
+        const job = ofKind(objects, "Job").find(issuer);
+        expect(job?.metadata.annotations["helm.sh/hook"].split(",").sort()).toEqual(["pre-install", "pre-upgrade"]);
+        const weight = (o: K8sObject) => Number(o.metadata.annotations?.["helm.sh/hook-weight"] ?? 0);
+        for (const other of ofKind(objects, "Job").filter((j) => !issuer(j))) expect(weight(job as K8sObject)).toBeLessThan(weight(other));
+        const cron = ofKind(objects, "CronJob")[0];
+        expect(cron?.spec.jobTemplate.spec.template.spec.containers[0].command).toEqual(mainContainer(job as K8sObject).command);
+        const command: string[] = mainContainer(job as K8sObject).command;
+        const prefix = command[command.indexOf("--secrets") + 1];
+        for (const d of deployments()) {
+          const name = processOfCommand(mainContainer(d).command)?.name;
+          expect(
+            podSpec(d).volumes.some((v: K8sObject) => v.secret?.secretName === `${prefix}-${name}`),
+            d.metadata.name,
+          ).toBe(true);
+        }
+        // Its service account may touch Secrets only.
+        const role = ofKind(objects, "Role").find((r) => r.metadata.name === podSpec(job as K8sObject).serviceAccountName);
+        expect(role?.rules.flatMap((r: K8sObject) => r.resources)).toEqual(["secrets"]);
+      });
+
       it("takes DATABASE_URL and SMTP_URL from Secrets only", () => {
         for (const o of [...deployments(), ...ofKind(objects, "Job")]) {
           const env = containerEnv(mainContainer(o), objects);
@@ -332,7 +370,26 @@ describeWithHelm("helm/shopmesh", () => {
       "--set",
       "kafka.acls.create=false",
     ]);
-    expect(ofKind(objects, "Job")).toEqual([]);
+    expect(ofKind(objects, "Job").map((j) => j.metadata.name)).toEqual(["shopmesh-tls-issue"]);
+  });
+
+  it("with cert-manager, has a Certificate per workload naming it, for the Secret each Deployment mounts, and no issuer Job", async () => {
+    const objects = await renderChart(["--set", "tls.certManager.enabled=true"]);
+    expect(ofKind(objects, "Job").filter((j) => j.metadata.name.endsWith("-tls-issue"))).toEqual([]);
+    expect(ofKind(objects, "CronJob")).toEqual([]);
+    const certificates = ofKind(objects, "Certificate").filter((c) => !c.spec.isCA);
+    for (const d of ofKind(objects, "Deployment")) {
+      const name = processOfCommand(mainContainer(d).command)?.name;
+      const secret = podSpec(d).volumes.find((v: K8sObject) => v.name === "tls")?.secret?.secretName;
+      const certificate = certificates.find((c) => c.spec.secretName === secret);
+      expect(certificate?.spec.uris, d.metadata.name).toEqual([`spiffe://shopmesh/${name}`]);
+      expect(certificate?.spec.usages).toEqual(expect.arrayContaining(["server auth", "client auth"]));
+    }
+    expect(certificates.map((c) => c.spec.uris[0]).sort()).toEqual(
+      ["auth", "cart", "catalog", "edge", "notification", "operator-cli", "order", "payment", "reconcile"].map(
+        (w) => `spiffe://shopmesh/${w}`,
+      ),
+    );
   });
 
   it("has each service authenticate to Kafka as its own principal, and grants it by ACL what its code needs, as docker compose does", async () => {

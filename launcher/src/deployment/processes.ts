@@ -78,11 +78,15 @@ export type Env = ReadonlyMap<string, EnvEntry>;
  * The variables a process cannot do without in a deployment: those its schema requires, the
  * database and brokers a service needs in distributed mode (runService refuses to start without
  * them), and the address of every peer its schema can call (a peer left to its default would
- * be looked for on 127.0.0.1).
+ * be looked for on 127.0.0.1), and the folder of its mutual TLS certificates (a production
+ * process refuses to start without it).
  */
 export function neededVars(schema: ConfigSchema): string[] {
   return Object.entries(schema)
-    .filter(([name, spec]) => spec.required || name.endsWith("_ADDR") || name === "DATABASE_URL" || name === "KAFKA_BROKERS")
+    .filter(
+      ([name, spec]) =>
+        spec.required || name.endsWith("_ADDR") || name === "DATABASE_URL" || name === "KAFKA_BROKERS" || name === "SHOPMESH_TLS_DIR",
+    )
     .map(([name]) => name);
 }
 

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { ConnectError } from "@connectrpc/connect";
 import { closeClient, createClient } from "@shopmesh/platform";
-import { describeWithKafka, postgresTestUrl, useKafkaBroker } from "@shopmesh/platform/testing";
+import { describeWithKafka, postgresTestUrl, testMeshTls, testTlsEnv, useKafkaBroker } from "@shopmesh/platform/testing";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,6 +54,7 @@ describeWithKafka("a service process stopped as Kubernetes stops a pod", () => {
           METRICS_PORT: String(adminPort),
           SHUTDOWN_GRACE_MS: String(graceMs),
           LOG_LEVEL: "warn",
+          ...testTlsEnv(),
         },
         stdio: ["ignore", "pipe", "pipe"],
       });
@@ -65,7 +66,7 @@ describeWithKafka("a service process stopped as Kubernetes stops a pod", () => {
       });
       const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
 
-      const health = createClient(Health, address, { defaultTimeoutMs: 60_000, maxAttempts: 1 });
+      const health = createClient(Health, address, { defaultTimeoutMs: 60_000, maxAttempts: 1, ...meshClient });
       try {
         const deadline = Date.now() + 30_000;
         while ((await check(address)) !== Status.SERVING) {
@@ -97,12 +98,16 @@ describeWithKafka("a service process stopped as Kubernetes stops a pod", () => {
   });
 });
 
+/** The test's clients of catalog speak mutual TLS with the run's test certificates. */
+const meshClient = { tls: testMeshTls(), serverWorkload: "catalog" };
+
 /** The status a fresh channel gets from Check, or "unreachable". */
 async function check(address: string): Promise<Status | "unreachable"> {
   const client = createClient(Health, address, {
     defaultTimeoutMs: 1_000,
     maxAttempts: 1,
     channelOptions: { "grpc.use_local_subchannel_pool": 1 },
+    ...meshClient,
   });
   try {
     return (await client.check({ service: "" })).status;

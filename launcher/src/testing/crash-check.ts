@@ -9,6 +9,7 @@ import { type Payment, PaymentService, PaymentStatus } from "@shopmesh/proto/sho
 import { allPages, type ReconcileTargets, reconcile } from "../reconcile.js";
 import { RestError, type Shopper } from "../shopper.js";
 import { expect } from "vitest";
+import { testMeshTls } from "@shopmesh/platform/testing";
 
 export const DECLINED_CARD = "4000 0000 0000 0002";
 
@@ -117,7 +118,7 @@ export async function settleAndCheck(
   { finalWithinMs = 90_000, balancedWithinMs = 30_000 } = {},
 ): Promise<SettledBooks> {
   const readOrders = async () => {
-    const client = createClient(OrderService, targets.order, { defaultTimeoutMs: 5_000 });
+    const client = createClient(OrderService, targets.order, { defaultTimeoutMs: 5_000, tls: testMeshTls() });
     try {
       return (await allPages((pageToken) => client.listAllOrders({ pageSize: 500, pageToken }))).filter((o) => userIds.has(o.userId));
     } finally {
@@ -132,7 +133,7 @@ export async function settleAndCheck(
   }, finalWithinMs);
   const ids = new Set(orders.map((o) => o.id));
 
-  const paymentsClient = createClient(PaymentService, targets.payment, { defaultTimeoutMs: 10_000 });
+  const paymentsClient = createClient(PaymentService, targets.payment, { defaultTimeoutMs: 10_000, tls: testMeshTls() });
   let payments: Payment[];
   try {
     payments = (await allPages((pageToken) => paymentsClient.listPayments({ pageSize: 500, pageToken }))).filter((p) => ids.has(p.orderId));
@@ -151,7 +152,7 @@ export async function settleAndCheck(
 
   let discrepancies: string[] = [];
   await pollUntil(async () => {
-    const report = await reconcile(targets, { stuckAfterMs: 600_000, settleMs: 0 });
+    const report = await reconcile(targets, { stuckAfterMs: 600_000, settleMs: 0, tls: testMeshTls("reconcile") });
     discrepancies = report.discrepancies.map((d) => `${d.kind}: ${d.subject}: ${d.detail}`);
     return discrepancies.length === 0;
   }, balancedWithinMs);

@@ -14,6 +14,7 @@ import {
   retry,
 } from "cockatiel";
 import type { Logger } from "../logger.js";
+import type { MeshTls } from "../tls/credentials.js";
 import { type BreakerStateName, trackBreaker } from "../telemetry/metrics.js";
 import { clientObserver } from "./client-observer.js";
 import { currentCall } from "./context.js";
@@ -59,6 +60,16 @@ export interface ClientOptions {
   /** How long an open breaker fails fast before it lets one trial call through. Default 5000 ms. */
   readonly breakerHalfOpenAfterMs?: number;
   readonly channelOptions?: grpc.ChannelOptions;
+  /**
+   * Mutual TLS: the client presents this workload's certificate and accepts only a server whose
+   * certificate chains to the mesh CA and names `serverWorkload`. Without it the client speaks plaintext.
+   */
+  readonly tls?: MeshTls;
+  /**
+   * The workload the server must be, with `tls`. Default: the domain of the service's package
+   * (`shop.order.v1.OrderService` → `order`); required for other services (e.g. grpc.health.v1).
+   */
+  readonly serverWorkload?: string;
 }
 
 interface ClientInternals {
@@ -118,8 +129,10 @@ const BREAKER_MIN_BUDGET_MS = 1_000;
  */
 export function createClient<S extends DescService>(service: S, address: string, opts: ClientOptions = {}): Client<S> {
   const caller = opts.service ?? callerOf(opts.logger);
-  const raw = new grpc.Client(address, grpc.credentials.createInsecure(), {
+  const { credentials, channelOptions } = transportOf(service, opts);
+  const raw = new grpc.Client(address, credentials, {
     ...grpcChannelOptions,
+    ...channelOptions,
     "grpc.initial_reconnect_backoff_ms": 200,
     "grpc.max_reconnect_backoff_ms": 2_000,
     ...opts.channelOptions,
@@ -244,6 +257,22 @@ export function createClient<S extends DescService>(service: S, address: string,
   const untrack = caller === undefined ? () => undefined : trackBreaker(caller, service.typeName, () => metricState(breaker.state));
   internals.set(client, { raw, breaker, untrack });
   return client as Client<S>;
+}
+
+/** The channel credentials of a client: mutual TLS towards the expected workload, or plaintext. */
+function transportOf(
+  service: DescService,
+  opts: ClientOptions,
+): { credentials: grpc.ChannelCredentials; channelOptions: grpc.ChannelOptions } {
+  if (!opts.tls) return { credentials: grpc.credentials.createInsecure(), channelOptions: {} };
+  const server = opts.serverWorkload ?? workloadOfService(service.typeName);
+  if (server === undefined) throw new Error(`${service.typeName}: no serverWorkload given for a mutual TLS client`);
+  return { credentials: opts.tls.channelCredentials(server), channelOptions: opts.tls.channelOptions(server) };
+}
+
+/** `shop.<domain>.v1.XService` → `<domain>`. */
+export function workloadOfService(typeName: string): string | undefined {
+  return /^shop\.([a-z][a-z0-9_]*)\.v\d+\.\w+$/.exec(typeName)?.[1];
 }
 
 function callerOf(logger: Logger | undefined): string | undefined {

@@ -22,6 +22,11 @@ export interface CallContext {
   readonly log: Logger;
   /** Address of the caller. */
   readonly peer: string;
+  /**
+   * The calling workload, named by the client certificate it presented over mutual TLS;
+   * undefined over plaintext or when the certificate names no mesh workload.
+   */
+  readonly workload?: string | undefined;
   /** The verified caller, set by an auth interceptor; undefined for anonymous calls. */
   principal?: Principal;
 }

@@ -7,6 +7,8 @@ import * as grpc from "@grpc/grpc-js";
 import { Health } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { toRpcError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { MeshTls } from "../tls/credentials.js";
+import { callerWorkload } from "../tls/identity.js";
 import type { CallContext } from "./context.js";
 import { chainInterceptors, defaultInterceptors, type ServerInterceptor } from "./interceptors.js";
 import { HealthRegistry, ServingStatus } from "./health.js";
@@ -37,6 +39,11 @@ export interface GrpcServerOptions {
   readonly shutdownGraceMs?: number;
   /** Largest request message accepted, in bytes. Default 4 MiB. */
   readonly maxReceiveMessageBytes?: number;
+  /**
+   * Mutual TLS: the server presents this workload's certificate and accepts only clients with a
+   * certificate chained to the mesh CA (no plaintext). Without it the server speaks plaintext.
+   */
+  readonly tls?: MeshTls;
 }
 
 export interface GrpcServer {
@@ -96,13 +103,16 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
     setServing,
     async start() {
       const host = opts.host ?? "0.0.0.0";
+      // The files are read before binding: a server does not accept connections it cannot secure.
+      await opts.tls?.ready();
+      const credentials = opts.tls ? opts.tls.serverCredentials() : grpc.ServerCredentials.createInsecure();
       port = await new Promise<number>((resolve, reject) => {
-        server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+        server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${opts.port}`, credentials, (err, p) =>
           err ? reject(err) : resolve(p),
         );
       });
       setServing(true);
-      log.info({ port }, "grpc server listening");
+      log.info({ port, tls: opts.tls ? "mutual" : "off" }, "grpc server listening");
       return port;
     },
     async stop() {
@@ -181,6 +191,10 @@ class ServerCallContext implements CallContext {
 
   get peer(): string {
     return this.#call.getPeer();
+  }
+
+  get workload(): string | undefined {
+    return callerWorkload(this.#call);
   }
 
   /** Aborted when the caller cancels, the deadline passes, or the server shuts down. */

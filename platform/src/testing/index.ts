@@ -20,3 +20,4 @@ export { describeWithPromtool, promtool } from "./promtool.js";
 export { catalogHandlers } from "./catalog-handlers.js";
 export { type CapturedSpan, captureSpans, type OtlpSpanReceiver, receiveOtlpSpans, type SpanCapture, SpanKind } from "./span-capture.js";
 export { violatedFields, violatedFieldsOf } from "./violations.js";
+export { testMeshTls, testTlsEnv } from "./mesh-tls.js";

@@ -10,7 +10,7 @@ import {
   createTokenVerifier,
   type Envelope,
 } from "@shopmesh/platform";
-import { forEachBackend, type TestDatabase, useTestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
+import { forEachBackend, type TestDatabase, useTestDatabase, violatedFieldsOf, testTlsEnv, testMeshTls } from "@shopmesh/platform/testing";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
@@ -52,7 +52,7 @@ forEachBackend((backend) => {
 
     const start = async () => {
       const s = createAuthService({
-        config: readAuthConfig({ DB_SCHEMA: t.schema, ...testEnv }),
+        config: readAuthConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema, ...testEnv }),
         db: t.db,
         logger,
         host: "127.0.0.1",
@@ -68,7 +68,7 @@ forEachBackend((backend) => {
         received.push(e);
       });
       service = await start();
-      client = createClient(AuthService, `127.0.0.1:${service.port}`);
+      client = createClient(AuthService, `127.0.0.1:${service.port}`, { tls: testMeshTls() });
     });
 
     afterAll(async () => {
@@ -302,7 +302,7 @@ forEachBackend((backend) => {
       await service.stop();
       closeClient(client);
       service = await start();
-      client = createClient(AuthService, `127.0.0.1:${service.port}`);
+      client = createClient(AuthService, `127.0.0.1:${service.port}`, { tls: testMeshTls() });
       const jwks = await client.getJwks({});
       expect(jwks.keys.map((k) => k.kid)).toEqual([kidBefore]);
       expect((await client.getMe({}, bearer(res.accessToken))).user?.id).toBe(res.user?.id);
@@ -324,6 +324,7 @@ forEachBackend((backend) => {
     beforeAll(async () => {
       service = createAuthService({
         config: readAuthConfig({
+          ...testTlsEnv(),
           DB_SCHEMA: t.schema,
           ...testEnv,
           AUTH_ACCESS_TTL_S: String(ttlS),
@@ -337,7 +338,7 @@ forEachBackend((backend) => {
         now: () => clock,
       });
       await service.start();
-      client = createClient(AuthService, `127.0.0.1:${service.port}`);
+      client = createClient(AuthService, `127.0.0.1:${service.port}`, { tls: testMeshTls() });
     });
 
     afterAll(async () => {

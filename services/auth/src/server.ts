@@ -7,6 +7,7 @@ import {
   requireUser,
   type ServiceHost,
   serviceRegistration,
+  meshTlsOf,
 } from "@shopmesh/platform";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { type Auth, createAuth } from "./auth/auth.service.js";
@@ -48,6 +49,8 @@ export interface AuthServer {
 export function createAuthService(opts: AuthServiceOptions): AuthServer {
   const { config } = opts;
   const logger = opts.logger.child({ service: "auth" });
+  // Mutual TLS as configured: the server, and every client it opens, speak as "auth".
+  const tls = meshTlsOf(config, "auth", logger);
   const schema = config.DB_SCHEMA;
   const db = opts.db.kysely<AuthDb>(schema);
   let host: ServiceHost | undefined;
@@ -82,6 +85,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthServer {
     schema,
     migrations: { ...authMigrations },
     grpc: {
+      tls,
       host: opts.host ?? config.AUTH_HOST,
       port: opts.port ?? config.AUTH_PORT,
       services: [serviceRegistration(AuthService, authHandlers(auth))],

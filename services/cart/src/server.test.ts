@@ -14,7 +14,15 @@ import {
   serviceRegistration,
   uuidv7,
 } from "@shopmesh/platform";
-import { createTestTokenIssuer, forEachBackend, type TestDatabase, useTestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
+import {
+  createTestTokenIssuer,
+  forEachBackend,
+  type TestDatabase,
+  useTestDatabase,
+  violatedFieldsOf,
+  testTlsEnv,
+  testMeshTls,
+} from "@shopmesh/platform/testing";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
 import { CatalogService, type Product, ProductSchema } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
@@ -47,6 +55,8 @@ function startCatalog(): GrpcServer {
     host: "127.0.0.1",
     port: 0,
     logger,
+    // The cart calls it over mutual TLS, as it would the real catalog.
+    tls: testMeshTls("catalog"),
     services: [
       serviceRegistration(CatalogService, {
         listProducts: async () => ({ items: products }),
@@ -112,7 +122,7 @@ forEachBackend((backend) => {
       catalog = startCatalog();
       const catalogPort = await catalog.start();
       service = createCartService({
-        config: readCartConfig({ DB_SCHEMA: t.schema, CATALOG_ADDR: `127.0.0.1:${catalogPort}` }),
+        config: readCartConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema, CATALOG_ADDR: `127.0.0.1:${catalogPort}` }),
         db: t.db,
         logger,
         host: "127.0.0.1",
@@ -121,7 +131,7 @@ forEachBackend((backend) => {
         verifier,
       });
       await service.start();
-      client = createClient(CartService, `127.0.0.1:${service.port}`);
+      client = createClient(CartService, `127.0.0.1:${service.port}`, { tls: testMeshTls() });
     });
 
     afterAll(async () => {

@@ -9,6 +9,7 @@ import {
   requireUser,
   serviceRegistration,
   type TokenVerifier,
+  meshTlsOf,
 } from "@shopmesh/platform";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
@@ -50,11 +51,13 @@ export interface CartServer {
 export function createCartService(opts: CartServiceOptions): CartServer {
   const { config } = opts;
   const logger = opts.logger.child({ service: "cart" });
+  // Mutual TLS as configured: the server, and every client it opens, speak as "cart".
+  const tls = meshTlsOf(config, "cart", logger);
   const schema = config.DB_SCHEMA;
   const db = opts.db.kysely<CartDb>(schema);
-  const catalogClient = createClient(CatalogService, config.CATALOG_ADDR, { logger });
+  const catalogClient = createClient(CatalogService, config.CATALOG_ADDR, { logger, tls });
   const carts = createCarts({ db, catalog: createGrpcProductCatalog(catalogClient) });
-  const auth = authVerifier(config, opts.verifier, logger);
+  const auth = authVerifier(config, opts.verifier, logger, tls);
   const host = createServiceHost({
     name: "cart",
     logger,
@@ -63,6 +66,7 @@ export function createCartService(opts: CartServiceOptions): CartServer {
     schema,
     migrations: { ...cartMigrations },
     grpc: {
+      tls,
       host: opts.host ?? config.CART_HOST,
       port: opts.port ?? config.CART_PORT,
       services: [serviceRegistration(CartService, cartHandlers(carts))],

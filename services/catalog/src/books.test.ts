@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { closeClient, createClient, createLogger } from "@shopmesh/platform";
-import { databaseBackend, type TestDatabase } from "@shopmesh/platform/testing";
+import { databaseBackend, type TestDatabase, testTlsEnv, testMeshTls } from "@shopmesh/platform/testing";
 import { CatalogService, ReservationStatus } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
@@ -16,14 +16,14 @@ describe("the catalog's books over gRPC (ListStockBooks, ListReservations)", () 
   beforeAll(async () => {
     t = await databaseBackend.open();
     service = createCatalogService({
-      config: readCatalogConfig({ DB_SCHEMA: t.schema }),
+      config: readCatalogConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema }),
       db: t.db,
       logger,
       host: "127.0.0.1",
       port: 0,
     });
     await service.start();
-    client = createClient(CatalogService, `127.0.0.1:${service.port}`, { logger });
+    client = createClient(CatalogService, `127.0.0.1:${service.port}`, { logger, tls: testMeshTls() });
   });
 
   afterAll(async () => {

@@ -17,8 +17,10 @@ describe("catalog config", () => {
       LOG_LEVEL: "info",
       METRICS_HOST: "0.0.0.0",
       METRICS_PORT: 9464,
+      NODE_ENV: "development",
       OTEL_TRACES_SAMPLER: "parentbased_always_on",
       SEED_DEMO_CATALOG: true,
+      SHOPMESH_MTLS: "on",
       SHUTDOWN_GRACE_MS: 10_000,
     });
     expect(Object.isFrozen(config)).toBe(true);

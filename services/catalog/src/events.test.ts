@@ -1,5 +1,5 @@
 import { closeClient, createClient, createEventRegistry, createInProcessBus, createLogger, type Envelope } from "@shopmesh/platform";
-import { forEachBackend, type TestDatabase, useTestDatabase } from "@shopmesh/platform/testing";
+import { forEachBackend, type TestDatabase, useTestDatabase, testTlsEnv, testMeshTls } from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { StockRejectedSchema, StockReleasedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,7 +26,7 @@ forEachBackend((backend) => {
         received.push(e);
       });
       service = createCatalogService({
-        config: readCatalogConfig({ DB_SCHEMA: t.schema }),
+        config: readCatalogConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema }),
         db: t.db,
         logger,
         host: "127.0.0.1",
@@ -34,7 +34,7 @@ forEachBackend((backend) => {
         bus,
       });
       await service.start();
-      client = createClient(CatalogService, `127.0.0.1:${service.port}`);
+      client = createClient(CatalogService, `127.0.0.1:${service.port}`, { tls: testMeshTls() });
     });
 
     afterAll(async () => {

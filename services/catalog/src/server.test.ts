@@ -5,7 +5,7 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { closeClient, createClient, createLogger } from "@shopmesh/platform";
-import { databaseBackend, type TestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
+import { databaseBackend, type TestDatabase, violatedFieldsOf, testTlsEnv, testMeshTls } from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
@@ -28,7 +28,13 @@ type AnyClient = grpc.Client & Record<string, (...args: any[]) => any>;
 function stockClient(pkgFile: string, includeDirs: string[], servicePath: string, address: string): AnyClient {
   const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(pkgFile, { ...loaderOptions, includeDirs })) as Record<string, any>;
   const Ctor = servicePath.split(".").reduce((o, k) => o[k], pkg) as typeof grpc.Client;
-  return new Ctor(address, grpc.credentials.createInsecure()) as AnyClient;
+  // A stock grpc-js client of the mesh: the run's test certificates, expecting the catalog workload.
+  const tls = testMeshTls();
+  return (
+    tls
+      ? new Ctor(address, tls.channelCredentials("catalog"), tls.channelOptions("catalog"))
+      : new Ctor(address, grpc.credentials.createInsecure())
+  ) as AnyClient;
 }
 
 /** A unary call on a stock client: resolves to the response or rejects with the ServiceError. */
@@ -114,7 +120,7 @@ describe("catalog over gRPC", () => {
 
   const start = async (env: Record<string, string> = {}) => {
     const s = createCatalogService({
-      config: readCatalogConfig({ DB_SCHEMA: t.schema, ...env }),
+      config: readCatalogConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema, ...env }),
       db: t.db,
       logger,
       host: "127.0.0.1",
@@ -129,7 +135,7 @@ describe("catalog over gRPC", () => {
     service = await start();
     address = `127.0.0.1:${service.port}`;
     catalog = stockClient("shop/catalog/v1/catalog.proto", [protoRoot], "shop.catalog.v1.CatalogService", address);
-    typed = createClient(CatalogService, address);
+    typed = createClient(CatalogService, address, { tls: testMeshTls() });
   });
 
   afterAll(async () => {
@@ -423,7 +429,7 @@ describe("catalog over gRPC", () => {
       // The schema already holds the seeded catalog with changed stock: a second start keeps it.
       const again = await start();
       try {
-        const client = createClient(CatalogService, `127.0.0.1:${again.port}`);
+        const client = createClient(CatalogService, `127.0.0.1:${again.port}`, { tls: testMeshTls() });
         const { items } = await client.listProducts({ pageSize: 100 });
         expect(items).toHaveLength(demoCatalog.length);
         expect(items.find((p) => p.id === "p-moka-pot")?.stock).toBe(36);

@@ -1,4 +1,12 @@
-import { type Database, type EventBus, type Logger, createServiceHost, type ServiceHost, serviceRegistration } from "@shopmesh/platform";
+import {
+  type Database,
+  type EventBus,
+  type Logger,
+  createServiceHost,
+  type ServiceHost,
+  serviceRegistration,
+  meshTlsOf,
+} from "@shopmesh/platform";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { type Catalog, createCatalog } from "./catalog/catalog.service.js";
 import { StockFeed } from "./catalog/stock-feed.js";
@@ -45,6 +53,8 @@ export interface CatalogServer {
 export function createCatalogService(opts: CatalogServiceOptions): CatalogServer {
   const { config } = opts;
   const logger = opts.logger.child({ service: "catalog" });
+  // Mutual TLS as configured: the server, and every client it opens, speak as "catalog".
+  const tls = meshTlsOf(config, "catalog", logger);
   const schema = config.DB_SCHEMA;
   const db = opts.db.kysely<CatalogDb>(schema);
   let host: ServiceHost | undefined;
@@ -63,6 +73,7 @@ export function createCatalogService(opts: CatalogServiceOptions): CatalogServer
     schema,
     migrations: { ...catalogMigrations },
     grpc: {
+      tls,
       host: opts.host ?? config.CATALOG_HOST,
       port: opts.port ?? config.CATALOG_PORT,
       services: [serviceRegistration(CatalogService, catalogHandlers(catalog))],

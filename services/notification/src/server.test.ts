@@ -21,6 +21,8 @@ import {
   type TestTokenIssuer,
   useTestDatabase,
   violatedFieldsOf,
+  testTlsEnv,
+  testMeshTls,
 } from "@shopmesh/platform/testing";
 import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
 import { DeliveryStatus, NotificationKind, NotificationService } from "@shopmesh/proto/shop/notification/v1/notification_pb.js";
@@ -82,7 +84,7 @@ forEachBackend((backend) => {
 
     const start = async (schema: string, env: Record<string, string>, b: InProcessBus) => {
       const s = createNotificationService({
-        config: readNotificationConfig({ DB_SCHEMA: schema, ...env }),
+        config: readNotificationConfig({ ...testTlsEnv(), DB_SCHEMA: schema, ...env }),
         db: t.db,
         logger,
         host: "127.0.0.1",
@@ -98,7 +100,7 @@ forEachBackend((backend) => {
       keys = await createTestTokenIssuer();
       bus = createInProcessBus({ logger });
       service = await start(t.schema, {}, bus);
-      client = createClient(NotificationService, `127.0.0.1:${service.port}`);
+      client = createClient(NotificationService, `127.0.0.1:${service.port}`, { tls: testMeshTls() });
     });
 
     afterAll(async () => {
@@ -241,7 +243,7 @@ forEachBackend((backend) => {
         .execute();
       const second = await start(schema, {}, createInProcessBus({ logger }));
       try {
-        const c = createClient(NotificationService, `127.0.0.1:${second.port}`);
+        const c = createClient(NotificationService, `127.0.0.1:${second.port}`, { tls: testMeshTls() });
         const res = await c.listNotifications({}, bearer(await keys.token(userId)));
         closeClient(c);
         expect(res.items.map((n) => n.status)).toEqual([DeliveryStatus.CAPTURED]);
@@ -259,7 +261,7 @@ forEachBackend((backend) => {
       await new Promise<void>((resolve) => closed.close(() => resolve()));
       const b = createInProcessBus({ logger });
       const s = createNotificationService({
-        config: readNotificationConfig({ DB_SCHEMA: await t.createSchema(), SMTP_URL: `smtp://127.0.0.1:${port}` }),
+        config: readNotificationConfig({ ...testTlsEnv(), DB_SCHEMA: await t.createSchema(), SMTP_URL: `smtp://127.0.0.1:${port}` }),
         db: t.db,
         logger: spy,
         host: "127.0.0.1",
@@ -320,7 +322,7 @@ forEachBackend((backend) => {
         smtpEnv = { SMTP_URL: `smtp://127.0.0.1:${port}` };
         smtpSchema = await t.createSchema();
         smtpService = await start(smtpSchema, smtpEnv, smtpBus);
-        smtpClient = createClient(NotificationService, `127.0.0.1:${smtpService.port}`);
+        smtpClient = createClient(NotificationService, `127.0.0.1:${smtpService.port}`, { tls: testMeshTls() });
       });
 
       afterAll(async () => {

@@ -7,6 +7,7 @@ import {
   requireUser,
   serviceRegistration,
   type TokenVerifier,
+  meshTlsOf,
 } from "@shopmesh/platform";
 import { NotificationService } from "@shopmesh/proto/shop/notification/v1/notification_pb.js";
 import type { NotificationConfig } from "./config.js";
@@ -47,9 +48,11 @@ export interface NotificationServer {
 export function createNotificationService(opts: NotificationServiceOptions): NotificationServer {
   const { config } = opts;
   const logger = opts.logger.child({ service: "notification" });
+  // Mutual TLS as configured: the server, and every client it opens, speak as "notification".
+  const tls = meshTlsOf(config, "notification", logger);
   const schema = config.DB_SCHEMA;
   const db = opts.db.kysely<NotificationDb>(schema);
-  const auth = authVerifier(config, opts.verifier, logger);
+  const auth = authVerifier(config, opts.verifier, logger, tls);
   const mailer: Mailer = config.SMTP_URL ? createSmtpMailer(config.SMTP_URL, config.SMTP_FROM) : createCapturingMailer();
   const notifications = createNotifications({ db, mailer, logger });
   const host = createServiceHost({
@@ -60,6 +63,7 @@ export function createNotificationService(opts: NotificationServiceOptions): Not
     schema,
     migrations: { ...notificationMigrations },
     grpc: {
+      tls,
       host: opts.host ?? config.NOTIFICATION_HOST,
       port: opts.port ?? config.NOTIFICATION_PORT,
       services: [serviceRegistration(NotificationService, notificationHandlers(notifications))],

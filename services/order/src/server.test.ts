@@ -18,7 +18,15 @@ import {
   uuidv7,
   writeOutbox,
 } from "@shopmesh/platform";
-import { createTestTokenIssuer, forEachBackend, type TestDatabase, useTestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
+import {
+  createTestTokenIssuer,
+  forEachBackend,
+  type TestDatabase,
+  useTestDatabase,
+  violatedFieldsOf,
+  testTlsEnv,
+  testMeshTls,
+} from "@shopmesh/platform/testing";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { OrderCancelledSchema, OrderPaidSchema, OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
@@ -171,7 +179,7 @@ class CheckoutMesh {
     const [catalogSchema, cartSchema, paymentSchema] = [await t.createSchema(), await t.createSchema(), await t.createSchema()];
     this.paymentSchema = paymentSchema;
     this.catalog = createCatalogService({
-      config: readCatalogConfig({ DB_SCHEMA: catalogSchema }),
+      config: readCatalogConfig({ ...testTlsEnv(), DB_SCHEMA: catalogSchema }),
       db: t.db,
       logger,
       host,
@@ -180,7 +188,7 @@ class CheckoutMesh {
     });
     const catalogAddr = `${host}:${await this.catalog.start()}`;
     this.cart = createCartService({
-      config: readCartConfig({ DB_SCHEMA: cartSchema, CATALOG_ADDR: catalogAddr }),
+      config: readCartConfig({ ...testTlsEnv(), DB_SCHEMA: cartSchema, CATALOG_ADDR: catalogAddr }),
       db: t.db,
       logger,
       host,
@@ -189,7 +197,7 @@ class CheckoutMesh {
       verifier: issuer.verifier,
     });
     this.payment = createPaymentService({
-      config: readPaymentConfig({ DB_SCHEMA: paymentSchema }),
+      config: readPaymentConfig({ ...testTlsEnv(), DB_SCHEMA: paymentSchema }),
       db: t.db,
       logger,
       host,
@@ -206,6 +214,7 @@ class CheckoutMesh {
     );
     this.service = createOrderService({
       config: readOrderConfig({
+        ...testTlsEnv(),
         DB_SCHEMA: t.schema,
         CART_ADDR: `${host}:${cartPort}`,
         CATALOG_ADDR: catalogAddr,
@@ -219,8 +228,8 @@ class CheckoutMesh {
       verifier: issuer.verifier,
     });
     await this.service.start();
-    this.orders = createClient(OrderService, `${host}:${this.service.port}`);
-    this.carts = createClient(CartService, `${host}:${cartPort}`);
+    this.orders = createClient(OrderService, `${host}:${this.service.port}`, { tls: testMeshTls() });
+    this.carts = createClient(CartService, `${host}:${cartPort}`, { tls: testMeshTls() });
   };
 
   readonly stop = async () => {
@@ -500,7 +509,13 @@ forEachBackend((backend) => {
     });
 
     it("needs AUTH_ADDR to verify tokens when no verifier is injected", () => {
-      const config = readOrderConfig({ DB_SCHEMA: t.schema, CART_ADDR: "cart:1", CATALOG_ADDR: "catalog:1", PAYMENT_ADDR: "payment:1" });
+      const config = readOrderConfig({
+        ...testTlsEnv(),
+        DB_SCHEMA: t.schema,
+        CART_ADDR: "cart:1",
+        CATALOG_ADDR: "catalog:1",
+        PAYMENT_ADDR: "payment:1",
+      });
       expect(() => createOrderService({ config, db: t.db, logger })).toThrow(/AUTH_ADDR/);
     });
 

@@ -11,6 +11,7 @@ import {
   type ServiceHost,
   serviceRegistration,
   type TokenVerifier,
+  meshTlsOf,
 } from "@shopmesh/platform";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
@@ -59,13 +60,15 @@ export interface OrderServer {
 export function createOrderService(opts: OrderServiceOptions): OrderServer {
   const { config } = opts;
   const logger = opts.logger.child({ service: "order" });
+  // Mutual TLS as configured: the server, and every client it opens, speak as "order".
+  const tls = meshTlsOf(config, "order", logger);
   const schema = config.DB_SCHEMA;
   const db = opts.db.kysely<OrderDb>(schema);
-  const auth = authVerifier(config, opts.verifier, logger);
+  const auth = authVerifier(config, opts.verifier, logger, tls);
   const clients = {
-    cart: createClient(CartService, config.CART_ADDR, { logger }),
-    catalog: createClient(CatalogService, config.CATALOG_ADDR, { logger }),
-    payment: createClient(PaymentService, config.PAYMENT_ADDR, { logger }),
+    cart: createClient(CartService, config.CART_ADDR, { logger, tls }),
+    catalog: createClient(CatalogService, config.CATALOG_ADDR, { logger, tls }),
+    payment: createClient(PaymentService, config.PAYMENT_ADDR, { logger, tls }),
   };
   let host: ServiceHost | undefined;
   const feed = new StatusFeed(logger);
@@ -88,6 +91,7 @@ export function createOrderService(opts: OrderServiceOptions): OrderServer {
     schema,
     migrations: { ...orderMigrations },
     grpc: {
+      tls,
       host: opts.host ?? config.ORDER_HOST,
       port: opts.port ?? config.ORDER_PORT,
       services: [serviceRegistration(OrderService, orderHandlers(orders))],

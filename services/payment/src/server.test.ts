@@ -11,7 +11,15 @@ import {
   type Envelope,
   uuidv7,
 } from "@shopmesh/platform";
-import { createTestTokenIssuer, forEachBackend, type TestDatabase, useTestDatabase, violatedFieldsOf } from "@shopmesh/platform/testing";
+import {
+  createTestTokenIssuer,
+  forEachBackend,
+  type TestDatabase,
+  useTestDatabase,
+  violatedFieldsOf,
+  testTlsEnv,
+  testMeshTls,
+} from "@shopmesh/platform/testing";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import { PaymentFailedSchema, PaymentRefundedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
@@ -112,7 +120,7 @@ forEachBackend((backend) => {
         received.push(e);
       });
       service = createPaymentService({
-        config: readPaymentConfig({ DB_SCHEMA: t.schema }),
+        config: readPaymentConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema }),
         db: t.db,
         logger,
         host: "127.0.0.1",
@@ -122,7 +130,7 @@ forEachBackend((backend) => {
         chargeRetry,
       });
       await service.start();
-      client = createClient(PaymentService, `127.0.0.1:${service.port}`);
+      client = createClient(PaymentService, `127.0.0.1:${service.port}`, { tls: testMeshTls() });
     });
 
     afterAll(async () => {
@@ -354,7 +362,7 @@ forEachBackend((backend) => {
         })
         .execute();
       const restarted = createPaymentService({
-        config: readPaymentConfig({ DB_SCHEMA: t.schema }),
+        config: readPaymentConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema }),
         db: t.db,
         logger,
         host: "127.0.0.1",
@@ -384,7 +392,7 @@ forEachBackend((backend) => {
     /** A payment service on `schema` (migrated on start), without a bus. */
     const startReplica = async (schema: string, provider?: PaymentProvider) => {
       const replica = createPaymentService({
-        config: readPaymentConfig({ DB_SCHEMA: schema }),
+        config: readPaymentConfig({ ...testTlsEnv(), DB_SCHEMA: schema }),
         db: t.db,
         logger,
         host: "127.0.0.1",
@@ -490,8 +498,8 @@ forEachBackend((backend) => {
       };
       const a = await startReplica(schema, createFakeProvider({ ledger: createDbLedger(db), failureRate: 1 }));
       const b = await startReplica(schema, held);
-      const clientA = createClient(PaymentService, `127.0.0.1:${a.port}`);
-      const clientB = createClient(PaymentService, `127.0.0.1:${b.port}`);
+      const clientA = createClient(PaymentService, `127.0.0.1:${a.port}`, { tls: testMeshTls() });
+      const clientB = createClient(PaymentService, `127.0.0.1:${b.port}`, { tls: testMeshTls() });
       try {
         const orderId = uuidv7();
         const req = { orderId, userId: uuidv7(), amountCents: 800, currency: "EUR", paymentMethod: "pm_test_ok" };

@@ -8,6 +8,7 @@ import {
   type ServiceHost,
   serviceRegistration,
   type TokenVerifier,
+  meshTlsOf,
 } from "@shopmesh/platform";
 import { PaymentService } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import type { PaymentConfig } from "./config.js";
@@ -57,6 +58,8 @@ export interface PaymentServer {
 export function createPaymentService(opts: PaymentServiceOptions): PaymentServer {
   const { config } = opts;
   const logger = opts.logger.child({ service: "payment" });
+  // Mutual TLS as configured: the server, and every client it opens, speak as "payment".
+  const tls = meshTlsOf(config, "payment", logger);
   const schema = config.DB_SCHEMA;
   const db = opts.db.kysely<PaymentDb>(schema);
   const provider = opts.provider ?? createFakeProvider({ ledger: createDbLedger(db), failureRate: config.PAYMENT_FAILURE_RATE });
@@ -68,7 +71,7 @@ export function createPaymentService(opts: PaymentServiceOptions): PaymentServer
     ...(opts.chargeRetry ? { retry: opts.chargeRetry } : {}),
     onEventsWritten: (written) => host?.notifyOutbox(written),
   });
-  const auth = authVerifier(config, opts.verifier, logger);
+  const auth = authVerifier(config, opts.verifier, logger, tls);
   let resuming: Promise<unknown> | undefined;
   const h = createServiceHost({
     name: "payment",
@@ -78,6 +81,7 @@ export function createPaymentService(opts: PaymentServiceOptions): PaymentServer
     schema,
     migrations: { ...paymentMigrations },
     grpc: {
+      tls,
       host: opts.host ?? config.PAYMENT_HOST,
       port: opts.port ?? config.PAYMENT_PORT,
       services: [serviceRegistration(PaymentService, paymentHandlers(payments))],

@@ -8,7 +8,7 @@ import {
   createLogger,
   type Envelope,
 } from "@shopmesh/platform";
-import { forEachBackend, useTestDatabase } from "@shopmesh/platform/testing";
+import { forEachBackend, useTestDatabase, testTlsEnv, testMeshTls } from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { StockRejectedSchema, StockReleasedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
@@ -77,7 +77,7 @@ forEachBackend((backend) => {
         published.push(e);
       });
       service = createCatalogService({
-        config: readCatalogConfig({ DB_SCHEMA: t.schema, SEED_DEMO_CATALOG: "false" }),
+        config: readCatalogConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema, SEED_DEMO_CATALOG: "false" }),
         db: t.db,
         logger,
         host: "127.0.0.1",
@@ -85,7 +85,7 @@ forEachBackend((backend) => {
         bus,
       });
       await service.start();
-      client = createClient(CatalogService, `127.0.0.1:${service.port}`);
+      client = createClient(CatalogService, `127.0.0.1:${service.port}`, { tls: testMeshTls() });
     });
 
     afterAll(async () => {

@@ -1,0 +1,5 @@
+export * from "./issue.js";
+export * from "./renewer.js";
+export * from "./credentials.js";
+export * from "./identity.js";
+export * from "./config.js";
