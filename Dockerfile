@@ -61,6 +61,8 @@ COPY --from=build /app/services/payment/dist services/payment/dist
 COPY --from=build /app/services/notification/dist services/notification/dist
 COPY --from=build /app/edge/dist edge/dist
 COPY --from=build /app/edge/web/dist edge/web/dist
+# The API documentation the edge serves (/api/openapi.json, /docs), generated from the contracts.
+COPY --from=build /app/docs/api docs/api
 COPY --from=build /app/launcher/dist launcher/dist
 # The node image's unprivileged user, by number so that Kubernetes' runAsNonRoot can verify it.
 # The files stay root's: the processes cannot change their own code.

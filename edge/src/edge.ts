@@ -14,6 +14,7 @@ import {
 } from "@shopmesh/platform";
 import { Health } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
+import { loadApiDocs } from "./api-docs.js";
 import { type Authenticate, bearerTokenSyntax, verifyingAuthenticator } from "./authenticate.js";
 import { checkFaults, type EdgeConfig, type UpstreamAddresses, upstreamsFromConfig } from "./config.js";
 import { createConnectAdapter } from "./connect-adapter.js";
@@ -26,7 +27,16 @@ import { createListener, isHttp1, type Listener } from "./listener.js";
 import { clientAddressKey, createProtection, defaultProtection, type ProtectionSettings } from "./protection.js";
 import { publicSurface } from "./public-surface.js";
 import { refreshCookieInterceptor } from "./refresh-cookie.js";
-import { createRestRouter, type NodeRequest, type NodeResponse, nodeHeaders, type RequestTarget, sendJson, tooLarge } from "./rest.js";
+import {
+  createRestRouter,
+  defaultHeaderFields,
+  type NodeRequest,
+  type NodeResponse,
+  nodeHeaders,
+  type RequestTarget,
+  sendJson,
+  tooLarge,
+} from "./rest.js";
 import { connectUpstream, defaultForwardedHeaders, loadService, requestIdOf, type Upstream } from "./upstreams.js";
 import { loadWebApp } from "./web-app.js";
 
@@ -101,6 +111,12 @@ export interface EdgeOptions {
    * for the app's own paths). Default: edge/web/dist when it was built; false serves no app.
    */
   readonly webApp?: string | false;
+  /**
+   * Directory of the generated API documentation (docs/api: the OpenAPI document, the /docs
+   * pages), served at /api/openapi.json, /docs and /docs/api. Default: docs/api of the
+   * repository when present; false serves none.
+   */
+  readonly apiDocs?: string | false;
 }
 
 export interface Edge {
@@ -120,8 +136,8 @@ export interface Edge {
 
 /**
  * The edge: one port serving the Connect protocol, gRPC-Web and gRPC (HTTP/1.1 and h2c) for the
- * methods the contracts expose, the REST routes they declare, /healthz and /readyz, and
- * grpc.health.v1.Health (following /readyz). Everything
+ * methods the contracts expose, the REST routes they declare, their documentation (/docs,
+ * /api/openapi.json), /healthz and /readyz, and grpc.health.v1.Health (following /readyz). Everything
  * served is derived from the service descriptors; adding a service is configuration.
  */
 export function createEdge(opts: EdgeOptions): Edge {
@@ -209,7 +225,7 @@ export function createEdge(opts: EdgeOptions): Edge {
       maxBodyBytes: config.EDGE_MAX_BODY_BYTES,
       requestTimeoutMs: config.EDGE_REQUEST_TIMEOUT_MS,
       forwardedHeaders,
-      headerFields: opts.headerFields ?? { "idempotency-key": "idempotency_key" },
+      headerFields: opts.headerFields ?? defaultHeaderFields,
       logger: log,
       protection,
     });
@@ -225,6 +241,8 @@ export function createEdge(opts: EdgeOptions): Edge {
     const webApp = opts.webApp === false ? undefined : loadWebApp(opts.webApp);
     if (!webApp && typeof opts.webApp === "string") throw new Error(`webApp: no index.html in ${opts.webApp}`);
     if (!webApp && opts.webApp === undefined) log.info("the storefront is not built (npm run build): no web app at /");
+    const apiDocs = opts.apiDocs === false ? undefined : loadApiDocs(opts.apiDocs);
+    if (!apiDocs && typeof opts.apiDocs === "string") throw new Error(`apiDocs: no openapi.json in ${opts.apiDocs}`);
     const connectHandler = createConnectAdapter({
       routes: (router) => {
         forwarder.routes(router);
@@ -323,6 +341,19 @@ export function createEdge(opts: EdgeOptions): Edge {
         return;
       }
       exchange.run(() => {
+        const doc = apiDocs?.match(req.method, target.path);
+        if (doc) {
+          exchange.route(doc.route);
+          try {
+            protection.admitClient(undefined, protection.clientOf(req));
+          } catch (err) {
+            const e = ConnectError.from(err);
+            sendJson(res, 429, errorBody(e), Object.fromEntries(e.metadata));
+            return;
+          }
+          doc.send(req, res);
+          return;
+        }
         const route = rest.handle(req, res, target, requestId);
         if (route !== undefined) {
           exchange.route(route);

@@ -65,6 +65,9 @@ interface PathRoutes {
 
 const apiPrefix = "/api";
 
+/** Request headers that fill a request field by default: `Idempotency-Key` → `idempotency_key`. */
+export const defaultHeaderFields: Readonly<Record<string, string>> = { "idempotency-key": "idempotency_key" };
+
 /** The route of a request under /api that no declared route takes (404/405). */
 export const unmatchedApiRoute = "/api (unmatched)";
 

@@ -8,7 +8,7 @@ import { edgeConfigSchema } from "@shopmesh/edge";
 import { type ConfigSchema, describeConfig } from "@shopmesh/platform";
 import { distributedConfigSchema, embeddedConfigSchema } from "./config.js";
 
-/** Every process's environment, in the order the README lists them. */
+/** Every process's environment, in the order docs/configuration.md lists them. */
 export const configSchemas: ReadonlyArray<{ readonly process: string; readonly schema: ConfigSchema }> = [
   { process: "embedded (`npm start`)", schema: embeddedConfigSchema },
   { process: "distributed (`npm run start:distributed`)", schema: distributedConfigSchema },
@@ -21,7 +21,7 @@ export const configSchemas: ReadonlyArray<{ readonly process: string; readonly s
   { process: "notification", schema: notificationConfigSchema },
 ];
 
-/** The README's configuration table, generated from the schemas the processes validate. */
+/** The configuration table of docs/configuration.md, generated from the schemas the processes validate. */
 export function configTable(): string {
   const rows = ["| process | variable | type | default | meaning |", "|---|---|---|---|---|"];
   for (const { process, schema } of configSchemas) {

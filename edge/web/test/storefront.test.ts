@@ -750,4 +750,27 @@ describeWithChromium("storefront in Chromium", () => {
     }
     expectClean(s);
   }, 120_000);
+
+  it("serves the API reference: /docs/api renders with no console errors and a request tried there succeeds", async () => {
+    const s = await shopper("api-reference");
+    const { page } = s;
+    await page.goto("/docs");
+    await page.getByRole("link", { name: "CatalogService" }).click();
+    await page.getByRole("heading", { level: 1, name: "CatalogService" }).waitFor();
+    await s.shot("rpc-reference");
+
+    await page.goto("/docs/api");
+    const listProducts = page.locator(".opblock", { hasText: "Lists products in a stable order" }).first();
+    await listProducts.locator(".opblock-summary").first().click();
+    const tryIt = listProducts.getByRole("button", { name: "Try it out" });
+    if (await tryIt.isVisible()) await tryIt.click();
+    await listProducts.getByRole("button", { name: "Execute" }).click();
+    await expect
+      .poll(() => listProducts.locator(".live-responses-table tbody .response-col_status").first().textContent(), { timeout: patienceMs })
+      .toMatch(/^\s*200\b/);
+    await s.shot("try-list-products");
+    expect(s.requests).toContain("/api/openapi.json");
+    expect(s.requests).toContain("/api/products");
+    expectClean(s);
+  }, 120_000);
 });

@@ -229,14 +229,14 @@ describe("docker-compose.yml", () => {
     }
   });
 
-  it("publishes its ports on 127.0.0.1 only, and the README says what each one is", () => {
-    const readme = readRepoFile("README.md");
+  it("publishes its ports on 127.0.0.1 only, and docs/deployment.md says what each one is", () => {
+    const readme = readRepoFile("docs/deployment.md");
     const published = Object.entries(services).flatMap(([service, def]) => (def.ports ?? []).map((p) => ({ service, p })));
     expect(published.length).toBeGreaterThan(0);
     for (const { service, p } of published) {
       const m = /^127\.0\.0\.1:(\d+):(\d+)$/.exec(p);
       expect(m, `${service} publishes ${p}`).not.toBeNull();
-      expect(readme, `README lists localhost:${m?.[1]} (${service})`).toContain(`localhost:${m?.[1]}`);
+      expect(readme, `docs/deployment.md lists localhost:${m?.[1]} (${service})`).toContain(`localhost:${m?.[1]}`);
     }
     expect(readme).toContain("docker compose up");
   });

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { builtinModules, createRequire } from "node:module";
 import { dirname, relative, resolve } from "node:path";
-import { defaultWebAppDir } from "@shopmesh/edge";
+import { defaultApiDocsDir, defaultWebAppDir } from "@shopmesh/edge";
 import { describe, expect, it } from "vitest";
 import { migrateScript, processes, readRepoFile, readYaml, repoPath, repoRoot, scriptExists } from "./processes.js";
 
@@ -161,7 +161,11 @@ describe("Dockerfile", () => {
     expect(runtimeCopies).toContainEqual({ from: "prod-deps", sources: ["/app"], dest: "./" });
     const dists = runtimeCopies.filter((c) => c.from === "build").map((c) => `${c.sources.join(" ")} -> ${c.dest}`);
     const storefront = relative(repoRoot, defaultWebAppDir).replace(/\/$/, "");
-    expect(dists.sort()).toEqual([...needed.map((w) => `/app/${w}/dist -> ${w}/dist`), `/app/${storefront} -> ${storefront}`].sort());
+    // The API documentation the edge serves (/api/openapi.json, /docs), where it looks for it.
+    const apiDocs = relative(repoRoot, defaultApiDocsDir).replace(/\/$/, "");
+    expect(dists.sort()).toEqual(
+      [...needed.map((w) => `/app/${w}/dist -> ${w}/dist`), `/app/${storefront} -> ${storefront}`, `/app/${apiDocs} -> ${apiDocs}`].sort(),
+    );
   });
 
   it("builds the storefront as npm run build does, and puts it where the edge serves it from", () => {

@@ -472,10 +472,10 @@ describeWithHelm("helm/shopmesh", () => {
     }
   });
 
-  it("keeps secret values out of values.yaml, and the README shows helm install with the example values", () => {
+  it("keeps secret values out of values.yaml, and docs/deployment.md shows helm install with the example values", () => {
     const values = readRepoFile("helm/shopmesh/values.yaml");
     expect(values).not.toMatch(/postgres(ql)?:\/\/|smtps?:\/\/|password|token/i);
-    const readme = readRepoFile("README.md");
+    const readme = readRepoFile("docs/deployment.md");
     expect(readme).toMatch(/helm install \S+ \.\/helm\/shopmesh[^\n]* -f helm\/example-values\.yaml/);
   });
 });
