@@ -1,5 +1,12 @@
 import { type Client, Code, closeClient, createClient, createLogger } from "@shopmesh/platform";
-import { codeOf, databaseBackend, useFaultyDatabase, useTestDatabase, whileLocked } from "@shopmesh/platform/testing";
+import {
+  codeOf,
+  createTestTokenIssuer,
+  databaseBackend,
+  useFaultyDatabase,
+  useTestDatabase,
+  whileLocked,
+} from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
@@ -7,6 +14,7 @@ import { type CatalogServer, createCatalogService } from "./index.js";
 
 /** Catalog's answers over gRPC when its database fails under it (see useFaultyDatabase). */
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+const issuer = await createTestTokenIssuer();
 
 describe("catalog service over a failing database", () => {
   const t = useTestDatabase(databaseBackend);
@@ -18,6 +26,7 @@ describe("catalog service over a failing database", () => {
     service = createCatalogService({
       config: readCatalogConfig({ DB_SCHEMA: t.schema }),
       db: faulty.db,
+      verifier: issuer.verifier,
       logger,
       host: "127.0.0.1",
       port: 0,
