@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createEdge, type Edge, measureWebBundle, readEdgeConfig } from "@shopmesh/edge";
 import { type EmbeddedMesh, rest, startEmbedded } from "@shopmesh/launcher";
-import { closeClient, createClient, createLogger } from "@shopmesh/platform";
+import { closeClient, createLogger } from "@shopmesh/platform";
+import { createTestClient } from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import type { Browser, Page } from "playwright-core";
 import { build } from "vite";
@@ -60,6 +61,10 @@ function edgeOn(port: number): Edge {
     ORDER_ADDR: s.order,
     PAYMENT_ADDR: s.payment,
     NOTIFICATION_ADDR: s.notification,
+    // Every browser of the suite comes from loopback: as one client address it would soon be limited.
+    EDGE_RATE_LIMIT_EXEMPT: "127.0.0.1,::1",
+    // The mesh's services take only mutual TLS: this edge presents the mesh's `edge` certificate.
+    ...(mesh.tlsDir ? { SHOPMESH_TLS_DIR: mesh.tlsDir } : {}),
   });
   return createEdge({ config, logger, webApp: webDir, shutdownGraceMs: 1_000 });
 }
@@ -107,7 +112,7 @@ async function stockOf(id: string): Promise<number> {
  * when a level was first reported there, to time what a page shows against.
  */
 async function watchCatalogStock(productId: string): Promise<{ reportedAt(level: number): Promise<number>; close(): void }> {
-  const client = createClient(CatalogService, mesh.services.catalog as string);
+  const client = createTestClient(CatalogService, mesh.services.catalog as string);
   const ac = new AbortController();
   const seen = new Map<number, number>();
   const waiters = new Set<() => void>();
@@ -544,7 +549,7 @@ describeWithChromium("storefront in Chromium", () => {
       await s.shot("reconnecting");
     });
 
-    const catalog = createClient(CatalogService, mesh.services.catalog as string);
+    const catalog = createTestClient(CatalogService, mesh.services.catalog as string);
     try {
       await page.getByText("Stock update live").waitFor();
       await catalog.adjustStock({ productId: "p-canister", delta: -3, reason: "damaged" });
@@ -568,7 +573,7 @@ describeWithChromium("storefront in Chromium", () => {
     await markDocument(page);
 
     // Someone else takes the last units while the shopper looks at the cart.
-    const catalog = createClient(CatalogService, mesh.services.catalog as string);
+    const catalog = createTestClient(CatalogService, mesh.services.catalog as string);
     try {
       await catalog.adjustStock({ productId: "p-coffee-scale", delta: -before, reason: "sold elsewhere" });
     } finally {
