@@ -3,16 +3,30 @@
  * leaf (`<workload>.crt`, `<workload>.key`) naming it with the URI SAN `spiffe://shopmesh/<workload>`.
  * node:crypto reads certificates but cannot make them; @peculiar/x509 builds them on WebCrypto.
  */
-// @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata API
-// before the library loads.
-import "reflect-metadata";
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from "node:crypto";
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import * as x509 from "@peculiar/x509";
 
 const subtle = webcrypto.subtle;
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+type X509Library = typeof import("@peculiar/x509");
+let x509Library: Promise<X509Library> | undefined;
+
+/**
+ * @peculiar/x509, loaded when a certificate is first issued: checking the certificates on disk
+ * needs only node:crypto, so a start that finds them current does not load it (with its
+ * dependencies, a quarter of a second of module loading).
+ */
+function loadX509(): Promise<X509Library> {
+  x509Library ??= (async () => {
+    // It resolves its algorithms through tsyringe, which needs the Reflect metadata API first.
+    await import("reflect-metadata");
+    const x509 = await import("@peculiar/x509");
+    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+    return x509;
+  })();
+  return x509Library;
+}
 
 /** Every workload identity of the mesh: its services, the edge and the tools. */
 export const meshWorkloads = ["auth", "catalog", "cart", "order", "payment", "notification", "edge", "reconcile", "operator-cli"] as const;
@@ -79,7 +93,7 @@ async function newKeys(): Promise<KeyPair> {
 
 async function keyPem(key: Key): Promise<string> {
   const der = await subtle.exportKey("pkcs8", key);
-  return x509.PemConverter.encode(der, "PRIVATE KEY");
+  return (await loadX509()).PemConverter.encode(der, "PRIVATE KEY");
 }
 
 async function importSigningKey(pem: string): Promise<Key> {
@@ -96,6 +110,7 @@ function serial(): string {
 
 /** A new self-signed mesh CA. */
 export async function issueCertificateAuthority(opts: { now?: Date; lifetimeMs?: number; name?: string } = {}): Promise<PemPair> {
+  const x509 = await loadX509();
   const now = opts.now ?? new Date();
   const keys = await newKeys();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -130,6 +145,7 @@ export interface LeafOptions {
 /** A workload certificate signed by `ca`, for both TLS server and client use. */
 export async function issueWorkloadCertificate(opts: LeafOptions): Promise<PemPair> {
   if (!isWorkloadName(opts.workload)) throw new Error(`invalid workload name "${opts.workload}"`);
+  const x509 = await loadX509();
   const now = opts.now ?? new Date();
   const caCert = new x509.X509Certificate(firstPem(opts.ca.cert));
   const caKey = await importSigningKey(opts.ca.key);
