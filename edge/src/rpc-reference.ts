@@ -1,6 +1,15 @@
-import { type DescEnum, type DescField, type DescFile, type DescMessage, type DescService, ScalarType } from "@bufbuild/protobuf";
+import {
+  type DescEnum,
+  type DescField,
+  type DescFile,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+  ScalarType,
+} from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { CommentOf } from "./openapi.js";
+import { callPolicyOf } from "@shopmesh/platform";
 import { publicSurface } from "./public-surface.js";
 
 /**
@@ -24,7 +33,10 @@ export interface MethodReference {
   readonly kind: "unary" | "server streaming" | "client streaming" | "bidi streaming";
   readonly input: string;
   readonly output: string;
-  /** "public", "signed-in user", or "internal (inside the mesh only)". */
+  /**
+   * Through the edge ("public", "signed-in user", or "internal (inside the mesh only)"), then who
+   * the method's call policy lets in on the service's own port.
+   */
   readonly callers: string;
   /** "GET /api/products/{id}" when the method has a REST route. */
   readonly rest: string | undefined;
@@ -97,7 +109,7 @@ export function serviceReference(service: DescService, files: readonly DescFile[
         kind: kinds[m.methodKind],
         input: m.input.typeName.startsWith(`${pkg}.`) ? m.input.typeName.slice(pkg.length + 1) : m.input.typeName,
         output: m.output.typeName.startsWith(`${pkg}.`) ? m.output.typeName.slice(pkg.length + 1) : m.output.typeName,
-        callers: e === undefined ? "internal (inside the mesh only)" : e.access === "user" ? "signed-in user" : "public",
+        callers: `${e === undefined ? "internal (inside the mesh only)" : e.access === "user" ? "signed-in user" : "public"}; on its port: ${policyCallers(m)}`,
         rest: e?.http ? `${e.http.method} ${e.http.template}` : undefined,
         idempotency:
           m.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS
@@ -318,4 +330,12 @@ function firstSentence(s: string): string {
   const flat = oneLine(s);
   const m = /^(.+?\.)(\s|$)/.exec(flat);
   return m ? (m[1] as string) : flat;
+}
+
+/** Who a method's call policy lets in on its service's port: workloads, and whether operators. */
+function policyCallers(method: DescMethod): string {
+  const policy = callPolicyOf(method);
+  if (!policy) return "nobody (no call policy)";
+  const who = [...policy.workloads, ...(policy.operator ? ["an operator (or the reconcile tool)"] : [])];
+  return who.length > 0 ? who.join(", ") : "nobody";
 }
