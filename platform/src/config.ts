@@ -13,7 +13,7 @@ export class ConfigError extends Error {
 
 export interface VarSpec<T> {
   readonly kind: string;
-  /** Human description, shown in errors and the README's configuration table. */
+  /** Human description, shown in errors and the configuration table (docs/configuration.md). */
   readonly doc: string;
   readonly default?: T;
   readonly required: boolean;
@@ -145,7 +145,7 @@ export function loadConfig<S extends ConfigSchema>(schema: S, source: Record<str
   return Object.freeze(out) as ConfigOf<S>;
 }
 
-/** Rows for the README's configuration table. */
+/** Rows for the configuration table (docs/configuration.md). */
 export function describeConfig(schema: ConfigSchema): Array<{ name: string; kind: string; default: string; doc: string }> {
   return Object.entries(schema).map(([name, s]) => ({
     name,

@@ -1,7 +1,7 @@
 import { ConfigError, type ConfigOf, byName, env, loadConfig, serviceVars } from "@shopmesh/platform";
 
 /**
- * Environment of the auth service. Exported as data so the README's configuration table and
+ * Environment of the auth service. Exported as data so the configuration table (docs/configuration.md) and
  * deployment manifests can be checked against it.
  */
 export const authConfigSchema = byName({

@@ -2,7 +2,7 @@ import { authVars, type ConfigOf, byName, env, loadConfig, serviceVars } from "@
 import { DEFAULT_CACHE_SIZE } from "./catalog/product-cache.js";
 
 /**
- * Environment of the catalog service. Exported as data so the README's configuration table and
+ * Environment of the catalog service. Exported as data so the configuration table (docs/configuration.md) and
  * deployment manifests can be checked against it.
  */
 export const catalogConfigSchema = byName({

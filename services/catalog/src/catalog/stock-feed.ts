@@ -8,10 +8,10 @@ export type StockListener = (level: StockLevel) => void;
  * commit that changed stock, and WatchStock/StreamStock subscribers and the product cache
  * receive them.
  *
- * This reaches the subscribers of this process only. With several catalog replicas a change
- * committed by one must reach watchers connected to another, and their product caches: that
- * needs a shared feed (e.g. Postgres LISTEN/NOTIFY on commit), which a later issue adds behind
- * this same interface.
+ * This reaches the subscribers of this process only: with several catalog replicas, a watcher
+ * connected to one does not see the changes another commits, which is why several replicas
+ * sharing a database run with CATALOG_CACHE_SIZE=0. A shared feed (Postgres LISTEN/NOTIFY on
+ * commit, as the order service's status feed uses) would fit behind this same interface.
  */
 export class StockFeed {
   readonly #listeners = new Map<string, Set<StockListener>>();
