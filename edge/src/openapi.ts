@@ -438,7 +438,7 @@ const statusText: Readonly<Record<number, string>> = {
   415: "The body is not JSON.",
   429: "A rate limit refused the request; retry after `Retry-After` seconds.",
   500: "internal error (the cause is logged, never sent).",
-  501: "Not implemented.",
+  501: "The service does not implement the method (gRPC UNIMPLEMENTED).",
   503: "A service the route needs is unavailable; retry later.",
   504: "The route's deadline passed.",
 };

