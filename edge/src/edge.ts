@@ -14,19 +14,19 @@ import {
 } from "@shopmesh/platform";
 import { Health } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
-import { loadApiDocs } from "./api-docs.js";
-import { type Authenticate, bearerTokenSyntax, verifyingAuthenticator } from "./authenticate.js";
+import { loadApiDocs } from "./docs/api-docs.js";
+import { type Authenticate, bearerTokenSyntax, verifyingAuthenticator } from "./protection/authenticate.js";
 import { checkFaults, type EdgeConfig, type UpstreamAddresses, upstreamsFromConfig } from "./config.js";
-import { createConnectAdapter } from "./connect-adapter.js";
-import { createCors } from "./cors.js";
-import { errorBody } from "./errors.js";
-import { createForwarder } from "./forwarder.js";
-import { registerEdgeHealth } from "./grpc-health.js";
-import { observeExchange, observeHttp } from "./http-observer.js";
-import { createListener, isHttp1, type Listener } from "./listener.js";
-import { clientAddressKey, createProtection, defaultProtection, type ProtectionSettings } from "./protection.js";
-import { publicSurface } from "./public-surface.js";
-import { refreshCookieInterceptor } from "./refresh-cookie.js";
+import { createConnectAdapter } from "./rpc/connect-adapter.js";
+import { createCors } from "./http/cors.js";
+import { errorBody } from "./http/errors.js";
+import { createForwarder } from "./rpc/forwarder.js";
+import { registerEdgeHealth } from "./rpc/grpc-health.js";
+import { observeExchange, observeHttp } from "./http/http-observer.js";
+import { createListener, isHttp1, type Listener } from "./http/listener.js";
+import { clientAddressKey, createProtection, defaultProtection, type ProtectionSettings } from "./protection/protection.js";
+import { publicSurface } from "./rpc/public-surface.js";
+import { refreshCookieInterceptor } from "./rpc/refresh-cookie.js";
 import {
   createRestRouter,
   defaultHeaderFields,
@@ -36,9 +36,9 @@ import {
   type RequestTarget,
   sendJson,
   tooLarge,
-} from "./rest.js";
-import { connectUpstream, defaultForwardedHeaders, loadService, requestIdOf, type Upstream } from "./upstreams.js";
-import { loadWebApp } from "./web-app.js";
+} from "./rest/rest.js";
+import { connectUpstream, defaultForwardedHeaders, loadService, requestIdOf, type Upstream } from "./rpc/upstreams.js";
+import { loadWebApp } from "./web/web-app.js";
 
 /**
  * The settings the edge runs with: the environment config (`readEdgeConfig`) fits, and so does

@@ -1,5 +1,3 @@
-export { type ApiDocs, defaultApiDocsDir, loadApiDocs, openApiPath } from "./api-docs.js";
-export { type Authenticate, bearerToken, bearerTokenSyntax, type Caller, type HeaderReader } from "./authenticate.js";
 export {
   type EdgeConfig,
   edgeConfigSchema,
@@ -9,11 +7,22 @@ export {
   upstreamsFromConfig,
 } from "./config.js";
 export { createEdge, type Edge, type EdgeOptions, type EdgeSettings } from "./edge.js";
-export { enumWords } from "./enum-words.js";
-export { httpStatusOf, toPublicError } from "./errors.js";
-export { buildOpenApi, type CommentOf, codesNamedIn, type OpenApiOptions } from "./openapi.js";
-export { compilePathTemplate, type ExposedMethod, type HttpRouteSpec, type MethodAccess, publicSurface } from "./public-surface.js";
-export { defaultHeaderFields } from "./rest.js";
+export { httpStatusOf, toPublicError } from "./http/errors.js";
+export { type Authenticate, bearerToken, bearerTokenSyntax, type Caller, type HeaderReader } from "./protection/authenticate.js";
+export { enumWords } from "./rest/enum-words.js";
+export { defaultHeaderFields } from "./rest/rest.js";
+export { compilePathTemplate, type ExposedMethod, type HttpRouteSpec, type MethodAccess, publicSurface } from "./rpc/public-surface.js";
+export { defaultForwardedHeaders, loadService } from "./rpc/upstreams.js";
+export {
+  defaultWebAppDir,
+  loadWebApp,
+  measureWebBundle,
+  type WebApp,
+  type WebBundleSize,
+  webAppContentSecurityPolicy,
+} from "./web/web-app.js";
+export { type ApiDocs, defaultApiDocsDir, loadApiDocs, openApiPath } from "./docs/api-docs.js";
+export { buildOpenApi, type CommentOf, codesNamedIn, type OpenApiOptions } from "./docs/openapi.js";
 export {
   type MethodReference,
   renderHtml,
@@ -22,6 +31,4 @@ export {
   renderMarkdownIndex,
   type ServiceReference,
   serviceReference,
-} from "./rpc-reference.js";
-export { defaultForwardedHeaders, loadService } from "./upstreams.js";
-export { defaultWebAppDir, loadWebApp, measureWebBundle, type WebApp, type WebBundleSize, webAppContentSecurityPolicy } from "./web-app.js";
+} from "./docs/rpc-reference.js";

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { TokenVerifier } from "@shopmesh/platform";
-import type { MethodAccess } from "./public-surface.js";
+import type { MethodAccess } from "../rpc/public-surface.js";
 
 /** Read access to request headers; `Headers` satisfies it, and so does the edge's node:http view. */
 export interface HeaderReader {

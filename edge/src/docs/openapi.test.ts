@@ -4,8 +4,8 @@ import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { OrderService, OrderStatusSchema } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { describe, expect, it } from "vitest";
 import { buildOpenApi, codesNamedIn } from "./openapi.js";
-import { publicSurface } from "./public-surface.js";
-import { defaultHeaderFields } from "./rest.js";
+import { publicSurface } from "../rpc/public-surface.js";
+import { defaultHeaderFields } from "../rest/rest.js";
 
 /** The OpenAPI document built from the descriptors follows the rules the edge serves REST with. */
 

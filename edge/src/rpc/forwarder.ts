@@ -1,9 +1,9 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { type ConnectRouter, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type { CallOptions, Logger } from "@shopmesh/platform";
-import { type Authenticate, authorize, type Caller } from "./authenticate.js";
-import { isServerFault, toPublicError } from "./errors.js";
-import { clientAddressKey, type Protection } from "./protection.js";
+import { type Authenticate, authorize, type Caller } from "../protection/authenticate.js";
+import { isServerFault, toPublicError } from "../http/errors.js";
+import { clientAddressKey, type Protection } from "../protection/protection.js";
 import type { ExposedMethod } from "./public-surface.js";
 import { forwardedMetadata, requestIdOf, type Upstream } from "./upstreams.js";
 

@@ -2,7 +2,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadApiDocs } from "./api-docs.js";
-import { webAppContentSecurityPolicy } from "./web-app.js";
+import { webAppContentSecurityPolicy } from "../web/web-app.js";
 
 /** The generated documentation in docs/api as the edge serves it. */
 describe("API documentation pages", () => {

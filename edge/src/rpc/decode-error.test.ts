@@ -2,7 +2,7 @@ import { type DescMessage, fromJsonString } from "@bufbuild/protobuf";
 import { ListAllOrdersRequestSchema, PlaceOrderRequestSchema } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { describe, expect, it } from "vitest";
 import { violationOfDecodeError } from "./decode-error.js";
-import { EchoService } from "./testing/echo-contract.js";
+import { EchoService } from "../testing/echo-contract.js";
 
 /** The field violation of the error protobuf-es throws for `json` (fails when it decodes). */
 function violationOf(schema: DescMessage, json: string) {

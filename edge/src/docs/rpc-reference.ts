@@ -10,7 +10,7 @@ import {
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { CommentOf } from "./openapi.js";
 import { callPolicyOf } from "@shopmesh/platform";
-import { publicSurface } from "./public-surface.js";
+import { publicSurface } from "../rpc/public-surface.js";
 
 /**
  * The reference of one service's RPC surface, from its descriptors and proto comments: its

@@ -8,10 +8,10 @@ import { createLogger, fieldViolationsOf } from "@shopmesh/platform";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { OrderService } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEdge, type Edge } from "./edge.js";
-import { EchoService } from "./testing/echo-contract.js";
-import { testEdgeSettings } from "./testing/edge-settings.js";
-import { type FakeCatalog, type FakeEcho, startFakeCatalog, startFakeEcho } from "./testing/fake-upstreams.js";
+import { createEdge, type Edge } from "../edge.js";
+import { EchoService } from "../testing/echo-contract.js";
+import { testEdgeSettings } from "../testing/edge-settings.js";
+import { type FakeCatalog, type FakeEcho, startFakeCatalog, startFakeEcho } from "../testing/fake-upstreams.js";
 
 const logger = createLogger({ level: "silent" });
 

@@ -4,10 +4,10 @@ import type { ServerResponse } from "node:http";
 import { extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
-import type { NodeRequest, NodeResponse } from "./rest.js";
+import type { NodeRequest, NodeResponse } from "../rest/rest.js";
 
 /** Where `npm run build` puts the storefront (edge/web/dist), next to this package's dist/. */
-export const defaultWebAppDir = fileURLToPath(new URL("../web/dist/", import.meta.url));
+export const defaultWebAppDir = fileURLToPath(new URL("../../web/dist/", import.meta.url));
 
 /**
  * The policy every file of the app is served with: scripts, styles, images and connections

@@ -1,9 +1,9 @@
 import { Code, createContextKey } from "@connectrpc/connect";
 import type { Caller } from "./authenticate.js";
-import { edgeRejection, rateLimited } from "./errors.js";
-import type { ExposedMethod } from "./public-surface.js";
+import { edgeRejection, rateLimited } from "../http/errors.js";
+import type { ExposedMethod } from "../rpc/public-surface.js";
 import { createRateLimiter, type RateLimiter } from "./rate-limiter.js";
-import type { NodeRequest } from "./rest.js";
+import type { NodeRequest } from "../rest/rest.js";
 
 /** The limits the edge enforces per client and per user (see the edge's config schema). */
 export interface ProtectionSettings {

@@ -2,8 +2,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { NodeRequest, NodeResponse } from "./rest.js";
-import { type StaticFile, sendStaticFile, staticFile } from "./web-app.js";
+import type { NodeRequest, NodeResponse } from "../rest/rest.js";
+import { type StaticFile, sendStaticFile, staticFile } from "../web/web-app.js";
 
 /**
  * The API documentation the edge serves, generated from the contracts by `npm run docs:api`
@@ -14,7 +14,7 @@ import { type StaticFile, sendStaticFile, staticFile } from "./web-app.js";
  */
 
 /** Where `npm run docs:api` writes what the edge serves: docs/api at the repository's root. */
-export const defaultApiDocsDir = fileURLToPath(new URL("../../docs/api/", import.meta.url));
+export const defaultApiDocsDir = fileURLToPath(new URL("../../../docs/api/", import.meta.url));
 
 /** Path of the OpenAPI document on the edge. */
 export const openApiPath = "/api/openapi.json";

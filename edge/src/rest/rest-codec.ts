@@ -11,7 +11,7 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { invalidArgument } from "@shopmesh/platform";
-import { violationOfDecodeError } from "./decode-error.js";
+import { violationOfDecodeError } from "../rpc/decode-error.js";
 import { enumsFromWords, enumsToWords, parseEnumText } from "./enum-words.js";
 
 /**

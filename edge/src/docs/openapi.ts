@@ -10,9 +10,9 @@ import {
 import { FeatureSet_FieldPresence, MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { codeName } from "@shopmesh/platform";
-import { enumWords } from "./enum-words.js";
-import { httpStatusOf } from "./errors.js";
-import { type ExposedMethod, type PathSegment, publicSurface } from "./public-surface.js";
+import { enumWords } from "../rest/enum-words.js";
+import { httpStatusOf } from "../http/errors.js";
+import { type ExposedMethod, type PathSegment, publicSurface } from "../rpc/public-surface.js";
 
 /**
  * The OpenAPI 3.1 document of the edge's REST surface, built from the same descriptors and the

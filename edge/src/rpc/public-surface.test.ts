@@ -8,10 +8,10 @@ import {
   ReserveStockResponseSchema,
 } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { describe, expect, it } from "vitest";
-import { enumWords } from "./enum-words.js";
+import { enumWords } from "../rest/enum-words.js";
 import { compilePathTemplate, publicSurface } from "./public-surface.js";
-import { decodeJsonBody, encodeResponse } from "./rest-codec.js";
-import { EchoService } from "./testing/echo-contract.js";
+import { decodeJsonBody, encodeResponse } from "../rest/rest-codec.js";
+import { EchoService } from "../testing/echo-contract.js";
 
 describe("publicSurface", () => {
   it("exposes exactly the catalog methods the contract marks, with their routes", () => {

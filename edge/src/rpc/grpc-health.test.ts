@@ -2,9 +2,9 @@ import { closeClient, Code, ConnectError, createClient, createLogger } from "@sh
 import { Health, HealthCheckResponse_ServingStatus as Status } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEdge, type Edge } from "./edge.js";
-import { testEdgeSettings } from "./testing/edge-settings.js";
-import { type FakeCatalog, startFakeCatalog } from "./testing/fake-upstreams.js";
+import { createEdge, type Edge } from "../edge.js";
+import { testEdgeSettings } from "../testing/edge-settings.js";
+import { type FakeCatalog, startFakeCatalog } from "../testing/fake-upstreams.js";
 
 const logger = createLogger({ level: "silent" });
 

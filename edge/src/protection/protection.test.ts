@@ -9,11 +9,11 @@ import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Authenticate } from "./authenticate.js";
-import { readEdgeConfig } from "./config.js";
-import { createEdge, type Edge, type EdgeSettings } from "./edge.js";
-import { testEdgeSettings } from "./testing/edge-settings.js";
-import { EchoService } from "./testing/echo-contract.js";
-import { type FakeCatalog, type FakeEcho, startFakeCatalog, startFakeEcho, startLeakyUpstream } from "./testing/fake-upstreams.js";
+import { readEdgeConfig } from "../config.js";
+import { createEdge, type Edge, type EdgeSettings } from "../edge.js";
+import { testEdgeSettings } from "../testing/edge-settings.js";
+import { EchoService } from "../testing/echo-contract.js";
+import { type FakeCatalog, type FakeEcho, startFakeCatalog, startFakeEcho, startLeakyUpstream } from "../testing/fake-upstreams.js";
 
 const logger = createLogger({ level: "silent" });
 

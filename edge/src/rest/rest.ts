@@ -3,12 +3,12 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { create, type DescField, type Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "@shopmesh/platform";
-import { type Authenticate, authorize, type HeaderReader } from "./authenticate.js";
-import { errorBody, HttpError, httpStatusOf, isEdgeRejection, isServerFault, toPublicError } from "./errors.js";
-import type { Protection } from "./protection.js";
-import type { ExposedMethod, HttpRouteSpec } from "./public-surface.js";
+import { type Authenticate, authorize, type HeaderReader } from "../protection/authenticate.js";
+import { errorBody, HttpError, httpStatusOf, isEdgeRejection, isServerFault, toPublicError } from "../http/errors.js";
+import type { Protection } from "../protection/protection.js";
+import type { ExposedMethod, HttpRouteSpec } from "../rpc/public-surface.js";
 import { applyParam, setFieldFromText, decodeJsonBody, encodeResponse } from "./rest-codec.js";
-import { forwardedMetadata, type Upstream, type UpstreamMethod } from "./upstreams.js";
+import { forwardedMetadata, type Upstream, type UpstreamMethod } from "../rpc/upstreams.js";
 
 export type NodeRequest = IncomingMessage | Http2ServerRequest;
 export type NodeResponse = ServerResponse | Http2ServerResponse;
