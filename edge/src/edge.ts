@@ -24,19 +24,11 @@ import { createForwarder } from "./rpc/forwarder.js";
 import { registerEdgeHealth } from "./rpc/grpc-health.js";
 import { observeExchange, observeHttp } from "./http/http-observer.js";
 import { createListener, isHttp1, type Listener } from "./http/listener.js";
+import { type NodeRequest, type NodeResponse, nodeHeaders, sendJson } from "./http/node-http.js";
 import { clientAddressKey, createProtection, defaultProtection, type ProtectionSettings } from "./protection/protection.js";
 import { publicSurface } from "./rpc/public-surface.js";
 import { refreshCookieInterceptor } from "./rpc/refresh-cookie.js";
-import {
-  createRestRouter,
-  defaultHeaderFields,
-  type NodeRequest,
-  type NodeResponse,
-  nodeHeaders,
-  type RequestTarget,
-  sendJson,
-  tooLarge,
-} from "./rest/rest.js";
+import { createRestRouter, defaultHeaderFields, type RequestTarget, tooLarge } from "./rest/rest.js";
 import { connectUpstream, defaultForwardedHeaders, loadService, requestIdOf, type Upstream } from "./rpc/upstreams.js";
 import { loadWebApp } from "./web/web-app.js";
 

@@ -8,7 +8,8 @@ export {
 } from "./config.js";
 export { createEdge, type Edge, type EdgeOptions, type EdgeSettings } from "./edge.js";
 export { httpStatusOf, toPublicError } from "./http/errors.js";
-export { type Authenticate, bearerToken, bearerTokenSyntax, type Caller, type HeaderReader } from "./protection/authenticate.js";
+export type { HeaderReader } from "./http/node-http.js";
+export { type Authenticate, bearerToken, bearerTokenSyntax, type Caller } from "./protection/authenticate.js";
 export { enumWords } from "./rest/enum-words.js";
 export { defaultHeaderFields } from "./rest/rest.js";
 export { compilePathTemplate, type ExposedMethod, type HttpRouteSpec, type MethodAccess, publicSurface } from "./rpc/public-surface.js";

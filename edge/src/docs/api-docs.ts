@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { NodeRequest, NodeResponse } from "../rest/rest.js";
+import type { NodeRequest, NodeResponse } from "../http/node-http.js";
 import { type StaticFile, sendStaticFile, staticFile } from "../web/web-app.js";
 
 /**

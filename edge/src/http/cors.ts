@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { cors as connectCors } from "@connectrpc/connect";
-import type { NodeRequest, NodeResponse } from "../rest/rest.js";
+import type { NodeRequest, NodeResponse } from "./node-http.js";
 
 /** Headers browsers may send beyond what the Connect protocols need. */
 const appRequestHeaders = ["Authorization", "Idempotency-Key", "X-Request-Id", "Traceparent", "Tracestate"];

@@ -1,6 +1,6 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { createHistogram, lazyTracer, type Logger, roundMs } from "@shopmesh/platform";
-import type { NodeRequest, NodeResponse } from "../rest/rest.js";
+import type { NodeRequest, NodeResponse } from "./node-http.js";
 
 const httpDuration = createHistogram({
   name: "shopmesh_http_server_duration_seconds",

@@ -4,7 +4,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { errorBody } from "./errors.js";
-import { type NodeRequest, type NodeResponse, sendJson } from "../rest/rest.js";
+import { type NodeRequest, type NodeResponse, sendJson } from "./node-http.js";
 
 export type RequestHandler = (req: NodeRequest, res: NodeResponse) => void;
 

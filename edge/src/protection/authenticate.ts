@@ -1,12 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { TokenVerifier } from "@shopmesh/platform";
+import type { HeaderReader } from "../http/node-http.js";
 import type { MethodAccess } from "../rpc/public-surface.js";
-
-/** Read access to request headers; `Headers` satisfies it, and so does the edge's node:http view. */
-export interface HeaderReader {
-  /** The value of a header (name in lower case), or null when absent. */
-  get(name: string): string | null;
-}
 
 /** A caller whose credentials were accepted. */
 export interface Caller {

@@ -3,7 +3,7 @@ import type { Caller } from "./authenticate.js";
 import { edgeRejection, rateLimited } from "../http/errors.js";
 import type { ExposedMethod } from "../rpc/public-surface.js";
 import { createRateLimiter, type RateLimiter } from "./rate-limiter.js";
-import type { NodeRequest } from "../rest/rest.js";
+import type { NodeRequest } from "../http/node-http.js";
 
 /** The limits the edge enforces per client and per user (see the edge's config schema). */
 export interface ProtectionSettings {

@@ -1,17 +1,13 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { create, type DescField, type Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "@shopmesh/platform";
-import { type Authenticate, authorize, type HeaderReader } from "../protection/authenticate.js";
 import { errorBody, HttpError, httpStatusOf, isEdgeRejection, isServerFault, toPublicError } from "../http/errors.js";
+import { type NodeRequest, type NodeResponse, nodeHeaders, sendJson } from "../http/node-http.js";
+import { type Authenticate, authorize } from "../protection/authenticate.js";
 import type { Protection } from "../protection/protection.js";
 import type { ExposedMethod, HttpRouteSpec } from "../rpc/public-surface.js";
 import { applyParam, setFieldFromText, decodeJsonBody, encodeResponse } from "./rest-codec.js";
 import { forwardedMetadata, type Upstream, type UpstreamMethod } from "../rpc/upstreams.js";
-
-export type NodeRequest = IncomingMessage | Http2ServerRequest;
-export type NodeResponse = ServerResponse | Http2ServerResponse;
 
 export interface RestRouterOptions {
   /** Exposed methods; those with an HTTP route and an upstream are served. */
@@ -244,29 +240,6 @@ function decodePathSegment(raw: string, name: string): string {
   } catch {
     throw new ConnectError(`${name}: malformed percent-encoding in the path`, Code.InvalidArgument);
   }
-}
-
-/** A HeaderReader over node's lower-cased header object. */
-export function nodeHeaders(req: NodeRequest): HeaderReader {
-  const h = req.headers;
-  return {
-    get(name) {
-      const v = h[name];
-      return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
-    },
-  };
-}
-
-/** Writes a JSON answer (or nothing when the client is gone). */
-export function sendJson(res: NodeResponse, status: number, body: string, headers?: Readonly<Record<string, string>>): void {
-  if (res.headersSent || res.destroyed) return;
-  const out: Record<string, string | number> = {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(body),
-  };
-  if (headers) Object.assign(out, headers);
-  (res as ServerResponse).writeHead(status, out);
-  res.end(body);
 }
 
 /**

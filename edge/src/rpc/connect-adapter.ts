@@ -19,7 +19,7 @@ import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { badRequest } from "@shopmesh/platform";
 import { violationOfDecodeError } from "./decode-error.js";
-import type { NodeRequest, NodeResponse } from "../rest/rest.js";
+import type { NodeRequest, NodeResponse } from "../http/node-http.js";
 
 export interface ConnectAdapterOptions extends ConnectRouterOptions {
   readonly routes: (router: ConnectRouter) => void;

@@ -3,7 +3,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type CallOptions, closeClient, createClient, type Logger, type MeshTls, workloadOfService } from "@shopmesh/platform";
 import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
-import type { HeaderReader } from "../protection/authenticate.js";
+import type { HeaderReader } from "../http/node-http.js";
 
 /** A call of one upstream method in the platform client's untyped form. */
 export type UpstreamMethod = (requestOrRequests: unknown, opts?: CallOptions) => Promise<unknown> | AsyncIterable<unknown>;

@@ -4,7 +4,7 @@ import type { ServerResponse } from "node:http";
 import { extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
-import type { NodeRequest, NodeResponse } from "../rest/rest.js";
+import type { NodeRequest, NodeResponse } from "../http/node-http.js";
 
 /** Where `npm run build` puts the storefront (edge/web/dist), next to this package's dist/. */
 export const defaultWebAppDir = fileURLToPath(new URL("../../web/dist/", import.meta.url));
