@@ -188,6 +188,21 @@ export function createEdge(opts: EdgeOptions): Edge {
     return { ready, services: Object.fromEntries(entries) };
   };
 
+  /**
+   * The per-address rate limit of a request for no method (the storefront, the docs); false when
+   * it was refused, with its 429 sent.
+   */
+  const admitAddress = (req: NodeRequest, res: NodeResponse): boolean => {
+    try {
+      protection.admitClient(undefined, protection.clientOf(req));
+      return true;
+    } catch (err) {
+      const e = ConnectError.from(err);
+      sendJson(res, 429, errorBody(e), Object.fromEntries(e.metadata));
+      return false;
+    }
+  };
+
   /** Paths of the methods whose request is a stream of messages (no body timeout). */
   const streamingRequestPaths = new Set<string>();
 
@@ -258,13 +273,7 @@ export function createEdge(opts: EdgeOptions): Edge {
       interceptors: [refreshCookieInterceptor()],
       contextValues: (req) => createContextValues().set(clientAddressKey, protection.clientOf(req)),
       fallback: (req, res) => {
-        try {
-          protection.admitClient(undefined, protection.clientOf(req));
-        } catch (err) {
-          const e = ConnectError.from(err);
-          sendJson(res as NodeResponse, 429, errorBody(e), Object.fromEntries(e.metadata));
-          return;
-        }
+        if (!admitAddress(req, res as NodeResponse)) return;
         if (webApp?.serve(req, res as NodeResponse)) return;
         sendJson(
           res as NodeResponse,
@@ -336,14 +345,7 @@ export function createEdge(opts: EdgeOptions): Edge {
         const doc = apiDocs?.match(req.method, target.path);
         if (doc) {
           exchange.route(doc.route);
-          try {
-            protection.admitClient(undefined, protection.clientOf(req));
-          } catch (err) {
-            const e = ConnectError.from(err);
-            sendJson(res, 429, errorBody(e), Object.fromEntries(e.metadata));
-            return;
-          }
-          doc.send(req, res);
+          if (admitAddress(req, res)) doc.send(req, res);
           return;
         }
         const route = rest.handle(req, res, target, requestId);

@@ -1,7 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { TokenVerifier } from "@shopmesh/platform";
 import type { HeaderReader } from "../http/node-http.js";
-import type { MethodAccess } from "../rpc/public-surface.js";
 
 /** A caller whose credentials were accepted. */
 export interface Caller {
@@ -14,8 +13,8 @@ export interface Caller {
 /**
  * Decides who is calling. Resolves to undefined when the request carries no credentials, to a
  * Caller when they are acceptable, and throws a ConnectError (UNAUTHENTICATED) when they are
- * present but not acceptable. The edge itself enforces access: a method with access "user"
- * answers UNAUTHENTICATED when this resolves to undefined.
+ * present but not acceptable. The edge's admission gate (`admit`) enforces access: a method with
+ * access "user" answers UNAUTHENTICATED when this resolves to undefined.
  *
  * `verifyingAuthenticator` checks the JWT against auth's cached JWKS (the edge's default when
  * auth is an upstream); `bearerTokenSyntax` only checks the header's shape.
@@ -39,15 +38,6 @@ export const bearerTokenSyntax: Authenticate = (headers) => {
   const token = bearerToken(headers);
   return token === undefined ? undefined : { token };
 };
-
-/** Applies a method's access rule; returns the caller (if any) or throws UNAUTHENTICATED. */
-export async function authorize(authenticate: Authenticate, access: MethodAccess, headers: HeaderReader): Promise<Caller | undefined> {
-  const caller = await authenticate(headers);
-  if (access === "user" && caller === undefined) {
-    throw new ConnectError("this method needs a signed-in user: send Authorization: Bearer <access_token>", Code.Unauthenticated);
-  }
-  return caller;
-}
 
 /**
  * An authenticator that verifies the bearer JWT locally (signature from auth's cached JWKS,

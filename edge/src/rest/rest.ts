@@ -3,17 +3,15 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "@shopmesh/platform";
 import { errorBody, HttpError, httpStatusOf, isEdgeRejection, isServerFault, toPublicError } from "../http/errors.js";
 import { type NodeRequest, type NodeResponse, nodeHeaders, sendJson } from "../http/node-http.js";
-import { type Authenticate, authorize } from "../protection/authenticate.js";
-import type { Protection } from "../protection/protection.js";
+import { type AdmissionOptions, admit } from "../protection/admission.js";
 import type { ExposedMethod, HttpRouteSpec } from "../rpc/public-surface.js";
 import { applyParam, setFieldFromText, decodeJsonBody, encodeResponse } from "./rest-codec.js";
 import { forwardedMetadata, type Upstream, type UpstreamMethod } from "../rpc/upstreams.js";
 
-export interface RestRouterOptions {
+export interface RestRouterOptions extends AdmissionOptions {
   /** Exposed methods; those with an HTTP route and an upstream are served. */
   readonly methods: readonly ExposedMethod[];
   readonly upstreams: ReadonlyMap<string, Upstream>;
-  readonly authenticate: Authenticate;
   readonly maxBodyBytes: number;
   /** Deadline of every upstream call. */
   readonly requestTimeoutMs: number;
@@ -24,8 +22,6 @@ export interface RestRouterOptions {
    */
   readonly headerFields: Readonly<Record<string, string>>;
   readonly logger: Logger;
-  /** Rate limits per client address and per user. */
-  readonly protection?: Protection;
 }
 
 /** A parsed request target. */
@@ -137,11 +133,7 @@ export function createRestRouter(opts: RestRouterOptions): RestRouter {
   const serve = async (route: Route, params: string[], req: NodeRequest, res: NodeResponse, target: RequestTarget, requestId: string) => {
     const { exposed, spec } = route;
     const headers = nodeHeaders(req);
-    const protection = opts.protection;
-    const client = protection?.clientOf(req) ?? "";
-    protection?.admitClient(exposed, client);
-    const caller = await authorize(opts.authenticate, exposed.access, headers);
-    protection?.admitUser(caller, client);
+    await admit(opts, exposed, opts.protection?.clientOf(req) ?? "", headers);
     const input = exposed.method.input;
     let msg: Message;
     if (spec.bodyIsRequest) {

@@ -1,17 +1,17 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { type ConnectRouter, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type { CallOptions, Logger } from "@shopmesh/platform";
-import { type Authenticate, authorize, type Caller } from "../protection/authenticate.js";
+import { type AdmissionOptions, admit } from "../protection/admission.js";
+import type { Caller } from "../protection/authenticate.js";
 import { isServerFault, toPublicError } from "../http/errors.js";
-import { clientAddressKey, type Protection } from "../protection/protection.js";
+import { clientAddressKey } from "../protection/protection.js";
 import type { ExposedMethod } from "./public-surface.js";
 import { forwardedMetadata, requestIdOf, type Upstream } from "./upstreams.js";
 
-export interface ForwarderOptions {
+export interface ForwarderOptions extends AdmissionOptions {
   /** Exposed methods whose service has an upstream. */
   readonly methods: readonly ExposedMethod[];
   readonly upstreams: ReadonlyMap<string, Upstream>;
-  readonly authenticate: Authenticate;
   /** Deadline cap of unary calls (the client's own timeout wins when shorter). */
   readonly requestTimeoutMs: number;
   /** Request headers forwarded as metadata. */
@@ -19,14 +19,12 @@ export interface ForwarderOptions {
   /** Aborted when the edge stops: open streams end with its reason. */
   readonly shutdown: AbortSignal;
   readonly logger: Logger;
-  /** Rate and stream limits; the client address comes from the context value `clientAddressKey`. */
-  readonly protection?: Protection;
 }
 
 export interface Forwarder {
   /** Registers one generic forwarding implementation per exposed method. */
   routes(router: ConnectRouter): void;
-  /** Applies the rate limits and the method's access rule; every forwarding handler runs it first. */
+  /** The admission gate (`admit`) for the called method; every forwarding handler runs it first. */
   gate(ctx: HandlerContext): Promise<Caller | undefined>;
 }
 
@@ -34,7 +32,8 @@ export interface Forwarder {
  * A descriptor-driven forwarder for the Connect, gRPC-Web and gRPC protocols: every exposed
  * method gets the same generic implementation, which calls the upstream over the platform's
  * grpc-js client with the caller's metadata, deadline and cancellation, and hands back
- * upstream errors with their code (hiding internals).
+ * upstream errors with their code (hiding internals). The client address the rate and stream
+ * limits count by is the context value `clientAddressKey`.
  */
 export function createForwarder(opts: ForwarderOptions): Forwarder {
   const access = new Map<DescMethod, ExposedMethod>(opts.methods.map((m) => [m.method, m]));
@@ -67,12 +66,8 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     const exposed = access.get(ctx.method);
     // Only exposed methods are routed; this is a second line against a registration slip.
     if (!exposed) return fail(ctx, new Error(`method ${ctx.method.name} is not exposed`));
-    const client = ctx.values.get(clientAddressKey);
     try {
-      opts.protection?.admitClient(exposed, client);
-      const caller = await authorize(opts.authenticate, exposed.access, ctx.requestHeader);
-      opts.protection?.admitUser(caller, client);
-      return caller;
+      return await admit(opts, exposed, ctx.values.get(clientAddressKey), ctx.requestHeader);
     } catch (err) {
       return fail(ctx, err);
     }
