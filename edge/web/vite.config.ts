@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
 
 /**
- * The storefront's build: edge/web/dist, served by the edge (edge/src/web-app.ts). Everything is
+ * The storefront's build: edge/web/dist, served by the edge (edge/src/web/web-app.ts). Everything is
  * bundled from npm packages and this folder; the page loads nothing from another origin.
  */
 export default defineConfig({
@@ -15,7 +15,7 @@ export default defineConfig({
     target: "es2022",
     // No data: URLs in the bundle: every asset is a file under the CSP's 'self'.
     assetsInlineLimit: 0,
-    // The first page's size is reported by measureWebBundle (edge/src/web-app.ts).
+    // The first page's size is reported by measureWebBundle (edge/src/web/web-app.ts).
     reportCompressedSize: false,
   },
   server: {

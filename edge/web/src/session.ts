@@ -5,8 +5,8 @@ import { createStore } from "./store.js";
 
 /**
  * The shopper's session. The access token lives in this module's memory only; the refresh token
- * lives in an HttpOnly cookie the edge sets and reads (edge/src/refresh-cookie.ts), so no script
- * on the page can read either from storage. A reload restores the session with one Refresh.
+ * lives in an HttpOnly cookie the edge sets and reads (edge/src/rpc/refresh-cookie.ts), so no
+ * script on the page can read either from storage. A reload restores the session with one Refresh.
  */
 export type SessionState =
   | { readonly status: "restoring" }
