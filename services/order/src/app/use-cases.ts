@@ -12,8 +12,11 @@ import {
   writeOutbox,
 } from "@shopmesh/platform";
 import type { Kysely, Transaction } from "kysely";
+import type { CheckoutPeers } from "../clients/peers.js";
+import * as repo from "../db/order.repository.js";
 import type { OrderDb } from "../db/tables.js";
 import {
+  type AllOrdersQuery,
   type Order,
   type OrderStatus,
   type Pricing,
@@ -22,14 +25,12 @@ import {
   REASON_STOCK_RESERVED,
   type StatusTransition,
   type StatusUpdate,
-} from "./order.js";
-import { type OrderFacts, orderCancelled, orderPaid, orderPlaced } from "./order-events.js";
+} from "../domain/order.js";
+import { reactTo, type SagaEvent } from "../domain/saga.js";
+import { transition } from "../domain/status.js";
+import { type OrderFacts, orderCancelled, orderPaid, orderPlaced } from "../events/order-events.js";
+import { StatusFeed } from "../order/status-feed.js";
 import { orderMetrics } from "./order-metrics.js";
-import * as repo from "./order.repository.js";
-import type { CheckoutPeers } from "./peers.js";
-import { reactTo, type SagaEvent } from "./saga.js";
-import { StatusFeed } from "./status-feed.js";
-import { transition } from "./status.js";
 
 type Db = Kysely<OrderDb>;
 type PricedOrder = Extract<Pricing, { kind: "priced" }>;
@@ -56,15 +57,6 @@ export interface AppliedEvent {
 export interface OrderPage {
   readonly items: Order[];
   readonly nextPageToken: string;
-}
-
-export interface AllOrdersQuery {
-  readonly pageSize: number;
-  /** Where the previous page ended (its decoded page token); undefined for the first page. */
-  readonly after: KeysetCursor | undefined;
-  readonly statuses: readonly OrderStatus[];
-  readonly updatedBefore: Date | undefined;
-  readonly userId: string | undefined;
 }
 
 /** The order use cases; arguments are validated by the caller, and `userId` is the verified caller. */

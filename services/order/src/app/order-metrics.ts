@@ -1,5 +1,5 @@
 import { createCounter } from "@shopmesh/platform";
-import type { StatusUpdate } from "./order.js";
+import type { StatusUpdate } from "../domain/order.js";
 
 const placed = createCounter({
   name: "shopmesh_orders_placed_total",

@@ -2,8 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createEnvelope, type Envelope } from "@shopmesh/platform";
 import { OrderCancelledSchema, OrderPaidSchema, OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
-import type { OrderItem, OrderStatus } from "./order.js";
-import { toProtoItem, toProtoStatus } from "./wire.js";
+import type { OrderItem, OrderStatus } from "../domain/order.js";
+import { toProtoItem, toProtoStatus } from "../rpc/mapping.js";
 
 /** The order's domain events, keyed by order id (ordering per order). */
 const source = "order";

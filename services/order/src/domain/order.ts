@@ -1,3 +1,5 @@
+import type { KeysetCursor } from "@shopmesh/platform";
+
 /**
  * The order aggregate as the use cases see it: plain data and rules, no database, wire or
  * transport types.
@@ -61,6 +63,16 @@ export interface Order {
   readonly history: readonly StatusTransition[];
   readonly createdAt: Date;
   readonly updatedAt: Date;
+}
+
+/** A ListAllOrders request as validation narrowed it (internal: every user's orders). */
+export interface AllOrdersQuery {
+  readonly pageSize: number;
+  /** Where the previous page ended (its decoded page token); undefined for the first page. */
+  readonly after: KeysetCursor | undefined;
+  readonly statuses: readonly OrderStatus[];
+  readonly updatedBefore: Date | undefined;
+  readonly userId: string | undefined;
 }
 
 /** The status of one order as watchers see it: now, and the transition that got it there. */

@@ -1,7 +1,7 @@
 import { type Insertable, type Kysely, type QueryCreator, type Selectable, sql, type Transaction, type Updateable } from "kysely";
 import { jsonArrayFrom } from "kysely/helpers/postgres";
-import type { OrderDb, OrdersTable } from "../db/tables.js";
-import type { Order, OrderItem, OrderStatus, StatusTransition, StatusUpdate } from "./order.js";
+import type { OrderDb, OrdersTable } from "./tables.js";
+import type { Order, OrderItem, OrderStatus, StatusTransition, StatusUpdate } from "../domain/order.js";
 import { type Envelope, type KeysetCursor, withDbErrors, withInboxClaim } from "@shopmesh/platform";
 
 type Db = Kysely<OrderDb> | Transaction<OrderDb>;

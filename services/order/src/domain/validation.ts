@@ -1,9 +1,7 @@
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import { decodeKeysetToken, invalidArgument, type KeysetCursor, normalizeCardNumber, violations } from "@shopmesh/platform";
-import type { OrderStatus as ProtoStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
-import type { OrderStatus } from "./order.js";
-import type { AllOrdersQuery } from "./order.service.js";
-import { fromProtoStatus } from "./wire.js";
+import { OrderStatus as ProtoStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
+import type { AllOrdersQuery, OrderStatus } from "./order.js";
 
 /**
  * Every request rule of OrderService. Each RPC has one `parseX(req)` that names every bad
@@ -65,6 +63,24 @@ export function parseUserId(field: string, raw: string): string | undefined {
   if (raw === "") return undefined;
   if (raw.trim() === "" || raw.length > 200) throw invalidArgument(field, "must be a user id");
   return raw;
+}
+
+/** A wire status as a domain one; undefined for UNSPECIFIED and values this build does not know. */
+function fromProtoStatus(status: ProtoStatus): OrderStatus | undefined {
+  switch (status) {
+    case ProtoStatus.PENDING:
+      return "PENDING";
+    case ProtoStatus.STOCK_RESERVED:
+      return "STOCK_RESERVED";
+    case ProtoStatus.PAID:
+      return "PAID";
+    case ProtoStatus.CANCELLED:
+      return "CANCELLED";
+    case ProtoStatus.ON_HOLD:
+      return "ON_HOLD";
+    default:
+      return undefined;
+  }
 }
 
 /** Order statuses to filter by, every unknown or UNSPECIFIED one named by its index. */

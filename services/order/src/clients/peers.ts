@@ -2,7 +2,7 @@ import type { Client } from "@shopmesh/platform";
 import type { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
 import type { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import type { PaymentService } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
-import type { CartLine, ProductPrice } from "./order.js";
+import type { CartLine, ProductPrice } from "../domain/order.js";
 
 /** What checkout asks other services; their errors (UNAVAILABLE, …) reach the caller as they are. */
 export interface CheckoutPeers {
