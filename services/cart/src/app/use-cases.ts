@@ -1,9 +1,9 @@
 import { type Envelope, failedPrecondition, inTransaction, notFound } from "@shopmesh/platform";
 import type { Kysely, Transaction } from "kysely";
+import type { ProductCatalog } from "../clients/product-catalog.js";
+import { claimAndLockCart, deleteLines, findCart, lockCart, takeUnits, touchCart, updateLine, upsertLine } from "../db/cart.repository.js";
 import type { CartDb } from "../db/tables.js";
-import { type CartLine, MAX_LINES, MAX_QUANTITY, type PricedCart, priceCart, type StoredCart, unitsByProduct } from "./cart.js";
-import { claimAndLockCart, deleteLines, findCart, lockCart, takeUnits, touchCart, updateLine, upsertLine } from "./cart.repository.js";
-import type { ProductCatalog } from "./product-catalog.js";
+import { type CartLine, MAX_LINES, MAX_QUANTITY, type PricedCart, priceCart, type StoredCart, unitsByProduct } from "../domain/cart.js";
 
 /** The cart use cases; arguments are validated by the caller, and `userId` is whose cart it is. */
 export interface Carts {

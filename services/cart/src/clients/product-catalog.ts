@@ -1,6 +1,6 @@
 import type { Client } from "@shopmesh/platform";
 import type { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
-import type { ProductInfo } from "./cart.js";
+import type { ProductInfo } from "../domain/cart.js";
 
 /** Where carts get product names and prices: the catalog as it is now. */
 export interface ProductCatalog {

@@ -1,7 +1,7 @@
 import { type Envelope, withDbErrors, withInboxClaim } from "@shopmesh/platform";
 import { type Kysely, sql, type Transaction } from "kysely";
-import type { CartDb } from "../db/tables.js";
-import type { CartLine, StoredCart } from "./cart.js";
+import type { CartDb } from "./tables.js";
+import type { CartLine, StoredCart } from "../domain/cart.js";
 
 type Db = Kysely<CartDb> | Transaction<CartDb>;
 
