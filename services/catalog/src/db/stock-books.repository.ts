@@ -1,7 +1,12 @@
 import { withDbErrors } from "@shopmesh/platform";
 import { sql } from "kysely";
 import type { CatalogDbHandle } from "./catalog.repository.js";
-import type { ReservationStatus, StockItem } from "./reservation.js";
+import type { ReservationStatus, StockItem } from "../domain/reservation.js";
+
+/**
+ * The stock books as operations and reconciliation read them (ListStockBooks, ListReservations):
+ * per product what was received, held and adjusted, and per order its reservation.
+ */
 
 /** The stock books of one product (see the StockBook message). */
 export interface StockBook {
@@ -19,7 +24,7 @@ export interface ReservationRecord {
   readonly items: readonly StockItem[];
 }
 
-/** Books of the products after `after` by product id (code-unit order), at most `limit`. */
+/** Stock books of the products after `after` by product id (code-unit order), at most `limit`. */
 export async function listStockBooks(db: CatalogDbHandle, q: { after: string | undefined; limit: number }): Promise<StockBook[]> {
   return withDbErrors(async () => {
     let query = db

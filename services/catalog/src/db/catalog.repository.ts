@@ -1,8 +1,8 @@
 import { withDbErrors } from "@shopmesh/platform";
 import { type Kysely, sql } from "kysely";
-import type { CatalogDb, ReservationStatusColumn } from "../db/tables.js";
-import type { NewProduct, PageCursor, Product, StockLevel, VersionedProduct } from "./product.js";
-import type { DecidedItem, ReservationStatus } from "./reservation.js";
+import type { CatalogDb, ReservationStatusColumn } from "./tables.js";
+import type { NewProduct, PageCursor, Product, StockLevel, VersionedProduct } from "../domain/product.js";
+import type { DecidedItem, ReservationStatus } from "../domain/reservation.js";
 
 /**
  * Queries of the catalog schema. Every function takes the database or an open transaction

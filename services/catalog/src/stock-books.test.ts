@@ -11,7 +11,7 @@ const issuer = await createTestTokenIssuer();
 
 const logger = createLogger({ level: "silent" });
 
-describe("the catalog's books over gRPC (ListStockBooks, ListReservations)", () => {
+describe("the catalog's stock books over gRPC (ListStockBooks, ListReservations)", () => {
   let t: TestDatabase;
   let service: CatalogServer;
   let client: ReturnType<typeof createClient<typeof CatalogService>>;
@@ -36,7 +36,7 @@ describe("the catalog's books over gRPC (ListStockBooks, ListReservations)", () 
     await t?.cleanup();
   });
 
-  async function allBooks() {
+  async function allStockBooks() {
     const out = [];
     let pageToken = "";
     do {
@@ -48,7 +48,7 @@ describe("the catalog's books over gRPC (ListStockBooks, ListReservations)", () 
   }
 
   it("counts units received, held and recounted from the reservations, and lists reservations in pages", async () => {
-    const before = await allBooks();
+    const before = await allStockBooks();
     expect(before.length).toBeGreaterThan(7);
     const [a, b] = before;
     if (!a || !b) throw new Error("the demo catalog is empty");
@@ -66,7 +66,7 @@ describe("the catalog's books over gRPC (ListStockBooks, ListReservations)", () 
     });
     await client.releaseStock({ orderId: "o-books-2", reason: "payment_failed" });
 
-    const after = new Map((await allBooks()).map((x) => [x.productId, x]));
+    const after = new Map((await allStockBooks()).map((x) => [x.productId, x]));
     expect(after.get(a.productId)).toMatchObject({
       onHand: a.onHand + 5,
       adjusted: a.adjusted + 5,

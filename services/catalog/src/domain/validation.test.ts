@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@shopmesh/platform";
 import { violatedFields } from "@shopmesh/platform/testing";
 import { describe, expect, it } from "vitest";
-import { decodePageToken, encodePageToken } from "./page-token.js";
+import { decodePageToken, encodePageToken } from "../catalog/page-token.js";
 import { assertSameItems, decideReservation, releaseReturnsStock } from "./reservation.js";
 import {
   parseAdjustStock,

@@ -1,10 +1,12 @@
-import * as books from "./books.repository.js";
-import type { ReservationRecord, StockBook } from "./books.repository.js";
 import { type Envelope, type Logger, failedPrecondition, inTransaction, notFound, type OutboxRow, writeOutbox } from "@shopmesh/platform";
 import type { Kysely, Transaction } from "kysely";
+import { StockFeed } from "../catalog/stock-feed.js";
+import type { StockSource } from "../catalog/stock-watch.js";
+import * as repo from "../db/catalog.repository.js";
+import * as stockBooks from "../db/stock-books.repository.js";
+import type { ReservationRecord, StockBook } from "../db/stock-books.repository.js";
 import type { CatalogDb } from "../db/tables.js";
-import * as repo from "./catalog.repository.js";
-import type { NewProduct, PageCursor, Product, ProductPage, StockLevel } from "./product.js";
+import type { NewProduct, PageCursor, Product, ProductPage, StockLevel } from "../domain/product.js";
 import {
   type ReservationOutcome,
   type ReservationStatus,
@@ -15,12 +17,10 @@ import {
   isTombstone,
   releaseReturnsStock,
   shortagesOf,
-} from "./reservation.js";
+} from "../domain/reservation.js";
+import { MAX_ON_HAND } from "../domain/validation.js";
+import { stockRejected, stockReleased, stockReserved } from "../events/stock-events.js";
 import { DEFAULT_CACHE_SIZE, ProductCache } from "./product-cache.js";
-import { stockRejected, stockReleased, stockReserved } from "./stock-events.js";
-import { StockFeed } from "./stock-feed.js";
-import type { StockSource } from "./stock-watch.js";
-import { MAX_ON_HAND } from "./validation.js";
 
 export interface CatalogDeps {
   /** Kysely bound to the catalog's schema. */
@@ -34,7 +34,7 @@ export interface CatalogDeps {
   readonly onEventsWritten?: (written: readonly OutboxRow[]) => void;
 }
 
-/** The catalog's use cases. Inputs are already validated (see validation.ts). */
+/** The catalog's use cases. Inputs are already validated (see domain/validation.ts). */
 export interface Catalog extends StockSource {
   listProducts(q: { pageSize: number; after: PageCursor | undefined; category: string | undefined }): Promise<ProductPage>;
   /** NOT_FOUND for an unknown id. */
@@ -287,13 +287,13 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     },
 
     async listStockBooks({ pageSize, after }) {
-      const rows = await books.listStockBooks(db, { after, limit: pageSize + 1 });
+      const rows = await stockBooks.listStockBooks(db, { after, limit: pageSize + 1 });
       const items = rows.slice(0, pageSize);
       return { items, next: rows.length > pageSize ? items.at(-1)?.productId : undefined };
     },
 
     async listReservations({ pageSize, after }) {
-      const rows = await books.listReservations(db, { after, limit: pageSize + 1 });
+      const rows = await stockBooks.listReservations(db, { after, limit: pageSize + 1 });
       const items = rows.slice(0, pageSize);
       return { items, next: rows.length > pageSize ? items.at(-1)?.orderId : undefined };
     },

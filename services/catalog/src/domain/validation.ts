@@ -1,8 +1,8 @@
 import { invalidArgument, violations } from "@shopmesh/platform";
-import { decodeKeyToken, decodePageToken } from "./page-token.js";
+import { decodeKeyToken, decodePageToken } from "../catalog/page-token.js";
+import { MAX_WATCHED_PRODUCTS } from "../catalog/stock-watch.js";
 import type { PageCursor } from "./product.js";
 import type { StockItem } from "./reservation.js";
-import { MAX_WATCHED_PRODUCTS } from "./stock-watch.js";
 
 /**
  * Every request rule of CatalogService, internal RPCs included. Each RPC has one `parseX(req)`

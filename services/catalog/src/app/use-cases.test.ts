@@ -1,14 +1,14 @@
 import { Code, ConnectError, createLogger, migrateToLatest } from "@shopmesh/platform";
 import { forEachBackend, useTestDatabase } from "@shopmesh/platform/testing";
 import { beforeAll, describe, expect, it } from "vitest";
+import { StockFeed } from "../catalog/stock-feed.js";
+import * as repo from "../db/catalog.repository.js";
 import { demoCatalog, DEMO_CATALOG_SEED } from "../db/demo-catalog.js";
 import { catalogMigrations } from "../db/migrations/index.js";
 import type { CatalogDb } from "../db/tables.js";
-import { type Catalog, createCatalog } from "./catalog.service.js";
-import * as repo from "./catalog.repository.js";
-import type { NewProduct, Product, StockLevel } from "./product.js";
+import type { NewProduct, Product, StockLevel } from "../domain/product.js";
 import { ProductCache } from "./product-cache.js";
-import { StockFeed } from "./stock-feed.js";
+import { type Catalog, createCatalog } from "./use-cases.js";
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 

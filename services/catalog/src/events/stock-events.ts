@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { type Envelope, createEnvelope } from "@shopmesh/platform";
 import { StockRejectedSchema, StockReleasedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
-import type { RejectionReason, StockItem, StockShortage } from "./reservation.js";
+import type { RejectionReason, StockItem, StockShortage } from "../domain/reservation.js";
 
 /** The catalog's domain events, keyed by order id (ordering per order). */
 const source = "catalog";
