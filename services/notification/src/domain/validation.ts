@@ -1,5 +1,5 @@
 import { invalidArgument, violations } from "@shopmesh/platform";
-import { decodePageToken } from "./page-token.js";
+import { decodePageToken } from "../notification/page-token.js";
 
 /**
  * Every request rule of NotificationService. Each RPC has one `parseX(req)` that names every

@@ -1,9 +1,9 @@
 import { type Envelope, type Logger, uuidv7 } from "@shopmesh/platform";
 import type { Kysely } from "kysely";
+import type { Mailer } from "../clients/mailer.js";
+import * as repo from "../db/notification.repository.js";
 import type { NotificationDb } from "../db/tables.js";
-import type { Mailer } from "./mailer.js";
-import { compose, type Fact, type Notification, RECIPIENT_UNKNOWN, redactEmails } from "./notification.js";
-import * as repo from "./notification.repository.js";
+import { compose, type Fact, type Notification, RECIPIENT_UNKNOWN, redactEmails } from "../domain/notification.js";
 
 export interface NotificationsOptions {
   readonly db: Kysely<NotificationDb>;

@@ -1,7 +1,7 @@
 import { type Envelope, withDbErrors, withInboxClaim } from "@shopmesh/platform";
 import type { Kysely, Transaction } from "kysely";
-import type { NotificationDb, NotificationRow } from "../db/tables.js";
-import type { DeliveryStatus, Notification } from "./notification.js";
+import type { NotificationDb, NotificationRow } from "./tables.js";
+import type { DeliveryStatus, Notification } from "../domain/notification.js";
 
 type Db = Kysely<NotificationDb> | Transaction<NotificationDb>;
 

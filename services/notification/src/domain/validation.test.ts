@@ -1,6 +1,6 @@
 import { violatedFields } from "@shopmesh/platform/testing";
 import { describe, expect, it } from "vitest";
-import { encodePageToken } from "./page-token.js";
+import { encodePageToken } from "../notification/page-token.js";
 import { parseListNotifications } from "./validation.js";
 
 describe("notification validation", () => {
