@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Payment as ProtoPayment, PaymentSchema, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import type { PaymentStatusName } from "../db/tables.js";
-import type { Payment } from "../payment/payment.js";
+import type { Payment } from "../domain/payment.js";
 
 const toProtoStatus: Record<PaymentStatusName, PaymentStatus> = {
   PENDING: PaymentStatus.PENDING,

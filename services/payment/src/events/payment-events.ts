@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createEnvelope, type Envelope } from "@shopmesh/platform";
 import { PaymentFailedSchema, PaymentRefundedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
-import type { Payment } from "./payment.js";
+import type { Payment } from "../domain/payment.js";
 
 const source = "payment";
 

@@ -1,9 +1,9 @@
 import { decodeKeysetToken, invalidArgument, normalizeCardNumber, violations } from "@shopmesh/platform";
 import type { GetPaymentRequest, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import type { PaymentStatusName } from "../db/tables.js";
-import type { ChargeIntent } from "../payment/payment.js";
-import type { ListQuery } from "../payment/payment.service.js";
-import { fromProtoStatus } from "./mapping.js";
+import type { ChargeIntent } from "./payment.js";
+import type { ListQuery } from "../app/use-cases.js";
+import { fromProtoStatus } from "../rpc/mapping.js";
 
 /**
  * Every request rule of PaymentService: one `parseX` per RPC returns the request narrowed for

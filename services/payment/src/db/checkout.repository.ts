@@ -1,7 +1,7 @@
 import { type Envelope, withDbErrors, withInboxClaim } from "@shopmesh/platform";
 import type { Kysely, Selectable } from "kysely";
-import type { PaymentDb, PaymentsTable } from "../db/tables.js";
-import type { ChargeIntent } from "./payment.js";
+import type { PaymentDb, PaymentsTable } from "./tables.js";
+import type { ChargeIntent } from "../domain/payment.js";
 
 type Db = Kysely<PaymentDb>;
 

@@ -12,7 +12,6 @@ import {
   writeOutbox,
 } from "@shopmesh/platform";
 import type { Kysely } from "kysely";
-import type { PaymentDb, PaymentStatusName } from "../db/tables.js";
 import {
   type ChargeOutcome,
   type PaymentProvider,
@@ -21,11 +20,12 @@ import {
   TransientProviderError,
   type TokenizedCard,
   tokenizeCard,
-} from "../provider/fake-provider.js";
-import { type CheckoutFact, findPlacedCheckout, recordCheckout } from "./checkout.repository.js";
-import { type ChargeIntent, canRefund, type FailureReason, type Payment, sameCharge } from "./payment.js";
-import { paymentEvent } from "./payment-events.js";
-import * as repo from "./payment.repository.js";
+} from "../clients/fake-provider.js";
+import { type CheckoutFact, findPlacedCheckout, recordCheckout } from "../db/checkout.repository.js";
+import * as repo from "../db/payment.repository.js";
+import type { PaymentDb, PaymentStatusName } from "../db/tables.js";
+import { type ChargeIntent, canRefund, type FailureReason, type Payment, sameCharge } from "../domain/payment.js";
+import { paymentEvent } from "../events/payment-events.js";
 
 type Db = Kysely<PaymentDb>;
 

@@ -1,7 +1,7 @@
 import { withDbErrors } from "@shopmesh/platform";
 import type { Kysely, Selectable } from "kysely";
-import type { PaymentDb, PaymentsTable } from "../db/tables.js";
-import type { FailureReason, Payment } from "./payment.js";
+import type { PaymentDb, PaymentsTable } from "./tables.js";
+import type { FailureReason, Payment } from "../domain/payment.js";
 
 type Db = Kysely<PaymentDb>;
 

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from "kysely";
-import type { PaymentDb } from "../db/tables.js";
-import type { ChargeOutcome, ProviderLedger } from "./fake-provider.js";
+import type { PaymentDb } from "./tables.js";
+import type { ChargeOutcome, ProviderLedger } from "../clients/fake-provider.js";
 
 /**
  * The fake provider's ledger in the `provider_ledger` table. Each call commits on its own,
