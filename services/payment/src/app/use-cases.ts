@@ -23,8 +23,8 @@ import {
 } from "../clients/fake-provider.js";
 import { type CheckoutFact, findPlacedCheckout, recordCheckout } from "../db/checkout.repository.js";
 import * as repo from "../db/payment.repository.js";
-import type { PaymentDb, PaymentStatusName } from "../db/tables.js";
-import { type ChargeIntent, canRefund, type FailureReason, type Payment, sameCharge } from "../domain/payment.js";
+import type { PaymentDb } from "../db/tables.js";
+import { type ChargeIntent, canRefund, type FailureReason, type ListQuery, type Payment, sameCharge } from "../domain/payment.js";
 import { paymentEvent } from "../events/payment-events.js";
 
 type Db = Kysely<PaymentDb>;
@@ -70,17 +70,6 @@ interface PendingCharge {
 export interface PaymentPage {
   readonly items: Payment[];
   readonly nextPageToken: string;
-}
-
-/** A ListPayments request as the handler checked it (rpc/validation.ts). */
-export interface ListQuery {
-  /** 1..500; 0 for 100. */
-  readonly pageSize: number;
-  /** A previous page's `nextPageToken`; empty for the first page. */
-  readonly pageToken: string;
-  readonly statuses: readonly PaymentStatusName[];
-  readonly orderId: string;
-  readonly userId: string;
 }
 
 export interface Payments {

@@ -29,6 +29,17 @@ export interface ChargeIntent {
   readonly paymentMethod: string;
 }
 
+/** A ListPayments request as validation narrowed it. */
+export interface ListQuery {
+  /** 1..500; 0 for 100. */
+  readonly pageSize: number;
+  /** A previous page's `nextPageToken`; empty for the first page. */
+  readonly pageToken: string;
+  readonly statuses: readonly PaymentStatus[];
+  readonly orderId: string;
+  readonly userId: string;
+}
+
 /** Whether a second request for the same order asks for the same charge. */
 export function sameCharge(payment: Payment, intent: ChargeIntent): boolean {
   return payment.userId === intent.userId && payment.amountCents === intent.amountCents && payment.currency === intent.currency;

@@ -1,9 +1,6 @@
 import { decodeKeysetToken, invalidArgument, normalizeCardNumber, violations } from "@shopmesh/platform";
-import type { GetPaymentRequest, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
-import type { PaymentStatusName } from "../db/tables.js";
-import type { ChargeIntent } from "./payment.js";
-import type { ListQuery } from "../app/use-cases.js";
-import { fromProtoStatus } from "../rpc/mapping.js";
+import { type GetPaymentRequest, PaymentStatus as ProtoStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
+import type { ChargeIntent, ListQuery, PaymentStatus } from "./payment.js";
 
 /**
  * Every request rule of PaymentService: one `parseX` per RPC returns the request narrowed for
@@ -108,11 +105,27 @@ export function parseTokenizeCard(req: { cardNumber: string }): { digits: string
   return { digits };
 }
 
+/** A wire status as a domain one; undefined for UNSPECIFIED or unknown values. */
+function fromProtoStatus(status: ProtoStatus): PaymentStatus | undefined {
+  switch (status) {
+    case ProtoStatus.PENDING:
+      return "PENDING";
+    case ProtoStatus.SUCCEEDED:
+      return "SUCCEEDED";
+    case ProtoStatus.FAILED:
+      return "FAILED";
+    case ProtoStatus.REFUNDED:
+      return "REFUNDED";
+    default:
+      return undefined;
+  }
+}
+
 /** ListPayments: page size 0..500 (0 for the default), a token of a previous page, known statuses, filters of sane length. */
 export function parseListPayments(req: {
   pageSize: number;
   pageToken: string;
-  statuses: readonly PaymentStatus[];
+  statuses: readonly ProtoStatus[];
   orderId: string;
   userId: string;
 }): ListQuery {
@@ -123,7 +136,7 @@ export function parseListPayments(req: {
     `must be 0 to ${MAX_PAGE_SIZE}`,
   );
   v.parse(() => decodeKeysetToken(req.pageToken), undefined);
-  const statuses = req.statuses.flatMap((s, i): PaymentStatusName[] => {
+  const statuses = req.statuses.flatMap((s, i): PaymentStatus[] => {
     const name = fromProtoStatus(s);
     v.check(name !== undefined, `statuses[${i}]`, `unknown status ${s}`);
     return name ? [name] : [];
