@@ -17,7 +17,8 @@ import type { PaymentDb } from "./db/tables.js";
 import { subscribeSaga } from "./events/saga-consumer.js";
 import { type ChargeRetry, createPayments, type Payments } from "./app/use-cases.js";
 import { createDbLedger } from "./db/provider-ledger.repository.js";
-import { createFakeProvider, type PaymentProvider } from "./clients/fake-provider.js";
+import { createFakeProvider } from "./clients/fake-provider.js";
+import type { PaymentProvider } from "./clients/payment-provider.js";
 import { paymentHandlers } from "./rpc/payment-handlers.js";
 
 export interface PaymentServiceOptions {

@@ -12,15 +12,8 @@ import {
   writeOutbox,
 } from "@shopmesh/platform";
 import type { Kysely } from "kysely";
-import {
-  type ChargeOutcome,
-  type PaymentProvider,
-  TEST_TOKEN_LAST4,
-  TEST_TOKENS,
-  TransientProviderError,
-  type TokenizedCard,
-  tokenizeCard,
-} from "../clients/fake-provider.js";
+import { TEST_TOKEN_LAST4, TEST_TOKENS, type TokenizedCard, tokenizeCard } from "../clients/card-tokenizer.js";
+import { type ChargeOutcome, type PaymentProvider, TransientProviderError } from "../clients/payment-provider.js";
 import { type CheckoutFact, findPlacedCheckout, recordCheckout } from "../db/checkout.repository.js";
 import * as repo from "../db/payment.repository.js";
 import type { PaymentDb } from "../db/tables.js";

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import type { PaymentDb } from "./tables.js";
-import type { ChargeOutcome, ProviderLedger } from "../clients/fake-provider.js";
+import type { ProviderLedger } from "../clients/fake-provider.js";
+import type { ChargeOutcome } from "../clients/payment-provider.js";
 
 /**
  * The fake provider's ledger in the `provider_ledger` table. Each call commits on its own,
