@@ -1,9 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   Code,
   ConnectError,
-  createEnvelope,
   inTransaction,
   type Logger,
   notFound,
@@ -12,8 +10,6 @@ import {
   unauthenticated,
   writeOutbox,
 } from "@shopmesh/platform";
-import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
-import { create } from "@bufbuild/protobuf";
 import type { JSONWebKeySet } from "jose";
 import type { Kysely } from "kysely";
 import type { AuthDb, UserRow } from "../db/tables.js";
@@ -28,27 +24,12 @@ import {
   lockRefreshToken,
   markRefreshTokenUsed,
   revokeFamily,
-} from "./auth.repository.js";
+} from "../db/auth.repository.js";
+import { isOperator, refreshTokenUse, type TokenPair, type User } from "../domain/user.js";
+import { userRegistered } from "../events/user-events.js";
 import { hashPassword, type ScryptParams, verifyPassword } from "./password.js";
 import { hashRefreshToken, newRefreshToken } from "./refresh-token.js";
 import { createSigningKeys, type SigningKeys } from "./signing-keys.js";
-
-export interface User {
-  readonly id: string;
-  readonly email: string;
-  readonly name: string;
-  readonly createdAt: Date;
-  /** Has the operator role: their access tokens carry it. */
-  readonly operator: boolean;
-}
-
-export interface TokenPair {
-  readonly accessToken: string;
-  readonly refreshToken: string;
-  /** Lifetime of the access token in seconds. */
-  readonly expiresIn: number;
-  readonly user: User;
-}
 
 export interface AuthOptions {
   readonly db: Kysely<AuthDb>;
@@ -130,13 +111,7 @@ export function createAuth(opts: AuthOptions): Auth {
     const { row, written } = await inTransaction(db, async (trx) => {
       const row = await insertUser(trx, user);
       await more?.(trx);
-      const event = create(UserRegisteredSchema, {
-        userId: row.id,
-        email: row.email,
-        name: row.name,
-        registeredAt: timestampFromDate(row.created_at),
-      });
-      const written = await writeOutbox(trx, createEnvelope(UserRegisteredSchema, event, { source: "auth", key: row.id }));
+      const written = await writeOutbox(trx, userRegistered(toUser(row)));
       return { row, written };
     });
     opts.onEventsWritten?.(written);
@@ -163,7 +138,7 @@ export function createAuth(opts: AuthOptions): Auth {
       }
     }
     if (!(await verifyPassword(password, existing.password_hash))) throw unauthenticated(BAD_CREDENTIALS);
-    const row = existing.roles.includes(OPERATOR_ROLE) ? existing : await grantRole(db, existing.id, OPERATOR_ROLE);
+    const row = isOperator(existing.roles) ? existing : await grantRole(db, existing.id, OPERATOR_ROLE);
     if (row !== existing) opts.logger.info({ user_id: row.id }, "user promoted to operator");
     return { user: toUser(row), created: false };
   };
@@ -200,8 +175,10 @@ export function createAuth(opts: AuthOptions): Auth {
       const now = new Date();
       const outcome = await inTransaction(db, async (trx) => {
         const row = await lockRefreshToken(trx, hashRefreshToken(refreshToken));
-        if (!row || row.revoked_at !== null || row.expires_at <= now) return { kind: "refused" } as const;
-        if (row.used_at !== null) {
+        if (!row) return { kind: "refused" } as const;
+        const use = refreshTokenUse({ revokedAt: row.revoked_at, expiresAt: row.expires_at, usedAt: row.used_at }, now);
+        if (use === "refused") return { kind: "refused" } as const;
+        if (use === "reused") {
           // Reuse: whoever holds this token may have stolen it. Sign the whole family out.
           await revokeFamily(trx, row.family_id, now);
           return { kind: "reused", familyId: row.family_id, userId: row.user_id } as const;
@@ -244,5 +221,5 @@ export function createAuth(opts: AuthOptions): Auth {
 }
 
 function toUser(row: UserRow): User {
-  return { id: row.id, email: row.email, name: row.name, createdAt: row.created_at, operator: row.roles.includes(OPERATOR_ROLE) };
+  return { id: row.id, email: row.email, name: row.name, createdAt: row.created_at, operator: isOperator(row.roles) };
 }

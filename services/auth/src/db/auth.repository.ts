@@ -1,6 +1,6 @@
 import { withDbErrors } from "@shopmesh/platform";
 import { type Kysely, sql } from "kysely";
-import type { AuthDb, RefreshTokenRow, SigningKeyRow, UserRow } from "../db/tables.js";
+import type { AuthDb, RefreshTokenRow, SigningKeyRow, UserRow } from "./tables.js";
 
 /** Queries take `db` or a transaction of it as their first parameter. */
 type Db = Kysely<AuthDb>;

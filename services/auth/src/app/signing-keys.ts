@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, type Logger } from "@shopmesh/platform";
+import { Code, ConnectError, inTransaction, type Logger } from "@shopmesh/platform";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JSONWebKeySet, type JWK, SignJWT } from "jose";
 import type { Kysely } from "kysely";
 import type { AuthDb, SigningKeyRow } from "../db/tables.js";
@@ -10,7 +10,7 @@ import {
   listPublishedSigningKeys,
   listSigningKeysInUse,
   retireActiveSigningKey,
-} from "./auth.repository.js";
+} from "../db/auth.repository.js";
 
 export const SIGNING_ALG = "ES256";
 
@@ -134,7 +134,7 @@ export function createSigningKeys(opts: {
       const pending = rows.find((r) => !r.active);
       if (active && pending && pending.signs_from.getTime() <= t) {
         // The successor's turn: the active key retires as of the moment the successor took over.
-        const handedOver = await db.transaction().execute(async (trx) => {
+        const handedOver = await inTransaction(db, async (trx) => {
           if (!(await retireActiveSigningKey(trx, active.kid, pending.signs_from))) return false;
           await activateSigningKey(trx, pending.kid);
           return true;
