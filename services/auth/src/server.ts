@@ -10,7 +10,7 @@ import {
   meshTlsOf,
 } from "@shopmesh/platform";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
-import { type Auth, createAuth } from "./auth/auth.service.js";
+import { type Auth, createAuth } from "./app/use-cases.js";
 import type { AuthConfig } from "./config.js";
 import { authMigrations } from "./db/migrations/index.js";
 import type { AuthDb } from "./db/tables.js";

@@ -13,8 +13,8 @@ import {
 } from "@shopmesh/platform";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
-import { type Carts, createCarts } from "./cart/cart.service.js";
-import { createGrpcProductCatalog } from "./cart/product-catalog.js";
+import { type Carts, createCarts } from "./app/use-cases.js";
+import { createGrpcProductCatalog } from "./clients/product-catalog.js";
 import type { CartConfig } from "./config.js";
 import { cartMigrations } from "./db/migrations/index.js";
 import type { CartDb } from "./db/tables.js";

@@ -1,5 +1,5 @@
 import { authVars, type ConfigOf, byName, env, loadConfig, serviceVars } from "@shopmesh/platform";
-import { DEFAULT_CACHE_SIZE } from "./catalog/product-cache.js";
+import { DEFAULT_CACHE_SIZE } from "./app/product-cache.js";
 
 /**
  * Environment of the catalog service. Exported as data so the configuration table (docs/configuration.md) and

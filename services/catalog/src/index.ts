@@ -2,5 +2,5 @@ export { type CatalogConfig, catalogConfigSchema, readCatalogConfig } from "./co
 export { type CatalogServer, type CatalogServiceOptions, createCatalogService } from "./server.js";
 export { catalogMigrations } from "./db/migrations/index.js";
 export { demoCatalog } from "./db/demo-catalog.js";
-export type { Catalog, StockChange } from "./catalog/catalog.service.js";
+export type { Catalog, StockChange } from "./app/use-cases.js";
 export { CATALOG_EVENT_TYPES, CATALOG_GROUP, ORDER_CANCELLED_REASON, PAYMENT_FAILED_REASON } from "./events/saga-consumer.js";

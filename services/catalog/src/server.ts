@@ -11,7 +11,7 @@ import {
   meshTlsOf,
 } from "@shopmesh/platform";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
-import { type Catalog, createCatalog } from "./catalog/catalog.service.js";
+import { type Catalog, createCatalog } from "./app/use-cases.js";
 import { StockFeed } from "./catalog/stock-feed.js";
 import type { CatalogConfig } from "./config.js";
 import { DEMO_CATALOG_SEED, demoCatalog } from "./db/demo-catalog.js";

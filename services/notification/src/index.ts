@@ -2,5 +2,5 @@ export { type NotificationConfig, notificationConfigSchema, readNotificationConf
 export { createNotificationService, type NotificationServer, type NotificationServiceOptions } from "./server.js";
 export { notificationMigrations } from "./db/migrations/index.js";
 export { NOTIFICATION_EVENT_TYPES, NOTIFICATION_GROUP } from "./events/notification-consumer.js";
-export type { Notification, NotificationKind, DeliveryStatus } from "./notification/notification.js";
-export type { Notifications } from "./notification/notification.service.js";
+export type { Notification, NotificationKind, DeliveryStatus } from "./domain/notification.js";
+export type { Notifications } from "./app/use-cases.js";

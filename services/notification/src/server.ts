@@ -14,8 +14,8 @@ import type { NotificationConfig } from "./config.js";
 import { notificationMigrations } from "./db/migrations/index.js";
 import type { NotificationDb } from "./db/tables.js";
 import { subscribeNotifications } from "./events/notification-consumer.js";
-import { createCapturingMailer, createSmtpMailer, type Mailer } from "./notification/mailer.js";
-import { createNotifications, type Notifications } from "./notification/notification.service.js";
+import { createCapturingMailer, createSmtpMailer, type Mailer } from "./clients/mailer.js";
+import { createNotifications, type Notifications } from "./app/use-cases.js";
 import { notificationHandlers } from "./rpc/notification-handlers.js";
 
 export interface NotificationServiceOptions {

@@ -2,5 +2,5 @@ export { type OrderConfig, orderConfigSchema, readOrderConfig } from "./config.j
 export { createOrderService, type OrderServer, type OrderServiceOptions } from "./server.js";
 export { orderMigrations } from "./db/migrations/index.js";
 export { ORDER_EVENT_TYPES, ORDER_GROUP } from "./events/saga-consumer.js";
-export type { Order, OrderStatus, StatusTransition, StatusUpdate } from "./order/order.js";
-export type { Orders } from "./order/order.service.js";
+export type { Order, OrderStatus, StatusTransition, StatusUpdate } from "./domain/order.js";
+export type { Orders } from "./app/use-cases.js";

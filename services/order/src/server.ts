@@ -21,8 +21,8 @@ import type { OrderConfig } from "./config.js";
 import { orderMigrations } from "./db/migrations/index.js";
 import type { OrderDb } from "./db/tables.js";
 import { subscribeSaga } from "./events/saga-consumer.js";
-import { createOrders, type Orders } from "./order/order.service.js";
-import { createGrpcCheckoutPeers } from "./order/peers.js";
+import { createOrders, type Orders } from "./app/use-cases.js";
+import { createGrpcCheckoutPeers } from "./clients/peers.js";
 import { listenForStatus, StatusFeed } from "./order/status-feed.js";
 import { orderHandlers } from "./rpc/order-handlers.js";
 

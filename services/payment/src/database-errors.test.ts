@@ -10,6 +10,7 @@ import {
 import { PaymentService } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPaymentConfig } from "./config.js";
+import { createDbLedger } from "./db/provider-ledger.repository.js";
 import { createPaymentService, type PaymentServer } from "./index.js";
 
 /** Payment's answers over gRPC when its database fails under it (see useFaultyDatabase). */
@@ -47,6 +48,11 @@ describe("payment service over a failing database", () => {
 
   it("answers ABORTED when its query loses a lock conflict", async () => {
     expect(await whileLocked(t.kysely(), "payments", async () => codeOf(getPayment()))).toBe(Code.Aborted);
+  });
+
+  it("the provider's ledger answers ABORTED when its statement loses a lock conflict", async () => {
+    const ledger = createDbLedger(faulty.db.kysely(t.schema));
+    expect(await whileLocked(t.kysely(), "provider_ledger", async () => codeOf(ledger.begin(`charge:${uuidv7()}`)))).toBe(Code.Aborted);
   });
 
   it("answers UNAVAILABLE when the database cannot be reached", async () => {

@@ -2,12 +2,8 @@ export { type PaymentConfig, paymentConfigSchema, readPaymentConfig } from "./co
 export { createPaymentService, type PaymentServer, type PaymentServiceOptions } from "./server.js";
 export { paymentMigrations } from "./db/migrations/index.js";
 export { PAYMENT_EVENT_TYPES, PAYMENT_GROUP } from "./events/saga-consumer.js";
-export type { Payment, PaymentStatus } from "./payment/payment.js";
-export type { ChargeRetry, Payments } from "./payment/payment.service.js";
-export {
-  createFakeProvider,
-  createMemoryLedger,
-  type PaymentProvider,
-  type ProviderLedger,
-  TEST_TOKENS,
-} from "./provider/fake-provider.js";
+export type { Payment, PaymentStatus } from "./domain/payment.js";
+export type { ChargeRetry, Payments } from "./app/use-cases.js";
+export { TEST_TOKENS } from "./clients/card-tokenizer.js";
+export { createFakeProvider, createMemoryLedger, type ProviderLedger } from "./clients/fake-provider.js";
+export type { PaymentProvider } from "./clients/payment-provider.js";

@@ -29,8 +29,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { readPaymentConfig } from "./config.js";
 import type { PaymentDb } from "./db/tables.js";
 import { createPaymentService, type PaymentServer } from "./index.js";
-import { createDbLedger } from "./provider/db-ledger.js";
-import { createFakeProvider, type PaymentProvider } from "./provider/fake-provider.js";
+import { createDbLedger } from "./db/provider-ledger.repository.js";
+import { createFakeProvider } from "./clients/fake-provider.js";
+import type { PaymentProvider } from "./clients/payment-provider.js";
 
 /**
  * Payment through its public contract: a real server on port 0 over each database backend,

@@ -15,9 +15,10 @@ import type { PaymentConfig } from "./config.js";
 import { paymentMigrations } from "./db/migrations/index.js";
 import type { PaymentDb } from "./db/tables.js";
 import { subscribeSaga } from "./events/saga-consumer.js";
-import { type ChargeRetry, createPayments, type Payments } from "./payment/payment.service.js";
-import { createDbLedger } from "./provider/db-ledger.js";
-import { createFakeProvider, type PaymentProvider } from "./provider/fake-provider.js";
+import { type ChargeRetry, createPayments, type Payments } from "./app/use-cases.js";
+import { createDbLedger } from "./db/provider-ledger.repository.js";
+import { createFakeProvider } from "./clients/fake-provider.js";
+import type { PaymentProvider } from "./clients/payment-provider.js";
 import { paymentHandlers } from "./rpc/payment-handlers.js";
 
 export interface PaymentServiceOptions {

@@ -1,6 +1,6 @@
 import type { ServiceHandlers } from "@shopmesh/platform";
 import type { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
-import type { Auth } from "../auth/auth.service.js";
+import type { Auth } from "../app/use-cases.js";
 import { createOperator } from "./create-operator.js";
 import { getJwks } from "./get-jwks.js";
 import { getMe } from "./get-me.js";

@@ -1,5 +1,5 @@
-import type { Auth } from "../auth/auth.service.js";
-import { parseCreateOperator } from "../auth/validation.js";
+import type { Auth } from "../app/use-cases.js";
+import { parseCreateOperator } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoUser } from "./mapping.js";
 

@@ -1,4 +1,4 @@
-import type { Auth } from "../auth/auth.service.js";
+import type { Auth } from "../app/use-cases.js";
 import type { Handler } from "./handler.js";
 import { toProtoJwk } from "./mapping.js";
 

@@ -1,5 +1,5 @@
 import { unauthenticated } from "@shopmesh/platform";
-import type { Auth } from "../auth/auth.service.js";
+import type { Auth } from "../app/use-cases.js";
 import type { Handler } from "./handler.js";
 import { toProtoUser } from "./mapping.js";
 

@@ -1,5 +1,5 @@
-import type { Auth } from "../auth/auth.service.js";
-import { parseLogout } from "../auth/validation.js";
+import type { Auth } from "../app/use-cases.js";
+import { parseLogout } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 
 export function logout(auth: Auth): Handler<"logout"> {

@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { JwkSchema, UserSchema } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import type { JWK } from "jose";
-import type { TokenPair, User } from "../auth/auth.service.js";
+import type { TokenPair, User } from "../domain/user.js";
 
 export function toProtoUser(user: User): MessageInitShape<typeof UserSchema> {
   return { id: user.id, email: user.email, name: user.name, createdAt: timestampFromDate(user.createdAt), operator: user.operator };

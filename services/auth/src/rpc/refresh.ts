@@ -1,5 +1,5 @@
-import type { Auth } from "../auth/auth.service.js";
-import { parseRefresh } from "../auth/validation.js";
+import type { Auth } from "../app/use-cases.js";
+import { parseRefresh } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 import { toTokenResponse } from "./mapping.js";
 

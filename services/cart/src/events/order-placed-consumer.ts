@@ -1,7 +1,7 @@
 import { consumeClaimed, createEventRegistry, deadLetterVia, type EventBus, type Logger, type Subscription } from "@shopmesh/platform";
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import type { Kysely, Transaction } from "kysely";
-import type { Carts } from "../cart/cart.service.js";
+import type { Carts } from "../app/use-cases.js";
 import type { CartDb } from "../db/tables.js";
 
 const registry = createEventRegistry([OrderPlacedSchema]);

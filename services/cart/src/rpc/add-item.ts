@@ -1,5 +1,5 @@
-import type { Carts } from "../cart/cart.service.js";
-import { parseAddItem } from "../cart/validation.js";
+import type { Carts } from "../app/use-cases.js";
+import { parseAddItem } from "../domain/validation.js";
 import { callerId, type Handler } from "./handler.js";
 import { toProtoCart } from "./mapping.js";
 

@@ -1,6 +1,6 @@
 import type { ServiceHandlers } from "@shopmesh/platform";
 import type { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
-import type { Carts } from "../cart/cart.service.js";
+import type { Carts } from "../app/use-cases.js";
 import { addItem } from "./add-item.js";
 import { clearCart } from "./clear-cart.js";
 import { getCart } from "./get-cart.js";

@@ -1,4 +1,4 @@
-import type { Carts } from "../cart/cart.service.js";
+import type { Carts } from "../app/use-cases.js";
 import { callerId, type Handler } from "./handler.js";
 import { toProtoCart } from "./mapping.js";
 

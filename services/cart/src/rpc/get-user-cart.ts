@@ -1,5 +1,5 @@
-import type { Carts } from "../cart/cart.service.js";
-import { parseGetUserCart } from "../cart/validation.js";
+import type { Carts } from "../app/use-cases.js";
+import { parseGetUserCart } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoCart } from "./mapping.js";
 

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Cart, CartSchema } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
-import type { PricedCart } from "../cart/cart.js";
+import type { PricedCart } from "../domain/cart.js";
 
 export function toProtoCart(cart: PricedCart): Cart {
   return create(CartSchema, {

@@ -1,5 +1,5 @@
 import { invalidArgument } from "@shopmesh/platform";
-import type { PageCursor } from "./product.js";
+import type { PageCursor } from "../domain/product.js";
 
 /**
  * Page tokens are opaque to callers: base64url of a small versioned JSON object naming where the

@@ -1,5 +1,5 @@
 import type { Logger } from "@shopmesh/platform";
-import type { StockLevel } from "./product.js";
+import type { StockLevel } from "../domain/product.js";
 
 export type StockListener = (level: StockLevel) => void;
 

@@ -1,6 +1,6 @@
 import { Code, ConnectError, notFound } from "@shopmesh/platform";
 import { describe, expect, it } from "vitest";
-import type { StockLevel } from "./product.js";
+import type { StockLevel } from "../domain/product.js";
 import { StockFeed } from "./stock-feed.js";
 import { MAX_WATCHED_PRODUCTS, type StockSource, StockWatch } from "./stock-watch.js";
 

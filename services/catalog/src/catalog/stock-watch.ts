@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@shopmesh/platform";
-import type { StockLevel } from "./product.js";
+import type { StockLevel } from "../domain/product.js";
 import type { StockFeed } from "./stock-feed.js";
 
 /** Where a watch gets its levels: the change feed, and current levels on subscribe. */

@@ -1,4 +1,4 @@
-import type { NewProduct } from "../catalog/product.js";
+import type { NewProduct } from "../domain/product.js";
 
 /** Name under which the demo catalog is recorded in `seeds`, so it is inserted once. */
 export const DEMO_CATALOG_SEED = "demo-catalog-v1";

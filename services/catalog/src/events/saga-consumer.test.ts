@@ -15,7 +15,7 @@ import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/proto/shop/or
 import { PaymentFailedSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { NewProduct } from "../catalog/product.js";
+import type { NewProduct } from "../domain/product.js";
 import { readCatalogConfig } from "../config.js";
 import type { CatalogDb } from "../db/tables.js";
 import { type CatalogServer, createCatalogService } from "../server.js";

@@ -12,9 +12,9 @@ import {
 import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import { PaymentFailedSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
 import type { Kysely, Transaction } from "kysely";
-import type { Catalog, StockChange } from "../catalog/catalog.service.js";
-import type { StockItem } from "../catalog/reservation.js";
-import { parseOrderId, parseReason, parseStockItems } from "../catalog/validation.js";
+import type { Catalog, StockChange } from "../app/use-cases.js";
+import type { StockItem } from "../domain/reservation.js";
+import { parseOrderId, parseReason, parseStockItems } from "../domain/validation.js";
 import type { CatalogDb } from "../db/tables.js";
 
 export const CATALOG_GROUP = "catalog";

@@ -1,5 +1,5 @@
-import type { Catalog } from "../catalog/catalog.service.js";
-import { parseAdjustStock } from "../catalog/validation.js";
+import type { Catalog } from "../app/use-cases.js";
+import { parseAdjustStock } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoLevel } from "./mapping.js";
 

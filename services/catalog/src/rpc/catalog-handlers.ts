@@ -1,6 +1,6 @@
 import type { ServiceHandlers } from "@shopmesh/platform";
 import type { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
-import type { Catalog } from "../catalog/catalog.service.js";
+import type { Catalog } from "../app/use-cases.js";
 import { adjustStock } from "./adjust-stock.js";
 import { batchGetProducts } from "./batch-get-products.js";
 import { getProduct } from "./get-product.js";

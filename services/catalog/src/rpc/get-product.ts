@@ -1,5 +1,5 @@
-import type { Catalog } from "../catalog/catalog.service.js";
-import { parseGetProduct } from "../catalog/validation.js";
+import type { Catalog } from "../app/use-cases.js";
+import { parseGetProduct } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoProduct } from "./mapping.js";
 

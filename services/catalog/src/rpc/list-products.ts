@@ -1,6 +1,6 @@
-import type { Catalog } from "../catalog/catalog.service.js";
+import type { Catalog } from "../app/use-cases.js";
 import { encodePageToken } from "../catalog/page-token.js";
-import { parseListProducts } from "../catalog/validation.js";
+import { parseListProducts } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoProduct } from "./mapping.js";
 

@@ -1,6 +1,6 @@
-import type { Catalog } from "../catalog/catalog.service.js";
+import type { Catalog } from "../app/use-cases.js";
 import { encodeKeyToken } from "../catalog/page-token.js";
-import { parseListReservations } from "../catalog/validation.js";
+import { parseListReservations } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoStatus } from "./mapping.js";
 

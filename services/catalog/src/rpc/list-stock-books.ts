@@ -1,6 +1,6 @@
-import type { Catalog } from "../catalog/catalog.service.js";
+import type { Catalog } from "../app/use-cases.js";
 import { encodeKeyToken } from "../catalog/page-token.js";
-import { parseListStockBooks } from "../catalog/validation.js";
+import { parseListStockBooks } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 
 export function listStockBooks(catalog: Catalog): Handler<"listStockBooks"> {

@@ -6,8 +6,8 @@ import {
   type StockLevelSchema,
   type StockShortageSchema,
 } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
-import type { Product, StockLevel } from "../catalog/product.js";
-import { assertNever, type ReservationStatus as DomainStatus, type StockShortage } from "../catalog/reservation.js";
+import type { Product, StockLevel } from "../domain/product.js";
+import { assertNever, type ReservationStatus as DomainStatus, type StockShortage } from "../domain/reservation.js";
 
 /** Domain values → protobuf messages. */
 

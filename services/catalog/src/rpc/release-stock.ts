@@ -1,5 +1,5 @@
-import type { Catalog } from "../catalog/catalog.service.js";
-import { parseReleaseStock } from "../catalog/validation.js";
+import type { Catalog } from "../app/use-cases.js";
+import { parseReleaseStock } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoStatus } from "./mapping.js";
 

@@ -1,5 +1,5 @@
-import type { Catalog } from "../catalog/catalog.service.js";
-import { parseReserveStock } from "../catalog/validation.js";
+import type { Catalog } from "../app/use-cases.js";
+import { parseReserveStock } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoShortage, toProtoStatus } from "./mapping.js";
 

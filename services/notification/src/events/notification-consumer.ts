@@ -11,8 +11,8 @@ import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js"
 import { OrderCancelledSchema, OrderPaidSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import type { Kysely } from "kysely";
 import type { NotificationDb } from "../db/tables.js";
-import type { Fact, Notification } from "../notification/notification.js";
-import type { Notifications } from "../notification/notification.service.js";
+import type { Fact, Notification } from "../domain/notification.js";
+import type { Notifications } from "../app/use-cases.js";
 
 /** The consumer group of the notification service. */
 export const NOTIFICATION_GROUP = "notification";

@@ -1,7 +1,7 @@
 import { unauthenticated } from "@shopmesh/platform";
-import type { Notifications } from "../notification/notification.service.js";
+import type { Notifications } from "../app/use-cases.js";
 import { encodePageToken } from "../notification/page-token.js";
-import { parseListNotifications } from "../notification/validation.js";
+import { parseListNotifications } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoNotification } from "./mapping.js";
 

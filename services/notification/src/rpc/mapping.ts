@@ -6,7 +6,7 @@ import {
   NotificationKind,
   type NotificationSchema,
 } from "@shopmesh/proto/shop/notification/v1/notification_pb.js";
-import type { DeliveryStatus as Status, Notification, NotificationKind as Kind } from "../notification/notification.js";
+import type { DeliveryStatus as Status, Notification, NotificationKind as Kind } from "../domain/notification.js";
 
 const kinds: Record<Kind, NotificationKind> = {
   welcome: NotificationKind.WELCOME,

@@ -1,6 +1,6 @@
 import type { ServiceHandlers } from "@shopmesh/platform";
 import type { NotificationService } from "@shopmesh/proto/shop/notification/v1/notification_pb.js";
-import type { Notifications } from "../notification/notification.service.js";
+import type { Notifications } from "../app/use-cases.js";
 import { listNotifications } from "./list-notifications.js";
 
 /** Every NotificationService RPC, bound to the use cases. */

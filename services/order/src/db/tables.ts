@@ -1,5 +1,5 @@
 import type { DeadLettersTable, InboxTable, OutboxTable } from "@shopmesh/platform";
-import type { OrderStatus, StatusOrNone } from "../order/order.js";
+import type { OrderStatus, StatusOrNone } from "../domain/order.js";
 
 export interface OrdersTable {
   /** UUIDv7 made from created_at, so (created_at, id) pages exactly. */

@@ -12,8 +12,8 @@ import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/c
 import { PaymentFailedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
 import type { Kysely } from "kysely";
 import type { OrderDb } from "../db/tables.js";
-import type { AppliedEvent, Orders } from "../order/order.service.js";
-import type { SagaEvent } from "../order/saga.js";
+import type { AppliedEvent, Orders } from "../app/use-cases.js";
+import type { SagaEvent } from "../domain/saga.js";
 
 const SCHEMAS = [StockReservedSchema, StockRejectedSchema, PaymentSucceededSchema, PaymentFailedSchema];
 const registry = createEventRegistry(SCHEMAS);

@@ -1,8 +1,8 @@
 import { type Logger, listenForNotifications, type NotificationListener } from "@shopmesh/platform";
 import type { Kysely } from "kysely";
 import type { OrderDb } from "../db/tables.js";
-import type { StatusUpdate } from "./order.js";
-import { findStatuses, parseStatusNotification } from "./order.repository.js";
+import type { StatusUpdate } from "../domain/order.js";
+import { findStatuses, parseStatusNotification } from "../db/order.repository.js";
 
 export type StatusListener = (update: StatusUpdate) => void;
 

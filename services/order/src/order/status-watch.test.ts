@@ -1,6 +1,6 @@
 import { Code, ConnectError, notFound } from "@shopmesh/platform";
 import { describe, expect, it } from "vitest";
-import type { OrderStatus, StatusUpdate } from "./order.js";
+import type { OrderStatus, StatusUpdate } from "../domain/order.js";
 import { StatusFeed } from "./status-feed.js";
 import { MAX_WATCHED_ORDERS, OrderWatch, type StatusSource } from "./status-watch.js";
 

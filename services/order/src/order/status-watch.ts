@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@shopmesh/platform";
-import type { StatusUpdate } from "./order.js";
+import type { StatusUpdate } from "../domain/order.js";
 import type { StatusFeed } from "./status-feed.js";
-import { isFinal } from "./status.js";
+import { isFinal } from "../domain/status.js";
 
 /** Where a watch gets its updates: the change feed, and current statuses on subscribe. */
 export interface StatusSource {

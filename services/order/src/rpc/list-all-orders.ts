@@ -1,5 +1,5 @@
-import type { Orders } from "../order/order.service.js";
-import { parseListAllOrders } from "../order/validation.js";
+import type { Orders } from "../app/use-cases.js";
+import { parseListAllOrders } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoOrder } from "./mapping.js";
 

@@ -1,5 +1,5 @@
-import type { Orders } from "../order/order.service.js";
-import { parseListOrders } from "../order/validation.js";
+import type { Orders } from "../app/use-cases.js";
+import { parseListOrders } from "../domain/validation.js";
 import { callerId, type Handler } from "./handler.js";
 import { toProtoOrder } from "./mapping.js";
 

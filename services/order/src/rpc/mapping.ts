@@ -1,13 +1,51 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  type OrderItem as ProtoOrderItem,
+  OrderItemSchema,
+  OrderSchema,
+  OrderStatus as ProtoStatus,
   type OrderStatusUpdate,
   OrderStatusUpdateSchema,
   type Order as ProtoOrder,
-  OrderSchema,
+  type StatusTransition as ProtoTransition,
+  StatusTransitionSchema,
 } from "@shopmesh/proto/shop/order/v1/order_pb.js";
-import type { Order, StatusUpdate } from "../order/order.js";
-import { toProtoItem, toProtoStatus, toProtoTransition } from "../order/wire.js";
+import type { Order, OrderItem, StatusOrNone, StatusTransition, StatusUpdate } from "../domain/order.js";
+
+/** Protobuf forms of the order's values, shared by the RPCs and the events. */
+
+const protoStatuses: Readonly<Record<StatusOrNone, ProtoStatus>> = {
+  UNSPECIFIED: ProtoStatus.UNSPECIFIED,
+  PENDING: ProtoStatus.PENDING,
+  STOCK_RESERVED: ProtoStatus.STOCK_RESERVED,
+  PAID: ProtoStatus.PAID,
+  CANCELLED: ProtoStatus.CANCELLED,
+  ON_HOLD: ProtoStatus.ON_HOLD,
+};
+
+export function toProtoStatus(status: StatusOrNone): ProtoStatus {
+  return protoStatuses[status];
+}
+
+export function toProtoItem(item: OrderItem): ProtoOrderItem {
+  return create(OrderItemSchema, {
+    productId: item.productId,
+    name: item.name,
+    unitPriceCents: item.unitPriceCents,
+    quantity: item.quantity,
+    lineTotalCents: item.lineTotalCents,
+  });
+}
+
+export function toProtoTransition(t: StatusTransition): ProtoTransition {
+  return create(StatusTransitionSchema, {
+    fromStatus: toProtoStatus(t.from),
+    toStatus: toProtoStatus(t.to),
+    at: timestampFromDate(t.at),
+    reason: t.reason,
+  });
+}
 
 export function toProtoOrder(o: Order): ProtoOrder {
   return create(OrderSchema, {

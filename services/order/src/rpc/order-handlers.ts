@@ -1,6 +1,6 @@
 import type { ServiceHandlers } from "@shopmesh/platform";
 import type { OrderService } from "@shopmesh/proto/shop/order/v1/order_pb.js";
-import type { Orders } from "../order/order.service.js";
+import type { Orders } from "../app/use-cases.js";
 import { getOrder } from "./get-order.js";
 import { listAllOrders } from "./list-all-orders.js";
 import { listOrders } from "./list-orders.js";

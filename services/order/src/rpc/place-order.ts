@@ -1,6 +1,6 @@
-import type { Orders } from "../order/order.service.js";
-import { parsePlaceOrder } from "../order/validation.js";
-import { toProtoStatus } from "../order/wire.js";
+import type { Orders } from "../app/use-cases.js";
+import { parsePlaceOrder } from "../domain/validation.js";
+import { toProtoStatus } from "./mapping.js";
 import { callerId, type Handler } from "./handler.js";
 
 export function placeOrder(orders: Orders): Handler<"placeOrder"> {

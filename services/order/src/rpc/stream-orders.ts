@@ -1,6 +1,6 @@
-import type { Orders } from "../order/order.service.js";
+import type { Orders } from "../app/use-cases.js";
 import { OrderWatch } from "../order/status-watch.js";
-import { parseStreamOrders } from "../order/validation.js";
+import { parseStreamOrders } from "../domain/validation.js";
 import { callerId, type Handler } from "./handler.js";
 import { toProtoUpdate } from "./mapping.js";
 

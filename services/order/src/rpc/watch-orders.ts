@@ -1,6 +1,6 @@
-import type { Orders } from "../order/order.service.js";
+import type { Orders } from "../app/use-cases.js";
 import { OrderWatch } from "../order/status-watch.js";
-import { parseWatchOrders } from "../order/validation.js";
+import { parseWatchOrders } from "../domain/validation.js";
 import { callerId, type Handler } from "./handler.js";
 import { toProtoUpdate } from "./mapping.js";
 

@@ -12,7 +12,7 @@ import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/c
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import type { Kysely } from "kysely";
 import type { PaymentDb } from "../db/tables.js";
-import type { Payments, RecordedSagaEvent, SagaEvent } from "../payment/payment.service.js";
+import type { Payments, RecordedSagaEvent, SagaEvent } from "../app/use-cases.js";
 
 const registry = createEventRegistry([OrderPlacedSchema, StockReservedSchema, StockRejectedSchema]);
 export const PAYMENT_GROUP = "payment";

@@ -1,7 +1,7 @@
-import type { Payments } from "../payment/payment.service.js";
+import type { Payments } from "../app/use-cases.js";
 import type { Handler } from "./handler.js";
 import { toProtoPayment } from "./mapping.js";
-import { parseCharge } from "./validation.js";
+import { parseCharge } from "../domain/validation.js";
 
 export function charge(payments: Payments): Handler<"charge"> {
   return async (req) => ({ payment: toProtoPayment(await payments.charge(parseCharge(req))) });

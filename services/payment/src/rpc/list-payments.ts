@@ -1,7 +1,7 @@
-import type { Payments } from "../payment/payment.service.js";
+import type { Payments } from "../app/use-cases.js";
 import type { Handler } from "./handler.js";
 import { toProtoPayment } from "./mapping.js";
-import { parseListPayments } from "./validation.js";
+import { parseListPayments } from "../domain/validation.js";
 
 export function listPayments(payments: Payments): Handler<"listPayments"> {
   return async (req) => {

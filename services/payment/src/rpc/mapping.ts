@@ -1,10 +1,9 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Payment as ProtoPayment, PaymentSchema, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
-import type { PaymentStatusName } from "../db/tables.js";
-import type { Payment } from "../payment/payment.js";
+import type { Payment, PaymentStatus as Status } from "../domain/payment.js";
 
-const toProtoStatus: Record<PaymentStatusName, PaymentStatus> = {
+const toProtoStatus: Record<Status, PaymentStatus> = {
   PENDING: PaymentStatus.PENDING,
   SUCCEEDED: PaymentStatus.SUCCEEDED,
   FAILED: PaymentStatus.FAILED,
@@ -26,20 +25,4 @@ export function toProtoPayment(p: Payment): ProtoPayment {
     updatedAt: timestampFromDate(p.updatedAt),
     refundReason: p.refundReason ?? "",
   });
-}
-
-/** A wire status as a stored one; undefined for UNSPECIFIED or unknown values. */
-export function fromProtoStatus(status: PaymentStatus): PaymentStatusName | undefined {
-  switch (status) {
-    case PaymentStatus.PENDING:
-      return "PENDING";
-    case PaymentStatus.SUCCEEDED:
-      return "SUCCEEDED";
-    case PaymentStatus.FAILED:
-      return "FAILED";
-    case PaymentStatus.REFUNDED:
-      return "REFUNDED";
-    default:
-      return undefined;
-  }
 }

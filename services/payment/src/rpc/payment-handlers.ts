@@ -1,6 +1,6 @@
 import type { ServiceHandlers } from "@shopmesh/platform";
 import type { PaymentService } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
-import type { Payments } from "../payment/payment.service.js";
+import type { Payments } from "../app/use-cases.js";
 import { charge } from "./charge.js";
 import { getPayment } from "./get-payment.js";
 import { listPayments } from "./list-payments.js";

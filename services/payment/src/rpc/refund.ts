@@ -1,7 +1,7 @@
-import type { Payments } from "../payment/payment.service.js";
+import type { Payments } from "../app/use-cases.js";
 import type { Handler } from "./handler.js";
 import { toProtoPayment } from "./mapping.js";
-import { parseRefund } from "./validation.js";
+import { parseRefund } from "../domain/validation.js";
 
 export function refund(payments: Payments): Handler<"refund"> {
   return async (req) => {

@@ -1,6 +1,6 @@
-import type { Payments } from "../payment/payment.service.js";
+import type { Payments } from "../app/use-cases.js";
 import type { Handler } from "./handler.js";
-import { parseTokenizeCard } from "./validation.js";
+import { parseTokenizeCard } from "../domain/validation.js";
 
 export function tokenizeCard(payments: Payments): Handler<"tokenizeCard"> {
   return async (req) => {

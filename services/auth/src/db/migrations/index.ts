@@ -1,5 +1,4 @@
-import { outboxMigrations } from "@shopmesh/platform";
-import type { Migration } from "kysely";
+import { type Migration, outboxMigrations } from "@shopmesh/platform";
 import * as createAuth from "./20261124T0800_create_auth.js";
 import * as signingKeyRotation from "./20261207T0500_signing_key_rotation.js";
 import * as addUserRoles from "./20261207T0600_add_user_roles.js";

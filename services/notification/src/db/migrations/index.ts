@@ -1,5 +1,4 @@
-import { inboxMigrations } from "@shopmesh/platform";
-import type { Migration } from "kysely";
+import { inboxMigrations, type Migration } from "@shopmesh/platform";
 import * as createNotification from "./20261124T0900_create_notification.js";
 
 /** Migrations of the notification schema, by name; names sort in the order they apply. */

@@ -1,5 +1,4 @@
-import { inboxMigrations, outboxMigrations } from "@shopmesh/platform";
-import type { Migration } from "kysely";
+import { inboxMigrations, type Migration, outboxMigrations } from "@shopmesh/platform";
 import * as createOrders from "./20261125T0900_create_orders.js";
 import * as orderOnHold from "./20261207T0900_order_on_hold.js";
 

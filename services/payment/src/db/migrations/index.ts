@@ -1,5 +1,4 @@
-import { inboxMigrations, outboxMigrations } from "@shopmesh/platform";
-import type { Migration } from "kysely";
+import { inboxMigrations, type Migration, outboxMigrations } from "@shopmesh/platform";
 import * as createPayment from "./20261124T0900_create_payment.js";
 
 /** Migrations of the payment schema, by name; names sort in the order they apply. */

@@ -1,0 +1,311 @@
+import { type Envelope, type Logger, failedPrecondition, inTransaction, notFound, type OutboxRow, writeOutbox } from "@shopmesh/platform";
+import type { Kysely, Transaction } from "kysely";
+import { StockFeed } from "../catalog/stock-feed.js";
+import type { StockSource } from "../catalog/stock-watch.js";
+import * as repo from "../db/catalog.repository.js";
+import * as stockBooks from "../db/stock-books.repository.js";
+import type { ReservationRecord, StockBook } from "../db/stock-books.repository.js";
+import type { CatalogDb } from "../db/tables.js";
+import type { NewProduct, PageCursor, Product, ProductPage, StockLevel } from "../domain/product.js";
+import {
+  type ReservationOutcome,
+  type ReservationStatus,
+  type StockItem,
+  assertSameItems,
+  compareIds,
+  decideReservation,
+  isTombstone,
+  releaseReturnsStock,
+  shortagesOf,
+} from "../domain/reservation.js";
+import { MAX_ON_HAND } from "../domain/validation.js";
+import { stockRejected, stockReleased, stockReserved } from "../events/stock-events.js";
+import { DEFAULT_CACHE_SIZE, ProductCache } from "./product-cache.js";
+
+export interface CatalogDeps {
+  /** Kysely bound to the catalog's schema. */
+  readonly db: Kysely<CatalogDb>;
+  readonly logger: Logger;
+  /** Where committed stock changes are published; a new in-process feed by default. */
+  readonly feed?: StockFeed;
+  /** Most products kept in memory for GetProduct/BatchGetProducts (see ProductCache); 0 turns that off. */
+  readonly cacheSize?: number;
+  /** Told right after a commit that wrote events to the outbox, with their rows (hands them to the relay). */
+  readonly onEventsWritten?: (written: readonly OutboxRow[]) => void;
+}
+
+/** The catalog's use cases. Inputs are already validated (see domain/validation.ts). */
+export interface Catalog extends StockSource {
+  listProducts(q: { pageSize: number; after: PageCursor | undefined; category: string | undefined }): Promise<ProductPage>;
+  /** NOT_FOUND for an unknown id. */
+  getProduct(id: string): Promise<Product>;
+  /** Products in the order of `ids` and the ids that do not exist. */
+  batchGetProducts(ids: readonly string[]): Promise<{ products: Product[]; missingIds: string[] }>;
+  /** All items or none; the first outcome recorded for an order id is returned on every call. */
+  reserveStock(orderId: string, items: readonly StockItem[]): Promise<ReservationOutcome>;
+  /** Status after the call, undefined when the order has no reservation. */
+  releaseStock(orderId: string, reason: string): Promise<ReservationStatus | undefined>;
+  /**
+   * reserveStock inside a transaction the caller owns (an event consumer's, next to its inbox
+   * record): StockReserved/StockRejected go to that transaction's outbox, and the caller runs
+   * the change's `afterCommit()` once it committed.
+   */
+  reserveStockIn(trx: Transaction<CatalogDb>, orderId: string, items: readonly StockItem[]): Promise<StockChange<ReservationOutcome>>;
+  /**
+   * releaseStock inside a transaction the caller owns (see reserveStockIn). With `tombstone`, an
+   * order without a reservation gets a released one that holds nothing, so that a reservation
+   * asked for it later holds nothing either (the order was cancelled before it reached us).
+   */
+  releaseStockIn(
+    trx: Transaction<CatalogDb>,
+    orderId: string,
+    reason: string,
+    opts?: { tombstone?: boolean },
+  ): Promise<StockChange<ReservationStatus | undefined>>;
+  /** NOT_FOUND for an unknown product, FAILED_PRECONDITION below zero available. */
+  adjustStock(productId: string, delta: number, reason: string): Promise<StockLevel>;
+  /** Adds products with their initial stock (logged as adjustments). */
+  addProducts(products: readonly NewProduct[]): Promise<void>;
+  /** Inserts `products` the first time the seed `name` runs on this schema; false when it had run before. */
+  seedOnce(name: string, products: readonly NewProduct[]): Promise<boolean>;
+  /** Stock books by product id, after `after`; `next` is the last id when more follow. */
+  listStockBooks(q: { pageSize: number; after: string | undefined }): Promise<{ items: StockBook[]; next: string | undefined }>;
+  /** Reservations by order id, after `after`; `next` is the last id when more follow. */
+  listReservations(q: { pageSize: number; after: string | undefined }): Promise<{ items: ReservationRecord[]; next: string | undefined }>;
+}
+
+/**
+ * A stock change made inside a transaction the caller owns. Its events are in that
+ * transaction's outbox; what must wait for the commit is left to the caller.
+ */
+export interface StockChange<T> {
+  readonly result: T;
+  /** Publishes the new stock levels to the feed and wakes the outbox relay: call once, after the commit. */
+  afterCommit(): void;
+  /**
+   * Call when the transaction failed after this change was made, without telling whether it
+   * committed (e.g. the COMMIT itself failed): drops the cached stock levels, which may be stale.
+   */
+  afterUncertainCommit(): void;
+}
+
+/** What a stock change does in its transaction: its result, the levels it left, the events it wrote. */
+type StockWork<T> = (trx: Transaction<CatalogDb>) => Promise<{ result: T; levels: StockLevel[]; events?: Envelope[] }>;
+
+export function createCatalog(deps: CatalogDeps): Catalog {
+  const { db, logger } = deps;
+  const feed = deps.feed ?? new StockFeed(logger);
+  const cache = new ProductCache({
+    maxEntries: deps.cacheSize ?? DEFAULT_CACHE_SIZE,
+    load: (ids) => repo.findProducts(db, ids),
+    feed,
+  });
+
+  /**
+   * Runs `work` in the caller's transaction and writes the events it returns to the outbox
+   * there; publishing its stock levels and waking the relay wait for the caller's commit.
+   */
+  async function stockChangeIn<T>(trx: Transaction<CatalogDb>, work: StockWork<T>): Promise<StockChange<T>> {
+    const { result, levels, events = [] } = await work(trx);
+    const written = await writeOutbox(trx, events);
+    return {
+      result,
+      afterCommit() {
+        // Published after the commit: watchers never see a level that could still roll back.
+        if (levels.length > 0) feed.publish(levels);
+        if (written.length > 0) deps.onEventsWritten?.(written);
+      },
+      afterUncertainCommit() {
+        // Whether the change took effect is unknown and nothing was published, so no cached
+        // stock level can be trusted.
+        cache.clear();
+      },
+    };
+  }
+
+  /** Runs `work` in a transaction of its own (see stockChangeIn), then its after-commit step. */
+  async function changeStock<T>(work: StockWork<T>): Promise<T> {
+    const made: { change?: StockChange<T> } = {};
+    let change: StockChange<T>;
+    try {
+      change = await inTransaction(db, async (trx) => {
+        made.change = await stockChangeIn(trx, work);
+        return made.change;
+      });
+    } catch (err) {
+      // Set when the work was done and the COMMIT itself failed (e.g. the connection dropped).
+      made.change?.afterUncertainCommit();
+      throw err;
+    }
+    change.afterCommit();
+    return change.result;
+  }
+
+  /** The first outcome recorded for an order, answered again (see reserveStock). */
+  const replay = (orderId: string, stored: repo.StoredReservation, items: readonly StockItem[]): ReservationOutcome => {
+    // Released before it was ever reserved: holds nothing, whatever is asked now.
+    if (isTombstone(stored)) return { status: stored.status, shortages: [], replayed: true };
+    assertSameItems(orderId, stored.items, items);
+    return { status: stored.status, shortages: stored.status === "rejected" ? shortagesOf(stored.items) : [], replayed: true };
+  };
+
+  const reserve =
+    (orderId: string, items: readonly StockItem[]): StockWork<ReservationOutcome> =>
+    async (trx) => {
+      const ids = items.map((it) => it.productId).sort(compareIds);
+      const available = await repo.lockStock(trx, ids);
+      const decision = decideReservation(items, available);
+      // The order id is claimed only now, before any stock moves: a concurrent call for the
+      // same order waits here for ours to commit and then replays its outcome.
+      const claimed = await repo.insertReservation(trx, { orderId, status: decision.status, reason: decision.reason ?? null });
+      if (!claimed) {
+        const winner = await repo.findReservation(trx, orderId);
+        if (!winner) throw new Error(`reservation ${orderId} vanished`);
+        return { result: replay(orderId, winner, items), levels: [] };
+      }
+      const levels: StockLevel[] = [];
+      if (decision.status === "reserved") {
+        for (const it of [...items].sort((a, b) => compareIds(a.productId, b.productId))) {
+          const level = await repo.reserveUnits(trx, it.productId, it.quantity);
+          // The rows are locked and were checked above: failing here is a bug, not a shortage.
+          if (!level) throw new Error(`stock of ${it.productId} changed under its lock`);
+          levels.push(level);
+        }
+      }
+      await repo.insertReservationItems(trx, orderId, decision.items);
+      const event =
+        decision.status === "reserved"
+          ? stockReserved(orderId, decision.items)
+          : stockRejected(orderId, decision.shortages, decision.reason ?? "out_of_stock");
+      if (decision.status === "rejected") logger.info({ order_id: orderId, reason: decision.reason }, "reservation rejected");
+      return { result: { status: decision.status, shortages: decision.shortages, replayed: false }, levels, events: [event] };
+    };
+
+  const release =
+    (orderId: string, reason: string, tombstone: boolean): StockWork<ReservationStatus | undefined> =>
+    async (trx) => {
+      let stored = await repo.findReservation(trx, orderId, { lock: true });
+      if (!stored) {
+        if (!tombstone) return { result: undefined, levels: [] };
+        if (await repo.insertReservation(trx, { orderId, status: "released", reason, released: true })) {
+          logger.info({ order_id: orderId, reason }, "released before reserved: the order's stock will not be reserved");
+          return { result: "released", levels: [] };
+        }
+        // A reservation committed meanwhile (the insert waited for it): release that one.
+        stored = await repo.findReservation(trx, orderId, { lock: true });
+        if (!stored) throw new Error(`reservation ${orderId} vanished`);
+      }
+      if (!releaseReturnsStock(stored.status)) return { result: stored.status, levels: [] };
+      const levels: StockLevel[] = [];
+      for (const it of stored.items) {
+        const level = await repo.returnUnits(trx, it.productId, it.quantity);
+        if (level) levels.push(level);
+      }
+      await repo.updateReservation(trx, orderId, { status: "released", reason, released: true });
+      return { result: "released" as const, levels, events: [stockReleased(orderId, stored.items, reason)] };
+    };
+
+  const insertProducts = async (trx: Kysely<CatalogDb>, products: readonly NewProduct[]) => {
+    await repo.insertProducts(trx, products);
+    for (const p of products) {
+      if (p.onHand > 0) await repo.insertAdjustment(trx, { productId: p.id, delta: p.onHand, reason: "initial", onHandAfter: p.onHand });
+    }
+  };
+
+  return {
+    feed,
+
+    async listProducts({ pageSize, after, category }) {
+      // One extra row tells whether another page follows.
+      const rows = await repo.listProducts(db, { limit: pageSize + 1, after, category });
+      const items = rows.slice(0, pageSize);
+      const last = items.at(-1);
+      return { items, next: rows.length > pageSize && last ? { name: last.name, id: last.id } : undefined };
+    },
+
+    async getProduct(id) {
+      const product = await cache.get(id);
+      if (!product) throw notFound(`product ${id}`);
+      return product;
+    },
+
+    async batchGetProducts(ids) {
+      const unique = [...new Set(ids)];
+      const byId = await cache.getMany(unique);
+      return {
+        products: unique.flatMap((id) => byId.get(id) ?? []),
+        missingIds: unique.filter((id) => !byId.has(id)),
+      };
+    },
+
+    async stockLevels(ids) {
+      const levels = await repo.findStockLevels(db, ids);
+      const known = new Set(levels.map((l) => l.productId));
+      const missing = ids.find((id) => !known.has(id));
+      if (missing !== undefined) throw notFound(`product ${missing}`);
+      return levels;
+    },
+
+    async reserveStock(orderId, items) {
+      // Fast path for retries, without a transaction: the outcome is on record already.
+      const existing = await repo.findReservation(db, orderId);
+      if (existing) return replay(orderId, existing, items);
+      return changeStock(reserve(orderId, items));
+    },
+
+    releaseStock(orderId, reason) {
+      return changeStock(release(orderId, reason, false));
+    },
+
+    reserveStockIn(trx, orderId, items) {
+      return stockChangeIn(trx, reserve(orderId, items));
+    },
+
+    releaseStockIn(trx, orderId, reason, opts = {}) {
+      return stockChangeIn(trx, release(orderId, reason, opts.tombstone ?? false));
+    },
+
+    async adjustStock(productId, delta, reason) {
+      return changeStock(async (trx) => {
+        const changed = await repo.adjustOnHand(trx, productId, delta, MAX_ON_HAND);
+        if (!changed) {
+          if (!(await repo.stockExists(trx, productId))) throw notFound(`product ${productId}`);
+          throw failedPrecondition(
+            delta < 0
+              ? `not enough stock of ${productId} to remove ${-delta} units`
+              : `stock of ${productId} would exceed ${MAX_ON_HAND} units`,
+          );
+        }
+        await repo.insertAdjustment(trx, { productId, delta, reason, onHandAfter: changed.onHand });
+        return { result: changed.level, levels: [changed.level] };
+      });
+    },
+
+    async addProducts(products) {
+      await inTransaction(db, (trx) => insertProducts(trx, products));
+      cache.invalidate(products.map((p) => p.id));
+    },
+
+    async listStockBooks({ pageSize, after }) {
+      const rows = await stockBooks.listStockBooks(db, { after, limit: pageSize + 1 });
+      const items = rows.slice(0, pageSize);
+      return { items, next: rows.length > pageSize ? items.at(-1)?.productId : undefined };
+    },
+
+    async listReservations({ pageSize, after }) {
+      const rows = await stockBooks.listReservations(db, { after, limit: pageSize + 1 });
+      const items = rows.slice(0, pageSize);
+      return { items, next: rows.length > pageSize ? items.at(-1)?.orderId : undefined };
+    },
+
+    async seedOnce(name, products) {
+      const inserted = await inTransaction(db, async (trx) => {
+        if (!(await repo.claimSeed(trx, name))) return false;
+        await insertProducts(trx, products);
+        return true;
+      });
+      if (inserted) cache.invalidate(products.map((p) => p.id));
+      return inserted;
+    },
+  };
+}

@@ -1,0 +1,352 @@
+import { withDbErrors } from "@shopmesh/platform";
+import { type Kysely, sql } from "kysely";
+import type { CatalogDb, ReservationStatusColumn } from "./tables.js";
+import type { NewProduct, PageCursor, Product, StockLevel, VersionedProduct } from "../domain/product.js";
+import type { DecidedItem, ReservationStatus } from "../domain/reservation.js";
+
+/**
+ * Queries of the catalog schema. Every function takes the database or an open transaction
+ * first (a Kysely `Transaction` is a `Kysely`), so the service decides what runs atomically.
+ */
+export type CatalogDbHandle = Kysely<CatalogDb>;
+
+/** Ids compare by code unit (ASCII here) on every database, whatever its default collation. */
+const byIdC = sql`product_id collate "C"`;
+
+/** Products with their stock and categories (in the order given), in one query. */
+function productQuery(db: CatalogDbHandle) {
+  return db
+    .selectFrom("products as p")
+    .innerJoin("stock as s", "s.product_id", "p.id")
+    .select([
+      "p.id",
+      "p.name",
+      "p.description",
+      "p.price_cents",
+      "p.currency",
+      "p.image_url",
+      "p.updated_at as fields_updated_at",
+      sql<string[]>`array(select pc.category from product_categories pc where pc.product_id = p.id order by pc.position)`.as("categories"),
+      sql<number>`s.on_hand - s.reserved`.as("available"),
+      "s.version as stock_version",
+      sql<Date>`greatest(p.updated_at, s.updated_at)`.as("updated_at"),
+    ]);
+}
+
+type ProductQueryRow = {
+  id: string;
+  name: string;
+  description: string;
+  price_cents: number;
+  currency: string;
+  image_url: string;
+  fields_updated_at: Date;
+  categories: string[];
+  available: number;
+  stock_version: number;
+  updated_at: Date;
+};
+
+function toVersionedProduct(r: ProductQueryRow): VersionedProduct {
+  return {
+    product: {
+      id: r.id,
+      name: r.name,
+      description: r.description,
+      priceCents: r.price_cents,
+      currency: r.currency,
+      imageUrl: r.image_url,
+      categories: r.categories,
+      available: Number(r.available),
+      updatedAt: toDate(r.updated_at),
+    },
+    stockVersion: Number(r.stock_version),
+    fieldsUpdatedAt: toDate(r.fields_updated_at),
+  };
+}
+
+/** Products in (name, id) order after `after`, optionally in one category; at most `limit`. */
+export async function listProducts(
+  db: CatalogDbHandle,
+  opts: { limit: number; after?: PageCursor | undefined; category?: string | undefined },
+): Promise<Product[]> {
+  return withDbErrors(async () => {
+    let q = productQuery(db);
+    const { after, category } = opts;
+    if (after) q = q.where((eb) => eb(eb.refTuple("p.name", "p.id"), ">", eb.tuple(after.name, after.id)));
+    if (category !== undefined) {
+      q = q.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom("product_categories as pc")
+            .select(sql.lit(1).as("one"))
+            .whereRef("pc.product_id", "=", "p.id")
+            .where("pc.category", "=", category),
+        ),
+      );
+    }
+    const rows = await q.orderBy("p.name").orderBy("p.id").limit(opts.limit).execute();
+    return rows.map((r) => toVersionedProduct(r).product);
+  });
+}
+
+/** The products among `ids` that exist, in no particular order, with the versions of their stock levels. */
+export async function findProducts(db: CatalogDbHandle, ids: readonly string[]): Promise<VersionedProduct[]> {
+  return withDbErrors(async () => {
+    if (ids.length === 0) return [];
+    const rows = await productQuery(db).where("p.id", "in", ids).execute();
+    return rows.map(toVersionedProduct);
+  });
+}
+
+const levelColumns = ["product_id", "on_hand", "reserved", "version", "updated_at"] as const;
+
+function toLevel(r: { product_id: string; on_hand: number; reserved: number; version: number; updated_at: Date | string }): StockLevel {
+  return { productId: r.product_id, available: r.on_hand - r.reserved, version: Number(r.version), updatedAt: toDate(r.updated_at) };
+}
+
+/** Current stock levels of the products among `ids` that exist. */
+export async function findStockLevels(db: CatalogDbHandle, ids: readonly string[]): Promise<StockLevel[]> {
+  return withDbErrors(async () => {
+    if (ids.length === 0) return [];
+    const rows = await db.selectFrom("stock").select(levelColumns).where("product_id", "in", ids).execute();
+    return rows.map(toLevel);
+  });
+}
+
+/**
+ * Locks the stock rows of `ids` (FOR UPDATE) in product id order, the order every multi-row
+ * stock change takes them in, so that concurrent reservations cannot deadlock. Returns the
+ * units available per existing product.
+ */
+export async function lockStock(db: CatalogDbHandle, ids: readonly string[]): Promise<Map<string, number>> {
+  return withDbErrors(async () => {
+    if (ids.length === 0) return new Map();
+    const rows = await db
+      .selectFrom("stock")
+      .select(["product_id", "on_hand", "reserved"])
+      .where("product_id", "in", ids)
+      .orderBy(byIdC)
+      .forUpdate()
+      .execute();
+    return new Map(rows.map((r) => [r.product_id, r.on_hand - r.reserved]));
+  });
+}
+
+/**
+ * Holds `quantity` units of a product if that many are available, in one conditional update:
+ * under READ COMMITTED a concurrent update makes Postgres re-check the condition on the newest
+ * row version, so stock can never be reserved twice. Undefined when too few units are left.
+ */
+export async function reserveUnits(db: CatalogDbHandle, productId: string, quantity: number): Promise<StockLevel | undefined> {
+  return withDbErrors(async () => {
+    const row = await db
+      .updateTable("stock")
+      .set((eb) => ({ reserved: eb("reserved", "+", quantity), version: eb("version", "+", 1), updated_at: sql`now()` }))
+      .where("product_id", "=", productId)
+      .where(sql<boolean>`on_hand - reserved >= ${quantity}`)
+      .returning(levelColumns)
+      .executeTakeFirst();
+    return row && toLevel(row);
+  });
+}
+
+/** Returns `quantity` held units of a product to the available stock. */
+export async function returnUnits(db: CatalogDbHandle, productId: string, quantity: number): Promise<StockLevel | undefined> {
+  return withDbErrors(async () => {
+    const row = await db
+      .updateTable("stock")
+      .set((eb) => ({
+        reserved: sql`greatest(${eb.ref("reserved")} - ${quantity}, 0)`,
+        version: eb("version", "+", 1),
+        updated_at: sql`now()`,
+      }))
+      .where("product_id", "=", productId)
+      .returning(levelColumns)
+      .executeTakeFirst();
+    return row && toLevel(row);
+  });
+}
+
+/**
+ * Changes the stock on hand by `delta` if the result keeps available units >= 0 and on hand
+ * <= `maxOnHand`. Undefined when the product is unknown or the condition fails.
+ */
+export async function adjustOnHand(
+  db: CatalogDbHandle,
+  productId: string,
+  delta: number,
+  maxOnHand: number,
+): Promise<{ level: StockLevel; onHand: number } | undefined> {
+  return withDbErrors(async () => {
+    const row = await db
+      .updateTable("stock")
+      .set((eb) => ({ on_hand: eb("on_hand", "+", delta), version: eb("version", "+", 1), updated_at: sql`now()` }))
+      .where("product_id", "=", productId)
+      .where(sql<boolean>`on_hand + ${delta} - reserved >= 0`)
+      .where(sql<boolean>`on_hand + ${delta} <= ${maxOnHand}`)
+      .returning(levelColumns)
+      .executeTakeFirst();
+    return row && { level: toLevel(row), onHand: row.on_hand };
+  });
+}
+
+export async function stockExists(db: CatalogDbHandle, productId: string): Promise<boolean> {
+  return withDbErrors(async () => {
+    const row = await db.selectFrom("stock").select("product_id").where("product_id", "=", productId).executeTakeFirst();
+    return row !== undefined;
+  });
+}
+
+export async function insertAdjustment(
+  db: CatalogDbHandle,
+  a: { productId: string; delta: number; reason: string; onHandAfter: number },
+): Promise<void> {
+  return withDbErrors(async () => {
+    await db
+      .insertInto("stock_adjustments")
+      .values({ product_id: a.productId, delta: a.delta, reason: a.reason, on_hand_after: a.onHandAfter })
+      .execute();
+  });
+}
+
+/** Adjustments of a product, oldest first. */
+export async function listAdjustments(
+  db: CatalogDbHandle,
+  productId: string,
+): Promise<Array<{ delta: number; reason: string; onHandAfter: number }>> {
+  return withDbErrors(async () => {
+    const rows = await db
+      .selectFrom("stock_adjustments")
+      .select(["delta", "reason", "on_hand_after"])
+      .where("product_id", "=", productId)
+      .orderBy("id")
+      .execute();
+    return rows.map((r) => ({ delta: r.delta, reason: r.reason, onHandAfter: r.on_hand_after }));
+  });
+}
+
+/**
+ * Claims an order id for a reservation. False when the order already has one: Postgres makes
+ * a concurrent insert of the same id wait for the first transaction and then skip, so the
+ * loser reads the winner's committed outcome instead of deciding again.
+ */
+export async function insertReservation(
+  db: CatalogDbHandle,
+  r: { orderId: string; status: ReservationStatus; reason: string | null; released?: boolean },
+): Promise<boolean> {
+  return withDbErrors(async () => {
+    const row = await db
+      .insertInto("reservations")
+      .values({ order_id: r.orderId, status: r.status, reason: r.reason, ...(r.released ? { released_at: sql`now()` } : {}) })
+      .onConflict((oc) => oc.column("order_id").doNothing())
+      .returning("order_id")
+      .executeTakeFirst();
+    return row !== undefined;
+  });
+}
+
+export async function updateReservation(
+  db: CatalogDbHandle,
+  orderId: string,
+  change: { status: ReservationStatus; reason: string | null; released?: boolean },
+): Promise<void> {
+  return withDbErrors(async () => {
+    await db
+      .updateTable("reservations")
+      .set({
+        status: change.status satisfies ReservationStatusColumn,
+        reason: change.reason,
+        updated_at: sql`now()`,
+        ...(change.released ? { released_at: sql`now()` } : {}),
+      })
+      .where("order_id", "=", orderId)
+      .execute();
+  });
+}
+
+export async function insertReservationItems(db: CatalogDbHandle, orderId: string, items: readonly DecidedItem[]): Promise<void> {
+  return withDbErrors(async () => {
+    if (items.length === 0) return;
+    await db
+      .insertInto("reservation_items")
+      .values(items.map((it) => ({ order_id: orderId, product_id: it.productId, quantity: it.quantity, available: it.available })))
+      .execute();
+  });
+}
+
+export interface StoredReservation {
+  readonly orderId: string;
+  readonly status: ReservationStatus;
+  readonly reason: string | null;
+  /** In product id order. */
+  readonly items: readonly DecidedItem[];
+}
+
+/** An order's reservation with its items; `lock` takes the row FOR UPDATE. */
+export async function findReservation(
+  db: CatalogDbHandle,
+  orderId: string,
+  opts: { lock?: boolean } = {},
+): Promise<StoredReservation | undefined> {
+  return withDbErrors(async () => {
+    let q = db.selectFrom("reservations").select(["order_id", "status", "reason"]).where("order_id", "=", orderId);
+    if (opts.lock) q = q.forUpdate();
+    const row = await q.executeTakeFirst();
+    if (!row) return undefined;
+    const items = await db
+      .selectFrom("reservation_items")
+      .select(["product_id", "quantity", "available"])
+      .where("order_id", "=", orderId)
+      .orderBy(byIdC)
+      .execute();
+    return {
+      orderId: row.order_id,
+      status: row.status,
+      reason: row.reason,
+      items: items.map((it) => ({ productId: it.product_id, quantity: it.quantity, available: it.available })),
+    };
+  });
+}
+
+export async function insertProducts(db: CatalogDbHandle, products: readonly NewProduct[]): Promise<void> {
+  return withDbErrors(async () => {
+    if (products.length === 0) return;
+    await db
+      .insertInto("products")
+      .values(
+        products.map((p) => ({
+          id: p.id,
+          name: p.name,
+          description: p.description,
+          price_cents: p.priceCents,
+          currency: p.currency,
+          image_url: p.imageUrl,
+        })),
+      )
+      .execute();
+    const categories = products.flatMap((p) => p.categories.map((category, position) => ({ product_id: p.id, category, position })));
+    if (categories.length > 0) await db.insertInto("product_categories").values(categories).execute();
+    await db
+      .insertInto("stock")
+      .values(products.map((p) => ({ product_id: p.id, on_hand: p.onHand, reserved: 0 })))
+      .execute();
+  });
+}
+
+/** Records that the seed `name` ran; false when it already had. */
+export async function claimSeed(db: CatalogDbHandle, name: string): Promise<boolean> {
+  return withDbErrors(async () => {
+    const row = await db
+      .insertInto("seeds")
+      .values({ name })
+      .onConflict((oc) => oc.column("name").doNothing())
+      .returning("name")
+      .executeTakeFirst();
+    return row !== undefined;
+  });
+}
+
+function toDate(v: Date | string): Date {
+  return v instanceof Date ? v : new Date(v);
+}

@@ -1,0 +1,220 @@
+import { invalidArgument, violations } from "@shopmesh/platform";
+import { decodeKeyToken, decodePageToken } from "../catalog/page-token.js";
+import { MAX_WATCHED_PRODUCTS } from "../catalog/stock-watch.js";
+import type { PageCursor } from "./product.js";
+import type { StockItem } from "./reservation.js";
+
+/**
+ * Every request rule of CatalogService, internal RPCs included. Each RPC has one `parseX(req)`
+ * that names every bad field in one INVALID_ARGUMENT (one field violation each, proto field
+ * paths such as `items[2].quantity`) and returns the narrowed request; handlers call it and
+ * check nothing themselves. The field-level checkers below serve the saga consumer too.
+ */
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+export const MAX_BATCH_IDS = 100;
+export const MAX_RESERVATION_ITEMS = 100;
+export const MAX_ITEM_QUANTITY = 999;
+/** Largest single stock adjustment, and the most stock on hand a product may have. */
+export const MAX_ADJUSTMENT = 1_000_000;
+export const MAX_ON_HAND = 1_000_000_000;
+
+const productIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const categoryPattern = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const orderIdPattern = /^[\x21-\x7e]{1,128}$/;
+
+export function parsePageSize(raw: number): number {
+  if (raw === 0) return DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(raw) || raw < 1 || raw > MAX_PAGE_SIZE) {
+    throw invalidArgument("page_size", `must be between 1 and ${MAX_PAGE_SIZE} (0 for ${DEFAULT_PAGE_SIZE}), got ${raw}`);
+  }
+  return raw;
+}
+
+export const DEFAULT_BOOKS_PAGE_SIZE = 100;
+export const MAX_BOOKS_PAGE_SIZE = 500;
+
+/** Page size of the internal listings (ListStockBooks, ListReservations). */
+export function parseBooksPageSize(raw: number): number {
+  if (raw === 0) return DEFAULT_BOOKS_PAGE_SIZE;
+  if (!Number.isInteger(raw) || raw < 1 || raw > MAX_BOOKS_PAGE_SIZE) {
+    throw invalidArgument("page_size", `must be between 1 and ${MAX_BOOKS_PAGE_SIZE} (0 for ${DEFAULT_BOOKS_PAGE_SIZE}), got ${raw}`);
+  }
+  return raw;
+}
+
+/** A category slug, or undefined for "all categories". */
+export function parseCategory(raw: string): string | undefined {
+  if (raw === "") return undefined;
+  if (!categoryPattern.test(raw)) throw invalidArgument("category", 'must be a lowercase slug such as "kitchen"');
+  return raw;
+}
+
+export function parseProductId(field: string, raw: string): string {
+  if (raw === "") throw invalidArgument(field, "is required");
+  if (!productIdPattern.test(raw)) throw invalidArgument(field, "is not a valid product id");
+  return raw;
+}
+
+/** 1..`max` product ids, every bad one named by its index; de-duplicated in the order given. */
+export function parseProductIds(field: string, raw: readonly string[], max: number): string[] {
+  if (raw.length === 0) throw invalidArgument(field, "needs at least one id");
+  return parseSomeProductIds(field, raw, max);
+}
+
+/** 0..`max` product ids, every bad one named by its index; de-duplicated in the order given. */
+function parseSomeProductIds(field: string, raw: readonly string[], max: number): string[] {
+  if (raw.length > max) throw invalidArgument(field, `at most ${max} ids, got ${raw.length}`);
+  const v = violations();
+  const ids = raw.map((id, i) => v.parse(() => parseProductId(`${field}[${i}]`, id), ""));
+  v.throwIfAny();
+  return [...new Set(ids)];
+}
+
+export function parseOrderId(raw: string): string {
+  if (raw === "") throw invalidArgument("order_id", "is required");
+  if (!orderIdPattern.test(raw)) throw invalidArgument("order_id", "must be 1..128 printable ASCII characters");
+  return raw;
+}
+
+/** 1..100 items, each product at most once, 1..999 units each; every bad item field named. */
+export function parseStockItems(raw: readonly { productId: string; quantity: number }[]): StockItem[] {
+  if (raw.length === 0) throw invalidArgument("items", "needs at least one item");
+  if (raw.length > MAX_RESERVATION_ITEMS) throw invalidArgument("items", `at most ${MAX_RESERVATION_ITEMS} items, got ${raw.length}`);
+  const v = violations();
+  const seen = new Set<string>();
+  const items = raw.map((it, i) => {
+    const productId = v.parse(() => parseProductId(`items[${i}].product_id`, it.productId), "");
+    if (productId !== "" && v.check(!seen.has(productId), `items[${i}].product_id`, `${productId} is listed more than once`)) {
+      seen.add(productId);
+    }
+    v.check(
+      Number.isInteger(it.quantity) && it.quantity >= 1 && it.quantity <= MAX_ITEM_QUANTITY,
+      `items[${i}].quantity`,
+      `must be between 1 and ${MAX_ITEM_QUANTITY}, got ${it.quantity}`,
+    );
+    return { productId, quantity: it.quantity };
+  });
+  v.throwIfAny();
+  return items;
+}
+
+export function parseDelta(raw: number): number {
+  if (raw === 0) throw invalidArgument("delta", "must not be zero");
+  if (!Number.isInteger(raw) || Math.abs(raw) > MAX_ADJUSTMENT) {
+    throw invalidArgument("delta", `must be a non-zero integer within ±${MAX_ADJUSTMENT}, got ${raw}`);
+  }
+  return raw;
+}
+
+/** A free-text reason, trimmed; `fallback` when empty. */
+export function parseReason(field: string, raw: string, fallback: string): string {
+  const reason = raw.trim();
+  if (reason.length > 200) throw invalidArgument(field, "at most 200 characters");
+  return reason === "" ? fallback : reason;
+}
+
+/** ListProducts: every bad field at once. */
+export function parseListProducts(req: { pageSize: number; pageToken: string; category: string }): {
+  pageSize: number;
+  after: PageCursor | undefined;
+  category: string | undefined;
+} {
+  const v = violations();
+  const pageSize = v.parse(() => parsePageSize(req.pageSize), DEFAULT_PAGE_SIZE);
+  const after = v.parse(() => decodePageToken(req.pageToken), undefined);
+  const category = v.parse(() => parseCategory(req.category), undefined);
+  v.throwIfAny();
+  return { pageSize, after, category };
+}
+
+/** ReserveStock: every bad field at once. */
+export function parseReserveStock(req: { orderId: string; items: readonly { productId: string; quantity: number }[] }): {
+  orderId: string;
+  items: StockItem[];
+} {
+  const v = violations();
+  const orderId = v.parse(() => parseOrderId(req.orderId), "");
+  const items = v.parse(() => parseStockItems(req.items), []);
+  v.throwIfAny();
+  return { orderId, items };
+}
+
+/** ReleaseStock: every bad field at once. */
+export function parseReleaseStock(req: { orderId: string; reason: string }): { orderId: string; reason: string } {
+  const v = violations();
+  const orderId = v.parse(() => parseOrderId(req.orderId), "");
+  const reason = v.parse(() => parseReason("reason", req.reason, "unspecified"), "");
+  v.throwIfAny();
+  return { orderId, reason };
+}
+
+/** GetProduct. */
+export function parseGetProduct(req: { id: string }): { id: string } {
+  const v = violations();
+  const id = v.parse(() => parseProductId("id", req.id), "");
+  v.throwIfAny();
+  return { id };
+}
+
+/** BatchGetProducts: 1..100 ids, every bad one named. */
+export function parseBatchGetProducts(req: { ids: readonly string[] }): { ids: string[] } {
+  const v = violations();
+  const ids = v.parse(() => parseProductIds("ids", req.ids, MAX_BATCH_IDS), []);
+  v.throwIfAny();
+  return { ids };
+}
+
+/** StreamStock: 1..100 product ids, every bad one named. */
+export function parseStreamStock(req: { productIds: readonly string[] }): { productIds: string[] } {
+  const v = violations();
+  const productIds = v.parse(() => parseProductIds("product_ids", req.productIds, MAX_BATCH_IDS), []);
+  v.throwIfAny();
+  return { productIds };
+}
+
+/**
+ * One client message of WatchStock: up to 100 ids to add and up to 500 (as many as a stream may
+ * watch) to remove, either list possibly empty. How many one stream watches in all is the
+ * watch's limit (RESOURCE_EXHAUSTED), not a field's.
+ */
+export function parseWatchStock(req: { addProductIds: readonly string[]; removeProductIds: readonly string[] }): {
+  add: string[];
+  remove: string[];
+} {
+  const v = violations();
+  const add = v.parse(() => parseSomeProductIds("add_product_ids", req.addProductIds, MAX_BATCH_IDS), []);
+  const remove = v.parse(() => parseSomeProductIds("remove_product_ids", req.removeProductIds, MAX_WATCHED_PRODUCTS), []);
+  v.throwIfAny();
+  return { add, remove };
+}
+
+/** AdjustStock: the product, a non-zero delta within ±1,000,000, and a reason ("unspecified" when empty). */
+export function parseAdjustStock(req: { productId: string; delta: number; reason: string }): {
+  productId: string;
+  delta: number;
+  reason: string;
+} {
+  const v = violations();
+  const productId = v.parse(() => parseProductId("product_id", req.productId), "");
+  const delta = v.parse(() => parseDelta(req.delta), 0);
+  const reason = v.parse(() => parseReason("reason", req.reason, "unspecified"), "");
+  v.throwIfAny();
+  return { productId, delta, reason };
+}
+
+/** The internal listings, ListStockBooks and ListReservations: page size 0..500 and a key token. */
+function parseKeyPage(req: { pageSize: number; pageToken: string }): { pageSize: number; after: string | undefined } {
+  const v = violations();
+  const pageSize = v.parse(() => parseBooksPageSize(req.pageSize), DEFAULT_BOOKS_PAGE_SIZE);
+  const after = v.parse(() => decodeKeyToken(req.pageToken), undefined);
+  v.throwIfAny();
+  return { pageSize, after };
+}
+
+/** ListStockBooks (internal). */
+export const parseListStockBooks = parseKeyPage;
+
+/** ListReservations (internal). */
+export const parseListReservations = parseKeyPage;

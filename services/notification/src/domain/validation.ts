@@ -1,0 +1,26 @@
+import { invalidArgument, violations } from "@shopmesh/platform";
+import { decodePageToken } from "../notification/page-token.js";
+
+/**
+ * Every request rule of NotificationService. Each RPC has one `parseX(req)` that names every
+ * bad field in one INVALID_ARGUMENT (one field violation each, proto field names) and returns
+ * the narrowed request; handlers call it and check nothing themselves.
+ */
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+/** A page size: 0 means the default; otherwise 1..{@link MAX_PAGE_SIZE}. */
+export function parsePageSize(raw: number): number {
+  if (!Number.isInteger(raw) || raw < 0 || raw > MAX_PAGE_SIZE) throw invalidArgument("page_size", `must be 0..${MAX_PAGE_SIZE}`);
+  return raw === 0 ? DEFAULT_PAGE_SIZE : raw;
+}
+
+/** ListNotifications; the page token is decoded here so that its violation joins the others. */
+export function parseListNotifications(req: { pageSize: number; pageToken: string }): { pageSize: number; beforeId: string | undefined } {
+  const v = violations();
+  const pageSize = v.parse(() => parsePageSize(req.pageSize), DEFAULT_PAGE_SIZE);
+  const beforeId = v.parse(() => decodePageToken(req.pageToken), undefined);
+  v.throwIfAny();
+  return { pageSize, beforeId };
+}

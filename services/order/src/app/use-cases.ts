@@ -1,0 +1,355 @@
+import {
+  alreadyExists,
+  encodeKeysetToken,
+  failedPrecondition,
+  inTransaction,
+  type KeysetCursor,
+  type Envelope,
+  type Logger,
+  notFound,
+  type OutboxRow,
+  uuidv7,
+  writeOutbox,
+} from "@shopmesh/platform";
+import type { Kysely, Transaction } from "kysely";
+import type { CheckoutPeers } from "../clients/peers.js";
+import * as repo from "../db/order.repository.js";
+import type { OrderDb } from "../db/tables.js";
+import {
+  type AllOrdersQuery,
+  type Order,
+  type OrderStatus,
+  type Pricing,
+  priceOrder,
+  REASON_PLACED,
+  REASON_STOCK_RESERVED,
+  type StatusTransition,
+  type StatusUpdate,
+} from "../domain/order.js";
+import { reactTo, type SagaEvent } from "../domain/saga.js";
+import { transition } from "../domain/status.js";
+import { type OrderFacts, orderCancelled, orderPaid, orderPlaced } from "../events/order-events.js";
+import { StatusFeed } from "../order/status-feed.js";
+import { orderMetrics } from "./order-metrics.js";
+
+type Db = Kysely<OrderDb>;
+type PricedOrder = Extract<Pricing, { kind: "priced" }>;
+
+export interface PlaceOrderInput {
+  readonly userId: string;
+  readonly idempotencyKey: string | undefined;
+  /** The card's digits, already validated; held in memory only until tokenized. */
+  readonly cardDigits: string | undefined;
+}
+
+export interface PlacedOrder {
+  readonly orderId: string;
+  /** PENDING for a new order; the order's status now for a replayed idempotency key. */
+  readonly status: OrderStatus;
+}
+
+/** What applying a saga event did: its transitions and the outbox rows it wrote, to announce after commit. */
+export interface AppliedEvent {
+  readonly updates: readonly StatusUpdate[];
+  readonly written: readonly OutboxRow[];
+}
+
+export interface OrderPage {
+  readonly items: Order[];
+  readonly nextPageToken: string;
+}
+
+/** The order use cases; arguments are validated by the caller, and `userId` is the verified caller. */
+export interface Orders {
+  /** Places an order from the user's cart (see PlaceOrder in order.proto). */
+  placeOrder(input: PlaceOrderInput): Promise<PlacedOrder>;
+  /** One of the user's orders; NOT_FOUND for another user's or an unknown one. */
+  getOrder(userId: string, orderId: string): Promise<Order>;
+  /** The user's orders, newest first, after `after` (a decoded page token). */
+  listOrders(userId: string, pageSize: number, after: KeysetCursor | undefined): Promise<OrderPage>;
+  /** Every user's orders, oldest first (internal). */
+  listAllOrders(query: AllOrdersQuery): Promise<OrderPage>;
+  /** The current status of each of the user's orders `ids`; NOT_FOUND when one is not theirs. */
+  currentStatuses(userId: string, ids: readonly string[]): Promise<StatusUpdate[]>;
+  /**
+   * Applies a stock or payment event within the caller's (inbox) transaction, writing its
+   * transitions and events; returns them, to {@link Orders.announce} after commit.
+   */
+  applyEvent(trx: Transaction<OrderDb>, event: SagaEvent): Promise<AppliedEvent>;
+  /**
+   * {@link Orders.applyEvent} for the delivered `envelope`, recorded in the inbox by the same
+   * statement that locks the order; undefined when it was consumed before.
+   */
+  consumeEvent(trx: Transaction<OrderDb>, envelope: Envelope, event: SagaEvent): Promise<AppliedEvent | undefined>;
+  /**
+   * Whether `event` can be consumed in one statement without a transaction ({@link Orders.consumeAlone}):
+   * StockReserved, which moves a PENDING order on and is stale for any other, when no other
+   * order process needs to hear of the transition.
+   */
+  appliesAlone(event: SagaEvent): boolean;
+  /** {@link Orders.consumeEvent} for an event that {@link Orders.appliesAlone}, in one statement on `db`. */
+  consumeAlone(db: Kysely<OrderDb>, envelope: Envelope, event: SagaEvent): Promise<AppliedEvent | undefined>;
+  /** Tells watchers of committed transitions and hands the events to the outbox relay. */
+  announce(applied: AppliedEvent): void;
+  /** Transitions after their commit, for WatchOrders/StreamOrders. */
+  readonly feed: StatusFeed;
+}
+
+export interface OrdersOptions {
+  readonly db: Db;
+  readonly logger: Logger;
+  readonly peers: CheckoutPeers;
+  readonly feed?: StatusFeed;
+  readonly now?: () => Date;
+  /** Called right after a transaction that wrote outbox rows committed, with the rows (hands them to the relay). */
+  readonly onEventsWritten?: (written: readonly OutboxRow[]) => void;
+  /**
+   * Postgres channel the transitions are announced on (NOTIFY in the transaction that makes
+   * them), for order processes sharing the database: each feeds its {@link StatusFeed} from
+   * it ({@link listenForStatus}) instead of from its own transitions. Unset: one process, the
+   * feed is fed directly.
+   */
+  readonly statusChannel?: string;
+}
+
+export function createOrders({
+  db,
+  logger,
+  peers,
+  feed = new StatusFeed(logger),
+  now = () => new Date(),
+  onEventsWritten,
+  statusChannel,
+}: OrdersOptions): Orders {
+  /** The earlier order of a replayed key, if it was placed with the same payment details. */
+  const replay = async (existing: repo.OrderRow, paymentMethod: () => Promise<string>): Promise<PlacedOrder> => {
+    if ((await paymentMethod()) !== existing.payment_method) {
+      throw alreadyExists("idempotency_key was used for an order with other payment details");
+    }
+    return { orderId: existing.id, status: existing.status };
+  };
+
+  /** The user's cart priced at the catalog's current prices; FAILED_PRECONDITION or NOT_FOUND when it cannot be ordered. */
+  const priceCart = async (userId: string): Promise<PricedOrder> => {
+    const lines = await peers.cartLines(userId);
+    if (lines.length === 0) throw failedPrecondition("cart is empty");
+    const pricing = priceOrder(lines, await peers.prices([...new Set(lines.map((l) => l.productId))]));
+    switch (pricing.kind) {
+      case "priced":
+        return pricing;
+      case "empty":
+        throw failedPrecondition("cart is empty");
+      case "missing-products":
+        throw notFound(`${pricing.productIds.length === 1 ? "product" : "products"} ${pricing.productIds.join(", ")}`);
+      case "mixed-currencies":
+        throw failedPrecondition(`the cart holds products in several currencies (${pricing.currencies.join(", ")})`);
+      case "too-large":
+        throw failedPrecondition("the order total exceeds the largest amount that can be charged");
+      default: {
+        const never: never = pricing;
+        throw new Error(`unknown pricing ${JSON.stringify(never)}`);
+      }
+    }
+  };
+
+  const page = async (rows: repo.OrderRow[], limit: number): Promise<OrderPage> => {
+    const items = await repo.loadOrders(db, rows.slice(0, limit));
+    const last = items.at(-1);
+    return { items, nextPageToken: rows.length > limit && last ? encodeKeysetToken(last) : "" };
+  };
+
+  return {
+    feed,
+
+    async placeOrder({ userId, idempotencyKey, cardDigits }) {
+      const tokenize = async () => (cardDigits === undefined ? "" : peers.tokenizeCard(cardDigits));
+      const placedWithKey = async () => (idempotencyKey === undefined ? undefined : repo.findByIdempotencyKey(db, userId, idempotencyKey));
+      const existing = await placedWithKey();
+      if (existing) return replay(existing, tokenize);
+
+      const paymentMethod = await tokenize();
+      let pricing: PricedOrder;
+      try {
+        pricing = await priceCart(userId);
+      } catch (err) {
+        // A concurrent call with the same key may have placed the order meanwhile, and the
+        // cart may be empty because of it: that order is the answer.
+        const winner = await placedWithKey();
+        if (winner) return replay(winner, async () => paymentMethod);
+        throw err;
+      }
+
+      const at = now();
+      const orderId = uuidv7(at.getTime());
+      const facts: OrderFacts = { orderId, userId, items: pricing.items, totalCents: pricing.totalCents, currency: pricing.currency };
+      const placed: StatusTransition = { seq: 1, from: "UNSPECIFIED", to: transition("UNSPECIFIED", "PENDING"), at, reason: REASON_PLACED };
+      const { winner, written } = await inTransaction(
+        db,
+        async (trx) => {
+          const inserted = await repo.insertOrder(trx, {
+            id: orderId,
+            user_id: userId,
+            idempotency_key: idempotencyKey ?? null,
+            payment_method: paymentMethod,
+            status: "PENDING",
+            cancel_reason: null,
+            payment_id: null,
+            total_cents: pricing.totalCents,
+            currency: pricing.currency,
+            version: placed.seq,
+            created_at: at,
+            updated_at: at,
+          });
+          // Lost a race for the idempotency key: the order placed first answers.
+          if (!inserted) return { winner: await repo.findByIdempotencyKey(trx, userId, idempotencyKey ?? ""), written: [] };
+          const contents = repo.orderContents(orderId, pricing.items, placed);
+          return { winner: undefined, written: await writeOutbox(trx, orderPlaced(facts, paymentMethod, at), contents) };
+        },
+        "order",
+      );
+      if (winner) return replay(winner, async () => paymentMethod);
+      onEventsWritten?.(written);
+      orderMetrics.placed();
+      logger.info({ order_id: orderId, user_id: userId, lines: pricing.items.length, total_cents: pricing.totalCents }, "order placed");
+      return { orderId, status: "PENDING" };
+    },
+
+    async getOrder(userId, orderId) {
+      const row = await repo.findUserOrder(db, userId, orderId);
+      const order = row && (await repo.loadOrders(db, [row]))[0];
+      if (!order) throw notFound("order");
+      return order;
+    },
+
+    async listOrders(userId, pageSize, after) {
+      return page(await repo.listUserOrders(db, userId, pageSize, after), pageSize);
+    },
+
+    async listAllOrders({ pageSize, ...filter }) {
+      const rows = await repo.listAllOrders(db, { ...filter, limit: pageSize });
+      return page(rows, pageSize);
+    },
+
+    async currentStatuses(userId, ids) {
+      const found = await repo.findStatuses(db, userId, ids);
+      if (found.length !== new Set(ids).size) {
+        const known = new Set(found.map((u) => u.orderId));
+        throw notFound(`order ${ids.find((id) => !known.has(id))}`);
+      }
+      return found;
+    },
+
+    async applyEvent(trx, event) {
+      return apply(trx, event, (await repo.lockOrder(trx, event.orderId)).order);
+    },
+
+    async consumeEvent(trx, envelope, event) {
+      const { claimed, order } = await repo.lockOrder(trx, event.orderId, envelope);
+      return claimed ? apply(trx, event, order) : undefined;
+    },
+
+    appliesAlone(event) {
+      return event.kind === "stock-reserved" && statusChannel === undefined;
+    },
+
+    async consumeAlone(db, envelope, event) {
+      if (event.kind !== "stock-reserved") throw new Error(`${event.kind} cannot be applied alone`);
+      const at = now();
+      const step = { from: "PENDING" as const, to: transition("PENDING", "STOCK_RESERVED"), reason: REASON_STOCK_RESERVED, at };
+      const stepped = await repo.claimAndStep(db, envelope, event.orderId, step);
+      if (!stepped) return undefined;
+      const log = { order_id: event.orderId, event: event.kind };
+      if (stepped.seq === undefined) {
+        if (stepped.statusBefore === undefined) logger.warn(log, "event for an unknown order ignored");
+        else logger.info({ ...log, status: stepped.statusBefore }, "stale event ignored");
+        return { updates: [], written: [] };
+      }
+      logger.info({ ...log, from: step.from, to: step.to, reason: step.reason }, "order status changed");
+      const transitioned: StatusTransition = { seq: stepped.seq, from: step.from, to: step.to, at, reason: step.reason };
+      return {
+        updates: [{ orderId: event.orderId, status: step.to, transition: transitioned, cancelReason: undefined, paymentId: undefined }],
+        written: [],
+      };
+    },
+
+    announce({ updates, written }) {
+      if (written.length > 0) onEventsWritten?.(written);
+      if (updates.length === 0) return;
+      orderMetrics.finished(updates);
+      if (statusChannel === undefined) feed.publish(updates);
+    },
+  };
+
+  /** Applies `event` to the order `row`, locked by `trx` (undefined: an unknown order). */
+  async function apply(trx: Transaction<OrderDb>, event: SagaEvent, row: repo.OrderWithItems | undefined): Promise<AppliedEvent> {
+    const log = { order_id: event.orderId, event: event.kind };
+    if (!row) {
+      logger.warn(log, "event for an unknown order ignored");
+      return { updates: [], written: [] };
+    }
+    const reaction = reactTo(row.status, event, { totalCents: row.total_cents, currency: row.currency });
+    if (reaction.kind === "ignore") {
+      if (reaction.why === "stale" && row.status === "ON_HOLD" && event.kind === "payment-succeeded")
+        logger.error({ ...log, status: row.status, payment_id: event.paymentId }, "another payment succeeded for an order on hold");
+      else if (reaction.why === "stale") logger.info({ ...log, status: row.status }, "stale event ignored");
+      else if (event.kind === "payment-succeeded")
+        logger.error({ ...log, status: row.status }, "payment succeeded for a cancelled order; it needs a refund");
+      else logger.warn({ ...log, status: row.status }, "event contradicting the order's status ignored");
+      return { updates: [], written: [] };
+    }
+
+    const at = now();
+    const steps: StatusTransition[] = [];
+    let from: OrderStatus = row.status;
+    for (const step of reaction.steps) {
+      const to = transition(from, step.to);
+      steps.push({ seq: row.version + steps.length + 1, from, to, at, reason: step.reason });
+      from = to;
+    }
+    const last = steps.at(-1)!;
+    const cancelReason = last.to === "CANCELLED" ? last.reason : null;
+    const paymentId = reaction.paymentId ?? row.payment_id;
+    const change = { status: last.to, version: last.seq, cancel_reason: cancelReason, payment_id: paymentId, updated_at: at };
+    let written: OutboxRow[] = [];
+    if (last.to !== "PAID" && last.to !== "CANCELLED") await repo.updateOrder(trx, row.id, steps, change);
+    else {
+      const facts: OrderFacts = {
+        orderId: row.id,
+        userId: row.user_id,
+        items: row.items,
+        totalCents: row.total_cents,
+        currency: row.currency,
+      };
+      // A cancellation always leaves PENDING or STOCK_RESERVED (the machine checked it).
+      const event =
+        last.to === "PAID" ? orderPaid(facts, paymentId ?? "", at) : orderCancelled(facts, last.reason, last.from as OrderStatus, at);
+      // The transitions, the order's row and its event in one statement.
+      written = await writeOutbox(trx, event, repo.orderChange(row.id, steps, change));
+    }
+    if (last.to === "ON_HOLD" && event.kind === "payment-succeeded") {
+      // Money moved, but not the order's total: an operator must look at it.
+      logger.error(
+        {
+          ...log,
+          reason: last.reason,
+          payment_id: event.paymentId,
+          total_cents: row.total_cents,
+          currency: row.currency,
+          paid_cents: event.amountCents,
+          paid_currency: event.currency,
+        },
+        "payment does not match the order's total; order held for an operator",
+      );
+    }
+    logger.info({ ...log, from: row.status, to: last.to, reason: last.reason }, "order status changed");
+    const updates = steps.map((t) => ({
+      orderId: row.id,
+      status: t.to,
+      transition: t,
+      cancelReason: t.to === "CANCELLED" ? t.reason : undefined,
+      paymentId: t.to === "PAID" ? (paymentId ?? undefined) : undefined,
+    }));
+    if (statusChannel !== undefined) await repo.notifyStatus(trx, statusChannel, updates);
+    return { updates, written };
+  }
+}

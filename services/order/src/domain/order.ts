@@ -1,0 +1,160 @@
+import type { KeysetCursor } from "@shopmesh/platform";
+
+/**
+ * The order aggregate as the use cases see it: plain data and rules, no database, wire or
+ * transport types.
+ */
+
+/** Where an order is in checkout. PAID and CANCELLED are final; ON_HOLD waits for an operator. */
+export type OrderStatus = "PENDING" | "STOCK_RESERVED" | "PAID" | "CANCELLED" | "ON_HOLD";
+
+/** A status or, before the first transition, none. */
+export type StatusOrNone = OrderStatus | "UNSPECIFIED";
+
+/** Product lines an order may have (a cart holds at most 100 products). */
+export const MAX_ORDER_LINES = 100;
+
+/** Largest amount an order may total: amounts travel as int32 cents. */
+export const MAX_TOTAL_CENTS = 2_147_483_647;
+
+/** Reasons of the transitions that do not cancel (see StatusTransition.reason in order.proto). */
+export const REASON_PLACED = "placed";
+export const REASON_STOCK_RESERVED = "stock_reserved";
+export const REASON_PAID = "paid";
+
+/** Why an order is ON_HOLD: its payment succeeded, but not for its total. */
+export const HOLD_PAYMENT_AMOUNT_MISMATCH = "payment_amount_mismatch";
+export const HOLD_PAYMENT_CURRENCY_MISMATCH = "payment_currency_mismatch";
+
+/** Cancel reasons the order service sets itself. */
+export const CANCEL_OUT_OF_STOCK = "out_of_stock";
+export const CANCEL_PAYMENT_DECLINED = "payment_declined";
+export const CANCEL_PAYMENT_FAILED = "payment_failed";
+
+export interface OrderItem {
+  readonly productId: string;
+  readonly name: string;
+  readonly unitPriceCents: number;
+  readonly quantity: number;
+  readonly lineTotalCents: number;
+}
+
+/** One step of an order's history; `seq` counts from 1 (the placing) per order. */
+export interface StatusTransition {
+  readonly seq: number;
+  readonly from: StatusOrNone;
+  readonly to: OrderStatus;
+  readonly at: Date;
+  readonly reason: string;
+}
+
+export interface Order {
+  readonly id: string;
+  readonly userId: string;
+  readonly items: readonly OrderItem[];
+  readonly totalCents: number;
+  readonly currency: string;
+  readonly status: OrderStatus;
+  readonly cancelReason: string | undefined;
+  /** Why the order is ON_HOLD (the reason of the transition that held it); undefined otherwise. */
+  readonly holdReason: string | undefined;
+  readonly paymentId: string | undefined;
+  /** Oldest first; the first is UNSPECIFIED → PENDING. */
+  readonly history: readonly StatusTransition[];
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** A ListAllOrders request as validation narrowed it (internal: every user's orders). */
+export interface AllOrdersQuery {
+  readonly pageSize: number;
+  /** Where the previous page ended (its decoded page token); undefined for the first page. */
+  readonly after: KeysetCursor | undefined;
+  readonly statuses: readonly OrderStatus[];
+  readonly updatedBefore: Date | undefined;
+  readonly userId: string | undefined;
+}
+
+/** The status of one order as watchers see it: now, and the transition that got it there. */
+export interface StatusUpdate {
+  readonly orderId: string;
+  readonly status: OrderStatus;
+  readonly transition: StatusTransition;
+  readonly cancelReason: string | undefined;
+  readonly paymentId: string | undefined;
+}
+
+/** A line of the shopper's cart: what they want, without prices. */
+export interface CartLine {
+  readonly productId: string;
+  readonly quantity: number;
+}
+
+/** What the catalog says of a product now. */
+export interface ProductPrice {
+  readonly id: string;
+  readonly name: string;
+  readonly priceCents: number;
+  readonly currency: string;
+}
+
+export type Pricing =
+  | { readonly kind: "priced"; readonly items: OrderItem[]; readonly totalCents: number; readonly currency: string }
+  | { readonly kind: "empty" }
+  | { readonly kind: "missing-products"; readonly productIds: string[] }
+  | { readonly kind: "mixed-currencies"; readonly currencies: string[] }
+  | { readonly kind: "too-large" };
+
+/**
+ * Prices cart lines at the catalog's current prices. Repeated products are merged into one
+ * line; every product must be known and all in one currency; the total must fit an int32.
+ */
+export function priceOrder(lines: readonly CartLine[], products: ReadonlyMap<string, ProductPrice>): Pricing {
+  const units = new Map<string, number>();
+  for (const { productId, quantity } of lines) units.set(productId, (units.get(productId) ?? 0) + quantity);
+  if (units.size === 0) return { kind: "empty" };
+  const missing = [...units.keys()].filter((id) => !products.has(id));
+  if (missing.length > 0) return { kind: "missing-products", productIds: missing };
+  const currencies = [...new Set([...units.keys()].map((id) => products.get(id)!.currency))];
+  if (currencies.length > 1) return { kind: "mixed-currencies", currencies };
+  const items: OrderItem[] = [];
+  let totalCents = 0;
+  for (const [productId, quantity] of units) {
+    const product = products.get(productId)!;
+    const lineTotalCents = product.priceCents * quantity;
+    totalCents += lineTotalCents;
+    items.push({ productId, name: product.name, unitPriceCents: product.priceCents, quantity, lineTotalCents });
+  }
+  if (totalCents > MAX_TOTAL_CENTS) return { kind: "too-large" };
+  return { kind: "priced", items, totalCents, currency: currencies[0]! };
+}
+
+/** What an order is to be paid: its total, in its currency. */
+export interface AmountDue {
+  readonly totalCents: number;
+  readonly currency: string;
+}
+
+/**
+ * Why a payment of `amountCents` in `currency` cannot pay an order due `due`, or undefined when
+ * it is exactly the total. A currency mismatch wins: an amount in another currency says nothing.
+ */
+export function paymentMismatch(due: AmountDue, amountCents: number, currency: string): string | undefined {
+  if (currency !== due.currency) return HOLD_PAYMENT_CURRENCY_MISMATCH;
+  if (amountCents !== due.totalCents) return HOLD_PAYMENT_AMOUNT_MISMATCH;
+  return undefined;
+}
+
+/** The order's cancel reason when its payment failed with the payment service's `reason`. */
+export function cancelReasonForPaymentFailure(reason: string): string {
+  // "declined" is the shopper's card saying no; "provider_unavailable" and
+  // "invalid_payment_method" (and anything added later) mean we could not charge.
+  return reason === "declined" ? CANCEL_PAYMENT_DECLINED : CANCEL_PAYMENT_FAILED;
+}
+
+const reasonPattern = /^[a-z][a-z0-9_]{0,63}$/;
+
+/** The order's cancel reason when the catalog rejected its stock: the catalog's reason ("out_of_stock", "unknown_product"). */
+export function cancelReasonForStockRejection(reason: string): string {
+  return reasonPattern.test(reason) ? reason : CANCEL_OUT_OF_STOCK;
+}

@@ -1,0 +1,47 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { createEnvelope, type Envelope } from "@shopmesh/platform";
+import { OrderCancelledSchema, OrderPaidSchema, OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
+import type { OrderItem, OrderStatus } from "../domain/order.js";
+import { toProtoItem, toProtoStatus } from "../rpc/mapping.js";
+
+/** The order's domain events, keyed by order id (ordering per order). */
+const source = "order";
+
+/** What every order event says of the order. */
+export interface OrderFacts {
+  readonly orderId: string;
+  readonly userId: string;
+  readonly items: readonly OrderItem[];
+  readonly totalCents: number;
+  readonly currency: string;
+}
+
+const common = (o: OrderFacts) => ({
+  orderId: o.orderId,
+  userId: o.userId,
+  items: o.items.map(toProtoItem),
+  totalCents: o.totalCents,
+  currency: o.currency,
+});
+
+/** `paymentMethod` is a token from TokenizeCard (or empty), never a card number. */
+export function orderPlaced(o: OrderFacts, paymentMethod: string, at: Date): Envelope {
+  const message = create(OrderPlacedSchema, { ...common(o), paymentMethod, placedAt: timestampFromDate(at) });
+  return createEnvelope(OrderPlacedSchema, message, { source, key: o.orderId, time: at });
+}
+
+export function orderPaid(o: OrderFacts, paymentId: string, at: Date): Envelope {
+  const message = create(OrderPaidSchema, { ...common(o), paymentId, paidAt: timestampFromDate(at) });
+  return createEnvelope(OrderPaidSchema, message, { source, key: o.orderId, time: at });
+}
+
+export function orderCancelled(o: OrderFacts, reason: string, previousStatus: OrderStatus, at: Date): Envelope {
+  const message = create(OrderCancelledSchema, {
+    ...common(o),
+    reason,
+    previousStatus: toProtoStatus(previousStatus),
+    cancelledAt: timestampFromDate(at),
+  });
+  return createEnvelope(OrderCancelledSchema, message, { source, key: o.orderId, time: at });
+}
