@@ -1,8 +1,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Attributes } from "@opentelemetry/api";
-import type { Envelope } from "./envelope.js";
-import type { ConsumeResult } from "./inbox.js";
-import { eventTopic } from "./kafka-bus.js";
+import { type Envelope, eventTopic } from "./envelope.js";
+
+/** What `consumeOnce` made of an event: applied now, applied before (inbox), or set aside after failing. */
+export type ConsumeResult = "handled" | "duplicate" | "dead-lettered";
 
 /** How a delivery ended for its consumer: `consumeOnce`'s result, or "failed" (the bus delivers it again). */
 export type DeliveryOutcome = "handled" | "duplicate" | "dead_lettered" | "failed";

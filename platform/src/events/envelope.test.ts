@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Int32ValueSchema, StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { expect, test } from "vitest";
-import { createEnvelope, createEventRegistry, UnknownEventTypeError, uuidv7 } from "./envelope.js";
+import { createEnvelope, createEventRegistry, eventTopic, UnknownEventTypeError, uuidv7 } from "./envelope.js";
 
 test("an envelope carries the message's full name and binary, and decodes back", () => {
   const event = createEnvelope(StringValueSchema, create(StringValueSchema, { value: "hello" }), {
@@ -37,4 +37,10 @@ test("UUIDv7 ids sort by creation time", () => {
   const b = uuidv7(1_700_000_000_001);
   expect(a < b).toBe(true);
   expect(a.slice(0, 13)).toBe("018bcfe5-6800");
+});
+
+test("an event's topic is its type's package", () => {
+  expect(eventTopic("shop.order.v1.OrderPlaced")).toBe("shop.order.v1");
+  expect(() => eventTopic("OrderPlaced")).toThrow(/full message name/);
+  expect(() => eventTopic("shop.order.v1.")).toThrow(/full message name/);
 });

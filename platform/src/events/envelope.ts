@@ -24,6 +24,17 @@ export interface Envelope {
   readonly traceparent?: string | undefined;
 }
 
+/** Suffix of a topic's dead-letter topic: `shop.order.v1` → `shop.order.v1.dlq`. */
+export const DEAD_LETTER_SUFFIX = ".dlq";
+
+/** The topic of an event type: its protobuf package, e.g. `shop.order.v1.OrderPlaced` → `shop.order.v1`. */
+export function eventTopic(type: string): string {
+  const dot = type.lastIndexOf(".");
+  if (dot <= 0 || dot === type.length - 1)
+    throw new Error(`event type ${JSON.stringify(type)} is not a full message name (package.Message)`);
+  return type.slice(0, dot);
+}
+
 export interface EnvelopeOptions {
   source: string;
   key: string;

@@ -1,10 +1,11 @@
 import { type Generated, type Kysely, type Migration, type QueryCreator, sql, type Transaction } from "kysely";
-import { translateDbError } from "../db/errors.js";
-import { Code, ConnectError } from "../errors.js";
+import { isTransientError } from "../db/errors.js";
 import type { Logger } from "../logger.js";
 import { type Backoff, backoffDelay, interruptibleSleep } from "./backoff.js";
 import type { Envelope } from "./envelope.js";
-import { currentDelivery } from "./delivery.js";
+import { type ConsumeResult, currentDelivery } from "./delivery.js";
+
+export type { ConsumeResult };
 
 /** The `inbox` table of a consuming service's schema: the events it has consumed. */
 export interface InboxTable {
@@ -57,8 +58,6 @@ export const inboxMigrations: Record<string, Migration> = {
   },
 };
 
-export type ConsumeResult = "handled" | "duplicate" | "dead-lettered";
-
 export interface ConsumeOptions {
   logger: Logger;
   /** Attempts before the event is dead-lettered; default 5. */
@@ -77,18 +76,6 @@ export interface ConsumeOptions {
    * later. Default {@link isTransientError}.
    */
   isTransient?: (err: unknown) => boolean;
-}
-
-const TRANSIENT_CODES = new Set<Code>([Code.Unavailable, Code.DeadlineExceeded, Code.Aborted, Code.ResourceExhausted]);
-
-/**
- * A dependency down, a deadline hit or a serialization conflict: a ConnectError (or a
- * database error standing for one) with UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED or
- * RESOURCE_EXHAUSTED.
- */
-export function isTransientError(err: unknown): boolean {
-  const status = err instanceof ConnectError ? err : translateDbError(err);
-  return status !== undefined && TRANSIENT_CODES.has(status.code);
 }
 
 /**

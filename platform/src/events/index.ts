@@ -2,9 +2,11 @@ export type { Backoff } from "./backoff.js";
 export {
   createEnvelope,
   createEventRegistry,
+  DEAD_LETTER_SUFFIX,
   type Envelope,
   type EnvelopeOptions,
   type EventRegistry,
+  eventTopic,
   UnknownEventTypeError,
   uuidv7,
 } from "./envelope.js";
@@ -19,10 +21,9 @@ export {
   type InboxClaimTable,
   type InboxTable,
   inboxMigrations,
-  isTransientError,
   withInboxClaim,
 } from "./inbox.js";
-export { createKafkaBus, DEAD_LETTER_SUFFIX, eventTopic, type KafkaBus, type KafkaBusOptions } from "./kafka-bus.js";
+export { createKafkaBus, type KafkaBus, type KafkaBusOptions } from "./kafka-bus.js";
 export { kafkaClientSecurity } from "./kafka-security.js";
 export { createInProcessBus, type InProcessBus, type InProcessBusOptions } from "./in-process-bus.js";
 export { createThreadBus, createThreadBusHub, type ThreadBus, type ThreadBusHub, type ThreadBusOptions } from "./thread-bus.js";
