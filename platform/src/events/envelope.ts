@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { type DescMessage, fromBinary, type Message, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary, getOption, hasOption, type Message, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { event as eventRule } from "@shopmesh/proto/shop/api/v1/annotations_pb.js";
 import { currentTraceparent } from "../telemetry/tracing.js";
 
 /**
@@ -74,9 +75,21 @@ export class UnknownEventTypeError extends Error {
   }
 }
 
+/**
+ * The field an event declares in its contract as holding its key (`option (shop.api.v1.event) =
+ * {key: "order_id"}`), or undefined when it declares none.
+ */
+export function eventKeyField(schema: DescMessage): string | undefined {
+  return (hasOption(schema, eventRule) && getOption(schema, eventRule).key) || undefined;
+}
+
 /** The event types a consumer understands, to decode payloads by {@link Envelope.type}. */
 export interface EventRegistry {
+  /** The full names of the types, e.g. to subscribe to. */
+  readonly types: readonly string[];
   has(type: string): boolean;
+  /** The field the type's contract names as its key ({@link eventKeyField}); undefined for a type without one or not known. */
+  keyField(type: string): string | undefined;
   /** Decodes by the envelope's type; narrow the result with `isMessage(msg, XSchema)`. */
   decode(envelope: Envelope): Message;
   /** Decodes as `schema`; throws {@link UnknownEventTypeError} when the envelope carries another type. */
@@ -87,7 +100,12 @@ export function createEventRegistry(schemas: readonly DescMessage[]): EventRegis
   const byType = new Map(schemas.map((s) => [s.typeName, s]));
   const known = [...byType.keys()];
   return {
+    types: known,
     has: (type) => byType.has(type),
+    keyField(type) {
+      const schema = byType.get(type);
+      return schema && eventKeyField(schema);
+    },
     decode(envelope) {
       const schema = byType.get(envelope.type);
       if (!schema) throw new UnknownEventTypeError(envelope.type, known);

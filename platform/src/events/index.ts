@@ -6,6 +6,7 @@ export {
   type Envelope,
   type EnvelopeOptions,
   type EventRegistry,
+  eventKeyField,
   eventTopic,
   UnknownEventTypeError,
   uuidv7,
@@ -15,6 +16,7 @@ export {
   type ConsumeClaimedOptions,
   type ConsumeOptions,
   type ConsumeResult,
+  type Consumed,
   consumeClaimed,
   consumeOnce,
   type DeadLettersTable,
@@ -37,5 +39,6 @@ export {
   outboxMigrations,
   writeOutbox,
 } from "./outbox.js";
-export { currentDelivery, type Delivery, type DeliveryOutcome, eventKeyField } from "./delivery.js";
+export { currentDelivery, type Delivery, type DeliveryOutcome } from "./delivery.js";
 export { observeBus } from "./observed-bus.js";
+export { type InboxConsumer, subscribeInbox } from "./subscribe-inbox.js";
