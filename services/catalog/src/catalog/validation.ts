@@ -1,5 +1,4 @@
-import { invalidArgument, violations } from "@shopmesh/platform";
-import { decodeKeyToken, decodePageToken } from "./page-token.js";
+import { invalidArgument, keysetToken, violations } from "@shopmesh/platform";
 import type { PageCursor } from "./product.js";
 import type { StockItem } from "./reservation.js";
 import { MAX_WATCHED_PRODUCTS } from "./stock-watch.js";
@@ -108,6 +107,12 @@ export function parseDelta(raw: number): number {
   return raw;
 }
 
+/** Page tokens of ListProducts: the last (name, id) of the previous page. */
+export const productPages = keysetToken({ name: "string", id: "string" });
+
+/** Page tokens of the internal listings: the last key (product or order id) of the previous page. */
+export const keyPages = keysetToken({ key: "string" });
+
 /** A free-text reason, trimmed; `fallback` when empty. */
 export function parseReason(field: string, raw: string, fallback: string): string {
   const reason = raw.trim();
@@ -123,7 +128,7 @@ export function parseListProducts(req: { pageSize: number; pageToken: string; ca
 } {
   const v = violations();
   const pageSize = v.parse(() => parsePageSize(req.pageSize), DEFAULT_PAGE_SIZE);
-  const after = v.parse(() => decodePageToken(req.pageToken), undefined);
+  const after = v.parse(() => productPages.decode(req.pageToken), undefined);
   const category = v.parse(() => parseCategory(req.category), undefined);
   v.throwIfAny();
   return { pageSize, after, category };
@@ -208,7 +213,7 @@ export function parseAdjustStock(req: { productId: string; delta: number; reason
 function parseKeyPage(req: { pageSize: number; pageToken: string }): { pageSize: number; after: string | undefined } {
   const v = violations();
   const pageSize = v.parse(() => parseBooksPageSize(req.pageSize), DEFAULT_BOOKS_PAGE_SIZE);
-  const after = v.parse(() => decodeKeyToken(req.pageToken), undefined);
+  const after = v.parse(() => keyPages.decode(req.pageToken)?.key, undefined);
   v.throwIfAny();
   return { pageSize, after };
 }

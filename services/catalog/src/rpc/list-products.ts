@@ -1,12 +1,11 @@
 import type { Catalog } from "../catalog/catalog.service.js";
-import { encodePageToken } from "../catalog/page-token.js";
-import { parseListProducts } from "../catalog/validation.js";
+import { parseListProducts, productPages } from "../catalog/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoProduct } from "./mapping.js";
 
 export function listProducts(catalog: Catalog): Handler<"listProducts"> {
   return async (req) => {
     const page = await catalog.listProducts(parseListProducts(req));
-    return { items: page.items.map(toProtoProduct), nextPageToken: page.next ? encodePageToken(page.next) : "" };
+    return { items: page.items.map(toProtoProduct), nextPageToken: page.next ? productPages.encode(page.next) : "" };
   };
 }
