@@ -17,5 +17,6 @@ export * from "./faults/faults.js";
 export * from "./validation/card-number.js";
 export * from "./telemetry/index.js";
 export * from "./paging/keyset-token.js";
+export * from "./feeds/index.js";
 export * from "./local-process.js";
 export * from "./tls/index.js";

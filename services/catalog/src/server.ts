@@ -12,7 +12,7 @@ import {
 } from "@shopmesh/platform";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { type Catalog, createCatalog } from "./catalog/catalog.service.js";
-import { StockFeed } from "./catalog/stock-feed.js";
+import { StockFeed } from "./app/stock-feed.js";
 import type { CatalogConfig } from "./config.js";
 import { DEMO_CATALOG_SEED, demoCatalog } from "./db/demo-catalog.js";
 import { catalogMigrations } from "./db/migrations/index.js";

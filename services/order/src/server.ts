@@ -23,7 +23,7 @@ import type { OrderDb } from "./db/tables.js";
 import { subscribeSaga } from "./events/saga-consumer.js";
 import { createOrders, type Orders } from "./order/order.service.js";
 import { createGrpcCheckoutPeers } from "./order/peers.js";
-import { listenForStatus, StatusFeed } from "./order/status-feed.js";
+import { listenForStatus, StatusFeed } from "./app/status-feed.js";
 import { orderHandlers } from "./rpc/order-handlers.js";
 
 export interface OrderServiceOptions {

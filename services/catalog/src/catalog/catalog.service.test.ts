@@ -8,7 +8,7 @@ import { type Catalog, createCatalog } from "./catalog.service.js";
 import * as repo from "./catalog.repository.js";
 import type { NewProduct, Product, StockLevel } from "./product.js";
 import { ProductCache } from "./product-cache.js";
-import { StockFeed } from "./stock-feed.js";
+import { StockFeed } from "../app/stock-feed.js";
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 

@@ -18,8 +18,7 @@ import {
 } from "./reservation.js";
 import { DEFAULT_CACHE_SIZE, ProductCache } from "./product-cache.js";
 import { stockRejected, stockReleased, stockReserved } from "./stock-events.js";
-import { StockFeed } from "./stock-feed.js";
-import type { StockSource } from "./stock-watch.js";
+import { StockFeed, type StockSource } from "../app/stock-feed.js";
 import { MAX_ON_HAND } from "./validation.js";
 
 export interface CatalogDeps {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { StockLevel, VersionedProduct } from "./product.js";
 import { ProductCache } from "./product-cache.js";
-import { StockFeed } from "./stock-feed.js";
+import { StockFeed } from "../app/stock-feed.js";
 
 const listedAt = new Date("2025-01-01T00:00:00Z");
 const later = (s: number) => new Date(listedAt.getTime() + s * 1000);

@@ -1,5 +1,5 @@
 import { type Product, type StockLevel, type VersionedProduct, withNewerStock } from "./product.js";
-import type { StockFeed } from "./stock-feed.js";
+import type { StockFeed } from "../app/stock-feed.js";
 
 /** Default size of the product cache (CATALOG_CACHE_SIZE). */
 export const DEFAULT_CACHE_SIZE = 10_000;
@@ -33,9 +33,9 @@ interface Loading {
  * remembered, so a product added after a NOT_FOUND is found by the next read.
  *
  * With several catalog replicas this holds only once the feed is shared: a change committed by
- * one replica must reach the caches of all of them, through the Postgres LISTEN/NOTIFY feed
- * that the Kafka/distributed issue adds behind StockFeed, exactly as WatchStock needs. Until
- * then, run a single catalog replica per database, or set CATALOG_CACHE_SIZE=0.
+ * one replica must reach the caches of all of them (as with the platform's `shareFeed`),
+ * exactly as WatchStock needs. The stock feed is not shared: run a single catalog replica per
+ * database, or set CATALOG_CACHE_SIZE=0.
  */
 export class ProductCache {
   readonly #maxEntries: number;

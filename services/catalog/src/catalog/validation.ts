@@ -1,7 +1,6 @@
 import { invalidArgument, keysetToken, violations } from "@shopmesh/platform";
 import type { PageCursor } from "./product.js";
 import type { StockItem } from "./reservation.js";
-import { MAX_WATCHED_PRODUCTS } from "./stock-watch.js";
 
 /**
  * Every request rule of CatalogService, internal RPCs included. Each RPC has one `parseX(req)`
@@ -178,6 +177,9 @@ export function parseStreamStock(req: { productIds: readonly string[] }): { prod
   v.throwIfAny();
   return { productIds };
 }
+
+/** Most product ids one WatchStock/StreamStock stream may watch at once. */
+export const MAX_WATCHED_PRODUCTS = 500;
 
 /**
  * One client message of WatchStock: up to 100 ids to add and up to 500 (as many as a stream may

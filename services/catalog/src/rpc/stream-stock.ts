@@ -1,5 +1,5 @@
 import type { Catalog } from "../catalog/catalog.service.js";
-import { StockWatch } from "../catalog/stock-watch.js";
+import { StockWatch } from "./stock-watch.js";
 import { parseStreamStock } from "../catalog/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoLevel } from "./mapping.js";

@@ -28,7 +28,7 @@ import { orderMetrics } from "./order-metrics.js";
 import * as repo from "./order.repository.js";
 import type { CheckoutPeers } from "./peers.js";
 import { reactTo, type SagaEvent } from "./saga.js";
-import { StatusFeed } from "./status-feed.js";
+import { StatusFeed } from "../app/status-feed.js";
 import { transition } from "./status.js";
 
 type Db = Kysely<OrderDb>;

@@ -1,5 +1,5 @@
 import type { Orders } from "../order/order.service.js";
-import { OrderWatch } from "../order/status-watch.js";
+import { OrderWatch } from "./status-watch.js";
 import { parseWatchOrders } from "../order/validation.js";
 import { callerId, type Handler } from "./handler.js";
 import { toProtoUpdate } from "./mapping.js";
