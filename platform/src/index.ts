@@ -13,6 +13,7 @@ export * from "./grpc/reflection.js";
 export * from "./events/index.js";
 export * from "./auth/index.js";
 export * from "./service-host.js";
+export * from "./service-definition.js";
 export * from "./faults/faults.js";
 export * from "./validation/card-number.js";
 export * from "./telemetry/index.js";

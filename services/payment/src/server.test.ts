@@ -28,7 +28,7 @@ import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { readPaymentConfig } from "./config.js";
 import type { PaymentDb } from "./db/tables.js";
-import { createPaymentService, type PaymentServer } from "./index.js";
+import { createPaymentServer, type PaymentServer } from "./index.js";
 import { createDbLedger } from "./provider/db-ledger.js";
 import { createFakeProvider, type PaymentProvider } from "./provider/fake-provider.js";
 
@@ -119,7 +119,7 @@ forEachBackend((backend) => {
       bus.subscribe("test", PAYMENT_TYPES, async (e) => {
         received.push(e);
       });
-      service = createPaymentService({
+      service = createPaymentServer({
         config: readPaymentConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema }),
         db: t.db,
         logger,
@@ -361,7 +361,7 @@ forEachBackend((backend) => {
           outcome: JSON.stringify({ kind: "succeeded", chargeId: "ch_before_crash" }),
         })
         .execute();
-      const restarted = createPaymentService({
+      const restarted = createPaymentServer({
         config: readPaymentConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema }),
         db: t.db,
         logger,
@@ -391,7 +391,7 @@ forEachBackend((backend) => {
 
     /** A payment service on `schema` (migrated on start), without a bus. */
     const startReplica = async (schema: string, provider?: PaymentProvider) => {
-      const replica = createPaymentService({
+      const replica = createPaymentServer({
         config: readPaymentConfig({ ...testTlsEnv(), DB_SCHEMA: schema }),
         db: t.db,
         logger,
