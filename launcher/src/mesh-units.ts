@@ -83,27 +83,27 @@ export function tracingStarted(): boolean {
 const assemblers: Readonly<Record<WorkerName, () => Promise<Assemble>>> = {
   auth: async () => {
     const m = await import("@shopmesh/auth");
-    return service(m.authConfigSchema, m.readAuthConfig, m.createAuthService);
+    return service(m.authConfigSchema, m.readAuthConfig, m.createAuthServer);
   },
   catalog: async () => {
     const m = await import("@shopmesh/catalog");
-    return service(m.catalogConfigSchema, m.readCatalogConfig, m.createCatalogService);
+    return service(m.catalogConfigSchema, m.readCatalogConfig, m.createCatalogServer);
   },
   cart: async () => {
     const m = await import("@shopmesh/cart");
-    return service(m.cartConfigSchema, m.readCartConfig, m.createCartService);
+    return service(m.cartConfigSchema, m.readCartConfig, m.createCartServer);
   },
   order: async () => {
     const m = await import("@shopmesh/order");
-    return service(m.orderConfigSchema, m.readOrderConfig, m.createOrderService);
+    return service(m.orderConfigSchema, m.readOrderConfig, m.createOrderServer);
   },
   payment: async () => {
     const m = await import("@shopmesh/payment");
-    return service(m.paymentConfigSchema, m.readPaymentConfig, m.createPaymentService);
+    return service(m.paymentConfigSchema, m.readPaymentConfig, m.createPaymentServer);
   },
   notification: async () => {
     const m = await import("@shopmesh/notification");
-    return service(m.notificationConfigSchema, m.readNotificationConfig, m.createNotificationService);
+    return service(m.notificationConfigSchema, m.readNotificationConfig, m.createNotificationServer);
   },
   edge: async () => {
     const { createEdge, readEdgeConfig } = await import("@shopmesh/edge");

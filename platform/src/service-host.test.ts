@@ -41,10 +41,10 @@ forEachBackend((backend) => {
       db,
       schema,
       migrations: { ...outboxMigrations, "20990101T0000_widgets": widgets },
-      grpc: { host: "127.0.0.1", port: 0, services: [], shutdownGraceMs: 100 },
+      grpc: { host: "127.0.0.1", port: 0, shutdownGraceMs: 100 },
       bus,
       outbox: true,
-      onStop,
+      build: () => ({ services: [], onStop }),
     });
     const port = await host.start();
     expect(await host.start()).toBe(port);

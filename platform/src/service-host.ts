@@ -4,12 +4,14 @@ import type { EventBus, Subscription } from "./events/event-bus.js";
 import { observeBus } from "./events/observed-bus.js";
 import { type FaultConfig, faultInjection, withEventFaults } from "./faults/faults.js";
 import { createOutboxRelay, type OutboxRelay, type OutboxRow, outboxBacklog } from "./events/outbox.js";
+import type { ServerInterceptor } from "./grpc/interceptors.js";
 import { createGrpcServer, type GrpcServer, type GrpcServerOptions } from "./grpc/server.js";
+import type { ServiceRegistration } from "./grpc/service.js";
 import type { Logger } from "./logger.js";
 import { watchOutboxBacklog } from "./telemetry/metrics.js";
 import { registerReadiness, watchDependency } from "./telemetry/readiness.js";
 
-export interface ServiceHostOptions {
+export interface ServiceHostOptions<P extends HostParts = HostParts> {
   /** Service name: the `service` label of its metrics. */
   readonly name: string;
   readonly logger: Logger;
@@ -17,19 +19,13 @@ export interface ServiceHostOptions {
   readonly db: Kysely<any>;
   readonly schema: string;
   readonly migrations: Record<string, Migration>;
-  readonly grpc: Omit<GrpcServerOptions, "name" | "logger">;
+  readonly grpc: Omit<GrpcServerOptions, "name" | "logger" | "services" | "interceptors">;
   /** Where the outbox relay publishes (with `outbox: true`); also what `subscribe` is given. */
   readonly bus?: EventBus;
   /** Runs an outbox relay onto `bus` (when there is one). */
   readonly outbox?: boolean;
-  /** After the migrations, before the server binds (seeding, recovery). */
-  readonly beforeServe?: () => Promise<void>;
-  /** After the server and relay started, before the subscriptions. */
-  readonly afterServe?: () => Promise<void>;
-  /** The bus subscriptions, made once serving (only with a bus). */
-  readonly subscribe?: (bus: EventBus) => Subscription[];
-  /** Last step of `stop()` (closing clients). */
-  readonly onStop?: () => Promise<void> | void;
+  /** The service's own parts, built once the host's outbox notifier exists (the use cases take it). */
+  readonly build: (host: HostContext) => P;
   /**
    * How often the database is probed once serving: while it does not answer, the service
    * reports NOT_SERVING on grpc.health.v1 and fails the admin server's /readyz, and is SERVING
@@ -40,7 +36,27 @@ export interface ServiceHostOptions {
   readonly faults?: FaultConfig;
 }
 
-export interface ServiceHost {
+/** What the host gives the parts it builds. */
+export interface HostContext {
+  /** Tells the relay that events were written, and which when known (no-op without one): see {@link OutboxRelay.notify}. */
+  notifyOutbox(written?: readonly OutboxRow[]): void;
+}
+
+/** A service's own parts, which the host serves and runs. */
+export interface HostParts {
+  readonly services: readonly ServiceRegistration[];
+  readonly interceptors?: readonly ServerInterceptor[];
+  /** After the migrations, before the server binds (seeding, recovery). */
+  readonly beforeServe?: () => Promise<void>;
+  /** After the server and relay started, before the subscriptions. */
+  readonly afterServe?: () => Promise<void>;
+  /** The bus subscriptions, made once serving (only with a bus). */
+  readonly subscribe?: (bus: EventBus) => Subscription[];
+  /** Last step of `stop()` (closing clients). */
+  readonly onStop?: () => Promise<void> | void;
+}
+
+export interface ServiceHost<P extends HostParts = HostParts> {
   /** Migrates, runs `beforeServe`, serves, starts the relay and subscriptions; resolves to the port. Idempotent. */
   start(): Promise<number>;
   /** Unsubscribes, stops the server and the relay, then `onStop`. Idempotent; waits for a start in progress. */
@@ -49,6 +65,8 @@ export interface ServiceHost {
   readonly port: number;
   /** Tells the relay that events were written, and which when known (no-op without one): see {@link OutboxRelay.notify}. */
   notifyOutbox(written?: readonly OutboxRow[]): void;
+  /** What `build` made. */
+  readonly parts: P;
 }
 
 /** Probes the service's database; its readiness follows, and so does the server's health. */
@@ -80,8 +98,11 @@ function watchDatabase(opts: ServiceHostOptions, server: GrpcServer): { start():
   };
 }
 
-/** The skeleton every service's server shares: schema migrations, gRPC server, outbox relay, bus subscriptions. */
-export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
+/**
+ * The skeleton every service's server shares: schema migrations, gRPC server, outbox relay, bus
+ * subscriptions. Services are defined with `defineService`, which builds on it.
+ */
+export function createServiceHost<P extends HostParts>(opts: ServiceHostOptions<P>): ServiceHost<P> {
   const { db, schema, logger, name } = opts;
   // Deliveries to this service's consumers are logged and counted as its own.
   const observedBus = opts.bus && observeBus(opts.bus, name, logger);
@@ -91,9 +112,11 @@ export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
   // Injected event faults fail inside the observed delivery: they count as failed deliveries.
   const bus = observedBus && faults?.FAULTS_EVENTS ? withEventFaults(observedBus, faults.FAULTS_EVENTS) : observedBus;
   const relay: OutboxRelay | undefined = opts.outbox && bus ? createOutboxRelay({ db, service: name, bus, logger }) : undefined;
+  const notifyOutbox = (written?: readonly OutboxRow[]) => relay?.notify(written);
+  const parts = opts.build({ notifyOutbox });
   let unwatchBacklog: (() => void) | undefined;
-  const interceptors = faults ? [faultInjection(), ...(opts.grpc.interceptors ?? [])] : opts.grpc.interceptors;
-  const server = createGrpcServer({ ...opts.grpc, interceptors, name: opts.name, logger });
+  const interceptors = faults ? [faultInjection(), ...(parts.interceptors ?? [])] : parts.interceptors;
+  const server = createGrpcServer({ ...opts.grpc, services: parts.services, interceptors, name: opts.name, logger });
   let subscriptions: Subscription[] = [];
   let serving = false;
   const database = watchDatabase(opts, server);
@@ -108,7 +131,7 @@ export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
     if (serving) await server.stop();
     await relay?.stop();
     unwatchBacklog?.();
-    await opts.onStop?.();
+    await parts.onStop?.();
   };
 
   let started: Promise<number> | undefined;
@@ -117,21 +140,20 @@ export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
     get port() {
       return server.port;
     },
-    notifyOutbox(written) {
-      relay?.notify(written);
-    },
+    notifyOutbox,
+    parts,
     start() {
       started ??= (async () => {
         try {
           await migrateToLatest(db, schema, opts.migrations, logger);
-          await opts.beforeServe?.();
+          await parts.beforeServe?.();
           const port = await server.start();
           serving = true;
           await database.start();
           relay?.start();
           if (relay) unwatchBacklog = watchOutboxBacklog(name, () => outboxBacklog(db));
-          await opts.afterServe?.();
-          if (bus && opts.subscribe) subscriptions = opts.subscribe(bus);
+          await parts.afterServe?.();
+          if (bus && parts.subscribe) subscriptions = parts.subscribe(bus);
           return port;
         } catch (err) {
           await release().catch((e: unknown) => logger.warn({ err: e }, "cleanup after a failed start failed"));
@@ -143,7 +165,7 @@ export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
     stop() {
       stopped ??= (async () => {
         if (!started) {
-          await opts.onStop?.();
+          await parts.onStop?.();
           return;
         }
         const ok = await started.then(

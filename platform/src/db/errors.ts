@@ -84,3 +84,15 @@ export async function withDbErrors<T>(fn: () => Promise<T>, what?: string): Prom
 export function inTransaction<DB, T>(db: Kysely<DB>, fn: (trx: Transaction<DB>) => Promise<T>, what?: string): Promise<T> {
   return withDbErrors(() => db.transaction().execute(fn), what);
 }
+
+const TRANSIENT_CODES = new Set<Code>([Code.Unavailable, Code.DeadlineExceeded, Code.Aborted, Code.ResourceExhausted]);
+
+/**
+ * A dependency down, a deadline hit or a serialization conflict: a ConnectError (or a
+ * database error standing for one) with UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED or
+ * RESOURCE_EXHAUSTED.
+ */
+export function isTransientError(err: unknown): boolean {
+  const status = err instanceof ConnectError ? err : translateDbError(err);
+  return status !== undefined && TRANSIENT_CODES.has(status.code);
+}

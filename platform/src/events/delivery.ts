@@ -1,8 +1,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Attributes } from "@opentelemetry/api";
-import type { Envelope } from "./envelope.js";
-import type { ConsumeResult } from "./inbox.js";
-import { eventTopic } from "./kafka-bus.js";
+import { type Envelope, eventTopic } from "./envelope.js";
+
+/** What `consumeOnce` made of an event: applied now, applied before (inbox), or set aside after failing. */
+export type ConsumeResult = "handled" | "duplicate" | "dead-lettered";
 
 /** How a delivery ended for its consumer: `consumeOnce`'s result, or "failed" (the bus delivers it again). */
 export type DeliveryOutcome = "handled" | "duplicate" | "dead_lettered" | "failed";
@@ -12,6 +13,11 @@ export interface Delivery {
   readonly event: Envelope;
   /** Set by `consumeOnce`; a handler that does not use it counts as "handled" when it resolves. */
   result: ConsumeResult | undefined;
+  /**
+   * The field the event's contract names as its key (e.g. "order_id"), set by the consumer that
+   * knows the event's schema (`subscribeInbox`); log lines name the key after it.
+   */
+  keyField: string | undefined;
 }
 
 /** Set by `observeBus` around each delivery. */
@@ -22,12 +28,9 @@ export function currentDelivery(): Delivery | undefined {
   return deliveries.getStore();
 }
 
-/**
- * The log field that names an event's key: events are keyed by the aggregate they are about,
- * which is the user for the auth domain's events and the order for every other domain's.
- */
-export function eventKeyField(type: string): "user_id" | "order_id" {
-  return type.startsWith("shop.auth.") ? "user_id" : "order_id";
+/** The log field of the delivery's event key: the field its contract names, else `event_key`. */
+export function keyLogField(delivery: Delivery): string {
+  return delivery.keyField ?? "event_key";
 }
 
 /** OpenTelemetry's messaging attributes of a span that publishes or processes `event`. */

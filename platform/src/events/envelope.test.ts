@@ -1,7 +1,11 @@
-import { create } from "@bufbuild/protobuf";
+import { create, ScalarType } from "@bufbuild/protobuf";
 import { Int32ValueSchema, StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { expect, test } from "vitest";
-import { createEnvelope, createEventRegistry, UnknownEventTypeError, uuidv7 } from "./envelope.js";
+import { file_shop_auth_v1_events } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
+import { file_shop_catalog_v1_events } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
+import { file_shop_order_v1_events, OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
+import { file_shop_payment_v1_events } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
+import { createEnvelope, createEventRegistry, eventKeyField, eventTopic, UnknownEventTypeError, uuidv7 } from "./envelope.js";
 
 test("an envelope carries the message's full name and binary, and decodes back", () => {
   const event = createEnvelope(StringValueSchema, create(StringValueSchema, { value: "hello" }), {
@@ -37,4 +41,27 @@ test("UUIDv7 ids sort by creation time", () => {
   const b = uuidv7(1_700_000_000_001);
   expect(a < b).toBe(true);
   expect(a.slice(0, 13)).toBe("018bcfe5-6800");
+});
+
+test("an event's topic is its type's package", () => {
+  expect(eventTopic("shop.order.v1.OrderPlaced")).toBe("shop.order.v1");
+  expect(() => eventTopic("OrderPlaced")).toThrow(/full message name/);
+  expect(() => eventTopic("shop.order.v1.")).toThrow(/full message name/);
+});
+
+test("a registry knows its types and the key field their contracts name", () => {
+  const registry = createEventRegistry([OrderPlacedSchema, StringValueSchema]);
+  expect(registry.types).toEqual(["shop.order.v1.OrderPlaced", "google.protobuf.StringValue"]);
+  expect(registry.keyField("shop.order.v1.OrderPlaced")).toBe("order_id");
+  expect(registry.keyField("google.protobuf.StringValue")).toBeUndefined();
+  expect(registry.keyField("shop.order.v1.Unknown")).toBeUndefined();
+});
+
+test("every domain event of the contracts names its key field, a string field of its own", () => {
+  const files = [file_shop_auth_v1_events, file_shop_catalog_v1_events, file_shop_order_v1_events, file_shop_payment_v1_events];
+  for (const schema of files.flatMap((f) => f.messages)) {
+    const field = eventKeyField(schema);
+    expect(field, schema.typeName).toBeDefined();
+    expect(schema.fields.find((f) => f.name === field)?.scalar, schema.typeName).toBe(ScalarType.STRING);
+  }
 });

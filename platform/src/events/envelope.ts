@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { type DescMessage, fromBinary, type Message, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary, getOption, hasOption, type Message, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { event as eventRule } from "@shopmesh/proto/shop/api/v1/annotations_pb.js";
 import { currentTraceparent } from "../telemetry/tracing.js";
 
 /**
@@ -22,6 +23,17 @@ export interface Envelope {
   readonly payload: Uint8Array;
   /** W3C trace context of the producing request, when there was one. */
   readonly traceparent?: string | undefined;
+}
+
+/** Suffix of a topic's dead-letter topic: `shop.order.v1` → `shop.order.v1.dlq`. */
+export const DEAD_LETTER_SUFFIX = ".dlq";
+
+/** The topic of an event type: its protobuf package, e.g. `shop.order.v1.OrderPlaced` → `shop.order.v1`. */
+export function eventTopic(type: string): string {
+  const dot = type.lastIndexOf(".");
+  if (dot <= 0 || dot === type.length - 1)
+    throw new Error(`event type ${JSON.stringify(type)} is not a full message name (package.Message)`);
+  return type.slice(0, dot);
 }
 
 export interface EnvelopeOptions {
@@ -63,9 +75,21 @@ export class UnknownEventTypeError extends Error {
   }
 }
 
+/**
+ * The field an event declares in its contract as holding its key (`option (shop.api.v1.event) =
+ * {key: "order_id"}`), or undefined when it declares none.
+ */
+export function eventKeyField(schema: DescMessage): string | undefined {
+  return (hasOption(schema, eventRule) && getOption(schema, eventRule).key) || undefined;
+}
+
 /** The event types a consumer understands, to decode payloads by {@link Envelope.type}. */
 export interface EventRegistry {
+  /** The full names of the types, e.g. to subscribe to. */
+  readonly types: readonly string[];
   has(type: string): boolean;
+  /** The field the type's contract names as its key ({@link eventKeyField}); undefined for a type without one or not known. */
+  keyField(type: string): string | undefined;
   /** Decodes by the envelope's type; narrow the result with `isMessage(msg, XSchema)`. */
   decode(envelope: Envelope): Message;
   /** Decodes as `schema`; throws {@link UnknownEventTypeError} when the envelope carries another type. */
@@ -76,7 +100,12 @@ export function createEventRegistry(schemas: readonly DescMessage[]): EventRegis
   const byType = new Map(schemas.map((s) => [s.typeName, s]));
   const known = [...byType.keys()];
   return {
+    types: known,
     has: (type) => byType.has(type),
+    keyField(type) {
+      const schema = byType.get(type);
+      return schema && eventKeyField(schema);
+    },
     decode(envelope) {
       const schema = byType.get(envelope.type);
       if (!schema) throw new UnknownEventTypeError(envelope.type, known);

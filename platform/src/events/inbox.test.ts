@@ -8,7 +8,7 @@ import { createLogger } from "../logger.js";
 import { forEachBackend, useTestDatabase } from "../testing/index.js";
 import { createEnvelope, type Envelope } from "./envelope.js";
 import { createInProcessBus } from "./in-process-bus.js";
-import { consumeClaimed, consumeOnce, inboxMigrations, withInboxClaim } from "./inbox.js";
+import { type Consumed, consumeClaimed, consumeOnce, inboxMigrations, withInboxClaim } from "./inbox.js";
 import { createOutboxRelay, outboxMigrations, writeOutbox } from "./outbox.js";
 
 const logger = createLogger({ level: "silent" });
@@ -16,6 +16,7 @@ const fast = { logger, retry: { initialMs: 1, maxMs: 5 } };
 const event = (key: string, value: string) =>
   createEnvelope(StringValueSchema, create(StringValueSchema, { value }), { source: "order", key });
 const textOf = (e: Envelope) => fromBinary(StringValueSchema, e.payload).value;
+const resultOf = async (consuming: Promise<Consumed<unknown>>) => (await consuming).result;
 
 forEachBackend((backend) => {
   const t = useTestDatabase(backend);
@@ -39,8 +40,8 @@ forEachBackend((backend) => {
 
   test("the same event delivered twice has one effect", async () => {
     const e = event("o-1", "charged");
-    expect(await consumeOnce(db, e, apply(e), fast)).toBe("handled");
-    expect(await consumeOnce(db, e, apply(e), fast)).toBe("duplicate");
+    expect(await resultOf(consumeOnce(db, e, apply(e), fast))).toBe("handled");
+    expect(await resultOf(consumeOnce(db, e, apply(e), fast))).toBe("duplicate");
     expect(await effects()).toEqual(["charged"]);
     expect(await db.selectFrom("inbox").select(["event_id", "type"]).execute()).toEqual([{ event_id: e.id, type: e.type }]);
   });
@@ -57,12 +58,12 @@ forEachBackend((backend) => {
 
   test("consumeClaimed: a handler claiming in its own statement, with or without a transaction, has one effect per event", async () => {
     const e = event("o-1", "charged");
-    expect(await consumeClaimed(db, e, applyClaimed(e), fast)).toBe("handled");
-    expect(await consumeClaimed(db, e, applyClaimed(e), { ...fast, transaction: false })).toBe("duplicate");
-    expect(await consumeOnce(db, e, apply(e), fast)).toBe("duplicate");
+    expect(await resultOf(consumeClaimed(db, e, applyClaimed(e), fast))).toBe("handled");
+    expect(await resultOf(consumeClaimed(db, e, applyClaimed(e), { ...fast, transaction: false }))).toBe("duplicate");
+    expect(await resultOf(consumeOnce(db, e, apply(e), fast))).toBe("duplicate");
     const other = event("o-1", "shipped");
-    expect(await consumeClaimed(db, other, applyClaimed(other), { ...fast, transaction: false })).toBe("handled");
-    expect(await consumeClaimed(db, other, applyClaimed(other), fast)).toBe("duplicate");
+    expect(await resultOf(consumeClaimed(db, other, applyClaimed(other), { ...fast, transaction: false }))).toBe("handled");
+    expect(await resultOf(consumeClaimed(db, other, applyClaimed(other), fast))).toBe("duplicate");
     expect(await effects()).toEqual(["charged", "shipped"]);
     expect(await db.selectFrom("inbox").select("event_id").orderBy("event_id").execute()).toEqual(
       [e.id, other.id].sort().map((event_id) => ({ event_id })),
@@ -82,7 +83,7 @@ forEachBackend((backend) => {
       },
       fast,
     );
-    expect(result).toBe("handled");
+    expect(result.result).toBe("handled");
     expect(await effects()).toEqual(["charged"]);
   });
 
@@ -98,7 +99,7 @@ forEachBackend((backend) => {
       },
       fast,
     );
-    expect(result).toBe("handled");
+    expect(result.result).toBe("handled");
     expect(await effects()).toEqual(["charged"]);
   });
 
@@ -117,7 +118,7 @@ forEachBackend((backend) => {
       },
       { ...fast, maxAttempts: 3, onDeadLetter },
     );
-    expect(poisonResult).toBe("dead-lettered");
+    expect(poisonResult.result).toBe("dead-lettered");
     expect(attempts).toBe(3);
     expect(onDeadLetter).toHaveBeenCalledWith(poison, expect.objectContaining({ message: "cannot decode" }));
     expect(await db.selectFrom("dead_letters").select(["event_id", "type", "key", "error", "attempts"]).execute()).toEqual([
@@ -126,10 +127,10 @@ forEachBackend((backend) => {
     const [stored] = await db.selectFrom("dead_letters").select("payload").execute();
     expect(textOf({ ...poison, payload: new Uint8Array(stored.payload) })).toBe("poison");
 
-    expect(await consumeOnce(db, next, apply(next), fast)).toBe("handled");
+    expect(await resultOf(consumeOnce(db, next, apply(next), fast))).toBe("handled");
     expect(await effects()).toEqual(["next"]);
     // Redelivered poison counts as consumed.
-    expect(await consumeOnce(db, poison, apply(poison), fast)).toBe("duplicate");
+    expect(await resultOf(consumeOnce(db, poison, apply(poison), fast))).toBe("duplicate");
   });
 
   test("a transient failure is not dead-lettered: consumeOnce rejects so the bus redelivers later", async () => {
@@ -140,13 +141,47 @@ forEachBackend((backend) => {
     };
     await expect(consumeOnce(db, e, failing, { ...fast, maxAttempts: 2 })).rejects.toBe(down);
     expect(await db.selectFrom("dead_letters").selectAll().execute()).toEqual([]);
-    expect(await consumeOnce(db, e, apply(e), fast)).toBe("handled");
+    expect(await resultOf(consumeOnce(db, e, apply(e), fast))).toBe("handled");
     expect(await effects()).toEqual(["charged"]);
+  });
+
+  test("resolve to the handler's value when the event is handled now, to the result alone otherwise", async () => {
+    const e = event("o-1", "charged");
+    const charge = async (trx: Kysely<any>) => {
+      await apply(e)(trx);
+      return "receipt-1";
+    };
+    expect(await consumeOnce(db, e, charge, fast)).toEqual({ result: "handled", value: "receipt-1" });
+    expect(await consumeOnce(db, e, async () => "receipt-2", fast)).toEqual({ result: "duplicate" });
+    const other = event("o-2", "shipped");
+    const claimedOnce = async (conn: Kysely<any>) => ((await applyClaimed(other)(conn)) ? { parcel: "p-1" } : false);
+    expect(await consumeClaimed(db, other, claimedOnce, fast)).toEqual({ result: "handled", value: { parcel: "p-1" } });
+    expect(await consumeClaimed(db, other, claimedOnce, fast)).toEqual({ result: "duplicate" });
+  });
+
+  test("an attempt whose handler finished but whose commit failed hands its value to onUncertainCommit", async () => {
+    // The unique check runs at commit: the handler finishes, the commit fails.
+    await sql`create table parcels (value text not null unique deferrable initially deferred)`.execute(db);
+    await sql`insert into parcels values ('taken')`.execute(db);
+    const uncertain: string[] = [];
+    let attempt = 0;
+    const consumed = await consumeOnce(
+      db,
+      event("o-1", "parcel"),
+      async (trx) => {
+        attempt++;
+        await trx.insertInto("parcels").values({ value: "taken" }).execute();
+        return `attempt-${attempt}`;
+      },
+      { ...fast, maxAttempts: 2, onUncertainCommit: (value) => uncertain.push(value) },
+    );
+    expect(consumed).toEqual({ result: "dead-lettered" });
+    expect(uncertain).toEqual(["attempt-1", "attempt-2"]);
   });
 
   test("concurrent deliveries of one event have one effect", async () => {
     const e = event("o-1", "once");
-    const results = await Promise.all(Array.from({ length: 4 }, () => consumeOnce(db, e, apply(e), fast)));
+    const results = await Promise.all(Array.from({ length: 4 }, () => resultOf(consumeOnce(db, e, apply(e), fast))));
     expect(results.sort()).toEqual(["duplicate", "duplicate", "duplicate", "handled"]);
     expect(await effects()).toEqual(["once"]);
   });

@@ -1,10 +1,11 @@
 import { type Generated, type Kysely, type Migration, type QueryCreator, sql, type Transaction } from "kysely";
-import { translateDbError } from "../db/errors.js";
-import { Code, ConnectError } from "../errors.js";
+import { isTransientError } from "../db/errors.js";
 import type { Logger } from "../logger.js";
 import { type Backoff, backoffDelay, interruptibleSleep } from "./backoff.js";
 import type { Envelope } from "./envelope.js";
-import { currentDelivery } from "./delivery.js";
+import { type ConsumeResult, currentDelivery } from "./delivery.js";
+
+export type { ConsumeResult };
 
 /** The `inbox` table of a consuming service's schema: the events it has consumed. */
 export interface InboxTable {
@@ -57,9 +58,15 @@ export const inboxMigrations: Record<string, Migration> = {
   },
 };
 
-export type ConsumeResult = "handled" | "duplicate" | "dead-lettered";
+/**
+ * What consuming an event came to: applied now, with the handler's value; applied before (the
+ * inbox has it); or given up on and stored in `dead_letters`.
+ */
+export type Consumed<T> = { readonly result: "handled"; readonly value: T } | { readonly result: "duplicate" | "dead-lettered" };
 
-export interface ConsumeOptions {
+const DUPLICATE: Consumed<never> = { result: "duplicate" };
+
+export interface ConsumeOptions<T = unknown> {
   logger: Logger;
   /** Attempts before the event is dead-lettered; default 5. */
   maxAttempts?: number;
@@ -77,47 +84,40 @@ export interface ConsumeOptions {
    * later. Default {@link isTransientError}.
    */
   isTransient?: (err: unknown) => boolean;
-}
-
-const TRANSIENT_CODES = new Set<Code>([Code.Unavailable, Code.DeadlineExceeded, Code.Aborted, Code.ResourceExhausted]);
-
-/**
- * A dependency down, a deadline hit or a serialization conflict: a ConnectError (or a
- * database error standing for one) with UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED or
- * RESOURCE_EXHAUSTED.
- */
-export function isTransientError(err: unknown): boolean {
-  const status = err instanceof ConnectError ? err : translateDbError(err);
-  return status !== undefined && TRANSIENT_CODES.has(status.code);
+  /**
+   * Called with the value of an attempt whose handler finished but whose transaction then
+   * failed: its effect may or may not have committed (a later attempt finding the event
+   * consumed says it did), so whatever the process derived from it cannot be trusted.
+   */
+  onUncertainCommit?: (value: T) => void;
 }
 
 /**
  * Applies `event` at most once: runs `handler` and records the event id in `inbox` in one
- * transaction, so the effect and the record commit or roll back together; an id already
- * there → "duplicate", without calling the handler (a concurrent second delivery waits on
- * the first's row lock). A failing handler is retried with backoff; after `maxAttempts`
- * the event is logged at error and stored in `dead_letters` (and recorded in `inbox`), and
- * "dead-lettered" is returned, so the consumer moves on to the next event — unless the
- * last failure is transient (see {@link ConsumeOptions.isTransient}): then it rejects and
- * the bus redelivers. `db` is the consuming service's schema handle.
+ * transaction, so the effect and the record commit or roll back together, and resolves to the
+ * handler's value; an id already there → "duplicate", without calling the handler (a
+ * concurrent second delivery waits on the first's row lock). A failing handler is retried with
+ * backoff; after `maxAttempts` the event is logged at error and stored in `dead_letters` (and
+ * recorded in `inbox`), and "dead-lettered" is returned, so the consumer moves on to the next
+ * event — unless the last failure is transient (see {@link ConsumeOptions.isTransient}): then
+ * it rejects and the bus redelivers. `db` is the consuming service's schema handle. A consumer
+ * subscribes with `subscribeInbox`, which calls this.
  *
  * ```ts
- * bus.subscribe("payment", [StockReservedSchema.typeName], async (event) => {
- *   await consumeOnce(db, event, (trx) => payments.charge(trx, registry.decodeAs(StockReservedSchema, event)), { logger });
- * });
+ * const consumed = await consumeOnce(db, event, (trx) => payments.charge(trx, registry.decodeAs(StockReservedSchema, event)), { logger });
+ * if (consumed.result === "handled") announce(consumed.value);
  * ```
  */
-export async function consumeOnce<DB>(
+export async function consumeOnce<DB, T>(
   db: Kysely<DB>,
   event: Envelope,
-  handler: (trx: Transaction<DB>) => Promise<void>,
-  opts: ConsumeOptions,
-): Promise<ConsumeResult> {
+  handler: (trx: Transaction<DB>) => Promise<T>,
+  opts: ConsumeOptions<T>,
+): Promise<Consumed<T>> {
   const attempt = () =>
-    db.transaction().execute(async (trx: Transaction<DB>): Promise<ConsumeResult> => {
-      if (!(await claim(trx, event))) return "duplicate";
-      await handler(trx);
-      return "handled";
+    committing(db, opts, async (trx): Promise<Consumed<T>> => {
+      if (!(await claim(trx, event))) return DUPLICATE;
+      return { result: "handled", value: await handler(trx) };
     });
   return reported(event, await consume(db, event, attempt, opts));
 }
@@ -144,7 +144,7 @@ export function withInboxClaim<DB>(db: Kysely<DB>, event: Envelope): QueryCreato
   ) as unknown as QueryCreator<DB & { inbox_claim: InboxClaimTable }>;
 }
 
-export interface ConsumeClaimedOptions extends ConsumeOptions {
+export interface ConsumeClaimedOptions<T = unknown> extends ConsumeOptions<T> {
   /**
    * false: the handler gets `db` itself rather than a transaction, and claims the event and
    * makes its whole effect in one statement (which is atomic on its own), or else in a
@@ -155,32 +155,55 @@ export interface ConsumeClaimedOptions extends ConsumeOptions {
 
 /**
  * {@link consumeOnce} for a handler that records the event in the inbox itself, in its first
- * statement ({@link withInboxClaim}), and resolves to whether it did: false means a duplicate,
- * and the handler must then have changed nothing. Retries and dead-lettering are consumeOnce's.
+ * statement ({@link withInboxClaim}), and resolves to its value, or to false when it found the
+ * event recorded: a duplicate, and the handler must then have changed nothing. Retries and
+ * dead-lettering are consumeOnce's.
  */
-export async function consumeClaimed<DB>(
+export async function consumeClaimed<DB, T>(
   db: Kysely<DB>,
   event: Envelope,
-  handler: (db: Kysely<DB>) => Promise<boolean>,
-  opts: ConsumeClaimedOptions,
-): Promise<ConsumeResult> {
-  const once = async (conn: Kysely<DB>): Promise<ConsumeResult> => ((await handler(conn)) ? "handled" : "duplicate");
-  return reported(event, await consume(db, event, () => (opts.transaction === false ? once(db) : db.transaction().execute(once)), opts));
+  handler: (db: Kysely<DB>) => Promise<T | false>,
+  opts: ConsumeClaimedOptions<T>,
+): Promise<Consumed<T>> {
+  const once = async (conn: Kysely<DB>): Promise<Consumed<T>> => {
+    const value = await handler(conn);
+    return value === false ? DUPLICATE : { result: "handled", value };
+  };
+  const attempt = () => (opts.transaction === false ? once(db) : committing(db, opts, once));
+  return reported(event, await consume(db, event, attempt, opts));
 }
 
-function reported(event: Envelope, result: ConsumeResult): ConsumeResult {
+/** `body` in a transaction; when the body was done but the transaction failed, its value goes to `onUncertainCommit`. */
+async function committing<DB, T>(
+  db: Kysely<DB>,
+  { onUncertainCommit }: ConsumeOptions<T>,
+  body: (trx: Transaction<DB>) => Promise<Consumed<T>>,
+): Promise<Consumed<T>> {
+  let done: Consumed<T> | undefined;
+  try {
+    return await db.transaction().execute(async (trx) => {
+      done = await body(trx);
+      return done;
+    });
+  } catch (err) {
+    if (done?.result === "handled") onUncertainCommit?.(done.value);
+    throw err;
+  }
+}
+
+function reported<T>(event: Envelope, consumed: Consumed<T>): Consumed<T> {
   // Told to the observed delivery (see observeBus), for its log line and metrics.
   const delivery = currentDelivery();
-  if (delivery?.event.id === event.id) delivery.result = result;
-  return result;
+  if (delivery?.event.id === event.id) delivery.result = consumed.result;
+  return consumed;
 }
 
-async function consume<DB>(
+async function consume<DB, T>(
   db: Kysely<DB>,
   event: Envelope,
-  attempt: () => Promise<ConsumeResult>,
-  { logger, maxAttempts = 5, retry = { initialMs: 50, maxMs: 2_000 }, onDeadLetter, isTransient = isTransientError }: ConsumeOptions,
-): Promise<ConsumeResult> {
+  attempt: () => Promise<Consumed<T>>,
+  { logger, maxAttempts = 5, retry = { initialMs: 50, maxMs: 2_000 }, onDeadLetter, isTransient = isTransientError }: ConsumeOptions<T>,
+): Promise<Consumed<T>> {
   let lastError: unknown;
   for (let n = 1; n <= maxAttempts; n++) {
     try {
@@ -214,9 +237,9 @@ async function consume<DB>(
       .execute();
     return true;
   });
-  if (!stored) return "duplicate"; // handled by someone else meanwhile
+  if (!stored) return DUPLICATE; // handled by someone else meanwhile
   await onDeadLetter?.(event, lastError);
-  return "dead-lettered";
+  return { result: "dead-lettered" };
 }
 
 /** Inserts the inbox row; false when the event was consumed before. */

@@ -2,9 +2,12 @@ export type { Backoff } from "./backoff.js";
 export {
   createEnvelope,
   createEventRegistry,
+  DEAD_LETTER_SUFFIX,
   type Envelope,
   type EnvelopeOptions,
   type EventRegistry,
+  eventKeyField,
+  eventTopic,
   UnknownEventTypeError,
   uuidv7,
 } from "./envelope.js";
@@ -13,16 +16,16 @@ export {
   type ConsumeClaimedOptions,
   type ConsumeOptions,
   type ConsumeResult,
+  type Consumed,
   consumeClaimed,
   consumeOnce,
   type DeadLettersTable,
   type InboxClaimTable,
   type InboxTable,
   inboxMigrations,
-  isTransientError,
   withInboxClaim,
 } from "./inbox.js";
-export { createKafkaBus, DEAD_LETTER_SUFFIX, eventTopic, type KafkaBus, type KafkaBusOptions } from "./kafka-bus.js";
+export { createKafkaBus, type KafkaBus, type KafkaBusOptions } from "./kafka-bus.js";
 export { kafkaClientSecurity } from "./kafka-security.js";
 export { createInProcessBus, type InProcessBus, type InProcessBusOptions } from "./in-process-bus.js";
 export { createThreadBus, createThreadBusHub, type ThreadBus, type ThreadBusHub, type ThreadBusOptions } from "./thread-bus.js";
@@ -36,5 +39,6 @@ export {
   outboxMigrations,
   writeOutbox,
 } from "./outbox.js";
-export { currentDelivery, type Delivery, type DeliveryOutcome, eventKeyField } from "./delivery.js";
+export { currentDelivery, type Delivery, type DeliveryOutcome } from "./delivery.js";
 export { observeBus } from "./observed-bus.js";
+export { type InboxConsumer, subscribeInbox } from "./subscribe-inbox.js";

@@ -9,7 +9,7 @@ import { describeWithKafka, type KafkaTestBroker, useKafkaBroker } from "../test
 import { type Envelope, uuidv7 } from "./envelope.js";
 import { deadLetterVia, type EventHandler } from "./event-bus.js";
 import { createInProcessBus } from "./in-process-bus.js";
-import { createKafkaBus, eventTopic, type KafkaBus, type KafkaBusOptions } from "./kafka-bus.js";
+import { createKafkaBus, type KafkaBus, type KafkaBusOptions } from "./kafka-bus.js";
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 const PUBLISH_TIMEOUT_MS = 1_500;
@@ -159,14 +159,6 @@ function recorder(behaviour: (e: Envelope, seen: number) => Promise<void> | void
   };
   return { got, handler, texts: () => got.map(text) };
 }
-
-describe("eventTopic", () => {
-  test("is the type's package", () => {
-    expect(eventTopic("shop.order.v1.OrderPlaced")).toBe("shop.order.v1");
-    expect(() => eventTopic("OrderPlaced")).toThrow(/full message name/);
-    expect(() => eventTopic("shop.order.v1.")).toThrow(/full message name/);
-  });
-});
 
 describe("deadLetterVia", () => {
   test("resolves on a bus without a dead-letter place", async () => {

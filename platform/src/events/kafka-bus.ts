@@ -13,11 +13,11 @@ import {
   Partitioners,
   type TopicMessages,
 } from "kafkajs";
+import { isTransientError } from "../db/errors.js";
 import type { Logger } from "../logger.js";
 import { type Backoff, backoffDelay, interruptibleSleep } from "./backoff.js";
-import type { Envelope } from "./envelope.js";
+import { DEAD_LETTER_SUFFIX, type Envelope, eventTopic } from "./envelope.js";
 import type { EventBus, EventHandler, Subscription } from "./event-bus.js";
-import { isTransientError } from "./inbox.js";
 
 export interface KafkaBusOptions {
   /** Bootstrap brokers, `host:port`. */
@@ -76,17 +76,6 @@ export interface KafkaBusOptions {
 /** The Kafka event bus; {@link EventBus.deadLetter} produces to the dead-letter topic. */
 export interface KafkaBus extends EventBus {
   deadLetter(event: Envelope, error: unknown, group?: string): Promise<void>;
-}
-
-/** Suffix of a topic's dead-letter topic: `shop.order.v1` → `shop.order.v1.dlq`. */
-export const DEAD_LETTER_SUFFIX = ".dlq";
-
-/** The topic of an event type: its protobuf package, e.g. `shop.order.v1.OrderPlaced` → `shop.order.v1`. */
-export function eventTopic(type: string): string {
-  const dot = type.lastIndexOf(".");
-  if (dot <= 0 || dot === type.length - 1)
-    throw new Error(`event type ${JSON.stringify(type)} is not a full message name (package.Message)`);
-  return type.slice(0, dot);
 }
 
 /** CloudEvents binary-mode headers (the Kafka protocol binding), plus W3C `traceparent`. */

@@ -3,15 +3,15 @@ import { type Logger, roundMs } from "../logger.js";
 import { eventDeliveryLag, eventHandlingDuration, eventsConsumed } from "../telemetry/metrics.js";
 import { contextFromTraceparent, lazyTracer, recordFailure } from "../telemetry/tracing.js";
 import { type EventBus, type EventHandler, wrapHandlers } from "./event-bus.js";
-import { type Delivery, type DeliveryOutcome, deliveries, eventKeyField, messagingAttributes } from "./delivery.js";
+import { type Delivery, type DeliveryOutcome, deliveries, keyLogField, messagingAttributes } from "./delivery.js";
 
 /**
  * `bus` as `service` sees it: every delivery to its handlers is observed — a CONSUMER span, child
  * of the span that published the event (its `traceparent`), one log line (type, id, outcome,
  * duration), `shopmesh_events_consumed_total` by type and outcome, the handling duration and
  * the delivery lag (event time → handling starts) — and runs inside that span and as the
- * current delivery, which `consumeOnce` reports its result to and log lines take the event's
- * key from.
+ * current delivery, which `consumeOnce` reports its result to, the consumer the event's key
+ * field (`subscribeInbox`), and log lines take the key from.
  */
 export function observeBus(bus: EventBus, service: string, logger: Logger): EventBus {
   // Summary lines only have fixed fields: no redaction needed (see the gRPC `observe` interceptor).
@@ -19,7 +19,7 @@ export function observeBus(bus: EventBus, service: string, logger: Logger): Even
   const tracer = lazyTracer(service);
   const observed = (group: string, handler: EventHandler): EventHandler => {
     return async (event) => {
-      const delivery: Delivery = { event, result: undefined };
+      const delivery: Delivery = { event, result: undefined, keyField: undefined };
       const labels = { service, type: event.type };
       eventDeliveryLag.observe(labels, Math.max(0, Date.now() - event.time.getTime()) / 1000);
       const parent = contextFromTraceparent(event.traceparent);
@@ -45,7 +45,7 @@ export function observeBus(bus: EventBus, service: string, logger: Logger): Even
           const fields = {
             type: event.type,
             event_id: event.id,
-            [eventKeyField(event.type)]: event.key,
+            [keyLogField(delivery)]: event.key,
             outcome,
             duration_ms: roundMs(ms),
           };

@@ -67,24 +67,22 @@ describe("fault injection in a service", () => {
       schema,
       migrations: {},
       faults: loadConfig(faultVars(), env),
-      grpc: {
-        host: "127.0.0.1",
-        port: 0,
-        shutdownGraceMs: 100,
+      grpc: { host: "127.0.0.1", port: 0, shutdownGraceMs: 100 },
+      bus,
+      build: () => ({
         services: [
           serviceRegistration(
             CatalogService,
             catalogHandlers({ getProduct: async (req) => ({ product: create(ProductSchema, { id: req.id, name: "Cup" }) }) }),
           ),
         ],
-      },
-      bus,
-      subscribe: (b) => [
-        b.subscribe("test", [eventType], async (event) => {
-          attempts.push(event.id);
-          handled.add(event.id);
-        }),
-      ],
+        subscribe: (b) => [
+          b.subscribe("test", [eventType], async (event) => {
+            attempts.push(event.id);
+            handled.add(event.id);
+          }),
+        ],
+      }),
     });
     const port = await h.start();
     const client = createClient(CatalogService, `127.0.0.1:${port}`, { logger, maxAttempts: 1, breakerThreshold: 1_000 });

@@ -1,11 +1,12 @@
 import { context, isSpanContextValid, trace } from "@opentelemetry/api";
-import { currentDelivery, eventKeyField } from "../events/delivery.js";
+import { currentDelivery, keyLogField } from "../events/delivery.js";
 import { currentCall } from "../grpc/context.js";
 
 /**
  * What every log line carries about where it was written, for joining lines across services:
  * `trace_id` and `span_id` of the active span, `user_id` of the verified caller of the RPC being
- * served, and the key of the event being consumed (`order_id`, or `user_id` for auth's events).
+ * served, and the key of the event being consumed, named after the field its contract declares
+ * (`order_id`, `user_id`).
  * Fields a line sets itself win.
  */
 export function logContext(): Record<string, string> {
@@ -18,6 +19,6 @@ export function logContext(): Record<string, string> {
   const user = currentCall()?.principal?.userId;
   if (user) out.user_id = user;
   const delivery = currentDelivery();
-  if (delivery) out[eventKeyField(delivery.event.type)] = delivery.event.key;
+  if (delivery) out[keyLogField(delivery)] = delivery.event.key;
   return out;
 }

@@ -68,7 +68,8 @@ describe("readiness follows the database", () => {
       db: db.kysely(schema),
       schema,
       migrations: {},
-      grpc: { host: "127.0.0.1", port: 0, services: [serviceRegistration(CatalogService, catalogHandlers())], shutdownGraceMs: 100 },
+      grpc: { host: "127.0.0.1", port: 0, shutdownGraceMs: 100 },
+      build: () => ({ services: [serviceRegistration(CatalogService, catalogHandlers())] }),
       databaseProbeMs: 100,
     });
     await host.start();

@@ -1,31 +1,6 @@
-import { ConfigError, env, type VarSpec } from "../config.js";
+import { ConfigError } from "../config.js";
 import type { Logger } from "../logger.js";
 import { createMeshTls, type MeshTls } from "./credentials.js";
-
-const switches = ["on", "off"] as const;
-
-/** The mutual TLS variables of every process that serves or calls the mesh's gRPC. */
-export function tlsVars(): {
-  readonly NODE_ENV: VarSpec<string>;
-  readonly SHOPMESH_MTLS: VarSpec<(typeof switches)[number]>;
-  readonly SHOPMESH_TLS_DIR: VarSpec<string | undefined>;
-} {
-  return {
-    NODE_ENV: env.string({
-      doc: '"production" forbids the development opt-outs (SHOPMESH_MTLS=off, FAULTS_ENABLED at the edge)',
-      default: "development",
-    }),
-    SHOPMESH_MTLS: env.oneOf(switches, {
-      doc: "Mutual TLS on every gRPC hop: on, or off (plaintext, a development opt-out: a warning at start, refused when NODE_ENV=production)",
-      default: "on",
-    }),
-    SHOPMESH_TLS_DIR: env.optional(
-      env.string({
-        doc: "Folder of the mesh's TLS files: ca.crt and, per workload, <workload>.crt and <workload>.key (read again every minute, so rotated files are used without a restart); the embedded and distributed launchers default it to <data dir>/tls and create the files",
-      }),
-    ),
-  };
-}
 
 export interface TlsConfig {
   readonly NODE_ENV: string;

@@ -3,7 +3,7 @@ import { codeOf, databaseBackend, useFaultyDatabase, useTestDatabase, whileLocke
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAuthConfig } from "./config.js";
-import { type AuthServer, createAuthService } from "./index.js";
+import { type AuthServer, createAuthServer } from "./index.js";
 
 /** Auth's answers over gRPC when its database fails under it (see useFaultyDatabase). */
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -16,7 +16,7 @@ describe("auth service over a failing database", () => {
   let client: Client<typeof AuthService>;
 
   beforeAll(async () => {
-    service = createAuthService({
+    service = createAuthServer({
       config: readAuthConfig({ DB_SCHEMA: t.schema, AUTH_SCRYPT_LOG2_N: "10" }),
       db: faulty.db,
       logger,

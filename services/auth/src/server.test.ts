@@ -23,7 +23,7 @@ import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js"
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAuthConfig } from "./config.js";
-import { type AuthServer, createAuthService } from "./index.js";
+import { type AuthServer, createAuthServer } from "./index.js";
 
 /**
  * Auth through its public contract: a real server on port 0 over each database backend,
@@ -58,7 +58,7 @@ forEachBackend((backend) => {
     let client: ReturnType<typeof createClient<typeof AuthService>>;
 
     const start = async () => {
-      const s = createAuthService({
+      const s = createAuthServer({
         config: readAuthConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema, ...testEnv }),
         db: t.db,
         logger,
@@ -355,7 +355,7 @@ forEachBackend((backend) => {
     const ttlS = 900;
 
     beforeAll(async () => {
-      service = createAuthService({
+      service = createAuthServer({
         config: readAuthConfig({
           ...testTlsEnv(),
           DB_SCHEMA: t.schema,

@@ -10,7 +10,7 @@ import {
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCartConfig } from "./config.js";
-import { type CartServer, createCartService } from "./index.js";
+import { type CartServer, createCartServer } from "./index.js";
 
 /** Cart's answers over gRPC when its database fails under it (see useFaultyDatabase). */
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -24,7 +24,7 @@ describe("cart service over a failing database", () => {
   let client: Client<typeof CartService>;
 
   beforeAll(async () => {
-    service = createCartService({
+    service = createCartServer({
       config: readCartConfig({ DB_SCHEMA: t.schema, CATALOG_ADDR: "127.0.0.1:1" }),
       db: faulty.db,
       logger,

@@ -28,7 +28,7 @@ import { CatalogService, type Product, ProductSchema } from "@shopmesh/proto/sho
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCartConfig } from "./config.js";
-import { type CartServer, createCartService } from "./index.js";
+import { type CartServer, createCartServer } from "./index.js";
 
 /**
  * Cart through its public contract: a real server on port 0 over each database backend, called
@@ -121,7 +121,7 @@ forEachBackend((backend) => {
     beforeAll(async () => {
       catalog = startCatalog();
       const catalogPort = await catalog.start();
-      service = createCartService({
+      service = createCartServer({
         config: readCartConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema, CATALOG_ADDR: `127.0.0.1:${catalogPort}` }),
         db: t.db,
         logger,

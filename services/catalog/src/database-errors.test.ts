@@ -10,7 +10,7 @@ import {
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
-import { type CatalogServer, createCatalogService } from "./index.js";
+import { type CatalogServer, createCatalogServer } from "./index.js";
 
 /** Catalog's answers over gRPC when its database fails under it (see useFaultyDatabase). */
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -23,7 +23,7 @@ describe("catalog service over a failing database", () => {
   let client: Client<typeof CatalogService>;
 
   beforeAll(async () => {
-    service = createCatalogService({
+    service = createCatalogServer({
       config: readCatalogConfig({ DB_SCHEMA: t.schema }),
       db: faulty.db,
       verifier: issuer.verifier,

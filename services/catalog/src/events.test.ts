@@ -11,7 +11,7 @@ import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { StockRejectedSchema, StockReleasedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
-import { type CatalogServer, createCatalogService } from "./index.js";
+import { type CatalogServer, createCatalogServer } from "./index.js";
 
 /** Signs the tokens the catalog verifies (operators' calls). */
 const issuer = await createTestTokenIssuer();
@@ -35,7 +35,7 @@ forEachBackend((backend) => {
       bus.subscribe("test", [StockReservedSchema.typeName, StockRejectedSchema.typeName, StockReleasedSchema.typeName], async (e) => {
         received.push(e);
       });
-      service = createCatalogService({
+      service = createCatalogServer({
         config: readCatalogConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema }),
         verifier: issuer.verifier,
         db: t.db,

@@ -1,5 +1,5 @@
 export { type CatalogConfig, catalogConfigSchema, readCatalogConfig } from "./config.js";
-export { type CatalogServer, type CatalogServiceOptions, createCatalogService } from "./server.js";
+export { type CatalogServer, type CatalogServerOptions, createCatalogServer } from "./server.js";
 export { catalogMigrations } from "./db/migrations/index.js";
 export { demoCatalog } from "./db/demo-catalog.js";
 export type { Catalog, StockChange } from "./app/use-cases.js";

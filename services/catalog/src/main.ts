@@ -1,6 +1,6 @@
 import { runService } from "@shopmesh/platform";
 import { catalogConfigSchema, readCatalogConfig } from "./config.js";
-import { createCatalogService } from "./server.js";
+import { createCatalogServer } from "./server.js";
 
 /** Distributed mode: one catalog process on its own Postgres database, its events through Kafka. */
-runService({ name: "catalog", schema: catalogConfigSchema, readConfig: readCatalogConfig, create: createCatalogService });
+runService({ name: "catalog", schema: catalogConfigSchema, readConfig: readCatalogConfig, create: createCatalogServer });

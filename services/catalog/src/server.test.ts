@@ -18,7 +18,7 @@ import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
 import { demoCatalog } from "./db/demo-catalog.js";
-import { type CatalogServer, createCatalogService } from "./index.js";
+import { type CatalogServer, createCatalogServer } from "./index.js";
 
 /** Signs the tokens the catalog verifies (operators' calls). */
 const issuer = await createTestTokenIssuer();
@@ -130,7 +130,7 @@ describe("catalog over gRPC", () => {
   let typed: ReturnType<typeof createClient<typeof CatalogService>>;
 
   const start = async (env: Record<string, string> = {}) => {
-    const s = createCatalogService({
+    const s = createCatalogServer({
       config: readCatalogConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema, ...env }),
       verifier: issuer.verifier,
       db: t.db,

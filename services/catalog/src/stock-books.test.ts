@@ -4,7 +4,7 @@ import { createTestClient, createTestTokenIssuer, databaseBackend, type TestData
 import { CatalogService, ReservationStatus } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
-import { type CatalogServer, createCatalogService } from "./index.js";
+import { type CatalogServer, createCatalogServer } from "./index.js";
 
 /** Signs the tokens the catalog verifies (operators' calls). */
 const issuer = await createTestTokenIssuer();
@@ -18,7 +18,7 @@ describe("the catalog's stock books over gRPC (ListStockBooks, ListReservations)
 
   beforeAll(async () => {
     t = await databaseBackend.open();
-    service = createCatalogService({
+    service = createCatalogServer({
       config: readCatalogConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema }),
       verifier: issuer.verifier,
       db: t.db,

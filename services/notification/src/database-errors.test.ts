@@ -10,7 +10,7 @@ import {
 import { NotificationService } from "@shopmesh/proto/shop/notification/v1/notification_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readNotificationConfig } from "./config.js";
-import { createNotificationService, type NotificationServer } from "./index.js";
+import { createNotificationServer, type NotificationServer } from "./index.js";
 
 /** Notification's answers over gRPC when its database fails under it (see useFaultyDatabase). */
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -24,7 +24,7 @@ describe("notification service over a failing database", () => {
   let client: Client<typeof NotificationService>;
 
   beforeAll(async () => {
-    service = createNotificationService({
+    service = createNotificationServer({
       config: readNotificationConfig({ DB_SCHEMA: t.schema }),
       db: faulty.db,
       logger,

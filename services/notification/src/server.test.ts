@@ -31,7 +31,7 @@ import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readNotificationConfig } from "./config.js";
 import type { NotificationDb } from "./db/tables.js";
-import { createNotificationService, type NotificationServer } from "./index.js";
+import { createNotificationServer, type NotificationServer } from "./index.js";
 
 /**
  * Notification through its public contract: events on an in-process bus in, ListNotifications
@@ -83,7 +83,7 @@ forEachBackend((backend) => {
     let client: ReturnType<typeof createClient<typeof NotificationService>>;
 
     const start = async (schema: string, env: Record<string, string>, b: InProcessBus) => {
-      const s = createNotificationService({
+      const s = createNotificationServer({
         config: readNotificationConfig({ ...testTlsEnv(), DB_SCHEMA: schema, ...env }),
         db: t.db,
         logger,
@@ -260,7 +260,7 @@ forEachBackend((backend) => {
       const { port } = closed.address() as AddressInfo;
       await new Promise<void>((resolve) => closed.close(() => resolve()));
       const b = createInProcessBus({ logger });
-      const s = createNotificationService({
+      const s = createNotificationServer({
         config: readNotificationConfig({ ...testTlsEnv(), DB_SCHEMA: await t.createSchema(), SMTP_URL: `smtp://127.0.0.1:${port}` }),
         db: t.db,
         logger: spy,

@@ -10,7 +10,7 @@ import {
 import { OrderService } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readOrderConfig } from "./config.js";
-import { createOrderService, type OrderServer } from "./index.js";
+import { createOrderServer, type OrderServer } from "./index.js";
 
 /** Order's answers over gRPC when its database fails under it (see useFaultyDatabase). */
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -26,7 +26,7 @@ describe("order service over a failing database", () => {
   let client: Client<typeof OrderService>;
 
   beforeAll(async () => {
-    service = createOrderService({
+    service = createOrderServer({
       config: readOrderConfig({ DB_SCHEMA: t.schema, CART_ADDR: nowhere, CATALOG_ADDR: nowhere, PAYMENT_ADDR: nowhere }),
       db: faulty.db,
       logger,

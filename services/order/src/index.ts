@@ -1,5 +1,5 @@
 export { type OrderConfig, orderConfigSchema, readOrderConfig } from "./config.js";
-export { createOrderService, type OrderServer, type OrderServiceOptions } from "./server.js";
+export { createOrderServer, type OrderServer, type OrderServerOptions } from "./server.js";
 export { orderMigrations } from "./db/migrations/index.js";
 export { ORDER_EVENT_TYPES, ORDER_GROUP } from "./events/saga-consumer.js";
 export type { Order, OrderStatus, StatusTransition, StatusUpdate } from "./domain/order.js";

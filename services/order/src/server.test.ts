@@ -1,8 +1,8 @@
 import { create, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type CartServer, createCartService, readCartConfig } from "@shopmesh/cart";
-import { type CatalogServer, createCatalogService, readCatalogConfig } from "@shopmesh/catalog";
-import { createPaymentService, type PaymentServer, readPaymentConfig } from "@shopmesh/payment";
+import { type CartServer, createCartServer, readCartConfig } from "@shopmesh/cart";
+import { type CatalogServer, createCatalogServer, readCatalogConfig } from "@shopmesh/catalog";
+import { createPaymentServer, type PaymentServer, readPaymentConfig } from "@shopmesh/payment";
 import {
   type CallOptions,
   type Client,
@@ -41,7 +41,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { readOrderConfig } from "./config.js";
 import type { OrderDb } from "./db/tables.js";
-import { createOrderService, type OrderServer } from "./index.js";
+import { createOrderServer, type OrderServer } from "./index.js";
 
 /**
  * Order through its public contract: a real server on port 0 over each database backend, called
@@ -177,7 +177,7 @@ class CheckoutMesh {
     const { t, bus } = this;
     const [catalogSchema, cartSchema, paymentSchema] = [await t.createSchema(), await t.createSchema(), await t.createSchema()];
     this.paymentSchema = paymentSchema;
-    this.catalog = createCatalogService({
+    this.catalog = createCatalogServer({
       config: readCatalogConfig({ ...testTlsEnv(), DB_SCHEMA: catalogSchema }),
       verifier: issuer.verifier,
       db: t.db,
@@ -187,7 +187,7 @@ class CheckoutMesh {
       ...(this.catalogOnBus ? { bus } : {}),
     });
     const catalogAddr = `${host}:${await this.catalog.start()}`;
-    this.cart = createCartService({
+    this.cart = createCartServer({
       config: readCartConfig({ ...testTlsEnv(), DB_SCHEMA: cartSchema, CATALOG_ADDR: catalogAddr }),
       db: t.db,
       logger,
@@ -196,7 +196,7 @@ class CheckoutMesh {
       bus,
       verifier: issuer.verifier,
     });
-    this.payment = createPaymentService({
+    this.payment = createPaymentServer({
       config: readPaymentConfig({ ...testTlsEnv(), DB_SCHEMA: paymentSchema }),
       db: t.db,
       logger,
@@ -212,7 +212,7 @@ class CheckoutMesh {
       ORDER_EVENTS.map((s) => s.typeName),
       async (event) => void this.emitted.push(event),
     );
-    this.service = createOrderService({
+    this.service = createOrderServer({
       config: readOrderConfig({
         ...testTlsEnv(),
         DB_SCHEMA: t.schema,
@@ -516,7 +516,7 @@ forEachBackend((backend) => {
         CATALOG_ADDR: "catalog:1",
         PAYMENT_ADDR: "payment:1",
       });
-      expect(() => createOrderService({ config, db: t.db, logger })).toThrow(/AUTH_ADDR/);
+      expect(() => createOrderServer({ config, db: t.db, logger })).toThrow(/AUTH_ADDR/);
     });
 
     it("a user sees only their own orders: another's is NOT_FOUND, exactly like an unknown id", async () => {

@@ -11,7 +11,7 @@ import { PaymentService } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPaymentConfig } from "./config.js";
 import { createDbLedger } from "./db/provider-ledger.repository.js";
-import { createPaymentService, type PaymentServer } from "./index.js";
+import { createPaymentServer, type PaymentServer } from "./index.js";
 
 /** Payment's answers over gRPC when its database fails under it (see useFaultyDatabase). */
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -25,7 +25,7 @@ describe("payment service over a failing database", () => {
   let client: Client<typeof PaymentService>;
 
   beforeAll(async () => {
-    service = createPaymentService({
+    service = createPaymentServer({
       config: readPaymentConfig({ DB_SCHEMA: t.schema }),
       db: faulty.db,
       logger,

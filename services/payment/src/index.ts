@@ -1,5 +1,5 @@
 export { type PaymentConfig, paymentConfigSchema, readPaymentConfig } from "./config.js";
-export { createPaymentService, type PaymentServer, type PaymentServiceOptions } from "./server.js";
+export { createPaymentServer, type PaymentServer, type PaymentServerOptions } from "./server.js";
 export { paymentMigrations } from "./db/migrations/index.js";
 export { PAYMENT_EVENT_TYPES, PAYMENT_GROUP } from "./events/saga-consumer.js";
 export type { Payment, PaymentStatus } from "./domain/payment.js";

@@ -28,7 +28,7 @@ import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { readPaymentConfig } from "./config.js";
 import type { PaymentDb } from "./db/tables.js";
-import { createPaymentService, type PaymentServer } from "./index.js";
+import { createPaymentServer, type PaymentServer } from "./index.js";
 import { createDbLedger } from "./db/provider-ledger.repository.js";
 import { createFakeProvider } from "./clients/fake-provider.js";
 import type { PaymentProvider } from "./clients/payment-provider.js";
@@ -120,7 +120,7 @@ forEachBackend((backend) => {
       bus.subscribe("test", PAYMENT_TYPES, async (e) => {
         received.push(e);
       });
-      service = createPaymentService({
+      service = createPaymentServer({
         config: readPaymentConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema }),
         db: t.db,
         logger,
@@ -362,7 +362,7 @@ forEachBackend((backend) => {
           outcome: JSON.stringify({ kind: "succeeded", chargeId: "ch_before_crash" }),
         })
         .execute();
-      const restarted = createPaymentService({
+      const restarted = createPaymentServer({
         config: readPaymentConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema }),
         db: t.db,
         logger,
@@ -392,7 +392,7 @@ forEachBackend((backend) => {
 
     /** A payment service on `schema` (migrated on start), without a bus. */
     const startReplica = async (schema: string, provider?: PaymentProvider) => {
-      const replica = createPaymentService({
+      const replica = createPaymentServer({
         config: readPaymentConfig({ ...testTlsEnv(), DB_SCHEMA: schema }),
         db: t.db,
         logger,

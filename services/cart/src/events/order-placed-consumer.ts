@@ -1,4 +1,4 @@
-import { consumeClaimed, createEventRegistry, deadLetterVia, type EventBus, type Logger, type Subscription } from "@shopmesh/platform";
+import { createEventRegistry, type EventBus, type Logger, type Subscription, subscribeInbox } from "@shopmesh/platform";
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import type { Kysely, Transaction } from "kysely";
 import type { Carts } from "../app/use-cases.js";
@@ -7,28 +7,28 @@ import type { CartDb } from "../db/tables.js";
 const registry = createEventRegistry([OrderPlacedSchema]);
 export const CART_GROUP = "cart";
 /** The event types the cart service consumes. */
-export const CART_EVENT_TYPES: readonly string[] = [OrderPlacedSchema.typeName];
+export const CART_EVENT_TYPES: readonly string[] = registry.types;
 
 /**
  * OrderPlaced: the ordered units leave the orderer's cart, once per event (inbox), in the
  * same transaction as the inbox record. What the shopper added meanwhile stays.
  */
 export function subscribeOrderPlaced(bus: EventBus, db: Kysely<CartDb>, carts: Carts, logger: Logger): Subscription {
-  return bus.subscribe(CART_GROUP, CART_EVENT_TYPES, async (event) => {
-    await consumeClaimed(
-      db,
-      event,
-      async (trx) => {
-        const placed = registry.decodeAs(OrderPlacedSchema, event);
-        if (!placed.userId) throw new Error(`${event.type} ${placed.orderId} without a user id`);
-        return carts.removeOrdered(
-          trx as Transaction<CartDb>,
-          event,
-          placed.userId,
-          placed.items.map((i) => ({ productId: i.productId, quantity: i.quantity })),
-        );
-      },
-      { logger, onDeadLetter: deadLetterVia(bus, CART_GROUP) },
-    );
+  return subscribeInbox({
+    bus,
+    group: CART_GROUP,
+    events: registry,
+    db,
+    logger,
+    claimed: async (trx, event) => {
+      const placed = registry.decodeAs(OrderPlacedSchema, event);
+      if (!placed.userId) throw new Error(`${event.type} ${placed.orderId} without a user id`);
+      return carts.removeOrdered(
+        trx as Transaction<CartDb>,
+        event,
+        placed.userId,
+        placed.items.map((i) => ({ productId: i.productId, quantity: i.quantity })),
+      );
+    },
   });
 }

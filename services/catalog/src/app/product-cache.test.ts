@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { StockFeed } from "../catalog/stock-feed.js";
+import { StockFeed } from "./stock-feed.js";
 import type { StockLevel, VersionedProduct } from "../domain/product.js";
 import { ProductCache } from "./product-cache.js";
 

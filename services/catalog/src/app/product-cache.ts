@@ -1,5 +1,5 @@
-import type { StockFeed } from "../catalog/stock-feed.js";
 import { type Product, type StockLevel, type VersionedProduct, withNewerStock } from "../domain/product.js";
+import type { StockFeed } from "./stock-feed.js";
 
 /** Default size of the product cache (CATALOG_CACHE_SIZE). */
 export const DEFAULT_CACHE_SIZE = 10_000;
@@ -32,9 +32,10 @@ interface Loading {
  * which also stops loads already under way from storing what they read. Unknown ids are not
  * remembered, so a product added after a NOT_FOUND is found by the next read.
  *
- * With several catalog replicas this holds only for the changes a replica commits itself: the
- * stock feed is in-process (see StockFeed), so several replicas sharing a database run with
- * CATALOG_CACHE_SIZE=0.
+ * With several catalog replicas this holds only once the feed is shared: a change committed by
+ * one replica must reach the caches of all of them (as with the platform's `shareFeed`),
+ * exactly as WatchStock needs. The stock feed is not shared: run a single catalog replica per
+ * database, or set CATALOG_CACHE_SIZE=0.
  */
 export class ProductCache {
   readonly #maxEntries: number;

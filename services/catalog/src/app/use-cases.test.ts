@@ -1,7 +1,7 @@
 import { Code, ConnectError, createLogger, migrateToLatest } from "@shopmesh/platform";
 import { forEachBackend, useTestDatabase } from "@shopmesh/platform/testing";
 import { beforeAll, describe, expect, it } from "vitest";
-import { StockFeed } from "../catalog/stock-feed.js";
+import { StockFeed } from "./stock-feed.js";
 import * as repo from "../db/catalog.repository.js";
 import { demoCatalog, DEMO_CATALOG_SEED } from "../db/demo-catalog.js";
 import { catalogMigrations } from "../db/migrations/index.js";

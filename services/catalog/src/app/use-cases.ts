@@ -1,7 +1,5 @@
 import { type Envelope, type Logger, failedPrecondition, inTransaction, notFound, type OutboxRow, writeOutbox } from "@shopmesh/platform";
 import type { Kysely, Transaction } from "kysely";
-import { StockFeed } from "../catalog/stock-feed.js";
-import type { StockSource } from "../catalog/stock-watch.js";
 import * as repo from "../db/catalog.repository.js";
 import * as stockBooks from "../db/stock-books.repository.js";
 import type { ReservationRecord, StockBook } from "../db/stock-books.repository.js";
@@ -21,6 +19,7 @@ import {
 import { MAX_ON_HAND } from "../domain/validation.js";
 import { stockRejected, stockReleased, stockReserved } from "../events/stock-events.js";
 import { DEFAULT_CACHE_SIZE, ProductCache } from "./product-cache.js";
+import { StockFeed, type StockSource } from "./stock-feed.js";
 
 export interface CatalogDeps {
   /** Kysely bound to the catalog's schema. */

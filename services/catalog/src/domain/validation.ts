@@ -1,6 +1,4 @@
-import { invalidArgument, violations } from "@shopmesh/platform";
-import { decodeKeyToken, decodePageToken } from "../catalog/page-token.js";
-import { MAX_WATCHED_PRODUCTS } from "../catalog/stock-watch.js";
+import { invalidArgument, keysetToken, violations } from "@shopmesh/platform";
 import type { PageCursor } from "./product.js";
 import type { StockItem } from "./reservation.js";
 
@@ -108,6 +106,12 @@ export function parseDelta(raw: number): number {
   return raw;
 }
 
+/** Page tokens of ListProducts: the last (name, id) of the previous page. */
+export const productPages = keysetToken({ name: "string", id: "string" });
+
+/** Page tokens of the internal listings: the last key (product or order id) of the previous page. */
+export const keyPages = keysetToken({ key: "string" });
+
 /** A free-text reason, trimmed; `fallback` when empty. */
 export function parseReason(field: string, raw: string, fallback: string): string {
   const reason = raw.trim();
@@ -123,7 +127,7 @@ export function parseListProducts(req: { pageSize: number; pageToken: string; ca
 } {
   const v = violations();
   const pageSize = v.parse(() => parsePageSize(req.pageSize), DEFAULT_PAGE_SIZE);
-  const after = v.parse(() => decodePageToken(req.pageToken), undefined);
+  const after = v.parse(() => productPages.decode(req.pageToken), undefined);
   const category = v.parse(() => parseCategory(req.category), undefined);
   v.throwIfAny();
   return { pageSize, after, category };
@@ -174,6 +178,9 @@ export function parseStreamStock(req: { productIds: readonly string[] }): { prod
   return { productIds };
 }
 
+/** Most product ids one WatchStock/StreamStock stream may watch at once. */
+export const MAX_WATCHED_PRODUCTS = 500;
+
 /**
  * One client message of WatchStock: up to 100 ids to add and up to 500 (as many as a stream may
  * watch) to remove, either list possibly empty. How many one stream watches in all is the
@@ -208,7 +215,7 @@ export function parseAdjustStock(req: { productId: string; delta: number; reason
 function parseKeyPage(req: { pageSize: number; pageToken: string }): { pageSize: number; after: string | undefined } {
   const v = violations();
   const pageSize = v.parse(() => parseBooksPageSize(req.pageSize), DEFAULT_BOOKS_PAGE_SIZE);
-  const after = v.parse(() => decodeKeyToken(req.pageToken), undefined);
+  const after = v.parse(() => keyPages.decode(req.pageToken)?.key, undefined);
   v.throwIfAny();
   return { pageSize, after };
 }

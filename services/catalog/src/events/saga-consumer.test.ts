@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NewProduct } from "../domain/product.js";
 import { readCatalogConfig } from "../config.js";
 import type { CatalogDb } from "../db/tables.js";
-import { type CatalogServer, createCatalogService } from "../server.js";
+import { type CatalogServer, createCatalogServer } from "../server.js";
 import { PAYMENT_FAILED_REASON } from "./saga-consumer.js";
 
 /** Signs the tokens the catalog verifies (operators' calls). */
@@ -79,7 +79,7 @@ forEachBackend((backend) => {
       bus.subscribe("test-tap", STOCK_TYPES, async (e) => {
         published.push(e);
       });
-      service = createCatalogService({
+      service = createCatalogServer({
         config: readCatalogConfig({ ...testTlsEnv(), DB_SCHEMA: t.schema, SEED_DEMO_CATALOG: "false" }),
         verifier: issuer.verifier,
         db: t.db,

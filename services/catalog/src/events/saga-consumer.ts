@@ -1,14 +1,5 @@
 import { isMessage } from "@bufbuild/protobuf";
-import {
-  type ConsumeResult,
-  consumeOnce,
-  createEventRegistry,
-  deadLetterVia,
-  type Envelope,
-  type EventBus,
-  type Logger,
-  type Subscription,
-} from "@shopmesh/platform";
+import { createEventRegistry, type Envelope, type EventBus, type Logger, type Subscription, subscribeInbox } from "@shopmesh/platform";
 import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import { PaymentFailedSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
 import type { Kysely, Transaction } from "kysely";
@@ -31,7 +22,7 @@ export const ORDER_CANCELLED_REASON = "order_cancelled";
 const SAGA_SCHEMAS = [OrderPlacedSchema, OrderCancelledSchema, PaymentFailedSchema];
 const registry = createEventRegistry(SAGA_SCHEMAS);
 /** The event types the catalog service consumes. */
-export const CATALOG_EVENT_TYPES: readonly string[] = SAGA_SCHEMAS.map((s) => s.typeName);
+export const CATALOG_EVENT_TYPES: readonly string[] = registry.types;
 
 type SagaEvent =
   | { readonly kind: "reserve"; readonly orderId: string; readonly items: readonly StockItem[] }
@@ -71,45 +62,21 @@ function apply(catalog: Catalog, trx: Transaction<CatalogDb>, event: SagaEvent):
  * none, as ReserveStock does), OrderCancelled and PaymentFailed release what is still held.
  * Each event is applied once (inbox): the stock change, its StockReserved/StockRejected/
  * StockReleased outbox row and the inbox record commit in one transaction, and only then are
- * the new stock levels published to watchers.
+ * the new stock levels published to watchers. A change made by an attempt whose transaction
+ * then failed may or may not have committed (a later attempt finding the event consumed says
+ * it did, but its levels were never published): its cached levels are dropped.
  */
 export function subscribeSaga(bus: EventBus, db: Kysely<CatalogDb>, catalog: Catalog, logger: Logger): Subscription {
-  return bus.subscribe(CATALOG_GROUP, CATALOG_EVENT_TYPES, async (event) => {
-    await consumeStockChange(db, event, logger, deadLetterVia(bus, CATALOG_GROUP), (trx) => apply(catalog, trx, decode(event)));
+  return subscribeInbox({
+    bus,
+    group: CATALOG_GROUP,
+    events: registry,
+    db,
+    logger,
+    handle: (trx, event) => apply(catalog, trx, decode(event)),
+    onUncertainCommit: (change) => change.afterUncertainCommit(),
+    after: (consumed) => {
+      if (consumed.result === "handled") consumed.value.afterCommit();
+    },
   });
-}
-
-/**
- * `consumeOnce` with a stock change as the effect, running the change's after-commit step once
- * the inbox transaction committed. A change made by an attempt whose transaction then failed
- * may or may not have committed (a later attempt finding the event consumed says it did, but
- * its levels were never published): its cached levels are dropped.
- */
-async function consumeStockChange(
-  db: Kysely<CatalogDb>,
-  event: Envelope,
-  logger: Logger,
-  onDeadLetter: (event: Envelope, error: unknown) => Promise<void>,
-  change: (trx: Transaction<CatalogDb>) => Promise<StockChange<unknown>>,
-): Promise<ConsumeResult> {
-  // The change of the latest attempt whose handler finished; reset when an attempt starts over.
-  const last: { change?: StockChange<unknown> } = {};
-  let result: ConsumeResult;
-  try {
-    result = await consumeOnce(
-      db,
-      event,
-      async (trx) => {
-        last.change = undefined;
-        last.change = await change(trx);
-      },
-      { logger, onDeadLetter },
-    );
-  } catch (err) {
-    last.change?.afterUncertainCommit();
-    throw err;
-  }
-  if (result === "handled") last.change?.afterCommit();
-  else last.change?.afterUncertainCommit();
-  return result;
 }

@@ -1,12 +1,11 @@
 import type { Catalog } from "../app/use-cases.js";
-import { encodePageToken } from "../catalog/page-token.js";
-import { parseListProducts } from "../domain/validation.js";
+import { parseListProducts, productPages } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoProduct } from "./mapping.js";
 
 export function listProducts(catalog: Catalog): Handler<"listProducts"> {
   return async (req) => {
     const page = await catalog.listProducts(parseListProducts(req));
-    return { items: page.items.map(toProtoProduct), nextPageToken: page.next ? encodePageToken(page.next) : "" };
+    return { items: page.items.map(toProtoProduct), nextPageToken: page.next ? productPages.encode(page.next) : "" };
   };
 }

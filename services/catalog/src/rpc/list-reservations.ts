@@ -1,6 +1,5 @@
 import type { Catalog } from "../app/use-cases.js";
-import { encodeKeyToken } from "../catalog/page-token.js";
-import { parseListReservations } from "../domain/validation.js";
+import { keyPages, parseListReservations } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoStatus } from "./mapping.js";
 
@@ -9,7 +8,7 @@ export function listReservations(catalog: Catalog): Handler<"listReservations"> 
     const page = await catalog.listReservations(parseListReservations(req));
     return {
       items: page.items.map((r) => ({ orderId: r.orderId, status: toProtoStatus(r.status), reason: r.reason, items: [...r.items] })),
-      nextPageToken: page.next === undefined ? "" : encodeKeyToken(page.next),
+      nextPageToken: page.next === undefined ? "" : keyPages.encode({ key: page.next }),
     };
   };
 }

@@ -1,6 +1,6 @@
 import type { Catalog } from "../app/use-cases.js";
-import { StockWatch } from "../catalog/stock-watch.js";
 import { parseWatchStock } from "../domain/validation.js";
+import { StockWatch } from "./stock-watch.js";
 import type { Handler } from "./handler.js";
 import { toProtoLevel } from "./mapping.js";
 

@@ -1,11 +1,13 @@
-import { invalidArgument, violations } from "@shopmesh/platform";
-import { decodePageToken } from "../notification/page-token.js";
+import { invalidArgument, keysetToken, violations } from "@shopmesh/platform";
 
 /**
  * Every request rule of NotificationService. Each RPC has one `parseX(req)` that names every
  * bad field in one INVALID_ARGUMENT (one field violation each, proto field names) and returns
  * the narrowed request; handlers call it and check nothing themselves.
  */
+
+/** Page tokens of ListNotifications: the last id of the previous page (ids are UUIDv7, ordered by time). */
+export const notificationPages = keysetToken({ id: "uuid" });
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -20,7 +22,7 @@ export function parsePageSize(raw: number): number {
 export function parseListNotifications(req: { pageSize: number; pageToken: string }): { pageSize: number; beforeId: string | undefined } {
   const v = violations();
   const pageSize = v.parse(() => parsePageSize(req.pageSize), DEFAULT_PAGE_SIZE);
-  const beforeId = v.parse(() => decodePageToken(req.pageToken), undefined);
+  const beforeId = v.parse(() => notificationPages.decode(req.pageToken)?.id, undefined);
   v.throwIfAny();
   return { pageSize, beforeId };
 }

@@ -1,29 +1,16 @@
-import {
-  consumeClaimed,
-  createEventRegistry,
-  deadLetterVia,
-  type Envelope,
-  type EventBus,
-  type Logger,
-  type Subscription,
-} from "@shopmesh/platform";
+import { createEventRegistry, type Envelope, type EventBus, type Logger, type Subscription, subscribeInbox } from "@shopmesh/platform";
 import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
 import { OrderCancelledSchema, OrderPaidSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import type { Kysely } from "kysely";
 import type { NotificationDb } from "../db/tables.js";
-import type { Fact, Notification } from "../domain/notification.js";
 import type { Notifications } from "../app/use-cases.js";
+import type { Fact } from "../domain/notification.js";
 
 /** The consumer group of the notification service. */
 export const NOTIFICATION_GROUP = "notification";
-/** The event types the notification service consumes. */
-export const NOTIFICATION_EVENT_TYPES: readonly string[] = [
-  UserRegisteredSchema.typeName,
-  OrderPaidSchema.typeName,
-  OrderCancelledSchema.typeName,
-];
-
 const registry = createEventRegistry([UserRegisteredSchema, OrderPaidSchema, OrderCancelledSchema]);
+/** The event types the notification service consumes. */
+export const NOTIFICATION_EVENT_TYPES: readonly string[] = registry.types;
 
 /** The fact an event states, decoded from its payload. */
 export function factOf(event: Envelope): Fact {
@@ -66,20 +53,17 @@ export function subscribeNotifications(opts: {
   logger: Logger;
 }): Subscription {
   const { bus, db, notifications, logger } = opts;
-  return bus.subscribe(NOTIFICATION_GROUP, NOTIFICATION_EVENT_TYPES, async (event) => {
-    let pending: Notification | undefined;
-    const result = await consumeClaimed(
-      db,
-      event,
-      async () => {
-        pending = undefined; // a retried attempt starts over: the previous one changed nothing
-        const recorded = await notifications.record(event, factOf(event));
-        pending = recorded?.pending;
-        return recorded !== undefined;
-      },
-      // The inbox row and the notification are one statement.
-      { logger, onDeadLetter: deadLetterVia(bus, NOTIFICATION_GROUP), transaction: false },
-    );
-    if (result === "handled" && pending) await notifications.deliver(pending);
+  return subscribeInbox({
+    bus,
+    group: NOTIFICATION_GROUP,
+    events: registry,
+    db,
+    logger,
+    // The inbox row and the notification are one statement.
+    transaction: false,
+    claimed: async (_db, event) => (await notifications.record(event, factOf(event))) ?? false,
+    after: async (consumed) => {
+      if (consumed.result === "handled" && consumed.value.pending) await notifications.deliver(consumed.value.pending);
+    },
   });
 }

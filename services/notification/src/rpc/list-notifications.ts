@@ -1,7 +1,6 @@
 import { unauthenticated } from "@shopmesh/platform";
 import type { Notifications } from "../app/use-cases.js";
-import { encodePageToken } from "../notification/page-token.js";
-import { parseListNotifications } from "../domain/validation.js";
+import { notificationPages, parseListNotifications } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 import { toProtoNotification } from "./mapping.js";
 
@@ -13,7 +12,7 @@ export function listNotifications(notifications: Notifications): Handler<"listNo
     const page = await notifications.list(ctx.principal.userId, pageSize, beforeId);
     return {
       items: page.items.map(toProtoNotification),
-      nextPageToken: page.nextBeforeId ? encodePageToken(page.nextBeforeId) : "",
+      nextPageToken: page.nextBeforeId ? notificationPages.encode({ id: page.nextBeforeId }) : "",
     };
   };
 }

@@ -29,7 +29,7 @@ import {
 import { reactTo, type SagaEvent } from "../domain/saga.js";
 import { transition } from "../domain/status.js";
 import { type OrderFacts, orderCancelled, orderPaid, orderPlaced } from "../events/order-events.js";
-import { StatusFeed } from "../order/status-feed.js";
+import { StatusFeed } from "./status-feed.js";
 import { orderMetrics } from "./order-metrics.js";
 
 type Db = Kysely<OrderDb>;

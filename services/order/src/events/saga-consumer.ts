@@ -1,25 +1,17 @@
 import { isMessage } from "@bufbuild/protobuf";
-import {
-  consumeClaimed,
-  createEventRegistry,
-  deadLetterVia,
-  type Envelope,
-  type EventBus,
-  type Logger,
-  type Subscription,
-} from "@shopmesh/platform";
+import { createEventRegistry, type Envelope, type EventBus, type Logger, type Subscription, subscribeInbox } from "@shopmesh/platform";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { PaymentFailedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
 import type { Kysely } from "kysely";
 import type { OrderDb } from "../db/tables.js";
-import type { AppliedEvent, Orders } from "../app/use-cases.js";
+import type { Orders } from "../app/use-cases.js";
 import type { SagaEvent } from "../domain/saga.js";
 
 const SCHEMAS = [StockReservedSchema, StockRejectedSchema, PaymentSucceededSchema, PaymentFailedSchema];
 const registry = createEventRegistry(SCHEMAS);
 export const ORDER_GROUP = "order";
 /** The event types the order service consumes. */
-export const ORDER_EVENT_TYPES: readonly string[] = SCHEMAS.map((s) => s.typeName);
+export const ORDER_EVENT_TYPES: readonly string[] = registry.types;
 
 function decode(event: Envelope): SagaEvent {
   const msg = registry.decode(event);
@@ -47,23 +39,23 @@ function decode(event: Envelope): SagaEvent {
  * OrderCancelled it causes; watchers hear of the transitions once that transaction committed.
  */
 export function subscribeSaga(bus: EventBus, db: Kysely<OrderDb>, orders: Orders, logger: Logger): Subscription {
-  return bus.subscribe(ORDER_GROUP, ORDER_EVENT_TYPES, async (event) => {
-    let applied: AppliedEvent = { updates: [], written: [] };
-    const result = await consumeClaimed(
-      db,
-      event,
-      async (conn) => {
-        applied = { updates: [], written: [] }; // a retried attempt starts over
-        const decoded = decode(event);
-        const consumed = orders.appliesAlone(decoded)
-          ? await orders.consumeAlone(conn, event, decoded)
-          : await conn.transaction().execute((trx) => orders.consumeEvent(trx, event, decoded));
-        if (consumed) applied = consumed;
-        return consumed !== undefined;
-      },
-      // A transaction of the handler's own, unless the event is one statement.
-      { logger, onDeadLetter: deadLetterVia(bus, ORDER_GROUP), transaction: false },
-    );
-    if (result === "handled") orders.announce(applied);
+  return subscribeInbox({
+    bus,
+    group: ORDER_GROUP,
+    events: registry,
+    db,
+    logger,
+    // A transaction of the handler's own, unless the event is one statement.
+    transaction: false,
+    claimed: async (conn, event) => {
+      const decoded = decode(event);
+      const consumed = orders.appliesAlone(decoded)
+        ? await orders.consumeAlone(conn, event, decoded)
+        : await conn.transaction().execute((trx) => orders.consumeEvent(trx, event, decoded));
+      return consumed ?? false;
+    },
+    after: (consumed) => {
+      if (consumed.result === "handled") orders.announce(consumed.value);
+    },
   });
 }

@@ -1,6 +1,6 @@
 import type { Orders } from "../app/use-cases.js";
-import { OrderWatch } from "../order/status-watch.js";
 import { parseStreamOrders } from "../domain/validation.js";
+import { OrderWatch } from "./status-watch.js";
 import { callerId, type Handler } from "./handler.js";
 import { toProtoUpdate } from "./mapping.js";
 

@@ -1,23 +1,15 @@
 import { isMessage } from "@bufbuild/protobuf";
-import {
-  consumeClaimed,
-  createEventRegistry,
-  deadLetterVia,
-  type Envelope,
-  type EventBus,
-  type Logger,
-  type Subscription,
-} from "@shopmesh/platform";
+import { createEventRegistry, type Envelope, type EventBus, type Logger, type Subscription, subscribeInbox } from "@shopmesh/platform";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import type { Kysely } from "kysely";
 import type { PaymentDb } from "../db/tables.js";
-import type { Payments, RecordedSagaEvent, SagaEvent } from "../app/use-cases.js";
+import type { Payments, SagaEvent } from "../app/use-cases.js";
 
 const registry = createEventRegistry([OrderPlacedSchema, StockReservedSchema, StockRejectedSchema]);
 export const PAYMENT_GROUP = "payment";
 /** The event types the payment service consumes. */
-export const PAYMENT_EVENT_TYPES: readonly string[] = [OrderPlacedSchema, StockReservedSchema, StockRejectedSchema].map((s) => s.typeName);
+export const PAYMENT_EVENT_TYPES: readonly string[] = registry.types;
 
 function decode(event: Envelope): SagaEvent {
   const msg = registry.decode(event);
@@ -30,6 +22,17 @@ function decode(event: Envelope): SagaEvent {
   throw new Error(`unexpected event type ${msg.$typeName}`);
 }
 
+const orderIdIn = (saga: SagaEvent) => (saga.kind === "order-placed" ? saga.intent.orderId : saga.orderId);
+
+/** The order an event is about; its key when it cannot be decoded. */
+function orderIdOf(event: Envelope): string {
+  try {
+    return orderIdIn(decode(event));
+  } catch {
+    return event.key;
+  }
+}
+
 /**
  * The payment's part of the checkout saga: OrderPlaced says what to charge, StockReserved
  * that it may be charged, StockRejected that it never will be. Each event is applied once
@@ -37,24 +40,23 @@ function decode(event: Envelope): SagaEvent {
  * by a redelivery or a restart when a crash interrupted it.
  */
 export function subscribeSaga(bus: EventBus, db: Kysely<PaymentDb>, payments: Payments, logger: Logger): Subscription {
-  return bus.subscribe(PAYMENT_GROUP, PAYMENT_EVENT_TYPES, async (event) => {
-    let orderId: string | undefined;
-    let recorded: RecordedSagaEvent | undefined;
-    const result = await consumeClaimed(
-      db,
-      event,
-      async () => {
-        const decoded = decode(event);
-        orderId = decoded.kind === "order-placed" ? decoded.intent.orderId : decoded.orderId;
-        if (!orderId) throw new Error(`${event.type} without an order id`);
-        recorded = await payments.recordSagaEvent(event, decoded);
-        return recorded !== undefined;
-      },
-      // The inbox row, the checkout and a new payment are one statement.
-      { logger, onDeadLetter: deadLetterVia(bus, PAYMENT_GROUP), transaction: false },
-    );
-    if (result === "handled" && recorded) await payments.settleRecorded(recorded);
-    // Also on a duplicate: the first delivery may have committed and then crashed before charging.
-    else await payments.settlePending(orderId ?? event.key);
+  return subscribeInbox({
+    bus,
+    group: PAYMENT_GROUP,
+    events: registry,
+    db,
+    logger,
+    // The inbox row, the checkout and a new payment are one statement.
+    transaction: false,
+    claimed: async (_db, event) => {
+      const decoded = decode(event);
+      if (!orderIdIn(decoded)) throw new Error(`${event.type} without an order id`);
+      return (await payments.recordSagaEvent(event, decoded)) ?? false;
+    },
+    after: async (consumed, event) => {
+      if (consumed.result === "handled") await payments.settleRecorded(consumed.value);
+      // Also on a duplicate: the first delivery may have committed and then crashed before charging.
+      else await payments.settlePending(orderIdOf(event));
+    },
   });
 }

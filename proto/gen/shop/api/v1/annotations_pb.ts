@@ -4,7 +4,7 @@
 
 import type { GenEnum, GenExtension, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, extDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { MethodOptions } from "@bufbuild/protobuf/wkt";
+import type { MessageOptions, MethodOptions } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/api/v1/annotations.proto.
  */
 export const file_shop_api_v1_annotations: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaG9wL2FwaS92MS9hbm5vdGF0aW9ucy5wcm90bxILc2hvcC5hcGkudjEiZgoJSHR0cFJvdXRlEg4KBm1ldGhvZBgBIAEoCRIMCgRwYXRoGAIgASgJEgwKBGJvZHkYAyABKAkSFgoOc3VjY2Vzc19zdGF0dXMYBCABKA0SFQoNcmVzcG9uc2VfYm9keRgFIAEoCSKBAQoIRWRnZVJ1bGUSIwoGYWNjZXNzGAEgASgOMhMuc2hvcC5hcGkudjEuQWNjZXNzEiQKBGh0dHAYAiABKAsyFi5zaG9wLmFwaS52MS5IdHRwUm91dGUSKgoKcmF0ZV9saW1pdBgDIAEoDjIWLnNob3AuYXBpLnYxLlJhdGVMaW1pdCIxCgpDYWxsUG9saWN5EhEKCXdvcmtsb2FkcxgBIAMoCRIQCghvcGVyYXRvchgCIAEoCCpECgZBY2Nlc3MSFgoSQUNDRVNTX1VOU1BFQ0lGSUVEEAASEQoNQUNDRVNTX1BVQkxJQxABEg8KC0FDQ0VTU19VU0VSEAIqQwoJUmF0ZUxpbWl0EhoKFlJBVEVfTElNSVRfVU5TUEVDSUZJRUQQABIaChZSQVRFX0xJTUlUX0NSRURFTlRJQUxTEAE6SwoEZWRnZRIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLSHAyABKAsyFS5zaG9wLmFwaS52MS5FZGdlUnVsZVIEZWRnZTpRCgZwb2xpY3kSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxi1hwMgASgLMhcuc2hvcC5hcGkudjEuQ2FsbFBvbGljeVIGcG9saWN5YgZwcm90bzM", [file_google_protobuf_descriptor]);
+  fileDesc("Ch1zaG9wL2FwaS92MS9hbm5vdGF0aW9ucy5wcm90bxILc2hvcC5hcGkudjEiZgoJSHR0cFJvdXRlEg4KBm1ldGhvZBgBIAEoCRIMCgRwYXRoGAIgASgJEgwKBGJvZHkYAyABKAkSFgoOc3VjY2Vzc19zdGF0dXMYBCABKA0SFQoNcmVzcG9uc2VfYm9keRgFIAEoCSKBAQoIRWRnZVJ1bGUSIwoGYWNjZXNzGAEgASgOMhMuc2hvcC5hcGkudjEuQWNjZXNzEiQKBGh0dHAYAiABKAsyFi5zaG9wLmFwaS52MS5IdHRwUm91dGUSKgoKcmF0ZV9saW1pdBgDIAEoDjIWLnNob3AuYXBpLnYxLlJhdGVMaW1pdCIxCgpDYWxsUG9saWN5EhEKCXdvcmtsb2FkcxgBIAMoCRIQCghvcGVyYXRvchgCIAEoCCIYCglFdmVudFJ1bGUSCwoDa2V5GAEgASgJKkQKBkFjY2VzcxIWChJBQ0NFU1NfVU5TUEVDSUZJRUQQABIRCg1BQ0NFU1NfUFVCTElDEAESDwoLQUNDRVNTX1VTRVIQAipDCglSYXRlTGltaXQSGgoWUkFURV9MSU1JVF9VTlNQRUNJRklFRBAAEhoKFlJBVEVfTElNSVRfQ1JFREVOVElBTFMQATpLCgRlZGdlEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYtIcDIAEoCzIVLnNob3AuYXBpLnYxLkVkZ2VSdWxlUgRlZGdlOlEKBnBvbGljeRIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLWHAyABKAsyFy5zaG9wLmFwaS52MS5DYWxsUG9saWN5UgZwb2xpY3k6TwoFZXZlbnQSHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMYtocDIAEoCzIWLnNob3AuYXBpLnYxLkV2ZW50UnVsZVIFZXZlbnRiBnByb3RvMw", [file_google_protobuf_descriptor]);
 
 /**
  * A plain HTTP/JSON route mapped onto a method (the REST surface of the edge).
@@ -136,6 +136,30 @@ export const CallPolicySchema: GenMessage<CallPolicy> = /*@__PURE__*/
   messageDesc(file_shop_api_v1_annotations, 2);
 
 /**
+ * What a domain event message declares about itself (events.proto of each domain), read from
+ * descriptors by the platform.
+ *
+ * @generated from message shop.api.v1.EventRule
+ */
+export type EventRule = Message<"shop.api.v1.EventRule"> & {
+  /**
+   * The field holding the event's key: the id of the aggregate the event is about, which its
+   * publisher sets as the envelope's key (the Kafka message key), e.g. "order_id". Consumers'
+   * log lines name the key after this field.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+};
+
+/**
+ * Describes the message shop.api.v1.EventRule.
+ * Use `create(EventRuleSchema)` to create a new message.
+ */
+export const EventRuleSchema: GenMessage<EventRule> = /*@__PURE__*/
+  messageDesc(file_shop_api_v1_annotations, 3);
+
+/**
  * Who may call a method through the edge.
  *
  * @generated from enum shop.api.v1.Access
@@ -212,4 +236,12 @@ export const edge: GenExtension<MethodOptions, EdgeRule> = /*@__PURE__*/
  */
 export const policy: GenExtension<MethodOptions, CallPolicy> = /*@__PURE__*/
   extDesc(file_shop_api_v1_annotations, 1);
+
+/**
+ * Declared on every domain event message.
+ *
+ * @generated from extension: shop.api.v1.EventRule event = 50102;
+ */
+export const event: GenExtension<MessageOptions, EventRule> = /*@__PURE__*/
+  extDesc(file_shop_api_v1_annotations, 2);
 

@@ -6,13 +6,14 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import { file_shop_api_v1_annotations } from "../../api/v1/annotations_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file shop/auth/v1/events.proto.
  */
 export const file_shop_auth_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChlzaG9wL2F1dGgvdjEvZXZlbnRzLnByb3RvEgxzaG9wLmF1dGgudjEicQoOVXNlclJlZ2lzdGVyZWQSDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIMCgRuYW1lGAMgASgJEjEKDXJlZ2lzdGVyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChlzaG9wL2F1dGgvdjEvZXZlbnRzLnByb3RvEgxzaG9wLmF1dGgudjEigAEKDlVzZXJSZWdpc3RlcmVkEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSDAoEbmFtZRgDIAEoCRIxCg1yZWdpc3RlcmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDoNsrsYCQoHdXNlcl9pZGIGcHJvdG8z", [file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
 
 /**
  * A user signed up. Key: user_id. Notification keeps the user's email from it to address

@@ -4,6 +4,7 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_shop_api_v1_annotations } from "../../api/v1/annotations_pb.js";
 import type { StockItem, StockShortage } from "./catalog_pb.js";
 import { file_shop_catalog_v1_catalog } from "./catalog_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/catalog/v1/events.proto.
  */
 export const file_shop_catalog_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChxzaG9wL2NhdGFsb2cvdjEvZXZlbnRzLnByb3RvEg9zaG9wLmNhdGFsb2cudjEiTAoNU3RvY2tSZXNlcnZlZBIQCghvcmRlcl9pZBgBIAEoCRIpCgVpdGVtcxgCIAMoCzIaLnNob3AuY2F0YWxvZy52MS5TdG9ja0l0ZW0iZAoNU3RvY2tSZWplY3RlZBIQCghvcmRlcl9pZBgBIAEoCRIxCglzaG9ydGFnZXMYAiADKAsyHi5zaG9wLmNhdGFsb2cudjEuU3RvY2tTaG9ydGFnZRIOCgZyZWFzb24YAyABKAkiXAoNU3RvY2tSZWxlYXNlZBIQCghvcmRlcl9pZBgBIAEoCRIpCgVpdGVtcxgCIAMoCzIaLnNob3AuY2F0YWxvZy52MS5TdG9ja0l0ZW0SDgoGcmVhc29uGAMgASgJYgZwcm90bzM", [file_shop_catalog_v1_catalog]);
+  fileDesc("ChxzaG9wL2NhdGFsb2cvdjEvZXZlbnRzLnByb3RvEg9zaG9wLmNhdGFsb2cudjEiXAoNU3RvY2tSZXNlcnZlZBIQCghvcmRlcl9pZBgBIAEoCRIpCgVpdGVtcxgCIAMoCzIaLnNob3AuY2F0YWxvZy52MS5TdG9ja0l0ZW06DrK7GAoKCG9yZGVyX2lkInQKDVN0b2NrUmVqZWN0ZWQSEAoIb3JkZXJfaWQYASABKAkSMQoJc2hvcnRhZ2VzGAIgAygLMh4uc2hvcC5jYXRhbG9nLnYxLlN0b2NrU2hvcnRhZ2USDgoGcmVhc29uGAMgASgJOg6yuxgKCghvcmRlcl9pZCJsCg1TdG9ja1JlbGVhc2VkEhAKCG9yZGVyX2lkGAEgASgJEikKBWl0ZW1zGAIgAygLMhouc2hvcC5jYXRhbG9nLnYxLlN0b2NrSXRlbRIOCgZyZWFzb24YAyABKAk6DrK7GAoKCG9yZGVyX2lkYgZwcm90bzM", [file_shop_api_v1_annotations, file_shop_catalog_v1_catalog]);
 
 /**
  * Stock was held for every item of an order. Key: order_id.
