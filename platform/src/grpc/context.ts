@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { Metadata } from "@grpc/grpc-js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "pino";
 
 /** The signed-in caller, once a token was verified. */
 export interface Principal {
