@@ -74,6 +74,25 @@ export const distributedConfigSchema = {
     doc: "folder the distributed launcher keeps the mesh's certificates in (tls/, unless SHOPMESH_TLS_DIR says otherwise)",
     default: ".data",
   }),
+  SHOPMESH_RESTART: env.bool({
+    doc: "whether the launcher starts a process that ends on its own (a crash, an outside kill) again, after SHOPMESH_RESTART_DELAY_MS; false: such an exit stops every process and the launcher exits 1",
+    default: true,
+  }),
+  SHOPMESH_RESTART_DELAY_MS: env.int({
+    doc: "delay before a process that ended on its own is started again, in ms; each further restart of it waits twice as long as the one before, up to SHOPMESH_RESTART_MAX_DELAY_MS",
+    default: 1_000,
+    min: 1,
+  }),
+  SHOPMESH_RESTART_MAX_DELAY_MS: env.int({
+    doc: "longest delay between a process's restarts, in ms",
+    default: 30_000,
+    min: 1,
+  }),
+  SHOPMESH_RESTART_RESET_MS: env.int({
+    doc: "a process that stayed ready this long (in ms) before it ended is restarted after SHOPMESH_RESTART_DELAY_MS again",
+    default: 60_000,
+    min: 0,
+  }),
   // The mesh's certificates: issued and renewed by the launcher, passed to every process.
   ...tlsVars(),
 };
@@ -88,6 +107,11 @@ export function readDistributedConfig(source: Record<string, string | undefined>
   checkTlsConfig(cfg);
   if (cfg.SHOPMESH_DB_PREFIX.length > MAX_DB_PREFIX) {
     throw new ConfigError(`invalid environment variable SHOPMESH_DB_PREFIX: at most ${MAX_DB_PREFIX} characters`);
+  }
+  if (cfg.SHOPMESH_RESTART_MAX_DELAY_MS < cfg.SHOPMESH_RESTART_DELAY_MS) {
+    throw new ConfigError(
+      `invalid environment variable SHOPMESH_RESTART_MAX_DELAY_MS: must be >= SHOPMESH_RESTART_DELAY_MS (${cfg.SHOPMESH_RESTART_DELAY_MS})`,
+    );
   }
   return cfg;
 }

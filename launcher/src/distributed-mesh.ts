@@ -11,6 +11,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/proto/grpc/
 import { readDistributedConfig } from "./config.js";
 import { ManagedProcess, type OutputSink, type ProcessExit } from "./managed-process.js";
 import { startMeshCertificates } from "./mesh-certificates.js";
+import { RestartSchedule } from "./restart-schedule.js";
 import { databaseUrl, ensureDatabases, type ServiceName, serviceDatabases, serviceNames } from "./service-databases.js";
 
 export type { OutputSink, ProcessExit } from "./managed-process.js";
@@ -43,7 +44,8 @@ export interface DistributedOptions {
   readonly output?: OutputSink;
   /**
    * Called when a process that started ends without being asked to (a crash, an outside kill).
-   * The mesh does not restart it. Default: a report on stderr.
+   * Default: a report on stderr. With SHOPMESH_RESTART on (the default) the mesh then starts it
+   * again after a backoff (SHOPMESH_RESTART_DELAY_MS, doubling up to SHOPMESH_RESTART_MAX_DELAY_MS).
    */
   readonly onUnexpectedExit?: (exit: ProcessExit) => void;
   /** How long a start waits for a process to become ready. Default 60 s. */
@@ -74,12 +76,20 @@ export interface DistributedMesh {
   pid(name: string): number | undefined;
   /** Sends `signal` (default SIGTERM) to a process and resolves when it ended; it stays down until `start`. */
   kill(name: string, signal?: NodeJS.Signals): Promise<ProcessExit | undefined>;
-  /** Starts a process that ended, with its environment and port; resolves once it is ready. */
+  /**
+   * Starts a process that ended, with its environment and port; resolves once it is ready (at once
+   * when it runs and is not starting). A restart waiting for its delay is dropped.
+   */
   start(name: string): Promise<void>;
   /** `stop(name)` stops one process (SIGTERM, then SIGKILL after the grace); `stop()` stops all of them. */
   stop(name?: string): Promise<void>;
   /** Stops a process and starts it again. */
   restart(name: string): Promise<void>;
+  /**
+   * How many times the mesh started a process again after it ended on its own (failed attempts
+   * included); `restart`, `kill` and `start` do not count.
+   */
+  restarts(name: string): number;
   /**
    * Starts one more process of `service` on the same database and brokers (same consumer group)
    * on a free port, named "<service>-<n>". The edge keeps calling the first process.
@@ -93,7 +103,10 @@ interface Entry {
   readonly ready: () => Promise<boolean>;
   readonly address: string;
   readonly adminUrl: string;
+  readonly restarts: RestartSchedule;
   exited?: Promise<ProcessExit>;
+  /** The start under way: resolves once the process is ready. */
+  startup?: Promise<void>;
 }
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -123,7 +136,8 @@ export async function startDistributed(
   const databases = serviceDatabases(cfg.SHOPMESH_DB_PREFIX);
   await ensureDatabases(cfg.POSTGRES_URL, Object.values(databases));
   // The CA and every workload's certificate, made on first start and renewed while the mesh runs.
-  const certificates = await startMeshCertificates(cfg, cfg.SHOPMESH_DATA_DIR, createLogger({ name: "launcher", level: cfg.LOG_LEVEL }));
+  const logger = createLogger({ name: "launcher", level: cfg.LOG_LEVEL });
+  const certificates = await startMeshCertificates(cfg, cfg.SHOPMESH_DATA_DIR, logger);
   const tlsDir = certificates?.dir;
   // The launcher's readiness probes speak as the operator's tool.
   const probeTls = tlsDir === undefined ? undefined : createMeshTls({ dir: tlsDir, workload: "operator-cli" });
@@ -165,6 +179,18 @@ export async function startDistributed(
   const onUnexpectedExit = (exit: ProcessExit) => {
     if (stopping || starting.has(exit.name)) return;
     (opts.onUnexpectedExit ?? reportExit)(exit);
+    if (!cfg.SHOPMESH_RESTART) return;
+    const e = entry(exit.name);
+    const delayMs = e.restarts.exited();
+    logger.warn(
+      { process: exit.name, exit: exitReason(exit), restart: e.restarts.restarts + 1, delayMs },
+      `${exit.name} ${exitReason(exit)}: restarting it in ${delayMs} ms`,
+    );
+  };
+  const restartPolicy = {
+    initialDelayMs: cfg.SHOPMESH_RESTART_DELAY_MS,
+    maxDelayMs: cfg.SHOPMESH_RESTART_MAX_DELAY_MS,
+    resetAfterMs: cfg.SHOPMESH_RESTART_RESET_MS,
   };
 
   const add = (
@@ -176,7 +202,13 @@ export async function startDistributed(
     ready: () => Promise<boolean>,
   ) => {
     const proc = new ManagedProcess({ name, script, env: { ...childEnv, METRICS_PORT: String(adminPort) }, output, onUnexpectedExit });
-    entries.set(name, { proc, ready, address, adminUrl: `http://127.0.0.1:${adminPort}` });
+    const restarts = new RestartSchedule(restartPolicy, {
+      start: () => restartOne(name),
+      onRestarted: (n) => logger.info({ process: name, restart: n }, `${name} is ready again (restart ${n})`),
+      onFailed: (err, delayMs, n) =>
+        logger.error({ process: name, restart: n, delayMs, err }, `${name} failed to restart: restarting it in ${delayMs} ms`),
+    });
+    entries.set(name, { proc, ready, address, adminUrl: `http://127.0.0.1:${adminPort}`, restarts });
   };
   serviceNames.forEach((s, i) => {
     add(s, serviceScript(s), serviceEnv(s, portOf[s]), services[s], adminPorts[i] as number, () => serving(services[s], s, probeTls));
@@ -202,14 +234,37 @@ export async function startDistributed(
       starting.delete(e.proc.name);
     }
   };
+  /** Spawns the process unless it runs, and resolves once it is ready; a start under way is joined. */
+  const launch = (e: Entry): Promise<void> => {
+    if (e.startup) return e.startup;
+    if (e.proc.running) return Promise.resolve();
+    spawn(e);
+    const startup = awaitReady(e).finally(() => {
+      e.startup = undefined;
+    });
+    e.startup = startup;
+    return startup;
+  };
   const startOne = async (name: string) => {
     const e = entry(name);
-    if (e.proc.running) return;
-    spawn(e);
-    await awaitReady(e);
+    e.restarts.cancel();
+    await launch(e);
+    e.restarts.up();
+  };
+  /** A restart after an exit of its own; one that does not get ready is stopped, for the next to start afresh. */
+  const restartOne = async (name: string) => {
+    const e = entry(name);
+    try {
+      await launch(e);
+    } catch (err) {
+      await e.proc.stop(stopGraceMs);
+      throw err;
+    }
   };
   const stopOne = async (name: string) => {
-    await entry(name).proc.stop(stopGraceMs);
+    const e = entry(name);
+    e.restarts.cancel();
+    await e.proc.stop(stopGraceMs);
   };
 
   const killAll = () => {
@@ -219,6 +274,7 @@ export async function startDistributed(
 
   const stopAll = async () => {
     stopping = true;
+    for (const e of entries.values()) e.restarts.cancel();
     try {
       // The edge first, so that nothing new comes in, then the services together.
       await entry("edge").proc.stop(stopGraceMs);
@@ -235,6 +291,7 @@ export async function startDistributed(
     for (const e of entries.values()) spawn(e);
     await Promise.all(serviceNames.map((s) => awaitReady(entry(s))));
     await awaitReady(entry("edge"));
+    for (const e of entries.values()) e.restarts.up();
   } catch (err) {
     await stopAll().catch(() => undefined);
     throw err;
@@ -252,7 +309,11 @@ export async function startDistributed(
     },
     pid: (name) => entry(name).proc.pid,
     adminUrl: (name) => entry(name).adminUrl,
-    kill: (name, signal = "SIGTERM") => entry(name).proc.kill(signal),
+    kill(name, signal = "SIGTERM") {
+      const e = entry(name);
+      e.restarts.cancel();
+      return e.proc.kill(signal);
+    },
     start: startOne,
     async stop(name) {
       if (name !== undefined) return stopOne(name);
@@ -263,6 +324,7 @@ export async function startDistributed(
       await stopOne(name);
       await startOne(name);
     },
+    restarts: (name) => entry(name).restarts.restarts,
     async startReplica(service) {
       let n = 2;
       while (entries.has(`${service}-${n}`)) n++;
@@ -280,9 +342,13 @@ export async function startDistributed(
 
 /** One line about how a process ended, with its last lines. */
 export function describeExit(exit: ProcessExit): string {
-  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
   const tail = exit.tail.length > 0 ? `; its last lines:\n${exit.tail.map((l) => `  ${l}`).join("\n")}` : "";
-  return `${exit.name} ${how}${tail}`;
+  return `${exit.name} ${exitReason(exit)}${tail}`;
+}
+
+/** "was killed by SIGKILL", "exited with code 1". */
+function exitReason(exit: ProcessExit): string {
+  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
 }
 
 function reportExit(exit: ProcessExit): void {

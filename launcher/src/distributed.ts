@@ -8,14 +8,14 @@ runMain(async () => {
   const cfg = readDistributedConfig();
   const logger = createLogger({ name: "launcher", level: cfg.LOG_LEVEL });
   let mesh: DistributedMesh | undefined;
-  // A process that dies on its own takes the others down: the launcher exits non-zero and
-  // whoever runs it decides about a restart.
+  // The mesh starts a process that dies on its own again (SHOPMESH_RESTART). Without restarts it
+  // takes the others down: the launcher exits non-zero and whoever runs it decides about a restart.
   const onUnexpectedExit = (exit: ProcessExit) => {
     process.stderr.write(`\n[launcher] ${describeExit(exit)}\n[launcher] stopping every process\n`);
     process.exitCode = 1;
     mesh?.stop().catch((err: unknown) => logger.error({ err }, "stop failed"));
   };
-  const m = await startDistributed(process.env, { onUnexpectedExit });
+  const m = await startDistributed(process.env, cfg.SHOPMESH_RESTART ? {} : { onUnexpectedExit });
   mesh = m;
   stopOnSignals(() => m.stop(), logger);
   const processes = [...serviceNames.map((s) => `${s} ${m.services[s]} (pid ${m.pid(s)})`), `edge :${m.edgePort} (pid ${m.pid("edge")})`];
