@@ -5,7 +5,7 @@ import { createInterface } from "node:readline";
 import { type Consumer, Kafka, type KafkaMessage, logLevel, Partitioners } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createLogger } from "../logger.js";
-import { describeWithKafka, type KafkaTestBroker, useKafkaBroker } from "../testing/kafka-broker.js";
+import { describeWithKafka, type KafkaTestBroker, useKafkaBroker } from "../testing/index.js";
 import { type Envelope, uuidv7 } from "./envelope.js";
 import { deadLetterVia, type EventHandler } from "./event-bus.js";
 import { createInProcessBus } from "./in-process-bus.js";

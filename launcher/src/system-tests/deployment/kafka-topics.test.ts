@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { eventTopic } from "@shopmesh/platform";
+import { describeNeeding } from "@shopmesh/platform/testing";
 import { describe, expect, it } from "vitest";
-import { describeWithHelm, renderChart } from "./helm.js";
+import { helmMissing, renderChart } from "./helm.js";
 import { readYaml } from "./processes.js";
 
 const root = new URL("../../../../", import.meta.url);
@@ -58,7 +59,7 @@ describe("deploy/kafka/create-topics.sh", () => {
     expect(services["kafka-acls"]?.environment?.KAFKA_BOOTSTRAP).toBe(topics?.environment?.KAFKA_BOOTSTRAP);
   });
 
-  describeWithHelm("in the Helm chart", () => {
+  describeNeeding("in the Helm chart", helmMissing(), () => {
     it("is what the chart's topic Job runs before an install or upgrade, on the brokers the services use", async () => {
       const objects = await renderChart(["--set", "kafka.brokers=k1:9092\\,k2:9092"]);
       const jobs = objects.filter((o) => o.kind === "Job" && o.spec.template.spec.containers[0].command[2] === script);

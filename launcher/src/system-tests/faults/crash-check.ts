@@ -8,8 +8,7 @@ import { type Order, OrderService, OrderStatus } from "@shopmesh/proto/shop/orde
 import { type Payment, PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import { allPages, type ReconcileTargets, reconcile } from "../../tools/reconcile.js";
 import { RestError, type Shopper } from "../../shopper.js";
-import { expect } from "vitest";
-import { createTestClient, testMeshTls } from "@shopmesh/platform/testing";
+import { createTestClient, testMeshTls } from "@shopmesh/platform/testing/mesh-tls";
 
 export const DECLINED_CARD = "4000 0000 0000 0002";
 
@@ -97,14 +96,12 @@ export interface SettledBooks {
   readonly summary: readonly string[];
 }
 
-/** Every order final, every checkout answered 201 among them, none charged twice or wrongly, the books balanced. */
-export function expectBooksBalanced(books: SettledBooks): void {
-  expect(books.open).toEqual([]);
-  expect(books.missing).toEqual([]);
-  expect(books.chargedTwice).toEqual([]);
-  expect(books.wronglyCharged).toEqual([]);
-  expect(books.discrepancies).toEqual([]);
-}
+/**
+ * What {@link SettledBooks} hold after a crash test that passes: every order final, every checkout
+ * answered 201 among them, none charged twice or wrongly, the books balanced
+ * (`expect(books).toMatchObject(balancedBooks)`).
+ */
+export const balancedBooks = { open: [], missing: [], chargedTwice: [], wronglyCharged: [], discrepancies: [] } as const;
 
 /**
  * Waits (boundedly) for every order of `userIds` to end paid or cancelled, then reads the

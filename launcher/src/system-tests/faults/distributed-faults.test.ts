@@ -11,7 +11,7 @@ import { type Admin, Kafka, type KafkaMessage, logLevel } from "kafkajs";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { serviceNames } from "../../distributed-mesh.js";
 import { type OrderJson, rest, type Shopper } from "../../shopper.js";
-import { describeDistributed } from "../distributed-fixture.js";
+import { describeDistributed } from "../distributed-fixture.test-support.js";
 import { createTestClient } from "@shopmesh/platform/testing";
 
 /**

@@ -7,7 +7,7 @@ import { PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/p
 import { expect, it } from "vitest";
 import { serviceNames } from "../../distributed-mesh.js";
 import { rest } from "../../shopper.js";
-import { describeDistributed } from "../distributed-fixture.js";
+import { describeDistributed } from "../distributed-fixture.test-support.js";
 import { createTestClient } from "@shopmesh/platform/testing";
 
 /**

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { describeDistributed } from "../distributed-fixture.js";
+import { describeDistributed } from "../distributed-fixture.test-support.js";
 import { type MatrixTarget, matrixServices, matrixTokens, runAuthorizationMatrix } from "./authorization-matrix.js";
 
 /**
