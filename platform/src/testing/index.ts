@@ -19,6 +19,7 @@ export {
   startKafkaTestBroker,
 } from "./kafka-broker.js";
 export { type MetricSample, metricValue, parseMetrics } from "./metrics-text.js";
+export { type PollOptions, pollUntil, waitUntil } from "./poll.js";
 export { promtool, promtoolMissing } from "./promtool.js";
 export { catalogHandlers } from "./catalog-handlers.js";
 export { type CapturedSpan, captureSpans, type OtlpSpanReceiver, receiveOtlpSpans, type SpanCapture, SpanKind } from "./span-capture.js";

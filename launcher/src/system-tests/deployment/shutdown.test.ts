@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { ConnectError } from "@connectrpc/connect";
 import { closeClient, createClient } from "@shopmesh/platform";
-import { describeWithKafka, postgresTestUrl, testMeshTls, testTlsEnv, useKafkaBroker } from "@shopmesh/platform/testing";
+import { describeWithKafka, pollUntil, postgresTestUrl, testMeshTls, testTlsEnv, useKafkaBroker } from "@shopmesh/platform/testing";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -69,11 +69,12 @@ describeWithKafka("a service process stopped as Kubernetes stops a pod", () => {
 
       const health = createClient(Health, address, { defaultTimeoutMs: 60_000, maxAttempts: 1, ...meshClient });
       try {
-        const deadline = Date.now() + 30_000;
-        while ((await check(address)) !== Status.SERVING) {
-          expect(Date.now() < deadline && child.exitCode === null, `catalog not SERVING; its output:\n${output}`).toBe(true);
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        const started = child;
+        const serving = await pollUntil(async () => started.exitCode !== null || (await check(address)) === Status.SERVING, {
+          timeoutMs: 30_000,
+          intervalMs: 100,
+        });
+        expect(serving && started.exitCode === null, `catalog not SERVING; its output:\n${output}`).toBe(true);
         const watch = health.watch({ service: "" })[Symbol.asyncIterator]();
         expect((await watch.next()).value?.status).toBe(Status.SERVING);
 

@@ -9,18 +9,11 @@ import { type Payment, PaymentService, PaymentStatus } from "@shopmesh/proto/sho
 import { allPages, type ReconcileTargets, reconcile } from "../../tools/reconcile.js";
 import { RestError, type Shopper } from "../../shopper.js";
 import { createTestClient, testMeshTls } from "@shopmesh/platform/testing/mesh-tls";
+import { pollUntil } from "@shopmesh/platform/testing/poll";
 
 export const DECLINED_CARD = "4000 0000 0000 0002";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Calls `done` every half second until it says yes or `timeoutMs` passed. */
-export async function pollUntil(done: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  for (let i = 0, n = Math.ceil(timeoutMs / 500); i < n; i++) {
-    if (await done()) return;
-    await sleep(500);
-  }
-}
 
 export interface LoadResult {
   /** Order ids of the checkouts answered 201. */
@@ -124,10 +117,13 @@ export async function settleAndCheck(
   };
   let orders: Order[] = [];
   const open = () => orders.filter((o) => !isFinal(o)).map((o) => `${o.id} ${OrderStatus[o.status]}`);
-  await pollUntil(async () => {
-    orders = await readOrders().catch(() => orders);
-    return orders.length > 0 && open().length === 0;
-  }, finalWithinMs);
+  await pollUntil(
+    async () => {
+      orders = await readOrders().catch(() => orders);
+      return orders.length > 0 && open().length === 0;
+    },
+    { timeoutMs: finalWithinMs, intervalMs: 500 },
+  );
   const ids = new Set(orders.map((o) => o.id));
 
   const paymentsClient = createTestClient(PaymentService, targets.payment, { defaultTimeoutMs: 10_000 });
@@ -148,11 +144,14 @@ export async function settleAndCheck(
     .map((o) => `${o.id} ${OrderStatus[o.status]}`);
 
   let discrepancies: string[] = [];
-  await pollUntil(async () => {
-    const report = await reconcile(targets, { stuckAfterMs: 600_000, settleMs: 0, tls: testMeshTls("reconcile") });
-    discrepancies = report.discrepancies.map((d) => `${d.kind}: ${d.subject}: ${d.detail}`);
-    return discrepancies.length === 0;
-  }, balancedWithinMs);
+  await pollUntil(
+    async () => {
+      const report = await reconcile(targets, { stuckAfterMs: 600_000, settleMs: 0, tls: testMeshTls("reconcile") });
+      discrepancies = report.discrepancies.map((d) => `${d.kind}: ${d.subject}: ${d.detail}`);
+      return discrepancies.length === 0;
+    },
+    { timeoutMs: balancedWithinMs, intervalMs: 500 },
+  );
 
   const count = <T>(items: readonly T[], key: (x: T) => string) => {
     const out: Record<string, number> = {};

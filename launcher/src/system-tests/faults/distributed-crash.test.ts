@@ -3,7 +3,7 @@ import { OrderService, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_p
 import { expect, it } from "vitest";
 import { balancedBooks, checkoutLoad, type LoadResult, settleAndCheck, sleep } from "./crash-check.js";
 import { describeDistributed } from "../distributed-fixture.test-support.js";
-import { createTestClient } from "@shopmesh/platform/testing";
+import { createTestClient, pollUntil } from "@shopmesh/platform/testing";
 
 /**
  * Distributed mode with the saga's services killed (SIGKILL) under a checkout load and started
@@ -54,7 +54,7 @@ describeDistributed("distributed mode with services killed under load", (t) => {
   /** Waits (boundedly) for an order at the victim's step, kills the victim with SIGKILL, and starts it again. */
   async function killAtStep(victim: Victim, round: number): Promise<Kill> {
     const { delayMs, downMs } = ROUNDS[round] ?? ROUNDS[0];
-    for (let i = 0; i < 300 && (await countAt(STEP[victim])) <= 0; i++) await sleep(50);
+    await pollUntil(async () => (await countAt(STEP[victim])) > 0, { timeoutMs: 15_000, intervalMs: 50 });
     await sleep(delayMs);
     const atStep = await countAt(STEP[victim]);
     const exit = await t.mesh.kill(victim, "SIGKILL");

@@ -1,3 +1,4 @@
+import { pollUntil } from "@shopmesh/platform/testing/poll";
 import { type CapturedSpan, type SpanCapture, SpanKind } from "@shopmesh/platform/testing/span-capture";
 
 /** The consumptions of a paid checkout's events, as "<service> <event type>". */
@@ -24,21 +25,23 @@ function checkoutRoot(spans: readonly CapturedSpan[]): CapturedSpan | undefined 
  * span (spans of different processes arrive in batches of their own). Resolves to that trace.
  */
 export async function paidCheckoutTrace(capture: SpanCapture, timeoutMs: number): Promise<CapturedSpan[]> {
-  const deadline = Date.now() + timeoutMs;
   let trace: CapturedSpan[] = [];
-  for (;;) {
-    const spans = capture.spans();
-    const root = checkoutRoot(spans);
-    trace = root ? spans.filter((s) => s.traceId === root.traceId) : [];
-    const ids = new Set(trace.map((s) => s.spanId));
-    const seen = new Set(trace.filter((s) => s.kind === SpanKind.CONSUMER).map(consumed));
-    const complete =
-      root !== undefined &&
-      paidCheckoutConsumers.every((c) => seen.has(c)) &&
-      trace.every((s) => s === root || ids.has(s.parentSpanId ?? ""));
-    if (complete || Date.now() > deadline) return trace;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await pollUntil(
+    () => {
+      const spans = capture.spans();
+      const root = checkoutRoot(spans);
+      trace = root ? spans.filter((s) => s.traceId === root.traceId) : [];
+      const ids = new Set(trace.map((s) => s.spanId));
+      const seen = new Set(trace.filter((s) => s.kind === SpanKind.CONSUMER).map(consumed));
+      return (
+        root !== undefined &&
+        paidCheckoutConsumers.every((c) => seen.has(c)) &&
+        trace.every((s) => s === root || ids.has(s.parentSpanId ?? ""))
+      );
+    },
+    { timeoutMs, intervalMs: 50 },
+  );
+  return trace;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type AdminServer, createAdminServer, createLogger } from "@shopmesh/platform";
-import { describeWithPromtool, parseMetrics, promtool } from "@shopmesh/platform/testing";
+import { describeWithPromtool, parseMetrics, pollUntil, promtool } from "@shopmesh/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { type EmbeddedMesh, startEmbedded } from "../../embedded-mesh.js";
@@ -58,7 +58,7 @@ beforeAll(async () => {
   await shopper.addItem(products.body.items[0]!.id, 1);
   const placed = await shopper.checkout();
   expect((await shopper.waitFinal(placed.order_id)).status).toBe("paid");
-  for (let i = 0; i < 250 && (await shopper.notifications()).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  await pollUntil(async () => (await shopper.notifications()).length >= 2, { timeoutMs: 5_000, intervalMs: 20 });
   const res = await fetch(`${admin.url}/metrics`);
   exported = new Set(parseMetrics(await res.text()).map((s) => s.name));
 });

@@ -1,4 +1,4 @@
-import { describeWithPromtool, metricValue, parseMetrics, promtool, receiveOtlpSpans } from "@shopmesh/platform/testing";
+import { describeWithPromtool, metricValue, parseMetrics, promtool, receiveOtlpSpans, waitUntil } from "@shopmesh/platform/testing";
 import { afterAll, expect, it } from "vitest";
 import { describeDistributed } from "../distributed-fixture.test-support.js";
 import { paidCheckoutTrace, paidCheckoutTraceProblems } from "./checkout-trace.js";
@@ -39,12 +39,15 @@ describeDistributed("telemetry in distributed mode", (fx) => {
   /** Waits until the sum of `name`{`labels`} on `process`'s /metrics exceeds its value in `before`; resolves to that scrape. */
   async function grown(process: string, before: string, name: string, labels: Record<string, string>): Promise<string> {
     const base = metricValue(parseMetrics(before), name, labels);
-    for (let i = 0; i < 300; i++) {
-      const text = await scrape(process);
-      if (metricValue(parseMetrics(text), name, labels) > base) return text;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`${name} ${JSON.stringify(labels)} did not grow on ${process}`);
+    let text = "";
+    await waitUntil(
+      async () => {
+        text = await scrape(process);
+        return metricValue(parseMetrics(text), name, labels) > base;
+      },
+      { timeoutMs: 15_000, intervalMs: 50, what: `${name} ${JSON.stringify(labels)} to grow on ${process}` },
+    );
+    return text;
   }
 
   it("follows a checkout across the processes and Kafka as one trace, consumers parented to the producing spans", async () => {

@@ -1,4 +1,5 @@
 import { createLogger } from "@shopmesh/platform";
+import { pollUntil } from "@shopmesh/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedMesh, startEmbedded } from "../../embedded-mesh.js";
 import { rest, Shopper } from "../../shopper.js";
@@ -52,7 +53,7 @@ beforeAll(async () => {
   declinedOrderId = (await shopper.checkout({ cardNumber: DECLINED_CARD })).order_id;
   expect((await shopper.waitFinal(declinedOrderId)).status).toBe("cancelled");
   // The welcome, order-paid and order-cancelled emails: the last consumers are done.
-  for (let i = 0; i < 250 && (await shopper.notifications()).length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+  await pollUntil(async () => (await shopper.notifications()).length >= 3, { timeoutMs: 5_000, intervalMs: 20 });
 });
 
 afterAll(async () => {

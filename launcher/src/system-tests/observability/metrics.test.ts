@@ -1,5 +1,5 @@
 import { type AdminServer, createAdminServer, createLogger } from "@shopmesh/platform";
-import { describeWithPromtool, type MetricSample, metricValue, parseMetrics, promtool } from "@shopmesh/platform/testing";
+import { describeWithPromtool, type MetricSample, metricValue, parseMetrics, pollUntil, promtool } from "@shopmesh/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedMesh, startEmbedded } from "../../embedded-mesh.js";
 import { Shopper } from "../../shopper.js";
@@ -50,12 +50,15 @@ function delta(before: MetricSample[], after: MetricSample[]) {
 
 /** Waits until the consumers downstream of the final status (notification) have counted their event. */
 async function settled(before: MetricSample[], type: string): Promise<MetricSample[]> {
-  let after = await scrape();
   const labels = { service: "notification", type, outcome: "handled" };
-  for (let i = 0; i < 100 && delta(before, after)("shopmesh_events_consumed_total", labels) < 1; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    after = await scrape();
-  }
+  let after: MetricSample[] = [];
+  await pollUntil(
+    async () => {
+      after = await scrape();
+      return delta(before, after)("shopmesh_events_consumed_total", labels) >= 1;
+    },
+    { timeoutMs: 2_000, intervalMs: 20 },
+  );
   return after;
 }
 

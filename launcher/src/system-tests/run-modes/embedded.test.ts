@@ -10,7 +10,7 @@ import { closeClient } from "@shopmesh/platform";
 import { CatalogService, GetProductRequestSchema, GetProductResponseSchema } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedMesh, startEmbedded } from "../../embedded-mesh.js";
-import { createTestClient } from "@shopmesh/platform/testing";
+import { createTestClient, pollUntil, waitUntil } from "@shopmesh/platform/testing";
 
 /**
  * The whole embedded mesh (real catalog on PostgreSQL, real edge), checked through its public
@@ -21,14 +21,6 @@ const env = (overrides: Record<string, string>) => ({ ...process.env, EDGE_PORT:
 
 const first = demoCatalog[0];
 if (!first) throw new Error("empty demo catalog");
-
-async function until(check: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Every product over REST, following next_page_token. */
 async function listAll(url: string): Promise<Array<{ id: string; stock: number }>> {
@@ -179,13 +171,16 @@ describe("embedded mesh", () => {
     expect(((await removed.json()) as { items: unknown[] }).items).toEqual([]);
 
     let kinds: string[] = [];
-    for (let i = 0; i < 100 && kinds.length === 0; i++) {
-      const res = await fetch(`${mesh.url}/api/notifications`, { headers: auth });
-      kinds = ((await res.json()) as { items: Array<{ kind: string; user_id: string }> }).items
-        .filter((n) => n.user_id === user.id)
-        .map((n) => n.kind);
-      if (kinds.length === 0) await new Promise((r) => setTimeout(r, 50));
-    }
+    await pollUntil(
+      async () => {
+        const res = await fetch(`${mesh.url}/api/notifications`, { headers: auth });
+        kinds = ((await res.json()) as { items: Array<{ kind: string; user_id: string }> }).items
+          .filter((n) => n.user_id === user.id)
+          .map((n) => n.kind);
+        return kinds.length > 0;
+      },
+      { timeoutMs: 5_000, intervalMs: 50 },
+    );
     expect(kinds).toEqual(["welcome"]);
   });
 
@@ -235,7 +230,7 @@ describe("embedded mesh", () => {
       () => undefined,
       (err: unknown) => ConnectError.from(err),
     );
-    await until(() => seen.length === 1);
+    await waitUntil(() => seen.length === 1);
     const before = seen[0] as number;
 
     const catalog = createTestClient(CatalogService, mesh.services.catalog);
@@ -245,7 +240,7 @@ describe("embedded mesh", () => {
     } finally {
       closeClient(catalog);
     }
-    await until(() => seen.length === 2);
+    await waitUntil(() => seen.length === 2);
     expect(seen[1]).toBe(before - 2);
 
     await mesh.stop();
