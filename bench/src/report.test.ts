@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, readBenchConfig } from "./bench-config.js";
 import { percentiles } from "./checkout.js";
-import { type Check, verdictOf, vsText, webBundleCheck } from "./report.js";
+import { verdictOf, webBundleCheck } from "./evaluate.js";
+import { vsText } from "./report.js";
+import type { Check } from "./results.js";
 
 describe("percentiles", () => {
   it("takes the nearest rank of every sample", () => {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dropServiceDatabases, formatReport, reconcile, Shopper, serviceNames, startDistributed } from "@shopmesh/launcher";
 import { closeClient, createClient, createLogger, createMeshTls } from "@shopmesh/platform";
-import { startKafkaTestBroker } from "@shopmesh/platform/testing";
+import { startKafkaTestBroker } from "@shopmesh/platform/testing/kafka-broker";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { OrderService, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { readMemory, toMB } from "./proc-status.js";

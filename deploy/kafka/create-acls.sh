@@ -27,7 +27,7 @@ acls_cmd="$(tool "${KAFKA_ACLS_CMD:-}" kafka-acls.sh)"
 configs_cmd="$(tool "${KAFKA_CONFIGS_CMD:-}" kafka-configs.sh)"
 
 # What each service may do: <principal>:<consumer group, or - >:<topics it writes>:<topics it reads>.
-# launcher/src/kafka-access.ts derives the same from the code; a test keeps the two equal.
+# launcher/src/system-tests/deployment/kafka-access.ts derives the same from the code; a test keeps the two equal.
 ACCESS=(
   "auth:-:shop.auth.v1:"
   "catalog:catalog:shop.catalog.v1,shop.order.v1.dlq,shop.payment.v1.dlq:shop.order.v1,shop.payment.v1"

@@ -14,6 +14,7 @@ import {
   ServerReflectionV1,
   ServerReflectionV1Alpha,
 } from "@shopmesh/platform";
+import { waitUntil } from "@shopmesh/platform/testing";
 import type { ServerReflectionRequestSchema } from "@shopmesh/proto/grpc/reflection/v1/reflection_pb.js";
 import type { ServerReflectionRequestSchema as AlphaRequestSchema } from "@shopmesh/proto/grpc/reflection/v1alpha/reflection_pb.js";
 import {
@@ -60,14 +61,6 @@ function failure(p: Promise<unknown>): Promise<ConnectError> {
 
 /** A Connect client of the runtime-built EchoService (untyped: it has no generated code). */
 type EchoClient = Record<"create" | "get" | "mine", (req: object, opts?: object) => Promise<any>>;
-
-async function until(check: () => boolean, ms = 2_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 let catalog: FakeCatalog;
 let echo: FakeEcho;
@@ -327,7 +320,7 @@ describe("REST", () => {
     const p = fetch(`${base}/api/echo/slow`, { signal: ac.signal }).catch((e: unknown) => e);
     setTimeout(() => ac.abort(), 100);
     await p;
-    await until(() => echo.aborted.some((a) => a.startsWith("Get:")));
+    await waitUntil(() => echo.aborted.some((a) => a.startsWith("Get:")));
   });
 
   it("serves REST over cleartext HTTP/2 on the same port", async () => {
@@ -425,7 +418,7 @@ describe("Connect, gRPC-Web and gRPC", () => {
     expect(res.echo.deadlineMs).toBeLessThanOrEqual(300);
     const before = echo.aborted.length;
     await expect(client.create({ name: "slow" }, { timeoutMs: 150 })).rejects.toMatchObject({ code: Code.DeadlineExceeded });
-    await until(() => echo.aborted.slice(before).some((a) => a.startsWith("Create:")));
+    await waitUntil(() => echo.aborted.slice(before).some((a) => a.startsWith("Create:")));
   });
 
   it("answers a gRPC-Web call", async () => {
@@ -470,10 +463,10 @@ describe("Connect, gRPC-Web and gRPC", () => {
       const ended = new Promise<void>((resolve) => call.on("status", () => resolve()));
       call.on("error", () => undefined);
       call.write({ addProductIds: ["p-grinder"] });
-      await until(() => seen.length === 1);
+      await waitUntil(() => seen.length === 1);
       expect(seen).toEqual([3]);
       catalog.adjust("p-grinder", -1);
-      await until(() => seen.length === 2);
+      await waitUntil(() => seen.length === 2);
       expect(seen[1]).toBe(2);
       call.write({ removeProductIds: ["p-grinder"] });
       await new Promise((r) => setTimeout(r, 50));
@@ -567,14 +560,14 @@ describe("Connect, gRPC-Web and gRPC", () => {
         seen.push(m.level?.available ?? -1);
       }
     })().catch((e: unknown) => ConnectError.from(e));
-    await until(() => seen.length === 1);
+    await waitUntil(() => seen.length === 1);
     expect(seen).toEqual([40]);
     catalog.adjust("p-beans", -2);
-    await until(() => seen.length === 2);
+    await waitUntil(() => seen.length === 2);
     expect(seen[1]).toBe(38);
     ac.abort();
     expect(await done).toMatchObject({ code: Code.Canceled });
-    await until(() => catalog.cancelled.includes("StreamStock"));
+    await waitUntil(() => catalog.cancelled.includes("StreamStock"));
   });
 
   it("serves Connect over HTTP/2 as well (bidi WatchStock)", async () => {
@@ -759,7 +752,7 @@ describe("slow clients", () => {
     });
     const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
     socket.write("GET /healthz HTTP/1.1\r\nhost: edge\r\n\r\n");
-    await until(() => received.includes('{"status":"ok"}'));
+    await waitUntil(() => received.includes('{"status":"ok"}'));
     const started = Date.now();
     socket.write("GET /api/prod");
     expect((await closed) - started).toBeLessThan(headersTimeoutMs + 500);
@@ -807,10 +800,10 @@ describe("slow clients", () => {
     const done = (async () => {
       for await (const m of client.streamStock({ productIds: ["p-cup"] }, { signal: ac.signal })) seen.push(m.level?.available ?? -1);
     })().catch((e: unknown) => ConnectError.from(e));
-    await until(() => seen.length === 1);
+    await waitUntil(() => seen.length === 1);
     await new Promise((r) => setTimeout(r, requestTimeoutMs + 200));
     catalog.adjust("p-cup", 1);
-    await until(() => seen.length === 2);
+    await waitUntil(() => seen.length === 2);
     catalog.adjust("p-cup", -1);
     ac.abort();
     expect(await done).toMatchObject({ code: Code.Canceled });
@@ -906,7 +899,7 @@ describe("lifecycle", () => {
     bidi.on("error", () => undefined);
     const bidiStatus = new Promise<grpc.StatusObject>((resolve) => bidi.on("status", resolve));
     bidi.write({ addProductIds: ["p-cup"] });
-    await until(() => seen.length === 1 && bidiSeen.length === 1);
+    await waitUntil(() => seen.length === 1 && bidiSeen.length === 1);
     // An idle keep-alive connection.
     expect((await fetch(`${e.url}/healthz`)).status).toBe(200);
     const started = Date.now();

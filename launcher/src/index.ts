@@ -31,4 +31,4 @@ export {
   type ReconcileReport,
   type ReconcileTargets,
   reconcile,
-} from "./reconcile.js";
+} from "./tools/reconcile.js";

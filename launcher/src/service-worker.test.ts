@@ -87,13 +87,13 @@ describe("a service in a worker thread", () => {
     await expect(bad).rejects.toThrow(/CATALOG_CACHE_SIZE/);
     expect(liveServiceWorkers()).toBe(0);
 
-    // Past the config: its database does not exist.
+    // Past the config: its database does not exist (SQLSTATE 3D000, invalid_catalog_name).
     const missing = startServiceWorker({
       name: "catalog",
       env: { ...catalogEnv(), DATABASE_URL: databaseUrl(POSTGRES_URL, `${prefix}_missing`) },
       hub,
     });
-    await expect(missing).rejects.toThrow(/does not exist/);
+    await expect(missing).rejects.toMatchObject({ code: "3D000" });
     expect(liveServiceWorkers()).toBe(0);
   });
 

@@ -6,11 +6,13 @@ import { SERVICE_WORKER_SCRIPT, takePrestartedWorker } from "./service-worker-pr
 /** What runs in a worker thread: the services, or the edge. */
 export type WorkerName = ServiceName | "edge";
 
-/** An error as it crosses to the main thread (a ConfigError stays one). */
+/** An error as it crosses to the main thread (a ConfigError stays one, and a code stays with it). */
 export interface WireError {
   readonly name: string;
   readonly message: string;
   readonly stack?: string | undefined;
+  /** The error's `code`: a gRPC status, a SQLSTATE, a Node.js error code. */
+  readonly code?: string | number | undefined;
 }
 
 export type FromServiceWorker =
@@ -29,14 +31,21 @@ export type ToServiceWorker =
   | { readonly kind: "stop" };
 
 export function toWireError(err: unknown): WireError {
-  if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack };
-  return { name: "Error", message: String(err) };
+  if (!(err instanceof Error)) return { name: "Error", message: String(err) };
+  const code = (err as { code?: unknown }).code;
+  return {
+    name: err.name,
+    message: err.message,
+    stack: err.stack,
+    ...(typeof code === "string" || typeof code === "number" ? { code } : {}),
+  };
 }
 
 function fromWireError(wire: WireError): Error {
-  const err = wire.name === "ConfigError" ? new ConfigError(wire.message) : new Error(wire.message);
+  const err: Error & { code?: string | number } = wire.name === "ConfigError" ? new ConfigError(wire.message) : new Error(wire.message);
   err.name = wire.name;
   if (wire.stack !== undefined) err.stack = wire.stack;
+  if (wire.code !== undefined) err.code = wire.code;
   return err;
 }
 

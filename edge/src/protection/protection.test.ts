@@ -4,6 +4,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { closeClient, createClient as createGrpcClient, createLogger } from "@shopmesh/platform";
+import { waitUntil } from "@shopmesh/platform/testing";
 import { RetryInfoSchema } from "@shopmesh/proto/google/rpc/error_details_pb.js";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
@@ -35,14 +36,6 @@ function failure(p: Promise<unknown>): Promise<ConnectError> {
     },
     (e: unknown) => ConnectError.from(e),
   );
-}
-
-async function until(check: () => boolean, ms = 2_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const login = (base: string, headers: Record<string, string> = {}) =>
@@ -265,15 +258,15 @@ describe("streams, headers and sizes", () => {
     };
     const a = open("alice");
     const b = open("alice");
-    await until(() => a.seen.length === 1 && b.seen.length === 1);
+    await waitUntil(() => a.seen.length === 1 && b.seen.length === 1);
     const c = open("alice");
     expect(await c.done).toMatchObject({ code: Code.ResourceExhausted });
     const other = open("bob");
-    await until(() => other.seen.length === 1);
+    await waitUntil(() => other.seen.length === 1);
     a.ac.abort();
     await a.done;
     const d = open("alice");
-    await until(() => d.seen.length === 1);
+    await waitUntil(() => d.seen.length === 1);
     for (const s of [b, other, d]) s.ac.abort();
     await Promise.all([b.done, other.done, d.done]);
   });

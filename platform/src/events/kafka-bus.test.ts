@@ -5,7 +5,7 @@ import { createInterface } from "node:readline";
 import { type Consumer, Kafka, type KafkaMessage, logLevel, Partitioners } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createLogger } from "../logger.js";
-import { describeWithKafka, type KafkaTestBroker, useKafkaBroker } from "../testing/kafka-broker.js";
+import { describeWithKafka, type KafkaTestBroker, useKafkaBroker, waitUntil } from "../testing/index.js";
 import { type Envelope, uuidv7 } from "./envelope.js";
 import { deadLetterVia, type EventHandler } from "./event-bus.js";
 import { createInProcessBus } from "./in-process-bus.js";
@@ -35,14 +35,6 @@ function event(type: string, key: string, text: string, extra: Partial<Envelope>
 
 const text = (e: Envelope) => new TextDecoder().decode(e.payload);
 const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString();
-
-async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -100,7 +92,7 @@ function useKafka(broker: KafkaTestBroker, poolSize: number) {
         },
         /** The messages of a pool topic (in partition order), once `count` are there. */
         async read(topic: string, count: number): Promise<KafkaMessage[]> {
-          await waitUntil(() => (seen.get(topic)?.length ?? 0) >= count, 15_000, `${count} message(s) on ${topic}`);
+          await waitUntil(() => (seen.get(topic)?.length ?? 0) >= count, { timeoutMs: 15_000, what: `${count} message(s) on ${topic}` });
           return seen.get(topic)!;
         },
         async produceRaw(topic: string, messages: Array<{ key?: string; value: string; headers?: Record<string, string> }>): Promise<void> {
@@ -239,7 +231,7 @@ describe.concurrent("Kafka bus", () => {
         if (batch === 2) events.push(event(other.type("C"), "k1", "other"));
         await bus.publish(events);
       }
-      await waitUntil(() => r.got.length === 61, 15_000, "61 events");
+      await waitUntil(() => r.got.length === 61, { timeoutMs: 15_000, what: "61 events" });
       const byKey = new Map<string, string[]>();
       for (const e of r.got) {
         if (e.type !== other.type("C")) byKey.set(e.key, [...(byKey.get(e.key) ?? []), text(e)]);
@@ -265,7 +257,7 @@ describe.concurrent("Kafka bus", () => {
       await sleep(200);
       expect(await k.committed(group, d.topic)).toBe(0);
       release();
-      await waitUntil(async () => (await k.committed(group, d.topic)) === 1, 5_000, "the commit");
+      await waitUntil(async () => (await k.committed(group, d.topic)) === 1, { timeoutMs: 5_000, what: "the commit" });
       await first.close();
 
       const second = k.bus();
@@ -297,7 +289,7 @@ describe.concurrent("Kafka bus", () => {
       const second = k.bus();
       const r2 = recorder();
       second.subscribe(group, [d.type("E")], r2.handler);
-      await waitUntil(() => r2.got.length === 1, 15_000, "the redelivery");
+      await waitUntil(() => r2.got.length === 1, { timeoutMs: 15_000, what: "the redelivery" });
       expect(r2.texts()).toEqual(["pending"]);
     });
 
@@ -331,9 +323,12 @@ describe.concurrent("Kafka bus", () => {
       const second = k.bus({ sessionTimeoutMs: 4_000 });
       const r = recorder();
       second.subscribe(group, [d.type("E")], r.handler);
-      await waitUntil(() => r.got.length === 1, 25_000, "the redelivery");
+      await waitUntil(() => r.got.length === 1, { timeoutMs: 25_000, what: "the redelivery" });
       expect(r.got[0]!.id).toBe(sent.id);
-      await waitUntil(async () => (await k.committed(group, d.topic)) === 1, 5_000, "the commit after the handler resolved");
+      await waitUntil(async () => (await k.committed(group, d.topic)) === 1, {
+        timeoutMs: 5_000,
+        what: "the commit after the handler resolved",
+      });
     });
 
     test("a failing handler is retried: the event is delivered again, then the next one", async ({ onTestFinished }) => {
@@ -348,7 +343,7 @@ describe.concurrent("Kafka bus", () => {
       await bus.publish([event(d.type("E"), "k", "flaky"), event(d.type("E"), "k", "next")]);
       await waitUntil(() => r.texts().includes("next"));
       expect(r.texts()).toEqual(["flaky", "flaky", "flaky", "next"]);
-      await waitUntil(async () => (await k.committed(group, d.topic)) === 2, 5_000, "the commits");
+      await waitUntil(async () => (await k.committed(group, d.topic)) === 2, { timeoutMs: 5_000, what: "the commits" });
     });
 
     test("a handler failing maxAttempts times sends the message to <topic>.dlq and the consumer moves on", async ({ onTestFinished }) => {
@@ -375,7 +370,7 @@ describe.concurrent("Kafka bus", () => {
       expect(header(dead!, "dlq_group")).toBe(group);
       expect(header(dead!, "dlq_attempts")).toBe("3");
       expect(header(dead!, "dlq_topic")).toBe(d.topic);
-      await waitUntil(async () => (await k.committed(group, d.topic)) === 2, 5_000, "the commits");
+      await waitUntil(async () => (await k.committed(group, d.topic)) === 2, { timeoutMs: 5_000, what: "the commits" });
     });
 
     test("transient failures are retried beyond maxAttempts, not dead-lettered", async ({ onTestFinished }) => {
@@ -390,7 +385,7 @@ describe.concurrent("Kafka bus", () => {
       bus.subscribe(group, [d.type("E")], r.handler);
       await bus.publish([event(d.type("E"), "k", "patience")]);
       await waitUntil(() => r.got.length === 6);
-      await waitUntil(async () => (await k.committed(group, d.topic)) === 1, 5_000, "the commit");
+      await waitUntil(async () => (await k.committed(group, d.topic)) === 1, { timeoutMs: 5_000, what: "the commit" });
     });
 
     test("a message that is no event goes straight to the DLQ", async ({ onTestFinished }) => {
@@ -429,7 +424,7 @@ describe.concurrent("Kafka bus", () => {
         "no key": "message key (the aggregate id) missing",
       });
       expect(dead.every((m) => header(m, "dlq_attempts") === "0" && header(m, "dlq_group") === group)).toBe(true);
-      await waitUntil(async () => (await k.committed(group, d.topic)) === 7, 5_000, "the commits");
+      await waitUntil(async () => (await k.committed(group, d.topic)) === 7, { timeoutMs: 5_000, what: "the commits" });
     });
 
     test("events of types without a handler are skipped and committed", async ({ onTestFinished }) => {
@@ -440,7 +435,7 @@ describe.concurrent("Kafka bus", () => {
       const r = recorder();
       bus.subscribe(group, [d.type("Wanted")], r.handler);
       await bus.publish([event(d.type("Other"), "k", "skip"), event(d.type("Wanted"), "k", "take"), event(d.type("Other"), "k", "skip")]);
-      await waitUntil(async () => (await k.committed(group, d.topic)) === 3, 10_000, "three commits");
+      await waitUntil(async () => (await k.committed(group, d.topic)) === 3, { timeoutMs: 10_000, what: "three commits" });
       expect(r.texts()).toEqual(["take"]);
     });
 
@@ -486,7 +481,7 @@ describe.concurrent("Kafka bus", () => {
 
       bus.subscribe(group, [d3.type("E")], r3.handler);
       await bus.publish([event(d3.type("E"), "k", "three"), event(d1.type("E"), "k", "four")]);
-      await waitUntil(() => r3.got.length === 1 && r1.got.length === 2, 15_000, "deliveries after the restart");
+      await waitUntil(() => r3.got.length === 1 && r1.got.length === 2, { timeoutMs: 15_000, what: "deliveries after the restart" });
       expect(r1.texts()).toEqual(["one", "four"]);
       expect(r2.texts()).toEqual(["two"]);
     });
@@ -560,11 +555,10 @@ describe.concurrent("Kafka bus", () => {
         } finally {
           await broker.up();
         }
-        await waitUntil(
-          () => bus.publish([event(d.type("E"), "k", "after")]).then(succeeded, failed),
-          20_000,
-          "a publish to succeed again",
-        );
+        await waitUntil(() => bus.publish([event(d.type("E"), "k", "after")]).then(succeeded, failed), {
+          timeoutMs: 20_000,
+          what: "a publish to succeed again",
+        });
       });
 
       test.sequential("a consumer follows the broker away and back", async ({ onTestFinished }) => {
@@ -578,12 +572,11 @@ describe.concurrent("Kafka bus", () => {
         await broker.down();
         await sleep(3_000);
         await broker.up();
-        await waitUntil(
-          () => bus.publish([event(d.type("E"), "k", "after")]).then(succeeded, failed),
-          20_000,
-          "a publish to succeed again",
-        );
-        await waitUntil(() => r.texts().includes("after"), 30_000, "the consumer to get events again");
+        await waitUntil(() => bus.publish([event(d.type("E"), "k", "after")]).then(succeeded, failed), {
+          timeoutMs: 20_000,
+          what: "a publish to succeed again",
+        });
+        await waitUntil(() => r.texts().includes("after"), { timeoutMs: 30_000, what: "the consumer to get events again" });
         expect(r.texts()[0]).toBe("before");
       });
 

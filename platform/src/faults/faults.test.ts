@@ -11,7 +11,7 @@ import { serviceRegistration } from "../grpc/service.js";
 import { createLogger } from "../logger.js";
 import { createServiceHost } from "../service-host.js";
 import { catalogHandlers } from "../testing/catalog-handlers.js";
-import { databaseBackend, useTestDatabase } from "../testing/database-backends.js";
+import { databaseBackend, useTestDatabase } from "../testing/index.js";
 import { eventsConsumed } from "../telemetry/metrics.js";
 import { parseFault } from "./faults.js";
 

@@ -8,7 +8,7 @@ import { serviceRegistration } from "../grpc/service.js";
 import { createLogger } from "../logger.js";
 import { catalogHandlers } from "../testing/catalog-handlers.js";
 import { metricValue, parseMetrics } from "../testing/metrics-text.js";
-import { describeWithPromtool, promtool } from "../testing/promtool.js";
+import { describeWithPromtool, promtool } from "../testing/index.js";
 import { type AdminServer, createAdminServer } from "./admin-server.js";
 import { registerReadiness } from "./readiness.js";
 

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
-import { afterAll, beforeAll, describe } from "vitest";
 import { type Database, openDatabase } from "../db/database.js";
 import { createLogger } from "../logger.js";
 
@@ -36,57 +35,11 @@ export const databaseBackend: DatabaseBackend = {
   },
 };
 
-/**
- * Declares `fn`'s tests in a `describe` named after the backend.
- *
- * ```ts
- * forEachBackend((backend) => {
- *   const t = useTestDatabase(backend);
- *   test("…", async () => { await t.kysely().selectFrom("products")… });
- * });
- * ```
- */
-export function forEachBackend(fn: (backend: DatabaseBackend) => void): void {
-  describe(databaseBackend.name, () => fn(databaseBackend));
-}
-
 /** The URL of the tests' Postgres database. */
 export function postgresTestUrl(): string {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error("DATABASE_URL is not set: run the tests with vitest.config.ts, whose global setup starts a Postgres server");
   return url;
-}
-
-/**
- * Opens a {@link TestDatabase} in `beforeAll` of the enclosing suite and cleans it up in
- * `afterAll`; the returned object reads through to it (use it inside tests and hooks).
- */
-export function useTestDatabase(backend: DatabaseBackend): TestDatabase {
-  let opened: TestDatabase | undefined;
-  beforeAll(async () => {
-    opened = await backend.open();
-  });
-  afterAll(async () => {
-    const t = opened;
-    opened = undefined;
-    await t?.cleanup();
-  });
-  const current = (): TestDatabase => {
-    if (!opened) throw new Error(`the ${backend.name} test database is not open: use it inside tests or hooks`);
-    return opened;
-  };
-  return {
-    get db() {
-      return current().db;
-    },
-    get schema() {
-      return current().schema;
-    },
-    kysely: <DB>() => current().kysely<DB>(),
-    createSchema: () => current().createSchema(),
-    // afterAll cleans up; nothing for the suite to do.
-    cleanup: async () => {},
-  };
 }
 
 function uniqueSchemaName(): string {

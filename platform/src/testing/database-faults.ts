@@ -1,6 +1,5 @@
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { type Kysely, sql } from "kysely";
-import { afterAll, beforeAll } from "vitest";
 import { type Database, openDatabase } from "../db/database.js";
 import { type Code, ConnectError } from "../errors.js";
 import { createLogger } from "../logger.js";
@@ -27,33 +26,6 @@ export interface FaultyDatabase {
 }
 
 /**
- * Opens a {@link FaultyDatabase} in `beforeAll` of the enclosing suite and closes it in
- * `afterAll` (after the suite's own `afterAll` hooks have stopped the service); the returned
- * object reads through to it.
- */
-export function useFaultyDatabase(): FaultyDatabase {
-  let opened: { db: Database; goDown(): Promise<void> } | undefined;
-  beforeAll(async () => {
-    opened = await openFaultyDatabase();
-  });
-  afterAll(async () => {
-    await opened?.goDown();
-    await opened?.db.close();
-    opened = undefined;
-  });
-  const current = () => {
-    if (!opened) throw new Error("the faulty database is not open: use it inside tests or hooks");
-    return opened;
-  };
-  return {
-    get db() {
-      return current().db;
-    },
-    goDown: () => current().goDown(),
-  };
-}
-
-/**
  * Runs `fn` while a session of `db` of its own holds an ACCESS EXCLUSIVE lock on `table`, so that
  * every statement of a {@link FaultyDatabase} on that table fails with lock_not_available; the
  * lock holder's transaction changes nothing and ends when `fn` settles.
@@ -76,7 +48,8 @@ export async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
   }
 }
 
-async function openFaultyDatabase(): Promise<{ db: Database; goDown(): Promise<void> }> {
+/** Opens a {@link FaultyDatabase}; after `goDown`, `db.close()` lets go of it. */
+export async function openFaultyDatabase(): Promise<FaultyDatabase> {
   const target = new URL(postgresTestUrl());
   const sessions = new Set<Session>();
   let down = false;

@@ -3,7 +3,6 @@ import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe } from "vitest";
 
 /** The mock broker script; the same relative path from src/testing and dist/testing. */
 const BROKER_SCRIPT = fileURLToPath(new URL("../../../scripts/kafka-test-broker.py", import.meta.url));
@@ -103,18 +102,13 @@ export interface KafkaTestInfra {
   readonly brokers: readonly string[];
   /** Whether {@link startKafkaTestBroker} works here (Debian's python3 with librdkafka). */
   readonly canStartBroker: boolean;
-  /** Set when neither is there and Kafka suites are skipped: says why. */
-  readonly skipReason: string | undefined;
-  /** Set when neither is there but REQUIRE_INFRA=1: Kafka suites fail. */
-  readonly failReason: string | undefined;
 }
 
 let infra: KafkaTestInfra | undefined;
 
 /**
  * Probes (once per process, synchronously: suites are declared synchronously) for a Kafka
- * broker: a mock of its own can be started, or KAFKA_BROKERS names a shared one. Without
- * either, Kafka suites are skipped, unless REQUIRE_INFRA=1 makes them fail.
+ * broker: a mock of its own can be started, or KAFKA_BROKERS names a shared one.
  */
 export function kafkaTestInfra(): KafkaTestInfra {
   if (infra) return infra;
@@ -122,18 +116,7 @@ export function kafkaTestInfra(): KafkaTestInfra {
     .split(",")
     .map((b) => b.trim())
     .filter(Boolean);
-  const canStartBroker = probeMockBroker();
-  let skipReason: string | undefined;
-  let failReason: string | undefined;
-  if (!canStartBroker && brokers.length === 0) {
-    const why = `KAFKA_BROKERS is not set and ${PYTHON} ${BROKER_SCRIPT} cannot start a mock broker (run scripts/ensure-kafka.sh)`;
-    if (process.env.REQUIRE_INFRA === "1") failReason = `REQUIRE_INFRA=1 but ${why}`;
-    else {
-      skipReason = `${why}; REQUIRE_INFRA=1 turns this into a failure`;
-      console.warn(`[testing] Kafka suites skipped: ${skipReason}`);
-    }
-  }
-  infra = { brokers, canStartBroker, skipReason, failReason };
+  infra = { brokers, canStartBroker: probeMockBroker() };
   return infra;
 }
 
@@ -148,62 +131,28 @@ function probeMockBroker(): boolean {
 }
 
 /**
- * A `describe` for suites that need Kafka: skipped (the reason in its name) when no broker can
- * be had here, failing when REQUIRE_INFRA=1 asks for one. `ownBroker`: the suite takes its
- * broker down and up, so the shared KAFKA_BROKERS does not do.
+ * Why a suite that needs Kafka cannot have a broker here, or undefined when it can: without a
+ * mock broker of its own or KAFKA_BROKERS, or, with `ownBroker` (the suite takes its broker down
+ * and up, so the shared KAFKA_BROKERS does not do), without a mock broker of its own.
  */
-export function describeWithKafka(title: string, fn: () => void, opts: { ownBroker?: boolean } = {}): void {
-  let { skipReason, failReason } = kafkaTestInfra();
-  if (opts.ownBroker && !skipReason && !failReason && !kafkaTestInfra().canStartBroker) {
-    const why = `it needs a broker of its own and ${PYTHON} ${BROKER_SCRIPT} cannot start one (run scripts/ensure-kafka.sh)`;
-    if (process.env.REQUIRE_INFRA === "1") failReason = `REQUIRE_INFRA=1 but ${why}`;
-    else skipReason = why;
-  }
-  describe.skipIf(skipReason !== undefined)(skipReason ? `${title} (skipped: ${skipReason})` : title, () => {
-    if (failReason) {
-      beforeAll(() => {
-        throw new Error(failReason);
-      });
-    }
-    fn();
-  });
+export function kafkaMissing(opts: { ownBroker?: boolean } = {}): string | undefined {
+  const { brokers, canStartBroker } = kafkaTestInfra();
+  if (canStartBroker) return undefined;
+  const cannotStart = `${PYTHON} ${BROKER_SCRIPT} cannot start a mock broker (run scripts/ensure-kafka.sh)`;
+  if (opts.ownBroker) return `it needs a broker of its own and ${cannotStart}`;
+  return brokers.length === 0 ? `KAFKA_BROKERS is not set and ${cannotStart}` : undefined;
 }
 
 /**
- * A broker for the enclosing suite, from `beforeAll` to `afterAll`: a fresh mock of its own
- * when one can be started here (clean topics and groups; `down`/`up` work), else the shared
- * KAFKA_BROKERS (`down`/`up` then throw; name topics and groups uniquely). Read it inside
- * tests and hooks.
+ * A broker for a suite: a fresh mock of its own when one can be started here (clean topics and
+ * groups; `down`/`up` work), else the shared KAFKA_BROKERS (`down`/`up` then throw; name topics
+ * and groups uniquely).
  */
-export function useKafkaBroker(): KafkaTestBroker {
-  let broker: KafkaTestBroker | undefined;
-  beforeAll(async () => {
-    const { canStartBroker, brokers, failReason } = kafkaTestInfra();
-    if (failReason) throw new Error(failReason);
-    if (canStartBroker) broker = await startKafkaTestBroker();
-    else {
-      const shared = [...brokers];
-      const unsupported = async () => {
-        throw new Error("this test needs a Kafka broker of its own (scripts/kafka-test-broker.py), not the shared KAFKA_BROKERS");
-      };
-      broker = { brokers: shared, down: unsupported, up: unsupported, stop: async () => {} };
-    }
-  });
-  afterAll(async () => {
-    const b = broker;
-    broker = undefined;
-    await b?.stop();
-  });
-  const current = (): KafkaTestBroker => {
-    if (!broker) throw new Error("the Kafka test broker is not started: use it inside tests or hooks");
-    return broker;
+export async function openKafkaTestBroker(): Promise<KafkaTestBroker> {
+  const { canStartBroker, brokers } = kafkaTestInfra();
+  if (canStartBroker) return startKafkaTestBroker();
+  const unsupported = async () => {
+    throw new Error("this test needs a Kafka broker of its own (scripts/kafka-test-broker.py), not the shared KAFKA_BROKERS");
   };
-  return {
-    get brokers() {
-      return current().brokers;
-    },
-    down: () => current().down(),
-    up: () => current().up(),
-    stop: () => current().stop(),
-  };
+  return { brokers: [...brokers], down: unsupported, up: unsupported, stop: async () => {} };
 }

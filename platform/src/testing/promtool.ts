@@ -1,5 +1,4 @@
 import { execFile, execFileSync } from "node:child_process";
-import { describeNeeding } from "./describe-needing.js";
 
 /** Whether `promtool` (Debian's `prometheus` package; scripts/ensure-promtool.sh) runs here, probed once. */
 let available: boolean | undefined;
@@ -16,12 +15,9 @@ function promtoolAvailable(): boolean {
   return available;
 }
 
-/**
- * A `describe` for suites that check output with promtool: skipped (the reason in its name) when
- * promtool is not installed, failing instead when REQUIRE_INFRA=1.
- */
-export function describeWithPromtool(title: string, fn: () => void): void {
-  describeNeeding(title, promtoolAvailable() ? undefined : "promtool is not installed (run scripts/ensure-promtool.sh)", fn);
+/** Why promtool cannot check output here, or undefined when it can. */
+export function promtoolMissing(): string | undefined {
+  return promtoolAvailable() ? undefined : "promtool is not installed (run scripts/ensure-promtool.sh)";
 }
 
 /** Runs `promtool ...args` with `stdin`; resolves to its exit code and output (stdout and stderr). */

@@ -12,6 +12,7 @@ import { createGrpcServer, type GrpcServer } from "../grpc/server.js";
 import { serviceRegistration } from "../grpc/service.js";
 import { createLogger } from "../logger.js";
 import { catalogHandlers } from "../testing/catalog-handlers.js";
+import { waitUntil } from "../testing/poll.js";
 import { createMeshTls, type MeshTls } from "./credentials.js";
 import {
   ensureMeshCertificates,
@@ -86,14 +87,6 @@ async function outcome(p: Promise<{ product?: { name: string } }>): Promise<stri
   } catch (err) {
     if (err instanceof ConnectError) return err.code;
     throw err;
-  }
-}
-
-/** Calls until the outcome is `expected`; the test's timeout bounds it. */
-async function until(call: () => Promise<string | Code>, expected: string | Code): Promise<void> {
-  for (;;) {
-    if ((await call()) === expected) return;
-    await new Promise((r) => setTimeout(r, REFRESH_MS));
   }
 }
 
@@ -198,12 +191,20 @@ describe("mutual TLS between mesh workloads", () => {
       await writeWorkloadIdentity(rotating, w, await issueWorkloadCertificate({ workload: w, ca }));
 
     // The running server now presents and trusts the new files: a new client of the new CA gets in.
-    await until(() => outcome(client(server.port, tls("cart", rotating)).getProduct({ id: "p1" })), "cart");
+    await waitUntil(async () => (await outcome(client(server.port, tls("cart", rotating)).getProduct({ id: "p1" }))) === "cart", {
+      timeoutMs: 20_000,
+      intervalMs: REFRESH_MS,
+      what: "a client of the new CA to get in",
+    });
 
     // The running client reconnects with its new certificate to a server of the new CA on the same port.
     const port = server.port;
     await server.stop();
     await serve(tls("catalog", rotating), port);
-    await until(() => outcome(running.getProduct({ id: "p2" })), "order");
+    await waitUntil(async () => (await outcome(running.getProduct({ id: "p2" }))) === "order", {
+      timeoutMs: 20_000,
+      intervalMs: REFRESH_MS,
+      what: "the running client to reconnect with its new certificate",
+    });
   });
 });

@@ -13,6 +13,7 @@ import {
 import {
   createTestClient,
   forEachBackend,
+  pollUntil,
   type TestDatabase,
   useTestDatabase,
   violatedFieldsOf,
@@ -152,7 +153,7 @@ forEachBackend((backend) => {
     it("emits UserRegistered through the outbox", async () => {
       const email = uniqueEmail();
       const res = await client.signup({ email, password: "password1", name: "Grace" });
-      for (let i = 0; i < 100 && !received.some((e) => e.key === res.user?.id); i++) await new Promise((r) => setTimeout(r, 20));
+      await pollUntil(() => received.some((e) => e.key === res.user?.id), { timeoutMs: 2_000, intervalMs: 20 });
       await bus.drain();
       const events = received.filter((e) => e.key === res.user?.id);
       expect(events).toHaveLength(1);

@@ -3,6 +3,7 @@ import {
   createTestClient,
   createTestTokenIssuer,
   forEachBackend,
+  pollUntil,
   type TestDatabase,
   useTestDatabase,
   testTlsEnv,
@@ -55,9 +56,7 @@ forEachBackend((backend) => {
     });
 
     const eventsFor = async (orderId: string, count: number) => {
-      for (let i = 0; i < 100 && received.filter((e) => e.key === orderId).length < count; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await pollUntil(() => received.filter((e) => e.key === orderId).length >= count, { timeoutMs: 2_000, intervalMs: 20 });
       await bus.drain();
       return received.filter((e) => e.key === orderId);
     };

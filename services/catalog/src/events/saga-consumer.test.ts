@@ -8,7 +8,14 @@ import {
   createLogger,
   type Envelope,
 } from "@shopmesh/platform";
-import { createTestClient, createTestTokenIssuer, forEachBackend, useTestDatabase, testTlsEnv } from "@shopmesh/platform/testing";
+import {
+  createTestClient,
+  createTestTokenIssuer,
+  forEachBackend,
+  useTestDatabase,
+  testTlsEnv,
+  waitUntil,
+} from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { StockRejectedSchema, StockReleasedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
@@ -109,20 +116,19 @@ forEachBackend((backend) => {
 
     /** Waits until every delivery is handled and the outbox relay has published every row. */
     async function settled(): Promise<void> {
-      for (let i = 0; i < 500; i++) {
-        await bus.drain();
-        const { n } = await db()
-          .selectFrom("outbox")
-          .select((eb) => eb.fn.countAll<number>().as("n"))
-          .where("published_at", "is", null)
-          .executeTakeFirstOrThrow();
-        if (Number(n) === 0) {
+      await waitUntil(
+        async () => {
           await bus.drain();
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      throw new Error("the outbox did not drain");
+          const { n } = await db()
+            .selectFrom("outbox")
+            .select((eb) => eb.fn.countAll<number>().as("n"))
+            .where("published_at", "is", null)
+            .executeTakeFirstOrThrow();
+          return Number(n) === 0;
+        },
+        { what: "the outbox to drain" },
+      );
+      await bus.drain();
     }
 
     /** Publishes `events` as their producers' relays would, then waits for the catalog to be done with them. */
@@ -152,18 +158,19 @@ forEachBackend((backend) => {
           .transaction()
           .execute(async (trx) => {
             await sql`select pg_advisory_xact_lock(${sql.lit(key)})`.execute(trx);
-            await fn(async () => {
-              for (let i = 0; i < 250; i++) {
-                // Activity is read as of the transaction's first look unless the snapshot is cleared.
-                await sql`select pg_stat_clear_snapshot()`.execute(trx);
-                const { rows } = await sql<{ n: number }>`
-                  select count(*)::int as n from pg_stat_activity
-                  where wait_event_type = 'Lock' and wait_event = 'advisory' and query = 'commit'`.execute(trx);
-                if (rows[0]!.n > 0) return;
-                await new Promise((r) => setTimeout(r, 20));
-              }
-              throw new Error("no transaction came to wait at its commit");
-            });
+            await fn(() =>
+              waitUntil(
+                async () => {
+                  // Activity is read as of the transaction's first look unless the snapshot is cleared.
+                  await sql`select pg_stat_clear_snapshot()`.execute(trx);
+                  const { rows } = await sql<{ n: number }>`
+                    select count(*)::int as n from pg_stat_activity
+                    where wait_event_type = 'Lock' and wait_event = 'advisory' and query = 'commit'`.execute(trx);
+                  return rows[0]!.n > 0;
+                },
+                { timeoutMs: 5_000, intervalMs: 20, what: "a transaction to wait at its commit" },
+              ),
+            );
           });
       } finally {
         await sql`drop trigger inbox_hold_commit on inbox`.execute(db());
@@ -351,11 +358,7 @@ forEachBackend((backend) => {
           // Ended by the abort below.
         }
       })();
-      const waitFor = async (cond: () => boolean) => {
-        for (let i = 0; i < 250 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
-        expect(cond()).toBe(true);
-      };
-      await waitFor(() => watched.length === 1);
+      await waitUntil(() => watched.length === 1, { timeoutMs: 5_000, intervalMs: 20 });
       expect(watched).toEqual([7]);
 
       const event = orderPlaced(orderId, [{ productId: a, quantity: 3 }]);
@@ -370,7 +373,7 @@ forEachBackend((backend) => {
         expect(row.reserved).toBe(0);
       });
 
-      await waitFor(() => watched.length === 2);
+      await waitUntil(() => watched.length === 2, { timeoutMs: 5_000, intervalMs: 20 });
       // By the time the level is seen, the stock change and the inbox record are committed.
       const [row, inbox] = await Promise.all([
         db().selectFrom("stock").select("reserved").where("product_id", "=", a).executeTakeFirstOrThrow(),

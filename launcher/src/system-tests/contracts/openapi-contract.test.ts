@@ -1,0 +1,293 @@
+import { demoCatalog } from "@shopmesh/catalog";
+import { loadService, publicSurface } from "@shopmesh/edge";
+import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import addFormatsModule from "ajv-formats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EmbeddedMesh, startEmbedded } from "../../embedded-mesh.js";
+
+/**
+ * The REST surface against its published OpenAPI document (GET /api/openapi.json): every route
+ * is called with valid and invalid requests on a real embedded mesh, and every answer's status,
+ * headers and body must be described by the document and match its schemas (ajv, JSON Schema
+ * 2020-12 as OpenAPI 3.1 uses). A route the document does not describe fails the call; a route it
+ * describes that the tests did not call with both a successful and a refused request fails the
+ * coverage check at the end.
+ */
+
+// ajv-formats is CommonJS with a default export.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+type Doc = {
+  paths: Record<string, Record<string, Operation>>;
+  components: Record<string, unknown>;
+};
+type Operation = {
+  operationId: string;
+  security: Array<Record<string, unknown>>;
+  requestBody?: { content: Record<string, unknown> };
+  parameters?: Array<{ name: string; in: string }>;
+  responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, unknown> }>;
+};
+
+interface Reply {
+  readonly status: number;
+  readonly body: any;
+  readonly headers: Headers;
+}
+
+interface Call {
+  readonly path?: Record<string, string>;
+  readonly query?: string;
+  /** A value sent as JSON, or a string sent as it is. */
+  readonly body?: unknown;
+  readonly token?: string;
+  readonly headers?: Record<string, string>;
+}
+
+let mesh: EmbeddedMesh;
+let doc: Doc;
+const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
+const validators = new Map<string, ValidateFunction>();
+/** Route ("GET /api/orders/{id}") → statuses it answered in this file. */
+const seen = new Map<string, Set<number>>();
+
+/**
+ * The validator of a schema of the document: compiled with the document's components beside it,
+ * so that its `#/components/schemas/…` references resolve.
+ */
+function validator(key: string, schema: object | undefined): ValidateFunction {
+  let v = validators.get(key);
+  if (!v) {
+    if (!schema) throw new Error(`the document has no schema for ${key}`);
+    v = ajv.compile({ ...schema, components: doc.components });
+    validators.set(key, v);
+  }
+  return v;
+}
+
+type Content = Record<string, { schema?: object }> | undefined;
+
+function operationOf(route: string): Operation {
+  const [verb, template] = route.split(" ") as [string, string];
+  const op = doc.paths[template]?.[verb.toLowerCase()];
+  if (!op) throw new Error(`${route} is not described by /api/openapi.json`);
+  return op;
+}
+
+/** Calls `route` and checks the answer against the document; returns it. */
+async function call(route: string, c: Call = {}): Promise<Reply> {
+  const [verb, template] = route.split(" ") as [string, string];
+  const op = operationOf(route);
+  const path = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(c.path?.[name] ?? ""));
+  const headers: Record<string, string> = { accept: "application/json", ...c.headers };
+  if (c.token) headers.authorization = `Bearer ${c.token}`;
+  let body: string | undefined;
+  if (c.body !== undefined) {
+    body = typeof c.body === "string" ? c.body : JSON.stringify(c.body);
+    headers["content-type"] ??= "application/json";
+  }
+  const res = await fetch(`${mesh.url}${path}${c.query ? `?${c.query}` : ""}`, { method: verb, headers, body });
+  const text = await res.text();
+  const reply: Reply = { status: res.status, body: text === "" ? undefined : JSON.parse(text), headers: res.headers };
+
+  const described = op.responses[String(reply.status)];
+  expect(described, `${route} answered ${reply.status}, which the document does not list: ${text}`).toBeDefined();
+  if (!described) return reply;
+  for (const name of Object.keys(described.headers ?? {})) {
+    expect(reply.headers.get(name), `${route} ${reply.status}: header ${name}`).not.toBeNull();
+  }
+  expect(res.headers.get("content-type")).toMatch(/^application\/json\b/);
+  const check = validator(`${route} ${reply.status}`, (described.content as Content)?.["application/json"]?.schema);
+  expect(check(reply.body) ? [] : check.errors, `${route} ${reply.status} body ${text}`).toEqual([]);
+  let statuses = seen.get(route);
+  if (!statuses) {
+    statuses = new Set();
+    seen.set(route, statuses);
+  }
+  statuses.add(reply.status);
+  return reply;
+}
+
+/** Checks a request body the test sends as valid against the document's request schema. */
+function expectValidRequestBody(route: string, body: unknown): void {
+  const check = validator(`${route} request`, (operationOf(route).requestBody?.content as Content)?.["application/json"]?.schema);
+  expect(check(body) ? [] : check.errors, `request body of ${route}`).toEqual([]);
+}
+
+const product = demoCatalog[0]?.id as string;
+const other = demoCatalog[1]?.id as string;
+let user: { token: string; refresh: string; email: string };
+const password = "correct horse battery staple";
+
+beforeAll(async () => {
+  mesh = await startEmbedded({
+    ...process.env,
+    EDGE_PORT: "0",
+    LOG_LEVEL: "silent",
+    SHOPMESH_DATA_DIR: "memory",
+    // No general limits (this file sends bursts); the credentials limit is checked at the end.
+    EDGE_CLIENT_RATE: "0",
+    EDGE_USER_RATE: "0",
+    EDGE_CREDENTIALS_RATE_PER_MINUTE: "1",
+    EDGE_CREDENTIALS_BURST: "12",
+    EDGE_RATE_LIMIT_EXEMPT: "none",
+    EDGE_MAX_BODY_BYTES: "65536",
+  });
+  const res = await fetch(`${mesh.url}/api/openapi.json`);
+  expect(res.status).toBe(200);
+  doc = (await res.json()) as Doc;
+}, 120_000);
+
+afterAll(async () => {
+  await mesh?.stop();
+});
+
+describe("the REST routes against /api/openapi.json", () => {
+  it("describes exactly the REST routes the contracts declare", async () => {
+    const services = await Promise.all(
+      [
+        "shop.auth.v1.AuthService",
+        "shop.catalog.v1.CatalogService",
+        "shop.cart.v1.CartService",
+        "shop.order.v1.OrderService",
+        "shop.payment.v1.PaymentService",
+        "shop.notification.v1.NotificationService",
+      ].map((n) => loadService(n)),
+    );
+    const declared = publicSurface(services)
+      .filter((m) => m.http)
+      .map((m) => `${m.http?.method} ${m.http?.template}`)
+      .sort();
+    const documented = Object.entries(doc.paths)
+      .flatMap(([template, ops]) => Object.keys(ops).map((verb) => `${verb.toUpperCase()} ${template}`))
+      .sort();
+    expect(documented).toEqual(declared);
+    for (const route of documented) {
+      const op = operationOf(route);
+      const needsUser = op.security.every((s) => Object.keys(s).length > 0);
+      const m = publicSurface(services).find((x) => `${x.http?.method} ${x.http?.template}` === route);
+      expect(needsUser, `${route}: bearerAuth required`).toBe(m?.access === "user");
+    }
+  });
+
+  it("accounts: sign-up, sign-in, refresh, me, sign-out and the key set answer as described", async () => {
+    const email = `contract-${Date.now()}@example.com`;
+    const signup = { email, password, name: "Ada" };
+    expectValidRequestBody("POST /api/auth/signup", signup);
+    const created = await call("POST /api/auth/signup", { body: signup });
+    expect(created.status).toBe(201);
+    expect((await call("POST /api/auth/signup", { body: signup })).status).toBe(409);
+    const bad = await call("POST /api/auth/signup", { body: { email: "ada", password: "short", name: "Ada" } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.field_violations.map((v: { field: string }) => v.field).sort()).toEqual(["email", "password"]);
+
+    expectValidRequestBody("POST /api/auth/login", { email, password });
+    const login = await call("POST /api/auth/login", { body: { email, password } });
+    expect(login.status).toBe(200);
+    expect((await call("POST /api/auth/login", { body: { email, password: "wrong password!" } })).status).toBe(401);
+    user = { token: login.body.access_token, refresh: login.body.refresh_token, email };
+
+    const refreshed = await call("POST /api/auth/refresh", { body: { refresh_token: user.refresh } });
+    expect(refreshed.status).toBe(200);
+    expect((await call("POST /api/auth/refresh", { body: { refresh_token: "not-a-token" } })).status).toBe(401);
+    user = { ...user, token: refreshed.body.access_token, refresh: refreshed.body.refresh_token };
+
+    expect((await call("GET /api/auth/me", { token: user.token })).status).toBe(200);
+    expect((await call("GET /api/auth/me", { token: "not.a.jwt" })).status).toBe(401);
+    expect((await call("GET /.well-known/jwks.json")).status).toBe(200);
+
+    const spare = await call("POST /api/auth/login", { body: { email, password } });
+    expect((await call("POST /api/auth/logout", { body: { refresh_token: spare.body.refresh_token } })).status).toBe(200);
+  });
+
+  it("catalog: products and a product answer as described", async () => {
+    expect((await call("GET /api/products", { query: "page_size=2" })).status).toBe(200);
+    expect((await call("GET /api/products", { query: "page_size=two" })).status).toBe(400);
+    expect((await call("GET /api/products/{id}", { path: { id: product } })).status).toBe(200);
+    expect((await call("GET /api/products/{id}", { path: { id: "p-no-such-product" } })).status).toBe(404);
+  });
+
+  it("cart: add, update, remove and clear answer as described", async () => {
+    const add = { product_id: product, qty: 2 };
+    expectValidRequestBody("POST /api/cart/items", add);
+    expect((await call("POST /api/cart/items", { token: user.token, body: add })).status).toBe(200);
+    expect((await call("POST /api/cart/items", { token: user.token, body: { product_id: product, qty: 0 } })).status).toBe(400);
+    expect((await call("POST /api/cart/items", { token: user.token, body: { product_id: other, qty: 1 } })).status).toBe(200);
+    expectValidRequestBody("PATCH /api/cart/items/{product_id}", { qty: 3 });
+    expect(
+      (await call("PATCH /api/cart/items/{product_id}", { token: user.token, path: { product_id: product }, body: { qty: 3 } })).status,
+    ).toBe(200);
+    expect(
+      (await call("PATCH /api/cart/items/{product_id}", { token: user.token, path: { product_id: product }, body: { qty: "many" } }))
+        .status,
+    ).toBe(400);
+    expect((await call("DELETE /api/cart/items/{product_id}", { token: user.token, path: { product_id: other } })).status).toBe(200);
+    expect((await call("GET /api/cart", { token: user.token })).status).toBe(200);
+    expect((await call("DELETE /api/cart", { token: user.token })).status).toBe(200);
+  });
+
+  it("checkout and orders answer as described", async () => {
+    expect((await call("POST /api/checkout", { token: user.token })).status).toBe(409); // the cart is empty
+    await call("POST /api/cart/items", { token: user.token, body: { product_id: product, qty: 1 } });
+    const declined = { payment: { card_number: "4000 0000 0000 0002" } };
+    expectValidRequestBody("POST /api/checkout", declined);
+    const placed = await call("POST /api/checkout", {
+      token: user.token,
+      body: declined,
+      headers: { "idempotency-key": `k-${Date.now()}` },
+    });
+    expect(placed.status).toBe(201);
+    expect((await call("POST /api/checkout", { token: user.token, body: { payment: { card_number: "1234" } } })).status).toBe(400);
+    // The order goes on to cancelled (declined); any status it is in must match the document.
+    expect((await call("GET /api/orders/{id}", { token: user.token, path: { id: placed.body.order_id } })).status).toBe(200);
+    expect((await call("GET /api/orders/{id}", { token: user.token, path: { id: "00000000-0000-4000-8000-000000000000" } })).status).toBe(
+      404,
+    );
+    expect((await call("GET /api/orders", { token: user.token, query: "page_size=5" })).status).toBe(200);
+    expect((await call("GET /api/notifications", { token: user.token })).status).toBe(200);
+  });
+
+  it("every route refuses an unknown parameter or body field (400), and routes for users refuse a call without a token (401)", async () => {
+    for (const route of Object.entries(doc.paths).flatMap(([t, ops]) => Object.keys(ops).map((v) => `${v.toUpperCase()} ${t}`))) {
+      const op = operationOf(route);
+      const path = Object.fromEntries((op.parameters ?? []).filter((p) => p.in === "path").map((p) => [p.name, product]));
+      const unknown = op.requestBody ? { body: { no_such_field: 1 } } : { query: "no_such_parameter=1" };
+      const refused = await call(route, { token: user.token, path, ...unknown });
+      expect(refused.status, route).toBe(400);
+      expect(refused.body.code).toBe("invalid_argument");
+      if (op.security.every((s) => Object.keys(s).length > 0)) {
+        expect((await call(route, { path, ...(op.requestBody ? { body: {} } : {}) })).status, route).toBe(401);
+      }
+    }
+  });
+
+  it("routes with a body refuse one that is too large (413) or not JSON (415)", async () => {
+    expect((await call("POST /api/cart/items", { token: user.token, body: "x".repeat(70_000) })).status).toBe(413);
+    expect(
+      (await call("POST /api/cart/items", { token: user.token, body: "qty=1", headers: { "content-type": "text/plain" } })).status,
+    ).toBe(415);
+  });
+
+  it("the credentials limit answers 429 with Retry-After as described", async () => {
+    let last: Reply | undefined;
+    for (let i = 0; i < 20; i++) {
+      last = await call("POST /api/auth/login", { body: { email: user.email, password: "wrong password!" } });
+      if (last.status === 429) break;
+    }
+    expect(last?.status).toBe(429);
+    expect(Number(last?.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  it("covers every route: each answered a success and a refusal that the document describes", () => {
+    const missing: string[] = [];
+    for (const [template, ops] of Object.entries(doc.paths)) {
+      for (const verb of Object.keys(ops)) {
+        const route = `${verb.toUpperCase()} ${template}`;
+        const statuses = [...(seen.get(route) ?? [])];
+        if (!statuses.some((s) => s >= 200 && s < 300)) missing.push(`${route}: no successful call`);
+        if (!statuses.some((s) => s >= 400 && s < 500)) missing.push(`${route}: no refused call`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
