@@ -2,9 +2,9 @@ import { closeClient } from "@shopmesh/platform";
 import { createTestClient } from "@shopmesh/platform/testing";
 import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { expect, it } from "vitest";
-import type { ServiceName } from "./distributed-mesh.js";
-import { rest } from "./shopper.js";
-import { describeDistributed } from "./testing/distributed-fixture.js";
+import type { ServiceName } from "../../distributed-mesh.js";
+import { rest } from "../../shopper.js";
+import { describeDistributed } from "../distributed-fixture.test-support.js";
 
 /**
  * The distributed mesh's restart policy on real processes: a service killed from outside comes
