@@ -24,6 +24,7 @@ export const orderMetrics = {
       if (u.status === "PAID") finished.inc({ service: "order", status: "paid", reason: "" });
       else if (u.status === "CANCELLED") finished.inc({ service: "order", status: "cancelled", reason: u.cancelReason ?? "" });
       else if (u.status === "ON_HOLD") finished.inc({ service: "order", status: "on_hold", reason: u.transition.reason });
+      else if (u.status === "REFUNDED") finished.inc({ service: "order", status: "refunded", reason: "" });
     }
   },
 };
