@@ -206,7 +206,7 @@ export function buildOpenApi(services: readonly DescService[], opts: OpenApiOpti
       summary: summaryOf(text) ?? method.name,
       description: operationDescription(exposed, text),
       tags: [service.name],
-      security: exposed.access === "user" ? [{ [bearerAuthScheme]: [] }] : [{}, { [bearerAuthScheme]: [] }],
+      security: exposed.access === "public" ? [{}, { [bearerAuthScheme]: [] }] : [{ [bearerAuthScheme]: [] }],
       "x-rpc": `${service.typeName}/${method.name}`,
       ...(exposed.rateLimit ? { "x-rate-limit": exposed.rateLimit } : {}),
       ...(parameters.length > 0 ? { parameters } : {}),
@@ -293,7 +293,9 @@ function operationDescription(exposed: ExposedMethod, text: string | undefined):
   const access =
     exposed.access === "user"
       ? "Needs a signed-in user (`Authorization: Bearer <access_token>`); acts for that user."
-      : "Public; a bearer token is verified when present.";
+      : exposed.access === "operator"
+        ? "Needs an operator's access token (`Authorization: Bearer <access_token>` with the operator role); a shopper's is 403."
+        : "Public; a bearer token is verified when present.";
   const rate = exposed.rateLimit === "credentials" ? " The stricter per-address limit for credentials applies." : "";
   return `${text ?? ""}\n\n${access}${rate} gRPC: \`${exposed.service.typeName}/${exposed.method.name}\`.`.trim();
 }
@@ -414,6 +416,8 @@ function wellKnown(m: DescMessage): Schema | undefined {
 export function errorStatuses(exposed: ExposedMethod, comment: CommentOf): Map<number, string[]> {
   const codes = new Set<Code>([...codesNamedIn(comment(exposed.method)), ...codesNamedIn(comment(exposed.service)), ...alwaysPossible]);
   if (exposed.method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) codes.add(Code.Aborted);
+  // An operator route refuses a token without the operator role.
+  if (exposed.access === "operator") codes.add(Code.PermissionDenied);
   const byStatus = new Map<number, string[]>();
   const add = (status: number, what: string) => {
     const list = byStatus.get(status) ?? [];
