@@ -123,6 +123,8 @@ export function buildOpenApi(services: readonly DescService[], opts: OpenApiOpti
     for (const f of m.fields) {
       if (omit.has(f)) continue;
       properties[f.name] = fieldSchema(f, mode);
+      // A request may also name a field by its declared json_name (RefundLine's "qty"), as the REST codec accepts it.
+      if (mode === "input" && hasCustomJsonName(f)) properties[f.jsonName] = fieldSchema(f, mode);
       // Answers carry every field with implicit presence, zero values included (rest-codec.ts).
       if (mode === "output" && alwaysEmitted(f)) required.push(f.name);
     }
@@ -278,6 +280,11 @@ function headerName(h: string): string {
     .split("-")
     .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
     .join("-");
+}
+
+/** Whether `f` declares a `json_name` of its own (not the lowerCamelCase of its name). */
+function hasCustomJsonName(f: DescField): boolean {
+  return f.jsonName !== f.name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** The first sentence of a comment, for an operation's summary. */
