@@ -9,7 +9,7 @@ const placed = createCounter({
 
 const finished = createCounter({
   name: "shopmesh_orders_finished_total",
-  help: "Orders that reached a final status (paid, or cancelled with its reason: out_of_stock, payment_declined, …) or were held for an operator (on_hold, with its reason)",
+  help: "Orders that reached a final status (paid, or cancelled with its reason: out_of_stock, payment_declined, …), were held for an operator (on_hold, with its reason) or were refunded in full (refunded)",
   labelNames: ["service", "status", "reason"],
 });
 
