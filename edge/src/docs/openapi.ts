@@ -123,6 +123,8 @@ export function buildOpenApi(services: readonly DescService[], opts: OpenApiOpti
     for (const f of m.fields) {
       if (omit.has(f)) continue;
       properties[f.name] = fieldSchema(f, mode);
+      // A request may also name a field by its declared json_name (RefundLine's "qty"), as the REST codec accepts it.
+      if (mode === "input" && hasCustomJsonName(f)) properties[f.jsonName] = fieldSchema(f, mode);
       // Answers carry every field with implicit presence, zero values included (rest-codec.ts).
       if (mode === "output" && alwaysEmitted(f)) required.push(f.name);
     }
@@ -206,7 +208,7 @@ export function buildOpenApi(services: readonly DescService[], opts: OpenApiOpti
       summary: summaryOf(text) ?? method.name,
       description: operationDescription(exposed, text),
       tags: [service.name],
-      security: exposed.access === "user" ? [{ [bearerAuthScheme]: [] }] : [{}, { [bearerAuthScheme]: [] }],
+      security: exposed.access === "public" ? [{}, { [bearerAuthScheme]: [] }] : [{ [bearerAuthScheme]: [] }],
       "x-rpc": `${service.typeName}/${method.name}`,
       ...(exposed.rateLimit ? { "x-rate-limit": exposed.rateLimit } : {}),
       ...(parameters.length > 0 ? { parameters } : {}),
@@ -280,6 +282,11 @@ function headerName(h: string): string {
     .join("-");
 }
 
+/** Whether `f` declares a `json_name` of its own (not the lowerCamelCase of its name). */
+function hasCustomJsonName(f: DescField): boolean {
+  return f.jsonName !== f.name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
 /** The first sentence of a comment, for an operation's summary. */
 function summaryOf(text: string | undefined): string | undefined {
   if (!text) return undefined;
@@ -293,7 +300,9 @@ function operationDescription(exposed: ExposedMethod, text: string | undefined):
   const access =
     exposed.access === "user"
       ? "Needs a signed-in user (`Authorization: Bearer <access_token>`); acts for that user."
-      : "Public; a bearer token is verified when present.";
+      : exposed.access === "operator"
+        ? "Needs an operator's access token (`Authorization: Bearer <access_token>` with the operator role); a shopper's is 403."
+        : "Public; a bearer token is verified when present.";
   const rate = exposed.rateLimit === "credentials" ? " The stricter per-address limit for credentials applies." : "";
   return `${text ?? ""}\n\n${access}${rate} gRPC: \`${exposed.service.typeName}/${exposed.method.name}\`.`.trim();
 }
@@ -414,6 +423,8 @@ function wellKnown(m: DescMessage): Schema | undefined {
 export function errorStatuses(exposed: ExposedMethod, comment: CommentOf): Map<number, string[]> {
   const codes = new Set<Code>([...codesNamedIn(comment(exposed.method)), ...codesNamedIn(comment(exposed.service)), ...alwaysPossible]);
   if (exposed.method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) codes.add(Code.Aborted);
+  // An operator route refuses a token without the operator role.
+  if (exposed.access === "operator") codes.add(Code.PermissionDenied);
   const byStatus = new Map<number, string[]>();
   const add = (status: number, what: string) => {
     const list = byStatus.get(status) ?? [];

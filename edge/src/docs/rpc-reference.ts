@@ -109,7 +109,7 @@ export function serviceReference(service: DescService, files: readonly DescFile[
         kind: kinds[m.methodKind],
         input: m.input.typeName.startsWith(`${pkg}.`) ? m.input.typeName.slice(pkg.length + 1) : m.input.typeName,
         output: m.output.typeName.startsWith(`${pkg}.`) ? m.output.typeName.slice(pkg.length + 1) : m.output.typeName,
-        callers: `${e === undefined ? "internal (inside the mesh only)" : e.access === "user" ? "signed-in user" : "public"}; on its port: ${policyCallers(m)}`,
+        callers: `${e === undefined ? "internal (inside the mesh only)" : e.access === "user" ? "signed-in user" : e.access === "operator" ? "operator" : "public"}; on its port: ${policyCallers(m)}`,
         rest: e?.http ? `${e.http.method} ${e.http.template}` : undefined,
         idempotency:
           m.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS

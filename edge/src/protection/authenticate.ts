@@ -8,6 +8,8 @@ export interface Caller {
   readonly token: string;
   /** The user the token stands for, when the authenticator verified it (the token's `sub`). */
   readonly userId?: string;
+  /** Whether the verified token carries the operator role; undefined when the authenticator did not verify it. */
+  readonly operator?: boolean;
 }
 
 /**
@@ -48,6 +50,6 @@ export function verifyingAuthenticator(verifier: TokenVerifier): Authenticate {
     const token = bearerToken(headers);
     if (token === undefined) return undefined;
     const principal = await verifier.verify(token);
-    return { token, userId: principal.userId };
+    return { token, userId: principal.userId, operator: principal.operator === true };
   };
 }

@@ -2,7 +2,7 @@ import { type DescField, type DescMessage, type DescMethod, type DescService, ge
 import { Access, edge, RateLimit } from "@shopmesh/proto/shop/api/v1/annotations_pb.js";
 
 /** Who may call an exposed method. */
-export type MethodAccess = "public" | "user";
+export type MethodAccess = "public" | "user" | "operator";
 
 /** One segment of a compiled path template: a literal, or a `{field}` filling a request field. */
 export type PathSegment = { readonly literal: string } | { readonly field: DescField; readonly name: string };
@@ -51,6 +51,9 @@ export function publicSurface(services: readonly DescService[]): ExposedMethod[]
           break;
         case Access.USER:
           access = "user";
+          break;
+        case Access.OPERATOR:
+          access = "operator";
           break;
         case Access.UNSPECIFIED:
           continue;

@@ -201,6 +201,44 @@ describe("reconciliation rules", () => {
     expect(report.discrepancies.map((d) => d.kind).sort()).toEqual(["paid_without_one_payment", "paid_without_stock", "stock_unbalanced"]);
   });
 
+  it("counts refunds: a refunded order balances when its payment refunded as much, and is reported when not", () => {
+    const refunded = (id: string, status: OrderStatus, refundedCents: number) =>
+      create(OrderSchema, { ...order(id, status, 60_000), paymentId: `pay-${id}`, refundedCents });
+    const refundedPayment = (orderId: string, status: PaymentStatus, refundedCents: number) =>
+      create(PaymentSchema, { ...payment(orderId, status, 60_000), refundedCents });
+    const input = (orders: ReturnType<typeof refunded>[], payments: ReturnType<typeof refundedPayment>[]) => ({
+      startedAt,
+      reservations: orders.map((o) => reservation(o.id, ReservationStatus.RESERVED)),
+      // Every unit sold and held by its paid order's reservation; none left on the shelf.
+      books: [bookOf(orders.length)].map((b) => create(StockBookSchema, { ...b, onHand: orders.length, adjusted: orders.length })),
+      payments,
+      orders,
+    });
+    const opts = { stuckAfterMs: 300_000, settleMs: 5_000 };
+    const clean = check(
+      input(
+        [refunded("o-full", OrderStatus.REFUNDED, 100), refunded("o-part", OrderStatus.PARTIALLY_REFUNDED, 40)],
+        [refundedPayment("o-full", PaymentStatus.REFUNDED, 100), refundedPayment("o-part", PaymentStatus.SUCCEEDED, 40)],
+      ),
+      opts,
+    );
+    expect(clean.discrepancies).toEqual([]);
+    expect(clean.money.EUR).toEqual({ charged: 200, refunded: 140, paid: 200, refundedByOrders: 140 });
+
+    const off = check(
+      input(
+        [refunded("o-full", OrderStatus.REFUNDED, 100), refunded("o-paid", OrderStatus.PAID, 0)],
+        [refundedPayment("o-full", PaymentStatus.SUCCEEDED, 60), refundedPayment("o-paid", PaymentStatus.SUCCEEDED, 100)],
+      ),
+      opts,
+    );
+    expect(kinds(off)).toEqual([
+      ["refund_mismatch", "order o-full"],
+      ["refund_mismatch", "order o-full"],
+      ["refund_not_applied", "order o-paid"],
+    ]);
+  });
+
   it("reports a succeeded payment for an unpaid order at once (without the stuck bound), and not while it is within the settle window", () => {
     const report = check(
       {

@@ -47,11 +47,28 @@ export interface ReconcileReport {
   /** Orders by status name, and how many were too recent for the cross-service checks. */
   readonly orders: Readonly<Record<string, number>>;
   readonly settling: number;
+  /**
+   * Money of the orders checked across services, per currency, in cents: what their payments
+   * charged and refunded, and what the orders say was paid and refunded. Kept apart they show
+   * a refund that reached one side only.
+   */
+  readonly money: Readonly<Record<string, { charged: number; refunded: number; paid: number; refundedByOrders: number }>>;
   readonly discrepancies: readonly Discrepancy[];
 }
 
-/** Statuses no event moves on: final, or waiting for an operator (ON_HOLD, reported as such). */
-const SETTLED_STATUSES = new Set([OrderStatus.PAID, OrderStatus.CANCELLED, OrderStatus.ON_HOLD]);
+/**
+ * Statuses no checkout event moves on: paid (only an operator's refund moves it on), final, or
+ * waiting for an operator (ON_HOLD, reported as such).
+ */
+const SETTLED_STATUSES = new Set([
+  OrderStatus.PAID,
+  OrderStatus.CANCELLED,
+  OrderStatus.ON_HOLD,
+  OrderStatus.PARTIALLY_REFUNDED,
+  OrderStatus.REFUNDED,
+]);
+/** Orders that were paid: their units left the shelf (refunded ones that came back were restocked by adjustments). */
+const SOLD_STATUSES = new Set([OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED]);
 
 /** Reads the books of the three services and checks them against each other. */
 export async function reconcile(targets: ReconcileTargets, opts: ReconcileOptions): Promise<ReconcileReport> {
@@ -142,7 +159,50 @@ export function check(
     const paid = paymentsByOrder.get(o.id) ?? [];
     const succeeded = paid.filter((p) => p.status === PaymentStatus.SUCCEEDED);
     const reservation = reservationsByOrder.get(o.id);
-    if (o.status === OrderStatus.PAID) {
+    // A refund asked for long ago that the payment never completed.
+    for (const r of o.refunds) {
+      const waited = now - msOf(r.requestedAt);
+      if (!r.completed && waited > opts.stuckAfterMs) {
+        add(
+          "stuck_refund",
+          subject,
+          `refund ${r.id} of ${money(r.amountCents, o.currency)} not completed after ${Math.round(waited / 1000)} s`,
+        );
+      }
+    }
+    if (o.status === OrderStatus.PARTIALLY_REFUNDED || o.status === OrderStatus.REFUNDED) {
+      // Money: what the payment gave back is what the order's completed refunds say.
+      const p = paid.find((x) => x.id === o.paymentId);
+      if (!p) add("refunded_without_payment", subject, `${OrderStatus[o.status]}, but its payment ${o.paymentId} is missing`);
+      else {
+        if (p.refundedCents !== o.refundedCents) {
+          add(
+            "refund_mismatch",
+            subject,
+            `refunded ${money(o.refundedCents, o.currency)} by the order, ${money(p.refundedCents, p.currency)} by payment ${p.id}`,
+          );
+        }
+        const whole = o.status === OrderStatus.REFUNDED;
+        if (whole !== (p.status === PaymentStatus.REFUNDED) || (whole && o.refundedCents !== o.totalCents)) {
+          add(
+            "refund_mismatch",
+            subject,
+            `${OrderStatus[o.status]} (${money(o.refundedCents, o.currency)}), payment ${PaymentStatus[p.status]}`,
+          );
+        }
+      }
+      if (reservation?.status !== ReservationStatus.RESERVED) {
+        add(
+          "paid_without_stock",
+          subject,
+          `refunded, but its reservation is ${reservation ? ReservationStatus[reservation.status] : "missing"}`,
+        );
+      }
+    } else if (o.status === OrderStatus.PAID) {
+      const refundedByPayment = succeeded.reduce((sum, p) => sum + p.refundedCents, 0);
+      if (refundedByPayment > 0 && o.refunds.every((r) => r.completed)) {
+        add("refund_not_applied", subject, `paid, but its payment refunded ${money(refundedByPayment, o.currency)}`);
+      }
       if (succeeded.length !== 1) {
         add("paid_without_one_payment", subject, `paid, with ${succeeded.length} successful payments (${describePayments(paid)})`);
       } else {
@@ -196,20 +256,57 @@ export function check(
     }
   }
 
-  // Units: sold (paid orders, from the order service) + held (reservations of other orders) +
-  // available = received (every stock adjustment, the initial stock included).
+  // Units: sold (paid orders, refunded ones included, from the order service) + held
+  // (reservations of other orders) + available = received (every stock adjustment: the initial
+  // stock, operators' adjustments, and refunded units that came back).
   const sold = new Map<string, number>();
   for (const o of data.orders) {
-    if (o.status !== OrderStatus.PAID || !settled.has(o.id)) continue;
+    if (!SOLD_STATUSES.has(o.status) || !settled.has(o.id)) continue;
     for (const i of o.items) sold.set(i.productId, (sold.get(i.productId) ?? 0) + i.quantity);
   }
   const held = new Map<string, number>();
   for (const r of data.reservations) {
     if (r.status !== ReservationStatus.RESERVED) continue;
     const o = ordersById.get(r.orderId);
-    if (o && o.status === OrderStatus.PAID && settled.has(o.id)) continue;
+    if (o && SOLD_STATUSES.has(o.status) && settled.has(o.id)) continue;
     for (const i of r.items) held.set(i.productId, (held.get(i.productId) ?? 0) + i.quantity);
   }
+  const books: Record<string, { charged: number; refunded: number; paid: number; refundedByOrders: number }> = {};
+  const bookOf = (currency: string) => {
+    books[currency] ??= { charged: 0, refunded: 0, paid: 0, refundedByOrders: 0 };
+    return books[currency];
+  };
+  for (const o of data.orders) {
+    if (!SOLD_STATUSES.has(o.status) || !settled.has(o.id)) continue;
+    const book = bookOf(o.currency);
+    book.paid += o.totalCents;
+    book.refundedByOrders += o.refundedCents;
+    for (const p of paymentsByOrder.get(o.id) ?? []) {
+      if (p.status !== PaymentStatus.SUCCEEDED && p.status !== PaymentStatus.REFUNDED) continue;
+      const pb = bookOf(p.currency);
+      pb.charged += p.amountCents;
+      pb.refunded += p.refundedCents;
+    }
+  }
+  // The sums, checked when no order's own money discrepancy already explains a difference.
+  const moneyKinds = new Set([
+    "paid_without_one_payment",
+    "paid_amount_mismatch",
+    "refund_mismatch",
+    "refund_not_applied",
+    "refunded_without_payment",
+  ]);
+  const orderMoneyReported = out.some((d) => moneyKinds.has(d.kind));
+  for (const [currency, m] of Object.entries(books)) {
+    if (!orderMoneyReported && m.charged - m.refunded !== m.paid - m.refundedByOrders) {
+      add(
+        "money_unbalanced",
+        `currency ${currency}`,
+        `charged ${m.charged} − refunded ${m.refunded} cents by payments, paid ${m.paid} − refunded ${m.refundedByOrders} by orders`,
+      );
+    }
+  }
+
   for (const b of data.books) {
     const subject = `product ${b.productId}`;
     if (b.onHand !== b.adjusted) add("stock_received_mismatch", subject, `on hand ${b.onHand}, received by adjustments ${b.adjusted}`);
@@ -234,6 +331,7 @@ export function check(
     },
     orders: statusCounts,
     settling: data.orders.length - settled.size,
+    money: books,
     discrepancies: out,
   };
 }
@@ -271,6 +369,10 @@ export function formatReport(r: ReconcileReport): string {
         .join(", ") || "none"
     }; ${r.settling} changed too recently to check across services)`,
     `  payments ${r.counts.payments}, products ${r.counts.products}, reservations ${r.counts.reservations}`,
+    ...Object.entries(r.money).map(
+      ([c, m]) =>
+        `  ${c}: charged ${money(m.charged, c)}, refunded ${money(m.refunded, c)}; orders paid ${money(m.paid, c)}, refunded ${money(m.refundedByOrders, c)}`,
+    ),
   ];
   for (const d of r.discrepancies) lines.push(`  DISCREPANCY ${d.kind}: ${d.subject}: ${d.detail}`);
   lines.push(r.discrepancies.length === 0 ? "books balanced" : `${r.discrepancies.length} discrepancies`);

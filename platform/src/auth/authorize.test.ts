@@ -7,10 +7,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { Health } from "@shopmesh/proto/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "@shopmesh/proto/grpc/reflection/v1/reflection_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { OrderService } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CallOptions, type Client, closeClient, createClient } from "../grpc/client.js";
 import { createGrpcServer, type GrpcServer } from "../grpc/server.js";
-import { serviceRegistration } from "../grpc/service.js";
+import { type ServiceHandlers, serviceRegistration } from "../grpc/service.js";
 import { createLogger } from "../logger.js";
 import { processMetricsText } from "../telemetry/metrics.js";
 import { catalogHandlers } from "../testing/catalog-handlers.js";
@@ -223,5 +224,46 @@ describe("authorize: the call policies of a service over mutual TLS", () => {
     const before = await read();
     expect(await callMethod(asWorkload("cart"), CatalogService.method.adjustStock, {})).toBe(Code.PermissionDenied);
     expect(await read()).toBe(before + 1);
+  });
+});
+
+describe("authorize without mutual TLS: an ACCESS_OPERATOR method still needs an operator's token", () => {
+  let server: GrpcServer;
+  let orders: Client<typeof OrderService>;
+  let issuer: Awaited<ReturnType<typeof createTestTokenIssuer>>;
+
+  beforeAll(async () => {
+    issuer = await createTestTokenIssuer();
+    // Every method answers an empty message: only authorization is under test.
+    const handlers = Object.fromEntries(OrderService.methods.map((m) => [m.localName, async () => ({})])) as unknown as ServiceHandlers<
+      typeof OrderService
+    >;
+    server = createGrpcServer({
+      name: "order",
+      host: "127.0.0.1",
+      port: 0,
+      logger: createLogger({ level: "silent" }),
+      services: [serviceRegistration(OrderService, handlers)],
+      interceptors: [authorize({ service: "order", verifier: issuer.verifier })],
+    });
+    await server.start();
+    orders = createClient(OrderService, `127.0.0.1:${server.port}`, { maxAttempts: 1 });
+  });
+
+  afterAll(async () => {
+    closeClient(orders);
+    await server?.stop();
+  });
+
+  it("answers UNAUTHENTICATED without a token, PERMISSION_DENIED to a shopper's, and lets an operator's through", async () => {
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => "passed",
+        (e: unknown) => ConnectError.from(e).code,
+      );
+    expect(await code(orders.refundOrder({}))).toBe(Code.Unauthenticated);
+    expect(await code(orders.refundOrder({}, await issuer.as("shopper-1")))).toBe(Code.PermissionDenied);
+    expect(await code(orders.refundOrder({}, await issuer.asOperator()))).toBe("passed");
+    expect(await code(orders.getAnyOrder({}, await issuer.asOperator()))).toBe("passed");
   });
 });

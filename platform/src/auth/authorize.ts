@@ -5,7 +5,7 @@ import { unauthenticated } from "../errors.js";
 import type { CallContext, Principal } from "../grpc/context.js";
 import type { ServerInterceptor } from "../grpc/interceptors.js";
 import { createCounter } from "../telemetry/metrics.js";
-import { bearerToken, requiresUser } from "./require-user.js";
+import { bearerToken, requiresOperator, requiresUser } from "./require-user.js";
 import type { TokenVerifier } from "./token-verifier.js";
 
 /** The workload identity of the reconciliation tool: it may call every operator method. */
@@ -68,7 +68,8 @@ export interface AuthorizeOptions {
  * - Health is answered to anyone (load balancers and probes hold no certificate); reflection to
  *   any verified workload or operator.
  * - On a server without TLS (mutual TLS turned off, a development opt-out) no caller can prove
- *   a workload, so only the default deny and the user rule apply; its first call logs a warning.
+ *   a workload, so only the default deny, the user rule and the operator rule (an
+ *   ACCESS_OPERATOR method needs an operator's token) apply; its first call logs a warning.
  *
  * Every denial is logged with the caller's identity and counted in `shopmesh_rpc_server_denied_total`.
  */
@@ -94,8 +95,11 @@ export function authorize(opts: AuthorizeOptions): ServerInterceptor {
     } else if (!isAllowed(callPolicy, caller)) {
       deny(ctx, caller, opts.service);
     }
+    // An ACCESS_OPERATOR method over TLS was checked by its policy (an operator, or reconcile);
+    // without TLS only an operator's token tells who may call it.
+    if (!secure && requiresOperator(ctx.method) && principal?.operator !== true) deny(ctx, caller, opts.service);
     if (principal) ctx.principal = principal;
-    else if (requiresUser(ctx.method)) throw unauthenticated("missing bearer token");
+    else if (requiresUser(ctx.method) && !(secure && requiresOperator(ctx.method))) throw unauthenticated("missing bearer token");
     return next(ctx);
   };
 }

@@ -1,5 +1,5 @@
 export { createGrpcJwksProvider, jwkFromProto } from "./jwks-provider.js";
-export { bearerToken, requireUser, requiresUser } from "./require-user.js";
+export { bearerToken, requireUser, requiresOperator, requiresUser } from "./require-user.js";
 export {
   createTokenVerifier,
   OPERATOR_ROLE,

@@ -7,12 +7,25 @@ import type { TokenVerifier } from "./token-verifier.js";
 
 const needsUserCache = new WeakMap<DescMethod, boolean>();
 
-/** Whether the method's `(shop.api.v1.edge)` rule says ACCESS_USER. */
+/** Whether the method's `(shop.api.v1.edge)` rule says ACCESS_USER or ACCESS_OPERATOR: a token is needed. */
 export function requiresUser(method: DescMethod): boolean {
   let needs = needsUserCache.get(method);
   if (needs === undefined) {
-    needs = hasOption(method, edge) && getOption(method, edge).access === Access.USER;
+    const access = hasOption(method, edge) ? getOption(method, edge).access : Access.UNSPECIFIED;
+    needs = access === Access.USER || access === Access.OPERATOR;
     needsUserCache.set(method, needs);
+  }
+  return needs;
+}
+
+const needsOperatorCache = new WeakMap<DescMethod, boolean>();
+
+/** Whether the method's `(shop.api.v1.edge)` rule says ACCESS_OPERATOR: only an operator's token will do. */
+export function requiresOperator(method: DescMethod): boolean {
+  let needs = needsOperatorCache.get(method);
+  if (needs === undefined) {
+    needs = hasOption(method, edge) && getOption(method, edge).access === Access.OPERATOR;
+    needsOperatorCache.set(method, needs);
   }
   return needs;
 }

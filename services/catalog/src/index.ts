@@ -3,4 +3,10 @@ export { type CatalogServer, type CatalogServerOptions, createCatalogServer } fr
 export { catalogMigrations } from "./db/migrations/index.js";
 export { demoCatalog } from "./db/demo-catalog.js";
 export type { Catalog, StockChange } from "./app/use-cases.js";
-export { CATALOG_EVENT_TYPES, CATALOG_GROUP, ORDER_CANCELLED_REASON, PAYMENT_FAILED_REASON } from "./events/saga-consumer.js";
+export {
+  CATALOG_EVENT_TYPES,
+  CATALOG_GROUP,
+  ORDER_CANCELLED_REASON,
+  PAYMENT_FAILED_REASON,
+  REFUND_RESTOCK_REASON,
+} from "./events/saga-consumer.js";

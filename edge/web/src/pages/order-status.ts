@@ -1,7 +1,13 @@
 import { type Order, OrderStatus, type OrderStatusUpdate, type StatusTransition } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 
+/** Whether checkout is over for the order (a refund may still follow: StreamOrders' `follow_refunds` hears of it). */
 export function isFinal(status: OrderStatus): boolean {
-  return status === OrderStatus.PAID || status === OrderStatus.CANCELLED;
+  return (
+    status === OrderStatus.PAID ||
+    status === OrderStatus.CANCELLED ||
+    status === OrderStatus.PARTIALLY_REFUNDED ||
+    status === OrderStatus.REFUNDED
+  );
 }
 
 export function statusName(status: OrderStatus): string {
@@ -16,6 +22,10 @@ export function statusName(status: OrderStatus): string {
       return "Cancelled";
     case OrderStatus.ON_HOLD:
       return "On hold";
+    case OrderStatus.PARTIALLY_REFUNDED:
+      return "Partly refunded";
+    case OrderStatus.REFUNDED:
+      return "Refunded";
     case OrderStatus.UNSPECIFIED:
       return "Unknown";
     default:

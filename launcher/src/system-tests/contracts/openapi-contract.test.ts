@@ -4,6 +4,8 @@ import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedMesh, startEmbedded } from "../../embedded-mesh.js";
+import { Shopper } from "../../shopper.js";
+import { matrixTokens } from "../security/authorization-matrix.js";
 
 /**
  * The REST surface against its published OpenAPI document (GET /api/openapi.json): every route
@@ -117,6 +119,7 @@ function expectValidRequestBody(route: string, body: unknown): void {
 const product = demoCatalog[0]?.id as string;
 const other = demoCatalog[1]?.id as string;
 let user: { token: string; refresh: string; email: string };
+let operatorToken: string;
 const password = "correct horse battery staple";
 
 beforeAll(async () => {
@@ -136,6 +139,7 @@ beforeAll(async () => {
   const res = await fetch(`${mesh.url}/api/openapi.json`);
   expect(res.status).toBe(200);
   doc = (await res.json()) as Doc;
+  operatorToken = (await matrixTokens({ services: mesh.services, tlsDir: mesh.tlsDir as string }, "contract")).operator;
 }, 120_000);
 
 afterAll(async () => {
@@ -166,7 +170,7 @@ describe("the REST routes against /api/openapi.json", () => {
       const op = operationOf(route);
       const needsUser = op.security.every((s) => Object.keys(s).length > 0);
       const m = publicSurface(services).find((x) => `${x.http?.method} ${x.http?.template}` === route);
-      expect(needsUser, `${route}: bearerAuth required`).toBe(m?.access === "user");
+      expect(needsUser, `${route}: bearerAuth required`).toBe(m?.access === "user" || m?.access === "operator");
     }
   });
 
@@ -247,12 +251,36 @@ describe("the REST routes against /api/openapi.json", () => {
     expect((await call("GET /api/notifications", { token: user.token })).status).toBe(200);
   });
 
+  it("operator routes: an order and its refund answer as described", async () => {
+    const shopper = await Shopper.signup(mesh.url, `contract-refund-${Date.now()}@example.com`);
+    await shopper.addItem(other, 1);
+    const placed = await shopper.checkout();
+    expect((await shopper.waitFinal(placed.order_id)).status).toBe("paid");
+    const path = { order_id: placed.order_id };
+    expect((await call("GET /api/admin/orders/{order_id}", { token: operatorToken, path })).status).toBe(200);
+    expect((await call("GET /api/admin/orders/{order_id}", { token: shopper.token, path })).status).toBe(403);
+    const unknown = { order_id: "00000000-0000-4000-8000-000000000000" };
+    expect((await call("GET /api/admin/orders/{order_id}", { token: operatorToken, path: unknown })).status).toBe(404);
+    const body = { lines: [{ product_id: other, qty: 1 }], restock: true, reason: "returned" };
+    expectValidRequestBody("POST /api/admin/orders/{order_id}/refund", body);
+    expect(
+      (await call("POST /api/admin/orders/{order_id}/refund", { token: operatorToken, path, body: { ...body, reason: "" } })).status,
+    ).toBe(400);
+    expect((await call("POST /api/admin/orders/{order_id}/refund", { token: shopper.token, path, body })).status).toBe(403);
+    expect((await call("POST /api/admin/orders/{order_id}/refund", { token: operatorToken, path, body })).status).toBe(200);
+    expect((await call("POST /api/admin/orders/{order_id}/refund", { token: operatorToken, path, body })).status).toBe(400); // nothing left
+    await expect
+      .poll(async () => (await call("GET /api/admin/orders/{order_id}", { token: operatorToken, path })).body.status, { timeout: 10_000 })
+      .toBe("refunded");
+  });
+
   it("every route refuses an unknown parameter or body field (400), and routes for users refuse a call without a token (401)", async () => {
     for (const route of Object.entries(doc.paths).flatMap(([t, ops]) => Object.keys(ops).map((v) => `${v.toUpperCase()} ${t}`))) {
       const op = operationOf(route);
       const path = Object.fromEntries((op.parameters ?? []).filter((p) => p.in === "path").map((p) => [p.name, product]));
       const unknown = op.requestBody ? { body: { no_such_field: 1 } } : { query: "no_such_parameter=1" };
-      const refused = await call(route, { token: user.token, path, ...unknown });
+      const token = route.includes(" /api/admin/") ? operatorToken : user.token;
+      const refused = await call(route, { token, path, ...unknown });
       expect(refused.status, route).toBe(400);
       expect(refused.body.code).toBe("invalid_argument");
       if (op.security.every((s) => Object.keys(s).length > 0)) {

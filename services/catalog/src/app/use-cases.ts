@@ -61,6 +61,12 @@ export interface Catalog extends StockSource {
     reason: string,
     opts?: { tombstone?: boolean },
   ): Promise<StockChange<ReservationStatus | undefined>>;
+  /**
+   * Puts the refunded units of an order back on sale, inside a transaction the caller owns (see
+   * reserveStockIn): one stock adjustment per line, with `reason`. A product no longer stocked
+   * is skipped (and logged).
+   */
+  restockIn(trx: Transaction<CatalogDb>, orderId: string, items: readonly StockItem[], reason: string): Promise<StockChange<StockLevel[]>>;
   /** NOT_FOUND for an unknown product, FAILED_PRECONDITION below zero available. */
   adjustStock(productId: string, delta: number, reason: string): Promise<StockLevel>;
   /** Adds products with their initial stock (logged as adjustments). */
@@ -262,6 +268,23 @@ export function createCatalog(deps: CatalogDeps): Catalog {
 
     releaseStockIn(trx, orderId, reason, opts = {}) {
       return stockChangeIn(trx, release(orderId, reason, opts.tombstone ?? false));
+    },
+
+    restockIn(trx, orderId, items, reason) {
+      return stockChangeIn(trx, async (t) => {
+        const levels: StockLevel[] = [];
+        for (const { productId, quantity } of items) {
+          const changed = await repo.adjustOnHand(t, productId, quantity, MAX_ON_HAND);
+          if (!changed) {
+            logger.warn({ order_id: orderId, product_id: productId, quantity }, "refunded units not restocked: the product is not stocked");
+            continue;
+          }
+          await repo.insertAdjustment(t, { productId, delta: quantity, reason, onHandAfter: changed.onHand });
+          levels.push(changed.level);
+        }
+        if (levels.length > 0) logger.info({ order_id: orderId, products: levels.length }, "refunded units restocked");
+        return { result: levels, levels };
+      });
     },
 
     async adjustStock(productId, delta, reason) {

@@ -1,6 +1,6 @@
 import { isMessage } from "@bufbuild/protobuf";
 import { createEventRegistry, type Envelope, type EventBus, type Logger, type Subscription, subscribeInbox } from "@shopmesh/platform";
-import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
+import { OrderCancelledSchema, OrderPlacedSchema, OrderRefundedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import { PaymentFailedSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
 import type { Kysely, Transaction } from "kysely";
 import type { Catalog, StockChange } from "../app/use-cases.js";
@@ -19,14 +19,19 @@ export const PAYMENT_FAILED_REASON = "payment_failed";
 /** The release reason for an OrderCancelled that carries none. */
 export const ORDER_CANCELLED_REASON = "order_cancelled";
 
-const SAGA_SCHEMAS = [OrderPlacedSchema, OrderCancelledSchema, PaymentFailedSchema];
+/** The stock adjustments' reason for refunded units that came back: "refund_restock" and the order id. */
+export const REFUND_RESTOCK_REASON = "refund_restock";
+
+const SAGA_SCHEMAS = [OrderPlacedSchema, OrderCancelledSchema, PaymentFailedSchema, OrderRefundedSchema];
 const registry = createEventRegistry(SAGA_SCHEMAS);
 /** The event types the catalog service consumes. */
 export const CATALOG_EVENT_TYPES: readonly string[] = registry.types;
 
 type SagaEvent =
   | { readonly kind: "reserve"; readonly orderId: string; readonly items: readonly StockItem[] }
-  | { readonly kind: "release"; readonly orderId: string; readonly reason: string };
+  | { readonly kind: "release"; readonly orderId: string; readonly reason: string }
+  | { readonly kind: "restock"; readonly orderId: string; readonly items: readonly StockItem[] }
+  | { readonly kind: "none" };
 
 /** Decodes and validates like the RPCs do: a malformed event fails (and ends dead-lettered). */
 function decode(event: Envelope): SagaEvent {
@@ -38,11 +43,22 @@ function decode(event: Envelope): SagaEvent {
     return { kind: "release", orderId: parseOrderId(msg.orderId), reason: parseReason("reason", msg.reason, ORDER_CANCELLED_REASON) };
   }
   if (isMessage(msg, PaymentFailedSchema)) return { kind: "release", orderId: parseOrderId(msg.orderId), reason: PAYMENT_FAILED_REASON };
+  if (isMessage(msg, OrderRefundedSchema)) {
+    // Goods that did not come back stay sold.
+    if (!msg.restock) return { kind: "none" };
+    return { kind: "restock", orderId: parseOrderId(msg.orderId), items: parseStockItems(msg.items) };
+  }
   throw new Error(`unexpected event type ${msg.$typeName}`);
 }
 
+const unchanged: StockChange<unknown> = { result: undefined, afterCommit() {}, afterUncertainCommit() {} };
+
 function apply(catalog: Catalog, trx: Transaction<CatalogDb>, event: SagaEvent): Promise<StockChange<unknown>> {
   switch (event.kind) {
+    case "restock":
+      return catalog.restockIn(trx, event.orderId, event.items, `${REFUND_RESTOCK_REASON} ${event.orderId}`);
+    case "none":
+      return Promise.resolve(unchanged);
     case "reserve":
       return catalog.reserveStockIn(trx, event.orderId, event.items);
     case "release":
@@ -59,7 +75,8 @@ function apply(catalog: Catalog, trx: Transaction<CatalogDb>, event: SagaEvent):
 
 /**
  * The catalog's part of the checkout saga: OrderPlaced reserves the order's items (all or
- * none, as ReserveStock does), OrderCancelled and PaymentFailed release what is still held.
+ * none, as ReserveStock does), OrderCancelled and PaymentFailed release what is still held,
+ * and OrderRefunded with `restock` puts the refunded units back on sale (stock adjustments).
  * Each event is applied once (inbox): the stock change, its StockReserved/StockRejected/
  * StockReleased outbox row and the inbox record commit in one transaction, and only then are
  * the new stock levels published to watchers. A change made by an attempt whose transaction

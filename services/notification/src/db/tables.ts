@@ -1,3 +1,4 @@
+import type { NotificationKind } from "../domain/notification.js";
 import type { InboxTable, DeadLettersTable } from "@shopmesh/platform";
 import type { Generated, Selectable } from "kysely";
 
@@ -22,7 +23,7 @@ export interface NotificationsTable {
   recipient: string;
   subject: string;
   body: string;
-  kind: "welcome" | "order_paid" | "order_cancelled";
+  kind: NotificationKind;
   source_event_id: string;
   order_id: string | null;
   status: "pending" | "sent" | "captured" | "failed";

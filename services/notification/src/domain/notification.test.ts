@@ -13,6 +13,15 @@ describe("compose", () => {
     );
     expect(cancelled.body).toContain("the payment was declined");
   });
+
+  it("says what a refund gave back, and whether it was the whole order", () => {
+    const part = { kind: "order_refunded" as const, userId: "u", orderId: "o3", amountCents: 1290, currency: "EUR", lines: ["1 × Mug"] };
+    const partly = compose({ ...part, whole: false }, "Ada");
+    expect(partly.subject).toBe("Part of order o3 was refunded");
+    expect(partly.body).toContain("12.90 EUR");
+    expect(partly.body).toContain("1 × Mug");
+    expect(compose({ ...part, whole: true }, undefined).subject).toBe("Order o3 was refunded");
+  });
 });
 
 describe("redactEmails", () => {

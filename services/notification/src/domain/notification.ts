@@ -1,6 +1,6 @@
 /** Domain of notifications: what is sent for which fact. No I/O here. */
 
-export type NotificationKind = "welcome" | "order_paid" | "order_cancelled";
+export type NotificationKind = "welcome" | "order_paid" | "order_cancelled" | "order_refunded";
 export type DeliveryStatus = "pending" | "sent" | "captured" | "failed";
 
 export interface Notification {
@@ -36,6 +36,18 @@ export type Fact =
       readonly totalCents: number;
       readonly currency: string;
       readonly reason: string;
+    }
+  | {
+      readonly kind: "order_refunded";
+      readonly userId: string;
+      readonly orderId: string;
+      /** This refund. */
+      readonly amountCents: number;
+      readonly currency: string;
+      /** Whether the whole order is refunded now. */
+      readonly whole: boolean;
+      /** "2 × Mug" for each refunded line. */
+      readonly lines: readonly string[];
     };
 
 export interface Message {
@@ -78,6 +90,11 @@ export function compose(fact: Fact, name: string | undefined): Message {
         body: `${greeting}\n\nyour order ${fact.orderId} was cancelled: ${why}. You have not been charged for it.\n\n— shopmesh`,
       };
     }
+    case "order_refunded":
+      return {
+        subject: fact.whole ? `Order ${fact.orderId} was refunded` : `Part of order ${fact.orderId} was refunded`,
+        body: `${greeting}\n\nwe refunded ${formatAmount(fact.amountCents, fact.currency)} of order ${fact.orderId} (${fact.lines.join(", ")}) to your card. It may take a few days to show.\n\n— shopmesh`,
+      };
     default: {
       const never: never = fact;
       throw new Error(`unknown fact ${JSON.stringify(never)}`);

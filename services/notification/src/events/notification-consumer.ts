@@ -1,6 +1,7 @@
 import { createEventRegistry, type Envelope, type EventBus, type Logger, type Subscription, subscribeInbox } from "@shopmesh/platform";
 import { UserRegisteredSchema } from "@shopmesh/proto/shop/auth/v1/events_pb.js";
-import { OrderCancelledSchema, OrderPaidSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
+import { OrderCancelledSchema, OrderPaidSchema, OrderRefundedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
+import { OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import type { Kysely } from "kysely";
 import type { NotificationDb } from "../db/tables.js";
 import type { Notifications } from "../app/use-cases.js";
@@ -8,7 +9,7 @@ import type { Fact } from "../domain/notification.js";
 
 /** The consumer group of the notification service. */
 export const NOTIFICATION_GROUP = "notification";
-const registry = createEventRegistry([UserRegisteredSchema, OrderPaidSchema, OrderCancelledSchema]);
+const registry = createEventRegistry([UserRegisteredSchema, OrderPaidSchema, OrderCancelledSchema, OrderRefundedSchema]);
 /** The event types the notification service consumes. */
 export const NOTIFICATION_EVENT_TYPES: readonly string[] = registry.types;
 
@@ -34,6 +35,18 @@ export function factOf(event: Envelope): Fact {
         reason: e.reason,
       };
     }
+    case OrderRefundedSchema.typeName: {
+      const e = registry.decodeAs(OrderRefundedSchema, event);
+      return {
+        kind: "order_refunded",
+        userId: e.userId,
+        orderId: e.orderId,
+        amountCents: e.amountCents,
+        currency: e.currency,
+        whole: e.status === OrderStatus.REFUNDED,
+        lines: e.items.map((i) => `${i.quantity} × ${i.name || i.productId}`),
+      };
+    }
     default:
       // Throws UnknownEventTypeError: the bus only delivers the types subscribed to.
       registry.decode(event);
@@ -42,7 +55,7 @@ export function factOf(event: Envelope): Fact {
 }
 
 /**
- * Subscribes to UserRegistered, OrderPaid and OrderCancelled: each event is recorded once
+ * Subscribes to UserRegistered, OrderPaid, OrderCancelled and OrderRefunded: each event is recorded once
  * (consumeClaimed: the inbox row and the PENDING notification are one statement), then delivered
  * outside the transaction, so a redelivered event is a duplicate and sends nothing.
  */

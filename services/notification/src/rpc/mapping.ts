@@ -12,6 +12,7 @@ const kinds: Record<Kind, NotificationKind> = {
   welcome: NotificationKind.WELCOME,
   order_paid: NotificationKind.ORDER_PAID,
   order_cancelled: NotificationKind.ORDER_CANCELLED,
+  order_refunded: NotificationKind.ORDER_REFUNDED,
 };
 
 const statuses: Record<Status, DeliveryStatus> = {

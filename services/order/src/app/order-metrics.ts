@@ -9,7 +9,7 @@ const placed = createCounter({
 
 const finished = createCounter({
   name: "shopmesh_orders_finished_total",
-  help: "Orders that reached a final status (paid, or cancelled with its reason: out_of_stock, payment_declined, …) or were held for an operator (on_hold, with its reason)",
+  help: "Orders that reached a final status (paid, or cancelled with its reason: out_of_stock, payment_declined, …), were held for an operator (on_hold, with its reason) or were refunded in full (refunded)",
   labelNames: ["service", "status", "reason"],
 });
 
@@ -24,6 +24,7 @@ export const orderMetrics = {
       if (u.status === "PAID") finished.inc({ service: "order", status: "paid", reason: "" });
       else if (u.status === "CANCELLED") finished.inc({ service: "order", status: "cancelled", reason: u.cancelReason ?? "" });
       else if (u.status === "ON_HOLD") finished.inc({ service: "order", status: "on_hold", reason: u.transition.reason });
+      else if (u.status === "REFUNDED") finished.inc({ service: "order", status: "refunded", reason: "" });
     }
   },
 };

@@ -1,5 +1,6 @@
 import {
   alreadyExists,
+  invalidArgument,
   encodeKeysetToken,
   failedPrecondition,
   inTransaction,
@@ -18,7 +19,9 @@ import type { OrderDb } from "../db/tables.js";
 import {
   type AllOrdersQuery,
   type Order,
+  type OrderItem,
   type OrderStatus,
+  type Refund,
   type Pricing,
   priceOrder,
   REASON_PLACED,
@@ -26,9 +29,19 @@ import {
   type StatusTransition,
   type StatusUpdate,
 } from "../domain/order.js";
+import { planRefund, REASON_PARTIALLY_REFUNDED, REASON_REFUNDED, sameRefund, statusAfterRefund } from "../domain/refund.js";
 import { reactTo, type SagaEvent } from "../domain/saga.js";
 import { transition } from "../domain/status.js";
-import { type OrderFacts, orderCancelled, orderPaid, orderPlaced } from "../events/order-events.js";
+import type { RefundRequest } from "../domain/validation.js";
+import {
+  type OrderFacts,
+  orderCancelled,
+  orderPaid,
+  orderPlaced,
+  orderRefunded,
+  orderRefundRequested,
+  type RefundFacts,
+} from "../events/order-events.js";
 import { StatusFeed } from "./status-feed.js";
 import { orderMetrics } from "./order-metrics.js";
 
@@ -69,6 +82,23 @@ export interface Orders {
   listOrders(userId: string, pageSize: number, after: KeysetCursor | undefined): Promise<OrderPage>;
   /** Every user's orders, oldest first (internal). */
   listAllOrders(query: AllOrdersQuery): Promise<OrderPage>;
+  /** Any user's order (operators); NOT_FOUND for an unknown one. */
+  getAnyOrder(orderId: string): Promise<Order>;
+  /**
+   * Records an operator's refund of a paid order and asks the payment service for it
+   * (OrderRefundRequested); answers with the order. See RefundOrder in order.proto.
+   */
+  refundOrder(request: RefundRequest): Promise<Order>;
+  /**
+   * Applies a PaymentRefunded within the caller's (inbox) transaction: completes the refund and
+   * moves the order to PARTIALLY_REFUNDED or REFUNDED, writing OrderRefunded. Undefined when the
+   * event was consumed before.
+   */
+  consumeRefund(
+    trx: Transaction<OrderDb>,
+    envelope: Envelope,
+    event: Extract<SagaEvent, { kind: "payment-refunded" }>,
+  ): Promise<AppliedEvent | undefined>;
   /** The current status of each of the user's orders `ids`; NOT_FOUND when one is not theirs. */
   currentStatuses(userId: string, ids: readonly string[]): Promise<StatusUpdate[]>;
   /**
@@ -230,6 +260,77 @@ export function createOrders({
       return page(rows, pageSize);
     },
 
+    async getAnyOrder(orderId) {
+      const row = await repo.findOrder(db, orderId);
+      const order = row && (await repo.loadOrders(db, [row]))[0];
+      if (!order) throw notFound("order");
+      return order;
+    },
+
+    async refundOrder({ orderId, lines, restock, reason, refundId }) {
+      const at = now();
+      const written = await inTransaction(
+        db,
+        async (trx) => {
+          const { order: row } = await repo.lockOrder(trx, orderId);
+          if (!row) throw notFound("order");
+          const refunds = (await repo.findRefunds(trx, [orderId])).get(orderId) ?? [];
+          const earlier = refundId === undefined ? undefined : refunds.find((r) => r.id === refundId);
+          if (earlier) {
+            if (!sameRefund(earlier, lines, restock, lines.length === 0)) {
+              throw alreadyExists("refund_id was used for another refund of this order");
+            }
+            return [];
+          }
+          const plan = planRefund({ status: row.status, items: row.items, refunds }, lines);
+          switch (plan.kind) {
+            case "refund":
+              break;
+            case "not-refundable":
+              throw failedPrecondition(`order ${orderId} is ${plan.status.toLowerCase()}: only a paid order can be refunded`);
+            case "nothing-left":
+              throw failedPrecondition(`every unit of order ${orderId} is refunded or being refunded`);
+            case "unknown-line":
+              throw invalidArgument(`lines[${plan.index}].product_id`, "is not a product of the order");
+            case "duplicate-line":
+              throw invalidArgument(`lines[${plan.index}].product_id`, "names a product already listed");
+            case "too-many":
+              throw invalidArgument(`lines[${plan.index}].quantity`, `is more than the ${plan.left} units left to refund`);
+            default: {
+              const never: never = plan;
+              throw new Error(`unknown refund plan ${JSON.stringify(never)}`);
+            }
+          }
+          const refund: Refund = {
+            id: refundId ?? uuidv7(at.getTime()),
+            lines: plan.lines,
+            amountCents: plan.amountCents,
+            restock,
+            reason,
+            completed: false,
+            requestedAt: at,
+            refundedAt: undefined,
+          };
+          await repo.insertRefund(trx, orderId, refund);
+          const facts: RefundFacts = { refundId: refund.id, items: plan.items, amountCents: plan.amountCents, restock, reason };
+          const event = orderRefundRequested({ orderId, userId: row.user_id, currency: row.currency }, row.payment_id ?? "", facts, at);
+          logger.info({ order_id: orderId, refund_id: refund.id, amount_cents: refund.amountCents, restock }, "refund requested");
+          return writeOutbox(trx, event);
+        },
+        "order",
+      );
+      if (written.length > 0) onEventsWritten?.(written);
+      // The seam for an audit record of the operator's action: this use case knows who, what and why.
+      const row = await repo.findOrder(db, orderId);
+      return (await repo.loadOrders(db, row ? [row] : []))[0] as Order;
+    },
+
+    async consumeRefund(trx, envelope, event) {
+      const { claimed, order: row } = await repo.lockOrder(trx, event.orderId, envelope);
+      if (!claimed) return undefined;
+      return applyRefund(trx, event, row);
+    },
+
     async currentStatuses(userId, ids) {
       const found = await repo.findStatuses(db, userId, ids);
       if (found.length !== new Set(ids).size) {
@@ -279,6 +380,96 @@ export function createOrders({
       if (statusChannel === undefined) feed.publish(updates);
     },
   };
+
+  /** Completes a refund of the order `row`, locked by `trx`, its payment having refunded it. */
+  async function applyRefund(
+    trx: Transaction<OrderDb>,
+    event: Extract<SagaEvent, { kind: "payment-refunded" }>,
+    row: repo.OrderWithItems | undefined,
+  ): Promise<AppliedEvent> {
+    const log = { order_id: event.orderId, event: event.kind, refund_id: event.refundId };
+    const nothing: AppliedEvent = { updates: [], written: [] };
+    if (!row) {
+      logger.warn(log, "event for an unknown order ignored");
+      return nothing;
+    }
+    const at = now();
+    const refunds = (await repo.findRefunds(trx, [row.id])).get(row.id) ?? [];
+    let refund: Refund | undefined;
+    if (event.refundId !== "") {
+      refund = refunds.find((r) => r.id === event.refundId);
+      if (!refund) {
+        logger.error(log, "payment refunded for a refund the order does not know");
+        return nothing;
+      }
+      if (refund.completed) {
+        logger.info(log, "stale event ignored");
+        return nothing;
+      }
+      if (refund.amountCents !== event.amountCents) {
+        logger.error(
+          { ...log, amount_cents: refund.amountCents, refunded_cents: event.amountCents },
+          "payment refunded another amount than asked",
+        );
+      }
+    } else {
+      // The whole payment refunded at the payment service (PaymentService.Refund): the order's
+      // units not refunded yet, the goods not returned.
+      const plan = planRefund({ status: row.status, items: row.items, refunds }, []);
+      if (plan.kind !== "refund") {
+        logger.info({ ...log, status: row.status }, "stale event ignored");
+        return nothing;
+      }
+      refund = {
+        id: uuidv7(at.getTime()),
+        lines: plan.lines,
+        amountCents: plan.amountCents,
+        restock: false,
+        reason: event.reason || "payment_refunded",
+        completed: false,
+        requestedAt: at,
+        refundedAt: undefined,
+      };
+      await repo.insertRefund(trx, row.id, refund);
+    }
+    if (row.status !== "PAID" && row.status !== "PARTIALLY_REFUNDED") {
+      logger.error({ ...log, status: row.status }, "payment refunded for an order that is not paid");
+      return nothing;
+    }
+    await repo.completeRefund(trx, row.id, refund.id, at);
+    const refundedCents = refunds.reduce((sum, r) => (r.completed ? sum + r.amountCents : sum), 0) + refund.amountCents;
+    const to = transition(row.status, statusAfterRefund(row.total_cents, refundedCents));
+    const step: StatusTransition = {
+      seq: row.version + 1,
+      from: row.status,
+      to,
+      at,
+      reason: to === "REFUNDED" ? REASON_REFUNDED : REASON_PARTIALLY_REFUNDED,
+    };
+    const byProduct = new Map(row.items.map((i) => [i.productId, i]));
+    const items = refund.lines.map((l) => {
+      const item = byProduct.get(l.productId) as OrderItem;
+      return { ...item, quantity: l.quantity, lineTotalCents: item.unitPriceCents * l.quantity };
+    });
+    const facts: RefundFacts = {
+      refundId: refund.id,
+      items,
+      amountCents: refund.amountCents,
+      restock: refund.restock,
+      reason: refund.reason,
+    };
+    const written = await writeOutbox(
+      trx,
+      orderRefunded({ orderId: row.id, userId: row.user_id, currency: row.currency }, facts, to, refundedCents, at),
+      repo.orderChange(row.id, [step], { status: to, version: step.seq, updated_at: at }),
+    );
+    logger.info({ ...log, from: row.status, to, reason: step.reason, refunded_cents: refundedCents }, "order status changed");
+    const updates: StatusUpdate[] = [
+      { orderId: row.id, status: to, transition: step, cancelReason: undefined, paymentId: row.payment_id ?? undefined },
+    ];
+    if (statusChannel !== undefined) await repo.notifyStatus(trx, statusChannel, updates);
+    return { updates, written };
+  }
 
   /** Applies `event` to the order `row`, locked by `trx` (undefined: an unknown order). */
   async function apply(trx: Transaction<OrderDb>, event: SagaEvent, row: repo.OrderWithItems | undefined): Promise<AppliedEvent> {

@@ -2,6 +2,7 @@ import { type Insertable, type Kysely, type QueryCreator, type Selectable, sql, 
 import { jsonArrayFrom } from "kysely/helpers/postgres";
 import type { OrderDb, OrdersTable } from "./tables.js";
 import type { Order, OrderItem, OrderStatus, StatusTransition, StatusUpdate } from "../domain/order.js";
+import type { Refund } from "../domain/order.js";
 import { type Envelope, type KeysetCursor, withDbErrors, withInboxClaim } from "@shopmesh/platform";
 
 type Db = Kysely<OrderDb> | Transaction<OrderDb>;
@@ -215,6 +216,70 @@ export async function findUserOrder(db: Db, userId: string, id: string): Promise
   }, "order");
 }
 
+/** The order, whoever placed it (operators). */
+export async function findOrder(db: Db, id: string): Promise<OrderRow | undefined> {
+  return withDbErrors(async () => {
+    return db.selectFrom("orders").selectAll().where("id", "=", id).executeTakeFirst();
+  }, "order");
+}
+
+/** The refunds of `orderIds`, oldest first per order. */
+export async function findRefunds(db: Db, orderIds: readonly string[]): Promise<Map<string, Refund[]>> {
+  return withDbErrors(async () => {
+    const byOrder = new Map<string, Refund[]>();
+    if (orderIds.length === 0) return byOrder;
+    const rows = await db
+      .selectFrom("order_refunds")
+      .selectAll()
+      .where("order_id", "in", [...orderIds])
+      .orderBy("order_id")
+      .orderBy("requested_at")
+      .orderBy("id")
+      .execute();
+    for (const r of rows) {
+      const list = byOrder.get(r.order_id) ?? [];
+      list.push({
+        id: r.id,
+        lines: r.lines,
+        amountCents: r.amount_cents,
+        restock: r.restock,
+        reason: r.reason,
+        completed: r.refunded_at !== null,
+        requestedAt: new Date(r.requested_at),
+        refundedAt: r.refunded_at === null ? undefined : new Date(r.refunded_at),
+      });
+      byOrder.set(r.order_id, list);
+    }
+    return byOrder;
+  }, "order");
+}
+
+/** Records a refund asked for (not completed). */
+export async function insertRefund(trx: Transaction<OrderDb>, orderId: string, refund: Refund): Promise<void> {
+  return withDbErrors(async () => {
+    await trx
+      .insertInto("order_refunds")
+      .values({
+        order_id: orderId,
+        id: refund.id,
+        lines: JSON.stringify(refund.lines),
+        amount_cents: refund.amountCents,
+        restock: refund.restock,
+        reason: refund.reason,
+        requested_at: refund.requestedAt,
+        refunded_at: refund.refundedAt ?? null,
+      })
+      .execute();
+  }, "order");
+}
+
+/** Marks a refund completed. */
+export async function completeRefund(trx: Transaction<OrderDb>, orderId: string, refundId: string, at: Date): Promise<void> {
+  return withDbErrors(async () => {
+    await trx.updateTable("order_refunds").set({ refunded_at: at }).where("order_id", "=", orderId).where("id", "=", refundId).execute();
+  }, "order");
+}
+
 /** The user's orders, newest first by (created_at, id); `limit + 1` rows so the caller sees whether more follow. */
 export async function listUserOrders(db: Db, userId: string, limit: number, after: KeysetCursor | undefined): Promise<OrderRow[]> {
   return withDbErrors(async () => {
@@ -266,8 +331,8 @@ export async function loadOrders(db: Db, rows: readonly OrderRow[]): Promise<Ord
   return withDbErrors(async () => {
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.id);
-    const [items, history] = await Promise.all([findItems(db, ids), findHistory(db, ids)]);
-    return rows.map((row) => toOrder(row, items.get(row.id) ?? [], history.get(row.id) ?? []));
+    const [items, history, refunds] = await Promise.all([findItems(db, ids), findHistory(db, ids), findRefunds(db, ids)]);
+    return rows.map((row) => toOrder(row, items.get(row.id) ?? [], history.get(row.id) ?? [], refunds.get(row.id) ?? []));
   }, "order");
 }
 
@@ -363,7 +428,12 @@ export function parseStatusNotification(payload: string): StatusUpdate[] {
   return updates.map((u) => ({ ...u, transition: { ...u.transition, at: new Date(u.transition.at) } }));
 }
 
-export function toOrder(row: OrderRow, items: readonly OrderItem[], history: readonly StatusTransition[]): Order {
+export function toOrder(
+  row: OrderRow,
+  items: readonly OrderItem[],
+  history: readonly StatusTransition[],
+  refunds: readonly Refund[] = [],
+): Order {
   return {
     id: row.id,
     userId: row.user_id,
@@ -375,6 +445,8 @@ export function toOrder(row: OrderRow, items: readonly OrderItem[], history: rea
     holdReason: row.status === "ON_HOLD" ? history.findLast((t) => t.to === "ON_HOLD")?.reason : undefined,
     paymentId: row.payment_id ?? undefined,
     history,
+    refunds,
+    refundedCents: refunds.reduce((sum, r) => (r.completed ? sum + r.amountCents : sum), 0),
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };

@@ -1,5 +1,7 @@
 import type { DeadLettersTable, InboxTable, OutboxTable } from "@shopmesh/platform";
+import type { ColumnType } from "kysely";
 import type { OrderStatus, StatusOrNone } from "../domain/order.js";
+import type { RefundLine } from "../domain/order.js";
 
 export interface OrdersTable {
   /** UUIDv7 made from created_at, so (created_at, id) pages exactly. */
@@ -42,10 +44,25 @@ export interface OrderTransitionsTable {
   at: Date;
 }
 
+/** Refunds asked for by operators; `refunded_at` set once the payment refunded them. */
+export interface OrderRefundsTable {
+  order_id: string;
+  /** The caller's refund_id, or a UUID; unique per order. */
+  id: string;
+  /** JSON array of {productId, quantity}. */
+  lines: ColumnType<RefundLine[], string, string>;
+  amount_cents: number;
+  restock: boolean;
+  reason: string;
+  requested_at: Date;
+  refunded_at: Date | null;
+}
+
 export interface OrderDb {
   orders: OrdersTable;
   order_items: OrderItemsTable;
   order_transitions: OrderTransitionsTable;
+  order_refunds: OrderRefundsTable;
   outbox: OutboxTable;
   inbox: InboxTable;
   dead_letters: DeadLettersTable;

@@ -5,8 +5,11 @@ import type { KeysetCursor } from "@shopmesh/platform";
  * transport types.
  */
 
-/** Where an order is in checkout. PAID and CANCELLED are final; ON_HOLD waits for an operator. */
-export type OrderStatus = "PENDING" | "STOCK_RESERVED" | "PAID" | "CANCELLED" | "ON_HOLD";
+/**
+ * Where an order is. CANCELLED and REFUNDED are final; PAID ends checkout and may be refunded
+ * (PARTIALLY_REFUNDED, REFUNDED); ON_HOLD waits for an operator.
+ */
+export type OrderStatus = "PENDING" | "STOCK_RESERVED" | "PAID" | "CANCELLED" | "ON_HOLD" | "PARTIALLY_REFUNDED" | "REFUNDED";
 
 /** A status or, before the first transition, none. */
 export type StatusOrNone = OrderStatus | "UNSPECIFIED";
@@ -39,6 +42,24 @@ export interface OrderItem {
   readonly lineTotalCents: number;
 }
 
+/** Units of one product to refund. */
+export interface RefundLine {
+  readonly productId: string;
+  readonly quantity: number;
+}
+
+/** A refund asked for by an operator; `completed` once the payment refunded it. */
+export interface Refund {
+  readonly id: string;
+  readonly lines: readonly RefundLine[];
+  readonly amountCents: number;
+  readonly restock: boolean;
+  readonly reason: string;
+  readonly completed: boolean;
+  readonly requestedAt: Date;
+  readonly refundedAt: Date | undefined;
+}
+
 /** One step of an order's history; `seq` counts from 1 (the placing) per order. */
 export interface StatusTransition {
   readonly seq: number;
@@ -61,6 +82,10 @@ export interface Order {
   readonly paymentId: string | undefined;
   /** Oldest first; the first is UNSPECIFIED → PENDING. */
   readonly history: readonly StatusTransition[];
+  /** Refunds asked for, oldest first. */
+  readonly refunds: readonly Refund[];
+  /** Sum of the completed refunds. */
+  readonly refundedCents: number;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

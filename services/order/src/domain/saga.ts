@@ -19,7 +19,15 @@ export type SagaEvent =
       readonly amountCents: number;
       readonly currency: string;
     }
-  | { readonly kind: "payment-failed"; readonly orderId: string; readonly reason: string };
+  | { readonly kind: "payment-failed"; readonly orderId: string; readonly reason: string }
+  | {
+      readonly kind: "payment-refunded";
+      readonly orderId: string;
+      /** The order's refund; empty for a whole refund asked for at the payment service. */
+      readonly refundId: string;
+      readonly amountCents: number;
+      readonly reason: string;
+    };
 
 export interface Step {
   readonly to: OrderStatus;
@@ -74,6 +82,9 @@ export function reactTo(status: OrderStatus, event: SagaEvent, due: AmountDue): 
       if (status === "STOCK_RESERVED") return { kind: "apply", steps: [cancel] };
       return status === "CANCELLED" ? stale : conflict;
     }
+    case "payment-refunded":
+      // Refunds are applied by Orders.consumeRefund, which needs the order's refunds.
+      throw new Error("a refund is not a checkout step");
     default: {
       const never: never = event;
       throw new Error(`unknown saga event ${JSON.stringify(never)}`);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { OrderStatus, StatusOrNone } from "./order.js";
-import { canTransition, IllegalTransitionError, isFinal, transition } from "./status.js";
+import { canTransition, endsCheckout, IllegalTransitionError, isFinal, transition } from "./status.js";
 
-const statuses: OrderStatus[] = ["PENDING", "STOCK_RESERVED", "PAID", "CANCELLED", "ON_HOLD"];
+const statuses: OrderStatus[] = ["PENDING", "STOCK_RESERVED", "PAID", "CANCELLED", "ON_HOLD", "PARTIALLY_REFUNDED", "REFUNDED"];
 const allowed: Array<[StatusOrNone, OrderStatus]> = [
   ["UNSPECIFIED", "PENDING"],
   ["PENDING", "STOCK_RESERVED"],
@@ -12,6 +12,10 @@ const allowed: Array<[StatusOrNone, OrderStatus]> = [
   ["STOCK_RESERVED", "ON_HOLD"],
   ["ON_HOLD", "PAID"],
   ["ON_HOLD", "CANCELLED"],
+  ["PAID", "PARTIALLY_REFUNDED"],
+  ["PAID", "REFUNDED"],
+  ["PARTIALLY_REFUNDED", "PARTIALLY_REFUNDED"],
+  ["PARTIALLY_REFUNDED", "REFUNDED"],
 ];
 
 describe("order status machine", () => {
@@ -32,7 +36,8 @@ describe("order status machine", () => {
     expect(() => transition("CANCELLED", "PENDING")).toThrow(IllegalTransitionError);
   });
 
-  it("PAID and CANCELLED are final; ON_HOLD waits for an operator", () => {
-    expect(statuses.filter(isFinal)).toEqual(["PAID", "CANCELLED"]);
+  it("CANCELLED and REFUNDED are final; ON_HOLD waits for an operator; checkout ends at PAID", () => {
+    expect(statuses.filter(isFinal)).toEqual(["CANCELLED", "REFUNDED"]);
+    expect(statuses.filter(endsCheckout)).toEqual(["PAID", "CANCELLED", "PARTIALLY_REFUNDED", "REFUNDED"]);
   });
 });

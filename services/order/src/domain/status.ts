@@ -3,16 +3,19 @@ import type { OrderStatus, StatusOrNone } from "./order.js";
 /**
  * The order status machine: UNSPECIFIED → PENDING (placing), PENDING → STOCK_RESERVED → PAID,
  * PENDING → CANCELLED, STOCK_RESERVED → CANCELLED, STOCK_RESERVED → ON_HOLD (a payment that is
- * not the order's total). PAID and CANCELLED are final; an operator settles an ON_HOLD order as
- * PAID or CANCELLED.
+ * not the order's total); an operator settles an ON_HOLD order as PAID or CANCELLED. A refund
+ * moves a PAID order to PARTIALLY_REFUNDED (again, for each further part) or REFUNDED.
+ * CANCELLED and REFUNDED are final.
  */
 const next: Readonly<Record<StatusOrNone, readonly OrderStatus[]>> = {
   UNSPECIFIED: ["PENDING"],
   PENDING: ["STOCK_RESERVED", "CANCELLED"],
   STOCK_RESERVED: ["PAID", "CANCELLED", "ON_HOLD"],
-  PAID: [],
+  PAID: ["PARTIALLY_REFUNDED", "REFUNDED"],
   CANCELLED: [],
   ON_HOLD: ["PAID", "CANCELLED"],
+  PARTIALLY_REFUNDED: ["PARTIALLY_REFUNDED", "REFUNDED"],
+  REFUNDED: [],
 };
 
 /** A transition the machine does not allow was asked for. */
@@ -38,4 +41,9 @@ export function transition(from: StatusOrNone, to: OrderStatus): OrderStatus {
 
 export function isFinal(status: OrderStatus): boolean {
   return next[status].length === 0;
+}
+
+/** Whether checkout is over for an order in `status`: paid (refunds may follow) or final. */
+export function endsCheckout(status: OrderStatus): boolean {
+  return status !== "PENDING" && status !== "STOCK_RESERVED" && status !== "ON_HOLD";
 }

@@ -2,6 +2,7 @@ import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import { decodeKeysetToken, invalidArgument, type KeysetCursor, normalizeCardNumber, violations } from "@shopmesh/platform";
 import { OrderStatus as ProtoStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import type { AllOrdersQuery, OrderStatus } from "./order.js";
+import type { RefundLine } from "./order.js";
 
 /**
  * Every request rule of OrderService. Each RPC has one `parseX(req)` that names every bad
@@ -78,6 +79,10 @@ function fromProtoStatus(status: ProtoStatus): OrderStatus | undefined {
       return "CANCELLED";
     case ProtoStatus.ON_HOLD:
       return "ON_HOLD";
+    case ProtoStatus.PARTIALLY_REFUNDED:
+      return "PARTIALLY_REFUNDED";
+    case ProtoStatus.REFUNDED:
+      return "REFUNDED";
     default:
       return undefined;
   }
@@ -151,13 +156,68 @@ export function parseWatchOrders(req: { addOrderIds: readonly string[]; removeOr
   return { add, remove };
 }
 
+/** GetAnyOrder (operators). */
+export function parseGetAnyOrder(req: { orderId: string }): { orderId: string } {
+  const v = violations();
+  const orderId = v.parse(() => parseOrderId("order_id", req.orderId), "");
+  v.throwIfAny();
+  return { orderId };
+}
+
+/** Most characters of a refund's reason. */
+export const MAX_REFUND_REASON = 200;
+const productIdPattern = /^[\x21-\x7e]{1,64}$/;
+
+/** A RefundOrder request as validation narrowed it. */
+export interface RefundRequest {
+  readonly orderId: string;
+  /** Empty: everything not refunded yet. */
+  readonly lines: readonly RefundLine[];
+  readonly restock: boolean;
+  readonly reason: string;
+  readonly refundId: string | undefined;
+}
+
+/** RefundOrder (operators): every bad field named in one INVALID_ARGUMENT. */
+export function parseRefundOrder(req: {
+  orderId: string;
+  lines: readonly { productId: string; quantity: number }[];
+  restock: boolean;
+  reason: string;
+  refundId: string;
+}): RefundRequest {
+  const v = violations();
+  const orderId = v.parse(() => parseOrderId("order_id", req.orderId), "");
+  const reason = req.reason.trim();
+  v.check(reason !== "", "reason", "is required");
+  v.check(reason.length <= MAX_REFUND_REASON, "reason", `must be at most ${MAX_REFUND_REASON} characters`);
+  v.check(req.lines.length <= 100, "lines", "must hold at most 100 lines");
+  req.lines.forEach((l, i) => {
+    v.check(productIdPattern.test(l.productId), `lines[${i}].product_id`, "must be a product id");
+    v.check(Number.isInteger(l.quantity) && l.quantity >= 1 && l.quantity <= 99, `lines[${i}].quantity`, "must be between 1 and 99");
+  });
+  const refundId = req.refundId === "" ? undefined : req.refundId;
+  v.check(refundId === undefined || printableAscii.test(refundId), "refund_id", "must be 1 to 128 printable ASCII characters");
+  v.throwIfAny();
+  return {
+    orderId,
+    lines: req.lines.map((l) => ({ productId: l.productId, quantity: l.quantity })),
+    restock: req.restock,
+    reason,
+    refundId,
+  };
+}
+
 /** StreamOrders: at least one id. More than the watch limit is RESOURCE_EXHAUSTED from the watch, not a violation. */
-export function parseStreamOrders(req: { orderIds: readonly string[] }): { orderIds: string[] } {
+export function parseStreamOrders(req: { orderIds: readonly string[]; followRefunds?: boolean }): {
+  orderIds: string[];
+  followRefunds: boolean;
+} {
   const v = violations();
   v.check(req.orderIds.length > 0, "order_ids", "at least one order id is required");
   const orderIds = v.parse(() => parseOrderIds("order_ids", req.orderIds), []);
   v.throwIfAny();
-  return { orderIds };
+  return { orderIds, followRefunds: req.followRefunds === true };
 }
 
 /** ListAllOrders (internal). */

@@ -1,7 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createEnvelope, type Envelope } from "@shopmesh/platform";
-import { OrderCancelledSchema, OrderPaidSchema, OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
+import {
+  OrderCancelledSchema,
+  OrderPaidSchema,
+  OrderPlacedSchema,
+  OrderRefundedSchema,
+  OrderRefundRequestedSchema,
+} from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import type { OrderItem, OrderStatus } from "../domain/order.js";
 import { toProtoItem, toProtoStatus } from "../rpc/mapping.js";
 
@@ -44,4 +50,53 @@ export function orderCancelled(o: OrderFacts, reason: string, previousStatus: Or
     cancelledAt: timestampFromDate(at),
   });
   return createEnvelope(OrderCancelledSchema, message, { source, key: o.orderId, time: at });
+}
+
+/** What an OrderRefundRequested or OrderRefunded says of the refund. */
+export interface RefundFacts {
+  readonly refundId: string;
+  /** The refunded units, priced. */
+  readonly items: readonly OrderItem[];
+  readonly amountCents: number;
+  readonly restock: boolean;
+  readonly reason: string;
+}
+
+export function orderRefundRequested(o: Omit<OrderFacts, "items" | "totalCents">, paymentId: string, r: RefundFacts, at: Date): Envelope {
+  const message = create(OrderRefundRequestedSchema, {
+    orderId: o.orderId,
+    userId: o.userId,
+    refundId: r.refundId,
+    paymentId,
+    items: r.items.map(toProtoItem),
+    amountCents: r.amountCents,
+    currency: o.currency,
+    restock: r.restock,
+    reason: r.reason,
+    requestedAt: timestampFromDate(at),
+  });
+  return createEnvelope(OrderRefundRequestedSchema, message, { source, key: o.orderId, time: at });
+}
+
+export function orderRefunded(
+  o: Omit<OrderFacts, "items" | "totalCents">,
+  r: RefundFacts,
+  status: OrderStatus,
+  refundedCents: number,
+  at: Date,
+): Envelope {
+  const message = create(OrderRefundedSchema, {
+    orderId: o.orderId,
+    userId: o.userId,
+    refundId: r.refundId,
+    items: r.items.map(toProtoItem),
+    amountCents: r.amountCents,
+    currency: o.currency,
+    restock: r.restock,
+    reason: r.reason,
+    status: toProtoStatus(status),
+    refundedCents,
+    refundedAt: timestampFromDate(at),
+  });
+  return createEnvelope(OrderRefundedSchema, message, { source, key: o.orderId, time: at });
 }

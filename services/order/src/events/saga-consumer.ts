@@ -1,13 +1,13 @@
 import { isMessage } from "@bufbuild/protobuf";
 import { createEventRegistry, type Envelope, type EventBus, type Logger, type Subscription, subscribeInbox } from "@shopmesh/platform";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
-import { PaymentFailedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
+import { PaymentFailedSchema, PaymentRefundedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
 import type { Kysely } from "kysely";
 import type { OrderDb } from "../db/tables.js";
 import type { Orders } from "../app/use-cases.js";
 import type { SagaEvent } from "../domain/saga.js";
 
-const SCHEMAS = [StockReservedSchema, StockRejectedSchema, PaymentSucceededSchema, PaymentFailedSchema];
+const SCHEMAS = [StockReservedSchema, StockRejectedSchema, PaymentSucceededSchema, PaymentFailedSchema, PaymentRefundedSchema];
 const registry = createEventRegistry(SCHEMAS);
 export const ORDER_GROUP = "order";
 /** The event types the order service consumes. */
@@ -27,6 +27,8 @@ function decode(event: Envelope): SagaEvent {
       currency: msg.currency,
     };
   else if (isMessage(msg, PaymentFailedSchema)) decoded = { kind: "payment-failed", orderId: msg.orderId, reason: msg.reason };
+  else if (isMessage(msg, PaymentRefundedSchema))
+    decoded = { kind: "payment-refunded", orderId: msg.orderId, refundId: msg.refundId, amountCents: msg.amountCents, reason: msg.reason };
   else throw new Error(`unexpected event type ${msg.$typeName}`);
   if (!decoded.orderId) throw new Error(`${event.type} ${event.id} without an order id`);
   return decoded;
@@ -37,6 +39,8 @@ function decode(event: Envelope): SagaEvent {
  * payment's PaymentSucceeded/PaymentFailed move the order along its status machine. Each event
  * is applied once (inbox) in the transaction that records its transitions and the OrderPaid or
  * OrderCancelled it causes; watchers hear of the transitions once that transaction committed.
+ * After checkout, the payment's PaymentRefunded completes an operator's refund: the order
+ * becomes PARTIALLY_REFUNDED or REFUNDED and OrderRefunded is written.
  */
 export function subscribeSaga(bus: EventBus, db: Kysely<OrderDb>, orders: Orders, logger: Logger): Subscription {
   return subscribeInbox({
@@ -49,9 +53,12 @@ export function subscribeSaga(bus: EventBus, db: Kysely<OrderDb>, orders: Orders
     transaction: false,
     claimed: async (conn, event) => {
       const decoded = decode(event);
-      const consumed = orders.appliesAlone(decoded)
-        ? await orders.consumeAlone(conn, event, decoded)
-        : await conn.transaction().execute((trx) => orders.consumeEvent(trx, event, decoded));
+      const consumed =
+        decoded.kind === "payment-refunded"
+          ? await conn.transaction().execute((trx) => orders.consumeRefund(trx, event, decoded))
+          : orders.appliesAlone(decoded)
+            ? await orders.consumeAlone(conn, event, decoded)
+            : await conn.transaction().execute((trx) => orders.consumeEvent(trx, event, decoded));
       return consumed ?? false;
     },
     after: (consumed) => {

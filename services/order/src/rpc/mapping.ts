@@ -3,6 +3,8 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type OrderItem as ProtoOrderItem,
   OrderItemSchema,
+  type OrderRefund as ProtoRefund,
+  OrderRefundSchema,
   OrderSchema,
   OrderStatus as ProtoStatus,
   type OrderStatusUpdate,
@@ -12,6 +14,7 @@ import {
   StatusTransitionSchema,
 } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import type { Order, OrderItem, StatusOrNone, StatusTransition, StatusUpdate } from "../domain/order.js";
+import type { Refund } from "../domain/order.js";
 
 /** Protobuf forms of the order's values, shared by the RPCs and the events. */
 
@@ -22,6 +25,8 @@ const protoStatuses: Readonly<Record<StatusOrNone, ProtoStatus>> = {
   PAID: ProtoStatus.PAID,
   CANCELLED: ProtoStatus.CANCELLED,
   ON_HOLD: ProtoStatus.ON_HOLD,
+  PARTIALLY_REFUNDED: ProtoStatus.PARTIALLY_REFUNDED,
+  REFUNDED: ProtoStatus.REFUNDED,
 };
 
 export function toProtoStatus(status: StatusOrNone): ProtoStatus {
@@ -61,6 +66,21 @@ export function toProtoOrder(o: Order): ProtoOrder {
     updatedAt: timestampFromDate(o.updatedAt),
     paymentId: o.paymentId ?? "",
     holdReason: o.holdReason ?? "",
+    refundedCents: o.refundedCents,
+    refunds: o.refunds.map(toProtoRefund),
+  });
+}
+
+export function toProtoRefund(r: Refund): ProtoRefund {
+  return create(OrderRefundSchema, {
+    id: r.id,
+    lines: r.lines.map((l) => ({ productId: l.productId, quantity: l.quantity })),
+    amountCents: r.amountCents,
+    restock: r.restock,
+    reason: r.reason,
+    completed: r.completed,
+    requestedAt: timestampFromDate(r.requestedAt),
+    refundedAt: r.refundedAt && timestampFromDate(r.refundedAt),
   });
 }
 

@@ -12,6 +12,8 @@ const previous: Record<OrderStatus, OrderStatus | "UNSPECIFIED"> = {
   PAID: "STOCK_RESERVED",
   CANCELLED: "PENDING",
   ON_HOLD: "STOCK_RESERVED",
+  PARTIALLY_REFUNDED: "PAID",
+  REFUNDED: "PARTIALLY_REFUNDED",
 };
 
 function update(orderId: string, seq: number, status: OrderStatus): StatusUpdate {
@@ -59,6 +61,17 @@ describe("order watch", () => {
     watch.endRequests();
     expect((await it.next()).done).toBe(true);
     expect(feed.subscriptions).toBe(0);
+  });
+
+  it("with followRefunds, a paid order is watched until it is refunded", async () => {
+    const { src, feed } = source(new Map([[A, update(A, 3, "PAID")]]));
+    const watch = new OrderWatch(src, new AbortController().signal, { followRefunds: true });
+    const it = watch[Symbol.asyncIterator]();
+    await watch.add([A]);
+    watch.endRequests();
+    feed.publish([update(A, 4, "PARTIALLY_REFUNDED"), update(A, 5, "REFUNDED")]);
+    expect(await take(it, 3)).toEqual(["A3:PAID", "A4:PARTIALLY_REFUNDED", "A5:REFUNDED"]);
+    expect((await it.next()).done).toBe(true);
   });
 
   it("an unknown order fails the add with NOT_FOUND; more than the limit is RESOURCE_EXHAUSTED", async () => {

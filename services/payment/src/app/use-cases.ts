@@ -17,8 +17,8 @@ import { type ChargeOutcome, type PaymentProvider, TransientProviderError } from
 import { type CheckoutFact, findPlacedCheckout, recordCheckout } from "../db/checkout.repository.js";
 import * as repo from "../db/payment.repository.js";
 import type { PaymentDb } from "../db/tables.js";
-import { type ChargeIntent, canRefund, type FailureReason, type ListQuery, type Payment, sameCharge } from "../domain/payment.js";
-import { paymentEvent } from "../events/payment-events.js";
+import { type ChargeIntent, decideRefund, type FailureReason, type ListQuery, type Payment, sameCharge } from "../domain/payment.js";
+import { paymentEvent, paymentRefunded } from "../events/payment-events.js";
 
 type Db = Kysely<PaymentDb>;
 
@@ -39,11 +39,21 @@ export interface PaymentsOptions {
   readonly onEventsWritten?: (written: readonly OutboxRow[]) => void;
 }
 
+/** A refund of an order's payment; `amountCents` undefined for all that is left. */
+export interface RefundIntent {
+  readonly orderId: string;
+  /** The order's refund id; "" for a refund of the rest (Refund). */
+  readonly refundId: string;
+  readonly amountCents: number | undefined;
+  readonly reason: string;
+}
+
 /** What the saga consumer hands over, decoded. */
 export type SagaEvent =
   | { readonly kind: "order-placed"; readonly intent: ChargeIntent }
   | { readonly kind: "stock-reserved"; readonly orderId: string }
-  | { readonly kind: "stock-rejected"; readonly orderId: string };
+  | { readonly kind: "stock-rejected"; readonly orderId: string }
+  | { readonly kind: "refund-requested"; readonly orderId: string; readonly refund: RefundIntent };
 
 /** What recording a saga event left to charge. */
 export interface RecordedSagaEvent {
@@ -74,7 +84,19 @@ export interface Payments {
    * user, amount or currency.
    */
   charge(intent: ChargeIntent): Promise<Payment>;
+  /** Refunds what is left of the order's payment (Refund); a REFUNDED payment is returned unchanged. */
   refund(orderId: string, reason: string): Promise<Payment>;
+  /**
+   * Refunds `amountCents` of the order's payment for the order's refund `refundId`, once: a
+   * refund id seen before returns the payment unchanged. FAILED_PRECONDITION when the payment
+   * did not succeed or has less left than asked.
+   */
+  refundPart(refund: RefundIntent): Promise<Payment>;
+  /**
+   * {@link Payments.refundPart} for an OrderRefundRequested, then the event recorded in the
+   * inbox; undefined when it was recorded before (the refund, being keyed, was not made twice).
+   */
+  refundFromEvent(event: Envelope, refund: RefundIntent): Promise<RecordedSagaEvent | undefined>;
   /** The caller's payment by id or order id; NOT_FOUND for another user's. */
   getPayment(lookup: { id: string } | { orderId: string }, userId: string): Promise<Payment>;
   listPayments(query: ListQuery): Promise<PaymentPage>;
@@ -191,6 +213,47 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
     return settle(charge);
   };
 
+  /** Refunds through the provider, then records the refund and its PaymentRefunded, once per refund id. */
+  async function refundPayment({ orderId, refundId, amountCents, reason }: RefundIntent): Promise<Payment> {
+    const before = await repo.findByOrderId(db, orderId);
+    if (!before) throw notFound("payment");
+    if (await repo.hasRefund(db, orderId, refundId)) return before;
+    if (refundId === "" && before.status === "REFUNDED") return before;
+    const decided = decideRefund(before, amountCents);
+    if (decided.kind === "not-refundable") {
+      throw failedPrecondition(`payment of order ${orderId} is ${before.status.toLowerCase()}, not succeeded`);
+    }
+    if (decided.kind === "too-much") throw failedPrecondition(`payment of order ${orderId} has ${decided.leftCents} cents left to refund`);
+    // Outside our transaction (the provider is remote), keyed so that a repeat refunds once.
+    await provider.refund(refundId === "" ? `refund:${orderId}` : `refund:${orderId}:${refundId}`);
+    const result = await inTransaction(db, async (trx) => {
+      const current = await repo.findByOrderId(trx, orderId, { forUpdate: true });
+      if (!current) throw notFound("payment");
+      const now = new Date();
+      const decision = decideRefund(current, amountCents);
+      if (decision.kind !== "refund") return { payment: current, changed: false, written: [] };
+      if (!(await repo.insertRefund(trx, orderId, refundId, decision.amountCents, now))) {
+        return { payment: current, changed: false, written: [] };
+      }
+      const updated = await repo.updatePayment(
+        trx,
+        orderId,
+        { status: decision.status, refund_reason: reason, refunded_cents: decision.refundedCents },
+        now,
+      );
+      const written = await writeOutbox(trx, paymentRefunded(updated, refundId, decision.amountCents));
+      return { payment: updated, changed: true, written };
+    });
+    if (result.changed) {
+      onEventsWritten?.(result.written);
+      logger.info(
+        { order_id: orderId, payment_id: result.payment.id, refund_id: refundId, refunded_cents: result.payment.refundedCents },
+        "payment refunded",
+      );
+    }
+    return result.payment;
+  }
+
   return {
     async tokenizeCard(digits) {
       const card = tokenizeCard(digits);
@@ -214,28 +277,18 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
       return payment.status === "PENDING" ? settle({ payment, paymentMethod }) : payment;
     },
 
-    async refund(orderId, reason) {
-      const before = await repo.findByOrderId(db, orderId);
-      if (!before) throw notFound("payment");
-      if (before.status === "REFUNDED") return before;
-      if (!canRefund(before)) throw failedPrecondition(`payment of order ${orderId} is ${before.status.toLowerCase()}, not succeeded`);
-      // Outside our transaction (the provider is remote), keyed so that a repeat refunds once.
-      await provider.refund(`refund:${orderId}`);
-      const result = await inTransaction(db, async (trx) => {
-        const current = await repo.findByOrderId(trx, orderId, { forUpdate: true });
-        if (!current) throw notFound("payment");
-        if (current.status === "REFUNDED") return { payment: current, changed: false, written: [] };
-        if (!canRefund(current)) throw failedPrecondition(`payment of order ${orderId} is ${current.status.toLowerCase()}`);
-        const updated = await repo.updatePayment(trx, orderId, { status: "REFUNDED", refund_reason: reason }, new Date());
-        const event = paymentEvent(updated);
-        const written = event ? await writeOutbox(trx, event) : [];
-        return { payment: updated, changed: true, written };
-      });
-      if (result.changed) {
-        onEventsWritten?.(result.written);
-        logger.info({ order_id: orderId, payment_id: result.payment.id }, "payment refunded");
-      }
-      return result.payment;
+    refund(orderId, reason) {
+      return refundPayment({ orderId, refundId: "", amountCents: undefined, reason });
+    },
+
+    refundPart: refundPayment,
+
+    async refundFromEvent(event, refund) {
+      // Refunding first and recording after: a crash in between redelivers the event, which
+      // then refunds nothing more (the refund id is recorded with the payment).
+      await refundPayment(refund);
+      if (!(await repo.claimEvent(db, event))) return undefined;
+      return { orderId: refund.orderId, complete: false, created: undefined };
     },
 
     async getPayment(lookup, userId) {
@@ -259,6 +312,7 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
     },
 
     async recordSagaEvent(event, saga) {
+      if (saga.kind === "refund-requested") throw new Error("a refund is recorded by refundFromEvent");
       const fact: CheckoutFact =
         saga.kind === "order-placed"
           ? { kind: "placed", intent: saga.intent }

@@ -1,4 +1,4 @@
-import { withDbErrors } from "@shopmesh/platform";
+import { type Envelope, withDbErrors, withInboxClaim } from "@shopmesh/platform";
 import type { Kysely, Selectable } from "kysely";
 import type { PaymentDb, PaymentsTable } from "./tables.js";
 import type { FailureReason, Payment } from "../domain/payment.js";
@@ -15,6 +15,7 @@ export function toPayment(row: Selectable<PaymentsTable>): Payment {
     status: row.status,
     failureReason: (row.failure_reason ?? undefined) as FailureReason | undefined,
     refundReason: row.refund_reason ?? undefined,
+    refundedCents: row.refunded_cents,
     cardLast4: row.card_last4,
     attempts: row.attempts,
     createdAt: new Date(row.created_at),
@@ -28,7 +29,10 @@ export function toPayment(row: Selectable<PaymentsTable>): Payment {
  */
 export async function insertPendingPayment(
   db: Db,
-  values: Omit<PaymentsTable, "status" | "failure_reason" | "refund_reason" | "attempts" | "provider_charge_id" | "updated_at">,
+  values: Omit<
+    PaymentsTable,
+    "status" | "failure_reason" | "refund_reason" | "refunded_cents" | "attempts" | "provider_charge_id" | "updated_at"
+  >,
 ): Promise<{ payment: Payment; paymentMethod: string; created: boolean }> {
   return withDbErrors(async () => {
     const inserted = await db
@@ -71,7 +75,9 @@ export async function findById(db: Db, id: string): Promise<Payment | undefined>
 export async function updatePayment(
   db: Db,
   orderId: string,
-  set: Partial<Pick<PaymentsTable, "status" | "failure_reason" | "refund_reason" | "attempts" | "provider_charge_id" | "card_last4">>,
+  set: Partial<Pick<PaymentsTable, "status" | "failure_reason" | "refund_reason" | "attempts" | "provider_charge_id" | "card_last4">> & {
+    refunded_cents?: number;
+  },
   now: Date,
 ): Promise<Payment> {
   return withDbErrors(async () => {
@@ -159,5 +165,39 @@ export async function saveCard(db: Db, card: { token: string; brand: string; las
       .values({ ...card, created_at: new Date() })
       .onConflict((oc) => oc.column("token").doNothing())
       .execute();
+  });
+}
+
+/** Records a refund of the order's payment; false when `refundId` was recorded before. */
+export async function insertRefund(db: Db, orderId: string, refundId: string, amountCents: number, now: Date): Promise<boolean> {
+  return withDbErrors(async () => {
+    const row = await db
+      .insertInto("payment_refunds")
+      .values({ order_id: orderId, refund_id: refundId, amount_cents: amountCents, created_at: now })
+      .onConflict((oc) => oc.columns(["order_id", "refund_id"]).doNothing())
+      .returning("refund_id")
+      .executeTakeFirst();
+    return row !== undefined;
+  });
+}
+
+/** Whether the refund `refundId` of the order's payment was made. */
+export async function hasRefund(db: Db, orderId: string, refundId: string): Promise<boolean> {
+  return withDbErrors(async () => {
+    const row = await db
+      .selectFrom("payment_refunds")
+      .select("refund_id")
+      .where("order_id", "=", orderId)
+      .where("refund_id", "=", refundId)
+      .executeTakeFirst();
+    return row !== undefined;
+  });
+}
+
+/** Records `event` in the inbox; false when it was recorded before. */
+export async function claimEvent(db: Db, event: Envelope): Promise<boolean> {
+  return withDbErrors(async () => {
+    const rows = await withInboxClaim<PaymentDb>(db, event).selectFrom("inbox_claim").select("event_id").execute();
+    return rows.length > 0;
   });
 }

@@ -1,3 +1,4 @@
+import type { Generated } from "kysely";
 import type { DeadLettersTable, InboxTable, OutboxTable } from "@shopmesh/platform";
 
 export type PaymentStatusName = "PENDING" | "SUCCEEDED" | "FAILED" | "REFUNDED";
@@ -15,6 +16,8 @@ export interface PaymentsTable {
   status: PaymentStatusName;
   failure_reason: string | null;
   refund_reason: string | null;
+  /** Amount refunded so far, 0..amount_cents. */
+  refunded_cents: Generated<number>;
   /** Provider calls made, retries included. */
   attempts: number;
   provider_charge_id: string | null;
@@ -58,7 +61,16 @@ export interface ProviderLedgerTable {
   created_at: Date;
 }
 
+/** Each refund of a payment, once: by the order's refund id ("" for a refund of the rest, Refund). */
+export interface PaymentRefundsTable {
+  order_id: string;
+  refund_id: string;
+  amount_cents: number;
+  created_at: Date;
+}
+
 export interface PaymentDb {
+  payment_refunds: PaymentRefundsTable;
   payments: PaymentsTable;
   checkouts: CheckoutsTable;
   payment_methods: PaymentMethodsTable;

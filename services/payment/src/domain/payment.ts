@@ -13,6 +13,8 @@ export interface Payment {
   readonly status: PaymentStatus;
   readonly failureReason: FailureReason | undefined;
   readonly refundReason: string | undefined;
+  /** Amount refunded so far; amountCents once REFUNDED. */
+  readonly refundedCents: number;
   readonly cardLast4: string;
   readonly attempts: number;
   readonly createdAt: Date;
@@ -45,7 +47,22 @@ export function sameCharge(payment: Payment, intent: ChargeIntent): boolean {
   return payment.userId === intent.userId && payment.amountCents === intent.amountCents && payment.currency === intent.currency;
 }
 
-/** Final states are never left, except SUCCEEDED → REFUNDED. */
+/** Final states are never left, except SUCCEEDED → REFUNDED. A payment refunded in part stays SUCCEEDED. */
 export function canRefund(payment: Payment): boolean {
   return payment.status === "SUCCEEDED";
+}
+
+/** What a refund of `amountCents` (undefined: all that is left) does to `payment`, or why it cannot. */
+export type RefundDecision =
+  | { readonly kind: "refund"; readonly amountCents: number; readonly refundedCents: number; readonly status: "SUCCEEDED" | "REFUNDED" }
+  | { readonly kind: "not-refundable" }
+  | { readonly kind: "too-much"; readonly leftCents: number };
+
+export function decideRefund(payment: Payment, amountCents: number | undefined): RefundDecision {
+  if (!canRefund(payment)) return { kind: "not-refundable" };
+  const left = payment.amountCents - payment.refundedCents;
+  const amount = amountCents ?? left;
+  if (amount <= 0 || amount > left) return { kind: "too-much", leftCents: left };
+  const refundedCents = payment.refundedCents + amount;
+  return { kind: "refund", amountCents: amount, refundedCents, status: refundedCents === payment.amountCents ? "REFUNDED" : "SUCCEEDED" };
 }

@@ -34,3 +34,19 @@ export function paymentEvent(p: Payment): Envelope | undefined {
     }
   }
 }
+
+/** A refund of `amountCents` of the payment (for the order's refund `refundId`, "" for the rest). */
+export function paymentRefunded(p: Payment, refundId: string, amountCents: number): Envelope {
+  const message = create(PaymentRefundedSchema, {
+    paymentId: p.id,
+    orderId: p.orderId,
+    userId: p.userId,
+    amountCents,
+    currency: p.currency,
+    reason: p.refundReason ?? "",
+    refundedAt: timestampFromDate(p.updatedAt),
+    refundId,
+    refundedCents: p.refundedCents,
+  });
+  return createEnvelope(PaymentRefundedSchema, message, { source, key: p.orderId, time: p.updatedAt });
+}

@@ -1,12 +1,12 @@
 import { isMessage } from "@bufbuild/protobuf";
 import { createEventRegistry, type Envelope, type EventBus, type Logger, type Subscription, subscribeInbox } from "@shopmesh/platform";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
-import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
+import { OrderPlacedSchema, OrderRefundRequestedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import type { Kysely } from "kysely";
 import type { PaymentDb } from "../db/tables.js";
 import type { Payments, SagaEvent } from "../app/use-cases.js";
 
-const registry = createEventRegistry([OrderPlacedSchema, StockReservedSchema, StockRejectedSchema]);
+const registry = createEventRegistry([OrderPlacedSchema, StockReservedSchema, StockRejectedSchema, OrderRefundRequestedSchema]);
 export const PAYMENT_GROUP = "payment";
 /** The event types the payment service consumes. */
 export const PAYMENT_EVENT_TYPES: readonly string[] = registry.types;
@@ -19,6 +19,11 @@ function decode(event: Envelope): SagaEvent {
   }
   if (isMessage(msg, StockReservedSchema)) return { kind: "stock-reserved", orderId: msg.orderId };
   if (isMessage(msg, StockRejectedSchema)) return { kind: "stock-rejected", orderId: msg.orderId };
+  if (isMessage(msg, OrderRefundRequestedSchema)) {
+    if (!msg.refundId) throw new Error(`${msg.$typeName} without a refund id`);
+    const { orderId, refundId, amountCents, reason } = msg;
+    return { kind: "refund-requested", orderId, refund: { orderId, refundId, amountCents, reason } };
+  }
   throw new Error(`unexpected event type ${msg.$typeName}`);
 }
 
@@ -37,7 +42,8 @@ function orderIdOf(event: Envelope): string {
  * The payment's part of the checkout saga: OrderPlaced says what to charge, StockReserved
  * that it may be charged, StockRejected that it never will be. Each event is applied once
  * (inbox); the charge itself runs after that commit, keyed by order id, and is also resumed
- * by a redelivery or a restart when a crash interrupted it.
+ * by a redelivery or a restart when a crash interrupted it. OrderRefundRequested refunds the
+ * order's payment by the amount asked for, once per refund id.
  */
 export function subscribeSaga(bus: EventBus, db: Kysely<PaymentDb>, payments: Payments, logger: Logger): Subscription {
   return subscribeInbox({
@@ -51,6 +57,7 @@ export function subscribeSaga(bus: EventBus, db: Kysely<PaymentDb>, payments: Pa
     claimed: async (_db, event) => {
       const decoded = decode(event);
       if (!orderIdIn(decoded)) throw new Error(`${event.type} without an order id`);
+      if (decoded.kind === "refund-requested") return (await payments.refundFromEvent(event, decoded.refund)) ?? false;
       return (await payments.recordSagaEvent(event, decoded)) ?? false;
     },
     after: async (consumed, event) => {

@@ -24,5 +24,6 @@ export function toProtoPayment(p: Payment): ProtoPayment {
     createdAt: timestampFromDate(p.createdAt),
     updatedAt: timestampFromDate(p.updatedAt),
     refundReason: p.refundReason ?? "",
+    refundedCents: p.refundedCents,
   });
 }

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/order/v1/events.proto.
  */
 export const file_shop_order_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChpzaG9wL29yZGVyL3YxL2V2ZW50cy5wcm90bxINc2hvcC5vcmRlci52MSLXAQoLT3JkZXJQbGFjZWQSEAoIb3JkZXJfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRInCgVpdGVtcxgDIAMoCzIYLnNob3Aub3JkZXIudjEuT3JkZXJJdGVtEhMKC3RvdGFsX2NlbnRzGAQgASgFEhAKCGN1cnJlbmN5GAUgASgJEhYKDnBheW1lbnRfbWV0aG9kGAYgASgJEi0KCXBsYWNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXA6DrK7GAoKCG9yZGVyX2lkIs8BCglPcmRlclBhaWQSEAoIb3JkZXJfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRInCgVpdGVtcxgDIAMoCzIYLnNob3Aub3JkZXIudjEuT3JkZXJJdGVtEhMKC3RvdGFsX2NlbnRzGAQgASgFEhAKCGN1cnJlbmN5GAUgASgJEhIKCnBheW1lbnRfaWQYBiABKAkSKwoHcGFpZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXA6DrK7GAoKCG9yZGVyX2lkIooCCg5PcmRlckNhbmNlbGxlZBIQCghvcmRlcl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEicKBWl0ZW1zGAMgAygLMhguc2hvcC5vcmRlci52MS5PcmRlckl0ZW0SEwoLdG90YWxfY2VudHMYBCABKAUSEAoIY3VycmVuY3kYBSABKAkSDgoGcmVhc29uGAYgASgJEjMKD3ByZXZpb3VzX3N0YXR1cxgHIAEoDjIaLnNob3Aub3JkZXIudjEuT3JkZXJTdGF0dXMSMAoMY2FuY2VsbGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDoOsrsYCgoIb3JkZXJfaWRiBnByb3RvMw", [file_google_protobuf_timestamp, file_shop_api_v1_annotations, file_shop_order_v1_order]);
+  fileDesc("ChpzaG9wL29yZGVyL3YxL2V2ZW50cy5wcm90bxINc2hvcC5vcmRlci52MSLXAQoLT3JkZXJQbGFjZWQSEAoIb3JkZXJfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRInCgVpdGVtcxgDIAMoCzIYLnNob3Aub3JkZXIudjEuT3JkZXJJdGVtEhMKC3RvdGFsX2NlbnRzGAQgASgFEhAKCGN1cnJlbmN5GAUgASgJEhYKDnBheW1lbnRfbWV0aG9kGAYgASgJEi0KCXBsYWNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXA6DrK7GAoKCG9yZGVyX2lkIs8BCglPcmRlclBhaWQSEAoIb3JkZXJfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRInCgVpdGVtcxgDIAMoCzIYLnNob3Aub3JkZXIudjEuT3JkZXJJdGVtEhMKC3RvdGFsX2NlbnRzGAQgASgFEhAKCGN1cnJlbmN5GAUgASgJEhIKCnBheW1lbnRfaWQYBiABKAkSKwoHcGFpZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXA6DrK7GAoKCG9yZGVyX2lkIooCCg5PcmRlckNhbmNlbGxlZBIQCghvcmRlcl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEicKBWl0ZW1zGAMgAygLMhguc2hvcC5vcmRlci52MS5PcmRlckl0ZW0SEwoLdG90YWxfY2VudHMYBCABKAUSEAoIY3VycmVuY3kYBSABKAkSDgoGcmVhc29uGAYgASgJEjMKD3ByZXZpb3VzX3N0YXR1cxgHIAEoDjIaLnNob3Aub3JkZXIudjEuT3JkZXJTdGF0dXMSMAoMY2FuY2VsbGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDoOsrsYCgoIb3JkZXJfaWQilAIKFE9yZGVyUmVmdW5kUmVxdWVzdGVkEhAKCG9yZGVyX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEQoJcmVmdW5kX2lkGAMgASgJEhIKCnBheW1lbnRfaWQYBCABKAkSJwoFaXRlbXMYBSADKAsyGC5zaG9wLm9yZGVyLnYxLk9yZGVySXRlbRIUCgxhbW91bnRfY2VudHMYBiABKAUSEAoIY3VycmVuY3kYByABKAkSDwoHcmVzdG9jaxgIIAEoCBIOCgZyZWFzb24YCSABKAkSMAoMcmVxdWVzdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDoOsrsYCgoIb3JkZXJfaWQivAIKDU9yZGVyUmVmdW5kZWQSEAoIb3JkZXJfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCglyZWZ1bmRfaWQYAyABKAkSJwoFaXRlbXMYBCADKAsyGC5zaG9wLm9yZGVyLnYxLk9yZGVySXRlbRIUCgxhbW91bnRfY2VudHMYBSABKAUSEAoIY3VycmVuY3kYBiABKAkSDwoHcmVzdG9jaxgHIAEoCBIOCgZyZWFzb24YCCABKAkSKgoGc3RhdHVzGAkgASgOMhouc2hvcC5vcmRlci52MS5PcmRlclN0YXR1cxIWCg5yZWZ1bmRlZF9jZW50cxgKIAEoBRIvCgtyZWZ1bmRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXA6DrK7GAoKCG9yZGVyX2lkYgZwcm90bzM", [file_google_protobuf_timestamp, file_shop_api_v1_annotations, file_shop_order_v1_order]);
 
 /**
  * An order was placed and is PENDING. Key: order_id. Catalog reserves its items; payment
@@ -217,4 +217,182 @@ export type OrderCancelled = Message<"shop.order.v1.OrderCancelled"> & {
  */
 export const OrderCancelledSchema: GenMessage<OrderCancelled> = /*@__PURE__*/
   messageDesc(file_shop_order_v1_events, 2);
+
+/**
+ * An operator asked for a refund of a paid order. Key: order_id. Payment refunds
+ * `amount_cents` of the order's payment through the provider, once per refund_id, and answers
+ * with PaymentRefunded.
+ *
+ * @generated from message shop.order.v1.OrderRefundRequested
+ */
+export type OrderRefundRequested = Message<"shop.order.v1.OrderRefundRequested"> & {
+  /**
+   * The order.
+   *
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * Its owner.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * The refund (unique per order); the key that makes the provider refund it once.
+   *
+   * @generated from field: string refund_id = 3;
+   */
+  refundId: string;
+
+  /**
+   * The order's payment.
+   *
+   * @generated from field: string payment_id = 4;
+   */
+  paymentId: string;
+
+  /**
+   * Lines refunded: the units refunded, at the order's unit prices.
+   *
+   * @generated from field: repeated shop.order.v1.OrderItem items = 5;
+   */
+  items: OrderItem[];
+
+  /**
+   * Amount to return, in cents of `currency`; never more than what is left of the payment.
+   *
+   * @generated from field: int32 amount_cents = 6;
+   */
+  amountCents: number;
+
+  /**
+   * ISO 4217 currency code.
+   *
+   * @generated from field: string currency = 7;
+   */
+  currency: string;
+
+  /**
+   * Whether the goods came back (their stock goes back on sale once refunded).
+   *
+   * @generated from field: bool restock = 8;
+   */
+  restock: boolean;
+
+  /**
+   * Why, as the operator said.
+   *
+   * @generated from field: string reason = 9;
+   */
+  reason: string;
+
+  /**
+   * When it was asked for.
+   *
+   * @generated from field: google.protobuf.Timestamp requested_at = 10;
+   */
+  requestedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message shop.order.v1.OrderRefundRequested.
+ * Use `create(OrderRefundRequestedSchema)` to create a new message.
+ */
+export const OrderRefundRequestedSchema: GenMessage<OrderRefundRequested> = /*@__PURE__*/
+  messageDesc(file_shop_order_v1_events, 3);
+
+/**
+ * A refund of an order was completed: the payment returned the money. Key: order_id. Catalog
+ * puts the lines' stock back on sale when `restock` is set; notification emails the shopper.
+ *
+ * @generated from message shop.order.v1.OrderRefunded
+ */
+export type OrderRefunded = Message<"shop.order.v1.OrderRefunded"> & {
+  /**
+   * The order.
+   *
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * Its owner.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * The refund; empty for a refund of the whole payment made without one (PaymentService.Refund).
+   *
+   * @generated from field: string refund_id = 3;
+   */
+  refundId: string;
+
+  /**
+   * Lines refunded: the units refunded, at the order's unit prices.
+   *
+   * @generated from field: repeated shop.order.v1.OrderItem items = 4;
+   */
+  items: OrderItem[];
+
+  /**
+   * Amount returned by this refund, in cents of `currency`.
+   *
+   * @generated from field: int32 amount_cents = 5;
+   */
+  amountCents: number;
+
+  /**
+   * ISO 4217 currency code.
+   *
+   * @generated from field: string currency = 6;
+   */
+  currency: string;
+
+  /**
+   * Whether the goods came back: their stock goes back on sale.
+   *
+   * @generated from field: bool restock = 7;
+   */
+  restock: boolean;
+
+  /**
+   * Why, as the operator said.
+   *
+   * @generated from field: string reason = 8;
+   */
+  reason: string;
+
+  /**
+   * The order's status now: PARTIALLY_REFUNDED or REFUNDED.
+   *
+   * @generated from field: shop.order.v1.OrderStatus status = 9;
+   */
+  status: OrderStatus;
+
+  /**
+   * Amount refunded so far, this refund included.
+   *
+   * @generated from field: int32 refunded_cents = 10;
+   */
+  refundedCents: number;
+
+  /**
+   * When the order took the refund.
+   *
+   * @generated from field: google.protobuf.Timestamp refunded_at = 11;
+   */
+  refundedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message shop.order.v1.OrderRefunded.
+ * Use `create(OrderRefundedSchema)` to create a new message.
+ */
+export const OrderRefundedSchema: GenMessage<OrderRefunded> = /*@__PURE__*/
+  messageDesc(file_shop_order_v1_events, 4);
 

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/order/v1/order.proto.
  */
 export const file_shop_order_v1_order: GenFile = /*@__PURE__*/
-  fileDesc("ChlzaG9wL29yZGVyL3YxL29yZGVyLnByb3RvEg1zaG9wLm9yZGVyLnYxInMKCU9yZGVySXRlbRISCgpwcm9kdWN0X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSGAoQdW5pdF9wcmljZV9jZW50cxgDIAEoBRIQCghxdWFudGl0eRgEIAEoBRIYChBsaW5lX3RvdGFsX2NlbnRzGAUgASgFIqoBChBTdGF0dXNUcmFuc2l0aW9uEi8KC2Zyb21fc3RhdHVzGAEgASgOMhouc2hvcC5vcmRlci52MS5PcmRlclN0YXR1cxItCgl0b19zdGF0dXMYAiABKA4yGi5zaG9wLm9yZGVyLnYxLk9yZGVyU3RhdHVzEiYKAmF0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YBCABKAki8gIKBU9yZGVyEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSJwoFaXRlbXMYAyADKAsyGC5zaG9wLm9yZGVyLnYxLk9yZGVySXRlbRITCgt0b3RhbF9jZW50cxgEIAEoBRIQCghjdXJyZW5jeRgFIAEoCRIqCgZzdGF0dXMYBiABKA4yGi5zaG9wLm9yZGVyLnYxLk9yZGVyU3RhdHVzEhUKDWNhbmNlbF9yZWFzb24YByABKAkSMAoHaGlzdG9yeRgIIAMoCzIfLnNob3Aub3JkZXIudjEuU3RhdHVzVHJhbnNpdGlvbhIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpwYXltZW50X2lkGAsgASgJEhMKC2hvbGRfcmVhc29uGAwgASgJIiUKDlBheW1lbnREZXRhaWxzEhMKC2NhcmRfbnVtYmVyGAEgASgJIlwKEVBsYWNlT3JkZXJSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIuCgdwYXltZW50GAIgASgLMh0uc2hvcC5vcmRlci52MS5QYXltZW50RGV0YWlscyJSChJQbGFjZU9yZGVyUmVzcG9uc2USEAoIb3JkZXJfaWQYASABKAkSKgoGc3RhdHVzGAIgASgOMhouc2hvcC5vcmRlci52MS5PcmRlclN0YXR1cyIdCg9HZXRPcmRlclJlcXVlc3QSCgoCaWQYASABKAkiNwoQR2V0T3JkZXJSZXNwb25zZRIjCgVvcmRlchgBIAEoCzIULnNob3Aub3JkZXIudjEuT3JkZXIiOgoRTGlzdE9yZGVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiUgoSTGlzdE9yZGVyc1Jlc3BvbnNlEiMKBWl0ZW1zGAEgAygLMhQuc2hvcC5vcmRlci52MS5PcmRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkisQEKEU9yZGVyU3RhdHVzVXBkYXRlEhAKCG9yZGVyX2lkGAEgASgJEioKBnN0YXR1cxgCIAEoDjIaLnNob3Aub3JkZXIudjEuT3JkZXJTdGF0dXMSMwoKdHJhbnNpdGlvbhgDIAEoCzIfLnNob3Aub3JkZXIudjEuU3RhdHVzVHJhbnNpdGlvbhIVCg1jYW5jZWxfcmVhc29uGAQgASgJEhIKCnBheW1lbnRfaWQYBSABKAkiRQoSV2F0Y2hPcmRlcnNSZXF1ZXN0EhUKDWFkZF9vcmRlcl9pZHMYASADKAkSGAoQcmVtb3ZlX29yZGVyX2lkcxgCIAMoCSJHChNXYXRjaE9yZGVyc1Jlc3BvbnNlEjAKBnVwZGF0ZRgBIAEoCzIgLnNob3Aub3JkZXIudjEuT3JkZXJTdGF0dXNVcGRhdGUiKAoTU3RyZWFtT3JkZXJzUmVxdWVzdBIRCglvcmRlcl9pZHMYASADKAkiSAoUU3RyZWFtT3JkZXJzUmVzcG9uc2USMAoGdXBkYXRlGAEgASgLMiAuc2hvcC5vcmRlci52MS5PcmRlclN0YXR1c1VwZGF0ZSKwAQoUTGlzdEFsbE9yZGVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSLAoIc3RhdHVzZXMYAyADKA4yGi5zaG9wLm9yZGVyLnYxLk9yZGVyU3RhdHVzEjIKDnVwZGF0ZWRfYmVmb3JlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAUgASgJIlUKFUxpc3RBbGxPcmRlcnNSZXNwb25zZRIjCgVpdGVtcxgBIAMoCzIULnNob3Aub3JkZXIudjEuT3JkZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKrMBCgtPcmRlclN0YXR1cxIcChhPUkRFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIYChRPUkRFUl9TVEFUVVNfUEVORElORxABEh8KG09SREVSX1NUQVRVU19TVE9DS19SRVNFUlZFRBACEhUKEU9SREVSX1NUQVRVU19QQUlEEAMSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAEEhgKFE9SREVSX1NUQVRVU19PTl9IT0xEEAUy0AUKDE9yZGVyU2VydmljZRKAAQoKUGxhY2VPcmRlchIgLnNob3Aub3JkZXIudjEuUGxhY2VPcmRlclJlcXVlc3QaIS5zaG9wLm9yZGVyLnYxLlBsYWNlT3JkZXJSZXNwb25zZSItorsYHwgCEhsKBFBPU1QSDS9hcGkvY2hlY2tvdXQaASogyQGquxgGCgRlZGdlEoABCghHZXRPcmRlchIeLnNob3Aub3JkZXIudjEuR2V0T3JkZXJSZXF1ZXN0Gh8uc2hvcC5vcmRlci52MS5HZXRPcmRlclJlc3BvbnNlIjOQAgGiuxgiCAISHgoDR0VUEhAvYXBpL29yZGVycy97aWR9KgVvcmRlcqq7GAYKBGVkZ2USegoKTGlzdE9yZGVycxIgLnNob3Aub3JkZXIudjEuTGlzdE9yZGVyc1JlcXVlc3QaIS5zaG9wLm9yZGVyLnYxLkxpc3RPcmRlcnNSZXNwb25zZSInkAIBorsYFggCEhIKA0dFVBILL2FwaS9vcmRlcnOquxgGCgRlZGdlEmoKC1dhdGNoT3JkZXJzEiEuc2hvcC5vcmRlci52MS5XYXRjaE9yZGVyc1JlcXVlc3QaIi5zaG9wLm9yZGVyLnYxLldhdGNoT3JkZXJzUmVzcG9uc2UiEKK7GAIIAqq7GAYKBGVkZ2UoATABEmsKDFN0cmVhbU9yZGVycxIiLnNob3Aub3JkZXIudjEuU3RyZWFtT3JkZXJzUmVxdWVzdBojLnNob3Aub3JkZXIudjEuU3RyZWFtT3JkZXJzUmVzcG9uc2UiEKK7GAIIAqq7GAYKBGVkZ2UwARJlCg1MaXN0QWxsT3JkZXJzEiMuc2hvcC5vcmRlci52MS5MaXN0QWxsT3JkZXJzUmVxdWVzdBokLnNob3Aub3JkZXIudjEuTGlzdEFsbE9yZGVyc1Jlc3BvbnNlIgmQAgGquxgCEAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
+  fileDesc("ChlzaG9wL29yZGVyL3YxL29yZGVyLnByb3RvEg1zaG9wLm9yZGVyLnYxInMKCU9yZGVySXRlbRISCgpwcm9kdWN0X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSGAoQdW5pdF9wcmljZV9jZW50cxgDIAEoBRIQCghxdWFudGl0eRgEIAEoBRIYChBsaW5lX3RvdGFsX2NlbnRzGAUgASgFIqoBChBTdGF0dXNUcmFuc2l0aW9uEi8KC2Zyb21fc3RhdHVzGAEgASgOMhouc2hvcC5vcmRlci52MS5PcmRlclN0YXR1cxItCgl0b19zdGF0dXMYAiABKA4yGi5zaG9wLm9yZGVyLnYxLk9yZGVyU3RhdHVzEiYKAmF0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YBCABKAkitwMKBU9yZGVyEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSJwoFaXRlbXMYAyADKAsyGC5zaG9wLm9yZGVyLnYxLk9yZGVySXRlbRITCgt0b3RhbF9jZW50cxgEIAEoBRIQCghjdXJyZW5jeRgFIAEoCRIqCgZzdGF0dXMYBiABKA4yGi5zaG9wLm9yZGVyLnYxLk9yZGVyU3RhdHVzEhUKDWNhbmNlbF9yZWFzb24YByABKAkSMAoHaGlzdG9yeRgIIAMoCzIfLnNob3Aub3JkZXIudjEuU3RhdHVzVHJhbnNpdGlvbhIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpwYXltZW50X2lkGAsgASgJEhMKC2hvbGRfcmVhc29uGAwgASgJEhYKDnJlZnVuZGVkX2NlbnRzGA0gASgFEisKB3JlZnVuZHMYDiADKAsyGi5zaG9wLm9yZGVyLnYxLk9yZGVyUmVmdW5kIjcKClJlZnVuZExpbmUSEgoKcHJvZHVjdF9pZBgBIAEoCRIVCghxdWFudGl0eRgCIAEoBVIDcXR5IvABCgtPcmRlclJlZnVuZBIKCgJpZBgBIAEoCRIoCgVsaW5lcxgCIAMoCzIZLnNob3Aub3JkZXIudjEuUmVmdW5kTGluZRIUCgxhbW91bnRfY2VudHMYAyABKAUSDwoHcmVzdG9jaxgEIAEoCBIOCgZyZWFzb24YBSABKAkSEQoJY29tcGxldGVkGAYgASgIEjAKDHJlcXVlc3RlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVmdW5kZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiUKDlBheW1lbnREZXRhaWxzEhMKC2NhcmRfbnVtYmVyGAEgASgJIlwKEVBsYWNlT3JkZXJSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIuCgdwYXltZW50GAIgASgLMh0uc2hvcC5vcmRlci52MS5QYXltZW50RGV0YWlscyJSChJQbGFjZU9yZGVyUmVzcG9uc2USEAoIb3JkZXJfaWQYASABKAkSKgoGc3RhdHVzGAIgASgOMhouc2hvcC5vcmRlci52MS5PcmRlclN0YXR1cyIdCg9HZXRPcmRlclJlcXVlc3QSCgoCaWQYASABKAkiNwoQR2V0T3JkZXJSZXNwb25zZRIjCgVvcmRlchgBIAEoCzIULnNob3Aub3JkZXIudjEuT3JkZXIiOgoRTGlzdE9yZGVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiUgoSTGlzdE9yZGVyc1Jlc3BvbnNlEiMKBWl0ZW1zGAEgAygLMhQuc2hvcC5vcmRlci52MS5PcmRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkisQEKEU9yZGVyU3RhdHVzVXBkYXRlEhAKCG9yZGVyX2lkGAEgASgJEioKBnN0YXR1cxgCIAEoDjIaLnNob3Aub3JkZXIudjEuT3JkZXJTdGF0dXMSMwoKdHJhbnNpdGlvbhgDIAEoCzIfLnNob3Aub3JkZXIudjEuU3RhdHVzVHJhbnNpdGlvbhIVCg1jYW5jZWxfcmVhc29uGAQgASgJEhIKCnBheW1lbnRfaWQYBSABKAkiRQoSV2F0Y2hPcmRlcnNSZXF1ZXN0EhUKDWFkZF9vcmRlcl9pZHMYASADKAkSGAoQcmVtb3ZlX29yZGVyX2lkcxgCIAMoCSJHChNXYXRjaE9yZGVyc1Jlc3BvbnNlEjAKBnVwZGF0ZRgBIAEoCzIgLnNob3Aub3JkZXIudjEuT3JkZXJTdGF0dXNVcGRhdGUiQAoTU3RyZWFtT3JkZXJzUmVxdWVzdBIRCglvcmRlcl9pZHMYASADKAkSFgoOZm9sbG93X3JlZnVuZHMYAiABKAgiSAoUU3RyZWFtT3JkZXJzUmVzcG9uc2USMAoGdXBkYXRlGAEgASgLMiAuc2hvcC5vcmRlci52MS5PcmRlclN0YXR1c1VwZGF0ZSKwAQoUTGlzdEFsbE9yZGVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSLAoIc3RhdHVzZXMYAyADKA4yGi5zaG9wLm9yZGVyLnYxLk9yZGVyU3RhdHVzEjIKDnVwZGF0ZWRfYmVmb3JlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAUgASgJIlUKFUxpc3RBbGxPcmRlcnNSZXNwb25zZRIjCgVpdGVtcxgBIAMoCzIULnNob3Aub3JkZXIudjEuT3JkZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiYKEkdldEFueU9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSI6ChNHZXRBbnlPcmRlclJlc3BvbnNlEiMKBW9yZGVyGAEgASgLMhQuc2hvcC5vcmRlci52MS5PcmRlciKEAQoSUmVmdW5kT3JkZXJSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEigKBWxpbmVzGAIgAygLMhkuc2hvcC5vcmRlci52MS5SZWZ1bmRMaW5lEg8KB3Jlc3RvY2sYAyABKAgSDgoGcmVhc29uGAQgASgJEhEKCXJlZnVuZF9pZBgFIAEoCSI6ChNSZWZ1bmRPcmRlclJlc3BvbnNlEiMKBW9yZGVyGAEgASgLMhQuc2hvcC5vcmRlci52MS5PcmRlcirzAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQARIfChtPUkRFUl9TVEFUVVNfU1RPQ0tfUkVTRVJWRUQQAhIVChFPUkRFUl9TVEFUVVNfUEFJRBADEhoKFk9SREVSX1NUQVRVU19DQU5DRUxMRUQQBBIYChRPUkRFUl9TVEFUVVNfT05fSE9MRBAFEiMKH09SREVSX1NUQVRVU19QQVJUSUFMTFlfUkVGVU5ERUQQBhIZChVPUkRFUl9TVEFUVVNfUkVGVU5ERUQQBzKACAoMT3JkZXJTZXJ2aWNlEoABCgpQbGFjZU9yZGVyEiAuc2hvcC5vcmRlci52MS5QbGFjZU9yZGVyUmVxdWVzdBohLnNob3Aub3JkZXIudjEuUGxhY2VPcmRlclJlc3BvbnNlIi2iuxgfCAISGwoEUE9TVBINL2FwaS9jaGVja291dBoBKiDJAaq7GAYKBGVkZ2USgAEKCEdldE9yZGVyEh4uc2hvcC5vcmRlci52MS5HZXRPcmRlclJlcXVlc3QaHy5zaG9wLm9yZGVyLnYxLkdldE9yZGVyUmVzcG9uc2UiM5ACAaK7GCIIAhIeCgNHRVQSEC9hcGkvb3JkZXJzL3tpZH0qBW9yZGVyqrsYBgoEZWRnZRJ6CgpMaXN0T3JkZXJzEiAuc2hvcC5vcmRlci52MS5MaXN0T3JkZXJzUmVxdWVzdBohLnNob3Aub3JkZXIudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIieQAgGiuxgWCAISEgoDR0VUEgsvYXBpL29yZGVyc6q7GAYKBGVkZ2USagoLV2F0Y2hPcmRlcnMSIS5zaG9wLm9yZGVyLnYxLldhdGNoT3JkZXJzUmVxdWVzdBoiLnNob3Aub3JkZXIudjEuV2F0Y2hPcmRlcnNSZXNwb25zZSIQorsYAggCqrsYBgoEZWRnZSgBMAESawoMU3RyZWFtT3JkZXJzEiIuc2hvcC5vcmRlci52MS5TdHJlYW1PcmRlcnNSZXF1ZXN0GiMuc2hvcC5vcmRlci52MS5TdHJlYW1PcmRlcnNSZXNwb25zZSIQorsYAggCqrsYBgoEZWRnZTABEmUKDUxpc3RBbGxPcmRlcnMSIy5zaG9wLm9yZGVyLnYxLkxpc3RBbGxPcmRlcnNSZXF1ZXN0GiQuc2hvcC5vcmRlci52MS5MaXN0QWxsT3JkZXJzUmVzcG9uc2UiCZACAaq7GAIQARKRAQoLR2V0QW55T3JkZXISIS5zaG9wLm9yZGVyLnYxLkdldEFueU9yZGVyUmVxdWVzdBoiLnNob3Aub3JkZXIudjEuR2V0QW55T3JkZXJSZXNwb25zZSI7kAIBorsYLggDEioKA0dFVBIcL2FwaS9hZG1pbi9vcmRlcnMve29yZGVyX2lkfSoFb3JkZXKquxgCEAESmQEKC1JlZnVuZE9yZGVyEiEuc2hvcC5vcmRlci52MS5SZWZ1bmRPcmRlclJlcXVlc3QaIi5zaG9wLm9yZGVyLnYxLlJlZnVuZE9yZGVyUmVzcG9uc2UiQ6K7GDkIAxI1CgRQT1NUEiMvYXBpL2FkbWluL29yZGVycy97b3JkZXJfaWR9L3JlZnVuZBoBKioFb3JkZXKquxgCEAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
 
 /**
  * One product line of an order, priced when the order was placed.
@@ -200,6 +200,20 @@ export type Order = Message<"shop.order.v1.Order"> & {
    * @generated from field: string hold_reason = 12;
    */
   holdReason: string;
+
+  /**
+   * Amount refunded so far (completed refunds), in cents of `currency`.
+   *
+   * @generated from field: int32 refunded_cents = 13;
+   */
+  refundedCents: number;
+
+  /**
+   * The refunds asked for by operators, oldest first, completed or on their way.
+   *
+   * @generated from field: repeated shop.order.v1.OrderRefund refunds = 14;
+   */
+  refunds: OrderRefund[];
 };
 
 /**
@@ -208,6 +222,105 @@ export type Order = Message<"shop.order.v1.Order"> & {
  */
 export const OrderSchema: GenMessage<Order> = /*@__PURE__*/
   messageDesc(file_shop_order_v1_order, 2);
+
+/**
+ * Units of one product of an order to refund.
+ *
+ * @generated from message shop.order.v1.RefundLine
+ */
+export type RefundLine = Message<"shop.order.v1.RefundLine"> & {
+  /**
+   * Product id of one of the order's lines.
+   *
+   * @generated from field: string product_id = 1;
+   */
+  productId: string;
+
+  /**
+   * Units, 1.. the units of the line not refunded yet. REST: `qty`.
+   *
+   * @generated from field: int32 quantity = 2 [json_name = "qty"];
+   */
+  quantity: number;
+};
+
+/**
+ * Describes the message shop.order.v1.RefundLine.
+ * Use `create(RefundLineSchema)` to create a new message.
+ */
+export const RefundLineSchema: GenMessage<RefundLine> = /*@__PURE__*/
+  messageDesc(file_shop_order_v1_order, 3);
+
+/**
+ * A refund of an order, asked for by an operator.
+ *
+ * @generated from message shop.order.v1.OrderRefund
+ */
+export type OrderRefund = Message<"shop.order.v1.OrderRefund"> & {
+  /**
+   * Refund id: the caller's `refund_id`, or a UUID chosen when it gave none.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * What is refunded.
+   *
+   * @generated from field: repeated shop.order.v1.RefundLine lines = 2;
+   */
+  lines: RefundLine[];
+
+  /**
+   * Amount refunded: the lines' units at the order's unit prices, in cents of the order's
+   * currency.
+   *
+   * @generated from field: int32 amount_cents = 3;
+   */
+  amountCents: number;
+
+  /**
+   * Whether the goods came back and their stock goes back on sale.
+   *
+   * @generated from field: bool restock = 4;
+   */
+  restock: boolean;
+
+  /**
+   * Why, as the operator said.
+   *
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+
+  /**
+   * Whether the payment was refunded (PaymentRefunded); false while on its way.
+   *
+   * @generated from field: bool completed = 6;
+   */
+  completed: boolean;
+
+  /**
+   * When it was asked for.
+   *
+   * @generated from field: google.protobuf.Timestamp requested_at = 7;
+   */
+  requestedAt?: Timestamp | undefined;
+
+  /**
+   * When the payment was refunded; unset until completed.
+   *
+   * @generated from field: google.protobuf.Timestamp refunded_at = 8;
+   */
+  refundedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message shop.order.v1.OrderRefund.
+ * Use `create(OrderRefundSchema)` to create a new message.
+ */
+export const OrderRefundSchema: GenMessage<OrderRefund> = /*@__PURE__*/
+  messageDesc(file_shop_order_v1_order, 4);
 
 /**
  * Card details given at checkout. The card number goes no further than the order service's
@@ -234,7 +347,7 @@ export type PaymentDetails = Message<"shop.order.v1.PaymentDetails"> & {
  * Use `create(PaymentDetailsSchema)` to create a new message.
  */
 export const PaymentDetailsSchema: GenMessage<PaymentDetails> = /*@__PURE__*/
-  messageDesc(file_shop_order_v1_order, 3);
+  messageDesc(file_shop_order_v1_order, 5);
 
 /**
  * Request of PlaceOrder; the order is the verified caller's, from their cart.
@@ -265,7 +378,7 @@ export type PlaceOrderRequest = Message<"shop.order.v1.PlaceOrderRequest"> & {
  * Use `create(PlaceOrderRequestSchema)` to create a new message.
  */
 export const PlaceOrderRequestSchema: GenMessage<PlaceOrderRequest> = /*@__PURE__*/
-  messageDesc(file_shop_order_v1_order, 4);
+  messageDesc(file_shop_order_v1_order, 6);
 
 /**
  * Response of PlaceOrder. Over REST: 201 {order_id, status}.
@@ -293,7 +406,7 @@ export type PlaceOrderResponse = Message<"shop.order.v1.PlaceOrderResponse"> & {
  * Use `create(PlaceOrderResponseSchema)` to create a new message.
  */
 export const PlaceOrderResponseSchema: GenMessage<PlaceOrderResponse> = /*@__PURE__*/
-  messageDesc(file_shop_order_v1_order, 5);
+  messageDesc(file_shop_order_v1_order, 7);
 
 /**
  * Request of GetOrder.
@@ -314,7 +427,7 @@ export type GetOrderRequest = Message<"shop.order.v1.GetOrderRequest"> & {
  * Use `create(GetOrderRequestSchema)` to create a new message.
  */
 export const GetOrderRequestSchema: GenMessage<GetOrderRequest> = /*@__PURE__*/
-  messageDesc(file_shop_order_v1_order, 6);
+  messageDesc(file_shop_order_v1_order, 8);
 
 /**
  * Response of GetOrder.
@@ -335,7 +448,7 @@ export type GetOrderResponse = Message<"shop.order.v1.GetOrderResponse"> & {
  * Use `create(GetOrderResponseSchema)` to create a new message.
  */
 export const GetOrderResponseSchema: GenMessage<GetOrderResponse> = /*@__PURE__*/
-  messageDesc(file_shop_order_v1_order, 7);
+  messageDesc(file_shop_order_v1_order, 9);
 
 /**
  * Request of ListOrders; the orders are the verified caller's.
@@ -363,7 +476,7 @@ export type ListOrdersRequest = Message<"shop.order.v1.ListOrdersRequest"> & {
  * Use `create(ListOrdersRequestSchema)` to create a new message.
  */
 export const ListOrdersRequestSchema: GenMessage<ListOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_shop_order_v1_order, 8);
+  messageDesc(file_shop_order_v1_order, 10);
 
 /**
  * Response of ListOrders.
@@ -391,7 +504,7 @@ export type ListOrdersResponse = Message<"shop.order.v1.ListOrdersResponse"> & {
  * Use `create(ListOrdersResponseSchema)` to create a new message.
  */
 export const ListOrdersResponseSchema: GenMessage<ListOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_shop_order_v1_order, 9);
+  messageDesc(file_shop_order_v1_order, 11);
 
 /**
  * The status of a watched order, sent on subscribe and after every transition.
@@ -441,7 +554,7 @@ export type OrderStatusUpdate = Message<"shop.order.v1.OrderStatusUpdate"> & {
  * Use `create(OrderStatusUpdateSchema)` to create a new message.
  */
 export const OrderStatusUpdateSchema: GenMessage<OrderStatusUpdate> = /*@__PURE__*/
-  messageDesc(file_shop_order_v1_order, 10);
+  messageDesc(file_shop_order_v1_order, 12);
 
 /**
  * A message from the client of WatchOrders.
@@ -469,7 +582,7 @@ export type WatchOrdersRequest = Message<"shop.order.v1.WatchOrdersRequest"> & {
  * Use `create(WatchOrdersRequestSchema)` to create a new message.
  */
 export const WatchOrdersRequestSchema: GenMessage<WatchOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_shop_order_v1_order, 11);
+  messageDesc(file_shop_order_v1_order, 13);
 
 /**
  * A message from the server of WatchOrders.
@@ -490,7 +603,7 @@ export type WatchOrdersResponse = Message<"shop.order.v1.WatchOrdersResponse"> &
  * Use `create(WatchOrdersResponseSchema)` to create a new message.
  */
 export const WatchOrdersResponseSchema: GenMessage<WatchOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_shop_order_v1_order, 12);
+  messageDesc(file_shop_order_v1_order, 14);
 
 /**
  * Request of StreamOrders.
@@ -504,6 +617,14 @@ export type StreamOrdersRequest = Message<"shop.order.v1.StreamOrdersRequest"> &
    * @generated from field: repeated string order_ids = 1;
    */
   orderIds: string[];
+
+  /**
+   * Keep streaming past PAID (an order page that shows refunds live): the stream ends once
+   * every order is CANCELLED or REFUNDED.
+   *
+   * @generated from field: bool follow_refunds = 2;
+   */
+  followRefunds: boolean;
 };
 
 /**
@@ -511,7 +632,7 @@ export type StreamOrdersRequest = Message<"shop.order.v1.StreamOrdersRequest"> &
  * Use `create(StreamOrdersRequestSchema)` to create a new message.
  */
 export const StreamOrdersRequestSchema: GenMessage<StreamOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_shop_order_v1_order, 13);
+  messageDesc(file_shop_order_v1_order, 15);
 
 /**
  * A message of StreamOrders.
@@ -532,7 +653,7 @@ export type StreamOrdersResponse = Message<"shop.order.v1.StreamOrdersResponse">
  * Use `create(StreamOrdersResponseSchema)` to create a new message.
  */
 export const StreamOrdersResponseSchema: GenMessage<StreamOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_shop_order_v1_order, 14);
+  messageDesc(file_shop_order_v1_order, 16);
 
 /**
  * Request of ListAllOrders.
@@ -582,7 +703,7 @@ export type ListAllOrdersRequest = Message<"shop.order.v1.ListAllOrdersRequest">
  * Use `create(ListAllOrdersRequestSchema)` to create a new message.
  */
 export const ListAllOrdersRequestSchema: GenMessage<ListAllOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_shop_order_v1_order, 15);
+  messageDesc(file_shop_order_v1_order, 17);
 
 /**
  * Response of ListAllOrders.
@@ -610,11 +731,126 @@ export type ListAllOrdersResponse = Message<"shop.order.v1.ListAllOrdersResponse
  * Use `create(ListAllOrdersResponseSchema)` to create a new message.
  */
 export const ListAllOrdersResponseSchema: GenMessage<ListAllOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_shop_order_v1_order, 16);
+  messageDesc(file_shop_order_v1_order, 18);
+
+/**
+ * Request of GetAnyOrder.
+ *
+ * @generated from message shop.order.v1.GetAnyOrderRequest
+ */
+export type GetAnyOrderRequest = Message<"shop.order.v1.GetAnyOrderRequest"> & {
+  /**
+   * Order id.
+   *
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+};
+
+/**
+ * Describes the message shop.order.v1.GetAnyOrderRequest.
+ * Use `create(GetAnyOrderRequestSchema)` to create a new message.
+ */
+export const GetAnyOrderRequestSchema: GenMessage<GetAnyOrderRequest> = /*@__PURE__*/
+  messageDesc(file_shop_order_v1_order, 19);
+
+/**
+ * Response of GetAnyOrder.
+ *
+ * @generated from message shop.order.v1.GetAnyOrderResponse
+ */
+export type GetAnyOrderResponse = Message<"shop.order.v1.GetAnyOrderResponse"> & {
+  /**
+   * The order.
+   *
+   * @generated from field: shop.order.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+};
+
+/**
+ * Describes the message shop.order.v1.GetAnyOrderResponse.
+ * Use `create(GetAnyOrderResponseSchema)` to create a new message.
+ */
+export const GetAnyOrderResponseSchema: GenMessage<GetAnyOrderResponse> = /*@__PURE__*/
+  messageDesc(file_shop_order_v1_order, 20);
+
+/**
+ * Request of RefundOrder.
+ *
+ * @generated from message shop.order.v1.RefundOrderRequest
+ */
+export type RefundOrderRequest = Message<"shop.order.v1.RefundOrderRequest"> & {
+  /**
+   * Order to refund.
+   *
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * Lines to refund, each product at most once; empty for everything not refunded yet.
+   *
+   * @generated from field: repeated shop.order.v1.RefundLine lines = 2;
+   */
+  lines: RefundLine[];
+
+  /**
+   * Whether the goods came back: their stock goes back on sale.
+   *
+   * @generated from field: bool restock = 3;
+   */
+  restock: boolean;
+
+  /**
+   * Why, 1..200 characters; required.
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * Optional idempotency key, 1..128 printable ASCII characters, scoped to the order: the same
+   * id refunds once. Reusing it on the order for other lines or another `restock` is
+   * ALREADY_EXISTS.
+   *
+   * @generated from field: string refund_id = 5;
+   */
+  refundId: string;
+};
+
+/**
+ * Describes the message shop.order.v1.RefundOrderRequest.
+ * Use `create(RefundOrderRequestSchema)` to create a new message.
+ */
+export const RefundOrderRequestSchema: GenMessage<RefundOrderRequest> = /*@__PURE__*/
+  messageDesc(file_shop_order_v1_order, 21);
+
+/**
+ * Response of RefundOrder.
+ *
+ * @generated from message shop.order.v1.RefundOrderResponse
+ */
+export type RefundOrderResponse = Message<"shop.order.v1.RefundOrderResponse"> & {
+  /**
+   * The order, the refund in `refunds` (completed later).
+   *
+   * @generated from field: shop.order.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+};
+
+/**
+ * Describes the message shop.order.v1.RefundOrderResponse.
+ * Use `create(RefundOrderResponseSchema)` to create a new message.
+ */
+export const RefundOrderResponseSchema: GenMessage<RefundOrderResponse> = /*@__PURE__*/
+  messageDesc(file_shop_order_v1_order, 22);
 
 /**
  * Where an order is in checkout. Over REST the edge prints the name without its prefix, in
- * lower case: "pending", "stock_reserved", "paid", "cancelled", "on_hold".
+ * lower case: "pending", "stock_reserved", "paid", "cancelled", "on_hold", "partially_refunded",
+ * "refunded".
  *
  * @generated from enum shop.order.v1.OrderStatus
  */
@@ -661,6 +897,21 @@ export enum OrderStatus {
    * @generated from enum value: ORDER_STATUS_ON_HOLD = 5;
    */
   ON_HOLD = 5,
+
+  /**
+   * Paid, then part of it refunded (`refunded_cents` < `total_cents`). Not final: more may be
+   * refunded.
+   *
+   * @generated from enum value: ORDER_STATUS_PARTIALLY_REFUNDED = 6;
+   */
+  PARTIALLY_REFUNDED = 6,
+
+  /**
+   * Paid, then refunded in full. Final.
+   *
+   * @generated from enum value: ORDER_STATUS_REFUNDED = 7;
+   */
+  REFUNDED = 7,
 }
 
 /**
@@ -672,8 +923,10 @@ export const OrderStatusSchema: GenEnum<OrderStatus> = /*@__PURE__*/
 /**
  * Orders and their status history. An order is placed from the caller's cart, then driven by
  * events: PENDING → STOCK_RESERVED → PAID, or → CANCELLED with a reason from PENDING (stock
- * short) or STOCK_RESERVED (payment failed). PAID and CANCELLED are final. A payment whose amount
- * or currency is not the order's total puts the order ON_HOLD for an operator instead of PAID.
+ * short) or STOCK_RESERVED (payment failed). CANCELLED is final; PAID ends checkout, and only an
+ * operator's refund moves it on: PAID → PARTIALLY_REFUNDED → ... → REFUNDED (final). A payment
+ * whose amount or currency is not the order's total puts the order ON_HOLD for an operator
+ * instead of PAID.
  *
  * The public methods act for the verified caller; an order of another user answers NOT_FOUND,
  * exactly like an unknown id.
@@ -734,7 +987,8 @@ export const OrderService: GenService<{
   /**
    * Server-streaming form of WatchOrders for clients that cannot stream requests (browsers):
    * a fixed set of order ids, current status first, then every transition. The stream ends
-   * normally once every listed order is PAID or CANCELLED.
+   * normally once every listed order is PAID or CANCELLED (checkout is over), or with
+   * `follow_refunds` once every one is CANCELLED or REFUNDED.
    *
    * @generated from rpc shop.order.v1.OrderService.StreamOrders
    */
@@ -753,6 +1007,38 @@ export const OrderService: GenService<{
     methodKind: "unary";
     input: typeof ListAllOrdersRequestSchema;
     output: typeof ListAllOrdersResponseSchema;
+  },
+  /**
+   * Operator: returns any user's order with its items, history and refunds. NOT_FOUND for an
+   * unknown id.
+   *
+   * @generated from rpc shop.order.v1.OrderService.GetAnyOrder
+   */
+  getAnyOrder: {
+    methodKind: "unary";
+    input: typeof GetAnyOrderRequestSchema;
+    output: typeof GetAnyOrderResponseSchema;
+  },
+  /**
+   * Operator: refunds a PAID or PARTIALLY_REFUNDED order, whole (no lines) or by line, and
+   * answers with the order, the refund recorded in `refunds` and not yet completed. The
+   * payment service refunds through the provider (OrderRefundRequested); its PaymentRefunded
+   * moves the order to PARTIALLY_REFUNDED or REFUNDED, and OrderRefunded then returns the
+   * stock when `restock` is set and emails the shopper.
+   *
+   * Idempotent by `refund_id`: asking again with the same id returns the order and refunds
+   * nothing more. Units already refunded (or being refunded) cannot be refunded again: a line
+   * asking for more than remains is INVALID_ARGUMENT (field `lines[i].quantity`), a whole refund
+   * of an order with nothing left is FAILED_PRECONDITION. INVALID_ARGUMENT (field `reason`)
+   * without a reason; FAILED_PRECONDITION for an order that is not paid; NOT_FOUND for an
+   * unknown order.
+   *
+   * @generated from rpc shop.order.v1.OrderService.RefundOrder
+   */
+  refundOrder: {
+    methodKind: "unary";
+    input: typeof RefundOrderRequestSchema;
+    output: typeof RefundOrderResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_shop_order_v1_order, 0);

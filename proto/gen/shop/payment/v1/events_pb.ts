@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/payment/v1/events.proto.
  */
 export const file_shop_payment_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChxzaG9wL3BheW1lbnQvdjEvZXZlbnRzLnByb3RvEg9zaG9wLnBheW1lbnQudjEiswEKEFBheW1lbnRTdWNjZWVkZWQSEgoKcGF5bWVudF9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEhQKDGFtb3VudF9jZW50cxgEIAEoBRIQCghjdXJyZW5jeRgFIAEoCRIwCgxzdWNjZWVkZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wOg6yuxgKCghvcmRlcl9pZCK9AQoNUGF5bWVudEZhaWxlZBISCgpwYXltZW50X2lkGAEgASgJEhAKCG9yZGVyX2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSFAoMYW1vdW50X2NlbnRzGAQgASgFEhAKCGN1cnJlbmN5GAUgASgJEg4KBnJlYXNvbhgGIAEoCRItCglmYWlsZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wOg6yuxgKCghvcmRlcl9pZCLBAQoPUGF5bWVudFJlZnVuZGVkEhIKCnBheW1lbnRfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRIUCgxhbW91bnRfY2VudHMYBCABKAUSEAoIY3VycmVuY3kYBSABKAkSDgoGcmVhc29uGAYgASgJEi8KC3JlZnVuZGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDoOsrsYCgoIb3JkZXJfaWRiBnByb3RvMw", [file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
+  fileDesc("ChxzaG9wL3BheW1lbnQvdjEvZXZlbnRzLnByb3RvEg9zaG9wLnBheW1lbnQudjEiswEKEFBheW1lbnRTdWNjZWVkZWQSEgoKcGF5bWVudF9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEhQKDGFtb3VudF9jZW50cxgEIAEoBRIQCghjdXJyZW5jeRgFIAEoCRIwCgxzdWNjZWVkZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wOg6yuxgKCghvcmRlcl9pZCK9AQoNUGF5bWVudEZhaWxlZBISCgpwYXltZW50X2lkGAEgASgJEhAKCG9yZGVyX2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSFAoMYW1vdW50X2NlbnRzGAQgASgFEhAKCGN1cnJlbmN5GAUgASgJEg4KBnJlYXNvbhgGIAEoCRItCglmYWlsZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wOg6yuxgKCghvcmRlcl9pZCLsAQoPUGF5bWVudFJlZnVuZGVkEhIKCnBheW1lbnRfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRIUCgxhbW91bnRfY2VudHMYBCABKAUSEAoIY3VycmVuY3kYBSABKAkSDgoGcmVhc29uGAYgASgJEi8KC3JlZnVuZGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglyZWZ1bmRfaWQYCCABKAkSFgoOcmVmdW5kZWRfY2VudHMYCSABKAU6DrK7GAoKCG9yZGVyX2lkYgZwcm90bzM", [file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
 
 /**
  * An order was charged. Key: order_id. Order moves to PAID when amount_cents and currency are
@@ -138,7 +138,8 @@ export const PaymentFailedSchema: GenMessage<PaymentFailed> = /*@__PURE__*/
   messageDesc(file_shop_payment_v1_events, 1);
 
 /**
- * An order's payment was refunded in full. Key: order_id.
+ * An order's payment was refunded, in full or in part. Key: order_id. Order moves to
+ * PARTIALLY_REFUNDED or REFUNDED.
  *
  * @generated from message shop.payment.v1.PaymentRefunded
  */
@@ -191,6 +192,21 @@ export type PaymentRefunded = Message<"shop.payment.v1.PaymentRefunded"> & {
    * @generated from field: google.protobuf.Timestamp refunded_at = 7;
    */
   refundedAt?: Timestamp | undefined;
+
+  /**
+   * The order's refund (OrderRefundRequested.refund_id); empty for a refund of the whole
+   * payment asked for directly (Refund).
+   *
+   * @generated from field: string refund_id = 8;
+   */
+  refundId: string;
+
+  /**
+   * Amount refunded of the payment so far, this refund included.
+   *
+   * @generated from field: int32 refunded_cents = 9;
+   */
+  refundedCents: number;
 };
 
 /**
