@@ -56,11 +56,13 @@ export function subscribeInbox<DB, T>(consumer: InboxConsumer<DB, T>): Subscript
       "handle" in consumer
         ? await consumeOnce(db, event, (trx) => consumer.handle(trx, event), {
             logger,
+            group,
             onDeadLetter,
             onUncertainCommit: consumer.onUncertainCommit,
           })
         : await consumeClaimed(db, event, (conn) => consumer.claimed(conn, event), {
             logger,
+            group,
             onDeadLetter,
             transaction: consumer.transaction,
           });
