@@ -116,7 +116,7 @@ const knownSchemas = new Map<string, DescMessage>();
 export function eventPayloadJson(type: string, payload: Uint8Array): JsonObject | undefined {
   const schema = knownSchemas.get(type);
   if (!schema) return undefined;
-  return toJson(schema, fromBinary(schema, payload)) as JsonObject;
+  return toJson(schema, fromBinary(schema, payload), { useProtoFieldName: true }) as JsonObject;
 }
 
 export function createEventRegistry(schemas: readonly DescMessage[]): EventRegistry {

@@ -4,6 +4,7 @@ import type { Logger } from "../logger.js";
 import { type Backoff, backoffDelay, interruptibleSleep } from "./backoff.js";
 import type { Envelope } from "./envelope.js";
 import { type ConsumeResult, currentDelivery } from "./delivery.js";
+import { applyInboxFault } from "./inbox-fault.js";
 
 export type { ConsumeResult };
 
@@ -148,6 +149,7 @@ export async function consumeOnce<DB, T>(
   const attempt = () =>
     committing(db, opts, async (trx): Promise<Consumed<T>> => {
       if (!(await claim(trx, event))) return DUPLICATE;
+      await applyInboxFault();
       return { result: "handled", value: await handler(trx) };
     });
   return reported(event, await consume(db, event, attempt, opts));
@@ -197,6 +199,7 @@ export async function consumeClaimed<DB, T>(
   opts: ConsumeClaimedOptions<T>,
 ): Promise<Consumed<T>> {
   const once = async (conn: Kysely<DB>): Promise<Consumed<T>> => {
+    await applyInboxFault();
     const value = await handler(conn);
     return value === false ? DUPLICATE : { result: "handled", value };
   };
@@ -233,7 +236,14 @@ async function consume<DB, T>(
   db: Kysely<DB>,
   event: Envelope,
   attempt: () => Promise<Consumed<T>>,
-  { logger, group, maxAttempts = 5, retry = { initialMs: 50, maxMs: 2_000 }, onDeadLetter, isTransient = isTransientError }: ConsumeOptions<T>,
+  {
+    logger,
+    group,
+    maxAttempts = 5,
+    retry = { initialMs: 50, maxMs: 2_000 },
+    onDeadLetter,
+    isTransient = isTransientError,
+  }: ConsumeOptions<T>,
 ): Promise<Consumed<T>> {
   let lastError: unknown;
   for (let n = 1; n <= maxAttempts; n++) {

@@ -22,7 +22,11 @@ export function recordConsumers(bus: EventBus): { bus: EventBus; consumers: Cons
         const sub = bus.subscribe(group, types, handler);
         return {
           async unsubscribe() {
-            for (const type of types) byType.set(type, (byType.get(type) ?? []).filter((c) => c.handler !== handler));
+            for (const type of types)
+              byType.set(
+                type,
+                (byType.get(type) ?? []).filter((c) => c.handler !== handler),
+              );
             await sub.unsubscribe();
           },
         };
