@@ -915,7 +915,8 @@ export const OperationsService: GenService<{
 export const OperationsConsoleService: GenService<{
   /**
    * Per service: the outbox backlog, its oldest row's age and the dead letters waiting. A service
-   * that does not answer is listed with `reachable` false.
+   * that does not answer is listed with `reachable` false. PERMISSION_DENIED for a caller who is
+   * not an operator.
    *
    * @generated from rpc shop.ops.v1.OperationsConsoleService.GetEvents
    */
@@ -925,7 +926,9 @@ export const OperationsConsoleService: GenService<{
     output: typeof GetEventsResponseSchema;
   },
   /**
-   * The dead letters of every service (or of `service`), newest first within a page.
+   * The dead letters of every service (or of `service`), newest first within a page; the
+   * services that do not answer are left out. PERMISSION_DENIED for a caller who is not an
+   * operator; INVALID_ARGUMENT for an unknown `service`.
    *
    * @generated from rpc shop.ops.v1.OperationsConsoleService.ListAllDeadLetters
    */
@@ -935,8 +938,10 @@ export const OperationsConsoleService: GenService<{
     output: typeof ListAllDeadLettersResponseSchema;
   },
   /**
-   * Replays one dead letter, named `<service>:<event id>` as listed. Codes as
-   * OperationsService.ReplayDeadLetter; NOT_FOUND for an id naming no service.
+   * Replays one dead letter, named `<service>:<event id>` as listed, as
+   * OperationsService.ReplayDeadLetter does. NOT_FOUND for an unknown letter or service;
+   * FAILED_PRECONDITION when it was replayed or discarded already; INVALID_ARGUMENT without a
+   * reason; PERMISSION_DENIED for a caller who is not an operator.
    *
    * @generated from rpc shop.ops.v1.OperationsConsoleService.ReplayServiceDeadLetter
    */
@@ -946,8 +951,9 @@ export const OperationsConsoleService: GenService<{
     output: typeof ReplayServiceDeadLetterResponseSchema;
   },
   /**
-   * Discards one dead letter, named `<service>:<event id>` as listed. Codes as
-   * OperationsService.DiscardDeadLetter; NOT_FOUND for an id naming no service.
+   * Discards one dead letter, named `<service>:<event id>` as listed. NOT_FOUND for an unknown
+   * letter or service; FAILED_PRECONDITION when it was replayed or discarded already;
+   * INVALID_ARGUMENT without a reason; PERMISSION_DENIED for a caller who is not an operator.
    *
    * @generated from rpc shop.ops.v1.OperationsConsoleService.DiscardServiceDeadLetter
    */
@@ -957,7 +963,9 @@ export const OperationsConsoleService: GenService<{
     output: typeof DiscardServiceDeadLetterResponseSchema;
   },
   /**
-   * The audit log of every service (or of `service`), newest first within a page.
+   * The audit log of every service (or of `service`), newest first within a page; the services
+   * that do not answer are left out. PERMISSION_DENIED for a caller who is not an operator;
+   * INVALID_ARGUMENT for an unknown `service`.
    *
    * @generated from rpc shop.ops.v1.OperationsConsoleService.ListAllAudit
    */
