@@ -102,7 +102,7 @@ export interface ServiceParts<E> {
 export interface ServiceDefinition<C extends ServiceConfig, O extends ServiceOptions<C>, DB, E> {
   /** The service's name: its workload identity, its logs' and metrics' `service`. */
   readonly name: string;
-  /** Its schema's migrations, the platform's outbox and inbox included when it uses them. */
+  /** Its schema's migrations: the platform's audit log, and its outbox and inbox when it uses them. */
   readonly migrations: Readonly<Record<string, Migration>>;
   /** It publishes events: an outbox relay runs onto the bus. */
   readonly outbox?: boolean;
@@ -152,7 +152,8 @@ export function defineService<C extends ServiceConfig, O extends ServiceOptions<
       faults: config,
       db,
       schema,
-      // Every service keeps an audit log of the operator actions taken on it.
+      // Every service keeps an audit log of the operator actions taken on it: its list names
+      // auditMigrations (for `npm run migrate`), added here to a list that does not.
       migrations: { ...def.migrations, ...auditMigrations },
       grpc: {
         tls,
