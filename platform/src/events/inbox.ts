@@ -149,7 +149,6 @@ export async function consumeOnce<DB, T>(
   const attempt = () =>
     committing(db, opts, async (trx): Promise<Consumed<T>> => {
       if (!(await claim(trx, event))) return DUPLICATE;
-      await applyInboxFault();
       return { result: "handled", value: await handler(trx) };
     });
   return reported(event, await consume(db, event, attempt, opts));
@@ -199,7 +198,6 @@ export async function consumeClaimed<DB, T>(
   opts: ConsumeClaimedOptions<T>,
 ): Promise<Consumed<T>> {
   const once = async (conn: Kysely<DB>): Promise<Consumed<T>> => {
-    await applyInboxFault();
     const value = await handler(conn);
     return value === false ? DUPLICATE : { result: "handled", value };
   };
@@ -248,6 +246,8 @@ async function consume<DB, T>(
   let lastError: unknown;
   for (let n = 1; n <= maxAttempts; n++) {
     try {
+      // A fault injected into this delivery (FAULTS_EVENTS) fails the attempt, outside its transaction.
+      await applyInboxFault();
       return await attempt();
     } catch (err) {
       lastError = err;
