@@ -98,7 +98,7 @@ forEachBackend((backend) => {
     });
     cleanups.push(() => closeClient(ops));
     const as = (token: string) => ({ metadata: { authorization: `Bearer ${token}` } });
-    return { faults, bus, server, ops, as };
+    return { faults, bus, server, ops, as, schema: config.DB_SCHEMA };
   }
 
   test("a poison event is dead-lettered, read decoded, replayed once the fault is cleared, and applied once", async () => {
@@ -168,6 +168,28 @@ forEachBackend((backend) => {
     await expect(ops.replayDeadLetter({ id: "0190a000-0000-7000-8000-000000000000", reason: "x" }, op)).rejects.toMatchObject({
       code: Code.NotFound,
     });
+  });
+
+  test("a replay stopped half way is finished by replaying again, and applies the event once", async () => {
+    const { faults, bus, server, ops, as, schema } = await start();
+    const op = as("op-ada");
+    const [stopped, applied] = [placed("o-stopped"), placed("o-applied")];
+    await bus.publish([stopped, applied]);
+    await expect.poll(async () => (await ops.listDeadLetters({}, op)).items.length, { timeout: 5_000 }).toBe(2);
+    faults.clear();
+    const db = t.db.kysely(schema);
+    // Stopped after its first step: the inbox row deleted, the letter "replaying".
+    await db.deleteFrom("inbox").where("event_id", "in", [stopped.id, applied.id]).execute();
+    await db.updateTable("dead_letters").set({ status: "replaying" }).where("event_id", "in", [stopped.id, applied.id]).execute();
+    // Stopped after its second: the event applied, the letter not marked yet.
+    await bus.publish([applied]);
+    expect(await server.effects()).toEqual(["o-applied"]);
+    expect((await ops.listDeadLetters({ status: DeadLetterStatus.REPLAYING }, op)).items).toHaveLength(2);
+
+    for (const e of [stopped, applied]) {
+      expect((await ops.replayDeadLetter({ id: e.id, reason: "finish" }, op)).deadLetter?.status).toBe(DeadLetterStatus.REPLAYED);
+    }
+    expect((await server.effects()).sort()).toEqual(["o-applied", "o-stopped"]);
   });
 
   test("only operators reach the operations service", async () => {
