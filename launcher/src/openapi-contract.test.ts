@@ -288,6 +288,15 @@ describe("the REST routes against /api/openapi.json", () => {
     expect((await call(discard, { token: operator, path: { id: `notification:${second.id}` }, body: { reason: "again" } })).status).toBe(
       409,
     );
+    const replayAll = "POST /api/admin/dead-letters/replay-all";
+    const discardAll = "POST /api/admin/dead-letters/discard-all";
+    expectValidRequestBody(replayAll, { service: "notification", event_type: "shop.auth.v1.UserRegistered", reason: "retry" });
+    expect((await call(replayAll, { token: operator, body: { service: "notification", reason: "retry" } })).status).toBe(200);
+    expect((await call(replayAll, { token: user.token, body: { reason: "retry" } })).status).toBe(403);
+    expect((await call(discardAll, { token: operator, body: { reason: "" } })).status).toBe(400);
+    const cleared = await call(discardAll, { token: operator, body: { reason: "undecodable" } });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body.items.map((l: { id: string }) => l.id)).toContain(`notification:${first.id}`);
     expect((await call("GET /api/admin/audit", { token: operator })).status).toBe(200);
     expect((await call("GET /api/admin/audit", { token: user.token })).status).toBe(403);
   });

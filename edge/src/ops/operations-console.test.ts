@@ -48,6 +48,12 @@ async function serve(service: string, count: number, offsetMs: number): Promise<
         async discardDeadLetter() {
           throw new ConnectError("discarded already", Code.FailedPrecondition);
         },
+        async replayDeadLetters() {
+          return { items: letters };
+        },
+        async discardDeadLetters() {
+          return { items: [] };
+        },
         async listAudit() {
           return { items: [] };
         },
@@ -105,6 +111,18 @@ test("the console merges every service's answers, pages each on its own token, a
     await expect(
       opsConsole.method("discardServiceDeadLetter")({ id: "payment:0190a000-0000-7000-8000-000000000000", reason: "x" }, asOperator),
     ).rejects.toMatchObject({ code: Code.FailedPrecondition });
+    const all = (await opsConsole.method("replayAllDeadLetters")({ service: "", eventType: "", reason: "fixed" }, asOperator)) as {
+      items: Array<{ id: string }>;
+    };
+    expect(all.items.map((l) => l.id).sort()).toEqual([
+      "order:0190a000-0000-7000-8000-000000000000",
+      "order:0190a000-0000-7000-8000-000000000001",
+      "order:0190a000-0000-7000-8000-000000000002",
+      "payment:0190a000-0000-7000-8000-000000000000",
+    ]);
+    await expect(opsConsole.method("discardAllDeadLetters")({ service: "", eventType: "", reason: " " }, asOperator)).rejects.toMatchObject(
+      { code: Code.InvalidArgument },
+    );
     await expect(list({ service: "nowhere", pageSize: 0, pageToken: "", status: 0 }, asOperator)).rejects.toMatchObject({
       code: Code.InvalidArgument,
     });

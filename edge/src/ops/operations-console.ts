@@ -22,6 +22,8 @@ import {
   OperationsService,
   DiscardServiceDeadLetterResponseSchema,
   ReplayServiceDeadLetterResponseSchema,
+  ReplayAllDeadLettersResponseSchema,
+  DiscardAllDeadLettersResponseSchema,
 } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 import type { Upstream, UpstreamMethod } from "../rpc/upstreams.js";
 
@@ -113,6 +115,19 @@ export function createOperationsConsole(opts: OperationsConsoleOptions): Upstrea
   const prefixed = (letter: DeadLetter | undefined): DeadLetter | undefined =>
     letter && { ...letter, id: `${letter.service}:${letter.eventId}` };
 
+  const batchOf = (req: { eventType: string; reason: string }) => ({ eventType: req.eventType, reason: req.reason, limit: 0 });
+
+  /** The letters each service acted on, prefixed; a service that does not answer is left out. */
+  async function everyLetter(
+    req: { service: string; reason: string },
+    act: (c: Client<typeof OperationsService>) => Promise<{ items: DeadLetter[] }>,
+  ): Promise<DeadLetter[]> {
+    // Refused once here, rather than by every service.
+    if (req.reason.trim() === "") throw invalidArgument("reason", "is required: say why, for the audit log");
+    const results = await fanOut(namesOf(req.service), act);
+    return [...results.values()].flatMap((r) => (r ? r.items.map((l) => prefixed(l) as DeadLetter) : []));
+  }
+
   const methods: Record<string, (req: any, o: CallOptions) => Promise<unknown>> = {
     async getEvents(_req, o) {
       const names = namesOf("");
@@ -146,6 +161,12 @@ export function createOperationsConsole(opts: OperationsConsoleOptions): Upstrea
       const t = letterTarget(req.id);
       const res = await (targets.get(t.name) as Client<typeof OperationsService>).discardDeadLetter({ id: t.id, reason: req.reason }, o);
       return create(DiscardServiceDeadLetterResponseSchema, { deadLetter: prefixed(res.deadLetter) });
+    },
+    async replayAllDeadLetters(req: { service: string; eventType: string; reason: string }, o) {
+      return create(ReplayAllDeadLettersResponseSchema, { items: await everyLetter(req, (c) => c.replayDeadLetters(batchOf(req), o)) });
+    },
+    async discardAllDeadLetters(req: { service: string; eventType: string; reason: string }, o) {
+      return create(DiscardAllDeadLettersResponseSchema, { items: await everyLetter(req, (c) => c.discardDeadLetters(batchOf(req), o)) });
     },
     async listAllAudit(req: { service: string; pageSize: number; pageToken: string }, o) {
       const tokens = decodeTokens(req.pageToken);

@@ -77,6 +77,17 @@ export async function listDeadLetters(
   });
 }
 
+/** The ids of the waiting ("dead") letters, of `type` when given, oldest event first: the order to replay them in. */
+export async function waitingLetterIds(db: Kysely<any>, type: string, limit: number): Promise<string[]> {
+  return withDbErrors(async () => {
+    if (!(await eventTables(db)).deadLetters) return [];
+    let q = (db as Kysely<OpsDb>).selectFrom("dead_letters").select("event_id").where("status", "=", "dead");
+    if (type !== "") q = q.where("type", "=", type);
+    const rows = await q.orderBy("time").orderBy("event_id").limit(limit).execute();
+    return rows.map((r) => r.event_id);
+  });
+}
+
 async function lockLetter(trx: Kysely<OpsDb>, id: string): Promise<DeadLetterRow> {
   if (!(await eventTables(trx)).deadLetters) throw notFound(`dead letter ${id}`);
   const row = await trx.selectFrom("dead_letters").selectAll().where("event_id", "=", id).forUpdate().executeTakeFirst();

@@ -16,7 +16,8 @@ import { type ServiceRegistration, serviceRegistration } from "../grpc/service.j
 import { decodeKeysetToken, encodeKeysetToken } from "../paging/keyset-token.js";
 import { type AuditEntryRow, listAudit } from "./audit.js";
 import type { ConsumerDirectory } from "./consumers.js";
-import { type DeadLetterRow, discardDeadLetter, eventHealth, listDeadLetters, replayDeadLetter } from "./dead-letters.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { type DeadLetterRow, discardDeadLetter, eventHealth, listDeadLetters, replayDeadLetter, waitingLetterIds } from "./dead-letters.js";
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_REASON = 500;
@@ -92,6 +93,30 @@ function letterRequest(id: string, reason: string): { id: string; reason: string
   return { id: id.toLowerCase(), reason: why };
 }
 
+function batchRequest(req: { reason: string; limit: number }): { reason: string; limit: number } {
+  const v = violations();
+  const why = req.reason.trim();
+  if (why === "") v.add("reason", "is required: say why, for the audit log");
+  else if (why.length > MAX_REASON) v.add("reason", `must be at most ${MAX_REASON} characters`);
+  if (req.limit < 0 || req.limit > 500) v.add("limit", "must be from 1 to 500, or 0 for the default");
+  v.throwIfAny();
+  return { reason: why, limit: req.limit === 0 ? 100 : req.limit };
+}
+
+/** `act` on each id in turn; a letter another operator resolved meanwhile (FAILED_PRECONDITION) is left out. */
+async function eachLetter(ids: readonly string[], act: (id: string) => Promise<DeadLetterRow>): Promise<DeadLetterRow[]> {
+  const out: DeadLetterRow[] = [];
+  for (const id of ids) {
+    try {
+      out.push(await act(id));
+    } catch (err) {
+      if (err instanceof ConnectError && err.code === Code.FailedPrecondition) continue;
+      throw err;
+    }
+  }
+  return out;
+}
+
 /**
  * shop.ops.v1.OperationsService of one service, over its schema: `defineService` registers it on
  * every service's server, behind the contract's operator policy.
@@ -131,6 +156,18 @@ export function operationsRegistration(opts: { service: string; db: Kysely<any>;
     async discardDeadLetter(req) {
       const row = await discardDeadLetter(db, { ...letterRequest(req.id, req.reason), service });
       return { deadLetter: deadLetterMessage(service, row) };
+    },
+    async replayDeadLetters(req) {
+      const { reason, limit } = batchRequest(req);
+      const ids = await waitingLetterIds(db, req.eventType, limit);
+      const rows = await eachLetter(ids, (id) => replayDeadLetter(db, consumers, { id, reason, service }));
+      return { items: rows.map((r) => deadLetterMessage(service, r)) };
+    },
+    async discardDeadLetters(req) {
+      const { reason, limit } = batchRequest(req);
+      const ids = await waitingLetterIds(db, req.eventType, limit);
+      const rows = await eachLetter(ids, (id) => discardDeadLetter(db, { id, reason, service }));
+      return { items: rows.map((r) => deadLetterMessage(service, r)) };
     },
     async listAudit(req) {
       const v = violations();

@@ -192,6 +192,29 @@ forEachBackend((backend) => {
     expect((await server.effects()).sort()).toEqual(["o-applied", "o-stopped"]);
   });
 
+  test("every waiting letter, or those of one type, is replayed or discarded at once, each audited", async () => {
+    const { faults, bus, server, ops, as } = await start();
+    const op = as("op-ada");
+    const events = [placed("o-1"), placed("o-2"), placed("o-3")];
+    await bus.publish(events);
+    await expect.poll(async () => (await ops.listDeadLetters({}, op)).items.length, { timeout: 5_000 }).toBe(3);
+    await expect(ops.replayDeadLetters({ reason: "" }, op)).rejects.toMatchObject({ code: Code.InvalidArgument });
+    expect((await ops.replayDeadLetters({ eventType: "shop.other.v1.Nothing", reason: "none of these" }, op)).items).toEqual([]);
+
+    const discarded = await ops.discardDeadLetters({ reason: "test orders", limit: 1 }, op);
+    expect(discarded.items.map((l) => l.status)).toEqual([DeadLetterStatus.DISCARDED]);
+    const rest = events.map((e) => e.key).filter((k) => k !== discarded.items[0]?.key);
+    faults.clear();
+    const replayed = await ops.replayDeadLetters({ eventType: OrderPlacedSchema.typeName, reason: "consumer fixed" }, op);
+    expect(replayed.items.map((l) => [l.key, l.status]).sort()).toEqual(rest.map((k) => [k, DeadLetterStatus.REPLAYED]));
+    expect((await server.effects()).sort()).toEqual(rest);
+    expect((await ops.listAudit({}, op)).items.map((a) => a.action)).toEqual([
+      "dead_letter.replay",
+      "dead_letter.replay",
+      "dead_letter.discard",
+    ]);
+  });
+
   test("only operators reach the operations service", async () => {
     const { ops, as } = await start();
     const code = (p: Promise<unknown>) =>

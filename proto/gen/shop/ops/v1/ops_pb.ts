@@ -13,7 +13,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file shop/ops/v1/ops.proto.
  */
 export const file_shop_ops_v1_ops: GenFile = /*@__PURE__*/
-  fileDesc("ChVzaG9wL29wcy92MS9vcHMucHJvdG8SC3Nob3Aub3BzLnYxIhcKFUdldEV2ZW50SGVhbHRoUmVxdWVzdCKHAQoLRXZlbnRIZWFsdGgSDwoHc2VydmljZRgBIAEoCRIWCg5vdXRib3hfYmFja2xvZxgCIAEoAxImCh5vbGRlc3RfdW5wdWJsaXNoZWRfYWdlX3NlY29uZHMYAyABKAESFAoMZGVhZF9sZXR0ZXJzGAQgASgDEhEKCXJlYWNoYWJsZRgFIAEoCCJCChZHZXRFdmVudEhlYWx0aFJlc3BvbnNlEigKBmhlYWx0aBgBIAEoCzIYLnNob3Aub3BzLnYxLkV2ZW50SGVhbHRoItQDCgpEZWFkTGV0dGVyEgoKAmlkGAEgASgJEg8KB3NlcnZpY2UYAiABKAkSDQoFZ3JvdXAYAyABKAkSEgoKZXZlbnRfdHlwZRgEIAEoCRIQCghldmVudF9pZBgFIAEoCRILCgNrZXkYBiABKAkSDgoGc291cmNlGAcgASgJEg0KBWVycm9yGAggASgJEhAKCGF0dGVtcHRzGAkgASgFEi4KCmV2ZW50X3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKEGRlYWRfbGV0dGVyZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKB3BheWxvYWQYDCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhYKDnBheWxvYWRfYmFzZTY0GA0gASgJEi0KBnN0YXR1cxgOIAEoDjIdLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXJTdGF0dXMSEwoLcmVzb2x2ZWRfYnkYDyABKAkSGQoRcmVzb2x1dGlvbl9yZWFzb24YECABKAkSLwoLcmVzb2x2ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIm4KFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSLQoGc3RhdHVzGAMgASgOMh0uc2hvcC5vcHMudjEuRGVhZExldHRlclN0YXR1cyJaChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRImCgVpdGVtcxgBIAMoCzIXLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjUKF1JlcGxheURlYWRMZXR0ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJIChhSZXBsYXlEZWFkTGV0dGVyUmVzcG9uc2USLAoLZGVhZF9sZXR0ZXIYASABKAsyFy5zaG9wLm9wcy52MS5EZWFkTGV0dGVyIjYKGERpc2NhcmREZWFkTGV0dGVyUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiSQoZRGlzY2FyZERlYWRMZXR0ZXJSZXNwb25zZRIsCgtkZWFkX2xldHRlchgBIAEoCzIXLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXIivAEKCkF1ZGl0RW50cnkSCgoCaWQYASABKAkSDwoHc2VydmljZRgCIAEoCRINCgVhY3RvchgDIAEoCRIOCgZhY3Rpb24YBCABKAkSDgoGdGFyZ2V0GAUgASgJEg4KBnJlYXNvbhgGIAEoCRIoCgdkZXRhaWxzGAcgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIoCgR0aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI5ChBMaXN0QXVkaXRSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlQKEUxpc3RBdWRpdFJlc3BvbnNlEiYKBWl0ZW1zGAEgAygLMhcuc2hvcC5vcHMudjEuQXVkaXRFbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiEgoQR2V0RXZlbnRzUmVxdWVzdCI/ChFHZXRFdmVudHNSZXNwb25zZRIqCghzZXJ2aWNlcxgBIAMoCzIYLnNob3Aub3BzLnYxLkV2ZW50SGVhbHRoIoIBChlMaXN0QWxsRGVhZExldHRlcnNSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSLQoGc3RhdHVzGAQgASgOMh0uc2hvcC5vcHMudjEuRGVhZExldHRlclN0YXR1cyJdChpMaXN0QWxsRGVhZExldHRlcnNSZXNwb25zZRImCgVpdGVtcxgBIAMoCzIXLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIk0KE0xpc3RBbGxBdWRpdFJlcXVlc3QSDwoHc2VydmljZRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJXChRMaXN0QWxsQXVkaXRSZXNwb25zZRImCgVpdGVtcxgBIAMoCzIXLnNob3Aub3BzLnYxLkF1ZGl0RW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKHlJlcGxheVNlcnZpY2VEZWFkTGV0dGVyUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiTwofUmVwbGF5U2VydmljZURlYWRMZXR0ZXJSZXNwb25zZRIsCgtkZWFkX2xldHRlchgBIAEoCzIXLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXIiPQofRGlzY2FyZFNlcnZpY2VEZWFkTGV0dGVyUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiUAogRGlzY2FyZFNlcnZpY2VEZWFkTGV0dGVyUmVzcG9uc2USLAoLZGVhZF9sZXR0ZXIYASABKAsyFy5zaG9wLm9wcy52MS5EZWFkTGV0dGVyKrgBChBEZWFkTGV0dGVyU3RhdHVzEiIKHkRFQURfTEVUVEVSX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF0RFQURfTEVUVEVSX1NUQVRVU19ERUFEEAESHwobREVBRF9MRVRURVJfU1RBVFVTX1JFUExBWUVEEAISIAocREVBRF9MRVRURVJfU1RBVFVTX0RJU0NBUkRFRBADEiAKHERFQURfTEVUVEVSX1NUQVRVU19SRVBMQVlJTkcQBDKOBAoRT3BlcmF0aW9uc1NlcnZpY2USZAoOR2V0RXZlbnRIZWFsdGgSIi5zaG9wLm9wcy52MS5HZXRFdmVudEhlYWx0aFJlcXVlc3QaIy5zaG9wLm9wcy52MS5HZXRFdmVudEhlYWx0aFJlc3BvbnNlIgmQAgGquxgCEAESZwoPTGlzdERlYWRMZXR0ZXJzEiMuc2hvcC5vcHMudjEuTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBokLnNob3Aub3BzLnYxLkxpc3REZWFkTGV0dGVyc1Jlc3BvbnNlIgmQAgGquxgCEAESZwoQUmVwbGF5RGVhZExldHRlchIkLnNob3Aub3BzLnYxLlJlcGxheURlYWRMZXR0ZXJSZXF1ZXN0GiUuc2hvcC5vcHMudjEuUmVwbGF5RGVhZExldHRlclJlc3BvbnNlIgaquxgCEAESagoRRGlzY2FyZERlYWRMZXR0ZXISJS5zaG9wLm9wcy52MS5EaXNjYXJkRGVhZExldHRlclJlcXVlc3QaJi5zaG9wLm9wcy52MS5EaXNjYXJkRGVhZExldHRlclJlc3BvbnNlIgaquxgCEAESVQoJTGlzdEF1ZGl0Eh0uc2hvcC5vcHMudjEuTGlzdEF1ZGl0UmVxdWVzdBoeLnNob3Aub3BzLnYxLkxpc3RBdWRpdFJlc3BvbnNlIgmQAgGquxgCEAEy+QUKGE9wZXJhdGlvbnNDb25zb2xlU2VydmljZRJvCglHZXRFdmVudHMSHS5zaG9wLm9wcy52MS5HZXRFdmVudHNSZXF1ZXN0Gh4uc2hvcC5vcHMudjEuR2V0RXZlbnRzUmVzcG9uc2UiI5ACAaK7GBwIAhIYCgNHRVQSES9hcGkvYWRtaW4vZXZlbnRzEpABChJMaXN0QWxsRGVhZExldHRlcnMSJi5zaG9wLm9wcy52MS5MaXN0QWxsRGVhZExldHRlcnNSZXF1ZXN0Gicuc2hvcC5vcHMudjEuTGlzdEFsbERlYWRMZXR0ZXJzUmVzcG9uc2UiKZACAaK7GCIIAhIeCgNHRVQSFy9hcGkvYWRtaW4vZGVhZC1sZXR0ZXJzEqwBChdSZXBsYXlTZXJ2aWNlRGVhZExldHRlchIrLnNob3Aub3BzLnYxLlJlcGxheVNlcnZpY2VEZWFkTGV0dGVyUmVxdWVzdBosLnNob3Aub3BzLnYxLlJlcGxheVNlcnZpY2VEZWFkTGV0dGVyUmVzcG9uc2UiNqK7GDIIAhIuCgRQT1NUEiMvYXBpL2FkbWluL2RlYWQtbGV0dGVycy97aWR9L3JlcGxheRoBKhKwAQoYRGlzY2FyZFNlcnZpY2VEZWFkTGV0dGVyEiwuc2hvcC5vcHMudjEuRGlzY2FyZFNlcnZpY2VEZWFkTGV0dGVyUmVxdWVzdBotLnNob3Aub3BzLnYxLkRpc2NhcmRTZXJ2aWNlRGVhZExldHRlclJlc3BvbnNlIjeiuxgzCAISLwoEUE9TVBIkL2FwaS9hZG1pbi9kZWFkLWxldHRlcnMve2lkfS9kaXNjYXJkGgEqEncKDExpc3RBbGxBdWRpdBIgLnNob3Aub3BzLnYxLkxpc3RBbGxBdWRpdFJlcXVlc3QaIS5zaG9wLm9wcy52MS5MaXN0QWxsQXVkaXRSZXNwb25zZSIikAIBorsYGwgCEhcKA0dFVBIQL2FwaS9hZG1pbi9hdWRpdGIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
+  fileDesc("ChVzaG9wL29wcy92MS9vcHMucHJvdG8SC3Nob3Aub3BzLnYxIhcKFUdldEV2ZW50SGVhbHRoUmVxdWVzdCKHAQoLRXZlbnRIZWFsdGgSDwoHc2VydmljZRgBIAEoCRIWCg5vdXRib3hfYmFja2xvZxgCIAEoAxImCh5vbGRlc3RfdW5wdWJsaXNoZWRfYWdlX3NlY29uZHMYAyABKAESFAoMZGVhZF9sZXR0ZXJzGAQgASgDEhEKCXJlYWNoYWJsZRgFIAEoCCJCChZHZXRFdmVudEhlYWx0aFJlc3BvbnNlEigKBmhlYWx0aBgBIAEoCzIYLnNob3Aub3BzLnYxLkV2ZW50SGVhbHRoItQDCgpEZWFkTGV0dGVyEgoKAmlkGAEgASgJEg8KB3NlcnZpY2UYAiABKAkSDQoFZ3JvdXAYAyABKAkSEgoKZXZlbnRfdHlwZRgEIAEoCRIQCghldmVudF9pZBgFIAEoCRILCgNrZXkYBiABKAkSDgoGc291cmNlGAcgASgJEg0KBWVycm9yGAggASgJEhAKCGF0dGVtcHRzGAkgASgFEi4KCmV2ZW50X3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKEGRlYWRfbGV0dGVyZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKB3BheWxvYWQYDCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhYKDnBheWxvYWRfYmFzZTY0GA0gASgJEi0KBnN0YXR1cxgOIAEoDjIdLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXJTdGF0dXMSEwoLcmVzb2x2ZWRfYnkYDyABKAkSGQoRcmVzb2x1dGlvbl9yZWFzb24YECABKAkSLwoLcmVzb2x2ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIm4KFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSLQoGc3RhdHVzGAMgASgOMh0uc2hvcC5vcHMudjEuRGVhZExldHRlclN0YXR1cyJaChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRImCgVpdGVtcxgBIAMoCzIXLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjUKF1JlcGxheURlYWRMZXR0ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJIChhSZXBsYXlEZWFkTGV0dGVyUmVzcG9uc2USLAoLZGVhZF9sZXR0ZXIYASABKAsyFy5zaG9wLm9wcy52MS5EZWFkTGV0dGVyIjYKGERpc2NhcmREZWFkTGV0dGVyUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiSQoZRGlzY2FyZERlYWRMZXR0ZXJSZXNwb25zZRIsCgtkZWFkX2xldHRlchgBIAEoCzIXLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXIivAEKCkF1ZGl0RW50cnkSCgoCaWQYASABKAkSDwoHc2VydmljZRgCIAEoCRINCgVhY3RvchgDIAEoCRIOCgZhY3Rpb24YBCABKAkSDgoGdGFyZ2V0GAUgASgJEg4KBnJlYXNvbhgGIAEoCRIoCgdkZXRhaWxzGAcgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIoCgR0aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI5ChBMaXN0QXVkaXRSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlQKEUxpc3RBdWRpdFJlc3BvbnNlEiYKBWl0ZW1zGAEgAygLMhcuc2hvcC5vcHMudjEuQXVkaXRFbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiEgoQR2V0RXZlbnRzUmVxdWVzdCI/ChFHZXRFdmVudHNSZXNwb25zZRIqCghzZXJ2aWNlcxgBIAMoCzIYLnNob3Aub3BzLnYxLkV2ZW50SGVhbHRoIoIBChlMaXN0QWxsRGVhZExldHRlcnNSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSLQoGc3RhdHVzGAQgASgOMh0uc2hvcC5vcHMudjEuRGVhZExldHRlclN0YXR1cyJdChpMaXN0QWxsRGVhZExldHRlcnNSZXNwb25zZRImCgVpdGVtcxgBIAMoCzIXLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIk0KE0xpc3RBbGxBdWRpdFJlcXVlc3QSDwoHc2VydmljZRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJXChRMaXN0QWxsQXVkaXRSZXNwb25zZRImCgVpdGVtcxgBIAMoCzIXLnNob3Aub3BzLnYxLkF1ZGl0RW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKHlJlcGxheVNlcnZpY2VEZWFkTGV0dGVyUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiTwofUmVwbGF5U2VydmljZURlYWRMZXR0ZXJSZXNwb25zZRIsCgtkZWFkX2xldHRlchgBIAEoCzIXLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXIiPQofRGlzY2FyZFNlcnZpY2VEZWFkTGV0dGVyUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiUAogRGlzY2FyZFNlcnZpY2VEZWFkTGV0dGVyUmVzcG9uc2USLAoLZGVhZF9sZXR0ZXIYASABKAsyFy5zaG9wLm9wcy52MS5EZWFkTGV0dGVyIk0KGFJlcGxheURlYWRMZXR0ZXJzUmVxdWVzdBISCgpldmVudF90eXBlGAEgASgJEg4KBnJlYXNvbhgCIAEoCRINCgVsaW1pdBgDIAEoBSJDChlSZXBsYXlEZWFkTGV0dGVyc1Jlc3BvbnNlEiYKBWl0ZW1zGAEgAygLMhcuc2hvcC5vcHMudjEuRGVhZExldHRlciJOChlEaXNjYXJkRGVhZExldHRlcnNSZXF1ZXN0EhIKCmV2ZW50X3R5cGUYASABKAkSDgoGcmVhc29uGAIgASgJEg0KBWxpbWl0GAMgASgFIkQKGkRpc2NhcmREZWFkTGV0dGVyc1Jlc3BvbnNlEiYKBWl0ZW1zGAEgAygLMhcuc2hvcC5vcHMudjEuRGVhZExldHRlciJSChtSZXBsYXlBbGxEZWFkTGV0dGVyc1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJGChxSZXBsYXlBbGxEZWFkTGV0dGVyc1Jlc3BvbnNlEiYKBWl0ZW1zGAEgAygLMhcuc2hvcC5vcHMudjEuRGVhZExldHRlciJTChxEaXNjYXJkQWxsRGVhZExldHRlcnNSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkSEgoKZXZlbnRfdHlwZRgCIAEoCRIOCgZyZWFzb24YAyABKAkiRwodRGlzY2FyZEFsbERlYWRMZXR0ZXJzUmVzcG9uc2USJgoFaXRlbXMYASADKAsyFy5zaG9wLm9wcy52MS5EZWFkTGV0dGVyKrgBChBEZWFkTGV0dGVyU3RhdHVzEiIKHkRFQURfTEVUVEVSX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF0RFQURfTEVUVEVSX1NUQVRVU19ERUFEEAESHwobREVBRF9MRVRURVJfU1RBVFVTX1JFUExBWUVEEAISIAocREVBRF9MRVRURVJfU1RBVFVTX0RJU0NBUkRFRBADEiAKHERFQURfTEVUVEVSX1NUQVRVU19SRVBMQVlJTkcQBDLpBQoRT3BlcmF0aW9uc1NlcnZpY2USZAoOR2V0RXZlbnRIZWFsdGgSIi5zaG9wLm9wcy52MS5HZXRFdmVudEhlYWx0aFJlcXVlc3QaIy5zaG9wLm9wcy52MS5HZXRFdmVudEhlYWx0aFJlc3BvbnNlIgmQAgGquxgCEAESZwoPTGlzdERlYWRMZXR0ZXJzEiMuc2hvcC5vcHMudjEuTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBokLnNob3Aub3BzLnYxLkxpc3REZWFkTGV0dGVyc1Jlc3BvbnNlIgmQAgGquxgCEAESZwoQUmVwbGF5RGVhZExldHRlchIkLnNob3Aub3BzLnYxLlJlcGxheURlYWRMZXR0ZXJSZXF1ZXN0GiUuc2hvcC5vcHMudjEuUmVwbGF5RGVhZExldHRlclJlc3BvbnNlIgaquxgCEAESagoRRGlzY2FyZERlYWRMZXR0ZXISJS5zaG9wLm9wcy52MS5EaXNjYXJkRGVhZExldHRlclJlcXVlc3QaJi5zaG9wLm9wcy52MS5EaXNjYXJkRGVhZExldHRlclJlc3BvbnNlIgaquxgCEAESagoRUmVwbGF5RGVhZExldHRlcnMSJS5zaG9wLm9wcy52MS5SZXBsYXlEZWFkTGV0dGVyc1JlcXVlc3QaJi5zaG9wLm9wcy52MS5SZXBsYXlEZWFkTGV0dGVyc1Jlc3BvbnNlIgaquxgCEAESbQoSRGlzY2FyZERlYWRMZXR0ZXJzEiYuc2hvcC5vcHMudjEuRGlzY2FyZERlYWRMZXR0ZXJzUmVxdWVzdBonLnNob3Aub3BzLnYxLkRpc2NhcmREZWFkTGV0dGVyc1Jlc3BvbnNlIgaquxgCEAESVQoJTGlzdEF1ZGl0Eh0uc2hvcC5vcHMudjEuTGlzdEF1ZGl0UmVxdWVzdBoeLnNob3Aub3BzLnYxLkxpc3RBdWRpdFJlc3BvbnNlIgmQAgGquxgCEAEyxwgKGE9wZXJhdGlvbnNDb25zb2xlU2VydmljZRJvCglHZXRFdmVudHMSHS5zaG9wLm9wcy52MS5HZXRFdmVudHNSZXF1ZXN0Gh4uc2hvcC5vcHMudjEuR2V0RXZlbnRzUmVzcG9uc2UiI5ACAaK7GBwIAhIYCgNHRVQSES9hcGkvYWRtaW4vZXZlbnRzEpABChJMaXN0QWxsRGVhZExldHRlcnMSJi5zaG9wLm9wcy52MS5MaXN0QWxsRGVhZExldHRlcnNSZXF1ZXN0Gicuc2hvcC5vcHMudjEuTGlzdEFsbERlYWRMZXR0ZXJzUmVzcG9uc2UiKZACAaK7GCIIAhIeCgNHRVQSFy9hcGkvYWRtaW4vZGVhZC1sZXR0ZXJzEqwBChdSZXBsYXlTZXJ2aWNlRGVhZExldHRlchIrLnNob3Aub3BzLnYxLlJlcGxheVNlcnZpY2VEZWFkTGV0dGVyUmVxdWVzdBosLnNob3Aub3BzLnYxLlJlcGxheVNlcnZpY2VEZWFkTGV0dGVyUmVzcG9uc2UiNqK7GDIIAhIuCgRQT1NUEiMvYXBpL2FkbWluL2RlYWQtbGV0dGVycy97aWR9L3JlcGxheRoBKhKwAQoYRGlzY2FyZFNlcnZpY2VEZWFkTGV0dGVyEiwuc2hvcC5vcHMudjEuRGlzY2FyZFNlcnZpY2VEZWFkTGV0dGVyUmVxdWVzdBotLnNob3Aub3BzLnYxLkRpc2NhcmRTZXJ2aWNlRGVhZExldHRlclJlc3BvbnNlIjeiuxgzCAISLwoEUE9TVBIkL2FwaS9hZG1pbi9kZWFkLWxldHRlcnMve2lkfS9kaXNjYXJkGgEqEqIBChRSZXBsYXlBbGxEZWFkTGV0dGVycxIoLnNob3Aub3BzLnYxLlJlcGxheUFsbERlYWRMZXR0ZXJzUmVxdWVzdBopLnNob3Aub3BzLnYxLlJlcGxheUFsbERlYWRMZXR0ZXJzUmVzcG9uc2UiNaK7GDEIAhItCgRQT1NUEiIvYXBpL2FkbWluL2RlYWQtbGV0dGVycy9yZXBsYXktYWxsGgEqEqYBChVEaXNjYXJkQWxsRGVhZExldHRlcnMSKS5zaG9wLm9wcy52MS5EaXNjYXJkQWxsRGVhZExldHRlcnNSZXF1ZXN0Giouc2hvcC5vcHMudjEuRGlzY2FyZEFsbERlYWRMZXR0ZXJzUmVzcG9uc2UiNqK7GDIIAhIuCgRQT1NUEiMvYXBpL2FkbWluL2RlYWQtbGV0dGVycy9kaXNjYXJkLWFsbBoBKhJ3CgxMaXN0QWxsQXVkaXQSIC5zaG9wLm9wcy52MS5MaXN0QWxsQXVkaXRSZXF1ZXN0GiEuc2hvcC5vcHMudjEuTGlzdEFsbEF1ZGl0UmVzcG9uc2UiIpACAaK7GBsIAhIXCgNHRVQSEC9hcGkvYWRtaW4vYXVkaXRiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
 
 /**
  * Request of GetEventHealth.
@@ -789,6 +789,230 @@ export const DiscardServiceDeadLetterResponseSchema: GenMessage<DiscardServiceDe
   messageDesc(file_shop_ops_v1_ops, 22);
 
 /**
+ * Request of ReplayDeadLetters.
+ *
+ * @generated from message shop.ops.v1.ReplayDeadLettersRequest
+ */
+export type ReplayDeadLettersRequest = Message<"shop.ops.v1.ReplayDeadLettersRequest"> & {
+  /**
+   * Only letters of this event type; empty for every type.
+   *
+   * @generated from field: string event_type = 1;
+   */
+  eventType: string;
+
+  /**
+   * Why, for the audit log; required.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * At most this many letters, 1..500; 0 means the default of 100.
+   *
+   * @generated from field: int32 limit = 3;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message shop.ops.v1.ReplayDeadLettersRequest.
+ * Use `create(ReplayDeadLettersRequestSchema)` to create a new message.
+ */
+export const ReplayDeadLettersRequestSchema: GenMessage<ReplayDeadLettersRequest> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 23);
+
+/**
+ * Response of ReplayDeadLetters.
+ *
+ * @generated from message shop.ops.v1.ReplayDeadLettersResponse
+ */
+export type ReplayDeadLettersResponse = Message<"shop.ops.v1.ReplayDeadLettersResponse"> & {
+  /**
+   * The letters after their replay (REPLAYED, or DEAD again).
+   *
+   * @generated from field: repeated shop.ops.v1.DeadLetter items = 1;
+   */
+  items: DeadLetter[];
+};
+
+/**
+ * Describes the message shop.ops.v1.ReplayDeadLettersResponse.
+ * Use `create(ReplayDeadLettersResponseSchema)` to create a new message.
+ */
+export const ReplayDeadLettersResponseSchema: GenMessage<ReplayDeadLettersResponse> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 24);
+
+/**
+ * Request of DiscardDeadLetters.
+ *
+ * @generated from message shop.ops.v1.DiscardDeadLettersRequest
+ */
+export type DiscardDeadLettersRequest = Message<"shop.ops.v1.DiscardDeadLettersRequest"> & {
+  /**
+   * Only letters of this event type; empty for every type.
+   *
+   * @generated from field: string event_type = 1;
+   */
+  eventType: string;
+
+  /**
+   * Why, for the audit log; required.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * At most this many letters, 1..500; 0 means the default of 100.
+   *
+   * @generated from field: int32 limit = 3;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message shop.ops.v1.DiscardDeadLettersRequest.
+ * Use `create(DiscardDeadLettersRequestSchema)` to create a new message.
+ */
+export const DiscardDeadLettersRequestSchema: GenMessage<DiscardDeadLettersRequest> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 25);
+
+/**
+ * Response of DiscardDeadLetters.
+ *
+ * @generated from message shop.ops.v1.DiscardDeadLettersResponse
+ */
+export type DiscardDeadLettersResponse = Message<"shop.ops.v1.DiscardDeadLettersResponse"> & {
+  /**
+   * The letters, DISCARDED.
+   *
+   * @generated from field: repeated shop.ops.v1.DeadLetter items = 1;
+   */
+  items: DeadLetter[];
+};
+
+/**
+ * Describes the message shop.ops.v1.DiscardDeadLettersResponse.
+ * Use `create(DiscardDeadLettersResponseSchema)` to create a new message.
+ */
+export const DiscardDeadLettersResponseSchema: GenMessage<DiscardDeadLettersResponse> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 26);
+
+/**
+ * Request of ReplayAllDeadLetters.
+ *
+ * @generated from message shop.ops.v1.ReplayAllDeadLettersRequest
+ */
+export type ReplayAllDeadLettersRequest = Message<"shop.ops.v1.ReplayAllDeadLettersRequest"> & {
+  /**
+   * Only this service's letters; empty for every service.
+   *
+   * @generated from field: string service = 1;
+   */
+  service: string;
+
+  /**
+   * Only letters of this event type; empty for every type.
+   *
+   * @generated from field: string event_type = 2;
+   */
+  eventType: string;
+
+  /**
+   * Why, for the audit log; required.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message shop.ops.v1.ReplayAllDeadLettersRequest.
+ * Use `create(ReplayAllDeadLettersRequestSchema)` to create a new message.
+ */
+export const ReplayAllDeadLettersRequestSchema: GenMessage<ReplayAllDeadLettersRequest> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 27);
+
+/**
+ * Response of ReplayAllDeadLetters.
+ *
+ * @generated from message shop.ops.v1.ReplayAllDeadLettersResponse
+ */
+export type ReplayAllDeadLettersResponse = Message<"shop.ops.v1.ReplayAllDeadLettersResponse"> & {
+  /**
+   * The letters after their replay, each naming its service.
+   *
+   * @generated from field: repeated shop.ops.v1.DeadLetter items = 1;
+   */
+  items: DeadLetter[];
+};
+
+/**
+ * Describes the message shop.ops.v1.ReplayAllDeadLettersResponse.
+ * Use `create(ReplayAllDeadLettersResponseSchema)` to create a new message.
+ */
+export const ReplayAllDeadLettersResponseSchema: GenMessage<ReplayAllDeadLettersResponse> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 28);
+
+/**
+ * Request of DiscardAllDeadLetters.
+ *
+ * @generated from message shop.ops.v1.DiscardAllDeadLettersRequest
+ */
+export type DiscardAllDeadLettersRequest = Message<"shop.ops.v1.DiscardAllDeadLettersRequest"> & {
+  /**
+   * Only this service's letters; empty for every service.
+   *
+   * @generated from field: string service = 1;
+   */
+  service: string;
+
+  /**
+   * Only letters of this event type; empty for every type.
+   *
+   * @generated from field: string event_type = 2;
+   */
+  eventType: string;
+
+  /**
+   * Why, for the audit log; required.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message shop.ops.v1.DiscardAllDeadLettersRequest.
+ * Use `create(DiscardAllDeadLettersRequestSchema)` to create a new message.
+ */
+export const DiscardAllDeadLettersRequestSchema: GenMessage<DiscardAllDeadLettersRequest> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 29);
+
+/**
+ * Response of DiscardAllDeadLetters.
+ *
+ * @generated from message shop.ops.v1.DiscardAllDeadLettersResponse
+ */
+export type DiscardAllDeadLettersResponse = Message<"shop.ops.v1.DiscardAllDeadLettersResponse"> & {
+  /**
+   * The letters, DISCARDED, each naming its service.
+   *
+   * @generated from field: repeated shop.ops.v1.DeadLetter items = 1;
+   */
+  items: DeadLetter[];
+};
+
+/**
+ * Describes the message shop.ops.v1.DiscardAllDeadLettersResponse.
+ * Use `create(DiscardAllDeadLettersResponseSchema)` to create a new message.
+ */
+export const DiscardAllDeadLettersResponseSchema: GenMessage<DiscardAllDeadLettersResponse> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 30);
+
+/**
  * Where a dead letter stands.
  *
  * @generated from enum shop.ops.v1.DeadLetterStatus
@@ -893,6 +1117,28 @@ export const OperationsService: GenService<{
     output: typeof DiscardDeadLetterResponseSchema;
   },
   /**
+   * Replays the waiting (DEAD) letters, oldest first, up to `limit`, or those of `event_type`:
+   * each as ReplayDeadLetter does, each audited. INVALID_ARGUMENT without a reason.
+   *
+   * @generated from rpc shop.ops.v1.OperationsService.ReplayDeadLetters
+   */
+  replayDeadLetters: {
+    methodKind: "unary";
+    input: typeof ReplayDeadLettersRequestSchema;
+    output: typeof ReplayDeadLettersResponseSchema;
+  },
+  /**
+   * Discards the waiting (DEAD) letters, up to `limit`, or those of `event_type`: each as
+   * DiscardDeadLetter does, each audited. INVALID_ARGUMENT without a reason.
+   *
+   * @generated from rpc shop.ops.v1.OperationsService.DiscardDeadLetters
+   */
+  discardDeadLetters: {
+    methodKind: "unary";
+    input: typeof DiscardDeadLettersRequestSchema;
+    output: typeof DiscardDeadLettersResponseSchema;
+  },
+  /**
    * The operator actions taken on this service, newest first, one page at a time.
    *
    * @generated from rpc shop.ops.v1.OperationsService.ListAudit
@@ -961,6 +1207,30 @@ export const OperationsConsoleService: GenService<{
     methodKind: "unary";
     input: typeof DiscardServiceDeadLetterRequestSchema;
     output: typeof DiscardServiceDeadLetterResponseSchema;
+  },
+  /**
+   * Replays the waiting dead letters of every service (or of `service`; of `event_type` when
+   * given), as OperationsService.ReplayDeadLetters does. INVALID_ARGUMENT without a reason or for
+   * an unknown `service`; PERMISSION_DENIED for a caller who is not an operator.
+   *
+   * @generated from rpc shop.ops.v1.OperationsConsoleService.ReplayAllDeadLetters
+   */
+  replayAllDeadLetters: {
+    methodKind: "unary";
+    input: typeof ReplayAllDeadLettersRequestSchema;
+    output: typeof ReplayAllDeadLettersResponseSchema;
+  },
+  /**
+   * Discards the waiting dead letters of every service (or of `service`; of `event_type` when
+   * given). INVALID_ARGUMENT without a reason or for an unknown `service`; PERMISSION_DENIED for a
+   * caller who is not an operator.
+   *
+   * @generated from rpc shop.ops.v1.OperationsConsoleService.DiscardAllDeadLetters
+   */
+  discardAllDeadLetters: {
+    methodKind: "unary";
+    input: typeof DiscardAllDeadLettersRequestSchema;
+    output: typeof DiscardAllDeadLettersResponseSchema;
   },
   /**
    * The audit log of every service (or of `service`), newest first within a page; the services
