@@ -499,6 +499,8 @@ describe("Connect, gRPC-Web and gRPC", () => {
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
         "shop.catalog.v1.CatalogService",
+        // Served by the edge itself over its upstreams' OperationsService.
+        "shop.ops.v1.OperationsConsoleService",
         "test.echo.v1.EchoService",
       ]);
       expect(hidden?.case === "errorResponse" && hidden.value.errorCode).toBe(Code.NotFound);

@@ -31,6 +31,8 @@ import { refreshCookieInterceptor } from "./rpc/refresh-cookie.js";
 import { createRestRouter, defaultHeaderFields, type RequestTarget, tooLarge } from "./rest/rest.js";
 import { connectUpstream, defaultForwardedHeaders, loadService, requestIdOf, type Upstream } from "./rpc/upstreams.js";
 import { loadWebApp } from "./web/web-app.js";
+import { createOperationsConsole } from "./ops/operations-console.js";
+import { OperationsConsoleService } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 
 /**
  * The settings the edge runs with: the environment config (`readEdgeConfig`) fits, and so does
@@ -182,7 +184,9 @@ export function createEdge(opts: EdgeOptions): Edge {
 
   const readiness = async (): Promise<{ ready: boolean; services: Record<string, string> }> => {
     const entries = await Promise.all(
-      [...upstreams.values()].map(async (u) => [u.service.typeName, await u.health(readinessTimeoutMs)] as const),
+      [...upstreams.values()]
+        .filter((u) => u.service.typeName !== OperationsConsoleService.typeName)
+        .map(async (u) => [u.service.typeName, await u.health(readinessTimeoutMs)] as const),
     );
     const ready = running && entries.every(([, s]) => s === "SERVING");
     return { ready, services: Object.fromEntries(entries) };
@@ -214,7 +218,14 @@ export function createEdge(opts: EdgeOptions): Edge {
         connectUpstream(service, address, { logger: log, defaultTimeoutMs: config.EDGE_REQUEST_TIMEOUT_MS, tls }),
       );
     }
-    const methods = publicSurface(services);
+    // The operator's console over every service's events and audit log, served by the edge itself.
+    if (Object.keys(addresses).length > 0) {
+      upstreams.set(
+        OperationsConsoleService.typeName,
+        createOperationsConsole({ addresses, logger: log, defaultTimeoutMs: config.EDGE_REQUEST_TIMEOUT_MS, tls }),
+      );
+    }
+    const methods = publicSurface(upstreams.has(OperationsConsoleService.typeName) ? [...services, OperationsConsoleService] : services);
     const forwarder = createForwarder({
       methods,
       upstreams,

@@ -397,7 +397,7 @@ export function faultVars(): {
     }),
     FAULTS_EVENTS: {
       kind: "type=fault list",
-      doc: 'Faults of event deliveries when FAULTS_ENABLED, comma-separated `<event type or *>=<fault>`, e.g. "shop.catalog.v1.StockReserved=code=UNAVAILABLE;rate=0.3": the delivery fails before the handler and the bus redelivers it',
+      doc: 'Faults of event deliveries when FAULTS_ENABLED, comma-separated `<event type or *>=<fault>`, e.g. "shop.catalog.v1.StockReserved=code=UNAVAILABLE;rate=0.3": each attempt of the consumer fails, as a consumer failing on that type would; a transient code (UNAVAILABLE…) is delivered again by the bus, any other is dead-lettered after the attempts (a poison event)',
       required: false,
       parse(raw: string, name: string): EventFaults {
         const out = new Map<string, FaultSpec>();

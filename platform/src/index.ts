@@ -21,3 +21,4 @@ export * from "./paging/keyset-token.js";
 export * from "./feeds/index.js";
 export * from "./local-process.js";
 export * from "./tls/index.js";
+export * from "./operations/index.js";

@@ -11,6 +11,8 @@ import type { FaultConfig } from "./faults/faults.js";
 import { type Client, closeClient, createClient } from "./grpc/client.js";
 import type { ServiceRegistration } from "./grpc/service.js";
 import type { Logger } from "./logger.js";
+import { auditMigrations } from "./operations/audit.js";
+import { operationsRegistration } from "./operations/operations-service.js";
 import { createServiceHost } from "./service-host.js";
 import { meshTlsOf, type TlsConfig } from "./tls/config.js";
 import type { MeshTls } from "./tls/credentials.js";
@@ -100,7 +102,7 @@ export interface ServiceParts<E> {
 export interface ServiceDefinition<C extends ServiceConfig, O extends ServiceOptions<C>, DB, E> {
   /** The service's name: its workload identity, its logs' and metrics' `service`. */
   readonly name: string;
-  /** Its schema's migrations, the platform's outbox and inbox included when it uses them. */
+  /** Its schema's migrations: the platform's audit log, and its outbox and inbox when it uses them. */
   readonly migrations: Readonly<Record<string, Migration>>;
   /** It publishes events: an outbox relay runs onto the bus. */
   readonly outbox?: boolean;
@@ -114,7 +116,9 @@ export interface ServiceDefinition<C extends ServiceConfig, O extends ServiceOpt
  * The factory of a service's server from its definition. What every service does the same way is
  * done here: its logger, mutual TLS, schema handle, the outbox relay and its notifier, its gRPC
  * server with `authorize`, health and reflection, the database's readiness, fault injection,
- * clients closed on stop; the definition says only what is the service's own.
+ * clients closed on stop, and the operator's view of its events and audit log
+ * (shop.ops.v1.OperationsService, the `audit_log` table); the definition says only what is the
+ * service's own.
  *
  * ```ts
  * export const createCartServer = defineService({
@@ -148,7 +152,9 @@ export function defineService<C extends ServiceConfig, O extends ServiceOptions<
       faults: config,
       db,
       schema,
-      migrations: { ...def.migrations },
+      // Every service keeps an audit log of the operator actions taken on it: its list names
+      // auditMigrations (for `npm run migrate`), added here to a list that does not.
+      migrations: { ...def.migrations, ...auditMigrations },
       grpc: {
         tls,
         host: opts.host ?? listen.host,
@@ -157,7 +163,7 @@ export function defineService<C extends ServiceConfig, O extends ServiceOptions<
       },
       bus: opts.bus,
       outbox: def.outbox,
-      build({ notifyOutbox }) {
+      build({ notifyOutbox, consumers }) {
         const ctx: ServiceContext<C, DB> = {
           config,
           logger,
@@ -185,7 +191,8 @@ export function defineService<C extends ServiceConfig, O extends ServiceOptions<
         }
         return {
           expose: parts.expose,
-          services: [parts.rpc],
+          // Every service serves the operator's view of its events and audit log.
+          services: [parts.rpc, operationsRegistration({ service: def.name, db, consumers })],
           interceptors: [authorize({ service: def.name, verifier: parts.verifier })],
           beforeServe: parts.beforeServe,
           afterServe: parts.afterServe,

@@ -8,6 +8,7 @@ import type { ServerInterceptor } from "./grpc/interceptors.js";
 import { createGrpcServer, type GrpcServer, type GrpcServerOptions } from "./grpc/server.js";
 import type { ServiceRegistration } from "./grpc/service.js";
 import type { Logger } from "./logger.js";
+import { type ConsumerDirectory, recordConsumers } from "./operations/consumers.js";
 import { watchOutboxBacklog } from "./telemetry/metrics.js";
 import { registerReadiness, watchDependency } from "./telemetry/readiness.js";
 
@@ -40,6 +41,8 @@ export interface ServiceHostOptions<P extends HostParts = HostParts> {
 export interface HostContext {
   /** Tells the relay that events were written, and which when known (no-op without one): see {@link OutboxRelay.notify}. */
   notifyOutbox(written?: readonly OutboxRow[]): void;
+  /** The handlers the service's consumers subscribed, once subscribed: what dead letters are replayed to. */
+  readonly consumers: ConsumerDirectory;
 }
 
 /** A service's own parts, which the host serves and runs. */
@@ -109,11 +112,15 @@ export function createServiceHost<P extends HostParts>(opts: ServiceHostOptions<
   const faults = opts.faults?.FAULTS_ENABLED ? opts.faults : undefined;
   if (faults)
     logger.warn({ events: [...(faults.FAULTS_EVENTS?.keys() ?? [])] }, "fault injection enabled (x-fault metadata, FAULTS_EVENTS)");
+  // The handlers are recorded with their injected faults, not as observed deliveries: a replayed
+  // dead letter meets the same faults as a delivery, and is not counted as one.
+  const recorded = observedBus && recordConsumers(observedBus);
+  const consumers: ConsumerDirectory = recorded?.consumers ?? { handlerOf: () => undefined };
   // Injected event faults fail inside the observed delivery: they count as failed deliveries.
-  const bus = observedBus && faults?.FAULTS_EVENTS ? withEventFaults(observedBus, faults.FAULTS_EVENTS) : observedBus;
+  const bus = recorded && faults?.FAULTS_EVENTS ? withEventFaults(recorded.bus, faults.FAULTS_EVENTS) : recorded?.bus;
   const relay: OutboxRelay | undefined = opts.outbox && bus ? createOutboxRelay({ db, service: name, bus, logger }) : undefined;
   const notifyOutbox = (written?: readonly OutboxRow[]) => relay?.notify(written);
-  const parts = opts.build({ notifyOutbox });
+  const parts = opts.build({ notifyOutbox, consumers });
   let unwatchBacklog: (() => void) | undefined;
   const interceptors = faults ? [faultInjection(), ...(parts.interceptors ?? [])] : parts.interceptors;
   const server = createGrpcServer({ ...opts.grpc, services: parts.services, interceptors, name: opts.name, logger });

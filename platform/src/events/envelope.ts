@@ -1,5 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { type DescMessage, fromBinary, getOption, hasOption, type Message, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import {
+  type DescMessage,
+  fromBinary,
+  getOption,
+  hasOption,
+  type JsonObject,
+  type Message,
+  type MessageShape,
+  toBinary,
+  toJson,
+} from "@bufbuild/protobuf";
 import { event as eventRule } from "@shopmesh/proto/shop/api/v1/annotations_pb.js";
 import { currentTraceparent } from "../telemetry/tracing.js";
 
@@ -96,7 +106,21 @@ export interface EventRegistry {
   decodeAs<Desc extends DescMessage>(schema: Desc, envelope: Envelope): MessageShape<Desc>;
 }
 
+/** Every event schema a registry of this process was created with, by type: what dead letters are decoded with. */
+const knownSchemas = new Map<string, DescMessage>();
+
+/**
+ * The payload of an event of `type` as Protobuf JSON, decoded with the schema of a registry this
+ * process created ({@link createEventRegistry}); undefined when no registry knows the type.
+ */
+export function eventPayloadJson(type: string, payload: Uint8Array): JsonObject | undefined {
+  const schema = knownSchemas.get(type);
+  if (!schema) return undefined;
+  return toJson(schema, fromBinary(schema, payload), { useProtoFieldName: true }) as JsonObject;
+}
+
 export function createEventRegistry(schemas: readonly DescMessage[]): EventRegistry {
+  for (const s of schemas) knownSchemas.set(s.typeName, s);
   const byType = new Map(schemas.map((s) => [s.typeName, s]));
   const known = [...byType.keys()];
   return {

@@ -4,6 +4,7 @@ import type { Logger } from "../logger.js";
 import { type Backoff, backoffDelay, interruptibleSleep } from "./backoff.js";
 import type { Envelope } from "./envelope.js";
 import { type ConsumeResult, currentDelivery } from "./delivery.js";
+import { applyInboxFault } from "./inbox-fault.js";
 
 export type { ConsumeResult };
 
@@ -26,7 +27,17 @@ export interface DeadLettersTable {
   error: string;
   attempts: number;
   created_at: Generated<Date>;
+  /** The consumer group that gave up on it; null for letters stored before groups were recorded. */
+  group_name: string | null;
+  /** "dead" (waiting), "replaying", "replayed" or "discarded": see the operations service. */
+  status: Generated<DeadLetterState>;
+  resolved_by: string | null;
+  resolution_reason: string | null;
+  resolved_at: Date | null;
 }
+
+/** Where a dead letter stands: waiting, being delivered again, delivered again and handled, set aside. */
+export type DeadLetterState = "dead" | "replaying" | "replayed" | "discarded";
 
 /** The inbox and dead-letter tables, for a consuming service's migration list (see `outboxMigrations`). */
 export const inboxMigrations: Record<string, Migration> = {
@@ -56,6 +67,25 @@ export const inboxMigrations: Record<string, Migration> = {
       await db.schema.dropTable("inbox").execute();
     },
   },
+  "20261207T1500_dead_letter_resolution": {
+    async up(db: Kysely<any>) {
+      await sql`
+        alter table dead_letters
+          add column group_name text,
+          add column status text not null default 'dead'
+            check (status in ('dead', 'replaying', 'replayed', 'discarded')),
+          add column resolved_by text,
+          add column resolution_reason text,
+          add column resolved_at timestamptz;
+        create index dead_letters_listing_idx on dead_letters (status, created_at desc, event_id desc);`.execute(db);
+    },
+    async down(db: Kysely<any>) {
+      await sql`
+        drop index dead_letters_listing_idx;
+        alter table dead_letters drop column group_name, drop column status, drop column resolved_by,
+          drop column resolution_reason, drop column resolved_at;`.execute(db);
+    },
+  },
 };
 
 /**
@@ -68,6 +98,8 @@ const DUPLICATE: Consumed<never> = { result: "duplicate" };
 
 export interface ConsumeOptions<T = unknown> {
   logger: Logger;
+  /** The consumer group, recorded with a dead letter (the one a replay delivers it to again). */
+  group?: string;
   /** Attempts before the event is dead-lettered; default 5. */
   maxAttempts?: number;
   /** Delay between attempts; default 50 ms doubling to 2 s. */
@@ -202,11 +234,20 @@ async function consume<DB, T>(
   db: Kysely<DB>,
   event: Envelope,
   attempt: () => Promise<Consumed<T>>,
-  { logger, maxAttempts = 5, retry = { initialMs: 50, maxMs: 2_000 }, onDeadLetter, isTransient = isTransientError }: ConsumeOptions<T>,
+  {
+    logger,
+    group,
+    maxAttempts = 5,
+    retry = { initialMs: 50, maxMs: 2_000 },
+    onDeadLetter,
+    isTransient = isTransientError,
+  }: ConsumeOptions<T>,
 ): Promise<Consumed<T>> {
   let lastError: unknown;
   for (let n = 1; n <= maxAttempts; n++) {
     try {
+      // A fault injected into this delivery (FAULTS_EVENTS) fails the attempt, outside its transaction.
+      await applyInboxFault();
       return await attempt();
     } catch (err) {
       lastError = err;
@@ -221,7 +262,9 @@ async function consume<DB, T>(
   logger.error({ err: lastError, event_id: event.id, type: event.type, key: event.key, attempts: maxAttempts }, "event dead-lettered");
   const stored = await (db as Kysely<any>).transaction().execute(async (trx) => {
     if (!(await claim(trx, event))) return false;
-    await trx
+    const error = describe(lastError);
+    // A replayed letter that fails again is dead again, with its new error.
+    await (trx as Transaction<{ dead_letters: DeadLettersTable }>)
       .insertInto("dead_letters")
       .values({
         event_id: event.id,
@@ -231,9 +274,21 @@ async function consume<DB, T>(
         payload: event.payload,
         traceparent: event.traceparent ?? null,
         time: event.time,
-        error: describe(lastError),
+        error,
         attempts: maxAttempts,
+        group_name: group ?? null,
       })
+      .onConflict((oc) =>
+        oc.column("event_id").doUpdateSet({
+          error,
+          attempts: maxAttempts,
+          status: "dead",
+          created_at: sql`now()`,
+          resolved_by: null,
+          resolution_reason: null,
+          resolved_at: null,
+        }),
+      )
       .execute();
     return true;
   });

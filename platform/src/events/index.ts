@@ -2,6 +2,7 @@ export type { Backoff } from "./backoff.js";
 export {
   createEnvelope,
   createEventRegistry,
+  eventPayloadJson,
   DEAD_LETTER_SUFFIX,
   type Envelope,
   type EnvelopeOptions,
@@ -19,6 +20,7 @@ export {
   type Consumed,
   consumeClaimed,
   consumeOnce,
+  type DeadLetterState,
   type DeadLettersTable,
   type InboxClaimTable,
   type InboxTable,

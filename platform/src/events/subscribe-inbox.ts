@@ -4,6 +4,7 @@ import { currentDelivery } from "./delivery.js";
 import type { Envelope, EventRegistry } from "./envelope.js";
 import { deadLetterVia, type EventBus, type Subscription } from "./event-bus.js";
 import { type Consumed, consumeClaimed, consumeOnce } from "./inbox.js";
+import { markInboxHandler } from "./inbox-fault.js";
 
 interface InboxConsumerBase<DB, T> {
   readonly bus: EventBus;
@@ -49,21 +50,24 @@ export type InboxConsumer<DB, T> = InboxConsumerBase<DB, T> & (InTransaction<DB,
 export function subscribeInbox<DB, T>(consumer: InboxConsumer<DB, T>): Subscription {
   const { bus, group, events, db, logger, after } = consumer;
   const onDeadLetter = deadLetterVia(bus, group);
-  return bus.subscribe(group, events.types, async (event) => {
+  const handler = async (event: Envelope) => {
     const delivery = currentDelivery();
     if (delivery?.event.id === event.id) delivery.keyField = events.keyField(event.type);
     const consumed =
       "handle" in consumer
         ? await consumeOnce(db, event, (trx) => consumer.handle(trx, event), {
             logger,
+            group,
             onDeadLetter,
             onUncertainCommit: consumer.onUncertainCommit,
           })
         : await consumeClaimed(db, event, (conn) => consumer.claimed(conn, event), {
             logger,
+            group,
             onDeadLetter,
             transaction: consumer.transaction,
           });
     await after?.(consumed, event);
-  });
+  };
+  return bus.subscribe(group, events.types, markInboxHandler(handler));
 }

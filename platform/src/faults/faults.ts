@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type EventBus, type EventHandler, wrapHandlers } from "../events/event-bus.js";
+import { isInboxHandler, withInboxFault } from "../events/inbox-fault.js";
 import type { ServerInterceptor } from "../grpc/interceptors.js";
 import { type EventFaults, type FaultSpec, faultMetadataKey, parseFault } from "./fault-spec.js";
 
@@ -37,9 +38,11 @@ export function faultInjection(random?: () => number): ServerInterceptor {
 }
 
 /**
- * `bus` whose subscribers' deliveries fail (or wait) as `faults` says, before the handler runs:
- * a failed delivery is "not handled", and the bus delivers the event again — a transient
- * failure of the consumer.
+ * `bus` whose subscribers' deliveries fail (or wait) as `faults` says. A consumer through the
+ * inbox (`subscribeInbox`) fails inside each attempt, as a consumer failing on that event type
+ * would: a transient code (UNAVAILABLE…) is retried and the bus delivers the event again later;
+ * any other code has the event dead-lettered after its attempts (a poison event). Any other
+ * handler's delivery fails before the handler runs: "not handled", delivered again.
  */
 export function withEventFaults(bus: EventBus, faults: EventFaults, random?: () => number): EventBus {
   if (faults.size === 0) return bus;
@@ -48,7 +51,13 @@ export function withEventFaults(bus: EventBus, faults: EventFaults, random?: () 
     (_group, handler: EventHandler): EventHandler =>
       async (event) => {
         const spec = faults.get(event.type) ?? faults.get("*");
-        if (spec) await apply(spec, event.type, undefined, random);
+        if (!spec) return handler(event);
+        if (isInboxHandler(handler))
+          return withInboxFault(
+            () => apply(spec, event.type, undefined, random),
+            () => handler(event),
+          );
+        await apply(spec, event.type, undefined, random);
         return handler(event);
       },
   );

@@ -15,6 +15,7 @@ import {
   testMeshTls,
 } from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { OperationsService } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
 import { demoCatalog } from "./db/demo-catalog.js";
@@ -243,6 +244,17 @@ describe("catalog over gRPC", () => {
       const adjusted = await typed.adjustStock({ productId: "p-canister", delta: 1, reason: "" });
       expect(adjusted.level?.productId).toBe("p-canister");
       await typed.adjustStock({ productId: "p-canister", delta: -1, reason: "recount" });
+      // Each adjustment is in the service's audit log.
+      const ops = createTestClient(OperationsService, address, { serverWorkload: "catalog" });
+      try {
+        const audit = (await ops.listAudit({ pageSize: 100 })).items.filter((a) => a.target === "p-canister");
+        expect(audit.slice(0, 2).map((a) => [a.action, a.reason, a.details?.delta])).toEqual([
+          ["stock.adjust", "recount", -1],
+          ["stock.adjust", "unspecified", 1],
+        ]);
+      } finally {
+        closeClient(ops);
+      }
     });
 
     it("gets one product, NOT_FOUND for an unknown id, INVALID_ARGUMENT for an empty one", async () => {

@@ -1,5 +1,6 @@
 import { demoCatalog } from "@shopmesh/catalog";
 import { loadService, publicSurface } from "@shopmesh/edge";
+import { uuidv7 } from "@shopmesh/platform";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -156,6 +157,7 @@ describe("the REST routes against /api/openapi.json", () => {
         "shop.order.v1.OrderService",
         "shop.payment.v1.PaymentService",
         "shop.notification.v1.NotificationService",
+        "shop.ops.v1.OperationsConsoleService",
       ].map((n) => loadService(n)),
     );
     const declared = publicSurface(services)
@@ -272,6 +274,57 @@ describe("the REST routes against /api/openapi.json", () => {
     await expect
       .poll(async () => (await call("GET /api/admin/orders/{order_id}", { token: operatorToken, path })).body.status, { timeout: 10_000 })
       .toBe("refunded");
+  });
+
+  it("the operations console answers as described", async () => {
+    const operator = operatorToken;
+    // Two events notification's consumer cannot decode: dead-lettered once the bus has delivered them.
+    const poison = () => ({
+      id: uuidv7(),
+      type: "shop.auth.v1.UserRegistered",
+      source: "auth",
+      time: new Date(),
+      key: "u-poison",
+      payload: new Uint8Array([0xff, 0xff]),
+    });
+    const [first, second] = [poison(), poison()];
+    await mesh.bus.publish([first, second]);
+    const listed = await call("GET /api/admin/dead-letters", { token: operator, query: "page_size=50" });
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.map((l: { id: string }) => l.id)).toEqual(
+      expect.arrayContaining([`notification:${first.id}`, `notification:${second.id}`]),
+    );
+    expect((await call("GET /api/admin/dead-letters", { token: user.token })).status).toBe(403);
+    expect((await call("GET /api/admin/events", { token: operator })).status).toBe(200);
+    expect((await call("GET /api/admin/events", { token: user.token })).status).toBe(403);
+    const replay = "POST /api/admin/dead-letters/{id}/replay";
+    const discard = "POST /api/admin/dead-letters/{id}/discard";
+    expectValidRequestBody(replay, { reason: "consumer fixed" });
+    // Still undecodable: replayed, and dead again.
+    expect(
+      (await call(replay, { token: operator, path: { id: `notification:${first.id}` }, body: { reason: "consumer fixed" } })).status,
+    ).toBe(200);
+    expect((await call(replay, { token: user.token, path: { id: `notification:${first.id}` }, body: { reason: "mine" } })).status).toBe(
+      403,
+    );
+    expect((await call(replay, { token: operator, path: { id: "nowhere:1" }, body: { reason: "x" } })).status).toBe(404);
+    expect(
+      (await call(discard, { token: operator, path: { id: `notification:${second.id}` }, body: { reason: "bad bytes" } })).status,
+    ).toBe(200);
+    expect((await call(discard, { token: operator, path: { id: `notification:${second.id}` }, body: { reason: "again" } })).status).toBe(
+      409,
+    );
+    const replayAll = "POST /api/admin/dead-letters/replay-all";
+    const discardAll = "POST /api/admin/dead-letters/discard-all";
+    expectValidRequestBody(replayAll, { service: "notification", event_type: "shop.auth.v1.UserRegistered", reason: "retry" });
+    expect((await call(replayAll, { token: operator, body: { service: "notification", reason: "retry" } })).status).toBe(200);
+    expect((await call(replayAll, { token: user.token, body: { reason: "retry" } })).status).toBe(403);
+    expect((await call(discardAll, { token: operator, body: { reason: "" } })).status).toBe(400);
+    const cleared = await call(discardAll, { token: operator, body: { reason: "undecodable" } });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body.items.map((l: { id: string }) => l.id)).toContain(`notification:${first.id}`);
+    expect((await call("GET /api/admin/audit", { token: operator })).status).toBe(200);
+    expect((await call("GET /api/admin/audit", { token: user.token })).status).toBe(403);
   });
 
   it("every route refuses an unknown parameter or body field (400), and routes for users refuse a call without a token (401)", async () => {

@@ -5,6 +5,7 @@ import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { NotificationService } from "@shopmesh/proto/shop/notification/v1/notification_pb.js";
+import { OperationsConsoleService, OperationsService } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 import { OrderService } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { PaymentService } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import { describe, expect, it } from "vitest";
@@ -62,5 +63,14 @@ describe("call policies in the contracts", () => {
     expect(callers(CatalogService.method.reserveStock)).toEqual(["order"]);
     expect(callers(CatalogService.method.releaseStock)).toEqual(["order"]);
     expect(callers(AuthService.method.createOperator)).toEqual(["operator-cli"]);
+  });
+
+  it("keep the operations service, which every service serves, for operators only; its console is the edge's, for users", () => {
+    for (const m of OperationsService.methods) expect(callPolicyOf(m), m.name).toMatchObject({ operator: true, workloads: [] });
+    for (const m of OperationsConsoleService.methods) {
+      // Served by the edge itself, which calls each service's OperationsService with the caller's token.
+      expect(callPolicyOf(m), m.name).toBeUndefined();
+      expect(getOption(m, edge).access, m.name).toBe(Access.USER);
+    }
   });
 });

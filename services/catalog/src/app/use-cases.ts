@@ -1,4 +1,5 @@
 import { type Envelope, type Logger, failedPrecondition, inTransaction, notFound, type OutboxRow, writeOutbox } from "@shopmesh/platform";
+import { recordAudit } from "@shopmesh/platform";
 import type { Kysely, Transaction } from "kysely";
 import * as repo from "../db/catalog.repository.js";
 import * as stockBooks from "../db/stock-books.repository.js";
@@ -299,6 +300,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
           );
         }
         await repo.insertAdjustment(trx, { productId, delta, reason, onHandAfter: changed.onHand });
+        await recordAudit(trx, { action: "stock.adjust", target: productId, reason, details: { delta, on_hand_after: changed.onHand } });
         return { result: changed.level, levels: [changed.level] };
       });
     },

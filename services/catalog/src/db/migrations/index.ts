@@ -1,8 +1,10 @@
 import { inboxMigrations, type Migration, outboxMigrations } from "@shopmesh/platform";
+import { auditMigrations } from "@shopmesh/platform";
 import * as createCatalog from "./20261124T0900_create_catalog.js";
 
 /** Migrations of the catalog schema, by name; names sort in the order they apply. */
 export const catalogMigrations: Readonly<Record<string, Migration>> = {
+  ...auditMigrations,
   ...outboxMigrations,
   ...inboxMigrations,
   // Was 20251124-0900-create-catalog: dated a year before the outbox and inbox it runs after, and in another format.

@@ -1,0 +1,135 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createGrpcServer, createLogger, type GrpcServer, permissionDenied, serviceRegistration } from "@shopmesh/platform";
+import {
+  DeadLetterSchema,
+  type ListAllDeadLettersResponse,
+  type GetEventsResponse,
+  OperationsService,
+} from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
+import { afterEach, expect, test } from "vitest";
+import { createOperationsConsole } from "./operations-console.js";
+
+const logger = createLogger({ level: "silent" });
+const servers: GrpcServer[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.stop();
+});
+
+/** A service's OperationsService holding `count` dead letters, one a minute apart, paged by two. */
+async function serve(service: string, count: number, offsetMs: number): Promise<string> {
+  const letters = Array.from({ length: count }, (_, i) =>
+    create(DeadLetterSchema, {
+      id: `0190a000-0000-7000-8000-00000000000${i}`,
+      eventId: `0190a000-0000-7000-8000-00000000000${i}`,
+      service,
+      deadLetteredAt: timestampFromMs(1_700_000_000_000 + offsetMs - i * 60_000),
+    }),
+  );
+  const server = createGrpcServer({
+    name: service,
+    host: "127.0.0.1",
+    port: 0,
+    logger,
+    services: [
+      serviceRegistration(OperationsService, {
+        async getEventHealth(_req, ctx) {
+          if (ctx.metadata.get("authorization")[0] !== "Bearer op") throw permissionDenied();
+          return { health: { service, deadLetters: BigInt(count), reachable: true } };
+        },
+        async listDeadLetters(req) {
+          const from = Number(req.pageToken || "0");
+          return { items: letters.slice(from, from + 2), nextPageToken: from + 2 < count ? String(from + 2) : "" };
+        },
+        async replayDeadLetter(req) {
+          return { deadLetter: letters.find((l) => l.eventId === req.id) };
+        },
+        async discardDeadLetter() {
+          throw new ConnectError("discarded already", Code.FailedPrecondition);
+        },
+        async replayDeadLetters() {
+          return { items: letters };
+        },
+        async discardDeadLetters() {
+          return { items: [] };
+        },
+        async listAudit() {
+          return { items: [] };
+        },
+      }),
+    ],
+  });
+  servers.push(server);
+  return `127.0.0.1:${await server.start()}`;
+}
+
+test("the console merges every service's answers, pages each on its own token, and names each letter's service", async () => {
+  const opsConsole = createOperationsConsole({
+    addresses: {
+      "shop.order.v1.OrderService": await serve("order", 3, 0),
+      "shop.payment.v1.PaymentService": await serve("payment", 1, 30_000),
+      "shop.cart.v1.CartService": "127.0.0.1:1", // not answering
+    },
+    logger,
+    defaultTimeoutMs: 2_000,
+  });
+  try {
+    const asOperator = { metadata: { authorization: "Bearer op" } };
+    const list = opsConsole.method("listAllDeadLetters");
+    const first = (await list({ service: "", pageSize: 2, pageToken: "", status: 0 }, asOperator)) as ListAllDeadLettersResponse;
+    expect(first.items.map((l) => l.id)).toEqual([
+      "payment:0190a000-0000-7000-8000-000000000000",
+      "order:0190a000-0000-7000-8000-000000000000",
+      "order:0190a000-0000-7000-8000-000000000001",
+    ]);
+    const second = (await list(
+      { service: "", pageSize: 2, pageToken: first.nextPageToken, status: 0 },
+      asOperator,
+    )) as ListAllDeadLettersResponse;
+    expect(second.items.map((l) => l.id)).toEqual(["order:0190a000-0000-7000-8000-000000000002"]);
+    expect(second.nextPageToken).toBe("");
+
+    const events = (await opsConsole.method("getEvents")({}, asOperator)) as GetEventsResponse;
+    expect(events.services.map((s) => [s.service, s.reachable, s.deadLetters])).toEqual([
+      ["cart", false, 0n],
+      ["order", true, 3n],
+      ["payment", true, 1n],
+    ]);
+    // A refusal of any service refuses the whole answer.
+    await expect(opsConsole.method("getEvents")({}, { metadata: { authorization: "Bearer shopper" } })).rejects.toMatchObject({
+      code: Code.PermissionDenied,
+    });
+
+    const replay = opsConsole.method("replayServiceDeadLetter");
+    const replayed = (await replay({ id: "order:0190a000-0000-7000-8000-000000000001", reason: "x" }, asOperator)) as {
+      deadLetter: { id: string };
+    };
+    expect(replayed.deadLetter.id).toBe("order:0190a000-0000-7000-8000-000000000001");
+    await expect(replay({ id: "nowhere:1", reason: "x" }, asOperator)).rejects.toMatchObject({ code: Code.NotFound });
+    await expect(replay({ id: "no-service", reason: "x" }, asOperator)).rejects.toMatchObject({ code: Code.InvalidArgument });
+    await expect(
+      opsConsole.method("discardServiceDeadLetter")({ id: "payment:0190a000-0000-7000-8000-000000000000", reason: "x" }, asOperator),
+    ).rejects.toMatchObject({ code: Code.FailedPrecondition });
+    const all = (await opsConsole.method("replayAllDeadLetters")({ service: "", eventType: "", reason: "fixed" }, asOperator)) as {
+      items: Array<{ id: string }>;
+    };
+    expect(all.items.map((l) => l.id).sort()).toEqual([
+      "order:0190a000-0000-7000-8000-000000000000",
+      "order:0190a000-0000-7000-8000-000000000001",
+      "order:0190a000-0000-7000-8000-000000000002",
+      "payment:0190a000-0000-7000-8000-000000000000",
+    ]);
+    await expect(opsConsole.method("discardAllDeadLetters")({ service: "", eventType: "", reason: " " }, asOperator)).rejects.toMatchObject(
+      { code: Code.InvalidArgument },
+    );
+    await expect(list({ service: "nowhere", pageSize: 0, pageToken: "", status: 0 }, asOperator)).rejects.toMatchObject({
+      code: Code.InvalidArgument,
+    });
+    await expect(list({ service: "", pageSize: 0, pageToken: "%%%", status: 0 }, asOperator)).rejects.toMatchObject({
+      code: Code.InvalidArgument,
+    });
+  } finally {
+    opsConsole.close();
+  }
+});

@@ -1,0 +1,202 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  type CallOptions,
+  type Client,
+  closeClient,
+  createClient,
+  invalidArgument,
+  type Logger,
+  type MeshTls,
+  workloadOfService,
+} from "@shopmesh/platform";
+import {
+  type AuditEntry,
+  type DeadLetter,
+  type DeadLetterStatus,
+  EventHealthSchema,
+  GetEventsResponseSchema,
+  ListAllAuditResponseSchema,
+  ListAllDeadLettersResponseSchema,
+  OperationsConsoleService,
+  OperationsService,
+  DiscardServiceDeadLetterResponseSchema,
+  ReplayServiceDeadLetterResponseSchema,
+  ReplayAllDeadLettersResponseSchema,
+  DiscardAllDeadLettersResponseSchema,
+} from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
+import type { Upstream, UpstreamMethod } from "../rpc/upstreams.js";
+
+export interface OperationsConsoleOptions {
+  /** Service type name → address of the services the edge fronts; each serves shop.ops.v1.OperationsService. */
+  readonly addresses: Readonly<Record<string, string>>;
+  readonly logger: Logger;
+  readonly defaultTimeoutMs: number;
+  readonly tls?: MeshTls | undefined;
+}
+
+/** Codes that say "this caller may not", not "this service is away": the whole answer is refused. */
+const refusals = new Set([Code.Unauthenticated, Code.PermissionDenied, Code.InvalidArgument]);
+
+/** A page token of a merged listing: each service's own token, for the services with more to list. */
+function decodeTokens(token: string): Record<string, string> | undefined {
+  if (token === "") return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+    if (typeof value === "object" && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === "string"))
+      return value as Record<string, string>;
+  } catch {
+    // refused below
+  }
+  throw invalidArgument("page_token", "is not a token from a previous response");
+}
+
+function encodeTokens(tokens: Record<string, string>): string {
+  return Object.keys(tokens).length === 0 ? "" : Buffer.from(JSON.stringify(tokens)).toString("base64url");
+}
+
+const millis = (t: { seconds: bigint; nanos: number } | undefined) => (t ? Number(t.seconds) * 1000 + t.nanos / 1e6 : 0);
+
+/**
+ * shop.ops.v1.OperationsConsoleService, implemented in the edge as an upstream of its own: each
+ * method calls every service's OperationsService with the caller's metadata (its token: the
+ * services enforce the operator policy) and merges the answers, naming each item's service.
+ * Listings leave out the services that do not answer; GetEvents lists them as unreachable.
+ */
+export function createOperationsConsole(opts: OperationsConsoleOptions): Upstream {
+  const targets = new Map<string, Client<typeof OperationsService>>();
+  for (const [typeName, address] of Object.entries(opts.addresses)) {
+    const name = workloadOfService(typeName);
+    if (!name || targets.has(name) || typeName === OperationsConsoleService.typeName) continue;
+    targets.set(
+      name,
+      createClient(OperationsService, address, {
+        logger: opts.logger,
+        defaultTimeoutMs: opts.defaultTimeoutMs,
+        tls: opts.tls,
+        serverWorkload: name,
+      }),
+    );
+  }
+
+  /** Calls `fn` on each of `names`; a refusal fails the whole call, another failure leaves that service out (undefined). */
+  async function fanOut<T>(names: readonly string[], fn: (client: Client<typeof OperationsService>, name: string) => Promise<T>) {
+    const settled = await Promise.allSettled(names.map((n) => fn(targets.get(n) as Client<typeof OperationsService>, n)));
+    const results = new Map<string, T | undefined>();
+    for (const [i, s] of settled.entries()) {
+      const name = names[i] as string;
+      if (s.status === "fulfilled") {
+        results.set(name, s.value);
+        continue;
+      }
+      const err = ConnectError.from(s.reason);
+      if (refusals.has(err.code)) throw err;
+      opts.logger.warn({ service: name, err }, "operations console: a service did not answer");
+      results.set(name, undefined);
+    }
+    return results;
+  }
+
+  function namesOf(service: string): string[] {
+    if (service === "") return [...targets.keys()].sort();
+    if (!targets.has(service)) throw invalidArgument("service", `must be one of ${[...targets.keys()].sort().join(", ")}`);
+    return [service];
+  }
+
+  /** The service and the id within it of a console id `<service>:<id>`. */
+  function letterTarget(id: string): { name: string; id: string } {
+    const colon = id.indexOf(":");
+    if (colon <= 0) throw invalidArgument("id", "must be <service>:<event id>, as listed");
+    const name = id.slice(0, colon);
+    if (!targets.has(name)) throw new ConnectError(`dead letter ${id} not found`, Code.NotFound);
+    return { name, id: id.slice(colon + 1) };
+  }
+
+  const prefixed = (letter: DeadLetter | undefined): DeadLetter | undefined =>
+    letter && { ...letter, id: `${letter.service}:${letter.eventId}` };
+
+  const batchOf = (req: { eventType: string; reason: string }) => ({ eventType: req.eventType, reason: req.reason, limit: 0 });
+
+  /** The letters each service acted on, prefixed; a service that does not answer is left out. */
+  async function everyLetter(
+    req: { service: string; reason: string },
+    act: (c: Client<typeof OperationsService>) => Promise<{ items: DeadLetter[] }>,
+  ): Promise<DeadLetter[]> {
+    // Refused once here, rather than by every service.
+    if (req.reason.trim() === "") throw invalidArgument("reason", "is required: say why, for the audit log");
+    const results = await fanOut(namesOf(req.service), act);
+    return [...results.values()].flatMap((r) => (r ? r.items.map((l) => prefixed(l) as DeadLetter) : []));
+  }
+
+  const methods: Record<string, (req: any, o: CallOptions) => Promise<unknown>> = {
+    async getEvents(_req, o) {
+      const names = namesOf("");
+      const results = await fanOut(names, async (c) => (await c.getEventHealth({}, o)).health);
+      return create(GetEventsResponseSchema, {
+        services: names.map((name) => results.get(name) ?? create(EventHealthSchema, { service: name, reachable: false })),
+      });
+    },
+    async listAllDeadLetters(req: { service: string; pageSize: number; pageToken: string; status: DeadLetterStatus }, o) {
+      const tokens = decodeTokens(req.pageToken);
+      const names = namesOf(req.service).filter((n) => !tokens || tokens[n] !== undefined);
+      const results = await fanOut(names, (c, name) =>
+        c.listDeadLetters({ pageSize: req.pageSize, pageToken: tokens?.[name] ?? "", status: req.status }, o),
+      );
+      const next: Record<string, string> = {};
+      const items: DeadLetter[] = [];
+      for (const [name, res] of results) {
+        if (!res) continue;
+        items.push(...res.items.map((l) => prefixed(l) as DeadLetter));
+        if (res.nextPageToken !== "") next[name] = res.nextPageToken;
+      }
+      items.sort((a, b) => millis(b.deadLetteredAt) - millis(a.deadLetteredAt));
+      return create(ListAllDeadLettersResponseSchema, { items, nextPageToken: encodeTokens(next) });
+    },
+    async replayServiceDeadLetter(req: { id: string; reason: string }, o) {
+      const t = letterTarget(req.id);
+      const res = await (targets.get(t.name) as Client<typeof OperationsService>).replayDeadLetter({ id: t.id, reason: req.reason }, o);
+      return create(ReplayServiceDeadLetterResponseSchema, { deadLetter: prefixed(res.deadLetter) });
+    },
+    async discardServiceDeadLetter(req: { id: string; reason: string }, o) {
+      const t = letterTarget(req.id);
+      const res = await (targets.get(t.name) as Client<typeof OperationsService>).discardDeadLetter({ id: t.id, reason: req.reason }, o);
+      return create(DiscardServiceDeadLetterResponseSchema, { deadLetter: prefixed(res.deadLetter) });
+    },
+    async replayAllDeadLetters(req: { service: string; eventType: string; reason: string }, o) {
+      return create(ReplayAllDeadLettersResponseSchema, { items: await everyLetter(req, (c) => c.replayDeadLetters(batchOf(req), o)) });
+    },
+    async discardAllDeadLetters(req: { service: string; eventType: string; reason: string }, o) {
+      return create(DiscardAllDeadLettersResponseSchema, { items: await everyLetter(req, (c) => c.discardDeadLetters(batchOf(req), o)) });
+    },
+    async listAllAudit(req: { service: string; pageSize: number; pageToken: string }, o) {
+      const tokens = decodeTokens(req.pageToken);
+      const names = namesOf(req.service).filter((n) => !tokens || tokens[n] !== undefined);
+      const results = await fanOut(names, (c, name) => c.listAudit({ pageSize: req.pageSize, pageToken: tokens?.[name] ?? "" }, o));
+      const next: Record<string, string> = {};
+      const items: AuditEntry[] = [];
+      for (const [name, res] of results) {
+        if (!res) continue;
+        items.push(...res.items.map((a) => ({ ...a, id: `${name}:${a.id}` })));
+        if (res.nextPageToken !== "") next[name] = res.nextPageToken;
+      }
+      items.sort((a, b) => millis(b.time) - millis(a.time));
+      return create(ListAllAuditResponseSchema, { items, nextPageToken: encodeTokens(next) });
+    },
+  };
+
+  return {
+    service: OperationsConsoleService,
+    address: "in-process",
+    method(localName) {
+      const m = methods[localName];
+      if (!m) throw new Error(`${OperationsConsoleService.typeName} has no method ${localName}`);
+      return ((req: unknown, o?: CallOptions) => m(req, o ?? {})) as UpstreamMethod;
+    },
+    async health() {
+      return "SERVING";
+    },
+    close() {
+      for (const c of targets.values()) closeClient(c);
+    },
+  };
+}
