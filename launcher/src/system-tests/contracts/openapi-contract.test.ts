@@ -253,6 +253,31 @@ describe("the REST routes against /api/openapi.json", () => {
     expect((await call("GET /api/notifications", { token: user.token })).status).toBe(200);
   });
 
+  it("operator routes: stock books are listed and a product's stock adjusted as described", async () => {
+    const listed = await call("GET /api/admin/stock", { token: operatorToken, query: "page_size=5" });
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.length).toBeGreaterThan(0);
+    expect((await call("GET /api/admin/stock", { token: user.token })).status).toBe(403);
+    expect((await call("GET /api/admin/stock", {})).status).toBe(401);
+    const path = { product_id: other };
+    const body = { delta: 3, reason: "received" };
+    expectValidRequestBody("POST /api/admin/stock/{product_id}/adjust", body);
+    const adjusted = await call("POST /api/admin/stock/{product_id}/adjust", { token: operatorToken, path, body });
+    expect(adjusted.status).toBe(200);
+    expect(adjusted.body.level.product_id).toBe(other);
+    expect(
+      (await call("POST /api/admin/stock/{product_id}/adjust", { token: operatorToken, path, body: { delta: 0, reason: "x" } })).status,
+    ).toBe(400);
+    expect((await call("POST /api/admin/stock/{product_id}/adjust", { token: user.token, path, body })).status).toBe(403);
+    expect((await call("POST /api/admin/stock/{product_id}/adjust", { path, body })).status).toBe(401);
+    const back = await call("POST /api/admin/stock/{product_id}/adjust", {
+      token: operatorToken,
+      path,
+      body: { delta: -3, reason: "recount" },
+    });
+    expect(back.status).toBe(200);
+  });
+
   it("operator routes: an order and its refund answer as described", async () => {
     const shopper = await Shopper.signup(mesh.url, `contract-refund-${Date.now()}@example.com`);
     await shopper.addItem(other, 1);
