@@ -24,12 +24,28 @@ export function ConsoleOrderPage(props: { id: string }) {
   const [order, setOrder] = useState<Order>();
   const [err, setErr] = useState<unknown>();
   const [attempt, setAttempt] = useState(0);
+  const [outcome, setOutcome] = useState<Outcome>();
 
   const load = useCallback(async () => {
     const { order } = await orders.getAnyOrder({ orderId: props.id });
     if (order) setOrder(order);
     return order;
   }, [props.id]);
+
+  // Until the payment provider has refunded, look again every second (the order moves on PaymentRefunded).
+  useEffect(() => {
+    if (!outcome || outcome.completed) return undefined;
+    const t = setInterval(() => {
+      load().then(
+        (o) => {
+          const r = o?.refunds.find((x) => x.id === outcome.refundId);
+          if (r?.completed) setOutcome({ ...outcome, completed: true });
+        },
+        () => undefined,
+      );
+    }, 1_000);
+    return () => clearInterval(t);
+  }, [outcome, load]);
 
   useEffect(() => {
     setErr(undefined);
@@ -160,7 +176,32 @@ export function ConsoleOrderPage(props: { id: string }) {
         )}
       </section>
 
-      {refundable ? <RefundForm order={order} refunded={units} onRefunded={setOrder} reload={load} /> : null}
+      {refundable || outcome ? (
+        <section aria-labelledby="refund-heading">
+          <h2 id="refund-heading">Refund</h2>
+          {outcome ? (
+            <div class="notice notice-info refund-outcome" role="status" data-completed={String(outcome.completed)}>
+              <p>
+                {outcome.completed
+                  ? `Refunded ${money(outcome.amountCents, order.currency)}: the payment provider has paid it back.`
+                  : `Refund of ${money(outcome.amountCents, order.currency)} requested; waiting for the payment provider.`}
+              </p>
+            </div>
+          ) : null}
+          {refundable ? (
+            <RefundForm
+              order={order}
+              refunded={units}
+              onRequested={(o, requested) => {
+                setOrder(o);
+                setOutcome(requested);
+              }}
+            />
+          ) : (
+            <p>Nothing is left to refund.</p>
+          )}
+        </section>
+      ) : null}
       <p>
         <Link href="/admin">All orders</Link>
       </p>
@@ -177,37 +218,16 @@ function newRefundId(): string {
 type Outcome = { readonly refundId: string; readonly amountCents: number; readonly completed: boolean };
 
 /** Refund the whole order, or chosen units of its lines; with or without restocking; a reason is required. */
-function RefundForm(props: {
-  order: Order;
-  refunded: Map<string, number>;
-  onRefunded: (o: Order) => void;
-  reload: () => Promise<Order | undefined>;
-}) {
+function RefundForm(props: { order: Order; refunded: Map<string, number>; onRequested: (o: Order, outcome: Outcome) => void }) {
   const { order } = props;
   const [scope, setScope] = useState<"whole" | "lines">("whole");
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string>();
   const [refusal, setRefusal] = useState<unknown>();
   const [errors, setErrors] = useState<Map<string, string>>(new Map());
-  const [outcome, setOutcome] = useState<Outcome>();
   const refundId = useRef(newRefundId());
   const form = useRef<HTMLFormElement>(null);
   const lines = order.items.map((i) => ({ item: i, left: i.quantity - (props.refunded.get(i.productId) ?? 0) })).filter((l) => l.left > 0);
-
-  // Until the payment provider has refunded, look again every second (the order moves on PaymentRefunded).
-  useEffect(() => {
-    if (!outcome || outcome.completed) return undefined;
-    const t = setInterval(() => {
-      props.reload().then(
-        (o) => {
-          const r = o?.refunds.find((x) => x.id === outcome.refundId);
-          if (r?.completed) setOutcome({ ...outcome, completed: true });
-        },
-        () => undefined,
-      );
-    }, 1_000);
-    return () => clearInterval(t);
-  }, [outcome, props.reload]);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -245,11 +265,11 @@ function RefundForm(props: {
         refundId: refundId.current,
       });
       const r = res.order?.refunds.find((x) => x.id === refundId.current);
-      if (res.order) props.onRefunded(res.order);
-      setOutcome({ refundId: refundId.current, amountCents: r?.amountCents ?? 0, completed: r?.completed ?? false });
+      const requested = { refundId: refundId.current, amountCents: r?.amountCents ?? 0, completed: r?.completed ?? false };
       refundId.current = newRefundId();
       form.current?.reset();
       setScope("whole");
+      if (res.order) props.onRequested(res.order, requested);
     } catch (err) {
       const e = ConnectError.from(err);
       if (e.code === Code.InvalidArgument) {
@@ -274,17 +294,7 @@ function RefundForm(props: {
   };
 
   return (
-    <section aria-labelledby="refund-heading">
-      <h2 id="refund-heading">Refund</h2>
-      {outcome ? (
-        <div class="notice notice-info refund-outcome" role="status" data-completed={String(outcome.completed)}>
-          <p>
-            {outcome.completed
-              ? `Refunded ${money(outcome.amountCents, order.currency)}: the payment provider has paid it back.`
-              : `Refund of ${money(outcome.amountCents, order.currency)} requested; waiting for the payment provider.`}
-          </p>
-        </div>
-      ) : null}
+    <>
       {refusal !== undefined ? <Refusal err={refusal} what="refunding" /> : null}
       <form ref={form} class="form" noValidate onSubmit={submit} aria-busy={busy}>
         <fieldset>
@@ -327,6 +337,6 @@ function RefundForm(props: {
         />
         <Submit busy={busy} problem={problem} label="Refund" busyLabel="Refunding…" />
       </form>
-    </section>
+    </>
   );
 }

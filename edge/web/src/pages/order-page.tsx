@@ -42,7 +42,11 @@ export function OrderPage(props: { id: string }) {
             yield* orders.streamOrders({ orderIds: [props.id], followRefunds: true }, { signal });
           },
           onMessage: ({ update }) => {
-            if (update) setOrder((o) => (o ? applyUpdate(o, update) : o));
+            if (!update) return;
+            setOrder((o) => (o ? applyUpdate(o, update) : o));
+            // A refund: the amount refunded comes with the order, not with the update.
+            if (update.status === OrderStatus.PARTIALLY_REFUNDED || update.status === OrderStatus.REFUNDED)
+              void load().catch(() => undefined);
           },
           onState: setLink,
           complete: () => latest.current !== undefined && isClosed(latest.current.status),
