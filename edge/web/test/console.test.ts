@@ -132,13 +132,13 @@ describeWithChromium("operations console in Chromium", () => {
     await page.getByText(`Signed in as ${name}`).waitFor();
   }
 
-  /** A new shopper buys two Moka Pots with the test card; resolves to the order id, its page open and paid. */
-  async function buyTwoMokaPots(page: Page, name: string): Promise<string> {
+  /** A new shopper buys three Moka Pots with the test card; resolves to the order id, its page open and paid. */
+  async function buyThreeMokaPots(page: Page, name: string): Promise<string> {
     await signUp(page, name);
     await page.goto("/products/p-moka-pot");
-    await page.getByLabel("Quantity").fill("2");
+    await page.getByLabel("Quantity").fill("3");
     await page.getByRole("button", { name: /^Add to cart – / }).click();
-    await page.getByRole("link", { name: "Cart, 2 items" }).click();
+    await page.getByRole("link", { name: "Cart, 3 items" }).click();
     await page.getByRole("link", { name: "Go to checkout" }).click();
     await page.getByLabel("Card number").fill("4242 4242 4242 4242");
     await page.getByRole("button", { name: /^Place order/ }).click();
@@ -147,9 +147,9 @@ describeWithChromium("operations console in Chromium", () => {
     return decodeURIComponent(new URL(page.url()).pathname.split("/").pop() as string);
   }
 
-  it("an operator finds a paid order and refunds it in two steps; the shopper's open order page follows live to refunded", async () => {
+  it("an operator finds a paid order and refunds it in three steps; the shopper's open order page follows live to refunded", async () => {
     const shopper = await open("shopper");
-    const orderId = await buyTwoMokaPots(shopper.page, "Rosa Refund");
+    const orderId = await buyThreeMokaPots(shopper.page, "Rosa Refund");
     // Paid is not the end any more: the page stays live for refunds.
     await shopper.page.getByText("Status update live").waitFor();
     await markDocument(shopper.page);
@@ -177,7 +177,7 @@ describeWithChromium("operations console in Chromium", () => {
     expect(await row.locator("[data-status]").getAttribute("data-status")).toBe("Paid");
     await page.getByLabel("Status").selectOption("refunded");
     await page.getByRole("button", { name: "Show" }).click();
-    await page.getByText("No orders in this status.").waitFor();
+    await page.getByText("No orders match.").waitFor();
 
     // Found by its id.
     await page.getByLabel("Order id").fill(orderId);
@@ -188,6 +188,14 @@ describeWithChromium("operations console in Chromium", () => {
     expect(await page.locator("[data-refunded-cents]").getAttribute("data-refunded-cents")).toBe("0");
     await step(ops, "order-paid");
 
+    // The shopper's orders, from the order's page, and back.
+    await page.getByRole("link", { name: "their orders" }).click();
+    await page.waitForURL(/\/admin\?user=/);
+    await page.locator(`tr[data-order-id="${orderId}"]`).waitFor();
+    expect(await page.locator("tr[data-order-id]").count()).toBe(1);
+    await page.getByRole("link", { name: orderId }).click();
+    await page.getByRole("heading", { level: 1, name: `Order ${orderId.slice(0, 8)}` }).waitFor();
+
     // A refund needs a reason and at least one unit: said at the field.
     await page.getByLabel("Chosen lines").check();
     await page.getByRole("button", { name: "Refund" }).click();
@@ -196,8 +204,8 @@ describeWithChromium("operations console in Chromium", () => {
     expect(await page.getByLabel("Reason").getAttribute("aria-invalid")).toBe("true");
     await step(ops, "refund-errors");
 
-    // One of the two pots came back.
-    await page.getByLabel(/^Units of .* to refund \(up to 2\)$/).fill("1");
+    // One of the three pots came back.
+    await page.getByLabel(/^Units of .* to refund \(up to 3\)$/).fill("1");
     await page.getByLabel("The goods came back: put their stock back on sale").check();
     await page.getByLabel("Reason").fill("one pot arrived cracked");
     await page.getByRole("button", { name: "Refund" }).click();
@@ -208,21 +216,30 @@ describeWithChromium("operations console in Chromium", () => {
     await statusShown(shopper.page, "Partly refunded");
     await shopper.page.getByText("Status update live").waitFor();
 
+    // Another, kept by the shopper at a discount: partly refunded once more, no stock back.
+    await page.getByLabel("Chosen lines").check();
+    await page.getByLabel(/^Units of .* to refund \(up to 2\)$/).fill("1");
+    await page.getByLabel("Reason").fill("second pot dented, kept by the shopper");
+    await page.getByRole("button", { name: "Refund" }).click();
+    await page.locator('[data-refund-id][data-completed="true"]').nth(1).waitFor();
+    await page.locator('.refund-outcome[data-completed="true"]').waitFor();
+    await shopper.page.waitForFunction(() => document.querySelectorAll(".timeline .step-name").length >= 5);
+
     // Then the rest, as a whole refund.
     await page.getByLabel("Reason").fill("the shopper returned the other one");
     await page.getByRole("button", { name: "Refund" }).click();
     await statusShown(page, "Refunded");
     await page.locator('.refund-outcome[data-completed="true"]').waitFor();
-    expect(await page.locator("[data-refund-id]").count()).toBe(2);
+    expect(await page.locator("[data-refund-id]").count()).toBe(3);
     // Fully refunded: nothing left to refund, so no Refund action.
     expect(await page.getByRole("button", { name: "Refund" }).count()).toBe(0);
     await step(ops, "order-refunded");
 
-    // The shopper's page, never reloaded, shows both refund steps.
+    // The shopper's page, never reloaded, shows every refund step.
     await statusShown(shopper.page, "Refunded");
     expect(await stillSameDocument(shopper.page)).toBe(true);
     const steps = await shopper.page.locator(".timeline .step-name").allTextContents();
-    expect(steps.slice(-2)).toEqual(["Partly refunded", "Refunded"]);
+    expect(steps.slice(-3)).toEqual(["Partly refunded", "Partly refunded", "Refunded"]);
     expect(await shopper.page.getByText("Status update live").count()).toBe(0);
     await step(shopper, "shopper-refunded");
 

@@ -8,6 +8,7 @@ import { Link, Loading, Page } from "../components.js";
 import { Field, Submit } from "../form.js";
 import { money } from "../format.js";
 import { cancelText, statusName } from "../pages/order-status.js";
+import { ordersPath } from "./orders-page.js";
 import { fieldErrors, Refusal } from "./refusal.js";
 
 const when = (t: Timestamp | undefined) => (t ? timestampDate(t).toLocaleString() : "");
@@ -83,7 +84,7 @@ export function ConsoleOrderPage(props: { id: string }) {
         </dd>
         <dt>Shopper (user id)</dt>
         <dd>
-          <code>{order.userId}</code>
+          <code>{order.userId}</code> (<Link href={ordersPath({ user: order.userId })}>their orders</Link>)
         </dd>
         <dt>Placed</dt>
         <dd>{when(order.createdAt)}</dd>

@@ -22,9 +22,21 @@ export const statusFilters: readonly (readonly [string, OrderStatus])[] = [
   ["cancelled", OrderStatus.CANCELLED],
 ];
 
-/** `/admin?status=paid&page=<token>`: every shopper's orders, oldest first, by status, a page at a time (ListAllOrders). */
+/** The console's list of orders with these filters (and page), as a path. */
+export function ordersPath(filters: { status?: string; user?: string; page?: string }): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
+  const text = q.toString();
+  return text ? `/admin?${text}` : "/admin";
+}
+
+/**
+ * `/admin?status=paid&user=<user id>&page=<token>`: every shopper's orders (or one shopper's),
+ * oldest first, by status, a page at a time (ListAllOrders).
+ */
 export function ConsoleOrdersPage(props: { query: URLSearchParams }) {
   const status = props.query.get("status") ?? "";
+  const user = props.query.get("user") ?? "";
   const pageToken = props.query.get("page") ?? "";
   const filter = statusFilters.find(([name]) => name === status);
   const [result, setResult] = useState<{ items: Order[]; next: string } | { err: unknown }>();
@@ -34,14 +46,14 @@ export function ConsoleOrdersPage(props: { query: URLSearchParams }) {
   useEffect(() => {
     let cancelled = false;
     setResult(undefined);
-    orders.listAllOrders({ pageSize, pageToken, statuses: filter ? [filter[1]] : [] }).then(
+    orders.listAllOrders({ pageSize, pageToken, statuses: filter ? [filter[1]] : [], userId: user }).then(
       (res) => !cancelled && setResult({ items: res.items, next: res.nextPageToken }),
       (err: unknown) => !cancelled && setResult({ err }),
     );
     return () => {
       cancelled = true;
     };
-  }, [pageToken, filter?.[0], attempt]);
+  }, [pageToken, filter?.[0], user, attempt]);
 
   const find = (e: Event) => {
     e.preventDefault();
@@ -56,8 +68,8 @@ export function ConsoleOrdersPage(props: { query: URLSearchParams }) {
 
   const show = (e: Event) => {
     e.preventDefault();
-    const s = String(new FormData(e.currentTarget as HTMLFormElement).get("status") ?? "");
-    navigate(s ? `/admin?status=${encodeURIComponent(s)}` : "/admin");
+    const data = new FormData(e.currentTarget as HTMLFormElement);
+    navigate(ordersPath({ status: String(data.get("status") ?? ""), user: String(data.get("user") ?? "").trim() }));
   };
 
   return (
@@ -81,6 +93,7 @@ export function ConsoleOrdersPage(props: { query: URLSearchParams }) {
               ))}
             </select>
           </div>
+          <Field id="user-filter" name="user" label="Shopper (user id)" defaultValue={user} spellcheck={false} autocomplete="off" />
           <button type="submit" class="button-secondary">
             Show
           </button>
@@ -91,23 +104,25 @@ export function ConsoleOrdersPage(props: { query: URLSearchParams }) {
       ) : "err" in result ? (
         <Refusal err={result.err} what="listing the orders" retry={() => setAttempt((n) => n + 1)} />
       ) : (
-        <OrdersTable items={result.items} status={status} next={result.next} paged={pageToken !== ""} />
+        <OrdersTable items={result.items} status={status} user={user} next={result.next} paged={pageToken !== ""} />
       )}
     </Page>
   );
 }
 
-function OrdersTable(props: { items: Order[]; status: string; next: string; paged: boolean }) {
-  const base = props.status ? `/admin?status=${encodeURIComponent(props.status)}` : "/admin";
-  const sep = props.status ? "&" : "?";
+function OrdersTable(props: { items: Order[]; status: string; user: string; next: string; paged: boolean }) {
+  const filters = { status: props.status, user: props.user };
   return (
     <>
       {props.items.length === 0 ? (
-        <p class="empty">No orders{props.status ? " in this status" : ""}.</p>
+        <p class="empty">No orders{props.status || props.user ? " match" : ""}.</p>
       ) : (
         <div class="table-wrap">
           <table class="console-table">
-            <caption>Orders{props.status ? `: ${props.status.replaceAll("_", " ")}` : ""}, oldest first</caption>
+            <caption>
+              Orders{props.status ? `: ${props.status.replaceAll("_", " ")}` : ""}
+              {props.user ? ` of shopper ${props.user}` : ""}, oldest first
+            </caption>
             <thead>
               <tr>
                 <th scope="col">Order</th>
@@ -142,8 +157,8 @@ function OrdersTable(props: { items: Order[]; status: string; next: string; page
         </div>
       )}
       <nav class="pager" aria-label="Pages of orders">
-        {props.paged ? <Link href={base}>First page</Link> : null}
-        {props.next ? <Link href={`${base}${sep}page=${encodeURIComponent(props.next)}`}>Next page</Link> : null}
+        {props.paged ? <Link href={ordersPath(filters)}>First page</Link> : null}
+        {props.next ? <Link href={ordersPath({ ...filters, page: props.next })}>Next page</Link> : null}
       </nav>
     </>
   );
