@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { announcement } from "./add-to-cart.js";
 import { cartStore, itemCount } from "./cart.js";
 import { Link, Loading } from "./components.js";
+import { ConsoleApp, isConsolePath } from "./console/console-app.js";
 import { CartPage } from "./pages/cart-page.js";
 import { CheckoutPage } from "./pages/checkout-page.js";
 import { NotFoundPage } from "./pages/not-found-page.js";
@@ -29,6 +30,9 @@ export function App() {
     ) : (
       <SignInPage mode="signin" next={here()} expired={state.status === "signed-out" && state.expired} />
     );
+
+  // The operations console: its own layout and pages, the same session and clients.
+  if (isConsolePath(path)) return <ConsoleApp path={path} query={query} />;
 
   const page = state.status === "restoring" ? <Loading what="your session" /> : route(path, query, signedIn);
 

@@ -3,12 +3,15 @@ import { type Order, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { Code, codeOf, orders } from "../api.js";
 import { Lines, LiveIndicator, Link, Loading, Page, Problem } from "../components.js";
-import { clock } from "../format.js";
+import { clock, money } from "../format.js";
 import { keepLive, type LinkState } from "../live.js";
 import { NotFoundPage } from "./not-found-page.js";
-import { applyUpdate, cancelText, isFinal, statusName } from "./order-status.js";
+import { applyUpdate, cancelText, isClosed, isFinal, statusName } from "./order-status.js";
 
-/** The order and its status timeline, moving live along the checkout saga (OrderService.StreamOrders). */
+/**
+ * The order and its status timeline, moving live along the checkout saga and on through refunds
+ * (OrderService.StreamOrders with `follow_refunds`) until it is cancelled or refunded in full.
+ */
 export function OrderPage(props: { id: string }) {
   const [order, setOrder] = useState<Order>();
   const [problem, setProblem] = useState<"missing" | "failed">();
@@ -28,21 +31,25 @@ export function OrderPage(props: { id: string }) {
     setProblem(undefined);
     load().then(
       (first) => {
-        if (cancelled || !first || isFinal(first.status)) return;
+        if (cancelled || !first || isClosed(first.status)) return;
         let reconnecting = false;
         stop = keepLive({
           async *open(signal) {
             // Back after a drop: fetch the history, the stream sends only the latest transition.
             if (reconnecting) await load();
             reconnecting = true;
-            if (latest.current && isFinal(latest.current.status)) return;
-            yield* orders.streamOrders({ orderIds: [props.id] }, { signal });
+            if (latest.current && isClosed(latest.current.status)) return;
+            yield* orders.streamOrders({ orderIds: [props.id], followRefunds: true }, { signal });
           },
           onMessage: ({ update }) => {
-            if (update) setOrder((o) => (o ? applyUpdate(o, update) : o));
+            if (!update) return;
+            setOrder((o) => (o ? applyUpdate(o, update) : o));
+            // A refund: the amount refunded comes with the order, not with the update.
+            if (update.status === OrderStatus.PARTIALLY_REFUNDED || update.status === OrderStatus.REFUNDED)
+              void load().catch(() => undefined);
           },
           onState: setLink,
-          complete: () => latest.current !== undefined && isFinal(latest.current.status),
+          complete: () => latest.current !== undefined && isClosed(latest.current.status),
           onFatal: (err) => {
             if (err.code !== Code.Unauthenticated) setProblem("failed");
           },
@@ -72,6 +79,7 @@ export function OrderPage(props: { id: string }) {
   }
   const final = isFinal(order.status);
   const cancelled = order.status === OrderStatus.CANCELLED;
+  const refunded = order.status === OrderStatus.REFUNDED || order.status === OrderStatus.PARTIALLY_REFUNDED;
   return (
     <Page title="Your order" heading={`Order ${order.id.slice(0, 8)}`}>
       <div
@@ -85,10 +93,11 @@ export function OrderPage(props: { id: string }) {
         </p>
         {cancelled ? <p class="cancel-reason">{cancelText(order.cancelReason)}</p> : null}
         {order.status === OrderStatus.PAID ? <p>Thank you! A confirmation email is on its way.</p> : null}
+        {refunded ? <p>{money(order.refundedCents, order.currency)} refunded to your card. A confirmation email is on its way.</p> : null}
         {order.status === OrderStatus.ON_HOLD ? <p>The payment is being checked by our team; we will be in touch.</p> : null}
         {!final && order.status !== OrderStatus.ON_HOLD ? <p>Checking the stock and charging the card…</p> : null}
       </div>
-      {!final ? <LiveIndicator link={link} what="Status" /> : null}
+      {!isClosed(order.status) ? <LiveIndicator link={link} what="Status" /> : null}
       {problem ? <Problem>Live updates stopped. Reload the page to see the latest status.</Problem> : null}
       <Timeline order={order} />
       <h2>Items</h2>
@@ -114,7 +123,7 @@ function Timeline(props: { order: Order }) {
       <ol class="timeline">
         {done.map((h, i) => (
           <li
-            key={`${h.fromStatus}-${h.toStatus}`}
+            key={`${h.fromStatus}-${h.toStatus}-${h.at?.seconds ?? i}-${h.at?.nanos ?? 0}`}
             class={`step step-done${h.toStatus === OrderStatus.CANCELLED ? " step-cancelled" : ""}`}
           >
             <span class="step-name">{statusName(h.toStatus)}</span>

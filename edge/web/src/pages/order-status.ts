@@ -10,6 +10,22 @@ export function isFinal(status: OrderStatus): boolean {
   );
 }
 
+/** Whether nothing more can happen to the order: cancelled, or refunded in full. Until then its page stays live. */
+export function isClosed(status: OrderStatus): boolean {
+  return status === OrderStatus.CANCELLED || status === OrderStatus.REFUNDED;
+}
+
+/** The same step of the history: a partly refunded order may take the same from → to step more than once, at other times. */
+export function sameTransition(a: StatusTransition, b: StatusTransition): boolean {
+  return (
+    a.fromStatus === b.fromStatus &&
+    a.toStatus === b.toStatus &&
+    a.at?.seconds === b.at?.seconds &&
+    a.at?.nanos === b.at?.nanos &&
+    a.reason === b.reason
+  );
+}
+
 export function statusName(status: OrderStatus): string {
   switch (status) {
     case OrderStatus.PENDING:
@@ -52,7 +68,7 @@ export function cancelText(reason: string): string {
 /** The order with a streamed update applied: its status, and the transition added to the history once. */
 export function applyUpdate(order: Order, update: OrderStatusUpdate): Order {
   const t = update.transition;
-  const known = (h: StatusTransition) => h.toStatus === t?.toStatus && h.fromStatus === t?.fromStatus;
+  const known = (h: StatusTransition) => t !== undefined && sameTransition(h, t);
   return {
     ...order,
     status: update.status,

@@ -288,7 +288,6 @@ describe("authorization matrix", () => {
 
   it("does not expose internal methods through the edge, whoever asks", async () => {
     const internal: Array<[DescService, string, object]> = [
-      [OrderService, "listAllOrders", {}],
       [PaymentService, "listPayments", {}],
       [PaymentService, "charge", { orderId: ownerOrder, userId: owner.userId, amountCents: 1, currency: "EUR" }],
       [CatalogService, "adjustStock", { productId: bought?.id, delta: 100, reason: "x" }],
@@ -311,6 +310,27 @@ describe("authorization matrix", () => {
         // Connect: the edge's 404 for a path it does not route; gRPC: UNIMPLEMENTED.
         expect([viaConnect, viaGrpc], `${service.typeName}.${method}`).toEqual(["NotFound", "Unimplemented"]);
       }
+    }
+  });
+
+  it("lists all orders through the edge for operators only: nobody gets UNAUTHENTICATED, a shopper PERMISSION_DENIED", async () => {
+    for (const [token, expected] of [
+      [undefined, "Unauthenticated"],
+      [owner.token, "PermissionDenied"],
+    ] as const) {
+      const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+      const connect = createConnectClient(OrderService, createConnectTransport({ baseUrl: mesh.url, httpVersion: "1.1" }));
+      const viaConnect = await connect.listAllOrders({}, { headers }).then(
+        () => "ok",
+        (e: unknown) => Code[ConnectError.from(e).code],
+      );
+      const grpcClient = createClient(OrderService, `127.0.0.1:${mesh.edgePort}`);
+      const viaGrpc = await grpcClient.listAllOrders({}, { metadata: headers }).then(
+        () => "ok",
+        (e: unknown) => Code[ConnectError.from(e).code],
+      );
+      closeClient(grpcClient);
+      expect([viaConnect, viaGrpc]).toEqual([expected, expected]);
     }
   });
 });
