@@ -487,7 +487,7 @@ describe("Connect, gRPC-Web and gRPC", () => {
       async function* requests(): AsyncIterable<MessageInitShape<typeof ServerReflectionRequestSchema>> {
         yield { messageRequest: { case: "listServices", value: "" } };
         yield { messageRequest: { case: "fileContainingSymbol", value: "shop.catalog.v1.CatalogService" } };
-        yield { messageRequest: { case: "fileContainingSymbol", value: "shop.catalog.v1.CatalogService.AdjustStock" } };
+        yield { messageRequest: { case: "fileContainingSymbol", value: "shop.catalog.v1.CatalogService.ReserveStock" } };
         yield { messageRequest: { case: "fileContainingSymbol", value: "no.such.Symbol" } };
       }
       const answers = [];
@@ -516,6 +516,8 @@ describe("Connect, gRPC-Web and gRPC", () => {
         "BatchGetProducts",
         "WatchStock",
         "StreamStock",
+        "AdjustStock",
+        "ListStockBooks",
       ]);
 
       // A reflective client can call through the edge with nothing but those descriptors

@@ -22,6 +22,8 @@ describe("publicSurface", () => {
       ["BatchGetProducts", "public", undefined],
       ["WatchStock", "public", undefined],
       ["StreamStock", "public", undefined],
+      ["AdjustStock", "operator", "POST /api/admin/stock/{product_id}/adjust"],
+      ["ListStockBooks", "operator", "GET /api/admin/stock"],
     ]);
     const get = surface[1]?.http;
     expect(get?.successStatus).toBe(200);

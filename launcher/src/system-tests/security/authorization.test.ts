@@ -290,7 +290,7 @@ describe("authorization matrix", () => {
     const internal: Array<[DescService, string, object]> = [
       [PaymentService, "listPayments", {}],
       [PaymentService, "charge", { orderId: ownerOrder, userId: owner.userId, amountCents: 1, currency: "EUR" }],
-      [CatalogService, "adjustStock", { productId: bought?.id, delta: 100, reason: "x" }],
+      [CatalogService, "reserveStock", { orderId: ownerOrder, items: [{ productId: bought?.id, quantity: 1 }] }],
       [CartService, "getUserCart", { userId: owner.userId }],
     ];
     for (const [service, method, request] of internal) {
@@ -313,24 +313,31 @@ describe("authorization matrix", () => {
     }
   });
 
-  it("lists all orders through the edge for operators only: nobody gets UNAUTHENTICATED, a shopper PERMISSION_DENIED", async () => {
-    for (const [token, expected] of [
-      [undefined, "Unauthenticated"],
-      [owner.token, "PermissionDenied"],
-    ] as const) {
-      const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-      const connect = createConnectClient(OrderService, createConnectTransport({ baseUrl: mesh.url, httpVersion: "1.1" }));
-      const viaConnect = await connect.listAllOrders({}, { headers }).then(
-        () => "ok",
-        (e: unknown) => Code[ConnectError.from(e).code],
-      );
-      const grpcClient = createClient(OrderService, `127.0.0.1:${mesh.edgePort}`);
-      const viaGrpc = await grpcClient.listAllOrders({}, { metadata: headers }).then(
-        () => "ok",
-        (e: unknown) => Code[ConnectError.from(e).code],
-      );
-      closeClient(grpcClient);
-      expect([viaConnect, viaGrpc]).toEqual([expected, expected]);
+  it("serves operator methods through the edge to operators only: nobody gets UNAUTHENTICATED, a shopper PERMISSION_DENIED", async () => {
+    const operatorMethods: Array<[DescService, string, object]> = [
+      [OrderService, "listAllOrders", {}],
+      [CatalogService, "adjustStock", { productId: bought?.id, delta: 100, reason: "x" }],
+      [CatalogService, "listStockBooks", {}],
+    ];
+    for (const [service, method, request] of operatorMethods) {
+      for (const [token, expected] of [
+        [undefined, "Unauthenticated"],
+        [owner.token, "PermissionDenied"],
+      ] as const) {
+        const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+        const connect = createConnectClient(service, createConnectTransport({ baseUrl: mesh.url, httpVersion: "1.1" })) as any;
+        const viaConnect = await connect[method](request, { headers }).then(
+          () => "ok",
+          (e: unknown) => Code[ConnectError.from(e).code],
+        );
+        const grpcClient = createClient(service, `127.0.0.1:${mesh.edgePort}`) as any;
+        const viaGrpc = await grpcClient[method](request, { metadata: headers }).then(
+          () => "ok",
+          (e: unknown) => Code[ConnectError.from(e).code],
+        );
+        closeClient(grpcClient);
+        expect([viaConnect, viaGrpc], `${service.typeName}.${method}`).toEqual([expected, expected]);
+      }
     }
   });
 });
