@@ -7,7 +7,7 @@ import type { Database } from "./db/database.js";
 import type { Migration } from "./db/migrate.js";
 import type { EventBus, Subscription } from "./events/event-bus.js";
 import type { OutboxRow } from "./events/outbox.js";
-import type { FaultConfig } from "./faults/faults.js";
+import { type FaultConfig, LiveFaults } from "./faults/faults.js";
 import { type Client, closeClient, createClient } from "./grpc/client.js";
 import type { ServiceRegistration } from "./grpc/service.js";
 import type { Logger } from "./logger.js";
@@ -146,10 +146,14 @@ export function defineService<C extends ServiceConfig, O extends ServiceOptions<
       for (const close of closers.splice(0).reverse()) close();
     };
     const listen = def.listen(config);
+    // Chaos: an operator switches faults live, except in production, where SetFaults refuses.
+    const production = config.NODE_ENV === "production";
+    const liveFaults = production ? undefined : new LiveFaults(config.FAULTS_ENABLED ? config.FAULTS_EVENTS : undefined);
     const host = createServiceHost({
       name: def.name,
       logger,
       faults: config,
+      liveFaults,
       db,
       schema,
       // Every service keeps an audit log of the operator actions taken on it: its list names
@@ -192,7 +196,7 @@ export function defineService<C extends ServiceConfig, O extends ServiceOptions<
         return {
           expose: parts.expose,
           // Every service serves the operator's view of its events and audit log.
-          services: [parts.rpc, operationsRegistration({ service: def.name, db, consumers })],
+          services: [parts.rpc, operationsRegistration({ service: def.name, db, consumers, liveFaults })],
           interceptors: [authorize({ service: def.name, verifier: parts.verifier })],
           beforeServe: parts.beforeServe,
           afterServe: parts.afterServe,

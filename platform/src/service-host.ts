@@ -2,7 +2,7 @@ import { type Kysely, sql } from "kysely";
 import { type Migration, migrateToLatest } from "./db/migrate.js";
 import type { EventBus, Subscription } from "./events/event-bus.js";
 import { observeBus } from "./events/observed-bus.js";
-import { type FaultConfig, faultInjection, withEventFaults } from "./faults/faults.js";
+import { type FaultConfig, faultInjection, type LiveFaults, liveFaultInjection, withEventFaults } from "./faults/faults.js";
 import { createOutboxRelay, type OutboxRelay, type OutboxRow, outboxBacklog } from "./events/outbox.js";
 import type { ServerInterceptor } from "./grpc/interceptors.js";
 import { createGrpcServer, type GrpcServer, type GrpcServerOptions } from "./grpc/server.js";
@@ -35,6 +35,8 @@ export interface ServiceHostOptions<P extends HostParts = HostParts> {
   readonly databaseProbeMs?: number;
   /** FAULTS_ENABLED and FAULTS_EVENTS of the service's config: `x-fault` on its methods, faults of its event deliveries. */
   readonly faults?: FaultConfig;
+  /** The faults an operator switches while it runs (on its calls and its consumers' deliveries); they replace FAULTS_EVENTS. */
+  readonly liveFaults?: LiveFaults;
 }
 
 /** What the host gives the parts it builds. */
@@ -117,12 +119,17 @@ export function createServiceHost<P extends HostParts>(opts: ServiceHostOptions<
   const recorded = observedBus && recordConsumers(observedBus);
   const consumers: ConsumerDirectory = recorded?.consumers ?? { handlerOf: () => undefined };
   // Injected event faults fail inside the observed delivery: they count as failed deliveries.
-  const bus = recorded && faults?.FAULTS_EVENTS ? withEventFaults(recorded.bus, faults.FAULTS_EVENTS) : recorded?.bus;
+  const eventFaults = opts.liveFaults ?? faults?.FAULTS_EVENTS;
+  const bus = recorded && eventFaults ? withEventFaults(recorded.bus, eventFaults) : recorded?.bus;
   const relay: OutboxRelay | undefined = opts.outbox && bus ? createOutboxRelay({ db, service: name, bus, logger }) : undefined;
   const notifyOutbox = (written?: readonly OutboxRow[]) => relay?.notify(written);
   const parts = opts.build({ notifyOutbox, consumers });
   let unwatchBacklog: (() => void) | undefined;
-  const interceptors = faults ? [faultInjection(), ...(parts.interceptors ?? [])] : parts.interceptors;
+  const interceptors = [
+    ...(faults ? [faultInjection()] : []),
+    ...(opts.liveFaults ? [liveFaultInjection(opts.liveFaults)] : []),
+    ...(parts.interceptors ?? []),
+  ];
   const server = createGrpcServer({ ...opts.grpc, services: parts.services, interceptors, name: opts.name, logger });
   let subscriptions: Subscription[] = [];
   let serving = false;

@@ -5,6 +5,8 @@ import { createGrpcServer, createLogger, type GrpcServer, permissionDenied, serv
 import {
   DeadLetterSchema,
   type ListAllDeadLettersResponse,
+  type ListFaultsResponse,
+  type SetServiceFaultsResponse,
   type GetEventsResponse,
   OperationsService,
 } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
@@ -16,6 +18,9 @@ const servers: GrpcServer[] = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.stop();
 });
+
+/** The faults each fake service holds, as SetFaults left them. */
+const faults = new Map<string, { calls: string; events: Record<string, string> }>();
 
 /** A service's OperationsService holding `count` dead letters, one a minute apart, paged by two. */
 async function serve(service: string, count: number, offsetMs: number): Promise<string> {
@@ -56,6 +61,13 @@ async function serve(service: string, count: number, offsetMs: number): Promise<
         },
         async listAudit() {
           return { items: [] };
+        },
+        async getFaults() {
+          return { service, faults: faults.get(service) ?? { calls: "", events: {} }, switchable: true };
+        },
+        async setFaults(req) {
+          faults.set(service, { calls: req.faults?.calls ?? "", events: req.faults?.events ?? {} });
+          return { faults: faults.get(service) };
         },
       }),
     ],
@@ -127,6 +139,35 @@ test("the console merges every service's answers, pages each on its own token, a
       code: Code.InvalidArgument,
     });
     await expect(list({ service: "", pageSize: 0, pageToken: "%%%", status: 0 }, asOperator)).rejects.toMatchObject({
+      code: Code.InvalidArgument,
+    });
+  } finally {
+    opsConsole.close();
+  }
+});
+
+test("the chaos panel lists every service's faults, an absent one as unreachable, and switches one service's", async () => {
+  const opsConsole = createOperationsConsole({
+    addresses: {
+      "shop.order.v1.OrderService": await serve("order", 0, 0),
+      "shop.cart.v1.CartService": "127.0.0.1:1", // not answering
+    },
+    logger,
+    defaultTimeoutMs: 2_000,
+  });
+  try {
+    const asOperator = { metadata: { authorization: "Bearer op" } };
+    const set = (await opsConsole.method("setServiceFaults")(
+      { service: "order", faults: { calls: "code=UNAVAILABLE;rate=0.5", events: {} }, reason: "chaos drill" },
+      asOperator,
+    )) as SetServiceFaultsResponse;
+    expect(set.serviceFaults?.faults?.calls).toBe("code=UNAVAILABLE;rate=0.5");
+    const listed = (await opsConsole.method("listFaults")({}, asOperator)) as ListFaultsResponse;
+    expect(listed.services.map((s) => [s.service, s.reachable, s.faults?.calls ?? ""])).toEqual([
+      ["cart", false, ""],
+      ["order", true, "code=UNAVAILABLE;rate=0.5"],
+    ]);
+    await expect(opsConsole.method("setServiceFaults")({ service: "nowhere", reason: "x" }, asOperator)).rejects.toMatchObject({
       code: Code.InvalidArgument,
     });
   } finally {

@@ -24,6 +24,10 @@ import {
   ReplayServiceDeadLetterResponseSchema,
   ReplayAllDeadLettersResponseSchema,
   DiscardAllDeadLettersResponseSchema,
+  type Faults,
+  ListFaultsResponseSchema,
+  ServiceFaultsSchema,
+  SetServiceFaultsResponseSchema,
 } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 import type { Upstream, UpstreamMethod } from "../rpc/upstreams.js";
 
@@ -167,6 +171,27 @@ export function createOperationsConsole(opts: OperationsConsoleOptions): Upstrea
     },
     async discardAllDeadLetters(req: { service: string; eventType: string; reason: string }, o) {
       return create(DiscardAllDeadLettersResponseSchema, { items: await everyLetter(req, (c) => c.discardDeadLetters(batchOf(req), o)) });
+    },
+    async listFaults(_req, o) {
+      const names = namesOf("");
+      const results = await fanOut(names, (c) => c.getFaults({}, o));
+      return create(ListFaultsResponseSchema, {
+        services: names.map((name) => {
+          const r = results.get(name);
+          return create(
+            ServiceFaultsSchema,
+            r ? { service: name, faults: r.faults, switchable: r.switchable, reachable: true } : { service: name },
+          );
+        }),
+      });
+    },
+    async setServiceFaults(req: { service: string; faults?: Faults; reason: string }, o) {
+      if (req.service === "") throw invalidArgument("service", `must be one of ${[...targets.keys()].sort().join(", ")}`);
+      const [name] = namesOf(req.service) as [string];
+      const res = await (targets.get(name) as Client<typeof OperationsService>).setFaults({ faults: req.faults, reason: req.reason }, o);
+      return create(SetServiceFaultsResponseSchema, {
+        serviceFaults: { service: name, faults: res.faults, switchable: true, reachable: true },
+      });
     },
     async listAllAudit(req: { service: string; pageSize: number; pageToken: string }, o) {
       const tokens = decodeTokens(req.pageToken);

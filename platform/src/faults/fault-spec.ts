@@ -59,3 +59,12 @@ export function parseFault(text: string): FaultSpec {
 
 /** Event type (full message name, or "*" for every type) → the fault its deliveries get. */
 export type EventFaults = ReadonlyMap<string, FaultSpec>;
+
+/** A spec written back as `parseFault` reads it: "delay=200ms;code=UNAVAILABLE;rate=0.3". */
+export function formatFault(spec: FaultSpec): string {
+  const parts: string[] = [];
+  if (spec.delayMs > 0) parts.push(`delay=${spec.delayMs}ms`);
+  if (spec.code !== undefined) parts.push(`code=${Code[spec.code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase()}`);
+  if (spec.rate < 1) parts.push(`rate=${spec.rate}`);
+  return parts.join(";");
+}

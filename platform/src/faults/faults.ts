@@ -5,7 +5,10 @@ import { isInboxHandler, withInboxFault } from "../events/inbox-fault.js";
 import type { ServerInterceptor } from "../grpc/interceptors.js";
 import { type EventFaults, type FaultSpec, faultMetadataKey, parseFault } from "./fault-spec.js";
 
-export { type EventFaults, type FaultSpec, faultMetadataKey, parseFault } from "./fault-spec.js";
+import type { LiveFaults } from "./live-faults.js";
+
+export { type FaultSettings, LiveFaults } from "./live-faults.js";
+export { type EventFaults, type FaultSpec, faultMetadataKey, formatFault, parseFault } from "./fault-spec.js";
 
 /** Waits and/or fails as `spec` says (when its dice say so); the wait ends early when `signal` aborts. */
 async function apply(spec: FaultSpec, what: string, signal?: AbortSignal, random: () => number = Math.random): Promise<void> {
@@ -37,6 +40,15 @@ export function faultInjection(random?: () => number): ServerInterceptor {
   };
 }
 
+/** Server interceptor applying the call fault an operator switched on (see {@link LiveFaults}). */
+export function liveFaultInjection(live: LiveFaults, random?: () => number): ServerInterceptor {
+  return (next) => async (ctx) => {
+    const spec = live.callFault(ctx.method.parent.typeName);
+    if (spec) await apply(spec, `${ctx.method.parent.name}.${ctx.method.name}`, ctx.signal, random);
+    return next(ctx);
+  };
+}
+
 /**
  * `bus` whose subscribers' deliveries fail (or wait) as `faults` says. A consumer through the
  * inbox (`subscribeInbox`) fails inside each attempt, as a consumer failing on that event type
@@ -44,13 +56,15 @@ export function faultInjection(random?: () => number): ServerInterceptor {
  * any other code has the event dead-lettered after its attempts (a poison event). Any other
  * handler's delivery fails before the handler runs: "not handled", delivered again.
  */
-export function withEventFaults(bus: EventBus, faults: EventFaults, random?: () => number): EventBus {
-  if (faults.size === 0) return bus;
+export function withEventFaults(bus: EventBus, faults: EventFaults | LiveFaults, random?: () => number): EventBus {
+  const faultOf =
+    "eventFault" in faults ? (type: string) => faults.eventFault(type) : (type: string) => faults.get(type) ?? faults.get("*");
+  if (!("eventFault" in faults) && faults.size === 0) return bus;
   return wrapHandlers(
     bus,
     (_group, handler: EventHandler): EventHandler =>
       async (event) => {
-        const spec = faults.get(event.type) ?? faults.get("*");
+        const spec = faultOf(event.type);
         if (!spec) return handler(event);
         if (isInboxHandler(handler))
           return withInboxFault(

@@ -9,12 +9,13 @@ import {
   OperationsService,
 } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 import type { Kysely } from "kysely";
-import { violations } from "../errors.js";
+import { failedPrecondition, violations } from "../errors.js";
+import type { FaultSettings, LiveFaults } from "../faults/live-faults.js";
 import { eventPayloadJson } from "../events/envelope.js";
 import type { DeadLetterState } from "../events/inbox.js";
 import { type ServiceRegistration, serviceRegistration } from "../grpc/service.js";
 import { decodeKeysetToken, encodeKeysetToken } from "../paging/keyset-token.js";
-import { type AuditEntryRow, listAudit } from "./audit.js";
+import { type AuditEntryRow, listAudit, recordAudit } from "./audit.js";
 import type { ConsumerDirectory } from "./consumers.js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type DeadLetterRow, discardDeadLetter, eventHealth, listDeadLetters, replayDeadLetter, waitingLetterIds } from "./dead-letters.js";
@@ -121,8 +122,15 @@ async function eachLetter(ids: readonly string[], act: (id: string) => Promise<D
  * shop.ops.v1.OperationsService of one service, over its schema: `defineService` registers it on
  * every service's server, behind the contract's operator policy.
  */
-export function operationsRegistration(opts: { service: string; db: Kysely<any>; consumers: ConsumerDirectory }): ServiceRegistration {
-  const { service, db, consumers } = opts;
+export function operationsRegistration(opts: {
+  service: string;
+  db: Kysely<any>;
+  consumers: ConsumerDirectory;
+  /** The faults an operator may switch live; none in production. */
+  liveFaults?: LiveFaults | undefined;
+}): ServiceRegistration {
+  const { service, db, consumers, liveFaults } = opts;
+  const noFaults: FaultSettings = { calls: "", events: {} };
   return serviceRegistration(OperationsService, {
     async getEventHealth() {
       const h = await eventHealth(db);
@@ -168,6 +176,26 @@ export function operationsRegistration(opts: { service: string; db: Kysely<any>;
       const ids = await waitingLetterIds(db, req.eventType, limit);
       const rows = await eachLetter(ids, (id) => discardDeadLetter(db, { id, reason, service }));
       return { items: rows.map((r) => deadLetterMessage(service, r)) };
+    },
+    async getFaults() {
+      return { service, faults: liveFaults?.settings() ?? noFaults, switchable: liveFaults !== undefined };
+    },
+    async setFaults(req) {
+      const v = violations();
+      const reason = req.reason.trim();
+      if (reason === "") v.add("reason", "is required: say why, for the audit log");
+      else if (reason.length > MAX_REASON) v.add("reason", `must be at most ${MAX_REASON} characters`);
+      v.throwIfAny();
+      if (!liveFaults) throw failedPrecondition(`faults cannot be switched in ${service}: it runs with NODE_ENV=production`);
+      const before = liveFaults.settings();
+      const faults = liveFaults.replace({ calls: req.faults?.calls ?? "", events: req.faults?.events ?? {} });
+      try {
+        await recordAudit(db, { action: "faults.set", target: service, reason, details: { before, after: faults } });
+      } catch (err) {
+        liveFaults.replace(before); // not recorded, not switched
+        throw err;
+      }
+      return { faults };
     },
     async listAudit(req) {
       const v = violations();

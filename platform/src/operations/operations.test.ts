@@ -13,6 +13,7 @@ import { parseFault } from "../faults/fault-spec.js";
 import type { FaultSpec } from "../faults/fault-spec.js";
 import { closeClient, createClient } from "../grpc/client.js";
 import { serviceRegistration } from "../grpc/service.js";
+import { fieldViolationsOf } from "../errors.js";
 import { createLogger } from "../logger.js";
 import { defineService, type ServiceConfig, type ServiceContext } from "../service-definition.js";
 import { catalogHandlers } from "../testing/catalog-handlers.js";
@@ -102,7 +103,7 @@ forEachBackend((backend) => {
   }
 
   test("a poison event is dead-lettered, read decoded, replayed once the fault is cleared, and applied once", async () => {
-    const { faults, bus, server, ops, as } = await start();
+    const { bus, server, ops, as } = await start();
     const poison = placed("o-poison");
     await bus.publish([poison]);
     const op = as("op-ada");
@@ -127,7 +128,7 @@ forEachBackend((backend) => {
     expect(again?.status).toBe(DeadLetterStatus.DEAD);
     expect(await server.effects()).toEqual([]);
 
-    faults.delete(OrderPlacedSchema.typeName);
+    await ops.setFaults({ faults: { calls: "", events: {} }, reason: "consumer fixed" }, op);
     const replayed = (await ops.replayDeadLetter({ id: poison.id, reason: "consumer fixed" }, op)).deadLetter;
     expect(replayed).toMatchObject({ status: DeadLetterStatus.REPLAYED, resolvedBy: "op-ada", resolutionReason: "consumer fixed" });
     expect(await server.effects()).toEqual(["o-poison"]);
@@ -142,18 +143,19 @@ forEachBackend((backend) => {
     const audit = (await ops.listAudit({}, op)).items;
     expect(audit.map((a) => [a.actor, a.action, a.target, a.reason])).toEqual([
       ["op-ada", "dead_letter.replay", poison.id, "consumer fixed"],
+      ["op-ada", "faults.set", "notification", "consumer fixed"],
       ["op-ada", "dead_letter.replay", poison.id, "try once more"],
     ]);
     expect(audit[0]?.details).toMatchObject({ service: "notification", event_type: "shop.order.v1.OrderPlaced", key: "o-poison" });
   });
 
   test("a discarded letter is never applied, and is audited", async () => {
-    const { faults, bus, server, ops, as } = await start();
+    const { bus, server, ops, as } = await start();
     const poison = placed("o-discard");
     await bus.publish([poison]);
     const op = as("op-bob");
     await expect.poll(async () => (await ops.listDeadLetters({}, op)).items.length, { timeout: 5_000 }).toBe(1);
-    faults.clear();
+    await ops.setFaults({ faults: { calls: "", events: {} }, reason: "consumer fixed" }, op);
 
     await expect(ops.discardDeadLetter({ id: poison.id, reason: "" }, op)).rejects.toMatchObject({ code: Code.InvalidArgument });
     const discarded = (await ops.discardDeadLetter({ id: poison.id, reason: "test order" }, op)).deadLetter;
@@ -164,6 +166,7 @@ forEachBackend((backend) => {
     expect(await server.effects()).toEqual([]);
     expect((await ops.listAudit({}, op)).items.map((a) => [a.actor, a.action, a.reason])).toEqual([
       ["op-bob", "dead_letter.discard", "test order"],
+      ["op-bob", "faults.set", "consumer fixed"],
     ]);
     await expect(ops.replayDeadLetter({ id: "0190a000-0000-7000-8000-000000000000", reason: "x" }, op)).rejects.toMatchObject({
       code: Code.NotFound,
@@ -171,12 +174,12 @@ forEachBackend((backend) => {
   });
 
   test("a replay stopped half way is finished by replaying again, and applies the event once", async () => {
-    const { faults, bus, server, ops, as, schema } = await start();
+    const { bus, server, ops, as, schema } = await start();
     const op = as("op-ada");
     const [stopped, applied] = [placed("o-stopped"), placed("o-applied")];
     await bus.publish([stopped, applied]);
     await expect.poll(async () => (await ops.listDeadLetters({}, op)).items.length, { timeout: 5_000 }).toBe(2);
-    faults.clear();
+    await ops.setFaults({ faults: { calls: "", events: {} }, reason: "consumer fixed" }, op);
     const db = t.db.kysely(schema);
     // Stopped after its first step: the inbox row deleted, the letter "replaying".
     await db.deleteFrom("inbox").where("event_id", "in", [stopped.id, applied.id]).execute();
@@ -193,7 +196,7 @@ forEachBackend((backend) => {
   });
 
   test("every waiting letter, or those of one type, is replayed or discarded at once, each audited", async () => {
-    const { faults, bus, server, ops, as } = await start();
+    const { bus, server, ops, as } = await start();
     const op = as("op-ada");
     const events = [placed("o-1"), placed("o-2"), placed("o-3")];
     await bus.publish(events);
@@ -204,13 +207,14 @@ forEachBackend((backend) => {
     const discarded = await ops.discardDeadLetters({ reason: "test orders", limit: 1 }, op);
     expect(discarded.items.map((l) => l.status)).toEqual([DeadLetterStatus.DISCARDED]);
     const rest = events.map((e) => e.key).filter((k) => k !== discarded.items[0]?.key);
-    faults.clear();
+    await ops.setFaults({ faults: { calls: "", events: {} }, reason: "consumer fixed" }, op);
     const replayed = await ops.replayDeadLetters({ eventType: OrderPlacedSchema.typeName, reason: "consumer fixed" }, op);
     expect(replayed.items.map((l) => [l.key, l.status]).sort()).toEqual(rest.map((k) => [k, DeadLetterStatus.REPLAYED]));
     expect((await server.effects()).sort()).toEqual(rest);
     expect((await ops.listAudit({}, op)).items.map((a) => a.action)).toEqual([
       "dead_letter.replay",
       "dead_letter.replay",
+      "faults.set",
       "dead_letter.discard",
     ]);
   });
@@ -227,5 +231,105 @@ forEachBackend((backend) => {
     expect(await code(ops.getEventHealth({}))).toBe(Code[Code.PermissionDenied]);
     expect(await code(ops.listAudit({}, as("u-shopper")))).toBe(Code[Code.PermissionDenied]);
     expect(await code(ops.listAudit({ pageToken: "garbage!" }, as("op-ada")))).toBe(Code[Code.InvalidArgument]);
+  });
+});
+
+forEachBackend((backend) => {
+  const t = useTestDatabase(backend);
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function startService(env: Partial<ServiceConfig> = {}) {
+    const bus = createInProcessBus({ logger });
+    cleanups.push(() => bus.close());
+    const config: ServiceConfig = {
+      DB_SCHEMA: await t.createSchema(),
+      SHUTDOWN_GRACE_MS: 100,
+      FAULTS_ENABLED: false,
+      FAULTS_EVENTS: undefined,
+      ...testTlsEnv(),
+      ...env,
+    };
+    const server = createConsumerServer({ config, db: t.db, logger, bus });
+    const port = await server.start();
+    cleanups.push(() => server.stop());
+    const client = <S extends typeof OperationsService | typeof CatalogService>(service: S) => {
+      const c = createClient(service, `127.0.0.1:${port}`, {
+        logger,
+        maxAttempts: 1,
+        tls: testMeshTls("edge"),
+        serverWorkload: "notification",
+      });
+      cleanups.push(() => closeClient(c));
+      return c;
+    };
+    return { bus, server, ops: client(OperationsService), catalog: client(CatalogService) };
+  }
+
+  const op = { metadata: { authorization: "Bearer op-ada" } };
+  const off = { calls: "", events: {} };
+
+  test("an operator switches a fault on the service's calls on and off live; operations and health stay untouched", async () => {
+    const { ops, catalog } = await startService();
+    const call = () =>
+      catalog.getProduct({ id: "p-1" }, op).then(
+        () => "ok",
+        (err) => ConnectError.from(err).code,
+      );
+    const before = await call();
+    const set = await ops.setFaults({ faults: { calls: "code=UNAVAILABLE", events: {} }, reason: "chaos drill" }, op);
+    expect(set.faults).toMatchObject({ calls: "code=UNAVAILABLE" });
+    expect(await call()).toBe(Code.Unavailable);
+    expect((await ops.getFaults({}, op)).faults?.calls).toBe("code=UNAVAILABLE");
+    await ops.setFaults({ faults: off, reason: "drill over" }, op);
+    expect(await call()).toBe(before);
+    const audit = (await ops.listAudit({}, op)).items.map((a) => [a.action, a.target, a.reason]);
+    expect(audit).toEqual([
+      ["faults.set", "notification", "drill over"],
+      ["faults.set", "notification", "chaos drill"],
+    ]);
+  });
+
+  test("an event fault switched on live dead-letters that type; switched off, the next event is applied", async () => {
+    const { bus, server, ops } = await startService();
+    await ops.setFaults(
+      { faults: { calls: "", events: { [OrderPlacedSchema.typeName]: "code=FAILED_PRECONDITION" } }, reason: "poison drill" },
+      op,
+    );
+    await bus.publish([placed("o-poisoned")]);
+    await expect.poll(async () => (await ops.getEventHealth({}, op)).health?.deadLetters, { timeout: 5_000 }).toBe(1n);
+    await ops.setFaults({ faults: off, reason: "drill over" }, op);
+    await bus.publish([placed("o-fine")]);
+    await expect.poll(() => server.effects(), { timeout: 5_000 }).toEqual(["o-fine"]);
+  });
+
+  test("malformed specs, a missing reason, a shopper and production are refused, and nothing changes", async () => {
+    const { ops } = await startService();
+    const malformed = await ops
+      .setFaults({ faults: { calls: "code=NOPE", events: { OrderPlaced: "code=UNAVAILABLE" } }, reason: "x" }, op)
+      .then(
+        () => undefined,
+        (err: unknown) => ConnectError.from(err),
+      );
+    expect(malformed?.code).toBe(Code.InvalidArgument);
+    expect(fieldViolationsOf(malformed as ConnectError).map((v) => v.field)).toEqual(["faults.calls", "faults.events[OrderPlaced]"]);
+    await expect(ops.setFaults({ faults: { calls: "code=UNAVAILABLE", events: {} }, reason: " " }, op)).rejects.toMatchObject({
+      code: Code.InvalidArgument,
+    });
+    await expect(
+      ops.setFaults(
+        { faults: { calls: "code=UNAVAILABLE", events: {} }, reason: "mine" },
+        { metadata: { authorization: "Bearer shopper" } },
+      ),
+    ).rejects.toMatchObject({ code: Code.PermissionDenied });
+    expect((await ops.getFaults({}, op)).faults).toMatchObject({ calls: "", events: {} });
+
+    const production = await startService({ NODE_ENV: "production" });
+    expect((await production.ops.getFaults({}, op)).switchable).toBe(false);
+    await expect(production.ops.setFaults({ faults: { calls: "delay=1s", events: {} }, reason: "drill" }, op)).rejects.toMatchObject({
+      code: Code.FailedPrecondition,
+    });
   });
 });

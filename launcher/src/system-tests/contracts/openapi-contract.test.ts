@@ -301,6 +301,30 @@ describe("the REST routes against /api/openapi.json", () => {
       .toBe("refunded");
   });
 
+  it("the chaos panel lists and switches a service's faults as described", async () => {
+    const listed = await call("GET /api/admin/chaos", { token: operatorToken });
+    expect(listed.status).toBe(200);
+    expect(listed.body.services.map((s: { service: string }) => s.service)).toContain("payment");
+    expect((await call("GET /api/admin/chaos", { token: user.token })).status).toBe(403);
+    expect((await call("GET /api/admin/chaos", {})).status).toBe(401);
+    const route = "POST /api/admin/chaos/{service}";
+    const path = { service: "notification" };
+    const body = {
+      faults: { calls: "delay=10ms;rate=0.5", events: { "shop.auth.v1.UserRegistered": "code=UNAVAILABLE" } },
+      reason: "drill",
+    };
+    expectValidRequestBody(route, body);
+    const set = await call(route, { token: operatorToken, path, body });
+    expect(set.status).toBe(200);
+    expect(set.body.service_faults).toMatchObject({ service: "notification", faults: body.faults, switchable: true });
+    expect((await call(route, { token: operatorToken, path, body: { faults: { calls: "code=NOPE" }, reason: "x" } })).status).toBe(400);
+    expect((await call(route, { token: operatorToken, path: { service: "nowhere" }, body })).status).toBe(400);
+    expect((await call(route, { token: user.token, path, body })).status).toBe(403);
+    const off = await call(route, { token: operatorToken, path, body: { faults: {}, reason: "drill over" } });
+    expect(off.status).toBe(200);
+    expect(off.body.service_faults.faults).toEqual({ calls: "", events: {} });
+  });
+
   it("the operations console answers as described", async () => {
     const operator = operatorToken;
     // Two events notification's consumer cannot decode: dead-lettered once the bus has delivered them.

@@ -13,7 +13,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file shop/ops/v1/ops.proto.
  */
 export const file_shop_ops_v1_ops: GenFile = /*@__PURE__*/
-  fileDesc("ChVzaG9wL29wcy92MS9vcHMucHJvdG8SC3Nob3Aub3BzLnYxIhcKFUdldEV2ZW50SGVhbHRoUmVxdWVzdCKHAQoLRXZlbnRIZWFsdGgSDwoHc2VydmljZRgBIAEoCRIWCg5vdXRib3hfYmFja2xvZxgCIAEoAxImCh5vbGRlc3RfdW5wdWJsaXNoZWRfYWdlX3NlY29uZHMYAyABKAESFAoMZGVhZF9sZXR0ZXJzGAQgASgDEhEKCXJlYWNoYWJsZRgFIAEoCCJCChZHZXRFdmVudEhlYWx0aFJlc3BvbnNlEigKBmhlYWx0aBgBIAEoCzIYLnNob3Aub3BzLnYxLkV2ZW50SGVhbHRoItQDCgpEZWFkTGV0dGVyEgoKAmlkGAEgASgJEg8KB3NlcnZpY2UYAiABKAkSDQoFZ3JvdXAYAyABKAkSEgoKZXZlbnRfdHlwZRgEIAEoCRIQCghldmVudF9pZBgFIAEoCRILCgNrZXkYBiABKAkSDgoGc291cmNlGAcgASgJEg0KBWVycm9yGAggASgJEhAKCGF0dGVtcHRzGAkgASgFEi4KCmV2ZW50X3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKEGRlYWRfbGV0dGVyZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKB3BheWxvYWQYDCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhYKDnBheWxvYWRfYmFzZTY0GA0gASgJEi0KBnN0YXR1cxgOIAEoDjIdLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXJTdGF0dXMSEwoLcmVzb2x2ZWRfYnkYDyABKAkSGQoRcmVzb2x1dGlvbl9yZWFzb24YECABKAkSLwoLcmVzb2x2ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIm4KFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSLQoGc3RhdHVzGAMgASgOMh0uc2hvcC5vcHMudjEuRGVhZExldHRlclN0YXR1cyJaChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRImCgVpdGVtcxgBIAMoCzIXLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjUKF1JlcGxheURlYWRMZXR0ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJIChhSZXBsYXlEZWFkTGV0dGVyUmVzcG9uc2USLAoLZGVhZF9sZXR0ZXIYASABKAsyFy5zaG9wLm9wcy52MS5EZWFkTGV0dGVyIjYKGERpc2NhcmREZWFkTGV0dGVyUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiSQoZRGlzY2FyZERlYWRMZXR0ZXJSZXNwb25zZRIsCgtkZWFkX2xldHRlchgBIAEoCzIXLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXIivAEKCkF1ZGl0RW50cnkSCgoCaWQYASABKAkSDwoHc2VydmljZRgCIAEoCRINCgVhY3RvchgDIAEoCRIOCgZhY3Rpb24YBCABKAkSDgoGdGFyZ2V0GAUgASgJEg4KBnJlYXNvbhgGIAEoCRIoCgdkZXRhaWxzGAcgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIoCgR0aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI5ChBMaXN0QXVkaXRSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlQKEUxpc3RBdWRpdFJlc3BvbnNlEiYKBWl0ZW1zGAEgAygLMhcuc2hvcC5vcHMudjEuQXVkaXRFbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiEgoQR2V0RXZlbnRzUmVxdWVzdCI/ChFHZXRFdmVudHNSZXNwb25zZRIqCghzZXJ2aWNlcxgBIAMoCzIYLnNob3Aub3BzLnYxLkV2ZW50SGVhbHRoIoIBChlMaXN0QWxsRGVhZExldHRlcnNSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSLQoGc3RhdHVzGAQgASgOMh0uc2hvcC5vcHMudjEuRGVhZExldHRlclN0YXR1cyJdChpMaXN0QWxsRGVhZExldHRlcnNSZXNwb25zZRImCgVpdGVtcxgBIAMoCzIXLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIk0KE0xpc3RBbGxBdWRpdFJlcXVlc3QSDwoHc2VydmljZRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJXChRMaXN0QWxsQXVkaXRSZXNwb25zZRImCgVpdGVtcxgBIAMoCzIXLnNob3Aub3BzLnYxLkF1ZGl0RW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKHlJlcGxheVNlcnZpY2VEZWFkTGV0dGVyUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiTwofUmVwbGF5U2VydmljZURlYWRMZXR0ZXJSZXNwb25zZRIsCgtkZWFkX2xldHRlchgBIAEoCzIXLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXIiPQofRGlzY2FyZFNlcnZpY2VEZWFkTGV0dGVyUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiUAogRGlzY2FyZFNlcnZpY2VEZWFkTGV0dGVyUmVzcG9uc2USLAoLZGVhZF9sZXR0ZXIYASABKAsyFy5zaG9wLm9wcy52MS5EZWFkTGV0dGVyIk0KGFJlcGxheURlYWRMZXR0ZXJzUmVxdWVzdBISCgpldmVudF90eXBlGAEgASgJEg4KBnJlYXNvbhgCIAEoCRINCgVsaW1pdBgDIAEoBSJDChlSZXBsYXlEZWFkTGV0dGVyc1Jlc3BvbnNlEiYKBWl0ZW1zGAEgAygLMhcuc2hvcC5vcHMudjEuRGVhZExldHRlciJOChlEaXNjYXJkRGVhZExldHRlcnNSZXF1ZXN0EhIKCmV2ZW50X3R5cGUYASABKAkSDgoGcmVhc29uGAIgASgJEg0KBWxpbWl0GAMgASgFIkQKGkRpc2NhcmREZWFkTGV0dGVyc1Jlc3BvbnNlEiYKBWl0ZW1zGAEgAygLMhcuc2hvcC5vcHMudjEuRGVhZExldHRlciJSChtSZXBsYXlBbGxEZWFkTGV0dGVyc1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJGChxSZXBsYXlBbGxEZWFkTGV0dGVyc1Jlc3BvbnNlEiYKBWl0ZW1zGAEgAygLMhcuc2hvcC5vcHMudjEuRGVhZExldHRlciJTChxEaXNjYXJkQWxsRGVhZExldHRlcnNSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkSEgoKZXZlbnRfdHlwZRgCIAEoCRIOCgZyZWFzb24YAyABKAkiRwodRGlzY2FyZEFsbERlYWRMZXR0ZXJzUmVzcG9uc2USJgoFaXRlbXMYASADKAsyFy5zaG9wLm9wcy52MS5EZWFkTGV0dGVyKrgBChBEZWFkTGV0dGVyU3RhdHVzEiIKHkRFQURfTEVUVEVSX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF0RFQURfTEVUVEVSX1NUQVRVU19ERUFEEAESHwobREVBRF9MRVRURVJfU1RBVFVTX1JFUExBWUVEEAISIAocREVBRF9MRVRURVJfU1RBVFVTX0RJU0NBUkRFRBADEiAKHERFQURfTEVUVEVSX1NUQVRVU19SRVBMQVlJTkcQBDLpBQoRT3BlcmF0aW9uc1NlcnZpY2USZAoOR2V0RXZlbnRIZWFsdGgSIi5zaG9wLm9wcy52MS5HZXRFdmVudEhlYWx0aFJlcXVlc3QaIy5zaG9wLm9wcy52MS5HZXRFdmVudEhlYWx0aFJlc3BvbnNlIgmQAgGquxgCEAESZwoPTGlzdERlYWRMZXR0ZXJzEiMuc2hvcC5vcHMudjEuTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBokLnNob3Aub3BzLnYxLkxpc3REZWFkTGV0dGVyc1Jlc3BvbnNlIgmQAgGquxgCEAESZwoQUmVwbGF5RGVhZExldHRlchIkLnNob3Aub3BzLnYxLlJlcGxheURlYWRMZXR0ZXJSZXF1ZXN0GiUuc2hvcC5vcHMudjEuUmVwbGF5RGVhZExldHRlclJlc3BvbnNlIgaquxgCEAESagoRRGlzY2FyZERlYWRMZXR0ZXISJS5zaG9wLm9wcy52MS5EaXNjYXJkRGVhZExldHRlclJlcXVlc3QaJi5zaG9wLm9wcy52MS5EaXNjYXJkRGVhZExldHRlclJlc3BvbnNlIgaquxgCEAESagoRUmVwbGF5RGVhZExldHRlcnMSJS5zaG9wLm9wcy52MS5SZXBsYXlEZWFkTGV0dGVyc1JlcXVlc3QaJi5zaG9wLm9wcy52MS5SZXBsYXlEZWFkTGV0dGVyc1Jlc3BvbnNlIgaquxgCEAESbQoSRGlzY2FyZERlYWRMZXR0ZXJzEiYuc2hvcC5vcHMudjEuRGlzY2FyZERlYWRMZXR0ZXJzUmVxdWVzdBonLnNob3Aub3BzLnYxLkRpc2NhcmREZWFkTGV0dGVyc1Jlc3BvbnNlIgaquxgCEAESVQoJTGlzdEF1ZGl0Eh0uc2hvcC5vcHMudjEuTGlzdEF1ZGl0UmVxdWVzdBoeLnNob3Aub3BzLnYxLkxpc3RBdWRpdFJlc3BvbnNlIgmQAgGquxgCEAEyxwgKGE9wZXJhdGlvbnNDb25zb2xlU2VydmljZRJvCglHZXRFdmVudHMSHS5zaG9wLm9wcy52MS5HZXRFdmVudHNSZXF1ZXN0Gh4uc2hvcC5vcHMudjEuR2V0RXZlbnRzUmVzcG9uc2UiI5ACAaK7GBwIAhIYCgNHRVQSES9hcGkvYWRtaW4vZXZlbnRzEpABChJMaXN0QWxsRGVhZExldHRlcnMSJi5zaG9wLm9wcy52MS5MaXN0QWxsRGVhZExldHRlcnNSZXF1ZXN0Gicuc2hvcC5vcHMudjEuTGlzdEFsbERlYWRMZXR0ZXJzUmVzcG9uc2UiKZACAaK7GCIIAhIeCgNHRVQSFy9hcGkvYWRtaW4vZGVhZC1sZXR0ZXJzEqwBChdSZXBsYXlTZXJ2aWNlRGVhZExldHRlchIrLnNob3Aub3BzLnYxLlJlcGxheVNlcnZpY2VEZWFkTGV0dGVyUmVxdWVzdBosLnNob3Aub3BzLnYxLlJlcGxheVNlcnZpY2VEZWFkTGV0dGVyUmVzcG9uc2UiNqK7GDIIAhIuCgRQT1NUEiMvYXBpL2FkbWluL2RlYWQtbGV0dGVycy97aWR9L3JlcGxheRoBKhKwAQoYRGlzY2FyZFNlcnZpY2VEZWFkTGV0dGVyEiwuc2hvcC5vcHMudjEuRGlzY2FyZFNlcnZpY2VEZWFkTGV0dGVyUmVxdWVzdBotLnNob3Aub3BzLnYxLkRpc2NhcmRTZXJ2aWNlRGVhZExldHRlclJlc3BvbnNlIjeiuxgzCAISLwoEUE9TVBIkL2FwaS9hZG1pbi9kZWFkLWxldHRlcnMve2lkfS9kaXNjYXJkGgEqEqIBChRSZXBsYXlBbGxEZWFkTGV0dGVycxIoLnNob3Aub3BzLnYxLlJlcGxheUFsbERlYWRMZXR0ZXJzUmVxdWVzdBopLnNob3Aub3BzLnYxLlJlcGxheUFsbERlYWRMZXR0ZXJzUmVzcG9uc2UiNaK7GDEIAhItCgRQT1NUEiIvYXBpL2FkbWluL2RlYWQtbGV0dGVycy9yZXBsYXktYWxsGgEqEqYBChVEaXNjYXJkQWxsRGVhZExldHRlcnMSKS5zaG9wLm9wcy52MS5EaXNjYXJkQWxsRGVhZExldHRlcnNSZXF1ZXN0Giouc2hvcC5vcHMudjEuRGlzY2FyZEFsbERlYWRMZXR0ZXJzUmVzcG9uc2UiNqK7GDIIAhIuCgRQT1NUEiMvYXBpL2FkbWluL2RlYWQtbGV0dGVycy9kaXNjYXJkLWFsbBoBKhJ3CgxMaXN0QWxsQXVkaXQSIC5zaG9wLm9wcy52MS5MaXN0QWxsQXVkaXRSZXF1ZXN0GiEuc2hvcC5vcHMudjEuTGlzdEFsbEF1ZGl0UmVzcG9uc2UiIpACAaK7GBsIAhIXCgNHRVQSEC9hcGkvYWRtaW4vYXVkaXRiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
+  fileDesc("ChVzaG9wL29wcy92MS9vcHMucHJvdG8SC3Nob3Aub3BzLnYxIhcKFUdldEV2ZW50SGVhbHRoUmVxdWVzdCKHAQoLRXZlbnRIZWFsdGgSDwoHc2VydmljZRgBIAEoCRIWCg5vdXRib3hfYmFja2xvZxgCIAEoAxImCh5vbGRlc3RfdW5wdWJsaXNoZWRfYWdlX3NlY29uZHMYAyABKAESFAoMZGVhZF9sZXR0ZXJzGAQgASgDEhEKCXJlYWNoYWJsZRgFIAEoCCJCChZHZXRFdmVudEhlYWx0aFJlc3BvbnNlEigKBmhlYWx0aBgBIAEoCzIYLnNob3Aub3BzLnYxLkV2ZW50SGVhbHRoItQDCgpEZWFkTGV0dGVyEgoKAmlkGAEgASgJEg8KB3NlcnZpY2UYAiABKAkSDQoFZ3JvdXAYAyABKAkSEgoKZXZlbnRfdHlwZRgEIAEoCRIQCghldmVudF9pZBgFIAEoCRILCgNrZXkYBiABKAkSDgoGc291cmNlGAcgASgJEg0KBWVycm9yGAggASgJEhAKCGF0dGVtcHRzGAkgASgFEi4KCmV2ZW50X3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKEGRlYWRfbGV0dGVyZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKB3BheWxvYWQYDCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhYKDnBheWxvYWRfYmFzZTY0GA0gASgJEi0KBnN0YXR1cxgOIAEoDjIdLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXJTdGF0dXMSEwoLcmVzb2x2ZWRfYnkYDyABKAkSGQoRcmVzb2x1dGlvbl9yZWFzb24YECABKAkSLwoLcmVzb2x2ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIm4KFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSLQoGc3RhdHVzGAMgASgOMh0uc2hvcC5vcHMudjEuRGVhZExldHRlclN0YXR1cyJaChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRImCgVpdGVtcxgBIAMoCzIXLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjUKF1JlcGxheURlYWRMZXR0ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJIChhSZXBsYXlEZWFkTGV0dGVyUmVzcG9uc2USLAoLZGVhZF9sZXR0ZXIYASABKAsyFy5zaG9wLm9wcy52MS5EZWFkTGV0dGVyIjYKGERpc2NhcmREZWFkTGV0dGVyUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiSQoZRGlzY2FyZERlYWRMZXR0ZXJSZXNwb25zZRIsCgtkZWFkX2xldHRlchgBIAEoCzIXLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXIivAEKCkF1ZGl0RW50cnkSCgoCaWQYASABKAkSDwoHc2VydmljZRgCIAEoCRINCgVhY3RvchgDIAEoCRIOCgZhY3Rpb24YBCABKAkSDgoGdGFyZ2V0GAUgASgJEg4KBnJlYXNvbhgGIAEoCRIoCgdkZXRhaWxzGAcgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIoCgR0aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI5ChBMaXN0QXVkaXRSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlQKEUxpc3RBdWRpdFJlc3BvbnNlEiYKBWl0ZW1zGAEgAygLMhcuc2hvcC5vcHMudjEuQXVkaXRFbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiEgoQR2V0RXZlbnRzUmVxdWVzdCI/ChFHZXRFdmVudHNSZXNwb25zZRIqCghzZXJ2aWNlcxgBIAMoCzIYLnNob3Aub3BzLnYxLkV2ZW50SGVhbHRoIoIBChlMaXN0QWxsRGVhZExldHRlcnNSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSLQoGc3RhdHVzGAQgASgOMh0uc2hvcC5vcHMudjEuRGVhZExldHRlclN0YXR1cyJdChpMaXN0QWxsRGVhZExldHRlcnNSZXNwb25zZRImCgVpdGVtcxgBIAMoCzIXLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIk0KE0xpc3RBbGxBdWRpdFJlcXVlc3QSDwoHc2VydmljZRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJXChRMaXN0QWxsQXVkaXRSZXNwb25zZRImCgVpdGVtcxgBIAMoCzIXLnNob3Aub3BzLnYxLkF1ZGl0RW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKHlJlcGxheVNlcnZpY2VEZWFkTGV0dGVyUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiTwofUmVwbGF5U2VydmljZURlYWRMZXR0ZXJSZXNwb25zZRIsCgtkZWFkX2xldHRlchgBIAEoCzIXLnNob3Aub3BzLnYxLkRlYWRMZXR0ZXIiPQofRGlzY2FyZFNlcnZpY2VEZWFkTGV0dGVyUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiUAogRGlzY2FyZFNlcnZpY2VEZWFkTGV0dGVyUmVzcG9uc2USLAoLZGVhZF9sZXR0ZXIYASABKAsyFy5zaG9wLm9wcy52MS5EZWFkTGV0dGVyIk0KGFJlcGxheURlYWRMZXR0ZXJzUmVxdWVzdBISCgpldmVudF90eXBlGAEgASgJEg4KBnJlYXNvbhgCIAEoCRINCgVsaW1pdBgDIAEoBSJDChlSZXBsYXlEZWFkTGV0dGVyc1Jlc3BvbnNlEiYKBWl0ZW1zGAEgAygLMhcuc2hvcC5vcHMudjEuRGVhZExldHRlciJOChlEaXNjYXJkRGVhZExldHRlcnNSZXF1ZXN0EhIKCmV2ZW50X3R5cGUYASABKAkSDgoGcmVhc29uGAIgASgJEg0KBWxpbWl0GAMgASgFIkQKGkRpc2NhcmREZWFkTGV0dGVyc1Jlc3BvbnNlEiYKBWl0ZW1zGAEgAygLMhcuc2hvcC5vcHMudjEuRGVhZExldHRlciJSChtSZXBsYXlBbGxEZWFkTGV0dGVyc1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJGChxSZXBsYXlBbGxEZWFkTGV0dGVyc1Jlc3BvbnNlEiYKBWl0ZW1zGAEgAygLMhcuc2hvcC5vcHMudjEuRGVhZExldHRlciJTChxEaXNjYXJkQWxsRGVhZExldHRlcnNSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkSEgoKZXZlbnRfdHlwZRgCIAEoCRIOCgZyZWFzb24YAyABKAkiRwodRGlzY2FyZEFsbERlYWRMZXR0ZXJzUmVzcG9uc2USJgoFaXRlbXMYASADKAsyFy5zaG9wLm9wcy52MS5EZWFkTGV0dGVyIncKBkZhdWx0cxINCgVjYWxscxgBIAEoCRIvCgZldmVudHMYAiADKAsyHy5zaG9wLm9wcy52MS5GYXVsdHMuRXZlbnRzRW50cnkaLQoLRXZlbnRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASISChBHZXRGYXVsdHNSZXF1ZXN0Il0KEUdldEZhdWx0c1Jlc3BvbnNlEg8KB3NlcnZpY2UYASABKAkSIwoGZmF1bHRzGAIgASgLMhMuc2hvcC5vcHMudjEuRmF1bHRzEhIKCnN3aXRjaGFibGUYAyABKAgiRwoQU2V0RmF1bHRzUmVxdWVzdBIjCgZmYXVsdHMYASABKAsyEy5zaG9wLm9wcy52MS5GYXVsdHMSDgoGcmVhc29uGAIgASgJIjgKEVNldEZhdWx0c1Jlc3BvbnNlEiMKBmZhdWx0cxgBIAEoCzITLnNob3Aub3BzLnYxLkZhdWx0cyITChFMaXN0RmF1bHRzUmVxdWVzdCJsCg1TZXJ2aWNlRmF1bHRzEg8KB3NlcnZpY2UYASABKAkSIwoGZmF1bHRzGAIgASgLMhMuc2hvcC5vcHMudjEuRmF1bHRzEhIKCnN3aXRjaGFibGUYAyABKAgSEQoJcmVhY2hhYmxlGAQgASgIIkIKEkxpc3RGYXVsdHNSZXNwb25zZRIsCghzZXJ2aWNlcxgBIAMoCzIaLnNob3Aub3BzLnYxLlNlcnZpY2VGYXVsdHMiXwoXU2V0U2VydmljZUZhdWx0c1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCRIjCgZmYXVsdHMYAiABKAsyEy5zaG9wLm9wcy52MS5GYXVsdHMSDgoGcmVhc29uGAMgASgJIk4KGFNldFNlcnZpY2VGYXVsdHNSZXNwb25zZRIyCg5zZXJ2aWNlX2ZhdWx0cxgBIAEoCzIaLnNob3Aub3BzLnYxLlNlcnZpY2VGYXVsdHMquAEKEERlYWRMZXR0ZXJTdGF0dXMSIgoeREVBRF9MRVRURVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXREVBRF9MRVRURVJfU1RBVFVTX0RFQUQQARIfChtERUFEX0xFVFRFUl9TVEFUVVNfUkVQTEFZRUQQAhIgChxERUFEX0xFVFRFUl9TVEFUVVNfRElTQ0FSREVEEAMSIAocREVBRF9MRVRURVJfU1RBVFVTX1JFUExBWUlORxAEMpQHChFPcGVyYXRpb25zU2VydmljZRJkCg5HZXRFdmVudEhlYWx0aBIiLnNob3Aub3BzLnYxLkdldEV2ZW50SGVhbHRoUmVxdWVzdBojLnNob3Aub3BzLnYxLkdldEV2ZW50SGVhbHRoUmVzcG9uc2UiCZACAaq7GAIQARJnCg9MaXN0RGVhZExldHRlcnMSIy5zaG9wLm9wcy52MS5MaXN0RGVhZExldHRlcnNSZXF1ZXN0GiQuc2hvcC5vcHMudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2UiCZACAaq7GAIQARJnChBSZXBsYXlEZWFkTGV0dGVyEiQuc2hvcC5vcHMudjEuUmVwbGF5RGVhZExldHRlclJlcXVlc3QaJS5zaG9wLm9wcy52MS5SZXBsYXlEZWFkTGV0dGVyUmVzcG9uc2UiBqq7GAIQARJqChFEaXNjYXJkRGVhZExldHRlchIlLnNob3Aub3BzLnYxLkRpc2NhcmREZWFkTGV0dGVyUmVxdWVzdBomLnNob3Aub3BzLnYxLkRpc2NhcmREZWFkTGV0dGVyUmVzcG9uc2UiBqq7GAIQARJqChFSZXBsYXlEZWFkTGV0dGVycxIlLnNob3Aub3BzLnYxLlJlcGxheURlYWRMZXR0ZXJzUmVxdWVzdBomLnNob3Aub3BzLnYxLlJlcGxheURlYWRMZXR0ZXJzUmVzcG9uc2UiBqq7GAIQARJtChJEaXNjYXJkRGVhZExldHRlcnMSJi5zaG9wLm9wcy52MS5EaXNjYXJkRGVhZExldHRlcnNSZXF1ZXN0Gicuc2hvcC5vcHMudjEuRGlzY2FyZERlYWRMZXR0ZXJzUmVzcG9uc2UiBqq7GAIQARJVCglMaXN0QXVkaXQSHS5zaG9wLm9wcy52MS5MaXN0QXVkaXRSZXF1ZXN0Gh4uc2hvcC5vcHMudjEuTGlzdEF1ZGl0UmVzcG9uc2UiCZACAaq7GAIQARJVCglHZXRGYXVsdHMSHS5zaG9wLm9wcy52MS5HZXRGYXVsdHNSZXF1ZXN0Gh4uc2hvcC5vcHMudjEuR2V0RmF1bHRzUmVzcG9uc2UiCZACAaq7GAIQARJSCglTZXRGYXVsdHMSHS5zaG9wLm9wcy52MS5TZXRGYXVsdHNSZXF1ZXN0Gh4uc2hvcC5vcHMudjEuU2V0RmF1bHRzUmVzcG9uc2UiBqq7GAIQATLLCgoYT3BlcmF0aW9uc0NvbnNvbGVTZXJ2aWNlEm8KCUdldEV2ZW50cxIdLnNob3Aub3BzLnYxLkdldEV2ZW50c1JlcXVlc3QaHi5zaG9wLm9wcy52MS5HZXRFdmVudHNSZXNwb25zZSIjkAIBorsYHAgCEhgKA0dFVBIRL2FwaS9hZG1pbi9ldmVudHMSkAEKEkxpc3RBbGxEZWFkTGV0dGVycxImLnNob3Aub3BzLnYxLkxpc3RBbGxEZWFkTGV0dGVyc1JlcXVlc3QaJy5zaG9wLm9wcy52MS5MaXN0QWxsRGVhZExldHRlcnNSZXNwb25zZSIpkAIBorsYIggCEh4KA0dFVBIXL2FwaS9hZG1pbi9kZWFkLWxldHRlcnMSrAEKF1JlcGxheVNlcnZpY2VEZWFkTGV0dGVyEisuc2hvcC5vcHMudjEuUmVwbGF5U2VydmljZURlYWRMZXR0ZXJSZXF1ZXN0Giwuc2hvcC5vcHMudjEuUmVwbGF5U2VydmljZURlYWRMZXR0ZXJSZXNwb25zZSI2orsYMggCEi4KBFBPU1QSIy9hcGkvYWRtaW4vZGVhZC1sZXR0ZXJzL3tpZH0vcmVwbGF5GgEqErABChhEaXNjYXJkU2VydmljZURlYWRMZXR0ZXISLC5zaG9wLm9wcy52MS5EaXNjYXJkU2VydmljZURlYWRMZXR0ZXJSZXF1ZXN0Gi0uc2hvcC5vcHMudjEuRGlzY2FyZFNlcnZpY2VEZWFkTGV0dGVyUmVzcG9uc2UiN6K7GDMIAhIvCgRQT1NUEiQvYXBpL2FkbWluL2RlYWQtbGV0dGVycy97aWR9L2Rpc2NhcmQaASoSogEKFFJlcGxheUFsbERlYWRMZXR0ZXJzEiguc2hvcC5vcHMudjEuUmVwbGF5QWxsRGVhZExldHRlcnNSZXF1ZXN0Gikuc2hvcC5vcHMudjEuUmVwbGF5QWxsRGVhZExldHRlcnNSZXNwb25zZSI1orsYMQgCEi0KBFBPU1QSIi9hcGkvYWRtaW4vZGVhZC1sZXR0ZXJzL3JlcGxheS1hbGwaASoSpgEKFURpc2NhcmRBbGxEZWFkTGV0dGVycxIpLnNob3Aub3BzLnYxLkRpc2NhcmRBbGxEZWFkTGV0dGVyc1JlcXVlc3QaKi5zaG9wLm9wcy52MS5EaXNjYXJkQWxsRGVhZExldHRlcnNSZXNwb25zZSI2orsYMggCEi4KBFBPU1QSIy9hcGkvYWRtaW4vZGVhZC1sZXR0ZXJzL2Rpc2NhcmQtYWxsGgEqEncKDExpc3RBbGxBdWRpdBIgLnNob3Aub3BzLnYxLkxpc3RBbGxBdWRpdFJlcXVlc3QaIS5zaG9wLm9wcy52MS5MaXN0QWxsQXVkaXRSZXNwb25zZSIikAIBorsYGwgCEhcKA0dFVBIQL2FwaS9hZG1pbi9hdWRpdBJxCgpMaXN0RmF1bHRzEh4uc2hvcC5vcHMudjEuTGlzdEZhdWx0c1JlcXVlc3QaHy5zaG9wLm9wcy52MS5MaXN0RmF1bHRzUmVzcG9uc2UiIpACAaK7GBsIAhIXCgNHRVQSEC9hcGkvYWRtaW4vY2hhb3MSjgEKEFNldFNlcnZpY2VGYXVsdHMSJC5zaG9wLm9wcy52MS5TZXRTZXJ2aWNlRmF1bHRzUmVxdWVzdBolLnNob3Aub3BzLnYxLlNldFNlcnZpY2VGYXVsdHNSZXNwb25zZSItorsYKQgCEiUKBFBPU1QSGi9hcGkvYWRtaW4vY2hhb3Mve3NlcnZpY2V9GgEqYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
 
 /**
  * Request of GetEventHealth.
@@ -1013,6 +1013,271 @@ export const DiscardAllDeadLettersResponseSchema: GenMessage<DiscardAllDeadLette
   messageDesc(file_shop_ops_v1_ops, 30);
 
 /**
+ * Faults injected into one service while it runs, each a spec like "delay=200ms;code=UNAVAILABLE;rate=0.3"
+ * (with probability `rate`, default 1: wait `delay`, then fail with `code` when given).
+ *
+ * @generated from message shop.ops.v1.Faults
+ */
+export type Faults = Message<"shop.ops.v1.Faults"> & {
+  /**
+   * On every call of the service's own methods (not health, reflection or operations): a
+   * service slow ("delay=2s") or unavailable ("code=UNAVAILABLE;rate=0.5"). Empty: none.
+   *
+   * @generated from field: string calls = 1;
+   */
+  calls: string;
+
+  /**
+   * Event type (full message name, or "*" for every type) → the fault of its deliveries to
+   * this service's consumers: a transient code is retried, another code dead-letters the event
+   * after its attempts (a consumer failing on one event type).
+   *
+   * @generated from field: map<string, string> events = 2;
+   */
+  events: { [key: string]: string };
+};
+
+/**
+ * Describes the message shop.ops.v1.Faults.
+ * Use `create(FaultsSchema)` to create a new message.
+ */
+export const FaultsSchema: GenMessage<Faults> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 31);
+
+/**
+ * Request of GetFaults.
+ *
+ * @generated from message shop.ops.v1.GetFaultsRequest
+ */
+export type GetFaultsRequest = Message<"shop.ops.v1.GetFaultsRequest"> & {
+};
+
+/**
+ * Describes the message shop.ops.v1.GetFaultsRequest.
+ * Use `create(GetFaultsRequestSchema)` to create a new message.
+ */
+export const GetFaultsRequestSchema: GenMessage<GetFaultsRequest> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 32);
+
+/**
+ * Response of GetFaults.
+ *
+ * @generated from message shop.ops.v1.GetFaultsResponse
+ */
+export type GetFaultsResponse = Message<"shop.ops.v1.GetFaultsResponse"> & {
+  /**
+   * The service answering.
+   *
+   * @generated from field: string service = 1;
+   */
+  service: string;
+
+  /**
+   * Its faults now.
+   *
+   * @generated from field: shop.ops.v1.Faults faults = 2;
+   */
+  faults?: Faults | undefined;
+
+  /**
+   * Whether SetFaults is allowed here (false when NODE_ENV=production).
+   *
+   * @generated from field: bool switchable = 3;
+   */
+  switchable: boolean;
+};
+
+/**
+ * Describes the message shop.ops.v1.GetFaultsResponse.
+ * Use `create(GetFaultsResponseSchema)` to create a new message.
+ */
+export const GetFaultsResponseSchema: GenMessage<GetFaultsResponse> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 33);
+
+/**
+ * Request of SetFaults.
+ *
+ * @generated from message shop.ops.v1.SetFaultsRequest
+ */
+export type SetFaultsRequest = Message<"shop.ops.v1.SetFaultsRequest"> & {
+  /**
+   * The faults from now on; empty settings switch every fault off.
+   *
+   * @generated from field: shop.ops.v1.Faults faults = 1;
+   */
+  faults?: Faults | undefined;
+
+  /**
+   * Why, for the audit log; required.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message shop.ops.v1.SetFaultsRequest.
+ * Use `create(SetFaultsRequestSchema)` to create a new message.
+ */
+export const SetFaultsRequestSchema: GenMessage<SetFaultsRequest> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 34);
+
+/**
+ * Response of SetFaults.
+ *
+ * @generated from message shop.ops.v1.SetFaultsResponse
+ */
+export type SetFaultsResponse = Message<"shop.ops.v1.SetFaultsResponse"> & {
+  /**
+   * The service's faults now.
+   *
+   * @generated from field: shop.ops.v1.Faults faults = 1;
+   */
+  faults?: Faults | undefined;
+};
+
+/**
+ * Describes the message shop.ops.v1.SetFaultsResponse.
+ * Use `create(SetFaultsResponseSchema)` to create a new message.
+ */
+export const SetFaultsResponseSchema: GenMessage<SetFaultsResponse> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 35);
+
+/**
+ * Request of ListFaults.
+ *
+ * @generated from message shop.ops.v1.ListFaultsRequest
+ */
+export type ListFaultsRequest = Message<"shop.ops.v1.ListFaultsRequest"> & {
+};
+
+/**
+ * Describes the message shop.ops.v1.ListFaultsRequest.
+ * Use `create(ListFaultsRequestSchema)` to create a new message.
+ */
+export const ListFaultsRequestSchema: GenMessage<ListFaultsRequest> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 36);
+
+/**
+ * One service's faults, as the console lists them.
+ *
+ * @generated from message shop.ops.v1.ServiceFaults
+ */
+export type ServiceFaults = Message<"shop.ops.v1.ServiceFaults"> & {
+  /**
+   * The service.
+   *
+   * @generated from field: string service = 1;
+   */
+  service: string;
+
+  /**
+   * Its faults now.
+   *
+   * @generated from field: shop.ops.v1.Faults faults = 2;
+   */
+  faults?: Faults | undefined;
+
+  /**
+   * Whether they may be switched there (false when NODE_ENV=production).
+   *
+   * @generated from field: bool switchable = 3;
+   */
+  switchable: boolean;
+
+  /**
+   * False when the service did not answer.
+   *
+   * @generated from field: bool reachable = 4;
+   */
+  reachable: boolean;
+};
+
+/**
+ * Describes the message shop.ops.v1.ServiceFaults.
+ * Use `create(ServiceFaultsSchema)` to create a new message.
+ */
+export const ServiceFaultsSchema: GenMessage<ServiceFaults> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 37);
+
+/**
+ * Response of ListFaults.
+ *
+ * @generated from message shop.ops.v1.ListFaultsResponse
+ */
+export type ListFaultsResponse = Message<"shop.ops.v1.ListFaultsResponse"> & {
+  /**
+   * Every service, by name.
+   *
+   * @generated from field: repeated shop.ops.v1.ServiceFaults services = 1;
+   */
+  services: ServiceFaults[];
+};
+
+/**
+ * Describes the message shop.ops.v1.ListFaultsResponse.
+ * Use `create(ListFaultsResponseSchema)` to create a new message.
+ */
+export const ListFaultsResponseSchema: GenMessage<ListFaultsResponse> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 38);
+
+/**
+ * Request of SetServiceFaults.
+ *
+ * @generated from message shop.ops.v1.SetServiceFaultsRequest
+ */
+export type SetServiceFaultsRequest = Message<"shop.ops.v1.SetServiceFaultsRequest"> & {
+  /**
+   * The service: "catalog", "payment", ...
+   *
+   * @generated from field: string service = 1;
+   */
+  service: string;
+
+  /**
+   * Its faults from now on; empty settings switch them off.
+   *
+   * @generated from field: shop.ops.v1.Faults faults = 2;
+   */
+  faults?: Faults | undefined;
+
+  /**
+   * Why, for the audit log; required.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message shop.ops.v1.SetServiceFaultsRequest.
+ * Use `create(SetServiceFaultsRequestSchema)` to create a new message.
+ */
+export const SetServiceFaultsRequestSchema: GenMessage<SetServiceFaultsRequest> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 39);
+
+/**
+ * Response of SetServiceFaults.
+ *
+ * @generated from message shop.ops.v1.SetServiceFaultsResponse
+ */
+export type SetServiceFaultsResponse = Message<"shop.ops.v1.SetServiceFaultsResponse"> & {
+  /**
+   * The service's faults now.
+   *
+   * @generated from field: shop.ops.v1.ServiceFaults service_faults = 1;
+   */
+  serviceFaults?: ServiceFaults | undefined;
+};
+
+/**
+ * Describes the message shop.ops.v1.SetServiceFaultsResponse.
+ * Use `create(SetServiceFaultsResponseSchema)` to create a new message.
+ */
+export const SetServiceFaultsResponseSchema: GenMessage<SetServiceFaultsResponse> = /*@__PURE__*/
+  messageDesc(file_shop_ops_v1_ops, 40);
+
+/**
  * Where a dead letter stands.
  *
  * @generated from enum shop.ops.v1.DeadLetterStatus
@@ -1148,6 +1413,29 @@ export const OperationsService: GenService<{
     input: typeof ListAuditRequestSchema;
     output: typeof ListAuditResponseSchema;
   },
+  /**
+   * The faults switched on in this service (chaos), and whether they may be switched here.
+   *
+   * @generated from rpc shop.ops.v1.OperationsService.GetFaults
+   */
+  getFaults: {
+    methodKind: "unary";
+    input: typeof GetFaultsRequestSchema;
+    output: typeof GetFaultsResponseSchema;
+  },
+  /**
+   * Replaces the faults of this service, live: those on its calls and those on its consumers'
+   * deliveries; empty settings switch them off. FAILED_PRECONDITION when NODE_ENV=production;
+   * INVALID_ARGUMENT for a malformed spec (naming it) or without a reason. Recorded in the
+   * audit log.
+   *
+   * @generated from rpc shop.ops.v1.OperationsService.SetFaults
+   */
+  setFaults: {
+    methodKind: "unary";
+    input: typeof SetFaultsRequestSchema;
+    output: typeof SetFaultsResponseSchema;
+  },
 }> = /*@__PURE__*/
   serviceDesc(file_shop_ops_v1_ops, 0);
 
@@ -1243,6 +1531,29 @@ export const OperationsConsoleService: GenService<{
     methodKind: "unary";
     input: typeof ListAllAuditRequestSchema;
     output: typeof ListAllAuditResponseSchema;
+  },
+  /**
+   * Every service's faults (the chaos panel); a service that does not answer is listed with
+   * `reachable` false. PERMISSION_DENIED for a caller who is not an operator.
+   *
+   * @generated from rpc shop.ops.v1.OperationsConsoleService.ListFaults
+   */
+  listFaults: {
+    methodKind: "unary";
+    input: typeof ListFaultsRequestSchema;
+    output: typeof ListFaultsResponseSchema;
+  },
+  /**
+   * Replaces one service's faults, live (SetFaults of that service), audited. FAILED_PRECONDITION
+   * when it runs with NODE_ENV=production; INVALID_ARGUMENT for an unknown service, a malformed
+   * spec or without a reason; PERMISSION_DENIED for a caller who is not an operator.
+   *
+   * @generated from rpc shop.ops.v1.OperationsConsoleService.SetServiceFaults
+   */
+  setServiceFaults: {
+    methodKind: "unary";
+    input: typeof SetServiceFaultsRequestSchema;
+    output: typeof SetServiceFaultsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_shop_ops_v1_ops, 1);
