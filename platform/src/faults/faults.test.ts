@@ -13,7 +13,8 @@ import { createServiceHost } from "../service-host.js";
 import { catalogHandlers } from "../testing/catalog-handlers.js";
 import { databaseBackend, useTestDatabase } from "../testing/index.js";
 import { eventsConsumed } from "../telemetry/metrics.js";
-import { parseFault } from "./faults.js";
+import { applyInboxFault, markInboxHandler } from "../events/inbox-fault.js";
+import { parseFault, withEventFaults } from "./faults.js";
 
 async function failedDeliveries(type: string): Promise<number> {
   const { values } = await eventsConsumed.get();
@@ -24,6 +25,39 @@ const logger = createLogger({ level: "silent" });
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe("event faults", () => {
+  it("a delivery set off inside another's faulted delivery meets only its own type's fault", async () => {
+    const inner = createInProcessBus({ logger, retry: { initialMs: 1, maxMs: 5 } });
+    cleanups.push(() => inner.close());
+    const bus = withEventFaults(inner, new Map([["shop.test.v1.First", parseFault("code=FAILED_PRECONDITION")]]));
+    const outcomes: string[] = [];
+    const attempt = (type: string) =>
+      applyInboxFault().then(
+        () => outcomes.push(`${type}: handled`),
+        (err) => outcomes.push(`${type}: ${Code[ConnectError.from(err).code]}`),
+      );
+    const second = createEnvelope(StringValueSchema, create(StringValueSchema, { value: "2" }), { source: "test", key: "k" });
+    const first = createEnvelope(StringValueSchema, create(StringValueSchema, { value: "1" }), { source: "test", key: "k" });
+    const typed = (e: Envelope, type: string): Envelope => ({ ...e, type });
+    // The first type's consumer publishes the second type while its fault is in force.
+    bus.subscribe(
+      "a",
+      ["shop.test.v1.First"],
+      markInboxHandler(async () => {
+        await attempt("first");
+        await bus.publish([typed(second, "shop.test.v1.Second")]);
+      }),
+    );
+    bus.subscribe(
+      "b",
+      ["shop.test.v1.Second"],
+      markInboxHandler(() => attempt("second").then(() => undefined)),
+    );
+    await bus.publish([typed(first, "shop.test.v1.First")]);
+    await expect.poll(() => outcomes).toEqual(["first: FailedPrecondition", "second: handled"]);
+  });
 });
 
 describe("fault specs", () => {

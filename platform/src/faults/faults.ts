@@ -40,6 +40,8 @@ export function faultInjection(random?: () => number): ServerInterceptor {
   };
 }
 
+const noFault = async (): Promise<void> => {};
+
 /** Server interceptor applying the call fault an operator switched on (see {@link LiveFaults}). */
 export function liveFaultInjection(live: LiveFaults, random?: () => number): ServerInterceptor {
   return (next) => async (ctx) => {
@@ -65,12 +67,12 @@ export function withEventFaults(bus: EventBus, faults: EventFaults | LiveFaults,
     (_group, handler: EventHandler): EventHandler =>
       async (event) => {
         const spec = faultOf(event.type);
-        if (!spec) return handler(event);
+        // Every inbox delivery sets its own fault, none included: a delivery that a publisher's
+        // delivery set off (the in-process bus runs it in the publisher's async context) must
+        // not meet the publisher's fault.
         if (isInboxHandler(handler))
-          return withInboxFault(
-            () => apply(spec, event.type, undefined, random),
-            () => handler(event),
-          );
+          return withInboxFault(spec ? () => apply(spec, event.type, undefined, random) : noFault, () => handler(event));
+        if (!spec) return handler(event);
         await apply(spec, event.type, undefined, random);
         return handler(event);
       },
