@@ -84,21 +84,25 @@ function pageSizeOf(v: ReturnType<typeof violations>, pageSize: number): number 
   return pageSize === 0 ? 20 : pageSize;
 }
 
-function letterRequest(id: string, reason: string): { id: string; reason: string } {
-  const v = violations();
-  if (!uuid.test(id)) v.add("id", "must be a dead letter's id (an event id) as listed");
+/** An operator action's reason, trimmed: required and bounded, for the audit log. */
+function auditReason(v: ReturnType<typeof violations>, reason: string): string {
   const why = reason.trim();
   if (why === "") v.add("reason", "is required: say why, for the audit log");
   else if (why.length > MAX_REASON) v.add("reason", `must be at most ${MAX_REASON} characters`);
+  return why;
+}
+
+function letterRequest(id: string, reason: string): { id: string; reason: string } {
+  const v = violations();
+  if (!uuid.test(id)) v.add("id", "must be a dead letter's id (an event id) as listed");
+  const why = auditReason(v, reason);
   v.throwIfAny();
   return { id: id.toLowerCase(), reason: why };
 }
 
 function batchRequest(req: { reason: string; limit: number }): { reason: string; limit: number } {
   const v = violations();
-  const why = req.reason.trim();
-  if (why === "") v.add("reason", "is required: say why, for the audit log");
-  else if (why.length > MAX_REASON) v.add("reason", `must be at most ${MAX_REASON} characters`);
+  const why = auditReason(v, req.reason);
   if (req.limit < 0 || req.limit > 500) v.add("limit", "must be from 1 to 500, or 0 for the default");
   v.throwIfAny();
   return { reason: why, limit: req.limit === 0 ? 100 : req.limit };
@@ -182,9 +186,7 @@ export function operationsRegistration(opts: {
     },
     async setFaults(req) {
       const v = violations();
-      const reason = req.reason.trim();
-      if (reason === "") v.add("reason", "is required: say why, for the audit log");
-      else if (reason.length > MAX_REASON) v.add("reason", `must be at most ${MAX_REASON} characters`);
+      const reason = auditReason(v, req.reason);
       v.throwIfAny();
       if (!liveFaults) throw failedPrecondition(`faults cannot be switched in ${service}: it runs with NODE_ENV=production`);
       const before = liveFaults.settings();
