@@ -201,6 +201,9 @@ export async function startFakeCatalog(logger: Logger): Promise<FakeCatalog> {
         async listReservations() {
           throw new ConnectError("not in the fake", Code.Unimplemented);
         },
+        async listStockAdjustments() {
+          throw new ConnectError("not in the fake", Code.Unimplemented);
+        },
       }),
     ],
   });

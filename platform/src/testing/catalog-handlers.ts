@@ -20,6 +20,7 @@ export function catalogHandlers(overrides: Partial<ServiceHandlers<typeof Catalo
     adjustStock: unimplemented,
     listStockBooks: unimplemented,
     listReservations: unimplemented,
+    listStockAdjustments: unimplemented,
     async *watchStock() {},
     async *streamStock() {},
     ...overrides,

@@ -74,6 +74,7 @@ function startCatalog(): GrpcServer {
         },
         watchStock: unimplemented,
         streamStock: unimplemented,
+        listStockAdjustments: unimplemented,
         reserveStock: unimplemented,
         releaseStock: unimplemented,
         adjustStock: unimplemented,

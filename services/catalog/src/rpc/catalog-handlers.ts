@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { ServiceHandlers } from "@shopmesh/platform";
 import type { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import type { Catalog } from "../app/use-cases.js";
@@ -25,5 +26,8 @@ export function catalogHandlers(catalog: Catalog): ServiceHandlers<typeof Catalo
     adjustStock: adjustStock(catalog),
     listStockBooks: listStockBooks(catalog),
     listReservations: listReservations(catalog),
+    listStockAdjustments: async () => {
+      throw new ConnectError("not yet", Code.Unimplemented);
+    },
   };
 }

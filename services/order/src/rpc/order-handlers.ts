@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { ServiceHandlers } from "@shopmesh/platform";
 import type { OrderService } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import type { Orders } from "../app/use-cases.js";
@@ -21,5 +22,8 @@ export function orderHandlers(orders: Orders): ServiceHandlers<typeof OrderServi
     listAllOrders: listAllOrders(orders),
     getAnyOrder: getAnyOrder(orders),
     refundOrder: refundOrder(orders),
+    cancelOrder: async () => {
+      throw new ConnectError("not yet", Code.Unimplemented);
+    },
   };
 }

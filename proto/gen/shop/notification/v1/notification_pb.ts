@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/notification/v1/notification.proto.
  */
 export const file_shop_notification_v1_notification: GenFile = /*@__PURE__*/
-  fileDesc("CidzaG9wL25vdGlmaWNhdGlvbi92MS9ub3RpZmljYXRpb24ucHJvdG8SFHNob3Aubm90aWZpY2F0aW9uLnYxIp4DCgxOb3RpZmljYXRpb24SCgoCaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIuCgdjaGFubmVsGAMgASgOMh0uc2hvcC5ub3RpZmljYXRpb24udjEuQ2hhbm5lbBIRCglyZWNpcGllbnQYBCABKAkSDwoHc3ViamVjdBgFIAEoCRIMCgRib2R5GAYgASgJEjQKBGtpbmQYByABKA4yJi5zaG9wLm5vdGlmaWNhdGlvbi52MS5Ob3RpZmljYXRpb25LaW5kEhcKD3NvdXJjZV9ldmVudF9pZBgIIAEoCRIQCghvcmRlcl9pZBgJIAEoCRI0CgZzdGF0dXMYCiABKA4yJC5zaG9wLm5vdGlmaWNhdGlvbi52MS5EZWxpdmVyeVN0YXR1cxIWCg5mYWlsdXJlX3JlYXNvbhgLIAEoCRIuCgpjcmVhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxkZWxpdmVyZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkEKGExpc3ROb3RpZmljYXRpb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJnChlMaXN0Tm90aWZpY2F0aW9uc1Jlc3BvbnNlEjEKBWl0ZW1zGAEgAygLMiIuc2hvcC5ub3RpZmljYXRpb24udjEuTm90aWZpY2F0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSo1CgdDaGFubmVsEhcKE0NIQU5ORUxfVU5TUEVDSUZJRUQQABIRCg1DSEFOTkVMX0VNQUlMEAEqwwEKEE5vdGlmaWNhdGlvbktpbmQSIQodTk9USUZJQ0FUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIdChlOT1RJRklDQVRJT05fS0lORF9XRUxDT01FEAESIAocTk9USUZJQ0FUSU9OX0tJTkRfT1JERVJfUEFJRBACEiUKIU5PVElGSUNBVElPTl9LSU5EX09SREVSX0NBTkNFTExFRBADEiQKIE5PVElGSUNBVElPTl9LSU5EX09SREVSX1JFRlVOREVEEAQqogEKDkRlbGl2ZXJ5U3RhdHVzEh8KG0RFTElWRVJZX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF0RFTElWRVJZX1NUQVRVU19QRU5ESU5HEAESGAoUREVMSVZFUllfU1RBVFVTX1NFTlQQAhIcChhERUxJVkVSWV9TVEFUVVNfQ0FQVFVSRUQQAxIaChZERUxJVkVSWV9TVEFUVVNfRkFJTEVEEAQyvAEKE05vdGlmaWNhdGlvblNlcnZpY2USpAEKEUxpc3ROb3RpZmljYXRpb25zEi4uc2hvcC5ub3RpZmljYXRpb24udjEuTGlzdE5vdGlmaWNhdGlvbnNSZXF1ZXN0Gi8uc2hvcC5ub3RpZmljYXRpb24udjEuTGlzdE5vdGlmaWNhdGlvbnNSZXNwb25zZSIukAIBorsYHQgCEhkKA0dFVBISL2FwaS9ub3RpZmljYXRpb25zqrsYBgoEZWRnZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
+  fileDesc("CidzaG9wL25vdGlmaWNhdGlvbi92MS9ub3RpZmljYXRpb24ucHJvdG8SFHNob3Aubm90aWZpY2F0aW9uLnYxIp4DCgxOb3RpZmljYXRpb24SCgoCaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIuCgdjaGFubmVsGAMgASgOMh0uc2hvcC5ub3RpZmljYXRpb24udjEuQ2hhbm5lbBIRCglyZWNpcGllbnQYBCABKAkSDwoHc3ViamVjdBgFIAEoCRIMCgRib2R5GAYgASgJEjQKBGtpbmQYByABKA4yJi5zaG9wLm5vdGlmaWNhdGlvbi52MS5Ob3RpZmljYXRpb25LaW5kEhcKD3NvdXJjZV9ldmVudF9pZBgIIAEoCRIQCghvcmRlcl9pZBgJIAEoCRI0CgZzdGF0dXMYCiABKA4yJC5zaG9wLm5vdGlmaWNhdGlvbi52MS5EZWxpdmVyeVN0YXR1cxIWCg5mYWlsdXJlX3JlYXNvbhgLIAEoCRIuCgpjcmVhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxkZWxpdmVyZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkEKGExpc3ROb3RpZmljYXRpb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJnChlMaXN0Tm90aWZpY2F0aW9uc1Jlc3BvbnNlEjEKBWl0ZW1zGAEgAygLMiIuc2hvcC5ub3RpZmljYXRpb24udjEuTm90aWZpY2F0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIxCh1MaXN0T3JkZXJOb3RpZmljYXRpb25zUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSJTCh5MaXN0T3JkZXJOb3RpZmljYXRpb25zUmVzcG9uc2USMQoFaXRlbXMYASADKAsyIi5zaG9wLm5vdGlmaWNhdGlvbi52MS5Ob3RpZmljYXRpb24qNQoHQ2hhbm5lbBIXChNDSEFOTkVMX1VOU1BFQ0lGSUVEEAASEQoNQ0hBTk5FTF9FTUFJTBABKsMBChBOb3RpZmljYXRpb25LaW5kEiEKHU5PVElGSUNBVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASHQoZTk9USUZJQ0FUSU9OX0tJTkRfV0VMQ09NRRABEiAKHE5PVElGSUNBVElPTl9LSU5EX09SREVSX1BBSUQQAhIlCiFOT1RJRklDQVRJT05fS0lORF9PUkRFUl9DQU5DRUxMRUQQAxIkCiBOT1RJRklDQVRJT05fS0lORF9PUkRFUl9SRUZVTkRFRBAEKqIBCg5EZWxpdmVyeVN0YXR1cxIfChtERUxJVkVSWV9TVEFUVVNfVU5TUEVDSUZJRUQQABIbChdERUxJVkVSWV9TVEFUVVNfUEVORElORxABEhgKFERFTElWRVJZX1NUQVRVU19TRU5UEAISHAoYREVMSVZFUllfU1RBVFVTX0NBUFRVUkVEEAMSGgoWREVMSVZFUllfU1RBVFVTX0ZBSUxFRBAEMoYDChNOb3RpZmljYXRpb25TZXJ2aWNlEqQBChFMaXN0Tm90aWZpY2F0aW9ucxIuLnNob3Aubm90aWZpY2F0aW9uLnYxLkxpc3ROb3RpZmljYXRpb25zUmVxdWVzdBovLnNob3Aubm90aWZpY2F0aW9uLnYxLkxpc3ROb3RpZmljYXRpb25zUmVzcG9uc2UiLpACAaK7GB0IAhIZCgNHRVQSEi9hcGkvbm90aWZpY2F0aW9uc6q7GAYKBGVkZ2USxwEKFkxpc3RPcmRlck5vdGlmaWNhdGlvbnMSMy5zaG9wLm5vdGlmaWNhdGlvbi52MS5MaXN0T3JkZXJOb3RpZmljYXRpb25zUmVxdWVzdBo0LnNob3Aubm90aWZpY2F0aW9uLnYxLkxpc3RPcmRlck5vdGlmaWNhdGlvbnNSZXNwb25zZSJCkAIBorsYNQgDEjEKA0dFVBIqL2FwaS9hZG1pbi9vcmRlcnMve29yZGVyX2lkfS9ub3RpZmljYXRpb25zqrsYAhABYgZwcm90bzM", [file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
 
 /**
  * A notification sent (or to be sent) to a user.
@@ -178,6 +178,48 @@ export const ListNotificationsResponseSchema: GenMessage<ListNotificationsRespon
   messageDesc(file_shop_notification_v1_notification, 2);
 
 /**
+ * Request of ListOrderNotifications.
+ *
+ * @generated from message shop.notification.v1.ListOrderNotificationsRequest
+ */
+export type ListOrderNotificationsRequest = Message<"shop.notification.v1.ListOrderNotificationsRequest"> & {
+  /**
+   * Order id.
+   *
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+};
+
+/**
+ * Describes the message shop.notification.v1.ListOrderNotificationsRequest.
+ * Use `create(ListOrderNotificationsRequestSchema)` to create a new message.
+ */
+export const ListOrderNotificationsRequestSchema: GenMessage<ListOrderNotificationsRequest> = /*@__PURE__*/
+  messageDesc(file_shop_notification_v1_notification, 3);
+
+/**
+ * Response of ListOrderNotifications.
+ *
+ * @generated from message shop.notification.v1.ListOrderNotificationsResponse
+ */
+export type ListOrderNotificationsResponse = Message<"shop.notification.v1.ListOrderNotificationsResponse"> & {
+  /**
+   * Its notifications, newest first (at most 100).
+   *
+   * @generated from field: repeated shop.notification.v1.Notification items = 1;
+   */
+  items: Notification[];
+};
+
+/**
+ * Describes the message shop.notification.v1.ListOrderNotificationsResponse.
+ * Use `create(ListOrderNotificationsResponseSchema)` to create a new message.
+ */
+export const ListOrderNotificationsResponseSchema: GenMessage<ListOrderNotificationsResponse> = /*@__PURE__*/
+  messageDesc(file_shop_notification_v1_notification, 4);
+
+/**
  * How a notification reaches the user.
  *
  * @generated from enum shop.notification.v1.Channel
@@ -317,6 +359,17 @@ export const NotificationService: GenService<{
     methodKind: "unary";
     input: typeof ListNotificationsRequestSchema;
     output: typeof ListNotificationsResponseSchema;
+  },
+  /**
+   * Operator (operations console): the notifications about one order, whoever they were for,
+   * newest first. An unknown order has none.
+   *
+   * @generated from rpc shop.notification.v1.NotificationService.ListOrderNotifications
+   */
+  listOrderNotifications: {
+    methodKind: "unary";
+    input: typeof ListOrderNotificationsRequestSchema;
+    output: typeof ListOrderNotificationsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_shop_notification_v1_notification, 0);
