@@ -214,7 +214,12 @@ export function createOperationsConsole(opts: OperationsConsoleOptions): Upstrea
     address: "in-process",
     method(localName) {
       const m = methods[localName];
-      if (!m) throw new Error(`${OperationsConsoleService.typeName} has no method ${localName}`);
+      // A method of the contract without a handler here yet answers UNIMPLEMENTED; the edge still starts.
+      if (!m) {
+        return (async () => {
+          throw new ConnectError(`${OperationsConsoleService.typeName}.${localName} is not implemented`, Code.Unimplemented);
+        }) as UpstreamMethod;
+      }
       return ((req: unknown, o?: CallOptions) => m(req, o ?? {})) as UpstreamMethod;
     },
     async health() {
