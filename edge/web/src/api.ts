@@ -2,6 +2,8 @@ import { type Client, Code, ConnectError, createClient, type Interceptor } from 
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { NotificationService } from "@shopmesh/proto/shop/notification/v1/notification_pb.js";
+import { OperationsConsoleService } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 import { OrderService } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { accessToken, renewAccessToken } from "./session.js";
 
@@ -31,6 +33,9 @@ const transport = createConnectTransport({ baseUrl: window.location.origin, useB
 export const catalog: Client<typeof CatalogService> = createClient(CatalogService, transport);
 export const carts: Client<typeof CartService> = createClient(CartService, transport);
 export const orders: Client<typeof OrderService> = createClient(OrderService, transport);
+export const notifications: Client<typeof NotificationService> = createClient(NotificationService, transport);
+/** The console's view over every service's events, faults and audit log (served by the edge itself). */
+export const operations: Client<typeof OperationsConsoleService> = createClient(OperationsConsoleService, transport);
 
 /** The Connect code of anything a call threw. */
 export function codeOf(err: unknown): Code {

@@ -7,8 +7,23 @@ import { Field, Submit } from "../form.js";
 import { navigate } from "../router.js";
 import { session, signIn, signOut } from "../session.js";
 import { useStore } from "../store.js";
+import { ConsoleAuditPage } from "./audit-page.js";
+import { ConsoleChaosPage } from "./chaos-page.js";
+import { ConsoleEventsPage } from "./events-page.js";
 import { ConsoleOrderPage } from "./order-page.js";
 import { ConsoleOrdersPage } from "./orders-page.js";
+import { ConsoleProductStockPage, ConsoleStockPage } from "./stock-page.js";
+
+/** The console's sections, each with the path prefixes its pages live under. */
+const sections: readonly { readonly label: string; readonly href: string; readonly under: readonly string[] }[] = [
+  { label: "Orders", href: "/admin", under: ["/admin", "/admin/orders"] },
+  { label: "Stock", href: "/admin/stock", under: ["/admin/stock"] },
+  { label: "Events", href: "/admin/events", under: ["/admin/events"] },
+  { label: "Chaos", href: "/admin/chaos", under: ["/admin/chaos"] },
+  { label: "Audit", href: "/admin/audit", under: ["/admin/audit"] },
+];
+
+const inSection = (path: string, under: readonly string[]) => under.some((u) => path === u || (u !== "/admin" && path.startsWith(`${u}/`)));
 
 /** Whether `path` belongs to the operations console. */
 export function isConsolePath(path: string): boolean {
@@ -51,11 +66,13 @@ export function ConsoleApp(props: { path: string; query: URLSearchParams }) {
           </Link>
           <nav aria-label="Console">
             <ul>
-              <li>
-                <Link href="/admin" aria-current={props.path === "/admin" || props.path === "/admin/orders" ? "page" : undefined}>
-                  Orders
-                </Link>
-              </li>
+              {sections.map((x) => (
+                <li key={x.href}>
+                  <Link href={x.href} aria-current={inSection(props.path, x.under) ? "page" : undefined}>
+                    {x.label}
+                  </Link>
+                </li>
+              ))}
               <li>
                 <Link href="/">Storefront</Link>
               </li>
@@ -88,18 +105,28 @@ export function ConsoleApp(props: { path: string; query: URLSearchParams }) {
   );
 }
 
+/** The id in a path like /admin/orders/<id>, decoded; undefined for another path or a malformed one. */
+function idIn(path: string, prefix: string): string | undefined {
+  if (!path.startsWith(prefix)) return undefined;
+  const raw = path.slice(prefix.length);
+  if (raw === "" || raw.includes("/")) return undefined;
+  try {
+    return decodeURIComponent(raw) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function consoleRoute(path: string, query: URLSearchParams): JSX.Element {
   if (path === "/admin" || path === "/admin/orders") return <ConsoleOrdersPage query={query} />;
-  const m = /^\/admin\/orders\/([^/]+)$/.exec(path);
-  if (m) {
-    let id: string | undefined;
-    try {
-      id = decodeURIComponent(m[1] as string);
-    } catch {
-      id = undefined;
-    }
-    if (id) return <ConsoleOrderPage id={id} />;
-  }
+  if (path === "/admin/stock") return <ConsoleStockPage query={query} />;
+  if (path === "/admin/events") return <ConsoleEventsPage query={query} />;
+  if (path === "/admin/chaos") return <ConsoleChaosPage />;
+  if (path === "/admin/audit") return <ConsoleAuditPage query={query} />;
+  const orderId = idIn(path, "/admin/orders/");
+  if (orderId) return <ConsoleOrderPage id={orderId} />;
+  const productId = idIn(path, "/admin/stock/");
+  if (productId) return <ConsoleProductStockPage key={productId} productId={productId} query={query} />;
   return (
     <Page title="Not found">
       <p>The console has no such page.</p>

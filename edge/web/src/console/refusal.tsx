@@ -11,6 +11,7 @@ const httpOf: Partial<Record<Code, number>> = {
   [Code.AlreadyExists]: 409,
   [Code.FailedPrecondition]: 412,
   [Code.ResourceExhausted]: 429,
+  [Code.Unimplemented]: 501,
   [Code.Unavailable]: 503,
 };
 
@@ -45,6 +46,9 @@ export function Refusal(props: { err: unknown; what: string; retry?: () => void 
       break;
     case Code.NotFound:
       text = `Not found: ${props.what} found nothing.`;
+      break;
+    case Code.Unimplemented:
+      text = `Not available yet: ${props.what} is not implemented by this deployment.`;
       break;
     default:
       text = `${props.what} failed: ${e.rawMessage || "no reason given"}.`;
