@@ -1,15 +1,17 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
+import { DeliveryStatus, NotificationKind } from "@shopmesh/proto/shop/notification/v1/notification_pb.js";
 import { type Order, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { Code, orders } from "../api.js";
+import { Code, notifications, orders } from "../api.js";
 import { Link, Loading, Page } from "../components.js";
 import { Field, Submit } from "../form.js";
 import { money } from "../format.js";
 import { cancelText, statusName } from "../pages/order-status.js";
 import { ordersPath } from "./orders-page.js";
 import { fieldErrors, Refusal } from "./refusal.js";
+import { useCall } from "./use-call.js";
 
 const when = (t: Timestamp | undefined) => (t ? timestampDate(t).toLocaleString() : "");
 
@@ -20,7 +22,13 @@ function refundedUnits(order: Order): Map<string, number> {
   return out;
 }
 
-/** `/admin/orders/<id>`: one order of any shopper (GetAnyOrder) with its timeline, items, payment, refunds, and the Refund action. */
+/** Statuses an operator may cancel in: checkout is not over and nothing was paid for the order. */
+const cancellable = new Set([OrderStatus.PENDING, OrderStatus.STOCK_RESERVED, OrderStatus.ON_HOLD]);
+
+/**
+ * `/admin/orders/<id>`: one order of any shopper (GetAnyOrder) with its timeline, items, payment,
+ * refunds and notifications, and the Refund or Cancel action.
+ */
 export function ConsoleOrderPage(props: { id: string }) {
   const [order, setOrder] = useState<Order>();
   const [err, setErr] = useState<unknown>();
@@ -69,6 +77,7 @@ export function ConsoleOrderPage(props: { id: string }) {
     );
   }
   const units = refundedUnits(order);
+  const canCancel = cancellable.has(order.status);
   const refundable = order.status === OrderStatus.PAID || order.status === OrderStatus.PARTIALLY_REFUNDED;
   return (
     <Page title={`Order ${order.id}`} heading={`Order ${order.id.slice(0, 8)}`}>
@@ -176,6 +185,16 @@ export function ConsoleOrderPage(props: { id: string }) {
           </ul>
         )}
       </section>
+
+      <OrderNotifications orderId={order.id} status={order.status} />
+
+      {canCancel ? (
+        <section aria-labelledby="cancel-heading">
+          <h2 id="cancel-heading">Cancel</h2>
+          <p>Cancelling releases the order's stock and emails the shopper; a payment that arrives later is refunded.</p>
+          <CancelForm order={order} onCancelled={setOrder} />
+        </section>
+      ) : null}
 
       {refundable || outcome ? (
         <section aria-labelledby="refund-heading">
@@ -337,6 +356,108 @@ function RefundForm(props: { order: Order; refunded: Map<string, number>; onRequ
           error={errors.get("reason")}
         />
         <Submit busy={busy} problem={problem} label="Refund" busyLabel="Refunding…" />
+      </form>
+    </>
+  );
+}
+
+const kindText: Record<NotificationKind, string> = {
+  [NotificationKind.UNSPECIFIED]: "Other",
+  [NotificationKind.WELCOME]: "Welcome",
+  [NotificationKind.ORDER_PAID]: "Order paid",
+  [NotificationKind.ORDER_CANCELLED]: "Order cancelled",
+  [NotificationKind.ORDER_REFUNDED]: "Order refunded",
+};
+
+const deliveryText: Record<DeliveryStatus, string> = {
+  [DeliveryStatus.UNSPECIFIED]: "unknown",
+  [DeliveryStatus.PENDING]: "waiting to be sent",
+  [DeliveryStatus.SENT]: "sent",
+  [DeliveryStatus.CAPTURED]: "recorded (no mail transport)",
+  [DeliveryStatus.FAILED]: "failed",
+};
+
+/** The notifications about the order (ListOrderNotifications), looked up again when its status changes. */
+function OrderNotifications(props: { orderId: string; status: OrderStatus }) {
+  const [list, reload] = useCall(() => notifications.listOrderNotifications({ orderId: props.orderId }), [props.orderId, props.status]);
+  return (
+    <section aria-labelledby="notifications-heading">
+      <h2 id="notifications-heading">Notifications</h2>
+      {list.state === "loading" ? (
+        <Loading what="the notifications" />
+      ) : list.state === "failed" ? (
+        <Refusal err={list.err} what="listing the order's notifications" retry={reload} />
+      ) : list.value.items.length === 0 ? (
+        <p>No notifications yet.</p>
+      ) : (
+        <ul class="notifications">
+          {list.value.items.map((n) => (
+            <li key={n.id} data-notification-kind={kindText[n.kind]}>
+              <strong>{kindText[n.kind] ?? "Other"}</strong> to {n.recipient}, {when(n.createdAt)}: “{n.subject}”,{" "}
+              {deliveryText[n.status] ?? "unknown"}
+              {n.failureReason ? ` (${n.failureReason})` : ""}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** Cancels an order that is not paid; a reason is required (audited). */
+function CancelForm(props: { order: Order; onCancelled: (o: Order) => void }) {
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string>();
+  const [refusal, setRefusal] = useState<unknown>();
+  const [reasonError, setReasonError] = useState<string>();
+  const form = useRef<HTMLFormElement>(null);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (busy) return;
+    const reason = String(new FormData(e.currentTarget as HTMLFormElement).get("reason") ?? "").trim();
+    setProblem(undefined);
+    setRefusal(undefined);
+    const invalid = reason === "" ? "Enter why the order is cancelled." : reason.length > 200 ? "Use at most 200 characters." : undefined;
+    setReasonError(invalid);
+    if (invalid) {
+      form.current?.querySelector<HTMLElement>("[aria-invalid=true]")?.focus();
+      return;
+    }
+    setBusy(true);
+    try {
+      const res = await orders.cancelOrder({ orderId: props.order.id, reason });
+      if (res.order) props.onCancelled(res.order);
+    } catch (err) {
+      const e = ConnectError.from(err);
+      if (e.code === Code.InvalidArgument) {
+        const byField = fieldErrors(e);
+        setReasonError(byField.get("reason"));
+        setProblem(byField.has("reason") ? "Please check the form." : e.rawMessage);
+      } else if (e.code === Code.FailedPrecondition) {
+        setProblem(`The order cannot be cancelled now: ${e.rawMessage}.`);
+      } else {
+        setRefusal(err);
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <>
+      {refusal !== undefined ? <Refusal err={refusal} what="cancelling" /> : null}
+      <form ref={form} class="form" noValidate onSubmit={submit} aria-busy={busy}>
+        <Field
+          id="cancel-reason"
+          name="reason"
+          label="Reason for cancelling"
+          required
+          maxLength={200}
+          hint="Kept in the audit log, 200 characters at most."
+          error={reasonError}
+        />
+        <Submit busy={busy} problem={problem} label="Cancel order" busyLabel="Cancelling…" />
       </form>
     </>
   );

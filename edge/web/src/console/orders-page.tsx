@@ -23,7 +23,7 @@ export const statusFilters: readonly (readonly [string, OrderStatus])[] = [
 ];
 
 /** The console's list of orders with these filters (and page), as a path. */
-export function ordersPath(filters: { status?: string; user?: string; page?: string }): string {
+export function ordersPath(filters: { status?: string; user?: string; email?: string; page?: string }): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
   const text = q.toString();
@@ -31,29 +31,32 @@ export function ordersPath(filters: { status?: string; user?: string; page?: str
 }
 
 /**
- * `/admin?status=paid&user=<user id>&page=<token>`: every shopper's orders (or one shopper's),
- * oldest first, by status, a page at a time (ListAllOrders).
+ * `/admin?status=paid&user=<user id>&email=<address>&page=<token>`: every shopper's orders (or
+ * one shopper's, by user id or by the email they ordered with), oldest first, by status, a page
+ * at a time (ListAllOrders).
  */
 export function ConsoleOrdersPage(props: { query: URLSearchParams }) {
   const status = props.query.get("status") ?? "";
   const user = props.query.get("user") ?? "";
+  const email = props.query.get("email") ?? "";
   const pageToken = props.query.get("page") ?? "";
   const filter = statusFilters.find(([name]) => name === status);
   const [result, setResult] = useState<{ items: Order[]; next: string } | { err: unknown }>();
   const [attempt, setAttempt] = useState(0);
   const [idError, setIdError] = useState<string>();
+  const [emailError, setEmailError] = useState<string>();
 
   useEffect(() => {
     let cancelled = false;
     setResult(undefined);
-    orders.listAllOrders({ pageSize, pageToken, statuses: filter ? [filter[1]] : [], userId: user }).then(
+    orders.listAllOrders({ pageSize, pageToken, statuses: filter ? [filter[1]] : [], userId: user, email }).then(
       (res) => !cancelled && setResult({ items: res.items, next: res.nextPageToken }),
       (err: unknown) => !cancelled && setResult({ err }),
     );
     return () => {
       cancelled = true;
     };
-  }, [pageToken, filter?.[0], user, attempt]);
+  }, [pageToken, filter?.[0], user, email, attempt]);
 
   const find = (e: Event) => {
     e.preventDefault();
@@ -69,7 +72,13 @@ export function ConsoleOrdersPage(props: { query: URLSearchParams }) {
   const show = (e: Event) => {
     e.preventDefault();
     const data = new FormData(e.currentTarget as HTMLFormElement);
-    navigate(ordersPath({ status: String(data.get("status") ?? ""), user: String(data.get("user") ?? "").trim() }));
+    const byEmail = String(data.get("email") ?? "").trim();
+    if (byEmail !== "" && !/^[^\s@]+@[^\s@]+$/.test(byEmail)) {
+      setEmailError("Enter an email address like shopper@example.com.");
+      return;
+    }
+    setEmailError(undefined);
+    navigate(ordersPath({ status: String(data.get("status") ?? ""), user: String(data.get("user") ?? "").trim(), email: byEmail }));
   };
 
   return (
@@ -94,6 +103,16 @@ export function ConsoleOrdersPage(props: { query: URLSearchParams }) {
             </select>
           </div>
           <Field id="user-filter" name="user" label="Shopper (user id)" defaultValue={user} spellcheck={false} autocomplete="off" />
+          <Field
+            id="email-filter"
+            name="email"
+            label="Shopper's email"
+            type="email"
+            defaultValue={email}
+            spellcheck={false}
+            autocomplete="off"
+            error={emailError}
+          />
           <button type="submit" class="button-secondary">
             Show
           </button>
@@ -104,24 +123,25 @@ export function ConsoleOrdersPage(props: { query: URLSearchParams }) {
       ) : "err" in result ? (
         <Refusal err={result.err} what="listing the orders" retry={() => setAttempt((n) => n + 1)} />
       ) : (
-        <OrdersTable items={result.items} status={status} user={user} next={result.next} paged={pageToken !== ""} />
+        <OrdersTable items={result.items} status={status} user={user} email={email} next={result.next} paged={pageToken !== ""} />
       )}
     </Page>
   );
 }
 
-function OrdersTable(props: { items: Order[]; status: string; user: string; next: string; paged: boolean }) {
-  const filters = { status: props.status, user: props.user };
+function OrdersTable(props: { items: Order[]; status: string; user: string; email: string; next: string; paged: boolean }) {
+  const filters = { status: props.status, user: props.user, email: props.email };
   return (
     <>
       {props.items.length === 0 ? (
-        <p class="empty">No orders{props.status || props.user ? " match" : ""}.</p>
+        <p class="empty">No orders{props.status || props.user || props.email ? " match" : ""}.</p>
       ) : (
         <div class="table-wrap">
           <table class="console-table">
             <caption>
               Orders{props.status ? `: ${props.status.replaceAll("_", " ")}` : ""}
-              {props.user ? ` of shopper ${props.user}` : ""}, oldest first
+              {props.user ? ` of shopper ${props.user}` : ""}
+              {props.email ? ` placed with ${props.email}` : ""}, oldest first
             </caption>
             <thead>
               <tr>
