@@ -78,12 +78,26 @@ afterAll(async () => {
 });
 
 it("serves the console and its deep links as the app", async () => {
-  for (const path of ["/admin", "/admin/orders/00000000-0000-0000-0000-000000000000"]) {
+  for (const path of [
+    "/admin",
+    "/admin/orders/00000000-0000-0000-0000-000000000000",
+    "/admin/stock",
+    "/admin/stock/p-moka-pot",
+    "/admin/events",
+    "/admin/chaos",
+    "/admin/audit",
+  ]) {
     const res = await fetch(`${origin}${path}`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/html/);
   }
 });
+
+/**
+ * What Chromium logs for calls whose handlers land separately (ListStockAdjustments,
+ * GetInvariants, ListOrderNotifications): their pages show the refusal instead.
+ */
+const unimplemented = [/^Failed to load resource: the server responded with a status of 50[01]/];
 
 describeWithChromium("operations console in Chromium", () => {
   let browser: Browser;
@@ -123,13 +137,32 @@ describeWithChromium("operations console in Chromium", () => {
     return page.locator(`[data-status="${status}"]`).first().waitFor();
   }
 
-  async function signUp(page: Page, name: string): Promise<void> {
+  /** A new shopper's account; resolves to its email address. */
+  async function signUp(page: Page, name: string): Promise<string> {
+    const email = `${name.toLowerCase().replaceAll(" ", "-")}-${Date.now()}@example.com`;
     await page.goto("/signup");
     await page.getByLabel("Name").fill(name);
-    await page.getByLabel("Email").fill(`${name.toLowerCase().replaceAll(" ", "-")}-${Date.now()}@example.com`);
+    await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill("correct horse battery");
     await page.getByRole("button", { name: "Create account" }).click();
     await page.getByText(`Signed in as ${name}`).waitFor();
+    return email;
+  }
+
+  /** The operator signs in on the console; its orders page is shown. */
+  async function signInOperator(page: Page): Promise<void> {
+    await page.goto("/admin");
+    await page.getByLabel("Email").fill(operator.email);
+    await page.getByLabel("Password").fill(operator.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("Signed in as Olga Ops (operator)").waitFor();
+    await page.getByRole("heading", { level: 1, name: "Orders" }).waitFor();
+  }
+
+  /** Goes to a section of the console through its navigation. */
+  async function section(page: Page, name: string): Promise<void> {
+    await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name, exact: true }).click();
+    await page.getByRole("heading", { level: 1, name }).waitFor();
   }
 
   /** A new shopper buys three Moka Pots with the test card; resolves to the order id, its page open and paid. */
@@ -243,9 +276,149 @@ describeWithChromium("operations console in Chromium", () => {
     expect(await shopper.page.getByText("Status update live").count()).toBe(0);
     await step(shopper, "shopper-refunded");
 
-    expectClean(ops);
+    expectClean(ops, unimplemented);
     expectClean(shopper);
   }, 120_000);
+
+  it("an operator adjusts a product's stock with a reason and sees its level change", async () => {
+    const ops = await open("stock");
+    const { page } = ops;
+    await signInOperator(page);
+    await section(page, "Stock");
+    const row = page.locator("tr[data-product-id]").first();
+    await row.waitFor();
+    const productId = (await row.getAttribute("data-product-id")) as string;
+    expect(await page.getByRole("link", { name: "Stock", exact: true }).getAttribute("aria-current")).toBe("page");
+    await step(ops, "stock");
+
+    await page.getByRole("link", { name: productId, exact: true }).click();
+    await page.getByRole("heading", { level: 1, name: `Stock of ${productId}` }).waitFor();
+    const level = page.locator(".stock-level[data-available]");
+    await level.waitFor();
+    const before = Number(await level.getAttribute("data-available"));
+
+    // The change and the reason are both required: said at their fields.
+    await page.getByRole("button", { name: "Adjust stock" }).click();
+    await page.locator("#delta-error").waitFor();
+    await page.locator("#reason-error").waitFor();
+    expect(await page.getByLabel("Reason").getAttribute("aria-invalid")).toBe("true");
+    // The ledger answers, or says it cannot (ListStockAdjustments is not in every deployment yet).
+    await page.locator("section[aria-labelledby=ledger-heading] :is(table, .empty, .refusal)").first().waitFor();
+    await step(ops, "stock-errors");
+
+    await page.getByLabel("Change in units").fill("5");
+    await page.getByLabel("Reason").fill("five received from the supplier");
+    await page.getByRole("button", { name: "Adjust stock" }).click();
+    await page.locator(`.stock-level[data-available="${before + 5}"]`).waitFor();
+    await page.locator(".adjust-outcome").waitFor();
+    await step(ops, "stock-adjusted");
+
+    // The books show the new level too.
+    await page.getByRole("link", { name: "All stock books" }).click();
+    await page.locator(`tr[data-product-id="${productId}"] [data-available="${before + 5}"]`).waitFor();
+    // Audited, with its reason.
+    await section(page, "Audit");
+    await page.locator('tr[data-action="stock.adjust"]', { hasText: "five received from the supplier" }).waitFor();
+    expectClean(ops, unimplemented);
+  }, 120_000);
+
+  it("an operator switches chaos scenarios on and off, replays a poison event from the events page, and finds it all audited", async () => {
+    const ops = await open("chaos");
+    const { page } = ops;
+    await signInOperator(page);
+    await section(page, "Chaos");
+    const slow = page.locator('[data-scenario="slow"]');
+    await slow.waitFor();
+    await page.locator("aside.invariants :is(.invariants-verdict, .refusal)").first().waitFor();
+    expect(await page.locator(".chaos-refused").count()).toBe(0);
+    await step(ops, "chaos");
+
+    // Service slow on catalog: on, shown on, then off again; the rest of catalog's faults kept.
+    await slow.getByLabel("Service", { exact: true }).selectOption("catalog");
+    await slow.getByLabel("Delay (ms)").fill("50");
+    await slow.getByRole("button", { name: "Switch on" }).click();
+    await slow.locator("#slow-reason-error").waitFor();
+    await slow.getByLabel("Reason").fill("latency drill on catalog");
+    await slow.getByRole("button", { name: "Switch on" }).click();
+    await page.locator('[data-scenario="slow"][data-on="true"]').waitFor();
+    expect(await page.locator('tr[data-service="catalog"]').getAttribute("data-on")).toBe("slow");
+    expect(await page.locator('tr[data-service="catalog"] td').first().textContent()).toBe("delay=50ms");
+    await step(ops, "chaos-slow-on");
+    await slow.getByLabel("Reason").fill("latency drill over");
+    await slow.getByRole("button", { name: "Switch off" }).click();
+    await page.locator('[data-scenario="slow"][data-on="false"]').waitFor();
+    expect(await page.locator('tr[data-service="catalog"]').getAttribute("data-on")).toBe("");
+
+    // A poison event: notification's consumer fails for good on UserRegistered while a shopper signs up.
+    const consumer = page.locator('[data-scenario="consumer"]');
+    await consumer.getByLabel("Service", { exact: true }).selectOption("notification");
+    await consumer.getByLabel("Event type").fill("shop.auth.v1.UserRegistered");
+    await consumer.getByLabel("Failure").selectOption("poison");
+    await consumer.getByLabel("Reason").fill("poison the welcome emails");
+    await consumer.getByRole("button", { name: "Switch on" }).click();
+    await page.locator('[data-scenario="consumer"][data-on="true"]').waitFor();
+    const shopper = await open("poisoned-shopper");
+    const email = await signUp(shopper.page, "Paula Poison");
+    // Dead-lettered after its attempts; then the consumer is fixed.
+    await section(page, "Events");
+    const letter = page.locator("li.letter", { hasText: email });
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          await page.locator("section[aria-labelledby=letters-heading] :is(.letters, .empty)").first().waitFor();
+          return letter.count();
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toBe(1);
+    expect(await letter.locator("h3").textContent()).toContain("shop.auth.v1.UserRegistered");
+    expect(await letter.locator(".letter-error").textContent()).not.toBe("");
+    await letter.getByText("Payload").click();
+    expect(await letter.locator(".payload").textContent()).toContain(email);
+    expect(
+      Number(await page.locator('tr[data-service="notification"] [data-dead-letters]').getAttribute("data-dead-letters")),
+    ).toBeGreaterThan(0);
+    await step(ops, "events-dead-letter");
+
+    await section(page, "Chaos");
+    await consumer.getByLabel("Service", { exact: true }).selectOption("notification");
+    await consumer.getByLabel("Event type").fill("shop.auth.v1.UserRegistered");
+    await consumer.getByLabel("Reason").fill("welcome consumer fixed");
+    await consumer.getByRole("button", { name: "Switch off" }).click();
+    await page.locator('[data-scenario="consumer"][data-on="false"]').waitFor();
+
+    // Replayed from the events page: a reason is required, said at its field.
+    await section(page, "Events");
+    await letter.waitFor();
+    await letter.getByRole("button", { name: "Replay" }).click();
+    await letter.locator(".field-error").waitFor();
+    expect(await letter.getByLabel("Reason").getAttribute("aria-invalid")).toBe("true");
+    await step(ops, "events-reason-missing");
+    await letter.getByLabel("Reason").fill("welcome consumer fixed, send it");
+    await letter.getByRole("button", { name: "Replay" }).click();
+    await page.locator(".letter-outcome", { hasText: "handled" }).waitFor();
+    await letter.waitFor({ state: "detached" });
+    await step(ops, "events-replayed");
+    await page.getByLabel("Letters", { exact: true }).selectOption("replayed");
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.locator('li.letter[data-letter-status="replayed"]', { hasText: email }).waitFor();
+
+    // The audit log has each of those actions, with its reason; filtered by service.
+    await section(page, "Audit");
+    await page.locator('tr[data-action="dead_letter.replay"]', { hasText: "welcome consumer fixed, send it" }).waitFor();
+    await page.locator('tr[data-action="faults.set"]', { hasText: "latency drill on catalog" }).waitFor();
+    await page.locator('tr[data-action="faults.set"]', { hasText: "poison the welcome emails" }).waitFor();
+    await step(ops, "audit");
+    await page.getByLabel("Service", { exact: true }).selectOption("catalog");
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.waitForURL(/\/admin\/audit\?service=catalog$/);
+    await page.locator('tr[data-action="faults.set"]', { hasText: "latency drill over" }).waitFor();
+    expect(new Set(await page.locator("tr[data-action] td:nth-child(2)").allTextContents())).toEqual(new Set(["catalog"]));
+    await step(ops, "audit-catalog");
+    expectClean(ops, unimplemented);
+    expectClean(shopper);
+  }, 180_000);
 
   it("refuses a shopper: the console says they are not an operator and shows each call's 403", async () => {
     const w = await open("not-operator");
@@ -262,7 +435,12 @@ describeWithChromium("operations console in Chromium", () => {
     await page.goto("/admin/orders/00000000-0000-0000-0000-000000000000");
     await page.locator('.refusal[data-code="permission_denied"]').waitFor();
     await step(w, "order-refused");
+    for (const path of ["/admin/stock", "/admin/events", "/admin/chaos", "/admin/audit"]) {
+      await page.goto(path);
+      await page.locator('.refusal[data-code="permission_denied"]').first().waitFor();
+      await step(w, `${path.split("/").pop()}-refused`);
+    }
     // Chromium logs the refused calls' 403 answers; nothing else.
-    expectClean(w, [/^Failed to load resource: the server responded with a status of 403/]);
+    expectClean(w, [/^Failed to load resource: the server responded with a status of 403/, ...unimplemented]);
   });
 });
