@@ -335,7 +335,14 @@ function ScenarioForm(props: { scenario: Scenario; services: readonly ServiceFau
       <form ref={form} class="form form-inline" noValidate onSubmit={submit} aria-busy={busy}>
         <fieldset disabled={!usable || undefined} class="scenario-controls">
           <legend class={usable ? "visually-hidden" : undefined}>
-            {usable ? "Settings" : "Refused here: it runs with NODE_ENV=production"}
+            {usable
+              ? "Settings"
+              : `Refused in ${
+                  targets
+                    .filter((t) => !t.switchable)
+                    .map((t) => t.service)
+                    .join(", ") || "every service"
+                }: NODE_ENV=production`}
           </legend>
           {s.target === "chosen" ? (
             <div class="field">

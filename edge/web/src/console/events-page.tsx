@@ -272,7 +272,7 @@ function LetterItem(props: { letter: DeadLetter; onDone: (text: string) => void 
           {l.resolvedBy ? ` by ${l.resolvedBy} ${when(l.resolvedAt)}: ${l.resolutionReason}` : ""}
         </dd>
       </dl>
-      <details>
+      <details open>
         <summary>Payload</summary>
         <pre class="payload">{payloadText(l)}</pre>
       </details>
