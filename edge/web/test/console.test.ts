@@ -5,7 +5,9 @@ import { fileURLToPath } from "node:url";
 import { createEdge, type Edge, readEdgeConfig } from "@shopmesh/edge";
 import { type EmbeddedMesh, startEmbedded } from "@shopmesh/launcher";
 import { closeClient, createClient, createLogger, createMeshTls } from "@shopmesh/platform";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
+import { ListFaultsResponseSchema } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 import type { Browser, Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
@@ -374,7 +376,6 @@ describeWithChromium("operations console in Chromium", () => {
       .toBe(1);
     expect(await letter.locator("h3").textContent()).toContain("shop.auth.v1.UserRegistered");
     expect(await letter.locator(".letter-error").textContent()).not.toBe("");
-    await letter.getByText("Payload").click();
     expect(await letter.locator(".payload").textContent()).toContain(email);
     expect(
       Number(await page.locator('tr[data-service="notification"] [data-dead-letters]').getAttribute("data-dead-letters")),
@@ -419,6 +420,42 @@ describeWithChromium("operations console in Chromium", () => {
     expectClean(ops, unimplemented);
     expectClean(shopper);
   }, 180_000);
+
+  it("the chaos page says chaos is refused where a service runs with NODE_ENV=production, and disables its controls", async () => {
+    const ops = await open("chaos-production");
+    const { page } = ops;
+    await signInOperator(page);
+    // The mesh here is not in production: its answer is replaced by one where payment is.
+    const services = ["auth", "cart", "catalog", "notification", "order", "payment"].map((service) => ({
+      service,
+      faults: {},
+      reachable: true,
+      switchable: service !== "payment",
+    }));
+    await page.route("**/shop.ops.v1.OperationsConsoleService/ListFaults", (route) =>
+      route.fulfill({
+        status: 200,
+        contentType: "application/proto",
+        body: Buffer.from(toBinary(ListFaultsResponseSchema, create(ListFaultsResponseSchema, { services }))),
+      }),
+    );
+    await section(page, "Chaos");
+    const refused = page.locator(".chaos-refused");
+    await refused.waitFor();
+    expect(await refused.textContent()).toContain("Chaos is refused in payment");
+    expect(await page.locator(`[data-scenario="broker"] legend`).textContent()).toBe("Refused in payment: NODE_ENV=production");
+    for (const key of ["declines", "provider-failing"]) {
+      const scenario = page.locator(`[data-scenario="${key}"]`);
+      expect(await scenario.locator("fieldset").getAttribute("disabled")).not.toBeNull();
+      expect(await scenario.getByRole("button", { name: "Switch on" }).isDisabled()).toBe(true);
+    }
+    // Elsewhere chaos goes on; payment cannot be chosen.
+    const slow = page.locator('[data-scenario="slow"]');
+    expect(await slow.getByRole("button", { name: "Switch on" }).isDisabled()).toBe(false);
+    expect(await slow.locator('option[value="payment"]').isDisabled()).toBe(true);
+    await step(ops, "chaos-refused");
+    expectClean(ops, unimplemented);
+  });
 
   it("refuses a shopper: the console says they are not an operator and shows each call's 403", async () => {
     const w = await open("not-operator");
