@@ -359,6 +359,14 @@ describeWithChromium("operations console in Chromium", () => {
     await consumer.getByLabel("Reason").fill("poison the welcome emails");
     await consumer.getByRole("button", { name: "Switch on" }).click();
     await page.locator('[data-scenario="consumer"][data-on="true"]').waitFor();
+    // Another scenario on the same service keeps it: each switches its own part of the faults.
+    await slow.getByLabel("Service", { exact: true }).selectOption("notification");
+    await slow.getByLabel("Reason").fill("slow notification as well");
+    await slow.getByRole("button", { name: "Switch on" }).click();
+    await page.locator('tr[data-service="notification"][data-on="slow consumer"]').waitFor();
+    await slow.getByLabel("Reason").fill("notification fast again");
+    await slow.getByRole("button", { name: "Switch off" }).click();
+    await page.locator('tr[data-service="notification"][data-on="consumer"]').waitFor();
     const shopper = await open("poisoned-shopper");
     const email = await signUp(shopper.page, "Paula Poison");
     // Dead-lettered after its attempts; then the consumer is fixed.
