@@ -409,8 +409,10 @@ describeWithChromium("operations console in Chromium", () => {
     await page.locator(".letter-outcome", { hasText: "handled" }).waitFor();
     await letter.waitFor({ state: "detached" });
     await step(ops, "events-replayed");
+    await page.getByLabel("Service", { exact: true }).selectOption("notification");
     await page.getByLabel("Letters", { exact: true }).selectOption("replayed");
     await page.getByRole("button", { name: "Show" }).click();
+    await page.waitForURL(/\/admin\/events\?service=notification&status=replayed$/);
     await page.locator('li.letter[data-letter-status="replayed"]', { hasText: email }).waitFor();
 
     // The audit log has each of those actions, with its reason; filtered by service.

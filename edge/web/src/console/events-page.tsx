@@ -22,7 +22,7 @@ const statusFilters: readonly (readonly [string, DeadLetterStatus, string])[] = 
 
 const statusWord = (s: DeadLetterStatus) => statusFilters.find(([, v]) => v === s)?.[2] ?? DeadLetterStatus[s]?.toLowerCase() ?? "unknown";
 
-function eventsPath(filters: { status?: string; page?: string }): string {
+function eventsPath(filters: { service?: string; status?: string; page?: string }): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
   const text = q.toString();
@@ -39,20 +39,23 @@ function age(seconds: number): string {
 }
 
 /**
- * `/admin/events?status=dead&page=<token>`: per service the outbox backlog, its oldest row's age
+ * `/admin/events?service=notification&status=dead&page=<token>`: per service the outbox backlog, its oldest row's age
  * and the dead letters waiting (GetEvents); the dead letters of every service, decoded, each to
- * replay or discard with a reason, or all at once.
+ * replay or discard with a reason, or all at once (of one service or of every one).
  */
 export function ConsoleEventsPage(props: { query: URLSearchParams }) {
+  const service = props.query.get("service") ?? "";
   const status = props.query.get("status") ?? "dead";
   const pageToken = props.query.get("page") ?? "";
   const filter = statusFilters.find(([name]) => name === status) ?? statusFilters[0];
   const [health, reloadHealth] = useCall(() => operations.getEvents({}), []);
   const [letters, reloadLetters] = useCall(
-    () => operations.listAllDeadLetters({ pageSize, pageToken, status: filter?.[1] ?? DeadLetterStatus.DEAD }),
-    [pageToken, filter?.[0]],
+    () => operations.listAllDeadLetters({ service, pageSize, pageToken, status: filter?.[1] ?? DeadLetterStatus.DEAD }),
+    [service, pageToken, filter?.[0]],
   );
   const [outcome, setOutcome] = useState<string>();
+  const names = health.state === "done" ? health.value.services.map((s) => s.service) : service ? [service] : [];
+  const shown = { service, status: status === "dead" ? "" : status };
   const acted = (text: string) => {
     setOutcome(text);
     reloadHealth();
@@ -123,10 +126,22 @@ export function ConsoleEventsPage(props: { query: URLSearchParams }) {
             aria-label="Filter dead letters"
             onSubmit={(e) => {
               e.preventDefault();
-              const s = String(new FormData(e.currentTarget as HTMLFormElement).get("status") ?? "");
-              navigate(eventsPath({ status: s === "dead" ? "" : s }));
+              const data = new FormData(e.currentTarget as HTMLFormElement);
+              const s = String(data.get("status") ?? "");
+              navigate(eventsPath({ service: String(data.get("service") ?? ""), status: s === "dead" ? "" : s }));
             }}
           >
+            <div class="field">
+              <label for="letter-service">Service</label>
+              <select id="letter-service" name="service" value={service}>
+                <option value="">Every service</option>
+                {names.map((n) => (
+                  <option key={n} value={n}>
+                    {n}
+                  </option>
+                ))}
+              </select>
+            </div>
             <div class="field">
               <label for="letter-status">Letters</label>
               <select id="letter-status" name="status" value={filter?.[0]}>
@@ -141,7 +156,7 @@ export function ConsoleEventsPage(props: { query: URLSearchParams }) {
               Show
             </button>
           </form>
-          {filter?.[1] === DeadLetterStatus.DEAD ? <EveryLetterForm onDone={acted} /> : null}
+          {filter?.[1] === DeadLetterStatus.DEAD ? <EveryLetterForm service={service} onDone={acted} /> : null}
         </div>
         {letters.state === "loading" ? (
           <Loading what="the dead letters" />
@@ -159,9 +174,9 @@ export function ConsoleEventsPage(props: { query: URLSearchParams }) {
               </ol>
             )}
             <nav class="pager" aria-label="Pages of dead letters">
-              {pageToken ? <Link href={eventsPath({ status: status === "dead" ? "" : status })}>First page</Link> : null}
+              {pageToken ? <Link href={eventsPath(shown)}>First page</Link> : null}
               {letters.value.nextPageToken ? (
-                <Link href={eventsPath({ status: status === "dead" ? "" : status, page: letters.value.nextPageToken })}>Next page</Link>
+                <Link href={eventsPath({ ...shown, page: letters.value.nextPageToken })}>Next page</Link>
               ) : null}
             </nav>
           </>
@@ -304,8 +319,8 @@ function LetterItem(props: { letter: DeadLetter; onDone: (text: string) => void 
   );
 }
 
-/** Replays or discards every waiting letter of every service at once, with one reason (each audited). */
-function EveryLetterForm(props: { onDone: (text: string) => void }) {
+/** Replays or discards every waiting letter of a service (or of every one) at once, with one reason (each audited). */
+function EveryLetterForm(props: { service: string; onDone: (text: string) => void }) {
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState<Map<string, string>>(new Map());
   const [problem, setProblem] = useState<string>();
@@ -328,13 +343,13 @@ function EveryLetterForm(props: { onDone: (text: string) => void }) {
     setBusy(true);
     try {
       if (action === "replay") {
-        const { items } = await operations.replayAllDeadLetters({ reason });
+        const { items } = await operations.replayAllDeadLetters({ service: props.service, reason });
         const handled = items.filter((l) => l.status === DeadLetterStatus.REPLAYED).length;
         props.onDone(
           `Replayed ${items.length} ${items.length === 1 ? "letter" : "letters"}: ${handled} handled, ${items.length - handled} failed again.`,
         );
       } else {
-        const { items } = await operations.discardAllDeadLetters({ reason });
+        const { items } = await operations.discardAllDeadLetters({ service: props.service, reason });
         props.onDone(`Discarded ${items.length} ${items.length === 1 ? "letter" : "letters"}.`);
       }
       form.current?.reset();
@@ -348,11 +363,18 @@ function EveryLetterForm(props: { onDone: (text: string) => void }) {
   return (
     <div>
       {refusal !== undefined ? <Refusal err={refusal} what="acting on every dead letter" /> : null}
-      <form ref={form} class="form form-inline" noValidate onSubmit={submit} aria-busy={busy} aria-label="Every waiting letter">
+      <form
+        ref={form}
+        class="form form-inline"
+        noValidate
+        onSubmit={submit}
+        aria-busy={busy}
+        aria-label={props.service ? `Every waiting letter of ${props.service}` : "Every waiting letter"}
+      >
         <Field
           id="all-reason"
           name="reason"
-          label="Reason for every waiting letter"
+          label={`Reason for every waiting letter${props.service ? ` of ${props.service}` : ""}`}
           required
           maxLength={200}
           error={errors.get("reason")}
