@@ -518,6 +518,7 @@ describe("Connect, gRPC-Web and gRPC", () => {
         "StreamStock",
         "AdjustStock",
         "ListStockBooks",
+        "ListStockAdjustments",
       ]);
 
       // A reflective client can call through the edge with nothing but those descriptors
