@@ -316,8 +316,12 @@ describe("authorization matrix", () => {
   it("serves operator methods through the edge to operators only: nobody gets UNAUTHENTICATED, a shopper PERMISSION_DENIED", async () => {
     const operatorMethods: Array<[DescService, string, object]> = [
       [OrderService, "listAllOrders", {}],
+      [OrderService, "listAllOrders", { email: owner.email }],
+      [OrderService, "cancelOrder", { orderId: ownerOrder, reason: "mine" }],
+      [NotificationService, "listOrderNotifications", { orderId: ownerOrder }],
       [CatalogService, "adjustStock", { productId: bought?.id, delta: 100, reason: "x" }],
       [CatalogService, "listStockBooks", {}],
+      [CatalogService, "listStockAdjustments", { productId: bought?.id }],
     ];
     for (const [service, method, request] of operatorMethods) {
       for (const [token, expected] of [
