@@ -21,7 +21,7 @@ import {
   testTlsEnv,
 } from "@shopmesh/platform/testing";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
-import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
+import { OrderPlacedSchema, OrderRefundRequestedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import { PaymentFailedSchema, PaymentRefundedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
 import { PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import type { Kysely } from "kysely";
@@ -545,6 +545,28 @@ forEachBackend((backend) => {
 
       await client.charge({ orderId: declined, userId, amountCents: 900, currency: "EUR", paymentMethod: "pm_test_declined" });
       expect(await codeOf(client.refund({ orderId: declined, reason: "x" }))).toBe(Code.FailedPrecondition);
+    });
+
+    it("OrderRefundRequested of amount 0 (a cancelled order's charge) refunds all that is left, once; an all-refunded payment is left as it is", async () => {
+      const orderId = uuidv7();
+      const userId = uuidv7();
+      await bus.publish([orderPlaced(orderId, userId), stockReserved(orderId)]);
+      await settled(orderId);
+      const refundRest = (refundId: string) =>
+        createEnvelope(
+          OrderRefundRequestedSchema,
+          create(OrderRefundRequestedSchema, { orderId, userId, refundId, amountCents: 0, currency: "EUR", reason: "order_cancelled" }),
+          { source: "order", key: orderId },
+        );
+      await bus.publish([refundRest("cancelled")]);
+      await vi.waitFor(() => expect(eventsOf(orderId)).toHaveLength(2), { timeout: 10_000, interval: 10 });
+      expect(registry.decodeAs(PaymentRefundedSchema, eventsOf(orderId)[1]!)).toMatchObject({ refundId: "cancelled", amountCents: 1999 });
+
+      await bus.publish([refundRest("cancelled"), refundRest("cancelled-again")]);
+      await bus.drain();
+      expect(eventsOf(orderId).map((e) => e.type)).toEqual([PaymentSucceededSchema.typeName, PaymentRefundedSchema.typeName]);
+      expect(await paymentsOf(orderId)).toMatchObject([{ status: "REFUNDED", refunded_cents: 1999 }]);
+      expect(await t.kysely().selectFrom("dead_letters").select("event_id").where("key", "=", orderId).execute()).toEqual([]);
     });
 
     it("GetPayment: the owner sees it by id or order id; another user gets NOT_FOUND; no token is UNAUTHENTICATED", async () => {
