@@ -325,13 +325,24 @@ export function createOrders({
           await repo.insertRefund(trx, orderId, refund);
           const facts: RefundFacts = { refundId: refund.id, items: plan.items, amountCents: plan.amountCents, restock, reason };
           const event = orderRefundRequested({ orderId, userId: row.user_id, currency: row.currency }, row.payment_id ?? "", facts, at);
+          const written = await writeOutbox(trx, event);
+          await recordAudit(trx, {
+            action: "order.refund",
+            target: orderId,
+            reason,
+            details: {
+              refund_id: refund.id,
+              amount_cents: refund.amountCents,
+              restock,
+              lines: refund.lines.map((l) => ({ product_id: l.productId, quantity: l.quantity })),
+            },
+          });
           logger.info({ order_id: orderId, refund_id: refund.id, amount_cents: refund.amountCents, restock }, "refund requested");
-          return writeOutbox(trx, event);
+          return written;
         },
         "order",
       );
       if (written.length > 0) onEventsWritten?.(written);
-      // The seam for an audit record of the operator's action: this use case knows who, what and why.
       const row = await repo.findOrder(db, orderId);
       return (await repo.loadOrders(db, row ? [row] : []))[0] as Order;
     },
