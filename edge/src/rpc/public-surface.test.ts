@@ -7,6 +7,7 @@ import {
   ReservationStatusSchema,
   ReserveStockResponseSchema,
 } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { OperationsConsoleService } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 import { describe, expect, it } from "vitest";
 import { enumWords } from "../rest/enum-words.js";
 import { compilePathTemplate, publicSurface } from "./public-surface.js";
@@ -24,12 +25,29 @@ describe("publicSurface", () => {
       ["StreamStock", "public", undefined],
       ["AdjustStock", "operator", "POST /api/admin/stock/{product_id}/adjust"],
       ["ListStockBooks", "operator", "GET /api/admin/stock"],
+      ["ListStockAdjustments", "operator", "GET /api/admin/stock/{product_id}/adjustments"],
     ]);
     const get = surface[1]?.http;
     expect(get?.successStatus).toBe(200);
     expect(get?.bodyIsRequest).toBe(false);
     expect(get?.responseBody?.name).toBe("product");
     expect(get?.segments.map((s) => ("literal" in s ? s.literal : `{${s.field.name}}`))).toEqual(["api", "products", "{id}"]);
+  });
+
+  it("exposes every method of the operations console, each a signed-in caller's (the services check the operator), with its route", () => {
+    const surface = publicSurface([OperationsConsoleService]);
+    expect(surface.map((m) => [m.method.name, m.access, m.http ? `${m.http.method} ${m.http.template}` : undefined])).toEqual([
+      ["GetEvents", "user", "GET /api/admin/events"],
+      ["ListAllDeadLetters", "user", "GET /api/admin/dead-letters"],
+      ["ReplayServiceDeadLetter", "user", "POST /api/admin/dead-letters/{id}/replay"],
+      ["DiscardServiceDeadLetter", "user", "POST /api/admin/dead-letters/{id}/discard"],
+      ["ReplayAllDeadLetters", "user", "POST /api/admin/dead-letters/replay-all"],
+      ["DiscardAllDeadLetters", "user", "POST /api/admin/dead-letters/discard-all"],
+      ["ListAllAudit", "user", "GET /api/admin/audit"],
+      ["ListFaults", "user", "GET /api/admin/chaos"],
+      ["SetServiceFaults", "user", "POST /api/admin/chaos/{service}"],
+      ["GetInvariants", "user", "GET /api/admin/invariants"],
+    ]);
   });
 
   it("reads access levels, bodies and success statuses from any descriptor", () => {
