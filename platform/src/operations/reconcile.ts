@@ -256,12 +256,16 @@ export function checkBooks(
     if (!SOLD_STATUSES.has(o.status) || !settled.has(o.id)) continue;
     for (const i of o.items) sold.set(i.productId, (sold.get(i.productId) ?? 0) + i.quantity);
   }
-  const held = new Map<string, number>();
+  // Units the reservations of those orders hold. The units held for other orders are what the
+  // book's reservations hold but these: read with the book itself, so that a reservation made or
+  // released between the listing of reservations and the read of the books (checkouts go on
+  // meanwhile) does not unbalance it.
+  const heldForSold = new Map<string, number>();
   for (const r of data.reservations) {
     if (r.status !== ReservationStatus.RESERVED) continue;
     const o = ordersById.get(r.orderId);
-    if (o && SOLD_STATUSES.has(o.status) && settled.has(o.id)) continue;
-    for (const i of r.items) held.set(i.productId, (held.get(i.productId) ?? 0) + i.quantity);
+    if (!o || !SOLD_STATUSES.has(o.status) || !settled.has(o.id)) continue;
+    for (const i of r.items) heldForSold.set(i.productId, (heldForSold.get(i.productId) ?? 0) + i.quantity);
   }
   const books: Record<string, { charged: number; refunded: number; paid: number; refundedByOrders: number }> = {};
   const bookOf = (currency: string) => {
@@ -306,7 +310,7 @@ export function checkBooks(
       add("stock_reserved_mismatch", subject, `reserved ${b.reserved}, held by reservations ${b.reservedByReservations}`);
     }
     const s = sold.get(b.productId) ?? 0;
-    const h = held.get(b.productId) ?? 0;
+    const h = b.reservedByReservations - (heldForSold.get(b.productId) ?? 0);
     const available = b.onHand - b.reserved;
     if (s + h + available !== b.adjusted) {
       add("stock_unbalanced", subject, `sold ${s} + held ${h} + available ${available} = ${s + h + available}, received ${b.adjusted}`);
