@@ -7,6 +7,7 @@ import {
   ReservationStatusSchema,
   ReserveStockResponseSchema,
 } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { OperationsConsoleService } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 import { ListAllOrdersRequestSchema, OrderService, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { describe, expect, it } from "vitest";
 import { enumWords } from "../rest/enum-words.js";
@@ -41,6 +42,22 @@ describe("publicSurface", () => {
       ["GetAnyOrder", "GET /api/admin/orders/{order_id}"],
       ["RefundOrder", "POST /api/admin/orders/{order_id}/refund"],
       ["CancelOrder", "POST /api/admin/orders/{order_id}/cancel"],
+    ]);
+  });
+
+  it("exposes every method of the operations console, each a signed-in caller's (the services check the operator), with its route", () => {
+    const surface = publicSurface([OperationsConsoleService]);
+    expect(surface.map((m) => [m.method.name, m.access, m.http ? `${m.http.method} ${m.http.template}` : undefined])).toEqual([
+      ["GetEvents", "user", "GET /api/admin/events"],
+      ["ListAllDeadLetters", "user", "GET /api/admin/dead-letters"],
+      ["ReplayServiceDeadLetter", "user", "POST /api/admin/dead-letters/{id}/replay"],
+      ["DiscardServiceDeadLetter", "user", "POST /api/admin/dead-letters/{id}/discard"],
+      ["ReplayAllDeadLetters", "user", "POST /api/admin/dead-letters/replay-all"],
+      ["DiscardAllDeadLetters", "user", "POST /api/admin/dead-letters/discard-all"],
+      ["ListAllAudit", "user", "GET /api/admin/audit"],
+      ["ListFaults", "user", "GET /api/admin/chaos"],
+      ["SetServiceFaults", "user", "POST /api/admin/chaos/{service}"],
+      ["GetInvariants", "user", "GET /api/admin/invariants"],
     ]);
   });
 

@@ -366,7 +366,26 @@ describe("the REST routes against /api/openapi.json", () => {
     expect((await call(route, { token: user.token, path, body })).status).toBe(403);
     const off = await call(route, { token: operatorToken, path, body: { faults: {}, reason: "drill over" } });
     expect(off.status).toBe(200);
-    expect(off.body.service_faults.faults).toEqual({ calls: "", events: {} });
+    expect(off.body.service_faults.faults).toEqual({ calls: "", events: {}, provider: "", broker: "" });
+    // Payment's provider only: another service refuses it.
+    const provider = { faults: { provider: "decline;rate=0.2" }, reason: "decline drill" };
+    expectValidRequestBody(route, provider);
+    expect((await call(route, { token: operatorToken, path, body: provider })).status).toBe(400);
+    const declines = await call(route, { token: operatorToken, path: { service: "payment" }, body: provider });
+    expect(declines.status).toBe(200);
+    expect(declines.body.service_faults.faults.provider).toBe("decline;rate=0.2");
+    const back = await call(route, { token: operatorToken, path: { service: "payment" }, body: { faults: {}, reason: "drill over" } });
+    expect(back.status).toBe(200);
+  });
+
+  it("the invariants answer as described", async () => {
+    const route = "GET /api/admin/invariants";
+    const checked = await call(route, { token: operatorToken });
+    expect(checked.status).toBe(200);
+    expect(checked.body).toMatchObject({ holds: expect.any(Boolean), stuck_orders: 0 });
+    expect(typeof checked.body.orders).toBe("object");
+    expect((await call(route, { token: user.token })).status).toBe(403);
+    expect((await call(route, {})).status).toBe(401);
   });
 
   it("the operations console answers as described", async () => {
