@@ -96,6 +96,16 @@ export const edgeConfigSchema = {
     doc: "pass the `x-fault` header of requests on to the services (which honour it when their own FAULTS_ENABLED is set); refused when NODE_ENV=production",
     default: false,
   }),
+  EDGE_INVARIANTS_STUCK_AFTER_SECONDS: env.int({
+    doc: "the console's invariants (GET /api/admin/invariants): an order not paid or cancelled this long after its last change is stuck",
+    default: 300,
+    min: 1,
+  }),
+  EDGE_INVARIANTS_SETTLE_SECONDS: env.int({
+    doc: "the console's invariants: orders changed this recently are left out of the cross-service checks (their events may be on their way)",
+    default: 5,
+    min: 0,
+  }),
   LOG_LEVEL: env.oneOf<LogLevel>(["trace", "debug", "info", "warn", "error", "fatal", "silent"], { doc: "log level", default: "info" }),
   // Its own port: metrics never go out on the public one.
   ...metricsVars(),

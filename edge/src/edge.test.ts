@@ -489,11 +489,25 @@ describe("Connect, gRPC-Web and gRPC", () => {
         yield { messageRequest: { case: "fileContainingSymbol", value: "shop.catalog.v1.CatalogService" } };
         yield { messageRequest: { case: "fileContainingSymbol", value: "shop.catalog.v1.CatalogService.ReserveStock" } };
         yield { messageRequest: { case: "fileContainingSymbol", value: "no.such.Symbol" } };
+        yield { messageRequest: { case: "fileContainingSymbol", value: "shop.ops.v1.OperationsConsoleService.GetInvariants" } };
       }
       const answers = [];
       for await (const a of reflection.serverReflectionInfo(requests())) answers.push(a.messageResponse);
-      expect(answers.map((a) => a.case)).toEqual(["listServicesResponse", "fileDescriptorResponse", "errorResponse", "errorResponse"]);
-      const [list, file, hidden, unknown] = answers;
+      expect(answers.map((a) => a.case)).toEqual([
+        "listServicesResponse",
+        "fileDescriptorResponse",
+        "errorResponse",
+        "errorResponse",
+        "fileDescriptorResponse",
+      ]);
+      const [list, file, hidden, unknown, consoleFile] = answers;
+      // The console's file describes GetInvariants (the listing above shows which of its services the edge serves).
+      if (consoleFile?.case !== "fileDescriptorResponse") throw new Error("expected the console's file");
+      const ops = consoleFile.value.fileDescriptorProto
+        .map((b) => fromBinary(FileDescriptorProtoSchema, b))
+        .find((p) => p.name === "shop/ops/v1/ops.proto");
+      const consoleService = ops?.service.find((s) => s.name === "OperationsConsoleService");
+      expect(consoleService?.method.map((m) => m.name)).toContain("GetInvariants");
       expect(list?.case === "listServicesResponse" && list.value.service.map((s) => s.name)).toEqual([
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
@@ -518,6 +532,7 @@ describe("Connect, gRPC-Web and gRPC", () => {
         "StreamStock",
         "AdjustStock",
         "ListStockBooks",
+        "ListStockAdjustments",
       ]);
 
       // A reflective client can call through the edge with nothing but those descriptors

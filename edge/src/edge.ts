@@ -51,6 +51,8 @@ export type EdgeSettings = Pick<
       | "EDGE_H2_IDLE_TIMEOUT_MS"
       | "EDGE_H2_MAX_CONCURRENT_STREAMS"
       | "FAULTS_ENABLED"
+      | "EDGE_INVARIANTS_STUCK_AFTER_SECONDS"
+      | "EDGE_INVARIANTS_SETTLE_SECONDS"
       | "NODE_ENV"
       | "SHOPMESH_MTLS"
       | "SHOPMESH_TLS_DIR"
@@ -222,7 +224,16 @@ export function createEdge(opts: EdgeOptions): Edge {
     if (Object.keys(addresses).length > 0) {
       upstreams.set(
         OperationsConsoleService.typeName,
-        createOperationsConsole({ addresses, logger: log, defaultTimeoutMs: config.EDGE_REQUEST_TIMEOUT_MS, tls }),
+        createOperationsConsole({
+          addresses,
+          logger: log,
+          defaultTimeoutMs: config.EDGE_REQUEST_TIMEOUT_MS,
+          tls,
+          invariants: {
+            stuckAfterMs: (config.EDGE_INVARIANTS_STUCK_AFTER_SECONDS ?? 300) * 1000,
+            settleMs: (config.EDGE_INVARIANTS_SETTLE_SECONDS ?? 5) * 1000,
+          },
+        }),
       );
     }
     const methods = publicSurface(upstreams.has(OperationsConsoleService.typeName) ? [...services, OperationsConsoleService] : services);

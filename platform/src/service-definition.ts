@@ -71,6 +71,12 @@ export interface ServiceContext<C extends ServiceConfig, DB> {
   readonly tls: MeshTls | undefined;
   /** Tells the outbox relay that events were written (a no-op without one): the use cases call it after each commit. */
   readonly notifyOutbox: (written?: readonly OutboxRow[]) => void;
+  /**
+   * The faults an operator switches live (chaos; none with NODE_ENV=production): the platform
+   * applies those on calls, deliveries and the broker; a service applies those of what only it
+   * calls (payment: its provider's answers, `providerFaults`).
+   */
+  readonly faults: LiveFaults | undefined;
   /** A client of the peer `service` at `address`, over the service's mutual TLS; closed when the server stops. */
   client<S extends DescService>(service: S, address: string): Client<S>;
   /**
@@ -106,6 +112,8 @@ export interface ServiceDefinition<C extends ServiceConfig, O extends ServiceOpt
   readonly migrations: Readonly<Record<string, Migration>>;
   /** It publishes events: an outbox relay runs onto the bus. */
   readonly outbox?: boolean;
+  /** It calls a payment provider, whose answers an operator may fault (shop.ops.v1 Faults.provider); others refuse such a fault. */
+  readonly providerFaults?: boolean;
   /** The interface and port its gRPC server listens on as configured (the `host` and `port` options override them). */
   readonly listen: (config: C) => { readonly host: string; readonly port: number };
   /** Assembles its own parts; what it opened through `ctx` is closed again when it throws. */
@@ -148,7 +156,9 @@ export function defineService<C extends ServiceConfig, O extends ServiceOptions<
     const listen = def.listen(config);
     // Chaos: an operator switches faults live, except in production, where SetFaults refuses.
     const production = config.NODE_ENV === "production";
-    const liveFaults = production ? undefined : new LiveFaults(config.FAULTS_ENABLED ? config.FAULTS_EVENTS : undefined);
+    const liveFaults = production
+      ? undefined
+      : new LiveFaults(config.FAULTS_ENABLED ? config.FAULTS_EVENTS : undefined, { provider: def.providerFaults === true });
     const host = createServiceHost({
       name: def.name,
       logger,
@@ -175,6 +185,7 @@ export function defineService<C extends ServiceConfig, O extends ServiceOptions<
           db,
           tls,
           notifyOutbox,
+          faults: liveFaults,
           client(service, address) {
             const client = createClient(service, address, { logger, tls });
             closers.push(() => closeClient(client));

@@ -2,7 +2,14 @@ import { type Kysely, sql } from "kysely";
 import { type Migration, migrateToLatest } from "./db/migrate.js";
 import type { EventBus, Subscription } from "./events/event-bus.js";
 import { observeBus } from "./events/observed-bus.js";
-import { type FaultConfig, faultInjection, type LiveFaults, liveFaultInjection, withEventFaults } from "./faults/faults.js";
+import {
+  type FaultConfig,
+  faultInjection,
+  type LiveFaults,
+  liveFaultInjection,
+  withBrokerFault,
+  withEventFaults,
+} from "./faults/faults.js";
 import { createOutboxRelay, type OutboxRelay, type OutboxRow, outboxBacklog } from "./events/outbox.js";
 import type { ServerInterceptor } from "./grpc/interceptors.js";
 import { createGrpcServer, type GrpcServer, type GrpcServerOptions } from "./grpc/server.js";
@@ -35,7 +42,10 @@ export interface ServiceHostOptions<P extends HostParts = HostParts> {
   readonly databaseProbeMs?: number;
   /** FAULTS_ENABLED and FAULTS_EVENTS of the service's config: `x-fault` on its methods, faults of its event deliveries. */
   readonly faults?: FaultConfig;
-  /** The faults an operator switches while it runs (on its calls and its consumers' deliveries); they replace FAULTS_EVENTS. */
+  /**
+   * The faults an operator switches while it runs (on its calls, its consumers' deliveries and
+   * its relay's publishes); they replace FAULTS_EVENTS.
+   */
   readonly liveFaults?: LiveFaults;
 }
 
@@ -121,7 +131,10 @@ export function createServiceHost<P extends HostParts>(opts: ServiceHostOptions<
   // Injected event faults fail inside the observed delivery: they count as failed deliveries.
   const eventFaults = opts.liveFaults ?? faults?.FAULTS_EVENTS;
   const bus = recorded && eventFaults ? withEventFaults(recorded.bus, eventFaults) : recorded?.bus;
-  const relay: OutboxRelay | undefined = opts.outbox && bus ? createOutboxRelay({ db, service: name, bus, logger }) : undefined;
+  // The broker as the relay sees it: a broker fault holds the events in the outbox, or slows them.
+  const relayBus = bus && opts.liveFaults ? withBrokerFault(bus, opts.liveFaults) : bus;
+  const relay: OutboxRelay | undefined =
+    opts.outbox && relayBus ? createOutboxRelay({ db, service: name, bus: relayBus, logger }) : undefined;
   const notifyOutbox = (written?: readonly OutboxRow[]) => relay?.notify(written);
   const parts = opts.build({ notifyOutbox, consumers });
   let unwatchBacklog: (() => void) | undefined;

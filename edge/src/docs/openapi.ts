@@ -11,6 +11,7 @@ import { FeatureSet_FieldPresence, MethodOptions_IdempotencyLevel } from "@bufbu
 import { Code } from "@connectrpc/connect";
 import { codeName } from "@shopmesh/platform";
 import { enumWords } from "../rest/enum-words.js";
+import { queryNameOf } from "../rest/rest-codec.js";
 import { httpStatusOf } from "../http/errors.js";
 import { type ExposedMethod, type PathSegment, publicSurface } from "../rpc/public-surface.js";
 
@@ -320,9 +321,13 @@ function queryParams(input: DescMessage, omit: ReadonlySet<DescField>): Array<{ 
   const walk = (m: DescMessage, prefix: string, seen: ReadonlySet<DescMessage>) => {
     for (const f of m.fields) {
       if (omit.has(f)) continue;
-      if (f.fieldKind === "scalar" || f.fieldKind === "enum") out.push({ name: prefix + f.name, field: f });
-      else if (f.fieldKind === "list" && (f.listKind === "scalar" || f.listKind === "enum")) out.push({ name: prefix + f.name, field: f });
-      else if (f.fieldKind === "message" && !wellKnown(f.message) && !seen.has(f.message)) {
+      const scalarOrEnum = f.fieldKind === "scalar" || f.fieldKind === "enum";
+      if (scalarOrEnum || (f.fieldKind === "list" && (f.listKind === "scalar" || f.listKind === "enum"))) {
+        // The field's query name first: the name the route's documentation and callers use.
+        const alias = queryNameOf(f);
+        if (alias !== undefined) out.push({ name: prefix + alias, field: f });
+        out.push({ name: prefix + f.name, field: f });
+      } else if (f.fieldKind === "message" && !wellKnown(f.message) && !seen.has(f.message)) {
         walk(f.message, `${prefix}${f.name}.`, new Set([...seen, f.message]));
       }
     }

@@ -1,15 +1,21 @@
 import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   type CallOptions,
+  type CheckOptions,
   type Client,
   closeClient,
   createClient,
   invalidArgument,
   type Logger,
   type MeshTls,
+  reconcileBooks,
   workloadOfService,
 } from "@shopmesh/platform";
+import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { OrderService } from "@shopmesh/proto/shop/order/v1/order_pb.js";
+import { PaymentService } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import {
   type AuditEntry,
   type DeadLetter,
@@ -25,6 +31,7 @@ import {
   ReplayAllDeadLettersResponseSchema,
   DiscardAllDeadLettersResponseSchema,
   type Faults,
+  GetInvariantsResponseSchema,
   ListFaultsResponseSchema,
   ServiceFaultsSchema,
   SetServiceFaultsResponseSchema,
@@ -37,7 +44,12 @@ export interface OperationsConsoleOptions {
   readonly logger: Logger;
   readonly defaultTimeoutMs: number;
   readonly tls?: MeshTls | undefined;
+  /** The bounds of GetInvariants' check; default: stuck after 300 s, a settle window of 5 s. */
+  readonly invariants?: CheckOptions;
 }
+
+/** At most this many breaches are listed by GetInvariants (the contract's bound). */
+const MAX_BREACHES = 100;
 
 /** Codes that say "this caller may not", not "this service is away": the whole answer is refused. */
 const refusals = new Set([Code.Unauthenticated, Code.PermissionDenied, Code.InvalidArgument]);
@@ -82,6 +94,21 @@ export function createOperationsConsole(opts: OperationsConsoleOptions): Upstrea
       }),
     );
   }
+
+  // The books GetInvariants reads: order's, payment's and catalog's, when the edge fronts them.
+  const bookClient = <S extends typeof OrderService | typeof PaymentService | typeof CatalogService>(service: S) => {
+    const address = opts.addresses[service.typeName];
+    return address === undefined
+      ? undefined
+      : createClient(service, address, {
+          logger: opts.logger,
+          defaultTimeoutMs: opts.defaultTimeoutMs,
+          tls: opts.tls,
+          serverWorkload: workloadOfService(service.typeName),
+        });
+  };
+  const books = { orders: bookClient(OrderService), payments: bookClient(PaymentService), catalog: bookClient(CatalogService) };
+  const invariantBounds = opts.invariants ?? { stuckAfterMs: 300_000, settleMs: 5_000 };
 
   /** Calls `fn` on each of `names`; a refusal fails the whole call, another failure leaves that service out (undefined). */
   async function fanOut<T>(names: readonly string[], fn: (client: Client<typeof OperationsService>, name: string) => Promise<T>) {
@@ -193,6 +220,45 @@ export function createOperationsConsole(opts: OperationsConsoleOptions): Upstrea
         serviceFaults: { service: name, faults: res.faults, switchable: true, reachable: true },
       });
     },
+    async getInvariants(_req, o) {
+      const { orders, payments, catalog } = books;
+      if (!orders || !payments || !catalog) throw new ConnectError("the edge fronts no order, payment or catalog", Code.Unavailable);
+      const [report, health] = await Promise.all([
+        reconcileBooks({ orders, payments, catalog }, invariantBounds, o).catch((err: unknown) => {
+          const e = ConnectError.from(err);
+          if (refusals.has(e.code)) throw e;
+          opts.logger.warn({ err: e }, "operations console: order, payment or catalog did not answer");
+          throw new ConnectError("order, payment or catalog did not answer", Code.Unavailable);
+        }),
+        fanOut(namesOf(""), async (c) => (await c.getEventHealth({}, o)).health),
+      ]);
+      let deadLetters = 0;
+      let outboxBacklog = 0n;
+      for (const h of health.values()) {
+        deadLetters += Number(h?.deadLetters ?? 0n);
+        outboxBacklog += h?.outboxBacklog ?? 0n;
+      }
+      return create(GetInvariantsResponseSchema, {
+        checkedAt: timestampFromDate(report.startedAt),
+        holds: report.discrepancies.length === 0,
+        orders: Object.fromEntries(Object.entries(report.orders).map(([status, n]) => [status.toLowerCase(), n])),
+        stuckOrders: report.discrepancies.filter((d) => d.kind === "stuck_order").length,
+        settlingOrders: report.settling,
+        money: Object.entries(report.money)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([currency, m]) => ({
+            currency,
+            chargedCents: BigInt(m.charged),
+            refundedCents: BigInt(m.refunded),
+            paidCents: BigInt(m.paid),
+            refundedByOrdersCents: BigInt(m.refundedByOrders),
+          })),
+        products: report.counts.products,
+        breaches: report.discrepancies.slice(0, MAX_BREACHES),
+        deadLetters,
+        outboxBacklog,
+      });
+    },
     async listAllAudit(req: { service: string; pageSize: number; pageToken: string }, o) {
       const tokens = decodeTokens(req.pageToken);
       const names = namesOf(req.service).filter((n) => !tokens || tokens[n] !== undefined);
@@ -227,6 +293,7 @@ export function createOperationsConsole(opts: OperationsConsoleOptions): Upstrea
     },
     close() {
       for (const c of targets.values()) closeClient(c);
+      for (const c of Object.values(books)) if (c) closeClient(c);
     },
   };
 }

@@ -3,6 +3,8 @@ import {
   type DescField,
   type DescMessage,
   fromJson,
+  getOption,
+  hasOption,
   type JsonValue,
   type JsonWriteOptions,
   type Message,
@@ -11,6 +13,7 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { invalidArgument } from "@shopmesh/platform";
+import { query_name } from "@shopmesh/proto/shop/api/v1/annotations_pb.js";
 import { violationOfDecodeError } from "../rpc/decode-error.js";
 import { enumsFromWords, enumsToWords, parseEnumText } from "./enum-words.js";
 
@@ -27,8 +30,13 @@ const badField = (field: string, why: string) => invalidArgument(field, why);
 
 const jsonWriteOptions: Partial<JsonWriteOptions> = { useProtoFieldName: true, alwaysEmitImplicit: true };
 
-/** Request fields addressable by a parameter name: proto name and JSON name. */
+/** Request fields addressable by a parameter name: proto name, JSON name and query name. */
 const paramFieldsCache = new Map<DescMessage, ReadonlyMap<string, DescField>>();
+
+/** The other name a query parameter may fill `field` by (its `shop.api.v1.query_name` option), if any. */
+export function queryNameOf(field: DescField): string | undefined {
+  return hasOption(field, query_name) ? getOption(field, query_name) || undefined : undefined;
+}
 
 function paramFields(schema: DescMessage): ReadonlyMap<string, DescField> {
   let m = paramFieldsCache.get(schema);
@@ -37,6 +45,8 @@ function paramFields(schema: DescMessage): ReadonlyMap<string, DescField> {
     for (const f of schema.fields) {
       map.set(f.name, f);
       map.set(f.jsonName, f);
+      const alias = queryNameOf(f);
+      if (alias !== undefined) map.set(alias, f);
     }
     m = map;
     paramFieldsCache.set(schema, m);

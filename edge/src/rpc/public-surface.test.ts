@@ -7,10 +7,12 @@ import {
   ReservationStatusSchema,
   ReserveStockResponseSchema,
 } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { OperationsConsoleService } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
+import { ListAllOrdersRequestSchema, OrderService, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { describe, expect, it } from "vitest";
 import { enumWords } from "../rest/enum-words.js";
 import { compilePathTemplate, publicSurface } from "./public-surface.js";
-import { decodeJsonBody, encodeResponse } from "../rest/rest-codec.js";
+import { applyParam, decodeJsonBody, encodeResponse } from "../rest/rest-codec.js";
 import { EchoService } from "../testing/echo-contract.js";
 
 describe("publicSurface", () => {
@@ -24,12 +26,39 @@ describe("publicSurface", () => {
       ["StreamStock", "public", undefined],
       ["AdjustStock", "operator", "POST /api/admin/stock/{product_id}/adjust"],
       ["ListStockBooks", "operator", "GET /api/admin/stock"],
+      ["ListStockAdjustments", "operator", "GET /api/admin/stock/{product_id}/adjustments"],
     ]);
     const get = surface[1]?.http;
     expect(get?.successStatus).toBe(200);
     expect(get?.bodyIsRequest).toBe(false);
     expect(get?.responseBody?.name).toBe("product");
     expect(get?.segments.map((s) => ("literal" in s ? s.literal : `{${s.field.name}}`))).toEqual(["api", "products", "{id}"]);
+  });
+
+  it("exposes the order methods of operators with their admin routes", () => {
+    const admin = publicSurface([OrderService]).filter((m) => m.access === "operator");
+    expect(admin.map((m) => [m.method.name, m.http ? `${m.http.method} ${m.http.template}` : undefined])).toEqual([
+      ["ListAllOrders", "GET /api/admin/orders"],
+      ["GetAnyOrder", "GET /api/admin/orders/{order_id}"],
+      ["RefundOrder", "POST /api/admin/orders/{order_id}/refund"],
+      ["CancelOrder", "POST /api/admin/orders/{order_id}/cancel"],
+    ]);
+  });
+
+  it("exposes every method of the operations console, each a signed-in caller's (the services check the operator), with its route", () => {
+    const surface = publicSurface([OperationsConsoleService]);
+    expect(surface.map((m) => [m.method.name, m.access, m.http ? `${m.http.method} ${m.http.template}` : undefined])).toEqual([
+      ["GetEvents", "user", "GET /api/admin/events"],
+      ["ListAllDeadLetters", "user", "GET /api/admin/dead-letters"],
+      ["ReplayServiceDeadLetter", "user", "POST /api/admin/dead-letters/{id}/replay"],
+      ["DiscardServiceDeadLetter", "user", "POST /api/admin/dead-letters/{id}/discard"],
+      ["ReplayAllDeadLetters", "user", "POST /api/admin/dead-letters/replay-all"],
+      ["DiscardAllDeadLetters", "user", "POST /api/admin/dead-letters/discard-all"],
+      ["ListAllAudit", "user", "GET /api/admin/audit"],
+      ["ListFaults", "user", "GET /api/admin/chaos"],
+      ["SetServiceFaults", "user", "POST /api/admin/chaos/{service}"],
+      ["GetInvariants", "user", "GET /api/admin/invariants"],
+    ]);
   });
 
   it("reads access levels, bodies and success statuses from any descriptor", () => {
@@ -45,6 +74,19 @@ describe("publicSurface", () => {
   it("refuses path templates that name no field", () => {
     expect(() => compilePathTemplate("/api/products/{nope}", CatalogService.methods[1]!.input)).toThrow(/\{nope\}/);
     expect(() => compilePathTemplate("api/x", CatalogService.methods[1]!.input)).toThrow(/start with/);
+  });
+});
+
+describe("REST query parameters", () => {
+  it("fill a field by its query name as well as by its own names, enum words repeatable", () => {
+    const msg = create(ListAllOrdersRequestSchema);
+    applyParam(ListAllOrdersRequestSchema, msg, "status", ["paid", "on_hold"]);
+    applyParam(ListAllOrdersRequestSchema, msg, "statuses", ["cancelled"]);
+    applyParam(ListAllOrdersRequestSchema, msg, "email", ["a@b.c"]);
+    applyParam(ListAllOrdersRequestSchema, msg, "page_size", ["5"]);
+    expect(msg.statuses).toEqual([OrderStatus.PAID, OrderStatus.ON_HOLD, OrderStatus.CANCELLED]);
+    expect(msg).toMatchObject({ email: "a@b.c", pageSize: 5 });
+    expect(() => applyParam(ListAllOrdersRequestSchema, msg, "status", ["shipped"])).toThrow(/status/);
   });
 });
 

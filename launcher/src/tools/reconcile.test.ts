@@ -5,6 +5,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { demoCatalog } from "@shopmesh/catalog";
 import { closeClient } from "@shopmesh/platform";
 import { CatalogService, ReservationSchema, ReservationStatus, StockBookSchema } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { OperationsService } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 import { OrderSchema, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { PaymentSchema, PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,7 +82,18 @@ describe("npm run reconcile against an embedded mesh", () => {
       expect(clean.stdout).toContain("books balanced");
       expect(clean.code).toBe(0);
 
-      // The payment service charges the cancelled order through its own (internal) Charge.
+      // The payment service charges the cancelled order through its own (internal) Charge, and the
+      // order service does not hear of it (its consumer fails on PaymentSucceeded), so the charge
+      // is never given back as the order would give it back.
+      const orderOps = createTestClient(OperationsService, mesh.services.order as string, { serverWorkload: "order" });
+      try {
+        await orderOps.setFaults({
+          faults: { events: { "shop.payment.v1.PaymentSucceeded": "code=FAILED_PRECONDITION" } },
+          reason: "a consumer that fails",
+        });
+      } finally {
+        closeClient(orderOps);
+      }
       await payments.charge({ orderId: shortOrder.id, userId: short.userId, amountCents: shortOrder.total_cents, currency: "EUR" });
       // And the catalog holds stock for an order that does not exist.
       await catalog.reserveStock({ orderId: "no-such-order", items: [{ productId: a.id, quantity: 1 }] });
@@ -191,6 +203,14 @@ describe("reconciliation rules", () => {
     );
     expect(report.discrepancies.map((d) => [d.kind, d.subject])).toEqual([["stuck_order", "order o-stuck"]]);
     expect(report.settling).toBe(2);
+  });
+
+  it("a reservation made between the listing of reservations and the read of the books leaves the stock balanced", () => {
+    const report = check(
+      { startedAt, reservations: [], books: [bookOf(1)], payments: [], orders: [order("o-new", OrderStatus.PENDING, 100)] },
+      { stuckAfterMs: 300_000, settleMs: 5_000 },
+    );
+    expect(report.discrepancies).toEqual([]);
   });
 
   it("reports a paid order without a payment, and stock sold that the catalog no longer holds", () => {

@@ -43,6 +43,13 @@ describe("createTokenVerifier", () => {
     const key = await keyPair("k1");
     const v = createTokenVerifier({ jwks: async () => ({ keys: [key.jwk] }), issuer: "shopmesh", audience: "shopmesh" });
     expect(await v.verify(await sign(key))).toEqual({ userId: "user-1", tokenId: "token-1" });
+    expect(await v.verify(await sign(key, { email: "ada@example.com" }))).toEqual({
+      userId: "user-1",
+      tokenId: "token-1",
+      email: "ada@example.com",
+    });
+    // Only a string is an address.
+    expect(await v.verify(await sign(key, { email: 42, jti: "token-2" }))).toEqual({ userId: "user-1", tokenId: "token-2" });
   });
 
   it("refuses wrong iss or aud, missing sub/jti/exp, expiry beyond the skew, and garbage", async () => {

@@ -133,9 +133,10 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
           requiredClaims: ["exp", "sub", "jti"],
         });
         if (typeof payload.sub !== "string" || payload.sub === "") throw unauthenticated("invalid access token");
+        const email = typeof payload.email === "string" && payload.email !== "" ? { email: payload.email } : {};
         const principal: Principal = hasRole(payload.roles, OPERATOR_ROLE)
-          ? { userId: payload.sub, tokenId: payload.jti, operator: true }
-          : { userId: payload.sub, tokenId: payload.jti };
+          ? { userId: payload.sub, tokenId: payload.jti, operator: true, ...email }
+          : { userId: payload.sub, tokenId: payload.jti, ...email };
         if (typeof payload.exp === "number") {
           if (verified.size >= maxVerified) verified.delete(verified.keys().next().value as string);
           verified.set(token, { principal, untilMs: payload.exp * 1000 + toleranceMs, kid });

@@ -11,6 +11,11 @@ export interface FaultSpec {
   readonly rate: number;
 }
 
+/** Whether a fault of `spec` happens this time: always at rate 1, else as the dice say. */
+export function faultStrikes(spec: FaultSpec, random: () => number = Math.random): boolean {
+  return spec.rate >= 1 || random() < spec.rate;
+}
+
 /** The metadata key a caller asks for a fault with. */
 export const faultMetadataKey = "x-fault";
 
@@ -20,11 +25,20 @@ const codesByName = new Map<string, Code>(
     .map(([name, code]) => [name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase(), code]),
 );
 
-/** Parses a fault spec; throws an Error saying what is wrong. */
-export function parseFault(text: string): FaultSpec {
+/**
+ * A fault of the payment provider's answers to charges (shop.ops.v1 Faults.provider): a
+ * {@link FaultSpec} that may also decline the card, e.g. `decline;rate=0.2`.
+ */
+export interface ProviderFaultSpec extends FaultSpec {
+  readonly decline: boolean;
+}
+
+/** Reads a spec; `decline` is a setting only where `declines` says so. Throws an Error saying what is wrong. */
+function readSpec(text: string, declines: boolean): ProviderFaultSpec {
   let delayMs = 0;
   let code: Code | undefined;
   let rate = 1;
+  let decline = false;
   for (const part of text.split(";")) {
     const item = part.trim();
     if (item === "") continue;
@@ -50,19 +64,39 @@ export function parseFault(text: string): FaultSpec {
         rate = r;
         break;
       }
-      default:
+      case "decline":
+        if (declines) {
+          if (eq >= 0) throw new Error(`fault setting decline takes no value, got "${item}"`);
+          decline = true;
+          break;
+        }
         throw new Error(`unknown fault setting "${key}" (delay, code, rate)`);
+      default:
+        throw new Error(`unknown fault setting "${key}" (${declines ? "decline, " : ""}delay, code, rate)`);
     }
   }
+  if (decline && code !== undefined) throw new Error("a provider fault either declines or fails with a code, not both");
+  return { delayMs, code, rate, decline };
+}
+
+/** Parses a fault spec; throws an Error saying what is wrong. */
+export function parseFault(text: string): FaultSpec {
+  const { delayMs, code, rate } = readSpec(text, false);
   return { delayMs, code, rate };
+}
+
+/** Parses a payment provider's fault: a fault spec that may also say `decline`. Throws an Error saying what is wrong. */
+export function parseProviderFault(text: string): ProviderFaultSpec {
+  return readSpec(text, true);
 }
 
 /** Event type (full message name, or "*" for every type) → the fault its deliveries get. */
 export type EventFaults = ReadonlyMap<string, FaultSpec>;
 
-/** A spec written back as `parseFault` reads it: "delay=200ms;code=UNAVAILABLE;rate=0.3". */
-export function formatFault(spec: FaultSpec): string {
+/** A spec written back as `parseFault` (or `parseProviderFault`) reads it: "delay=200ms;code=UNAVAILABLE;rate=0.3". */
+export function formatFault(spec: FaultSpec | ProviderFaultSpec): string {
   const parts: string[] = [];
+  if ("decline" in spec && spec.decline) parts.push("decline");
   if (spec.delayMs > 0) parts.push(`delay=${spec.delayMs}ms`);
   if (spec.code !== undefined) parts.push(`code=${Code[spec.code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase()}`);
   if (spec.rate < 1) parts.push(`rate=${spec.rate}`);

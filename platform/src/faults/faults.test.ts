@@ -14,7 +14,7 @@ import { catalogHandlers } from "../testing/catalog-handlers.js";
 import { databaseBackend, useTestDatabase } from "../testing/index.js";
 import { eventsConsumed } from "../telemetry/metrics.js";
 import { applyInboxFault, markInboxHandler } from "../events/inbox-fault.js";
-import { parseFault, withEventFaults } from "./faults.js";
+import { formatFault, LiveFaults, noFaults, parseFault, parseProviderFault, withBrokerFault, withEventFaults } from "./faults.js";
 
 async function failedDeliveries(type: string): Promise<number> {
   const { values } = await eventsConsumed.get();
@@ -74,6 +74,14 @@ describe("fault specs", () => {
     }
   });
 
+  it("reads decline in a provider's fault only, never with a code", () => {
+    expect(parseProviderFault("decline;rate=0.2")).toEqual({ delayMs: 0, code: undefined, rate: 0.2, decline: true });
+    expect(parseProviderFault("code=UNAVAILABLE;delay=2s")).toEqual({ delayMs: 2000, code: Code.Unavailable, rate: 1, decline: false });
+    for (const bad of ["decline=yes", "decline;code=UNAVAILABLE", "jitter=5ms"]) expect(() => parseProviderFault(bad), bad).toThrow();
+    expect(() => parseFault("decline")).toThrow(/unknown fault setting "decline"/);
+    expect(formatFault(parseProviderFault(" decline ; delay=1s; rate=0.5"))).toBe("decline;delay=1000ms;rate=0.5");
+  });
+
   it("is configured by FAULTS_ENABLED and FAULTS_EVENTS, off by default", () => {
     const schema = faultVars();
     expect(loadConfig(schema, {})).toEqual({ FAULTS_ENABLED: false, FAULTS_EVENTS: undefined });
@@ -82,6 +90,58 @@ describe("fault specs", () => {
     expect(on.FAULTS_EVENTS?.get("*")).toEqual({ delayMs: 5, code: undefined, rate: 1 });
     expect(() => loadConfig(schema, { FAULTS_EVENTS: "shop.a.v1.X" })).toThrow(/FAULTS_EVENTS/);
     expect(() => loadConfig(schema, { FAULTS_EVENTS: "shop.a.v1.X=code=NOPE" })).toThrow(/FAULTS_EVENTS/);
+  });
+});
+
+describe("broker faults", () => {
+  const event = (value: string) => createEnvelope(StringValueSchema, create(StringValueSchema, { value }), { source: "test", key: "k" });
+
+  function faultedBus() {
+    const handedOver: string[] = [];
+    const inner = {
+      publish: async (events: readonly Envelope[]) => {
+        handedOver.push(...events.map((e) => e.id));
+      },
+      resolvesWhen: "handled" as const,
+      subscribe: () => ({ unsubscribe: async () => {} }),
+      close: async () => {},
+    };
+    const live = new LiveFaults();
+    return { bus: withBrokerFault(inner, live), live, handedOver };
+  }
+
+  it("the broker away fails every publish, handing nothing over; cleared, publishes go through", async () => {
+    const { bus, live, handedOver } = faultedBus();
+    expect(bus.resolvesWhen).toBe("handled");
+    live.replace({ ...noFaults, broker: "code=UNAVAILABLE" });
+    const a = event("a");
+    await expect(bus.publish([a])).rejects.toMatchObject({ code: Code.Unavailable });
+    expect(handedOver).toEqual([]);
+    live.replace(noFaults);
+    await bus.publish([a]);
+    expect(handedOver).toEqual([a.id]);
+  });
+
+  it("hands publishes over in call order whatever their delays; a failed one fails those behind it", async () => {
+    const { bus, live, handedOver } = faultedBus();
+    const [a, b, c, d] = ["a", "b", "c", "d"].map(event) as [Envelope, Envelope, Envelope, Envelope];
+    live.replace({ ...noFaults, broker: "delay=100ms" });
+    const first = bus.publish([a]);
+    live.replace(noFaults);
+    const second = bus.publish([b]);
+    await Promise.all([first, second]);
+    expect(handedOver).toEqual([a.id, b.id]);
+
+    live.replace({ ...noFaults, broker: "delay=50ms;code=UNAVAILABLE" });
+    const failing = bus.publish([c]);
+    live.replace(noFaults);
+    const behind = bus.publish([d]);
+    await expect(failing).rejects.toMatchObject({ code: Code.Unavailable });
+    await expect(behind).rejects.toMatchObject({ code: Code.Unavailable });
+    expect(handedOver).toEqual([a.id, b.id]);
+    // Called once those settled, a publish starts afresh.
+    await bus.publish([c, d]);
+    expect(handedOver).toEqual([a.id, b.id, c.id, d.id]);
   });
 });
 

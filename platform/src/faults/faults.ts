@@ -3,16 +3,25 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { type EventBus, type EventHandler, wrapHandlers } from "../events/event-bus.js";
 import { isInboxHandler, withInboxFault } from "../events/inbox-fault.js";
 import type { ServerInterceptor } from "../grpc/interceptors.js";
-import { type EventFaults, type FaultSpec, faultMetadataKey, parseFault } from "./fault-spec.js";
+import { type EventFaults, type FaultSpec, faultMetadataKey, faultStrikes, parseFault } from "./fault-spec.js";
 
 import type { LiveFaults } from "./live-faults.js";
 
-export { type FaultSettings, LiveFaults } from "./live-faults.js";
-export { type EventFaults, type FaultSpec, faultMetadataKey, formatFault, parseFault } from "./fault-spec.js";
+export { type FaultSettings, LiveFaults, noFaults } from "./live-faults.js";
+export {
+  type EventFaults,
+  type FaultSpec,
+  faultMetadataKey,
+  faultStrikes,
+  formatFault,
+  type ProviderFaultSpec,
+  parseFault,
+  parseProviderFault,
+} from "./fault-spec.js";
 
 /** Waits and/or fails as `spec` says (when its dice say so); the wait ends early when `signal` aborts. */
 async function apply(spec: FaultSpec, what: string, signal?: AbortSignal, random: () => number = Math.random): Promise<void> {
-  if (spec.rate < 1 && random() >= spec.rate) return;
+  if (!faultStrikes(spec, random)) return;
   if (spec.delayMs > 0) {
     await sleep(spec.delayMs, undefined, signal ? { signal } : undefined).catch(() => {
       throw signal?.reason ?? new ConnectError("cancelled", Code.Canceled);
@@ -77,6 +86,50 @@ export function withEventFaults(bus: EventBus, faults: EventFaults | LiveFaults,
         return handler(event);
       },
   );
+}
+
+/**
+ * `bus` as a service's outbox relay sees the broker while an operator switched a broker fault on
+ * (see {@link LiveFaults}): each publish waits and/or fails as the fault says, before anything is
+ * handed over, so a failed publish published nothing and the relay publishes it again. Publishes
+ * are handed over in call order whatever their delays, and one that fails fails those called
+ * after it while it was on its way: a bus that takes overlapping publishes (in process) never
+ * gets a later row of a key before an earlier one. Subscriptions are left as they are.
+ */
+export function withBrokerFault(bus: EventBus, live: LiveFaults, random?: () => number): EventBus {
+  let queued = 0;
+  /** Whether the last publish called was handed over. */
+  let last: Promise<boolean> = Promise.resolve(true);
+  return {
+    async publish(events) {
+      const spec = live.brokerFault();
+      // The fault's wait starts at once; the hand-over waits for the publish called before.
+      const own = spec ? apply(spec, "publish", undefined, random) : Promise.resolve();
+      own.catch(() => {});
+      const before = queued === 0 ? Promise.resolve(true) : last;
+      queued++;
+      let handed: Promise<void> = Promise.resolve();
+      const turn = (async () => {
+        try {
+          if (!(await before)) throw new ConnectError("injected fault (publish): an earlier publish failed", Code.Unavailable);
+          await own;
+        } finally {
+          queued--;
+        }
+        handed = bus.publish(events);
+      })();
+      last = turn.then(
+        () => true,
+        () => false,
+      );
+      await turn;
+      return handed;
+    },
+    ...(bus.resolvesWhen ? { resolvesWhen: bus.resolvesWhen } : {}),
+    subscribe: (group, types, handler) => bus.subscribe(group, types, handler),
+    ...(bus.deadLetter ? { deadLetter: bus.deadLetter.bind(bus) } : {}),
+    close: () => bus.close(),
+  };
 }
 
 /** The fault settings of a process (see {@link faultVars}). */

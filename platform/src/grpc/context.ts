@@ -9,6 +9,8 @@ export interface Principal {
   readonly tokenId?: string;
   /** Set (true) when the token carries the operator role; absent otherwise. */
   readonly operator?: true;
+  /** The email address of the user when the token says it (auth's tokens do; older ones may not). */
+  readonly email?: string;
 }
 
 /** What a handler knows about the call it serves. */

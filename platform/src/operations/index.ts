@@ -2,3 +2,13 @@ export { type AuditEntryRow, type AuditLogTable, type AuditRecord, auditMigratio
 export { type ConsumerDirectory, recordConsumers } from "./consumers.js";
 export { type DeadLetterRow, discardDeadLetter, eventHealth, listDeadLetters, replayDeadLetter } from "./dead-letters.js";
 export { deadLetterMessage, operationsRegistration } from "./operations-service.js";
+export {
+  allPages,
+  type BookSources,
+  type CheckOptions,
+  checkBooks,
+  type Discrepancy,
+  formatReport,
+  type ReconcileReport,
+  reconcileBooks,
+} from "./reconcile.js";

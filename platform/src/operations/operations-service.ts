@@ -10,7 +10,7 @@ import {
 } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 import type { Kysely } from "kysely";
 import { failedPrecondition, violations } from "../errors.js";
-import type { FaultSettings, LiveFaults } from "../faults/live-faults.js";
+import { type LiveFaults, noFaults } from "../faults/live-faults.js";
 import { eventPayloadJson } from "../events/envelope.js";
 import type { DeadLetterState } from "../events/inbox.js";
 import { type ServiceRegistration, serviceRegistration } from "../grpc/service.js";
@@ -134,7 +134,6 @@ export function operationsRegistration(opts: {
   liveFaults?: LiveFaults | undefined;
 }): ServiceRegistration {
   const { service, db, consumers, liveFaults } = opts;
-  const noFaults: FaultSettings = { calls: "", events: {} };
   return serviceRegistration(OperationsService, {
     async getEventHealth() {
       const h = await eventHealth(db);
@@ -190,7 +189,8 @@ export function operationsRegistration(opts: {
       v.throwIfAny();
       if (!liveFaults) throw failedPrecondition(`faults cannot be switched in ${service}: it runs with NODE_ENV=production`);
       const before = liveFaults.settings();
-      const faults = liveFaults.replace({ calls: req.faults?.calls ?? "", events: req.faults?.events ?? {} });
+      const f = req.faults;
+      const faults = liveFaults.replace(f ? { calls: f.calls, events: f.events, provider: f.provider, broker: f.broker } : noFaults);
       try {
         await recordAudit(db, { action: "faults.set", target: service, reason, details: { before, after: faults } });
       } catch (err) {

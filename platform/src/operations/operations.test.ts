@@ -8,6 +8,7 @@ import type { TokenVerifier } from "../auth/token-verifier.js";
 import { createEnvelope, createEventRegistry, type Envelope } from "../events/envelope.js";
 import { createInProcessBus } from "../events/in-process-bus.js";
 import { inboxMigrations } from "../events/inbox.js";
+import { outboxMigrations, writeOutbox } from "../events/outbox.js";
 import { subscribeInbox } from "../events/subscribe-inbox.js";
 import { parseFault } from "../faults/fault-spec.js";
 import type { FaultSpec } from "../faults/fault-spec.js";
@@ -65,6 +66,26 @@ const createConsumerServer = defineService({
           },
         }),
       ],
+    };
+  },
+});
+
+/** A producer of events: `place` writes them to its outbox in one transaction, as a use case does. */
+const createProducerServer = defineService({
+  name: "order",
+  migrations: outboxMigrations,
+  outbox: true,
+  listen: () => ({ host: "127.0.0.1", port: 0 }),
+  create({ db, notifyOutbox }: ServiceContext<ServiceConfig, any>) {
+    return {
+      expose: {
+        place: async (events: readonly Envelope[]) => {
+          const written = await db.transaction().execute((trx) => writeOutbox(trx, events));
+          notifyOutbox(written);
+        },
+      },
+      rpc: serviceRegistration(CatalogService, catalogHandlers({})),
+      verifier,
     };
   },
 });
@@ -269,7 +290,70 @@ forEachBackend((backend) => {
   }
 
   const op = { metadata: { authorization: "Bearer op-ada" } };
-  const off = { calls: "", events: {} };
+  const off = { calls: "", events: {}, provider: "", broker: "" };
+
+  async function startProducer(bus: ReturnType<typeof createInProcessBus>) {
+    const config: ServiceConfig = {
+      DB_SCHEMA: await t.createSchema(),
+      SHUTDOWN_GRACE_MS: 100,
+      FAULTS_ENABLED: false,
+      FAULTS_EVENTS: undefined,
+      ...testTlsEnv(),
+    };
+    const server = createProducerServer({ config, db: t.db, logger, bus });
+    const port = await server.start();
+    cleanups.push(() => server.stop());
+    const ops = createClient(OperationsService, `127.0.0.1:${port}`, {
+      logger,
+      maxAttempts: 1,
+      tls: testMeshTls("edge"),
+      serverWorkload: "order",
+    });
+    cleanups.push(() => closeClient(ops));
+    return { server, ops };
+  }
+
+  test("the broker away holds a service's events in its outbox; back, they all go out once, in order", async () => {
+    const { bus, server: consumer } = await startService();
+    const { server: producer, ops } = await startProducer(bus);
+    const published: string[] = [];
+    const watching = bus.subscribe("watcher", [OrderPlacedSchema.typeName], async (event) => {
+      published.push(event.id);
+    });
+    cleanups.push(() => watching.unsubscribe());
+    const backlog = async () => (await ops.getEventHealth({}, op)).health?.outboxBacklog;
+
+    const set = await ops.setFaults({ faults: { ...off, broker: "code=UNAVAILABLE" }, reason: "broker outage drill" }, op);
+    expect(set.faults?.broker).toBe("code=UNAVAILABLE");
+    const orders = ["o-1", "o-2", "o-3", "o-4", "o-5"];
+    // One key, so that their order is kept from end to end.
+    const events = orders.map((id) => ({ ...placed(id), key: "basket" }));
+    await producer.place(events.slice(0, 2));
+    await producer.place(events.slice(2, 3));
+    await producer.place(events.slice(3));
+    await expect.poll(backlog, { timeout: 5_000 }).toBe(5n);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await backlog()).toBe(5n);
+    expect(published).toEqual([]);
+
+    await ops.setFaults({ faults: off, reason: "broker back" }, op);
+    await expect.poll(async () => (await consumer.effects()).sort(), { timeout: 10_000 }).toEqual(orders);
+    // Marked published at the relay's next claim.
+    await expect.poll(backlog, { timeout: 5_000 }).toBe(0n);
+    await bus.drain();
+    expect(published).toEqual(events.map((e) => e.id));
+    expect((await ops.listAudit({}, op)).items.map((a) => a.reason)).toEqual(["broker back", "broker outage drill"]);
+  });
+
+  test("a slow broker delays the events, losing none", async () => {
+    const { bus, server: consumer } = await startService();
+    const { server: producer, ops } = await startProducer(bus);
+    await ops.setFaults({ faults: { ...off, broker: "delay=200ms" }, reason: "slow broker drill" }, op);
+    const started = performance.now();
+    await producer.place([placed("o-slow")]);
+    await expect.poll(() => consumer.effects(), { timeout: 5_000 }).toEqual(["o-slow"]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+  });
 
   test("an operator switches a fault on the service's calls on and off live; operations and health stay untouched", async () => {
     const { ops, catalog } = await startService();
@@ -325,6 +409,14 @@ forEachBackend((backend) => {
       ),
     ).rejects.toMatchObject({ code: Code.PermissionDenied });
     expect((await ops.getFaults({}, op)).faults).toMatchObject({ calls: "", events: {} });
+    // Only payment calls a payment provider.
+    const provider = await ops.setFaults({ faults: { ...off, provider: "decline;rate=0.2" }, reason: "x" }, op).then(
+      () => undefined,
+      (err: unknown) => ConnectError.from(err),
+    );
+    expect(provider?.code).toBe(Code.InvalidArgument);
+    expect(fieldViolationsOf(provider as ConnectError).map((v) => v.field)).toEqual(["faults.provider"]);
+    expect((await ops.getFaults({}, op)).faults).toEqual(expect.objectContaining({ provider: "", broker: "" }));
 
     const production = await startService({ NODE_ENV: "production" });
     expect((await production.ops.getFaults({}, op)).switchable).toBe(false);

@@ -9,9 +9,9 @@ export interface TestTokenIssuer {
   /** A verifier over this issuer's key alone (what a service given a static JWKS would build). */
   readonly verifier: TokenVerifier;
   /** A signed access token for `userId`, valid for `expiresIn` (a jose time span, default "5m"; "-1m" is expired). */
-  token(userId: string, opts?: { expiresIn?: string; operator?: boolean }): Promise<string>;
-  /** gRPC call options carrying `authorization: Bearer <token for userId>`. */
-  as(userId: string): Promise<{ metadata: { authorization: string } }>;
+  token(userId: string, opts?: { expiresIn?: string; operator?: boolean; email?: string }): Promise<string>;
+  /** gRPC call options carrying `authorization: Bearer <token for userId>` (with an `email` claim when given). */
+  as(userId: string, email?: string): Promise<{ metadata: { authorization: string } }>;
   /** gRPC call options carrying the token of an operator (the `operator` role). */
   asOperator(userId?: string): Promise<{ metadata: { authorization: string } }>;
 }
@@ -19,8 +19,8 @@ export interface TestTokenIssuer {
 export async function createTestTokenIssuer(kid = "test-key"): Promise<TestTokenIssuer> {
   const keys = await generateKeyPair("ES256", { extractable: true });
   const jwk: JWK = { ...(await exportJWK(keys.publicKey)), kid, alg: "ES256", use: "sig" };
-  const token = (userId: string, opts: { expiresIn?: string; operator?: boolean } = {}) => {
-    return new SignJWT(opts.operator ? { roles: [OPERATOR_ROLE] } : {})
+  const token = (userId: string, opts: { expiresIn?: string; operator?: boolean; email?: string } = {}) => {
+    return new SignJWT({ ...(opts.operator ? { roles: [OPERATOR_ROLE] } : {}), ...(opts.email ? { email: opts.email } : {}) })
       .setProtectedHeader({ alg: "ES256", kid })
       .setSubject(userId)
       .setIssuer("shopmesh")
@@ -34,8 +34,8 @@ export async function createTestTokenIssuer(kid = "test-key"): Promise<TestToken
     jwk,
     verifier: createTokenVerifier({ jwks: async () => ({ keys: [jwk] }), issuer: "shopmesh", audience: "shopmesh" }),
     token,
-    async as(userId) {
-      return { metadata: { authorization: `Bearer ${await token(userId)}` } };
+    async as(userId, email) {
+      return { metadata: { authorization: `Bearer ${await token(userId, email ? { email } : {})}` } };
     },
     async asOperator(userId = "operator-1") {
       return { metadata: { authorization: `Bearer ${await token(userId, { operator: true })}` } };

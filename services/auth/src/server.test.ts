@@ -135,7 +135,8 @@ forEachBackend((backend) => {
       expect(jwks.keys[0]).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", use: "sig", n: "", e: "" });
 
       const v = verifier();
-      expect(await v.verify(signup.accessToken)).toEqual({ userId: signup.user?.id, tokenId: claims.jti });
+      expect(claims.email).toBe(email);
+      expect(await v.verify(signup.accessToken)).toEqual({ userId: signup.user?.id, tokenId: claims.jti, email });
 
       const login = await client.login({ email: email.toUpperCase(), password: "correct horse" });
       expect(login.user?.id).toBe(signup.user?.id);

@@ -1,6 +1,13 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { closeClient, type createClient, createLogger } from "@shopmesh/platform";
-import { createTestClient, createTestTokenIssuer, databaseBackend, type TestDatabase, testTlsEnv } from "@shopmesh/platform/testing";
+import {
+  createTestClient,
+  createTestTokenIssuer,
+  databaseBackend,
+  type TestDatabase,
+  testTlsEnv,
+  violatedFieldsOf,
+} from "@shopmesh/platform/testing";
 import { CatalogService, ReservationStatus } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
@@ -11,7 +18,7 @@ const issuer = await createTestTokenIssuer();
 
 const logger = createLogger({ level: "silent" });
 
-describe("the catalog's stock books over gRPC (ListStockBooks, ListReservations)", () => {
+describe("the catalog's stock books over gRPC (ListStockBooks, ListReservations, ListStockAdjustments)", () => {
   let t: TestDatabase;
   let service: CatalogServer;
   let client: ReturnType<typeof createClient<typeof CatalogService>>;
@@ -95,5 +102,45 @@ describe("the catalog's stock books over gRPC (ListStockBooks, ListReservations)
       );
       expect(err?.code).toBe(Code.InvalidArgument);
     }
+  });
+
+  it("lists a product's stock adjustments newest first, in pages; none for an unknown product", async () => {
+    const [book] = await allStockBooks();
+    if (!book) throw new Error("the demo catalog is empty");
+    const productId = book.productId;
+    for (const [delta, reason] of [
+      [3, "received"],
+      [-1, "damaged"],
+      [2, "recount"],
+    ] as const) {
+      await client.adjustStock({ productId, delta, reason });
+    }
+
+    const first = await client.listStockAdjustments({ productId, pageSize: 2 });
+    expect(first.items.map((a) => [a.delta, a.reason])).toEqual([
+      [2, "recount"],
+      [-1, "damaged"],
+    ]);
+    expect(first.items[0]).toMatchObject({ productId, onHandAfter: book.onHand + 4 });
+    expect(first.items[0]?.createdAt).toBeDefined();
+    const all = [...first.items];
+    let pageToken = first.nextPageToken;
+    while (pageToken !== "") {
+      const page = await client.listStockAdjustments({ productId, pageSize: 2, pageToken });
+      all.push(...page.items);
+      pageToken = page.nextPageToken;
+    }
+    // Then the earlier ones, the seed's last: every adjustment once, ids descending.
+    expect(all.map((a) => a.reason).slice(0, 3)).toEqual(["recount", "damaged", "received"]);
+    expect(new Set(all.map((a) => a.id)).size).toBe(all.length);
+    expect(all.map((a) => BigInt(a.id))).toEqual([...all.map((a) => BigInt(a.id))].sort((x, y) => (x > y ? -1 : x < y ? 1 : 0)));
+    expect(all.reduce((sum, a) => sum + a.delta, 0)).toBe(book.adjusted + 4);
+
+    expect((await client.listStockAdjustments({ productId: "p-no-such-product" })).items).toEqual([]);
+    expect(await violatedFieldsOf(client.listStockAdjustments({ productId: "", pageSize: 101, pageToken: "???" }))).toEqual([
+      "product_id",
+      "page_size",
+      "page_token",
+    ]);
   });
 });

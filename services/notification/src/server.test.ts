@@ -212,6 +212,26 @@ forEachBackend((backend) => {
       expect((await client.listNotifications({ pageSize: 100 }, token)).items.map((n) => n.kind)).toEqual([NotificationKind.WELCOME]);
     });
 
+    it("lists an order's notifications to an operator, newest first, whoever they were for; INVALID_ARGUMENT without an order id", async () => {
+      const userId = randomUUID();
+      const orderId = randomUUID();
+      await publish(userRegistered(userId, uniqueEmail(), "Noor"));
+      await publish(orderPaid(userId, orderId));
+      await publish(orderCancelled(userId, orderId, "operator"));
+      await publish(orderPaid(userId, randomUUID()));
+
+      const res = await client.listOrderNotifications({ orderId }, await keys.asOperator());
+      expect(res.items.map((n) => [n.kind, n.orderId, n.userId])).toEqual([
+        [NotificationKind.ORDER_CANCELLED, orderId, userId],
+        [NotificationKind.ORDER_PAID, orderId, userId],
+      ]);
+      expect((await client.listOrderNotifications({ orderId: randomUUID() }, await keys.asOperator())).items).toEqual([]);
+      expect(await violatedFieldsOf(client.listOrderNotifications({ orderId: "" }, await keys.asOperator()))).toEqual(["order_id"]);
+      expect(await violatedFieldsOf(client.listOrderNotifications({ orderId: "x".repeat(129) }, await keys.asOperator()))).toEqual([
+        "order_id",
+      ]);
+    });
+
     it("refuses calls without a valid token", async () => {
       expect(await codeOf(client.listNotifications({}))).toBe(Code.Unauthenticated);
       const stranger = await createTestTokenIssuer();

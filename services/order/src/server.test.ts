@@ -28,7 +28,13 @@ import {
 } from "@shopmesh/platform/testing";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
-import { OrderCancelledSchema, OrderPaidSchema, OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
+import { OperationsService } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
+import {
+  OrderCancelledSchema,
+  OrderPaidSchema,
+  OrderPlacedSchema,
+  OrderRefundRequestedSchema,
+} from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import {
   type OrderStatusUpdate,
   OrderService,
@@ -54,7 +60,7 @@ import { createOrderServer, type OrderServer } from "./index.js";
  * real payment service would not send at that moment, PaymentSucceeded/PaymentFailed).
  */
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-const ORDER_EVENTS = [OrderPlacedSchema, OrderPaidSchema, OrderCancelledSchema];
+const ORDER_EVENTS = [OrderPlacedSchema, OrderPaidSchema, OrderCancelledSchema, OrderRefundRequestedSchema];
 const registry = createEventRegistry(ORDER_EVENTS);
 const host = "127.0.0.1";
 const CUP = { id: "p-espresso-cup", priceCents: 1290 };
@@ -641,7 +647,11 @@ forEachBackend((backend) => {
       order = await getOrder(userId, orderId);
       expect(order).toMatchObject({ status: OrderStatus.CANCELLED, cancelReason: "payment_declined", paymentId: "" });
       expect(order.history).toHaveLength(3);
-      expect(await outboxTypes(orderId)).toEqual([OrderPlacedSchema.typeName, OrderCancelledSchema.typeName]);
+      // Only the charges that succeeded for it anyway (the forged one, the real one StockReserved
+      // started) are asked back.
+      const types = await outboxTypes(orderId);
+      expect(types.slice(0, 2)).toEqual([OrderPlacedSchema.typeName, OrderCancelledSchema.typeName]);
+      for (const type of types.slice(2)) expect(type).toBe(OrderRefundRequestedSchema.typeName);
     });
 
     it("an event delivered twice is applied once: one transition, one outbox event", async () => {
@@ -807,6 +817,124 @@ forEachBackend((backend) => {
       expect(stuck.items.map((o) => o.id)).toEqual([ids[0], ids[2], ids[4]]);
       const none = await orders.listAllOrders({ userId, updatedBefore: timestampFromDate(new Date(Date.now() - 3_600_000)) });
       expect(none.items).toEqual([]);
+    });
+
+    it("ListAllOrders finds the orders placed with an email address, ignoring case; the order shows the address of its token", async () => {
+      const userId = uuidv7();
+      const email = `Ada.${userId}@Example.com`;
+      await fill(userId, [[CUP.id, 1]]);
+      const { orderId } = await orders.placeOrder({}, await issuer.as(userId, email));
+      expect((await getOrder(userId, orderId)).email).toBe(email);
+      const found = await orders.listAllOrders({ email: email.toLowerCase() });
+      expect(found.items.map((o) => [o.id, o.email])).toEqual([[orderId, email]]);
+      expect((await orders.listAllOrders({ email: email.toUpperCase(), statuses: [OrderStatus.PENDING] })).items).toHaveLength(1);
+      expect((await orders.listAllOrders({ email: email.toUpperCase(), statuses: [OrderStatus.PAID] })).items).toEqual([]);
+      expect((await orders.listAllOrders({ email: `other.${userId}@example.com` })).items).toEqual([]);
+      expect(await violatedFieldsOf(orders.listAllOrders({ email: "not an address" }))).toEqual(["email"]);
+      // A token without an address places an order without one.
+      const { orderId: anonymous } = await placed();
+      expect((await orders.getAnyOrder({ orderId: anonymous })).order?.email).toBe("");
+    });
+
+    describe("an operator's CancelOrder", () => {
+      const cancel = (orderId: string, reason = "shopper called") => orders.cancelOrder({ orderId, reason });
+      const auditOf = async (orderId: string) => {
+        const ops = createTestClient(OperationsService, `${host}:${service.port}`, { serverWorkload: "order" });
+        try {
+          return (await ops.listAudit({ pageSize: 100 })).items.filter((a) => a.target === orderId);
+        } finally {
+          closeClient(ops);
+        }
+      };
+      const paymentOf = (userId: string, orderId: string) => payment.payments.getPayment({ orderId }, userId);
+
+      it("cancels a PENDING order: CANCELLED by the operator, in its history, audited, OrderCancelled written once; again returns it as is", async () => {
+        const { userId, orderId } = await placed([[MOKA.id, 2]]);
+        const res = await cancel(orderId, "  shopper called  ");
+        expect(res.order).toMatchObject({ id: orderId, status: OrderStatus.CANCELLED, cancelReason: "operator" });
+        expect(transitions(res.order?.history).slice(1)).toEqual(["PENDING→CANCELLED:operator"]);
+        expect((await getOrder(userId, orderId)).status).toBe(OrderStatus.CANCELLED);
+        await m.waitForEvent(OrderCancelledSchema, orderId);
+        expect(eventsOf(OrderCancelledSchema, orderId)[0]).toMatchObject({
+          userId,
+          reason: "operator",
+          previousStatus: OrderStatus.PENDING,
+          totalCents: 2 * MOKA.priceCents,
+        });
+        const audit = await auditOf(orderId);
+        expect(audit.map((a) => [a.action, a.reason, a.details?.from])).toEqual([["order.cancel", "shopper called", "PENDING"]]);
+
+        const again = await cancel(orderId, "twice");
+        expect(again.order).toMatchObject({ status: OrderStatus.CANCELLED, cancelReason: "operator" });
+        expect(again.order?.history).toHaveLength(2);
+        expect(await outboxTypes(orderId)).toEqual([OrderPlacedSchema.typeName, OrderCancelledSchema.typeName]);
+        expect(await auditOf(orderId)).toHaveLength(1);
+      });
+
+      it("cancels an order whose payment then succeeds: the charge is refunded, the order stays CANCELLED", async () => {
+        const { userId, orderId } = await placed();
+        // The operator cancels; the catalog's StockReserved was on its way and the payment service charges on it.
+        const res = await cancel(orderId);
+        expect(transitions(res.order?.history).at(-1)).toBe("PENDING→CANCELLED:operator");
+        await publish(stockReserved(orderId));
+        await vi.waitFor(async () => expect((await paymentOf(userId, orderId)).status).toBe("REFUNDED"), { timeout: 10_000, interval: 20 });
+        const refund = await m.waitForEvent(OrderRefundRequestedSchema, orderId);
+        expect(refund).toMatchObject({ refundId: "cancelled", amountCents: 0, restock: false });
+        expect(refund.paymentId).toBe((await paymentOf(userId, orderId)).id);
+        const order = await getOrder(userId, orderId);
+        expect(order).toMatchObject({ status: OrderStatus.CANCELLED, cancelReason: "operator", refundedCents: 0 });
+        expect(order.history).toHaveLength(2);
+      });
+
+      it("cancels an ON_HOLD order and refunds its held payment", async () => {
+        const { userId, orderId } = await placed();
+        // The payment service charges 1 cent instead of the total: the order is held.
+        const checkouts = () =>
+          t.db.kysely<{ checkouts: { order_id: string; placed: boolean; amount_cents: number } }>(m.paymentSchema).updateTable("checkouts");
+        await vi.waitFor(
+          async () => {
+            const res = await checkouts()
+              .set({ amount_cents: 1 })
+              .where("order_id", "=", orderId)
+              .where("placed", "=", true)
+              .executeTakeFirst();
+            expect(res.numUpdatedRows).toBe(1n);
+          },
+          { timeout: 10_000, interval: 20 },
+        );
+        await publish(stockReserved(orderId));
+        await waitForStatus(userId, orderId, OrderStatus.ON_HOLD);
+        const held = await getOrder(userId, orderId);
+
+        const res = await cancel(orderId, "charged the wrong amount");
+        expect(res.order).toMatchObject({ status: OrderStatus.CANCELLED, cancelReason: "operator", paymentId: held.paymentId });
+        expect(transitions(res.order?.history).at(-1)).toBe("ON_HOLD→CANCELLED:operator");
+        await vi.waitFor(async () => expect((await paymentOf(userId, orderId)).status).toBe("REFUNDED"), { timeout: 10_000, interval: 20 });
+        expect(eventsOf(OrderCancelledSchema, orderId)[0]).toMatchObject({ reason: "operator", previousStatus: OrderStatus.ON_HOLD });
+        expect(eventsOf(OrderRefundRequestedSchema, orderId)).toHaveLength(1);
+        expect((await auditOf(orderId))[0]?.details).toMatchObject({ from: "ON_HOLD", refund_requested: true, payment_id: held.paymentId });
+        expect((await getOrder(userId, orderId)).status).toBe(OrderStatus.CANCELLED);
+      });
+
+      it("refuses a paid order (FAILED_PRECONDITION), an unknown one (NOT_FOUND) and a missing or long reason (INVALID_ARGUMENT)", async () => {
+        const { userId, orderId } = await placed();
+        await publish(stockReserved(orderId));
+        await waitForStatus(userId, orderId, OrderStatus.PAID);
+        expect(await codeOf(cancel(orderId))).toBe(Code.FailedPrecondition);
+        expect((await getOrder(userId, orderId)).status).toBe(OrderStatus.PAID);
+        expect(await codeOf(cancel(uuidv7()))).toBe(Code.NotFound);
+        expect(await violatedFieldsOf(cancel(orderId, ""))).toEqual(["reason"]);
+        expect(await violatedFieldsOf(cancel(orderId, "x".repeat(201)))).toEqual(["reason"]);
+        expect(await violatedFieldsOf(orders.cancelOrder({ orderId: "nope", reason: "" }))).toEqual(["order_id", "reason"]);
+      });
+
+      it("concurrent cancels of one order make one transition and one OrderCancelled", async () => {
+        const { orderId } = await placed();
+        const results = await Promise.all([cancel(orderId), cancel(orderId), cancel(orderId)]);
+        for (const r of results) expect(r.order?.status).toBe(OrderStatus.CANCELLED);
+        expect(await outboxTypes(orderId)).toEqual([OrderPlacedSchema.typeName, OrderCancelledSchema.typeName]);
+        expect(await auditOf(orderId)).toHaveLength(1);
+      });
     });
   });
 

@@ -21,9 +21,10 @@ import {
   testTlsEnv,
 } from "@shopmesh/platform/testing";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
-import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
+import { OrderPlacedSchema, OrderRefundRequestedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import { PaymentFailedSchema, PaymentRefundedSchema, PaymentSucceededSchema } from "@shopmesh/proto/shop/payment/v1/events_pb.js";
 import { PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
+import { OperationsService } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { readPaymentConfig } from "./config.js";
@@ -207,6 +208,40 @@ forEachBackend((backend) => {
       expect(more).toEqual([]);
       expect(registry.decodeAs(PaymentFailedSchema, event!)).toMatchObject({ orderId, reason: "declined" });
       expect((await paymentsOf(orderId))[0]).toMatchObject({ status: "FAILED", failure_reason: "declined", card_last4: "0002" });
+    });
+
+    it("an operator's provider fault (SetFaults) declines charges through the saga; switched off, charges succeed again", async () => {
+      const ops = createTestClient(OperationsService, `127.0.0.1:${service.port}`, { serverWorkload: "payment" });
+      const op = await issuer.asOperator();
+      const noFaults = { calls: "", events: {}, provider: "", broker: "" };
+      try {
+        const set = await ops.setFaults({ faults: { ...noFaults, provider: "decline" }, reason: "chaos drill" }, op);
+        expect(set.faults?.provider).toBe("decline");
+        expect((await ops.getFaults({}, op)).faults?.provider).toBe("decline");
+        const declined = uuidv7();
+        await bus.publish([orderPlaced(declined, uuidv7()), stockReserved(declined)]);
+        const [event, ...more] = await settled(declined);
+        expect(more).toEqual([]);
+        expect(registry.decodeAs(PaymentFailedSchema, event!)).toMatchObject({ orderId: declined, reason: "declined" });
+        expect((await paymentsOf(declined))[0]).toMatchObject({ status: "FAILED", failure_reason: "declined" });
+
+        // A transient fault at rate 1: retried as an outage, then given up.
+        await ops.setFaults({ faults: { ...noFaults, provider: "code=UNAVAILABLE" }, reason: "provider outage drill" }, op);
+        const away = uuidv7();
+        await bus.publish([orderPlaced(away, uuidv7()), stockReserved(away)]);
+        const [failed] = await settled(away);
+        expect(registry.decodeAs(PaymentFailedSchema, failed!)).toMatchObject({ orderId: away, reason: "provider_unavailable" });
+        expect((await paymentsOf(away))[0]).toMatchObject({ status: "FAILED", attempts: chargeRetry.attempts });
+
+        await ops.setFaults({ faults: noFaults, reason: "drill over" }, op);
+        const fine = uuidv7();
+        await bus.publish([orderPlaced(fine, uuidv7()), stockReserved(fine)]);
+        const [paid] = await settled(fine);
+        expect(paid!.type).toBe(PaymentSucceededSchema.typeName);
+      } finally {
+        await ops.setFaults({ faults: noFaults, reason: "cleanup" }, op).catch(() => undefined);
+        closeClient(ops);
+      }
     });
 
     it("the flaky card succeeds after one retry", async () => {
@@ -545,6 +580,28 @@ forEachBackend((backend) => {
 
       await client.charge({ orderId: declined, userId, amountCents: 900, currency: "EUR", paymentMethod: "pm_test_declined" });
       expect(await codeOf(client.refund({ orderId: declined, reason: "x" }))).toBe(Code.FailedPrecondition);
+    });
+
+    it("OrderRefundRequested of amount 0 (a cancelled order's charge) refunds all that is left, once; an all-refunded payment is left as it is", async () => {
+      const orderId = uuidv7();
+      const userId = uuidv7();
+      await bus.publish([orderPlaced(orderId, userId), stockReserved(orderId)]);
+      await settled(orderId);
+      const refundRest = (refundId: string) =>
+        createEnvelope(
+          OrderRefundRequestedSchema,
+          create(OrderRefundRequestedSchema, { orderId, userId, refundId, amountCents: 0, currency: "EUR", reason: "order_cancelled" }),
+          { source: "order", key: orderId },
+        );
+      await bus.publish([refundRest("cancelled")]);
+      await vi.waitFor(() => expect(eventsOf(orderId)).toHaveLength(2), { timeout: 10_000, interval: 10 });
+      expect(registry.decodeAs(PaymentRefundedSchema, eventsOf(orderId)[1]!)).toMatchObject({ refundId: "cancelled", amountCents: 1999 });
+
+      await bus.publish([refundRest("cancelled"), refundRest("cancelled-again")]);
+      await bus.drain();
+      expect(eventsOf(orderId).map((e) => e.type)).toEqual([PaymentSucceededSchema.typeName, PaymentRefundedSchema.typeName]);
+      expect(await paymentsOf(orderId)).toMatchObject([{ status: "REFUNDED", refunded_cents: 1999 }]);
+      expect(await t.kysely().selectFrom("dead_letters").select("event_id").where("key", "=", orderId).execute()).toEqual([]);
     });
 
     it("GetPayment: the owner sees it by id or order id; another user gets NOT_FOUND; no token is UNAUTHENTICATED", async () => {

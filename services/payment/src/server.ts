@@ -7,6 +7,7 @@ import { subscribeSaga } from "./events/saga-consumer.js";
 import { type ChargeRetry, createPayments, type Payments } from "./app/use-cases.js";
 import { createDbLedger } from "./db/provider-ledger.repository.js";
 import { createFakeProvider } from "./clients/fake-provider.js";
+import { withProviderFaults } from "./clients/faulty-provider.js";
 import type { PaymentProvider } from "./clients/payment-provider.js";
 import { paymentHandlers } from "./rpc/payment-handlers.js";
 
@@ -32,9 +33,12 @@ export const createPaymentServer: (opts: PaymentServerOptions) => PaymentServer 
   name: "payment",
   migrations: paymentMigrations,
   outbox: true,
+  providerFaults: true,
   listen: (config: PaymentConfig) => ({ host: config.PAYMENT_HOST, port: config.PAYMENT_PORT }),
-  create({ config, db, logger, notifyOutbox, authVerifier }: ServiceContext<PaymentConfig, PaymentDb>, opts: PaymentServerOptions) {
-    const provider = opts.provider ?? createFakeProvider({ ledger: createDbLedger(db), failureRate: config.PAYMENT_FAILURE_RATE });
+  create({ config, db, logger, notifyOutbox, authVerifier, faults }: ServiceContext<PaymentConfig, PaymentDb>, opts: PaymentServerOptions) {
+    const given = opts.provider ?? createFakeProvider({ ledger: createDbLedger(db), failureRate: config.PAYMENT_FAILURE_RATE });
+    // The provider's answers as an operator faults them (chaos); none in production.
+    const provider = faults ? withProviderFaults(given, () => faults.providerFault()) : given;
     const payments = createPayments({
       db,
       logger,

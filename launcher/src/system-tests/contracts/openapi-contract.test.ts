@@ -301,6 +301,50 @@ describe("the REST routes against /api/openapi.json", () => {
       .toBe("refunded");
   });
 
+  it("operator routes: orders by status and email, a cancel, an order's notifications and a product's adjustments answer as described", async () => {
+    const shopper = await Shopper.signup(mesh.url, `contract-cancel-${Date.now()}@example.com`);
+    await shopper.addItem(other, 1);
+    const paid = (await shopper.checkout()).order_id;
+    expect((await shopper.waitFinal(paid)).status).toBe("paid");
+    await shopper.addItem(other, 1);
+    const declined = (await shopper.checkout({ cardNumber: "4000 0000 0000 0002" })).order_id;
+    expect((await shopper.waitFinal(declined)).status).toBe("cancelled");
+
+    const email = encodeURIComponent(shopper.email.toUpperCase());
+    const listed = await call("GET /api/admin/orders", { token: operatorToken, query: `status=paid&email=${email}&page_size=5` });
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.map((o: { id: string }) => o.id)).toEqual([paid]);
+    expect((await call("GET /api/admin/orders", { token: operatorToken, query: "status=shipped" })).status).toBe(400);
+    expect((await call("GET /api/admin/orders", { token: user.token, query: "status=paid" })).status).toBe(403);
+    expect((await call("GET /api/admin/orders", {})).status).toBe(401);
+
+    const route = "POST /api/admin/orders/{order_id}/cancel";
+    const body = { reason: "shopper asked" };
+    expectValidRequestBody(route, body);
+    // Cancelling a cancelled order answers with it as it is.
+    const cancelled = await call(route, { token: operatorToken, path: { order_id: declined }, body });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ id: declined, status: "cancelled", cancel_reason: "payment_declined" });
+    expect((await call(route, { token: operatorToken, path: { order_id: paid }, body })).status).toBe(409);
+    expect((await call(route, { token: operatorToken, path: { order_id: paid }, body: { reason: "" } })).status).toBe(400);
+    const unknown = { order_id: "00000000-0000-4000-8000-000000000000" };
+    expect((await call(route, { token: operatorToken, path: unknown, body })).status).toBe(404);
+    expect((await call(route, { token: shopper.token, path: { order_id: paid }, body })).status).toBe(403);
+
+    const notes = "GET /api/admin/orders/{order_id}/notifications";
+    await expect
+      .poll(async () => (await call(notes, { token: operatorToken, path: { order_id: paid } })).body.items.length, { timeout: 10_000 })
+      .toBe(1);
+    expect((await call(notes, { token: shopper.token, path: { order_id: paid } })).status).toBe(403);
+
+    const adjustments = "GET /api/admin/stock/{product_id}/adjustments";
+    const page = await call(adjustments, { token: operatorToken, path: { product_id: other }, query: "page_size=1" });
+    expect(page.status).toBe(200);
+    expect(page.body.items).toHaveLength(1);
+    expect((await call(adjustments, { token: operatorToken, path: { product_id: other }, query: "page_token=nope!" })).status).toBe(400);
+    expect((await call(adjustments, { token: user.token, path: { product_id: other } })).status).toBe(403);
+  });
+
   it("the chaos panel lists and switches a service's faults as described", async () => {
     const listed = await call("GET /api/admin/chaos", { token: operatorToken });
     expect(listed.status).toBe(200);
@@ -322,7 +366,26 @@ describe("the REST routes against /api/openapi.json", () => {
     expect((await call(route, { token: user.token, path, body })).status).toBe(403);
     const off = await call(route, { token: operatorToken, path, body: { faults: {}, reason: "drill over" } });
     expect(off.status).toBe(200);
-    expect(off.body.service_faults.faults).toEqual({ calls: "", events: {} });
+    expect(off.body.service_faults.faults).toEqual({ calls: "", events: {}, provider: "", broker: "" });
+    // Payment's provider only: another service refuses it.
+    const provider = { faults: { provider: "decline;rate=0.2" }, reason: "decline drill" };
+    expectValidRequestBody(route, provider);
+    expect((await call(route, { token: operatorToken, path, body: provider })).status).toBe(400);
+    const declines = await call(route, { token: operatorToken, path: { service: "payment" }, body: provider });
+    expect(declines.status).toBe(200);
+    expect(declines.body.service_faults.faults.provider).toBe("decline;rate=0.2");
+    const back = await call(route, { token: operatorToken, path: { service: "payment" }, body: { faults: {}, reason: "drill over" } });
+    expect(back.status).toBe(200);
+  });
+
+  it("the invariants answer as described", async () => {
+    const route = "GET /api/admin/invariants";
+    const checked = await call(route, { token: operatorToken });
+    expect(checked.status).toBe(200);
+    expect(checked.body).toMatchObject({ holds: expect.any(Boolean), stuck_orders: 0 });
+    expect(typeof checked.body.orders).toBe("object");
+    expect((await call(route, { token: user.token })).status).toBe(403);
+    expect((await call(route, {})).status).toBe(401);
   });
 
   it("the operations console answers as described", async () => {

@@ -192,6 +192,16 @@ describe("refunds", () => {
     expect(eventsOf(PaymentRefundedSchema.typeName, order.id)).toHaveLength(1);
     expect(eventsOf(OrderRefundedSchema.typeName, order.id)).toHaveLength(1);
     expect((await payment(order.id))?.refundedCents).toBe(order.total_cents);
+    const audit = await rest<{ items: Array<{ service: string; action: string; target: string; reason: string }> }>(
+      mesh.url,
+      "GET",
+      "/api/admin/audit?service=order",
+      { token: operatorToken },
+    );
+    expect(audit.status).toBe(200);
+    expect(audit.body.items.filter((a) => a.target === order.id).map((a) => [a.service, a.action, a.reason])).toEqual([
+      ["order", "order.refund", "duplicate click"],
+    ]);
   });
 
   it("names the missing reason and refuses an unpaid or unknown order", async () => {

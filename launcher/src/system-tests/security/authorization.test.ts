@@ -7,6 +7,7 @@ import { AuthService } from "@shopmesh/proto/shop/auth/v1/auth_pb.js";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { NotificationService } from "@shopmesh/proto/shop/notification/v1/notification_pb.js";
+import { OperationsConsoleService, OperationsService } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 import { OrderService } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { PaymentService } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -292,6 +293,8 @@ describe("authorization matrix", () => {
       [PaymentService, "charge", { orderId: ownerOrder, userId: owner.userId, amountCents: 1, currency: "EUR" }],
       [CatalogService, "reserveStock", { orderId: ownerOrder, items: [{ productId: bought?.id, quantity: 1 }] }],
       [CartService, "getUserCart", { userId: owner.userId }],
+      // What the console's GetInvariants and GetEvents read: each service's own, not the edge's.
+      [OperationsService, "getEventHealth", {}],
     ];
     for (const [service, method, request] of internal) {
       for (const token of [undefined, owner.token]) {
@@ -316,8 +319,14 @@ describe("authorization matrix", () => {
   it("serves operator methods through the edge to operators only: nobody gets UNAUTHENTICATED, a shopper PERMISSION_DENIED", async () => {
     const operatorMethods: Array<[DescService, string, object]> = [
       [OrderService, "listAllOrders", {}],
+      [OrderService, "listAllOrders", { email: owner.email }],
+      [OrderService, "cancelOrder", { orderId: ownerOrder, reason: "mine" }],
+      [NotificationService, "listOrderNotifications", { orderId: ownerOrder }],
       [CatalogService, "adjustStock", { productId: bought?.id, delta: 100, reason: "x" }],
       [CatalogService, "listStockBooks", {}],
+      [CatalogService, "listStockAdjustments", { productId: bought?.id }],
+      // Served by the edge itself, over order's, payment's and catalog's operator methods.
+      [OperationsConsoleService, "getInvariants", {}],
     ];
     for (const [service, method, request] of operatorMethods) {
       for (const [token, expected] of [

@@ -48,10 +48,13 @@ describe("call policies in the contracts", () => {
     const operator = methods.filter((m) => callPolicyOf(m)?.operator).map((m) => m.name);
     expect(operator.sort()).toEqual([
       "AdjustStock",
+      "CancelOrder",
       "GetAnyOrder",
       "ListAllOrders",
+      "ListOrderNotifications",
       "ListPayments",
       "ListReservations",
+      "ListStockAdjustments",
       "ListStockBooks",
       "Refund",
       "RefundOrder",

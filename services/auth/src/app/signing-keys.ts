@@ -43,7 +43,8 @@ export interface SigningKeys {
    */
   maintain(): Promise<void>;
   /** An access token for `userId` signed with the key whose turn it is, with a `roles` claim when the user has any. */
-  signAccessToken(userId: string, roles?: readonly string[]): Promise<string>;
+  /** An access token for `userId`: its roles (when any) and its email address are claims the services read. */
+  signAccessToken(userId: string, roles?: readonly string[], email?: string): Promise<string>;
   /** The published public keys: pending, active and recently retired. */
   jwks(): Promise<JSONWebKeySet>;
 }
@@ -157,10 +158,10 @@ export function createSigningKeys(opts: {
       await install(await readInUse());
     },
     maintain,
-    async signAccessToken(userId, roles = []) {
+    async signAccessToken(userId, roles = [], email) {
       const { kid, key } = await signer();
       const iat = Math.floor(now() / 1000);
-      return new SignJWT(roles.length > 0 ? { roles: [...roles] } : {})
+      return new SignJWT({ ...(roles.length > 0 ? { roles: [...roles] } : {}), ...(email ? { email } : {}) })
         .setProtectedHeader({ alg: SIGNING_ALG, kid, typ: "JWT" })
         .setIssuer(claims.issuer)
         .setAudience(claims.audience)

@@ -92,7 +92,7 @@ export function createAuth(opts: AuthOptions): Auth {
   let dummyHash: Promise<string> | undefined;
 
   const issue = async (user: UserRow, refreshToken: string): Promise<TokenPair> => ({
-    accessToken: await keys.signAccessToken(user.id, user.roles),
+    accessToken: await keys.signAccessToken(user.id, user.roles, user.email),
     refreshToken,
     expiresIn: opts.accessTtlS,
     user: toUser(user),

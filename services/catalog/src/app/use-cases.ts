@@ -3,7 +3,7 @@ import { recordAudit } from "@shopmesh/platform";
 import type { Kysely, Transaction } from "kysely";
 import * as repo from "../db/catalog.repository.js";
 import * as stockBooks from "../db/stock-books.repository.js";
-import type { ReservationRecord, StockBook } from "../db/stock-books.repository.js";
+import type { ReservationRecord, StockAdjustmentRecord, StockBook } from "../db/stock-books.repository.js";
 import type { CatalogDb } from "../db/tables.js";
 import type { NewProduct, PageCursor, Product, ProductPage, StockLevel } from "../domain/product.js";
 import {
@@ -78,6 +78,12 @@ export interface Catalog extends StockSource {
   listStockBooks(q: { pageSize: number; after: string | undefined }): Promise<{ items: StockBook[]; next: string | undefined }>;
   /** Reservations by order id, after `after`; `next` is the last id when more follow. */
   listReservations(q: { pageSize: number; after: string | undefined }): Promise<{ items: ReservationRecord[]; next: string | undefined }>;
+  /** A product's stock adjustments, newest first, before the adjustment `beforeId`; `next` is the last id when more follow. */
+  listStockAdjustments(q: {
+    productId: string;
+    pageSize: number;
+    beforeId: string | undefined;
+  }): Promise<{ items: StockAdjustmentRecord[]; next: string | undefined }>;
 }
 
 /**
@@ -320,6 +326,12 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       const rows = await stockBooks.listReservations(db, { after, limit: pageSize + 1 });
       const items = rows.slice(0, pageSize);
       return { items, next: rows.length > pageSize ? items.at(-1)?.orderId : undefined };
+    },
+
+    async listStockAdjustments({ productId, pageSize, beforeId }) {
+      const rows = await stockBooks.listStockAdjustments(db, { productId, beforeId, limit: pageSize + 1 });
+      const items = rows.slice(0, pageSize);
+      return { items, next: rows.length > pageSize ? items.at(-1)?.id : undefined };
     },
 
     async seedOnce(name, products) {

@@ -17,6 +17,16 @@ export interface StockBook {
   readonly adjusted: number;
 }
 
+/** One change of a product's stock on hand (see the StockAdjustment message). */
+export interface StockAdjustmentRecord {
+  readonly id: string;
+  readonly productId: string;
+  readonly delta: number;
+  readonly reason: string;
+  readonly onHandAfter: number;
+  readonly createdAt: Date;
+}
+
 export interface ReservationRecord {
   readonly orderId: string;
   readonly status: ReservationStatus;
@@ -75,5 +85,30 @@ export async function listReservations(db: CatalogDbHandle, q: { after: string |
       byOrder.set(i.order_id, list);
     }
     return rows.map((r) => ({ orderId: r.order_id, status: r.status, reason: r.reason ?? "", items: byOrder.get(r.order_id) ?? [] }));
+  });
+}
+
+/** A product's stock adjustments before the adjustment `beforeId` (newest first), at most `limit`. */
+export async function listStockAdjustments(
+  db: CatalogDbHandle,
+  q: { productId: string; beforeId: string | undefined; limit: number },
+): Promise<StockAdjustmentRecord[]> {
+  return withDbErrors(async () => {
+    let query = db
+      .selectFrom("stock_adjustments")
+      .select(["id", "product_id", "delta", "reason", "on_hand_after", "created_at"])
+      .where("product_id", "=", q.productId)
+      .orderBy("id", "desc")
+      .limit(q.limit);
+    if (q.beforeId !== undefined) query = query.where("id", "<", q.beforeId);
+    const rows = await query.execute();
+    return rows.map((r) => ({
+      id: String(r.id),
+      productId: r.product_id,
+      delta: r.delta,
+      reason: r.reason,
+      onHandAfter: r.on_hand_after,
+      createdAt: r.created_at,
+    }));
   });
 }

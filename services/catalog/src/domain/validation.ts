@@ -225,3 +225,25 @@ export const parseListStockBooks = parseKeyPage;
 
 /** ListReservations (internal). */
 export const parseListReservations = parseKeyPage;
+
+/** Page tokens of ListStockAdjustments: the id of the last adjustment of the previous page. */
+export const adjustmentPages = keysetToken({ id: "string" });
+
+/** ListStockAdjustments: the product, page size 0..100 and a token holding an adjustment id. */
+export function parseListStockAdjustments(req: { productId: string; pageSize: number; pageToken: string }): {
+  productId: string;
+  pageSize: number;
+  beforeId: string | undefined;
+} {
+  const v = violations();
+  const productId = v.parse(() => parseProductId("product_id", req.productId), "");
+  const pageSize = v.parse(() => parsePageSize(req.pageSize), DEFAULT_PAGE_SIZE);
+  const beforeId = v.parse(() => {
+    const id = adjustmentPages.decode(req.pageToken)?.id;
+    // Adjustment ids are bigint identities; anything else did not come from this listing.
+    if (id !== undefined && !/^[1-9][0-9]{0,18}$/.test(id)) throw invalidArgument("page_token", "is not a page token of this listing");
+    return id;
+  }, undefined);
+  v.throwIfAny();
+  return { productId, pageSize, beforeId };
+}

@@ -1,4 +1,3 @@
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { ServiceHandlers } from "@shopmesh/platform";
 import type { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import type { Catalog } from "../app/use-cases.js";
@@ -7,6 +6,7 @@ import { batchGetProducts } from "./batch-get-products.js";
 import { getProduct } from "./get-product.js";
 import { listProducts } from "./list-products.js";
 import { listReservations } from "./list-reservations.js";
+import { listStockAdjustments } from "./list-stock-adjustments.js";
 import { listStockBooks } from "./list-stock-books.js";
 import { releaseStock } from "./release-stock.js";
 import { reserveStock } from "./reserve-stock.js";
@@ -26,8 +26,6 @@ export function catalogHandlers(catalog: Catalog): ServiceHandlers<typeof Catalo
     adjustStock: adjustStock(catalog),
     listStockBooks: listStockBooks(catalog),
     listReservations: listReservations(catalog),
-    listStockAdjustments: async () => {
-      throw new ConnectError("not yet", Code.Unimplemented);
-    },
+    listStockAdjustments: listStockAdjustments(catalog),
   };
 }

@@ -40,6 +40,8 @@ export interface Notifications {
   deliverPending(): Promise<number>;
   /** The user's notifications, newest first. */
   list(userId: string, pageSize: number, beforeId: string | undefined): Promise<NotificationPage>;
+  /** The notifications about one order, whoever they were for, newest first, at most `limit`. */
+  listForOrder(orderId: string, limit: number): Promise<Notification[]>;
 }
 
 export function createNotifications({ db, mailer, logger }: NotificationsOptions): Notifications {
@@ -101,6 +103,10 @@ export function createNotifications({ db, mailer, logger }: NotificationsOptions
       const rows = await repo.listByUser(db, userId, pageSize + 1, beforeId);
       const items = rows.slice(0, pageSize);
       return { items, nextBeforeId: rows.length > pageSize ? items.at(-1)?.id : undefined };
+    },
+
+    listForOrder(orderId, limit) {
+      return repo.listByOrder(db, orderId, limit);
     },
   };
 }

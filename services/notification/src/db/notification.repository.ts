@@ -123,6 +123,20 @@ export async function listByUser(db: Db, userId: string, limit: number, beforeId
   });
 }
 
+/** The notifications about one order, newest first, at most `limit`. */
+export async function listByOrder(db: Db, orderId: string, limit: number): Promise<Notification[]> {
+  return withDbErrors(async () => {
+    const rows = await db
+      .selectFrom("notifications")
+      .selectAll()
+      .where("order_id", "=", orderId)
+      .orderBy("id", "desc")
+      .limit(limit)
+      .execute();
+    return rows.map(toNotification);
+  });
+}
+
 function toNotification(row: NotificationRow): Notification {
   return {
     id: row.id,

@@ -12,6 +12,17 @@ describe("compose", () => {
       "Bo",
     );
     expect(cancelled.body).toContain("the payment was declined");
+    expect(cancelled.body).toContain("You have not been charged");
+  });
+
+  it("tells a shopper whose order an operator cancelled that any payment is refunded", () => {
+    const byOperator = compose(
+      { kind: "order_cancelled", userId: "u", orderId: "o4", totalCents: 100, currency: "EUR", reason: "operator" },
+      "Bo",
+    );
+    expect(byOperator.body).toContain("our team cancelled it");
+    expect(byOperator.body).toContain("refunded");
+    expect(byOperator.body).not.toContain("not been charged");
   });
 
   it("says what a refund gave back, and whether it was the whole order", () => {

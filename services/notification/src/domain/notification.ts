@@ -67,6 +67,7 @@ const cancelReasons: Record<string, string> = {
   unknown_product: "an item is no longer sold",
   payment_declined: "the payment was declined",
   payment_failed: "the payment could not be completed",
+  operator: "our team cancelled it",
 };
 
 /** Subject and plain-text body for a fact; `name` greets the user when known. */
@@ -87,7 +88,9 @@ export function compose(fact: Fact, name: string | undefined): Message {
       const why = cancelReasons[fact.reason] ?? (fact.reason ? fact.reason.replaceAll("_", " ") : "it could not be completed");
       return {
         subject: `Order ${fact.orderId} was cancelled`,
-        body: `${greeting}\n\nyour order ${fact.orderId} was cancelled: ${why}. You have not been charged for it.\n\n— shopmesh`,
+        // An operator may cancel an order whose payment went through (held, or arriving late):
+        // that payment is refunded rather than never taken.
+        body: `${greeting}\n\nyour order ${fact.orderId} was cancelled: ${why}. ${fact.reason === "operator" ? "Any payment taken for it is refunded to your card." : "You have not been charged for it."}\n\n— shopmesh`,
       };
     }
     case "order_refunded":

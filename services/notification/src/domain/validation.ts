@@ -26,3 +26,18 @@ export function parseListNotifications(req: { pageSize: number; pageToken: strin
   v.throwIfAny();
   return { pageSize, beforeId };
 }
+
+/** The most notifications ListOrderNotifications answers with. */
+export const MAX_ORDER_NOTIFICATIONS = 100;
+
+/** ListOrderNotifications: an order id, 1..128 characters without spaces (order ids are text here). */
+export function parseListOrderNotifications(req: { orderId: string }): { orderId: string } {
+  const v = violations();
+  const orderId = v.parse(() => {
+    if (req.orderId === "") throw invalidArgument("order_id", "is required");
+    if (req.orderId.length > 128 || /\s/.test(req.orderId)) throw invalidArgument("order_id", "must be 1 to 128 characters without spaces");
+    return req.orderId;
+  }, "");
+  v.throwIfAny();
+  return { orderId };
+}

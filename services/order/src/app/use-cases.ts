@@ -9,6 +9,7 @@ import {
   type Logger,
   notFound,
   type OutboxRow,
+  recordAudit,
   uuidv7,
   writeOutbox,
 } from "@shopmesh/platform";
@@ -29,11 +30,13 @@ import {
   type StatusTransition,
   type StatusUpdate,
 } from "../domain/order.js";
+import { CANCEL_OPERATOR, CANCEL_REFUND_ID, planCancel } from "../domain/cancel.js";
 import { planRefund, REASON_PARTIALLY_REFUNDED, REASON_REFUNDED, sameRefund, statusAfterRefund } from "../domain/refund.js";
 import { reactTo, type SagaEvent } from "../domain/saga.js";
 import { transition } from "../domain/status.js";
 import type { RefundRequest } from "../domain/validation.js";
 import {
+  cancelledChargeRefund,
   type OrderFacts,
   orderCancelled,
   orderPaid,
@@ -50,6 +53,8 @@ type PricedOrder = Extract<Pricing, { kind: "priced" }>;
 
 export interface PlaceOrderInput {
   readonly userId: string;
+  /** The shopper's email address from their verified token; '' when it has none. */
+  readonly email: string;
   readonly idempotencyKey: string | undefined;
   /** The card's digits, already validated; held in memory only until tokenized. */
   readonly cardDigits: string | undefined;
@@ -89,6 +94,11 @@ export interface Orders {
    * (OrderRefundRequested); answers with the order. See RefundOrder in order.proto.
    */
   refundOrder(request: RefundRequest): Promise<Order>;
+  /**
+   * An operator's cancel of an order that is not paid, audited with their `reason`; answers with
+   * the order. See CancelOrder in order.proto.
+   */
+  cancelOrder(orderId: string, reason: string): Promise<Order>;
   /**
    * Applies a PaymentRefunded within the caller's (inbox) transaction: completes the refund and
    * moves the order to PARTIALLY_REFUNDED or REFUNDED, writing OrderRefunded. Undefined when the
@@ -191,7 +201,7 @@ export function createOrders({
   return {
     feed,
 
-    async placeOrder({ userId, idempotencyKey, cardDigits }) {
+    async placeOrder({ userId, email, idempotencyKey, cardDigits }) {
       const tokenize = async () => (cardDigits === undefined ? "" : peers.tokenizeCard(cardDigits));
       const placedWithKey = async () => (idempotencyKey === undefined ? undefined : repo.findByIdempotencyKey(db, userId, idempotencyKey));
       const existing = await placedWithKey();
@@ -219,6 +229,7 @@ export function createOrders({
           const inserted = await repo.insertOrder(trx, {
             id: orderId,
             user_id: userId,
+            email,
             idempotency_key: idempotencyKey ?? null,
             payment_method: paymentMethod,
             status: "PENDING",
@@ -314,13 +325,90 @@ export function createOrders({
           await repo.insertRefund(trx, orderId, refund);
           const facts: RefundFacts = { refundId: refund.id, items: plan.items, amountCents: plan.amountCents, restock, reason };
           const event = orderRefundRequested({ orderId, userId: row.user_id, currency: row.currency }, row.payment_id ?? "", facts, at);
+          const written = await writeOutbox(trx, event);
+          await recordAudit(trx, {
+            action: "order.refund",
+            target: orderId,
+            reason,
+            details: {
+              refund_id: refund.id,
+              amount_cents: refund.amountCents,
+              restock,
+              lines: refund.lines.map((l) => ({ product_id: l.productId, quantity: l.quantity })),
+            },
+          });
           logger.info({ order_id: orderId, refund_id: refund.id, amount_cents: refund.amountCents, restock }, "refund requested");
-          return writeOutbox(trx, event);
+          return written;
         },
         "order",
       );
       if (written.length > 0) onEventsWritten?.(written);
-      // The seam for an audit record of the operator's action: this use case knows who, what and why.
+      const row = await repo.findOrder(db, orderId);
+      return (await repo.loadOrders(db, row ? [row] : []))[0] as Order;
+    },
+
+    async cancelOrder(orderId, reason) {
+      const at = now();
+      const applied = await inTransaction(
+        db,
+        async (trx): Promise<AppliedEvent> => {
+          // Locked: a saga event for the order waits for the cancel, and then finds it CANCELLED.
+          const { order: row } = await repo.lockOrder(trx, orderId);
+          if (!row) throw notFound("order");
+          const plan = planCancel(row.status);
+          switch (plan.kind) {
+            case "cancel":
+              break;
+            case "already-cancelled":
+              return { updates: [], written: [] };
+            case "not-cancellable":
+              throw failedPrecondition(`order ${orderId} is ${plan.status.toLowerCase()}: refund it instead`);
+            default: {
+              const never: never = plan;
+              throw new Error(`unknown cancel plan ${JSON.stringify(never)}`);
+            }
+          }
+          const step: StatusTransition = {
+            seq: row.version + 1,
+            from: row.status,
+            to: transition(row.status, "CANCELLED"),
+            at,
+            reason: CANCEL_OPERATOR,
+          };
+          const facts: OrderFacts = {
+            orderId,
+            userId: row.user_id,
+            items: row.items,
+            totalCents: row.total_cents,
+            currency: row.currency,
+          };
+          const refund = plan.refundPayment && row.payment_id !== null;
+          const events = [orderCancelled(facts, CANCEL_OPERATOR, row.status, at)];
+          if (refund) events.push(cancelledChargeRefund(facts, row.payment_id ?? "", at));
+          const written = await writeOutbox(
+            trx,
+            events,
+            repo.orderChange(orderId, [step], { status: "CANCELLED", version: step.seq, cancel_reason: CANCEL_OPERATOR, updated_at: at }),
+          );
+          await recordAudit(trx, {
+            action: "order.cancel",
+            target: orderId,
+            reason,
+            details: { from: row.status, refund_requested: refund, ...(refund ? { payment_id: row.payment_id } : {}) },
+          });
+          logger.info(
+            { order_id: orderId, from: row.status, to: step.to, reason: step.reason, refund_requested: refund },
+            "order status changed",
+          );
+          const updates: StatusUpdate[] = [
+            { orderId, status: step.to, transition: step, cancelReason: CANCEL_OPERATOR, paymentId: undefined },
+          ];
+          if (statusChannel !== undefined) await repo.notifyStatus(trx, statusChannel, updates);
+          return { updates, written };
+        },
+        "order",
+      );
+      announce(applied);
       const row = await repo.findOrder(db, orderId);
       return (await repo.loadOrders(db, row ? [row] : []))[0] as Order;
     },
@@ -373,13 +461,15 @@ export function createOrders({
       };
     },
 
-    announce({ updates, written }) {
-      if (written.length > 0) onEventsWritten?.(written);
-      if (updates.length === 0) return;
-      orderMetrics.finished(updates);
-      if (statusChannel === undefined) feed.publish(updates);
-    },
+    announce,
   };
+
+  function announce({ updates, written }: AppliedEvent): void {
+    if (written.length > 0) onEventsWritten?.(written);
+    if (updates.length === 0) return;
+    orderMetrics.finished(updates);
+    if (statusChannel === undefined) feed.publish(updates);
+  }
 
   /** Completes a refund of the order `row`, locked by `trx`, its payment having refunded it. */
   async function applyRefund(
@@ -391,6 +481,11 @@ export function createOrders({
     const nothing: AppliedEvent = { updates: [], written: [] };
     if (!row) {
       logger.warn(log, "event for an unknown order ignored");
+      return nothing;
+    }
+    if (event.refundId === CANCEL_REFUND_ID) {
+      // The charge of a cancelled order given back: the order stays CANCELLED, nothing to record.
+      logger.info({ ...log, status: row.status, refunded_cents: event.amountCents }, "charge of a cancelled order refunded");
       return nothing;
     }
     const at = now();
@@ -479,12 +574,20 @@ export function createOrders({
       return { updates: [], written: [] };
     }
     const reaction = reactTo(row.status, event, { totalCents: row.total_cents, currency: row.currency });
+    if (reaction.kind === "refund-charge") {
+      // The held payment of an order cancelled ON_HOLD was asked back by the cancel itself.
+      if (reaction.paymentId === row.payment_id) {
+        logger.info({ ...log, status: row.status }, "stale event ignored");
+        return { updates: [], written: [] };
+      }
+      logger.warn({ ...log, status: row.status, payment_id: reaction.paymentId }, "payment succeeded for a cancelled order; refunding it");
+      const facts = { orderId: row.id, userId: row.user_id, currency: row.currency };
+      return { updates: [], written: await writeOutbox(trx, cancelledChargeRefund(facts, reaction.paymentId, now())) };
+    }
     if (reaction.kind === "ignore") {
       if (reaction.why === "stale" && row.status === "ON_HOLD" && event.kind === "payment-succeeded")
         logger.error({ ...log, status: row.status, payment_id: event.paymentId }, "another payment succeeded for an order on hold");
       else if (reaction.why === "stale") logger.info({ ...log, status: row.status }, "stale event ignored");
-      else if (event.kind === "payment-succeeded")
-        logger.error({ ...log, status: row.status }, "payment succeeded for a cancelled order; it needs a refund");
       else logger.warn({ ...log, status: row.status }, "event contradicting the order's status ignored");
       return { updates: [], written: [] };
     }
@@ -511,7 +614,7 @@ export function createOrders({
         totalCents: row.total_cents,
         currency: row.currency,
       };
-      // A cancellation always leaves PENDING or STOCK_RESERVED (the machine checked it).
+      // A saga's cancellation leaves PENDING or STOCK_RESERVED (the machine checked it).
       const event =
         last.to === "PAID" ? orderPaid(facts, paymentId ?? "", at) : orderCancelled(facts, last.reason, last.from as OrderStatus, at);
       // The transitions, the order's row and its event in one statement.

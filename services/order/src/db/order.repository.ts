@@ -303,6 +303,8 @@ export interface AllOrdersFilter {
   readonly statuses: readonly OrderStatus[];
   readonly updatedBefore: Date | undefined;
   readonly userId: string | undefined;
+  /** Compared ignoring case (the index is on lower(email)). */
+  readonly email: string | undefined;
 }
 
 /** Every user's orders, oldest first by (created_at, id), filtered; `limit + 1` rows. */
@@ -312,6 +314,7 @@ export async function listAllOrders(db: Db, f: AllOrdersFilter): Promise<OrderRo
     if (f.statuses.length > 0) q = q.where("status", "in", [...f.statuses]);
     if (f.updatedBefore) q = q.where("updated_at", "<", f.updatedBefore);
     if (f.userId) q = q.where("user_id", "=", f.userId);
+    if (f.email) q = q.where(sql`lower(email)`, "=", f.email.toLowerCase());
     const after = f.after;
     if (after) {
       q = q.where((eb) =>
@@ -437,6 +440,7 @@ export function toOrder(
   return {
     id: row.id,
     userId: row.user_id,
+    email: row.email,
     items,
     totalCents: row.total_cents,
     currency: row.currency,

@@ -7,6 +7,8 @@ export interface OrdersTable {
   /** UUIDv7 made from created_at, so (created_at, id) pages exactly. */
   id: string;
   user_id: string;
+  /** The shopper's email address, from the token the order was placed with; '' when it had none. */
+  email: ColumnType<string, string | undefined, string>;
   /** The client's key; unique per user (null keys never conflict). */
   idempotency_key: string | null;
   /** Token from PaymentService.TokenizeCard ("" for the default card); never a card number. */

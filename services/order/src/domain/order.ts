@@ -72,6 +72,8 @@ export interface StatusTransition {
 export interface Order {
   readonly id: string;
   readonly userId: string;
+  /** The shopper's email address when the order was placed; '' when their token had none. */
+  readonly email: string;
   readonly items: readonly OrderItem[];
   readonly totalCents: number;
   readonly currency: string;
@@ -98,6 +100,8 @@ export interface AllOrdersQuery {
   readonly statuses: readonly OrderStatus[];
   readonly updatedBefore: Date | undefined;
   readonly userId: string | undefined;
+  /** Only orders placed with this address, ignoring case. */
+  readonly email: string | undefined;
 }
 
 /** The status of one order as watchers see it: now, and the transition that got it there. */

@@ -18,7 +18,7 @@ const events = {
   invalidMethod: { kind: "payment-failed", orderId, reason: "invalid_payment_method" },
 } satisfies Record<string, SagaEvent>;
 
-const steps = (r: Reaction) => (r.kind === "apply" ? r.steps.map((s) => `${s.to}:${s.reason}`) : r.why);
+const steps = (r: Reaction) => (r.kind === "apply" ? r.steps.map((s) => `${s.to}:${s.reason}`) : r.kind === "ignore" ? r.why : r.kind);
 
 describe("the order's reaction to saga events", () => {
   it("moves a PENDING order on the happy and the unhappy paths", () => {
@@ -53,7 +53,11 @@ describe("the order's reaction to saga events", () => {
     expect(steps(reactTo("PAID", events.declined, due))).toBe("conflict");
     expect(steps(reactTo("PAID", events.outOfStock, due))).toBe("conflict");
     expect(steps(reactTo("STOCK_RESERVED", events.outOfStock, due))).toBe("conflict");
-    expect(steps(reactTo("CANCELLED", events.succeeded, due))).toBe("conflict");
+  });
+
+  it("a payment succeeding for a cancelled order is refunded, the order staying cancelled", () => {
+    expect(reactTo("CANCELLED", events.succeeded, due)).toEqual({ kind: "refund-charge", paymentId: "pay-1" });
+    expect(reactTo("CANCELLED", events.underpaid, due)).toEqual({ kind: "refund-charge", paymentId: "pay-2" });
   });
 
   it("every step it asks for is one the status machine allows", () => {

@@ -43,6 +43,7 @@ export interface Step {
  */
 export type Reaction =
   | { readonly kind: "apply"; readonly steps: readonly Step[]; readonly paymentId?: string }
+  | { readonly kind: "refund-charge"; readonly paymentId: string }
   | { readonly kind: "ignore"; readonly why: "stale" | "conflict" };
 
 const reserved: Step = { to: "STOCK_RESERVED", reason: REASON_STOCK_RESERVED };
@@ -59,6 +60,9 @@ const conflict = { kind: "ignore", why: "conflict" } as const;
  * whatever produced it, any other PaymentSucceeded holds the order for an operator (ON_HOLD,
  * with the mismatch as its reason) and never makes it PAID. A held order stays held: later
  * payment results are for the operator to weigh.
+ *
+ * A payment that succeeds for a CANCELLED order (an operator cancelled it while it was being
+ * charged) took money for nothing: it is refunded (`refund-charge`), the order staying CANCELLED.
  */
 export function reactTo(status: OrderStatus, event: SagaEvent, due: AmountDue): Reaction {
   switch (event.kind) {
@@ -74,6 +78,7 @@ export function reactTo(status: OrderStatus, event: SagaEvent, due: AmountDue): 
       const settle: Step = mismatch === undefined ? { to: "PAID", reason: REASON_PAID } : { to: "ON_HOLD", reason: mismatch };
       if (status === "PENDING") return { kind: "apply", steps: [reserved, settle], paymentId: event.paymentId };
       if (status === "STOCK_RESERVED") return { kind: "apply", steps: [settle], paymentId: event.paymentId };
+      if (status === "CANCELLED") return { kind: "refund-charge", paymentId: event.paymentId };
       return status === "PAID" || status === "ON_HOLD" ? stale : conflict;
     }
     case "payment-failed": {

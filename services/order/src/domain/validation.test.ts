@@ -7,6 +7,7 @@ import { OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import {
   parseCardNumber,
   parseIdempotencyKey,
+  parseCancelOrder,
   parseListAllOrders,
   parseOrderId,
   parseOrderIds,
@@ -85,8 +86,22 @@ describe("order validation", () => {
     const after = { createdAt: new Date("2026-11-25T09:00:00Z"), id: "0190a0b0-0000-7000-8000-000000000001" };
     const updatedBefore = create(TimestampSchema, { seconds: 1_795_000_000n });
     expect(
-      parseListAllOrders({ pageSize: 0, pageToken: encodeKeysetToken(after), statuses: [OrderStatus.PAID], updatedBefore, userId: "u1" }),
-    ).toEqual({ pageSize: 100, after, statuses: ["PAID"], updatedBefore: new Date(1_795_000_000_000), userId: "u1" });
+      parseListAllOrders({
+        pageSize: 0,
+        pageToken: encodeKeysetToken(after),
+        statuses: [OrderStatus.PAID],
+        updatedBefore,
+        userId: "u1",
+        email: " Ada@Example.com ",
+      }),
+    ).toEqual({
+      pageSize: 100,
+      after,
+      statuses: ["PAID"],
+      updatedBefore: new Date(1_795_000_000_000),
+      userId: "u1",
+      email: "Ada@Example.com",
+    });
     expect(
       violatedFields(() =>
         parseListAllOrders({
@@ -95,8 +110,19 @@ describe("order validation", () => {
           statuses: [0],
           updatedBefore: create(TimestampSchema, { nanos: -1 }),
           userId: "",
+          email: "not an address",
         }),
       ),
-    ).toEqual(["page_size", "page_token", "statuses[0]", "updated_before"]);
+    ).toEqual(["page_size", "page_token", "statuses[0]", "updated_before", "email"]);
+  });
+
+  it("a CancelOrder request needs an order id and a reason of at most 200 characters", () => {
+    const id = "0190a0b0-0000-7000-8000-000000000001";
+    expect(parseCancelOrder({ orderId: id.toUpperCase(), reason: "  shopper called  " })).toEqual({
+      orderId: id,
+      reason: "shopper called",
+    });
+    expect(violatedFields(() => parseCancelOrder({ orderId: "", reason: " " }))).toEqual(["order_id", "reason"]);
+    expect(violatedFields(() => parseCancelOrder({ orderId: id, reason: "x".repeat(201) }))).toEqual(["reason"]);
   });
 });

@@ -227,6 +227,7 @@ export function parseListAllOrders(req: {
   statuses: readonly ProtoStatus[];
   updatedBefore?: Timestamp | undefined;
   userId: string;
+  email: string;
 }): AllOrdersQuery {
   const v = violations();
   const pageSize = v.parse(() => parsePageSize(req.pageSize, DEFAULT_ALL_PAGE_SIZE, MAX_ALL_PAGE_SIZE), DEFAULT_ALL_PAGE_SIZE);
@@ -234,6 +235,32 @@ export function parseListAllOrders(req: {
   const statuses = v.parse(() => parseStatuses("statuses", req.statuses), []);
   const updatedBefore = v.parse(() => parseTimestamp("updated_before", req.updatedBefore), undefined);
   const userId = v.parse(() => parseUserId("user_id", req.userId), undefined);
+  const email = v.parse(() => parseEmailFilter("email", req.email), undefined);
   v.throwIfAny();
-  return { pageSize, after, statuses, updatedBefore, userId };
+  return { pageSize, after, statuses, updatedBefore, userId, email };
+}
+
+/** An email address to filter by: at most 254 characters, one "@", no spaces; undefined when empty. */
+export function parseEmailFilter(field: string, raw: string): string | undefined {
+  const email = raw.trim();
+  if (email === "") return undefined;
+  if (email.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(email)) throw invalidArgument(field, "must be an email address");
+  return email;
+}
+
+/** Longest reason an operator may give for cancelling an order. */
+export const MAX_CANCEL_REASON = 200;
+
+/** CancelOrder: the order and why, 1..200 characters (trimmed). */
+export function parseCancelOrder(req: { orderId: string; reason: string }): { orderId: string; reason: string } {
+  const v = violations();
+  const orderId = v.parse(() => parseOrderId("order_id", req.orderId), "");
+  const reason = v.parse(() => {
+    const r = req.reason.trim();
+    if (r === "") throw invalidArgument("reason", "is required");
+    if (r.length > MAX_CANCEL_REASON) throw invalidArgument("reason", `at most ${MAX_CANCEL_REASON} characters`);
+    return r;
+  }, "");
+  v.throwIfAny();
+  return { orderId, reason };
 }

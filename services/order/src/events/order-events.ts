@@ -10,6 +10,7 @@ import {
 } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import type { OrderItem, OrderStatus } from "../domain/order.js";
 import { toProtoItem, toProtoStatus } from "../rpc/mapping.js";
+import { CANCEL_REFUND_ID, CANCEL_REFUND_REASON } from "../domain/cancel.js";
 
 /** The order's domain events, keyed by order id (ordering per order). */
 const source = "order";
@@ -99,4 +100,17 @@ export function orderRefunded(
     refundedAt: timestampFromDate(at),
   });
   return createEnvelope(OrderRefundedSchema, message, { source, key: o.orderId, time: at });
+}
+
+/**
+ * The refund of all that is left of a cancelled order's payment (amount 0: the whole of it, the
+ * order not knowing what a held or late payment took), under the order's one cancel refund id.
+ */
+export function cancelledChargeRefund(o: Omit<OrderFacts, "items" | "totalCents">, paymentId: string, at: Date): Envelope {
+  return orderRefundRequested(
+    o,
+    paymentId,
+    { refundId: CANCEL_REFUND_ID, items: [], amountCents: 0, restock: false, reason: CANCEL_REFUND_REASON },
+    at,
+  );
 }

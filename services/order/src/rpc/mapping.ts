@@ -56,6 +56,7 @@ export function toProtoOrder(o: Order): ProtoOrder {
   return create(OrderSchema, {
     id: o.id,
     userId: o.userId,
+    email: o.email,
     items: o.items.map(toProtoItem),
     totalCents: o.totalCents,
     currency: o.currency,

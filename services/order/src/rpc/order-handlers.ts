@@ -1,7 +1,7 @@
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { ServiceHandlers } from "@shopmesh/platform";
 import type { OrderService } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import type { Orders } from "../app/use-cases.js";
+import { cancelOrder } from "./cancel-order.js";
 import { getAnyOrder } from "./get-any-order.js";
 import { getOrder } from "./get-order.js";
 import { listAllOrders } from "./list-all-orders.js";
@@ -22,8 +22,6 @@ export function orderHandlers(orders: Orders): ServiceHandlers<typeof OrderServi
     listAllOrders: listAllOrders(orders),
     getAnyOrder: getAnyOrder(orders),
     refundOrder: refundOrder(orders),
-    cancelOrder: async () => {
-      throw new ConnectError("not yet", Code.Unimplemented);
-    },
+    cancelOrder: cancelOrder(orders),
   };
 }

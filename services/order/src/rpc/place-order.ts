@@ -7,7 +7,7 @@ export function placeOrder(orders: Orders): Handler<"placeOrder"> {
   return async (req, ctx) => {
     const userId = callerId(ctx);
     const { idempotencyKey, cardDigits } = parsePlaceOrder(req);
-    const placed = await orders.placeOrder({ userId, idempotencyKey, cardDigits });
+    const placed = await orders.placeOrder({ userId, email: ctx.principal?.email ?? "", idempotencyKey, cardDigits });
     return { orderId: placed.orderId, status: toProtoStatus(placed.status) };
   };
 }

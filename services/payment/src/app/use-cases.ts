@@ -218,7 +218,8 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
     const before = await repo.findByOrderId(db, orderId);
     if (!before) throw notFound("payment");
     if (await repo.hasRefund(db, orderId, refundId)) return before;
-    if (refundId === "" && before.status === "REFUNDED") return before;
+    // Nothing left to give back: a refund of the rest finds it all refunded already.
+    if ((refundId === "" || amountCents === undefined) && before.status === "REFUNDED") return before;
     const decided = decideRefund(before, amountCents);
     if (decided.kind === "not-refundable") {
       throw failedPrecondition(`payment of order ${orderId} is ${before.status.toLowerCase()}, not succeeded`);

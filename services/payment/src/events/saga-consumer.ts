@@ -21,7 +21,9 @@ function decode(event: Envelope): SagaEvent {
   if (isMessage(msg, StockRejectedSchema)) return { kind: "stock-rejected", orderId: msg.orderId };
   if (isMessage(msg, OrderRefundRequestedSchema)) {
     if (!msg.refundId) throw new Error(`${msg.$typeName} without a refund id`);
-    const { orderId, refundId, amountCents, reason } = msg;
+    const { orderId, refundId, reason } = msg;
+    // 0: all that is left of the payment (the refund of a cancelled order's charge).
+    const amountCents = msg.amountCents === 0 ? undefined : msg.amountCents;
     return { kind: "refund-requested", orderId, refund: { orderId, refundId, amountCents, reason } };
   }
   throw new Error(`unexpected event type ${msg.$typeName}`);

@@ -4,7 +4,7 @@
 
 import type { GenEnum, GenExtension, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, extDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { MessageOptions, MethodOptions } from "@bufbuild/protobuf/wkt";
+import type { FieldOptions, MessageOptions, MethodOptions } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/api/v1/annotations.proto.
  */
 export const file_shop_api_v1_annotations: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaG9wL2FwaS92MS9hbm5vdGF0aW9ucy5wcm90bxILc2hvcC5hcGkudjEiZgoJSHR0cFJvdXRlEg4KBm1ldGhvZBgBIAEoCRIMCgRwYXRoGAIgASgJEgwKBGJvZHkYAyABKAkSFgoOc3VjY2Vzc19zdGF0dXMYBCABKA0SFQoNcmVzcG9uc2VfYm9keRgFIAEoCSKBAQoIRWRnZVJ1bGUSIwoGYWNjZXNzGAEgASgOMhMuc2hvcC5hcGkudjEuQWNjZXNzEiQKBGh0dHAYAiABKAsyFi5zaG9wLmFwaS52MS5IdHRwUm91dGUSKgoKcmF0ZV9saW1pdBgDIAEoDjIWLnNob3AuYXBpLnYxLlJhdGVMaW1pdCIxCgpDYWxsUG9saWN5EhEKCXdvcmtsb2FkcxgBIAMoCRIQCghvcGVyYXRvchgCIAEoCCIYCglFdmVudFJ1bGUSCwoDa2V5GAEgASgJKlkKBkFjY2VzcxIWChJBQ0NFU1NfVU5TUEVDSUZJRUQQABIRCg1BQ0NFU1NfUFVCTElDEAESDwoLQUNDRVNTX1VTRVIQAhITCg9BQ0NFU1NfT1BFUkFUT1IQAypDCglSYXRlTGltaXQSGgoWUkFURV9MSU1JVF9VTlNQRUNJRklFRBAAEhoKFlJBVEVfTElNSVRfQ1JFREVOVElBTFMQATpLCgRlZGdlEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYtIcDIAEoCzIVLnNob3AuYXBpLnYxLkVkZ2VSdWxlUgRlZGdlOlEKBnBvbGljeRIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLWHAyABKAsyFy5zaG9wLmFwaS52MS5DYWxsUG9saWN5UgZwb2xpY3k6TwoFZXZlbnQSHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMYtocDIAEoCzIWLnNob3AuYXBpLnYxLkV2ZW50UnVsZVIFZXZlbnRiBnByb3RvMw", [file_google_protobuf_descriptor]);
+  fileDesc("Ch1zaG9wL2FwaS92MS9hbm5vdGF0aW9ucy5wcm90bxILc2hvcC5hcGkudjEiZgoJSHR0cFJvdXRlEg4KBm1ldGhvZBgBIAEoCRIMCgRwYXRoGAIgASgJEgwKBGJvZHkYAyABKAkSFgoOc3VjY2Vzc19zdGF0dXMYBCABKA0SFQoNcmVzcG9uc2VfYm9keRgFIAEoCSKBAQoIRWRnZVJ1bGUSIwoGYWNjZXNzGAEgASgOMhMuc2hvcC5hcGkudjEuQWNjZXNzEiQKBGh0dHAYAiABKAsyFi5zaG9wLmFwaS52MS5IdHRwUm91dGUSKgoKcmF0ZV9saW1pdBgDIAEoDjIWLnNob3AuYXBpLnYxLlJhdGVMaW1pdCIxCgpDYWxsUG9saWN5EhEKCXdvcmtsb2FkcxgBIAMoCRIQCghvcGVyYXRvchgCIAEoCCIYCglFdmVudFJ1bGUSCwoDa2V5GAEgASgJKlkKBkFjY2VzcxIWChJBQ0NFU1NfVU5TUEVDSUZJRUQQABIRCg1BQ0NFU1NfUFVCTElDEAESDwoLQUNDRVNTX1VTRVIQAhITCg9BQ0NFU1NfT1BFUkFUT1IQAypDCglSYXRlTGltaXQSGgoWUkFURV9MSU1JVF9VTlNQRUNJRklFRBAAEhoKFlJBVEVfTElNSVRfQ1JFREVOVElBTFMQATpLCgRlZGdlEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYtIcDIAEoCzIVLnNob3AuYXBpLnYxLkVkZ2VSdWxlUgRlZGdlOlEKBnBvbGljeRIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLWHAyABKAsyFy5zaG9wLmFwaS52MS5DYWxsUG9saWN5UgZwb2xpY3k6TwoFZXZlbnQSHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMYtocDIAEoCzIWLnNob3AuYXBpLnYxLkV2ZW50UnVsZVIFZXZlbnQ6PgoKcXVlcnlfbmFtZRIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYt4cDIAEoCVIJcXVlcnlOYW1lYgZwcm90bzM", [file_google_protobuf_descriptor]);
 
 /**
  * A plain HTTP/JSON route mapped onto a method (the REST surface of the edge).
@@ -252,4 +252,14 @@ export const policy: GenExtension<MethodOptions, CallPolicy> = /*@__PURE__*/
  */
 export const event: GenExtension<MessageOptions, EventRule> = /*@__PURE__*/
   extDesc(file_shop_api_v1_annotations, 2);
+
+/**
+ * Another name a REST route's query parameter may fill this field by, besides the field's own
+ * name and JSON name: e.g. "status" for `repeated OrderStatus statuses`, so that
+ * `?status=paid&status=on_hold` reads as the issue and the REST listings name it.
+ *
+ * @generated from extension: string query_name = 50103;
+ */
+export const query_name: GenExtension<FieldOptions, string> = /*@__PURE__*/
+  extDesc(file_shop_api_v1_annotations, 3);
 

@@ -1069,7 +1069,8 @@ export const CatalogService: GenService<{
   /**
    * Internal (operations, reconciliation): the reservations of every order, by order id.
    * Operator (operations console): one product's stock adjustments, newest first, one page at a
-   * time. An unknown product has none.
+   * time. An unknown product has none. INVALID_ARGUMENT for a bad product id, page size or page
+   * token; PERMISSION_DENIED for a caller who is not an operator.
    *
    * @generated from rpc shop.catalog.v1.CatalogService.ListStockAdjustments
    */

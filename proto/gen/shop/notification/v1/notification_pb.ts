@@ -362,7 +362,8 @@ export const NotificationService: GenService<{
   },
   /**
    * Operator (operations console): the notifications about one order, whoever they were for,
-   * newest first. An unknown order has none.
+   * newest first. An unknown order has none. INVALID_ARGUMENT without an order id;
+   * PERMISSION_DENIED for a caller who is not an operator.
    *
    * @generated from rpc shop.notification.v1.NotificationService.ListOrderNotifications
    */

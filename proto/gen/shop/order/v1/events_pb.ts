@@ -190,14 +190,14 @@ export type OrderCancelled = Message<"shop.order.v1.OrderCancelled"> & {
 
   /**
    * The order's cancel_reason: "out_of_stock", "unknown_product", "payment_declined",
-   * "payment_failed", ...
+   * "payment_failed", "operator" (an operator cancelled it, CancelOrder), ...
    *
    * @generated from field: string reason = 6;
    */
   reason: string;
 
   /**
-   * Status the order was cancelled from: PENDING or STOCK_RESERVED.
+   * Status the order was cancelled from: PENDING or STOCK_RESERVED (ON_HOLD too, by an operator).
    *
    * @generated from field: shop.order.v1.OrderStatus previous_status = 7;
    */
@@ -219,9 +219,11 @@ export const OrderCancelledSchema: GenMessage<OrderCancelled> = /*@__PURE__*/
   messageDesc(file_shop_order_v1_events, 2);
 
 /**
- * An operator asked for a refund of a paid order. Key: order_id. Payment refunds
- * `amount_cents` of the order's payment through the provider, once per refund_id, and answers
- * with PaymentRefunded.
+ * An operator asked for a refund of a paid order, or the order gives back the charge of a
+ * cancelled order (refund_id "cancelled": the held payment of an order an operator cancelled,
+ * or a payment that succeeded after the cancel). Key: order_id. Payment refunds `amount_cents`
+ * of the order's payment through the provider, once per refund_id, and answers with
+ * PaymentRefunded.
  *
  * @generated from message shop.order.v1.OrderRefundRequested
  */
@@ -263,6 +265,7 @@ export type OrderRefundRequested = Message<"shop.order.v1.OrderRefundRequested">
 
   /**
    * Amount to return, in cents of `currency`; never more than what is left of the payment.
+   * 0: all that is left of it (a cancelled order's charge, whose amount the order may not know).
    *
    * @generated from field: int32 amount_cents = 6;
    */
