@@ -348,6 +348,28 @@ describeWithChromium("operations console in Chromium", () => {
     await page.locator('[data-scenario="slow"][data-on="false"]').waitFor();
     expect(await page.locator('tr[data-service="catalog"]').getAttribute("data-on")).toBe("");
 
+    // Payment declines: payment's provider fault, at a rate.
+    const declines = page.locator('[data-scenario="declines"]');
+    await declines.getByLabel("Rate (0–1)").fill("0.5");
+    await declines.getByLabel("Reason").fill("decline drill");
+    await declines.getByRole("button", { name: "Switch on" }).click();
+    await page.locator('[data-scenario="declines"][data-on="true"]').waitFor();
+    expect(await page.locator('tr[data-service="payment"] td').nth(2).textContent()).toBe("decline;rate=0.5");
+    await declines.getByLabel("Reason").fill("decline drill over");
+    await declines.getByRole("button", { name: "Switch off" }).click();
+    await page.locator('[data-scenario="declines"][data-on="false"]').waitFor();
+
+    // Broker away: on every service at once, then back.
+    const broker = page.locator('[data-scenario="broker"]');
+    await broker.getByLabel("Reason").fill("broker outage drill");
+    await broker.getByRole("button", { name: "Switch on" }).click();
+    await page.locator('[data-scenario="broker"][data-on="true"]').waitFor();
+    expect(await page.locator("tr[data-service] td:nth-child(5)").allTextContents()).toEqual(Array(6).fill("code=UNAVAILABLE"));
+    await step(ops, "chaos-broker-away");
+    await broker.getByLabel("Reason").fill("broker back");
+    await broker.getByRole("button", { name: "Switch off" }).click();
+    await page.locator('[data-scenario="broker"][data-on="false"]').waitFor();
+
     // A poison event: notification's consumer fails for good on UserRegistered while a shopper signs up.
     const consumer = page.locator('[data-scenario="consumer"]');
     await consumer.getByLabel("Service", { exact: true }).selectOption("notification");
