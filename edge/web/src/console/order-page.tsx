@@ -377,9 +377,16 @@ const deliveryText: Record<DeliveryStatus, string> = {
   [DeliveryStatus.FAILED]: "failed",
 };
 
-/** The notifications about the order (ListOrderNotifications), looked up again when its status changes. */
+/** Notifications follow their events: the page looks again this often while it is open. */
+const notificationsEveryMs = 5_000;
+
+/** The notifications about the order (ListOrderNotifications), looked up again every few seconds and when its status changes. */
 function OrderNotifications(props: { orderId: string; status: OrderStatus }) {
-  const [list, reload] = useCall(() => notifications.listOrderNotifications({ orderId: props.orderId }), [props.orderId, props.status]);
+  const [list, reload] = useCall(
+    () => notifications.listOrderNotifications({ orderId: props.orderId }),
+    [props.orderId, props.status],
+    notificationsEveryMs,
+  );
   return (
     <section aria-labelledby="notifications-heading">
       <h2 id="notifications-heading">Notifications</h2>
