@@ -89,8 +89,10 @@ export async function listProducts(
   return withDbErrors(async () => {
     const { after, category, search } = q;
     const tsq = search && tsQuery(search);
-    const rank = tsq && sql<number>`ts_rank(p.search_vector, ${tsq})`;
-    const key = q.sort === "name" ? sql<string>`p.name` : q.sort === "relevance" ? (rank ?? sql<number>`0`) : sql<number>`p.price_cents`;
+    // The rank as numeric (six significant digits of the real): its text is exact whatever the
+    // server's float settings, so a cursor compares equal to the rank it was made from.
+    const rank = tsq && sql<string>`ts_rank(p.search_vector, ${tsq})::numeric`;
+    const key = q.sort === "name" ? sql<string>`p.name` : q.sort === "relevance" ? (rank ?? sql<string>`0`) : sql<number>`p.price_cents`;
     let query = productQuery(db).select(sql<string>`${key}::text`.as("sort_key"));
     if (tsq) query = query.where(sql<boolean>`p.search_vector @@ ${tsq}`);
     if (category !== undefined) {
@@ -124,8 +126,9 @@ export async function listProducts(
         query = query.orderBy("p.price_cents", "desc").orderBy("p.id");
         break;
       case "relevance":
-        // The rank is a real, compared with the one of the cursor as Postgres printed it (exactly).
-        if (after) query = query.where(sql<boolean>`(${key} < ${after.key}::real or (${key} = ${after.key}::real and p.id > ${after.id}))`);
+        if (after) {
+          query = query.where(sql<boolean>`(${key} < ${after.key}::numeric or (${key} = ${after.key}::numeric and p.id > ${after.id}))`);
+        }
         query = query.orderBy(key, "desc").orderBy("p.id");
         break;
       default:

@@ -195,8 +195,10 @@ describe("ListProducts searches", () => {
     expect(parseListProducts({ ...listAll, sort: "price_asc", pageToken: byPrice }).after).toEqual({ key: "1290", id: "p-espresso-cup" });
     expect(violatedFields(() => parseListProducts({ ...listAll, sort: "price_desc", pageToken: byPrice }))).toEqual(["page_token"]);
     expect(violatedFields(() => parseListProducts({ ...listAll, pageToken: byPrice }))).toEqual(["page_token"]);
-    const byRank = productPages.encode("relevance", { key: "0.6079271", id: "p-1" });
-    expect(parseListProducts({ ...listAll, q: "cup", pageToken: byRank }).after).toEqual({ key: "0.6079271", id: "p-1" });
+    const byRank = productPages.encode("relevance", { key: "0.607927", id: "p-1" });
+    expect(parseListProducts({ ...listAll, q: "cup", pageToken: byRank }).after).toEqual({ key: "0.607927", id: "p-1" });
+    const huge = productPages.encode("price_asc", { key: "2147483648", id: "p-1" });
+    expect(violatedFields(() => parseListProducts({ ...listAll, sort: "price_asc", pageToken: huge }))).toEqual(["page_token"]);
     const forged = productPages.encode("relevance", { key: "1; drop table products", id: "p-1" });
     expect(violatedFields(() => parseListProducts({ ...listAll, q: "cup", pageToken: forged }))).toEqual(["page_token"]);
   });

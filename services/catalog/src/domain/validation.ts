@@ -111,11 +111,14 @@ const productsByName = keysetToken({ name: "string", id: "string" });
 /** Page tokens of ListProducts in the other orders: the order, then the last (sort key, id). */
 const productsByKey = keysetToken({ sort: "string", key: "string", id: "string" });
 
+/** Prices are int32 cents. */
+const MAX_PRICE_CENTS = 2 ** 31 - 1;
+
 /** What the sort key of each order looks like as text: a price in cents, a relevance rank. */
 const sortKeyPattern: Readonly<Record<Exclude<ProductSort, "name">, RegExp>> = {
   price_asc: /^(0|[1-9][0-9]{0,9})$/,
   price_desc: /^(0|[1-9][0-9]{0,9})$/,
-  relevance: /^[0-9]+(\.[0-9]+)?(e-?[0-9]+)?$/,
+  relevance: /^[0-9]{1,10}(\.[0-9]{1,40})?$/,
 };
 
 /** The page tokens of ListProducts, one layout per order; a token continues only its own order. */
@@ -130,7 +133,8 @@ export const productPages = {
     }
     const c = productsByKey.decode(token);
     if (c === undefined) return undefined;
-    if (c.sort !== sort || !sortKeyPattern[sort].test(c.key)) throw invalidArgument("page_token", "is not a page token of this order");
+    const fits = sortKeyPattern[sort].test(c.key) && (sort === "relevance" || Number(c.key) <= MAX_PRICE_CENTS);
+    if (c.sort !== sort || !fits) throw invalidArgument("page_token", "is not a page token of this order");
     return { key: c.key, id: c.id };
   },
 };
