@@ -43,7 +43,17 @@ describe("OpenAPI document from the descriptors", () => {
 
   it("takes path, query and header parameters from the request message, and the body without path fields", () => {
     expect(op("get", "/api/products/{id}").parameters).toContainEqual(expect.objectContaining({ name: "id", in: "path", required: true }));
-    expect(op("get", "/api/products").parameters?.map((p) => p.name)).toEqual(["page_size", "page_token", "category"]);
+    expect(op("get", "/api/products").parameters?.map((p) => p.name)).toEqual([
+      "page_size",
+      "page_token",
+      "category",
+      "q",
+      "min_price",
+      "min_price_cents",
+      "max_price",
+      "max_price_cents",
+      "sort",
+    ]);
     expect(op("post", "/api/checkout").parameters).toContainEqual(expect.objectContaining({ name: "Idempotency-Key", in: "header" }));
     const patch = op("patch", "/api/cart/items/{product_id}").requestBody?.content["application/json"].schema;
     expect(Object.keys(patch?.properties ?? {})).toEqual(["qty"]);

@@ -443,6 +443,7 @@ describe("catalog over gRPC", () => {
           "ReleaseStock",
           "AdjustStock",
           "ListStockBooks",
+          "ListStockAdjustments",
           "ListReservations",
         ]);
         call.end();

@@ -209,6 +209,19 @@ describe("the REST routes against /api/openapi.json", () => {
   it("catalog: products and a product answer as described", async () => {
     expect((await call("GET /api/products", { query: "page_size=2" })).status).toBe(200);
     expect((await call("GET /api/products", { query: "page_size=two" })).status).toBe(400);
+    // A search by the REST names of the issue: a prefix of a word, a category, a price range, an order.
+    const found = await call("GET /api/products", {
+      query: "q=espresso%20cu&category=coffee&min_price=1000&max_price=2000&sort=price_asc",
+    });
+    expect(found.status).toBe(200);
+    expect(found.body.items.map((p: { id: string }) => p.id)).toContain("p-espresso-cup");
+    const prices = found.body.items.map((p: { price_cents: number }) => p.price_cents);
+    expect(prices).toEqual([...prices].sort((a, b) => a - b));
+    expect(prices.every((c: number) => c >= 1000 && c <= 2000)).toBe(true);
+    expect((await call("GET /api/products", { query: "q=cup&sort=cheapest" })).status).toBe(400);
+    const inverted = await call("GET /api/products", { query: "min_price=500&max_price=100" });
+    expect(inverted.status).toBe(400);
+    expect(inverted.body.field_violations).toEqual([expect.objectContaining({ field: "max_price_cents" })]);
     expect((await call("GET /api/products/{id}", { path: { id: product } })).status).toBe(200);
     expect((await call("GET /api/products/{id}", { path: { id: "p-no-such-product" } })).status).toBe(404);
   });

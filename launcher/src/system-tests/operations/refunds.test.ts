@@ -181,6 +181,47 @@ describe("refunds", () => {
       .toBe(2);
   });
 
+  it("a refund of the whole payment that overtakes an operator's refund completes it: the money is refunded once, its goods restocked", async () => {
+    const [a, b] = [product(6), product(7)];
+    const [beforeA, beforeB] = [await stock(a.id), await stock(b.id)];
+    const { order } = await paidOrder([
+      [a.id, 1],
+      [b.id, 1],
+    ]);
+    const chaos = (faults: object, reason: string) =>
+      rest(mesh.url, "POST", "/api/admin/chaos/order", { token: operatorToken, body: { faults, reason } });
+    // Order's broker away: its OrderRefundRequested waits in its outbox while payment refunds the lot.
+    expect((await chaos({ broker: "code=UNAVAILABLE" }, "hold the refund request")).status).toBe(200);
+    try {
+      const part = { lines: [{ product_id: a.id, qty: 1 }], restock: true, reason: "returned", refund_id: "rma-race" };
+      expect((await refund(order.id, part)).status).toBe(200);
+      const payments = createTestClient(PaymentService, mesh.services.payment as string);
+      try {
+        const whole = await payments.refund({ orderId: order.id, reason: "chargeback" });
+        expect([whole.payment?.status, whole.payment?.refundedCents]).toEqual([PaymentStatus.REFUNDED, order.total_cents]);
+      } finally {
+        closeClient(payments);
+      }
+      await waitStatus(order.id, "refunded");
+    } finally {
+      expect((await chaos({}, "broker back")).status).toBe(200);
+    }
+    const done = await adminOrder(order.id);
+    expect(done.refunded_cents).toBe(order.total_cents);
+    expect(done.refunds.map((r) => [r.amount_cents, r.restock, r.completed])).toEqual([
+      [a.priceCents, true, true],
+      [b.priceCents, false, true],
+    ]);
+    // The held request reaches payment, which finds nothing left: no second refund.
+    await expect.poll(() => stock(a.id), { timeout: 10_000 }).toBe(beforeA);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(eventsOf(OrderRefundRequestedSchema.typeName, order.id)).toHaveLength(1);
+    expect(eventsOf(PaymentRefundedSchema.typeName, order.id)).toHaveLength(1);
+    expect(eventsOf(OrderRefundedSchema.typeName, order.id)).toHaveLength(2);
+    expect((await payment(order.id))?.refundedCents).toBe(order.total_cents);
+    expect(await stock(b.id)).toBe(beforeB - 1);
+  });
+
   it("a refund asked for twice refunds once; a refunded order refuses more", async () => {
     const { order } = await paidOrder([[product(4).id, 1]]);
     const body = { restock: false, reason: "duplicate click" };

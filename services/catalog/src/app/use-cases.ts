@@ -5,7 +5,7 @@ import * as repo from "../db/catalog.repository.js";
 import * as stockBooks from "../db/stock-books.repository.js";
 import type { ReservationRecord, StockAdjustmentRecord, StockBook } from "../db/stock-books.repository.js";
 import type { CatalogDb } from "../db/tables.js";
-import type { NewProduct, PageCursor, Product, ProductPage, StockLevel } from "../domain/product.js";
+import type { NewProduct, Product, ProductPage, ProductQuery, StockLevel } from "../domain/product.js";
 import {
   type ReservationOutcome,
   type ReservationStatus,
@@ -36,7 +36,8 @@ export interface CatalogDeps {
 
 /** The catalog's use cases. Inputs are already validated (see domain/validation.ts). */
 export interface Catalog extends StockSource {
-  listProducts(q: { pageSize: number; after: PageCursor | undefined; category: string | undefined }): Promise<ProductPage>;
+  /** Reads the database (not the product cache): the page shows what is committed now. */
+  listProducts(q: ProductQuery): Promise<ProductPage>;
   /** NOT_FOUND for an unknown id. */
   getProduct(id: string): Promise<Product>;
   /** Products in the order of `ids` and the ids that do not exist. */
@@ -227,12 +228,15 @@ export function createCatalog(deps: CatalogDeps): Catalog {
   return {
     feed,
 
-    async listProducts({ pageSize, after, category }) {
+    async listProducts({ pageSize, ...q }) {
       // One extra row tells whether another page follows.
-      const rows = await repo.listProducts(db, { limit: pageSize + 1, after, category });
-      const items = rows.slice(0, pageSize);
-      const last = items.at(-1);
-      return { items, next: rows.length > pageSize && last ? { name: last.name, id: last.id } : undefined };
+      const rows = await repo.listProducts(db, { ...q, limit: pageSize + 1 });
+      const page = rows.slice(0, pageSize);
+      const last = page.at(-1);
+      return {
+        items: page.map((r) => r.product),
+        next: rows.length > pageSize && last ? { key: last.sortKey, id: last.product.id } : undefined,
+      };
     },
 
     async getProduct(id) {

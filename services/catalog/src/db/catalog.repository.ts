@@ -1,8 +1,8 @@
 import { withDbErrors } from "@shopmesh/platform";
 import { type Kysely, sql } from "kysely";
 import type { CatalogDb, ReservationStatusColumn } from "./tables.js";
-import type { NewProduct, PageCursor, Product, StockLevel, VersionedProduct } from "../domain/product.js";
-import type { DecidedItem, ReservationStatus } from "../domain/reservation.js";
+import type { NewProduct, Product, ProductQuery, StockLevel, TextSearch, VersionedProduct } from "../domain/product.js";
+import { assertNever, type DecidedItem, type ReservationStatus } from "../domain/reservation.js";
 
 /**
  * Queries of the catalog schema. Every function takes the database or an open transaction
@@ -65,17 +65,38 @@ function toVersionedProduct(r: ProductQueryRow): VersionedProduct {
   };
 }
 
-/** Products in (name, id) order after `after`, optionally in one category; at most `limit`. */
+/**
+ * The tsquery of a text search over `products.search_vector` (English stems): the query in web
+ * search syntax, or that query with its last word as a prefix instead ("headph" → headphones).
+ * The prefix is matched in the 'simple' configuration: lower-cased, unstemmed.
+ */
+function tsQuery(search: TextSearch) {
+  const full = sql`websearch_to_tsquery('english', ${search.query})`;
+  if (!search.prefix) return full;
+  const { head, word } = search.prefix;
+  return sql`(${full} || (websearch_to_tsquery('english', ${head}) && to_tsquery('simple', quote_literal(${word}) || ':*')))`;
+}
+
+/**
+ * Products matching `q` (category, price range, text search) in its order after `q.after`: by
+ * name, price or relevance rank, then id; at most `limit`. Each comes with its sort key as text,
+ * the key of the page cursor.
+ */
 export async function listProducts(
   db: CatalogDbHandle,
-  opts: { limit: number; after?: PageCursor | undefined; category?: string | undefined },
-): Promise<Product[]> {
+  q: Omit<ProductQuery, "pageSize"> & { limit: number },
+): Promise<{ product: Product; sortKey: string }[]> {
   return withDbErrors(async () => {
-    let q = productQuery(db);
-    const { after, category } = opts;
-    if (after) q = q.where((eb) => eb(eb.refTuple("p.name", "p.id"), ">", eb.tuple(after.name, after.id)));
+    const { after, category, search } = q;
+    const tsq = search && tsQuery(search);
+    // The rank as numeric (six significant digits of the real): its text is exact whatever the
+    // server's float settings, so a cursor compares equal to the rank it was made from.
+    const rank = tsq && sql<string>`ts_rank(p.search_vector, ${tsq})::numeric`;
+    const key = q.sort === "name" ? sql<string>`p.name` : q.sort === "relevance" ? (rank ?? sql<string>`0`) : sql<number>`p.price_cents`;
+    let query = productQuery(db).select(sql<string>`${key}::text`.as("sort_key"));
+    if (tsq) query = query.where(sql<boolean>`p.search_vector @@ ${tsq}`);
     if (category !== undefined) {
-      q = q.where((eb) =>
+      query = query.where((eb) =>
         eb.exists(
           eb
             .selectFrom("product_categories as pc")
@@ -85,8 +106,36 @@ export async function listProducts(
         ),
       );
     }
-    const rows = await q.orderBy("p.name").orderBy("p.id").limit(opts.limit).execute();
-    return rows.map((r) => toVersionedProduct(r).product);
+    if (q.minPriceCents !== undefined) query = query.where("p.price_cents", ">=", q.minPriceCents);
+    if (q.maxPriceCents !== undefined) query = query.where("p.price_cents", "<=", q.maxPriceCents);
+    switch (q.sort) {
+      case "name":
+        if (after) query = query.where((eb) => eb(eb.refTuple("p.name", "p.id"), ">", eb.tuple(after.key, after.id)));
+        query = query.orderBy("p.name").orderBy("p.id");
+        break;
+      case "price_asc":
+        if (after) query = query.where(sql<boolean>`(p.price_cents, p.id) > (${Number(after.key)}::integer, ${after.id})`);
+        query = query.orderBy("p.price_cents").orderBy("p.id");
+        break;
+      case "price_desc":
+        if (after) {
+          query = query.where(
+            sql<boolean>`(p.price_cents < ${Number(after.key)}::integer or (p.price_cents = ${Number(after.key)}::integer and p.id > ${after.id}))`,
+          );
+        }
+        query = query.orderBy("p.price_cents", "desc").orderBy("p.id");
+        break;
+      case "relevance":
+        if (after) {
+          query = query.where(sql<boolean>`(${key} < ${after.key}::numeric or (${key} = ${after.key}::numeric and p.id > ${after.id}))`);
+        }
+        query = query.orderBy(key, "desc").orderBy("p.id");
+        break;
+      default:
+        assertNever(q.sort);
+    }
+    const rows = await query.limit(q.limit).execute();
+    return rows.map((r) => ({ product: toVersionedProduct(r).product, sortKey: r.sort_key }));
   });
 }
 

@@ -1,5 +1,5 @@
 import type { DeadLettersTable, InboxTable, OutboxTable } from "@shopmesh/platform";
-import type { Generated, Insertable, Selectable } from "kysely";
+import type { Generated, GeneratedAlways, Insertable, Selectable } from "kysely";
 
 /** Timestamps default to `now()` in the database and are read as Dates. */
 type Timestamp = Date;
@@ -13,6 +13,8 @@ export interface ProductsTable {
   image_url: string;
   created_at: Generated<Timestamp>;
   updated_at: Generated<Timestamp>;
+  /** What text search matches: the name's English stems (weight A) and the description's (B). */
+  search_vector: GeneratedAlways<string>;
 }
 
 /** Category slugs of a product; `position` keeps the order they were given in. */

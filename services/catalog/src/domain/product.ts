@@ -57,14 +57,61 @@ export interface NewProduct {
   readonly onHand: number;
 }
 
-/** Position of the last product of a page in the (name, id) order. */
+/** The orders products are listed in; each breaks ties by id. */
+export type ProductSort = "relevance" | "price_asc" | "price_desc" | "name";
+
+/**
+ * A text search: the query in web search syntax, and its last word to match as a prefix too
+ * (with `head`, the query before that word), when the last word is a plain one.
+ */
+export interface TextSearch {
+  readonly query: string;
+  readonly prefix: { readonly head: string; readonly word: string } | undefined;
+}
+
+/**
+ * Position of the last product of a page in its order: the sort key as text (the name, the
+ * price in cents, or the relevance rank) and the id.
+ */
 export interface PageCursor {
-  readonly name: string;
+  readonly key: string;
   readonly id: string;
+}
+
+/** Which products to list, in which order, from where. */
+export interface ProductQuery {
+  readonly pageSize: number;
+  readonly category: string | undefined;
+  readonly search: TextSearch | undefined;
+  readonly minPriceCents: number | undefined;
+  readonly maxPriceCents: number | undefined;
+  /** Never "relevance" without `search`. */
+  readonly sort: ProductSort;
+  readonly after: PageCursor | undefined;
 }
 
 /** One page of products and the cursor after its last item, if more follow. */
 export interface ProductPage {
   readonly items: readonly Product[];
   readonly next: PageCursor | undefined;
+}
+
+/** Letters and digits: a word whose prefix can be searched for. */
+const plainWord = /^[\p{L}\p{N}]+$/u;
+
+/**
+ * The text search of a query, or undefined for a blank one. The last word is matched as a prefix
+ * too when it is a plain word (not excluded with `-`, quoted, or the operator `or`).
+ */
+export function textSearchOf(raw: string): TextSearch | undefined {
+  const query = raw.trim();
+  if (query === "") return undefined;
+  const at = query.search(/\S+$/u);
+  const word = query.slice(at);
+  const head = query.slice(0, at).trimEnd();
+  const quotes = (head.match(/"/g) ?? []).length;
+  // After `or` the word is an alternative, which `head AND word*` would not express.
+  const afterOr = /(^|\s)or$/iu.test(head);
+  const prefixable = plainWord.test(word) && word.toLowerCase() !== "or" && !afterOr && quotes % 2 === 0;
+  return { query, prefix: prefixable ? { head, word: word.toLowerCase() } : undefined };
 }

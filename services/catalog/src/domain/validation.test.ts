@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@shopmesh/platform";
 import { violatedFields } from "@shopmesh/platform/testing";
 import { describe, expect, it } from "vitest";
+import { textSearchOf } from "./product.js";
 import { assertSameItems, decideReservation, releaseReturnsStock } from "./reservation.js";
 import {
   keyPages,
@@ -124,15 +125,82 @@ describe("request parsers", () => {
   });
 });
 
+/** ListProducts with nothing but its defaults. */
+const listAll = { pageSize: 0, pageToken: "", category: "", q: "", sort: "unspecified" };
+
 describe("page tokens", () => {
   it("ListProducts continues after the (name, id) its previous page ended at; the listings by key after the key", () => {
-    const token = productPages.encode({ name: "Moka Pot, 6 Cups", id: "p-moka-pot" });
-    expect(parseListProducts({ pageSize: 0, pageToken: token, category: "" }).after).toEqual({
-      name: "Moka Pot, 6 Cups",
-      id: "p-moka-pot",
-    });
+    const token = productPages.encode("name", { key: "Moka Pot, 6 Cups", id: "p-moka-pot" });
+    expect(parseListProducts({ ...listAll, pageToken: token }).after).toEqual({ key: "Moka Pot, 6 Cups", id: "p-moka-pot" });
     expect(parseListStockBooks({ pageSize: 0, pageToken: keyPages.encode({ key: "p-tamper" }) }).after).toBe("p-tamper");
     expect(violatedFields(() => parseListStockBooks({ pageSize: 0, pageToken: token }))).toEqual(["page_token"]);
+  });
+});
+
+describe("ListProducts searches", () => {
+  it("keep today's listing without a query: every product by name", () => {
+    expect(parseListProducts(listAll)).toEqual({
+      pageSize: 20,
+      category: undefined,
+      search: undefined,
+      minPriceCents: undefined,
+      maxPriceCents: undefined,
+      sort: "name",
+      after: undefined,
+    });
+    expect(parseListProducts({ ...listAll, q: "   ", sort: "relevance" }).sort).toBe("name");
+  });
+
+  it("rank by relevance with a query unless another order is asked for", () => {
+    expect(parseListProducts({ ...listAll, q: "cup" }).sort).toBe("relevance");
+    expect(parseListProducts({ ...listAll, q: "cup", sort: "price_desc" }).sort).toBe("price_desc");
+    expect(parseListProducts({ ...listAll, minPriceCents: 0, maxPriceCents: 0 })).toMatchObject({ minPriceCents: 0, maxPriceCents: 0 });
+  });
+
+  it("match the last plain word as a prefix as well", () => {
+    expect(textSearchOf("  espresso  cu ")).toEqual({ query: "espresso  cu", prefix: { head: "espresso", word: "cu" } });
+    expect(textSearchOf("Headph")).toEqual({ query: "Headph", prefix: { head: "", word: "headph" } });
+    expect(textSearchOf("cup -saucer")?.prefix).toBeUndefined();
+    expect(textSearchOf('"moka pot"')?.prefix).toBeUndefined();
+    expect(textSearchOf('"moka pot')?.prefix).toBeUndefined();
+    expect(textSearchOf("cup or")?.prefix).toBeUndefined();
+    expect(textSearchOf("cup or sau")?.prefix).toBeUndefined();
+    expect(textSearchOf("tasse café")?.prefix).toEqual({ head: "tasse", word: "café" });
+    expect(textSearchOf(" \t")).toBeUndefined();
+  });
+
+  it("name every bad field at once", () => {
+    expect(
+      violatedFields(() =>
+        parseListProducts({
+          ...listAll,
+          pageSize: -1,
+          category: "Bad",
+          q: "x".repeat(201),
+          minPriceCents: -1,
+          maxPriceCents: -5,
+          sort: "cheapest",
+        }),
+      ),
+    ).toEqual(["page_size", "category", "q", "min_price_cents", "max_price_cents", "sort"]);
+    expect(violatedFields(() => parseListProducts({ ...listAll, minPriceCents: 10, maxPriceCents: 9 }))).toEqual(["max_price_cents"]);
+    // Characters, not UTF-16 code units.
+    expect(parseListProducts({ ...listAll, q: "𝄞".repeat(200) }).search?.query).toHaveLength(400);
+    // A token is read in its order; without a known order only the order is named.
+    expect(violatedFields(() => parseListProducts({ ...listAll, pageToken: "nope", sort: "cheapest" }))).toEqual(["sort"]);
+  });
+
+  it("continue only the order their token came from", () => {
+    const byPrice = productPages.encode("price_asc", { key: "1290", id: "p-espresso-cup" });
+    expect(parseListProducts({ ...listAll, sort: "price_asc", pageToken: byPrice }).after).toEqual({ key: "1290", id: "p-espresso-cup" });
+    expect(violatedFields(() => parseListProducts({ ...listAll, sort: "price_desc", pageToken: byPrice }))).toEqual(["page_token"]);
+    expect(violatedFields(() => parseListProducts({ ...listAll, pageToken: byPrice }))).toEqual(["page_token"]);
+    const byRank = productPages.encode("relevance", { key: "0.607927", id: "p-1" });
+    expect(parseListProducts({ ...listAll, q: "cup", pageToken: byRank }).after).toEqual({ key: "0.607927", id: "p-1" });
+    const huge = productPages.encode("price_asc", { key: "2147483648", id: "p-1" });
+    expect(violatedFields(() => parseListProducts({ ...listAll, sort: "price_asc", pageToken: huge }))).toEqual(["page_token"]);
+    const forged = productPages.encode("relevance", { key: "1; drop table products", id: "p-1" });
+    expect(violatedFields(() => parseListProducts({ ...listAll, q: "cup", pageToken: forged }))).toEqual(["page_token"]);
   });
 });
 

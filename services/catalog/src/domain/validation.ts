@@ -1,5 +1,5 @@
 import { invalidArgument, keysetToken, violations } from "@shopmesh/platform";
-import type { PageCursor } from "./product.js";
+import { type PageCursor, type ProductQuery, type ProductSort, type TextSearch, textSearchOf } from "./product.js";
 import type { StockItem } from "./reservation.js";
 
 /**
@@ -106,8 +106,66 @@ export function parseDelta(raw: number): number {
   return raw;
 }
 
-/** Page tokens of ListProducts: the last (name, id) of the previous page. */
-export const productPages = keysetToken({ name: "string", id: "string" });
+/** Page tokens of ListProducts by name: the last (name, id) of the previous page. */
+const productsByName = keysetToken({ name: "string", id: "string" });
+/** Page tokens of ListProducts in the other orders: the order, then the last (sort key, id). */
+const productsByKey = keysetToken({ sort: "string", key: "string", id: "string" });
+
+/** Prices are int32 cents. */
+const MAX_PRICE_CENTS = 2 ** 31 - 1;
+
+/** What the sort key of each order looks like as text: a price in cents, a relevance rank. */
+const sortKeyPattern: Readonly<Record<Exclude<ProductSort, "name">, RegExp>> = {
+  price_asc: /^(0|[1-9][0-9]{0,9})$/,
+  price_desc: /^(0|[1-9][0-9]{0,9})$/,
+  relevance: /^[0-9]{1,10}(\.[0-9]{1,40})?$/,
+};
+
+/** The page tokens of ListProducts, one layout per order; a token continues only its own order. */
+export const productPages = {
+  encode(sort: ProductSort, last: PageCursor): string {
+    return sort === "name" ? productsByName.encode({ name: last.key, id: last.id }) : productsByKey.encode({ sort, ...last });
+  },
+  decode(sort: ProductSort, token: string): PageCursor | undefined {
+    if (sort === "name") {
+      const c = productsByName.decode(token);
+      return c && { key: c.name, id: c.id };
+    }
+    const c = productsByKey.decode(token);
+    if (c === undefined) return undefined;
+    const fits = sortKeyPattern[sort].test(c.key) && (sort === "relevance" || Number(c.key) <= MAX_PRICE_CENTS);
+    if (c.sort !== sort || !fits) throw invalidArgument("page_token", "is not a page token of this order");
+    return { key: c.key, id: c.id };
+  },
+};
+
+export const MAX_QUERY_LENGTH = 200;
+
+/** A search query of at most 200 characters; undefined when blank. */
+export function parseQuery(raw: string): TextSearch | undefined {
+  const length = [...raw].length;
+  if (length > MAX_QUERY_LENGTH) throw invalidArgument("q", `at most ${MAX_QUERY_LENGTH} characters, got ${length}`);
+  return textSearchOf(raw);
+}
+
+/** A price bound in cents, at least 0; undefined when unset. */
+export function parsePriceBound(field: string, raw: number | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!Number.isInteger(raw) || raw < 0) throw invalidArgument(field, `must be at least 0, got ${raw}`);
+  return raw;
+}
+
+const sorts: ReadonlySet<string> = new Set<ProductSort>(["relevance", "price_asc", "price_desc", "name"]);
+
+/**
+ * The order asked for ("unspecified" or one of ProductSort's words): relevance with a search and
+ * name without one, whether unspecified or relevance was asked for.
+ */
+export function parseSort(raw: string, search: boolean): ProductSort {
+  if (raw !== "unspecified" && !sorts.has(raw)) throw invalidArgument("sort", `unknown order ${raw}`);
+  if (raw === "unspecified" || raw === "relevance") return search ? "relevance" : "name";
+  return raw as ProductSort;
+}
 
 /** Page tokens of the internal listings: the last key (product or order id) of the previous page. */
 export const keyPages = keysetToken({ key: "string" });
@@ -119,18 +177,40 @@ export function parseReason(field: string, raw: string, fallback: string): strin
   return reason === "" ? fallback : reason;
 }
 
-/** ListProducts: every bad field at once. */
-export function parseListProducts(req: { pageSize: number; pageToken: string; category: string }): {
+/**
+ * ListProducts: every bad field at once. `sort` is the word of the order asked for ("unspecified",
+ * "relevance", "price_asc", "price_desc", "name"; anything else is refused).
+ */
+export function parseListProducts(req: {
   pageSize: number;
-  after: PageCursor | undefined;
-  category: string | undefined;
-} {
+  pageToken: string;
+  category: string;
+  q: string;
+  minPriceCents?: number | undefined;
+  maxPriceCents?: number | undefined;
+  sort: string;
+}): ProductQuery {
   const v = violations();
+  // The order decides how a page token reads; a bad order is named after the other fields.
+  const hasQuery = req.q.trim() !== "";
+  const orderOf = () => parseSort(req.sort, hasQuery);
+  const known = req.sort === "unspecified" || sorts.has(req.sort) ? orderOf() : undefined;
   const pageSize = v.parse(() => parsePageSize(req.pageSize), DEFAULT_PAGE_SIZE);
-  const after = v.parse(() => productPages.decode(req.pageToken), undefined);
+  const after = v.parse(() => (known === undefined ? undefined : productPages.decode(known, req.pageToken)), undefined);
   const category = v.parse(() => parseCategory(req.category), undefined);
+  const search = v.parse(() => parseQuery(req.q), undefined);
+  const minPriceCents = v.parse(() => parsePriceBound("min_price_cents", req.minPriceCents), undefined);
+  const maxPriceCents = v.parse(() => parsePriceBound("max_price_cents", req.maxPriceCents), undefined);
+  if (minPriceCents !== undefined && maxPriceCents !== undefined) {
+    v.check(
+      minPriceCents <= maxPriceCents,
+      "max_price_cents",
+      `must not be below min_price_cents (${minPriceCents}), got ${maxPriceCents}`,
+    );
+  }
+  const sort = v.parse(orderOf, "name");
   v.throwIfAny();
-  return { pageSize, after, category };
+  return { pageSize, category, search, minPriceCents, maxPriceCents, sort, after };
 }
 
 /** ReserveStock: every bad field at once. */

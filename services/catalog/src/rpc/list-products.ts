@@ -1,11 +1,12 @@
 import type { Catalog } from "../app/use-cases.js";
 import { parseListProducts, productPages } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
-import { toProtoProduct } from "./mapping.js";
+import { sortWord, toProtoProduct } from "./mapping.js";
 
 export function listProducts(catalog: Catalog): Handler<"listProducts"> {
   return async (req) => {
-    const page = await catalog.listProducts(parseListProducts(req));
-    return { items: page.items.map(toProtoProduct), nextPageToken: page.next ? productPages.encode(page.next) : "" };
+    const q = parseListProducts({ ...req, sort: sortWord(req.sort) });
+    const page = await catalog.listProducts(q);
+    return { items: page.items.map(toProtoProduct), nextPageToken: page.next ? productPages.encode(q.sort, page.next) : "" };
   };
 }

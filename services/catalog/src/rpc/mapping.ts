@@ -2,6 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type ProductSchema,
+  ProductSort,
   ReservationStatus,
   type StockLevelSchema,
   type StockShortageSchema,
@@ -45,5 +46,23 @@ export function toProtoStatus(status: DomainStatus | undefined): ReservationStat
       return ReservationStatus.RELEASED;
     default:
       return assertNever(status);
+  }
+}
+
+/** Protobuf → domain: the word of a ProductSort value ("unspecified" for 0), or its number when unknown. */
+export function sortWord(sort: ProductSort): string {
+  switch (sort) {
+    case ProductSort.UNSPECIFIED:
+      return "unspecified";
+    case ProductSort.RELEVANCE:
+      return "relevance";
+    case ProductSort.PRICE_ASC:
+      return "price_asc";
+    case ProductSort.PRICE_DESC:
+      return "price_desc";
+    case ProductSort.NAME:
+      return "name";
+    default:
+      return String(sort);
   }
 }

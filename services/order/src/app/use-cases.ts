@@ -490,9 +490,10 @@ export function createOrders({
     }
     const at = now();
     const refunds = (await repo.findRefunds(trx, [row.id])).get(row.id) ?? [];
-    let refund: Refund | undefined;
+    let completing: Refund[];
+    let rest: Refund | undefined;
     if (event.refundId !== "") {
-      refund = refunds.find((r) => r.id === event.refundId);
+      const refund = refunds.find((r) => r.id === event.refundId);
       if (!refund) {
         logger.error(log, "payment refunded for a refund the order does not know");
         return nothing;
@@ -507,32 +508,49 @@ export function createOrders({
           "payment refunded another amount than asked",
         );
       }
+      completing = [refund];
     } else {
-      // The whole payment refunded at the payment service (PaymentService.Refund): the order's
-      // units not refunded yet, the goods not returned.
+      // The whole payment refunded at the payment service (PaymentService.Refund): all that was
+      // left there. The refunds this order asked for that payment had not made yet are in that
+      // money (payment finds nothing left when they reach it), so they complete with it; the
+      // units in no refund are refunded too, their goods not returned.
       const plan = planRefund({ status: row.status, items: row.items, refunds }, []);
-      if (plan.kind !== "refund") {
+      rest =
+        plan.kind === "refund"
+          ? {
+              id: uuidv7(at.getTime()),
+              lines: plan.lines,
+              amountCents: plan.amountCents,
+              restock: false,
+              reason: event.reason || "payment_refunded",
+              completed: false,
+              requestedAt: at,
+              refundedAt: undefined,
+            }
+          : undefined;
+      let covered = event.amountCents - (rest?.amountCents ?? 0);
+      const asked: Refund[] = [];
+      for (const r of refunds) {
+        if (r.completed || r.amountCents > covered) continue;
+        asked.push(r);
+        covered -= r.amountCents;
+      }
+      completing = rest ? [...asked, rest] : asked;
+      if (completing.length === 0) {
         logger.info({ ...log, status: row.status }, "stale event ignored");
         return nothing;
       }
-      refund = {
-        id: uuidv7(at.getTime()),
-        lines: plan.lines,
-        amountCents: plan.amountCents,
-        restock: false,
-        reason: event.reason || "payment_refunded",
-        completed: false,
-        requestedAt: at,
-        refundedAt: undefined,
-      };
-      await repo.insertRefund(trx, row.id, refund);
     }
     if (row.status !== "PAID" && row.status !== "PARTIALLY_REFUNDED") {
       logger.error({ ...log, status: row.status }, "payment refunded for an order that is not paid");
       return nothing;
     }
-    await repo.completeRefund(trx, row.id, refund.id, at);
-    const refundedCents = refunds.reduce((sum, r) => (r.completed ? sum + r.amountCents : sum), 0) + refund.amountCents;
+    if (rest) await repo.insertRefund(trx, row.id, rest);
+    let refundedCents = refunds.reduce((sum, r) => (r.completed ? sum + r.amountCents : sum), 0);
+    for (const refund of completing) {
+      await repo.completeRefund(trx, row.id, refund.id, at);
+      refundedCents += refund.amountCents;
+    }
     const to = transition(row.status, statusAfterRefund(row.total_cents, refundedCents));
     const step: StatusTransition = {
       seq: row.version + 1,
@@ -542,22 +560,23 @@ export function createOrders({
       reason: to === "REFUNDED" ? REASON_REFUNDED : REASON_PARTIALLY_REFUNDED,
     };
     const byProduct = new Map(row.items.map((i) => [i.productId, i]));
-    const items = refund.lines.map((l) => {
-      const item = byProduct.get(l.productId) as OrderItem;
-      return { ...item, quantity: l.quantity, lineTotalCents: item.unitPriceCents * l.quantity };
+    let cumulative = refundedCents - completing.reduce((sum, r) => sum + r.amountCents, 0);
+    const events = completing.map((refund) => {
+      cumulative += refund.amountCents;
+      const items = refund.lines.map((l) => {
+        const item = byProduct.get(l.productId) as OrderItem;
+        return { ...item, quantity: l.quantity, lineTotalCents: item.unitPriceCents * l.quantity };
+      });
+      const facts: RefundFacts = {
+        refundId: refund.id,
+        items,
+        amountCents: refund.amountCents,
+        restock: refund.restock,
+        reason: refund.reason,
+      };
+      return orderRefunded({ orderId: row.id, userId: row.user_id, currency: row.currency }, facts, to, cumulative, at);
     });
-    const facts: RefundFacts = {
-      refundId: refund.id,
-      items,
-      amountCents: refund.amountCents,
-      restock: refund.restock,
-      reason: refund.reason,
-    };
-    const written = await writeOutbox(
-      trx,
-      orderRefunded({ orderId: row.id, userId: row.user_id, currency: row.currency }, facts, to, refundedCents, at),
-      repo.orderChange(row.id, [step], { status: to, version: step.seq, updated_at: at }),
-    );
+    const written = await writeOutbox(trx, events, repo.orderChange(row.id, [step], { status: to, version: step.seq, updated_at: at }));
     logger.info({ ...log, from: row.status, to, reason: step.reason, refunded_cents: refundedCents }, "order status changed");
     const updates: StatusUpdate[] = [
       { orderId: row.id, status: to, transition: step, cancelReason: undefined, paymentId: row.payment_id ?? undefined },

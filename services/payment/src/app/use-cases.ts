@@ -218,8 +218,9 @@ export function createPayments({ db, logger, provider, retry = DEFAULT_RETRY, on
     const before = await repo.findByOrderId(db, orderId);
     if (!before) throw notFound("payment");
     if (await repo.hasRefund(db, orderId, refundId)) return before;
-    // Nothing left to give back: a refund of the rest finds it all refunded already.
-    if ((refundId === "" || amountCents === undefined) && before.status === "REFUNDED") return before;
+    // Nothing left to give back: a refund of the rest finds it all refunded already, and so does an
+    // order's refund that a refund of the whole payment (Refund) overtook, whose money that took.
+    if (before.status === "REFUNDED") return before;
     const decided = decideRefund(before, amountCents);
     if (decided.kind === "not-refundable") {
       throw failedPrecondition(`payment of order ${orderId} is ${before.status.toLowerCase()}, not succeeded`);

@@ -542,9 +542,11 @@ export const PaymentService: GenService<{
   },
   /**
    * Internal: refunds what is left of an order's successful payment (all of it when nothing was
-   * refunded before). Idempotent: refunding a REFUNDED payment returns it unchanged.
-   * Operators refund orders with OrderService.RefundOrder, which also refunds by line. NOT_FOUND when the order has no payment; FAILED_PRECONDITION
-   * when its payment did not succeed. Emits PaymentRefunded.
+   * refunded before). Idempotent: refunding a REFUNDED payment returns it unchanged. Operators
+   * refund orders with OrderService.RefundOrder, which also refunds by line; the order's refunds
+   * this one overtakes (asked for, not yet made here) are in its money, and the order completes
+   * them with it. NOT_FOUND when the order has no payment; FAILED_PRECONDITION when its payment
+   * did not succeed. Emits PaymentRefunded.
    *
    * @generated from rpc shop.payment.v1.PaymentService.Refund
    */
