@@ -496,7 +496,8 @@ export async function seedShop(targets: SeedTargets, opts: SeedOptions): Promise
       }
       const at = (ms: number) => new Date(placedAt + ms);
       const paymentId = uuidv7(placedAt + 400);
-      const lastAt = status === "REFUNDED" ? at(between(1, 30) * DAY_MS) : at(900);
+      // Refunded 1–30 days after, never later than a minute ago.
+      const lastAt = status === "REFUNDED" ? new Date(Math.min(placedAt + between(1, 30) * DAY_MS, now - 60_000)) : at(900);
       t.orders.add(
         orderId,
         userId,
