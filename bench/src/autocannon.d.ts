@@ -15,6 +15,8 @@ declare module "autocannon" {
       /** Seconds before a request counts as a timeout. */
       timeout?: number;
       title?: string;
+      /** Requests each connection sends in turn, over and over (instead of the one above). */
+      requests?: Array<{ method?: string; path?: string; headers?: Record<string, string>; body?: string }>;
     }
 
     interface Histogram {

@@ -36,6 +36,10 @@ export interface BenchConfig {
   readonly roundTrips: number;
   /** Measured checkouts of the one shopper of the distributed checkout scenario. */
   readonly distributedCheckouts: number;
+  /** Products the scale phase seeds its mesh with. */
+  readonly scaleProducts: number;
+  /** Orders the scale phase seeds its mesh with. */
+  readonly scaleOrders: number;
 }
 
 export class ConfigError extends Error {
@@ -87,5 +91,7 @@ export function readBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     telemetryRounds: positiveInteger("BENCH_TELEMETRY_ROUNDS", env.BENCH_TELEMETRY_ROUNDS, 3),
     roundTrips: positiveInteger("BENCH_ROUND_TRIPS", env.BENCH_ROUND_TRIPS, 200),
     distributedCheckouts: positiveInteger("BENCH_DIST_CHECKOUTS", env.BENCH_DIST_CHECKOUTS, 100),
+    scaleProducts: positiveInteger("BENCH_SCALE_PRODUCTS", env.BENCH_SCALE_PRODUCTS, 20_000),
+    scaleOrders: positiveInteger("BENCH_SCALE_ORDERS", env.BENCH_SCALE_ORDERS, 100_000),
   });
 }

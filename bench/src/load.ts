@@ -8,6 +8,11 @@ export interface LoadRequest {
   readonly method: "GET" | "POST";
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
+  /**
+   * Requests each connection sends in turn instead of `url` alone (same origin and method): a
+   * path with its query, and headers added to `headers` (e.g. each shopper's token).
+   */
+  readonly variants?: ReadonlyArray<{ readonly path: string; readonly headers?: Readonly<Record<string, string>> }>;
 }
 
 export interface LoadOptions {
@@ -44,6 +49,15 @@ function runOnce(
         method: request.method,
         headers: { ...request.headers },
         ...(request.body !== undefined ? { body: request.body } : {}),
+        ...(request.variants
+          ? {
+              requests: request.variants.map((v) => ({
+                method: request.method,
+                path: v.path,
+                headers: { ...request.headers, ...v.headers },
+              })),
+            }
+          : {}),
         connections,
         duration: durationS,
         timeout: 10,

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, readBenchConfig } from "./bench-config.js";
 import { percentiles } from "./checkout.js";
-import { verdictOf, webBundleCheck } from "./evaluate.js";
+import { evaluate, verdictOf, webBundleCheck } from "./evaluate.js";
 import { vsText } from "./report.js";
-import type { Check } from "./results.js";
+import { type Check, type ScenarioResult, STARTUP_TARGET } from "./results.js";
+import { select } from "./selection.js";
 
 describe("percentiles", () => {
   it("takes the nearest rank of every sample", () => {
@@ -50,5 +51,39 @@ describe("bench config", () => {
     expect(cfg.kafkaBrokers).toEqual(["a:1", "b:2"]);
     expect(cfg.postgresUrl).toBe("postgres://p");
     expect(readBenchConfig({}).kafkaBrokers).toBeUndefined();
+  });
+});
+
+describe("the scale phase", () => {
+  it("runs with BENCH_ONLY=scale, the demo catalog's checkout with it", () => {
+    const names = select(new Set(["scale"])).scenarios.map((s) => s.name);
+    expect(names).toEqual([
+      "checkout",
+      "scale-search",
+      "scale-list-category",
+      "scale-order-history",
+      "scale-order-history-deep",
+      "scale-checkout",
+    ]);
+  });
+
+  it("judges a seeded read by its p99 alone, and the seeded mesh's memory against the budget", () => {
+    const load = { connections: 50, durationS: 10, requests: 100, requestsPerSecond: 10, errors: 0, timeouts: 0, non2xx: 0 };
+    const read = (p99: number): ScenarioResult => ({
+      kind: "load",
+      name: "scale-search",
+      title: "search",
+      system: "mesh-scale",
+      baseline: "scale-search",
+      target: { maxP99Ms: 50 },
+      load: { ...load, latencyMs: { p50: 1, p90: 1, p99, max: p99, mean: 1 }, statusCodes: {}, throughputBytesPerSecond: 1 },
+    });
+    const startup = { target: STARTUP_TARGET };
+    expect(evaluate([read(49)], startup, false).map((c) => c.pass)).toEqual([true]);
+    expect(evaluate([read(51)], startup, false).map((c) => c.pass)).toEqual([false]);
+    const sample = { rssBytes: 300e6, hwmBytes: 300e6, treePssBytes: 500 * 1024 * 1024 };
+    const [memory] = evaluate([], startup, false, undefined, { sample, products: 100_000 });
+    expect(memory).toMatchObject({ pass: false });
+    expect(memory?.what).toContain("100000 products");
   });
 });

@@ -39,6 +39,13 @@ export function formatReport(results: BenchResults): string {
         "telemetry off: no exporter (metrics are always kept, not scraped)",
     );
   }
+  const seeded = results.scale;
+  if (seeded) {
+    out.push(
+      `  seeded mesh: ${seeded.products} products, ${seeded.users} shoppers, ${seeded.orders} orders ` +
+        `(paid ${seeded.byStatus.PAID}, cancelled ${seeded.byStatus.CANCELLED}, refunded ${seeded.byStatus.REFUNDED}), seeded in ${seeded.seconds.toFixed(1)} s`,
+    );
+  }
   const w = results.webBundle;
   if (w && !("error" in w)) {
     out.push(
@@ -181,7 +188,9 @@ function scenarioRows(s: ScenarioResult): string[][] {
           l.latencyMs.p99.toFixed(2),
           String(l.errors + l.timeouts),
           String(l.non2xx),
-          vsText(s.ratioToBaseline, s.baseline),
+          s.baseline === s.name && s.target?.maxP99Ms !== undefined
+            ? `target p99 < ${s.target.maxP99Ms} ms`
+            : vsText(s.ratioToBaseline, s.baseline),
         ],
       ];
     }

@@ -3,6 +3,7 @@
 // the targets of start-up and of the storefront bundle (a scenario's are in scenarios.ts); and
 // what the run derives from them before judging them (rates over baselines, merged rounds).
 import type { WebBundleSize } from "@shopmesh/edge";
+import type { SeedSummary } from "@shopmesh/launcher";
 import type { CheckoutFigures } from "./checkout.js";
 import type { StopOutcome } from "./children.js";
 import type { RoundTripFigures } from "./kafka-bare.js";
@@ -101,6 +102,8 @@ export interface BenchResults {
   readonly webBundle?: WebBundleResult;
   /** What the mesh with telemetry on exported and was scraped for. */
   readonly telemetry?: TelemetryFigures;
+  /** What the scale phase seeded its mesh with, and how long it took. */
+  readonly scale?: SeedSummary;
   /** Memory of each system after its load scenarios. */
   readonly memoryAfterLoad: Partial<Record<SystemName, MemorySample>>;
   readonly checks: readonly Check[];

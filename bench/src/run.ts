@@ -5,6 +5,8 @@
 //   2. mesh        — `node launcher/dist/embedded.js`: start-up on an empty and on a reused data
 //                    dir, then the mesh scenarios on the warm instance, the checkout last
 //   2b. telemetry  — two more meshes side by side, with telemetry on and off
+//   2c. scale      — a mesh seeded with a large catalog and order history: search, category
+//                    listing, order history and checkout at that size, and its memory
 //   3. distributed — on Postgres and a Kafka-protocol broker: the outbox relay, bare kafkajs round
 //                    trips, the distributed checkout scenarios (skipped, reported as such, when
 //                    Postgres or the broker cannot be had)
@@ -28,6 +30,7 @@ import { evaluate, verdictOf, webBundleCheck } from "./evaluate.js";
 import { runBaselinePhase } from "./phases/baseline.js";
 import { runDistributedPhase } from "./phases/distributed.js";
 import { runMeshPhase, type StartupFigures } from "./phases/mesh.js";
+import { runScalePhase } from "./phases/scale.js";
 import { type BenchRun, log, type PhaseResult } from "./phases/phase.js";
 import { runTelemetryPhase } from "./phases/telemetry.js";
 import { runWebBundlePhase } from "./phases/web-bundle.js";
@@ -101,6 +104,13 @@ async function main(): Promise<number> {
     telemetry = phase.telemetry;
   }
 
+  let scale: BenchResults["scale"];
+  if (bySystem("mesh-scale").length > 0) {
+    const phase = await runScalePhase(run, bySystem("mesh-scale"));
+    record("mesh-scale", phase);
+    scale = phase.seed;
+  }
+
   let kafka: string | undefined;
   if (bySystem("distributed").length > 0) {
     const phase = await runDistributedPhase(run, bySystem("distributed"));
@@ -123,7 +133,13 @@ async function main(): Promise<number> {
   }
   const startupFigures = { ...startup, target: STARTUP_TARGET };
   const checks = [
-    ...evaluate(scenarios, startupFigures, selection.startup, memoryAfterLoad.mesh),
+    ...evaluate(
+      scenarios,
+      startupFigures,
+      selection.startup,
+      memoryAfterLoad.mesh,
+      memoryAfterLoad["mesh-scale"] && scale ? { sample: memoryAfterLoad["mesh-scale"], products: scale.products } : undefined,
+    ),
     ...(webBundle ? [webBundleCheck(webBundle)] : []),
   ];
   const results: BenchResults = {
@@ -154,11 +170,14 @@ async function main(): Promise<number> {
       relayRounds: cfg.relayRounds,
       roundTrips: cfg.roundTrips,
       distributedCheckouts: cfg.distributedCheckouts,
+      scaleProducts: cfg.scaleProducts,
+      scaleOrders: cfg.scaleOrders,
     },
     scenarios,
     startup: startupFigures,
     ...(webBundle ? { webBundle } : {}),
     ...(telemetry ? { telemetry } : {}),
+    ...(scale ? { scale } : {}),
     memoryAfterLoad,
     checks,
     verdict: verdictOf(checks),

@@ -12,14 +12,15 @@ import type { CallLoad } from "./call-load.js";
 import { CHANNEL_OPTIONS, ECHO_PATH, PAYLOAD, passthrough } from "./echo.js";
 import { httpRequest } from "./http-util.js";
 import type { LoadRequest } from "./load.js";
+import { categoryLoad, historyDeepPageLoad, historyFirstPageLoad, searchLoad } from "./scale-requests.js";
 import { HarnessError, type RunningSystem } from "./system.js";
 
 /** Systems the harness knows how to start; scenarios of one system run against one instance. */
-export type SystemName = "baseline" | "mesh" | "mesh-telemetry" | "distributed";
+export type SystemName = "baseline" | "mesh" | "mesh-telemetry" | "mesh-scale" | "distributed";
 
 export interface ScenarioTarget {
-  /** Minimum requests/s as a fraction of the baseline's in the same run. */
-  readonly minRatioToBaseline: number;
+  /** Minimum requests/s as a fraction of the baseline's in the same run (none: not compared). */
+  readonly minRatioToBaseline?: number;
   /** Maximum p99 latency, milliseconds. */
   readonly maxP99Ms?: number;
 }
@@ -120,6 +121,11 @@ const CHECKOUT_TARGET: CheckoutTarget = {
 // Issue 4.
 const RELAY_TARGET: RelayTarget = { minRatioToBare: 0.5 };
 const SAGA_TARGET: SagaTarget = { hops: 3, maxOverheadMs: 50, maxFailedOrStuck: 0 };
+// A catalog a shop can run: on a seeded mesh, reads within these p99s and checkouts within 10 % of
+// the demo catalog's rate.
+const SCALE_CATALOG_READ_TARGET: ScenarioTarget = { maxP99Ms: 50 };
+const SCALE_HISTORY_TARGET: ScenarioTarget = { maxP99Ms: 30 };
+const SCALE_CHECKOUT_MIN_RATIO = 0.9;
 // Issue 5: with tracing exported and metrics scraped, at most 15 % fewer requests/s than without.
 const TELEMETRY_MIN_RATIO = 0.85;
 
@@ -289,6 +295,53 @@ export const SCENARIOS: readonly Scenario[] = [
     system: "mesh-telemetry",
     baseline: "telemetry-off-checkout",
     target: { maxFailedOrStuck: 0, minRatioToBaseline: TELEMETRY_MIN_RATIO },
+  },
+  // The shop at scale (phases/scale.ts): a mesh seeded with BENCH_SCALE_PRODUCTS products and
+  // BENCH_SCALE_ORDERS orders; each read is a baseline of its own, judged by its p99.
+  {
+    kind: "load",
+    name: "scale-search",
+    title: "seeded: GET /api/products?q= (search)",
+    system: "mesh-scale",
+    baseline: "scale-search",
+    target: SCALE_CATALOG_READ_TARGET,
+    prepare: ({ system }) => searchLoad(system),
+  },
+  {
+    kind: "load",
+    name: "scale-list-category",
+    title: "seeded: GET /api/products?category=",
+    system: "mesh-scale",
+    baseline: "scale-list-category",
+    target: SCALE_CATALOG_READ_TARGET,
+    prepare: ({ system }) => categoryLoad(system),
+  },
+  {
+    kind: "load",
+    name: "scale-order-history",
+    title: "seeded: GET /api/orders, first page",
+    system: "mesh-scale",
+    baseline: "scale-order-history",
+    target: SCALE_HISTORY_TARGET,
+    prepare: ({ system }) => historyFirstPageLoad(system),
+  },
+  {
+    kind: "load",
+    name: "scale-order-history-deep",
+    title: "seeded: GET /api/orders, page 10",
+    system: "mesh-scale",
+    baseline: "scale-order-history-deep",
+    target: SCALE_HISTORY_TARGET,
+    prepare: ({ system }) => historyDeepPageLoad(system),
+  },
+  {
+    // Last: it changes the data the reads would see.
+    kind: "checkout",
+    name: "scale-checkout",
+    title: "seeded: checkout → paid",
+    system: "mesh-scale",
+    baseline: "checkout",
+    target: { maxFailedOrStuck: 0, minRatioToBaseline: SCALE_CHECKOUT_MIN_RATIO },
   },
   {
     kind: "relay",

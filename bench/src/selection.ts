@@ -15,6 +15,7 @@ export function select(only: ReadonlySet<string> | undefined): Selection {
     "startup",
     "web-bundle",
     "telemetry",
+    "scale",
     ...new Set(SCENARIOS.map((s) => s.system)),
     ...SCENARIOS.map((s) => s.name),
   ]);
@@ -23,9 +24,13 @@ export function select(only: ReadonlySet<string> | undefined): Selection {
     throw new ConfigError(`BENCH_ONLY: unknown name(s) ${unknown.join(", ")}; known: ${[...known].join(", ")}`);
   }
   const names = new Set(
-    SCENARIOS.filter((s) => only.has(s.name) || only.has(s.system) || (only.has("telemetry") && s.system === "mesh-telemetry")).map(
-      (s) => s.name,
-    ),
+    SCENARIOS.filter(
+      (s) =>
+        only.has(s.name) ||
+        only.has(s.system) ||
+        (only.has("telemetry") && s.system === "mesh-telemetry") ||
+        (only.has("scale") && s.system === "mesh-scale"),
+    ).map((s) => s.name),
   );
   // A figure comes with its baseline from the same run.
   for (let before = 0; before !== names.size; ) {

@@ -32,3 +32,15 @@ export {
   type ReconcileTargets,
   reconcile,
 } from "./tools/reconcile.js";
+export { databaseUrl, serviceDatabases } from "./service-databases.js";
+export {
+  AlreadySeededError,
+  defaultUsers,
+  progressBar,
+  type SeedSummary,
+  type SeedTargets,
+  seedCategories,
+  seedProductId,
+  seedShop,
+  seedShopperEmail,
+} from "./tools/seed.js";

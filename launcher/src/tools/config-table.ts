@@ -7,6 +7,7 @@ import { paymentConfigSchema } from "@shopmesh/payment";
 import { edgeConfigSchema } from "@shopmesh/edge";
 import { type ConfigSchema, describeConfig } from "@shopmesh/platform";
 import { distributedConfigSchema, embeddedConfigSchema } from "../config.js";
+import { seedConfigSchema } from "./seed-config.js";
 
 /** Every process's environment, in the order docs/configuration.md lists them. */
 export const configSchemas: ReadonlyArray<{ readonly process: string; readonly schema: ConfigSchema }> = [
@@ -19,6 +20,7 @@ export const configSchemas: ReadonlyArray<{ readonly process: string; readonly s
   { process: "order", schema: orderConfigSchema },
   { process: "payment", schema: paymentConfigSchema },
   { process: "notification", schema: notificationConfigSchema },
+  { process: "seed (`npm run seed`)", schema: seedConfigSchema },
 ];
 
 /** The configuration table of docs/configuration.md, generated from the schemas the processes validate. */
