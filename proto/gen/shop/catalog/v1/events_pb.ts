@@ -64,7 +64,8 @@ export type StockRejected = Message<"shop.catalog.v1.StockRejected"> & {
   shortages: StockShortage[];
 
   /**
-   * Machine-readable reason, "out_of_stock" or "unknown_product".
+   * Machine-readable reason, "out_of_stock" or "unknown_product" (also for an archived product:
+   * one no longer sold).
    *
    * @generated from field: string reason = 3;
    */
