@@ -9,6 +9,7 @@ import {
   decideProductChange,
   type NewProduct,
   newProductOf,
+  priceChangeOf,
   type Product,
   type ProductFields,
   type ProductPage,
@@ -27,6 +28,7 @@ import {
   shortagesOf,
 } from "../domain/reservation.js";
 import { MAX_ON_HAND } from "../domain/validation.js";
+import { productPriceChanged } from "../events/product-events.js";
 import { stockRejected, stockReleased, stockReserved } from "../events/stock-events.js";
 import { DEFAULT_CACHE_SIZE, ProductCache } from "./product-cache.js";
 import { StockFeed, type StockSource } from "./stock-feed.js";
@@ -254,17 +256,20 @@ export function createCatalog(deps: CatalogDeps): Catalog {
    * committed. The cached copy is dropped whatever the outcome (a failed COMMIT may still have
    * committed); loads under way meanwhile store nothing (see ProductCache.invalidate).
    */
-  const changeProduct = async (id: string, work: (trx: Transaction<CatalogDb>) => Promise<void>): Promise<Product> => {
+  const changeProduct = async (id: string, work: (trx: Transaction<CatalogDb>) => Promise<Envelope[] | undefined>): Promise<Product> => {
+    let done: { product: Product; written: OutboxRow[] };
     try {
-      return await inTransaction(db, async (trx) => {
-        await work(trx);
+      done = await inTransaction(db, async (trx) => {
+        const written = await writeOutbox(trx, (await work(trx)) ?? []);
         const [row] = await repo.findProducts(trx, [id]);
         if (!row) throw new Error(`product ${id} vanished`);
-        return row.product;
+        return { product: row.product, written };
       });
     } finally {
       cache.invalidate([id]);
     }
+    if (done.written.length > 0) deps.onEventsWritten?.(done.written);
+    return done.product;
   };
 
   return {
@@ -279,6 +284,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
           reason: "",
           details: { price_cents: fields.priceCents, currency: fields.currency, initial_stock: initialStock },
         });
+        return undefined;
       });
     },
 
@@ -288,6 +294,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
         if (!current) throw notFound(`product ${id}`);
         decideProductChange(current, expectedVersion, "update");
         const [before] = await repo.findProducts(trx, [id]);
+        if (!before) throw new Error(`product ${id} vanished`);
         await repo.updateProductFields(trx, id, fields);
         await recordAudit(trx, {
           action: "product.update",
@@ -295,11 +302,14 @@ export function createCatalog(deps: CatalogDeps): Catalog {
           reason: "",
           details: {
             version: current.version + 1,
-            old_price_cents: before?.product.priceCents,
+            old_price_cents: before.product.priceCents,
             price_cents: fields.priceCents,
             currency: fields.currency,
           },
         });
+        // Carts learn the new price from the event, written with the change.
+        const change = priceChangeOf(before.product, fields, current.version + 1);
+        return change ? [productPriceChanged(change, new Date())] : [];
       });
     },
 
@@ -307,10 +317,11 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       return changeProduct(id, async (trx) => {
         const current = await repo.lockProduct(trx, id);
         if (!current) throw notFound(`product ${id}`);
-        if (decideProductChange(current, expectedVersion, "archive") === "unchanged") return;
+        if (decideProductChange(current, expectedVersion, "archive") === "unchanged") return undefined;
         await repo.archiveProduct(trx, id);
         await recordAudit(trx, { action: "product.archive", target: id, reason, details: { version: current.version + 1 } });
         logger.info({ product_id: id }, "product archived");
+        return undefined;
       });
     },
 

@@ -88,6 +88,34 @@ export function imageUrlsOf(p: NewProduct): readonly string[] {
   return p.imageUrls ?? (p.imageUrl === "" ? [] : [p.imageUrl]);
 }
 
+/** A change of a product's unit price (or its currency), as ProductPriceChanged tells it. */
+export interface PriceChange {
+  readonly productId: string;
+  readonly oldPriceCents: number;
+  readonly oldCurrency: string;
+  readonly newPriceCents: number;
+  readonly currency: string;
+  /** The product's version after the change. */
+  readonly version: number;
+}
+
+/** The price change an update makes, or undefined when it keeps the price and currency. */
+export function priceChangeOf(
+  before: { readonly id: string; readonly priceCents: number; readonly currency: string },
+  after: ProductFields,
+  version: number,
+): PriceChange | undefined {
+  if (before.priceCents === after.priceCents && before.currency === after.currency) return undefined;
+  return {
+    productId: before.id,
+    oldPriceCents: before.priceCents,
+    oldCurrency: before.currency,
+    newPriceCents: after.priceCents,
+    currency: after.currency,
+    version,
+  };
+}
+
 /** What an operator's change (UpdateProduct, ArchiveProduct) does to a product in its current state. */
 export type ProductChangeDecision = "apply" | "unchanged";
 
