@@ -538,6 +538,24 @@ describe("catalog over gRPC", () => {
       expect((await unary(catalog, "GetProduct", { id: kettle.id })).product).toMatchObject({ stock: 15, version: "2" });
     });
 
+    it("lets exactly one of concurrent changes at the same version through; the others are FAILED_PRECONDITION", async () => {
+      const id = "p-contended";
+      await operator("CreateProduct", { ...kettle, id, name: "Contended", categories: [], initial_stock: 0 });
+      const outcomes = await Promise.all(
+        [4100, 4200, 4300, 4400].map((price_cents) =>
+          operator("UpdateProduct", { ...kettle, id, name: "Contended", categories: [], price_cents, expected_version: "1" }).then(
+            (res) => ["ok", res.product.price_cents] as const,
+            (err: grpc.ServiceError) => [err.code, 0] as const,
+          ),
+        ),
+      );
+      const won = outcomes.filter(([outcome]) => outcome === "ok");
+      expect(won).toHaveLength(1);
+      expect(outcomes.filter(([outcome]) => outcome === grpc.status.FAILED_PRECONDITION)).toHaveLength(3);
+      expect((await unary(catalog, "GetProduct", { id })).product).toMatchObject({ version: "2", price_cents: won[0]?.[1] });
+      await operator("ArchiveProduct", { id, expected_version: "2" });
+    });
+
     it("archives: still readable by id, no longer listed, searched, reserved or changed; archiving again changes nothing", async () => {
       const stale = await failure(operator("ArchiveProduct", { id: kettle.id, expected_version: "1", reason: "discontinued" }));
       expect(stale.code).toBe(grpc.status.FAILED_PRECONDITION);
