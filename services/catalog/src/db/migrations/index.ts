@@ -2,7 +2,7 @@ import { inboxMigrations, type Migration, outboxMigrations } from "@shopmesh/pla
 import { auditMigrations } from "@shopmesh/platform";
 import * as createCatalog from "./20261124T0900_create_catalog.js";
 import * as addProductSearch from "./20261207T1720_add_product_search.js";
-import * as addProductManagement from "./20261207T1735_add_product_management.js";
+import * as addProductManagement from "./20261207T2200_add_product_management.js";
 
 /** Migrations of the catalog schema, by name; names sort in the order they apply. */
 export const catalogMigrations: Readonly<Record<string, Migration>> = {
@@ -12,5 +12,5 @@ export const catalogMigrations: Readonly<Record<string, Migration>> = {
   // Was 20251124-0900-create-catalog: dated a year before the outbox and inbox it runs after, and in another format.
   "20261124T0900_create_catalog": { ...createCatalog, renamedFrom: ["20251124-0900-create-catalog"] },
   "20261207T1720_add_product_search": addProductSearch,
-  "20261207T1735_add_product_management": addProductManagement,
+  "20261207T2200_add_product_management": addProductManagement,
 };
