@@ -531,6 +531,9 @@ describe("Connect, gRPC-Web and gRPC", () => {
         "WatchStock",
         "StreamStock",
         "AdjustStock",
+        "CreateProduct",
+        "UpdateProduct",
+        "ArchiveProduct",
         "ListStockBooks",
         "ListStockAdjustments",
       ]);

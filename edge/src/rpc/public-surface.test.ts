@@ -25,6 +25,9 @@ describe("publicSurface", () => {
       ["WatchStock", "public", undefined],
       ["StreamStock", "public", undefined],
       ["AdjustStock", "operator", "POST /api/admin/stock/{product_id}/adjust"],
+      ["CreateProduct", "operator", "POST /api/admin/products"],
+      ["UpdateProduct", "operator", "PUT /api/admin/products/{id}"],
+      ["ArchiveProduct", "operator", "POST /api/admin/products/{id}/archive"],
       ["ListStockBooks", "operator", "GET /api/admin/stock"],
       ["ListStockAdjustments", "operator", "GET /api/admin/stock/{product_id}/adjustments"],
     ]);

@@ -204,6 +204,15 @@ export async function startFakeCatalog(logger: Logger): Promise<FakeCatalog> {
         async listStockAdjustments() {
           throw new ConnectError("not in the fake", Code.Unimplemented);
         },
+        async createProduct() {
+          throw new ConnectError("not in the fake", Code.Unimplemented);
+        },
+        async updateProduct() {
+          throw new ConnectError("not in the fake", Code.Unimplemented);
+        },
+        async archiveProduct() {
+          throw new ConnectError("not in the fake", Code.Unimplemented);
+        },
       }),
     ],
   });

@@ -43,6 +43,8 @@ const products: Product[] = [
   create(ProductSchema, { id: "cap", name: "Cap", priceCents: 900, currency: "EUR", stock: 10 }),
 ];
 const byId = new Map(products.map((p) => [p.id, p]));
+// Archived by the catalog: still found by id, no longer sold.
+byId.set("retired", create(ProductSchema, { id: "retired", name: "Retired", priceCents: 500, currency: "EUR", stock: 3, archived: true }));
 let batchCalls = 0;
 
 const unimplemented = (): never => {
@@ -80,6 +82,9 @@ function startCatalog(): GrpcServer {
         adjustStock: unimplemented,
         listStockBooks: unimplemented,
         listReservations: unimplemented,
+        createProduct: unimplemented,
+        updateProduct: unimplemented,
+        archiveProduct: unimplemented,
       }),
     ],
   });
@@ -221,6 +226,12 @@ forEachBackend((backend) => {
       const opts = await as(uuidv7());
       expect(await codeOf(client.addItem({ productId: "no-such-product", qty: 1 }, opts))).toBe(Code.NotFound);
       expect(await codeOf(client.updateItem({ productId: "cap", qty: 2 }, opts))).toBe(Code.NotFound);
+      expect(lines((await client.getCart({}, opts)).cart)).toEqual([]);
+    });
+
+    it("a product the catalog archived is FAILED_PRECONDITION and not added", async () => {
+      const opts = await as(uuidv7());
+      expect(await codeOf(client.addItem({ productId: "retired", qty: 1 }, opts))).toBe(Code.FailedPrecondition);
       expect(lines((await client.getCart({}, opts)).cart)).toEqual([]);
     });
 

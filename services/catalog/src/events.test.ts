@@ -9,7 +9,12 @@ import {
   testTlsEnv,
 } from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
-import { StockRejectedSchema, StockReleasedSchema, StockReservedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
+import {
+  ProductPriceChangedSchema,
+  StockRejectedSchema,
+  StockReleasedSchema,
+  StockReservedSchema,
+} from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
 import { type CatalogServer, createCatalogServer } from "./index.js";
@@ -22,7 +27,7 @@ const issuer = await createTestTokenIssuer();
  * the outbox onto the bus, keyed by order id, decodable as the type they name, once each.
  */
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-const registry = createEventRegistry([StockReservedSchema, StockRejectedSchema, StockReleasedSchema]);
+const registry = createEventRegistry([StockReservedSchema, StockRejectedSchema, StockReleasedSchema, ProductPriceChangedSchema]);
 
 forEachBackend((backend) => {
   describe(`catalog events (${backend.name})`, () => {
@@ -33,7 +38,8 @@ forEachBackend((backend) => {
     let client: ReturnType<typeof createClient<typeof CatalogService>>;
 
     beforeAll(async () => {
-      bus.subscribe("test", [StockReservedSchema.typeName, StockRejectedSchema.typeName, StockReleasedSchema.typeName], async (e) => {
+      const types = [StockReservedSchema, StockRejectedSchema, StockReleasedSchema, ProductPriceChangedSchema].map((t) => t.typeName);
+      bus.subscribe("test", types, async (e) => {
         received.push(e);
       });
       service = createCatalogServer({
@@ -88,6 +94,25 @@ forEachBackend((backend) => {
       const events = await eventsFor("order-release", 2);
       expect(events.map((e) => e.type)).toEqual([StockReservedSchema.typeName, StockReleasedSchema.typeName]);
       expect(registry.decodeAs(StockReleasedSchema, events[1]!).reason).toBe("payment_declined");
+    });
+
+    it("publishes ProductPriceChanged, keyed by product id, for an update that changes the price, and nothing for one that does not", async () => {
+      const id = "p-price-event";
+      const fields = { name: "Priced", description: "", currency: "EUR", categories: [], imageUrls: [] };
+      await client.createProduct({ id, ...fields, priceCents: 1000, initialStock: 1 });
+      await client.updateProduct({ id, expectedVersion: 1n, ...fields, name: "Renamed", priceCents: 1000 });
+      await client.updateProduct({ id, expectedVersion: 2n, ...fields, priceCents: 1200 });
+      const [event, ...more] = await eventsFor(id, 1);
+      expect(more).toEqual([]);
+      expect(event!.type).toBe(ProductPriceChangedSchema.typeName);
+      expect(registry.decodeAs(ProductPriceChangedSchema, event!)).toMatchObject({
+        productId: id,
+        oldPriceCents: 1000,
+        oldCurrency: "EUR",
+        newPriceCents: 1200,
+        currency: "EUR",
+        version: 3n,
+      });
     });
   });
 });

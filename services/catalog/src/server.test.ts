@@ -14,7 +14,7 @@ import {
   testTlsEnv,
   testMeshTls,
 } from "@shopmesh/platform/testing";
-import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { CatalogService, ReservationStatus } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { OperationsService } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogConfig } from "./config.js";
@@ -402,6 +402,216 @@ describe("catalog over gRPC", () => {
     });
   });
 
+  describe("product management", () => {
+    /** A unary call from the edge's workload carrying `token` (an operator's or a shopper's), on a stock client. */
+    const asEdge = async <T = any>(method: string, request: object, token: string): Promise<T> => {
+      const metadata = new grpc.Metadata();
+      metadata.set("authorization", `Bearer ${token}`);
+      return new Promise((resolve, reject) => {
+        edge[method]!(request, metadata, { deadline: Date.now() + 5_000 }, (err: grpc.ServiceError | null, res: T) =>
+          err ? reject(err) : resolve(res),
+        );
+      });
+    };
+    let edge: AnyClient;
+    let operatorToken: string;
+    let shopperToken: string;
+    const operator = <T = any>(method: string, request: object) => asEdge<T>(method, request, operatorToken);
+    const kettle = {
+      id: "p-managed-kettle",
+      name: "Zephyr Kettle",
+      description: "A kettle for pour-over coffee.",
+      price_cents: 4900,
+      currency: "EUR",
+      categories: ["coffee", "kitchen"],
+      image_urls: ["/images/p-managed-kettle.svg", "https://cdn.example.com/kettle-side.jpg"],
+      initial_stock: 12,
+    };
+    const tokenOf = async (opts: { operator: boolean }) =>
+      (opts.operator ? await issuer.asOperator("operator-7") : await issuer.as("shopper-7")).metadata.authorization.replace("Bearer ", "");
+
+    beforeAll(async () => {
+      edge = stockClient("shop/catalog/v1/catalog.proto", [protoRoot], "shop.catalog.v1.CatalogService", address, "edge");
+      operatorToken = await tokenOf({ operator: true });
+      shopperToken = await tokenOf({ operator: false });
+    });
+    afterAll(() => edge?.close());
+
+    it("creates a product at version 1 with its initial stock, readable and listed; a taken id is ALREADY_EXISTS", async () => {
+      const { product } = await operator("CreateProduct", kettle);
+      expect(product).toMatchObject({
+        id: kettle.id,
+        name: kettle.name,
+        price_cents: 4900,
+        currency: "EUR",
+        categories: ["coffee", "kitchen"],
+        image_urls: kettle.image_urls,
+        image_url: kettle.image_urls[0],
+        stock: 12,
+        version: "1",
+        archived: false,
+      });
+      expect((await unary(catalog, "GetProduct", { id: kettle.id })).product).toMatchObject({ version: "1", stock: 12 });
+      const listed = await unary(catalog, "ListProducts", { category: "kitchen", page_size: 100 });
+      expect(listed.items.map((p: { id: string }) => p.id)).toContain(kettle.id);
+      const found = await unary(catalog, "ListProducts", { q: "zephyr", page_size: 100 });
+      expect(found.items.map((p: { id: string }) => p.id)).toEqual([kettle.id]);
+      const taken = await failure(operator("CreateProduct", { ...kettle, name: "Another" }));
+      expect(taken.code).toBe(grpc.status.ALREADY_EXISTS);
+    });
+
+    it("names every bad field of CreateProduct, UpdateProduct and ArchiveProduct at once", async () => {
+      const fields = violatedFieldsOf;
+      expect(
+        await fields(
+          typed.createProduct({
+            id: "bad id",
+            name: " ",
+            description: "x".repeat(5001),
+            priceCents: 0,
+            currency: "eur",
+            categories: ["Kitchen", "tea", "tea"],
+            imageUrls: ["javascript:alert(1)"],
+            initialStock: -1,
+          }),
+        ),
+      ).toEqual([
+        "id",
+        "name",
+        "description",
+        "price_cents",
+        "currency",
+        "categories[0]",
+        "categories[2]",
+        "image_urls[0]",
+        "initial_stock",
+      ]);
+      const good = { name: "Kettle", description: "", priceCents: 100, currency: "EUR", categories: [], imageUrls: [] };
+      expect(await fields(typed.updateProduct({ id: kettle.id, expectedVersion: 0n, ...good, priceCents: 200_000_000 }))).toEqual([
+        "expected_version",
+        "price_cents",
+      ]);
+      expect(await fields(typed.archiveProduct({ id: "", expectedVersion: -2n, reason: "x".repeat(201) }))).toEqual([
+        "id",
+        "expected_version",
+        "reason",
+      ]);
+    });
+
+    it("updates every field at the expected version; a stale version is FAILED_PRECONDITION; cached reads see the change", async () => {
+      // Read through the cache first: the update must replace what it holds.
+      expect((await unary(catalog, "GetProduct", { id: kettle.id })).product.price_cents).toBe(4900);
+      expect((await unary(catalog, "BatchGetProducts", { ids: [kettle.id] })).products[0].price_cents).toBe(4900);
+      const change = {
+        ...kettle,
+        initial_stock: undefined,
+        name: "Zephyr Kettle 1L",
+        price_cents: 5400,
+        categories: ["coffee"],
+        image_urls: [],
+      };
+      const { product } = await operator("UpdateProduct", { ...change, expected_version: "1" });
+      expect(product).toMatchObject({
+        name: "Zephyr Kettle 1L",
+        price_cents: 5400,
+        categories: ["coffee"],
+        image_url: "",
+        version: "2",
+        stock: 12,
+      });
+      expect((await unary(catalog, "GetProduct", { id: kettle.id })).product).toMatchObject({ price_cents: 5400, version: "2" });
+      expect((await unary(catalog, "BatchGetProducts", { ids: [kettle.id] })).products[0]).toMatchObject({
+        price_cents: 5400,
+        version: "2",
+      });
+      const kitchen = await unary(catalog, "ListProducts", { category: "kitchen", page_size: 100 });
+      expect(kitchen.items.map((p: { id: string }) => p.id)).not.toContain(kettle.id);
+
+      const stale = await failure(operator("UpdateProduct", { ...change, price_cents: 1, expected_version: "1" }));
+      expect(stale.code).toBe(grpc.status.FAILED_PRECONDITION);
+      expect((await unary(catalog, "GetProduct", { id: kettle.id })).product.price_cents).toBe(5400);
+      expect((await failure(operator("UpdateProduct", { ...change, id: "p-nope", expected_version: "1" }))).code).toBe(
+        grpc.status.NOT_FOUND,
+      );
+      // Stock changes leave the version as it is.
+      await typed.adjustStock({ productId: kettle.id, delta: 3, reason: "received" });
+      expect((await unary(catalog, "GetProduct", { id: kettle.id })).product).toMatchObject({ stock: 15, version: "2" });
+    });
+
+    it("lets exactly one of concurrent changes at the same version through; the others are FAILED_PRECONDITION", async () => {
+      const id = "p-contended";
+      await operator("CreateProduct", { ...kettle, id, name: "Contended", categories: [], initial_stock: 0 });
+      const outcomes = await Promise.all(
+        [4100, 4200, 4300, 4400].map((price_cents) =>
+          operator("UpdateProduct", { ...kettle, id, name: "Contended", categories: [], price_cents, expected_version: "1" }).then(
+            (res) => ["ok", res.product.price_cents] as const,
+            (err: grpc.ServiceError) => [err.code, 0] as const,
+          ),
+        ),
+      );
+      const won = outcomes.filter(([outcome]) => outcome === "ok");
+      expect(won).toHaveLength(1);
+      expect(outcomes.filter(([outcome]) => outcome === grpc.status.FAILED_PRECONDITION)).toHaveLength(3);
+      expect((await unary(catalog, "GetProduct", { id })).product).toMatchObject({ version: "2", price_cents: won[0]?.[1] });
+      await operator("ArchiveProduct", { id, expected_version: "2" });
+    });
+
+    it("archives: still readable by id, no longer listed, searched, reserved or changed; archiving again changes nothing", async () => {
+      const stale = await failure(operator("ArchiveProduct", { id: kettle.id, expected_version: "1", reason: "discontinued" }));
+      expect(stale.code).toBe(grpc.status.FAILED_PRECONDITION);
+      const { product } = await operator("ArchiveProduct", { id: kettle.id, expected_version: "2", reason: "discontinued" });
+      expect(product).toMatchObject({ archived: true, version: "3", price_cents: 5400 });
+      expect((await unary(catalog, "GetProduct", { id: kettle.id })).product).toMatchObject({ archived: true, version: "3" });
+      const batch = await unary(catalog, "BatchGetProducts", { ids: [kettle.id] });
+      expect(batch.products[0]).toMatchObject({ id: kettle.id, archived: true });
+      expect(batch.missing_ids).toEqual([]);
+      expect(
+        (await unary(catalog, "ListProducts", { category: "coffee", page_size: 100 })).items.map((p: { id: string }) => p.id),
+      ).not.toContain(kettle.id);
+      expect((await unary(catalog, "ListProducts", { q: "zephyr", page_size: 100 })).items).toEqual([]);
+
+      const rejected = await typed.reserveStock({ orderId: "o-archived-1", items: [{ productId: kettle.id, quantity: 1 }] });
+      expect(rejected.status).toBe(ReservationStatus.REJECTED);
+      expect(rejected.shortages).toEqual([expect.objectContaining({ productId: kettle.id, requested: 1, available: 0 })]);
+      expect((await unary(catalog, "GetProduct", { id: kettle.id })).product.stock).toBe(15);
+
+      const change = { ...kettle, initial_stock: undefined, expected_version: "3" };
+      expect((await failure(operator("UpdateProduct", change))).code).toBe(grpc.status.FAILED_PRECONDITION);
+      const again = await operator("ArchiveProduct", { id: kettle.id, expected_version: "3" });
+      expect(again.product).toMatchObject({ archived: true, version: "3" });
+      expect((await failure(operator("ArchiveProduct", { id: "p-nope", expected_version: "1" }))).code).toBe(grpc.status.NOT_FOUND);
+    });
+
+    it("records every change in the audit log", async () => {
+      const ops = createTestClient(OperationsService, address, { serverWorkload: "catalog" });
+      try {
+        const audit = (await ops.listAudit({ pageSize: 100 })).items.filter((a) => a.target === kettle.id);
+        expect(audit.map((a) => [a.action, a.actor, a.reason])).toEqual([
+          ["product.archive", "operator-7", "discontinued"],
+          ["stock.adjust", "workload:reconcile", "received"],
+          ["product.update", "operator-7", ""],
+          ["product.create", "operator-7", ""],
+        ]);
+        expect(audit[2]?.details).toMatchObject({ version: 2, old_price_cents: 4900, price_cents: 5400 });
+      } finally {
+        closeClient(ops);
+      }
+    });
+
+    it("refuses a shopper's token on every write (PERMISSION_DENIED) and changes nothing", async () => {
+      const writes: Array<[string, object]> = [
+        ["CreateProduct", { ...kettle, id: "p-shopper-made" }],
+        ["UpdateProduct", { ...kettle, id: "p-canister", initial_stock: undefined, expected_version: "1" }],
+        ["ArchiveProduct", { id: "p-canister", expected_version: "1" }],
+      ];
+      for (const [method, request] of writes) {
+        expect((await failure(asEdge(method, request, shopperToken))).code, method).toBe(grpc.status.PERMISSION_DENIED);
+      }
+      expect((await unary(catalog, "BatchGetProducts", { ids: ["p-shopper-made"] })).missing_ids).toEqual(["p-shopper-made"]);
+      expect((await unary(catalog, "GetProduct", { id: "p-canister" })).product).toMatchObject({ archived: false, version: "1" });
+    });
+  });
+
   describe("health and reflection", () => {
     it("reports SERVING on Check and Watch", async () => {
       const health = stockClient(healthProto, [], "grpc.health.v1.Health", address);
@@ -442,6 +652,9 @@ describe("catalog over gRPC", () => {
           "ReserveStock",
           "ReleaseStock",
           "AdjustStock",
+          "CreateProduct",
+          "UpdateProduct",
+          "ArchiveProduct",
           "ListStockBooks",
           "ListStockAdjustments",
           "ListReservations",

@@ -10,7 +10,7 @@ import { subscribeSaga } from "./events/saga-consumer.js";
 import { catalogHandlers } from "./rpc/catalog-handlers.js";
 
 /**
- * The catalog's relay publishes StockReserved, StockRejected and StockReleased to the bus, and it
+ * The catalog's relay publishes StockReserved, StockRejected, StockReleased and ProductPriceChanged to the bus, and it
  * consumes OrderPlaced, OrderCancelled and PaymentFailed from it (group "catalog").
  */
 export type CatalogServerOptions = ServiceOptions<CatalogConfig>;

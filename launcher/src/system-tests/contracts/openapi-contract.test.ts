@@ -291,6 +291,54 @@ describe("the REST routes against /api/openapi.json", () => {
     expect(back.status).toBe(200);
   });
 
+  it("operator routes: a product is created, updated and archived as described", async () => {
+    const id = `p-contract-${Date.now()}`;
+    const create = {
+      id,
+      name: "Contract Kettle",
+      description: "Made by the contract test.",
+      price_cents: 3900,
+      currency: "EUR",
+      categories: ["kitchen"],
+      image_urls: ["/images/p-gooseneck-kettle.svg"],
+      initial_stock: 5,
+    };
+    expectValidRequestBody("POST /api/admin/products", create);
+    const created = await call("POST /api/admin/products", { token: operatorToken, body: create });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ id, price_cents: 3900, version: "1", archived: false, stock: 5 });
+    expect((await call("POST /api/admin/products", { token: operatorToken, body: create })).status).toBe(409);
+    const bad = await call("POST /api/admin/products", { token: operatorToken, body: { ...create, id: "bad id", price_cents: 0 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.field_violations.map((v: { field: string }) => v.field)).toEqual(["id", "price_cents"]);
+    expect((await call("POST /api/admin/products", { token: user.token, body: create })).status).toBe(403);
+
+    const path = { id };
+    const { id: _, initial_stock: __, ...fields } = create;
+    const update = { ...fields, price_cents: 4200, expected_version: "1" };
+    expectValidRequestBody("PUT /api/admin/products/{id}", update);
+    const updated = await call("PUT /api/admin/products/{id}", { token: operatorToken, path, body: update });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ price_cents: 4200, version: "2" });
+    expect((await call("PUT /api/admin/products/{id}", { token: operatorToken, path, body: update })).status).toBe(409); // stale
+    expect((await call("PUT /api/admin/products/{id}", { token: operatorToken, path: { id: "p-no-such" }, body: update })).status).toBe(
+      404,
+    );
+    expect((await call("PUT /api/admin/products/{id}", { token: user.token, path, body: update })).status).toBe(403);
+
+    const archive = { expected_version: "2", reason: "discontinued" };
+    expectValidRequestBody("POST /api/admin/products/{id}/archive", archive);
+    expect((await call("POST /api/admin/products/{id}/archive", { token: user.token, path, body: archive })).status).toBe(403);
+    const stale = { ...archive, expected_version: "1" };
+    expect((await call("POST /api/admin/products/{id}/archive", { token: operatorToken, path, body: stale })).status).toBe(409);
+    const archived = await call("POST /api/admin/products/{id}/archive", { token: operatorToken, path, body: archive });
+    expect(archived.status).toBe(200);
+    expect(archived.body).toMatchObject({ id, archived: true, version: "3" });
+    expect((await call("GET /api/products/{id}", { path })).body).toMatchObject({ id, archived: true });
+    const listed = await call("GET /api/products", { query: "category=kitchen&page_size=100" });
+    expect(listed.body.items.map((p: { id: string }) => p.id)).not.toContain(id);
+  });
+
   it("operator routes: an order and its refund answer as described", async () => {
     const shopper = await Shopper.signup(mesh.url, `contract-refund-${Date.now()}@example.com`);
     await shopper.addItem(other, 2);

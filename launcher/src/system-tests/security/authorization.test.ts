@@ -323,6 +323,17 @@ describe("authorization matrix", () => {
       [OrderService, "cancelOrder", { orderId: ownerOrder, reason: "mine" }],
       [NotificationService, "listOrderNotifications", { orderId: ownerOrder }],
       [CatalogService, "adjustStock", { productId: bought?.id, delta: 100, reason: "x" }],
+      [
+        CatalogService,
+        "createProduct",
+        { id: "p-shopper-made", name: "Mine", priceCents: 1, currency: "EUR", categories: [], imageUrls: [], initialStock: 1 },
+      ],
+      [
+        CatalogService,
+        "updateProduct",
+        { id: bought?.id, expectedVersion: 1n, name: "Mine", priceCents: 1, currency: "EUR", categories: [], imageUrls: [] },
+      ],
+      [CatalogService, "archiveProduct", { id: bought?.id, expectedVersion: 1n, reason: "x" }],
       [CatalogService, "listStockBooks", {}],
       [CatalogService, "listStockAdjustments", { productId: bought?.id }],
       // Served by the edge itself, over order's, payment's and catalog's operator methods.

@@ -48,7 +48,9 @@ describe("call policies in the contracts", () => {
     const operator = methods.filter((m) => callPolicyOf(m)?.operator).map((m) => m.name);
     expect(operator.sort()).toEqual([
       "AdjustStock",
+      "ArchiveProduct",
       "CancelOrder",
+      "CreateProduct",
       "GetAnyOrder",
       "ListAllOrders",
       "ListOrderNotifications",
@@ -58,6 +60,7 @@ describe("call policies in the contracts", () => {
       "ListStockBooks",
       "Refund",
       "RefundOrder",
+      "UpdateProduct",
     ]);
     const callers = (m: DescMethod) => callPolicyOf(m)?.workloads;
     expect(callers(CartService.method.getUserCart)).toEqual(["order"]);

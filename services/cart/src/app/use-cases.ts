@@ -37,7 +37,9 @@ export function createCarts({ db, catalog, now = () => new Date() }: CartsOption
     getCart,
 
     async addItem(userId, productId, qty) {
-      if (!(await catalog.products([productId])).has(productId)) throw notFound("product");
+      const product = (await catalog.products([productId])).get(productId);
+      if (!product) throw notFound("product");
+      if (product.archived) throw failedPrecondition(`product ${productId} is no longer sold`);
       const at = now();
       const stored = await inTransaction(db, async (trx): Promise<StoredCart> => {
         const lines = await lockCart(trx, userId, at);

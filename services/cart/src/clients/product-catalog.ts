@@ -15,7 +15,8 @@ export function createGrpcProductCatalog(client: Client<typeof CatalogService>):
       const found = new Map<string, ProductInfo>();
       if (ids.length === 0) return found;
       const { products } = await client.batchGetProducts({ ids: [...ids] });
-      for (const p of products) found.set(p.id, { id: p.id, name: p.name, priceCents: p.priceCents, currency: p.currency });
+      for (const p of products)
+        found.set(p.id, { id: p.id, name: p.name, priceCents: p.priceCents, currency: p.currency, archived: p.archived });
       return found;
     },
   };

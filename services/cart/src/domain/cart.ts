@@ -23,6 +23,8 @@ export interface ProductInfo {
   readonly name: string;
   readonly priceCents: number;
   readonly currency: string;
+  /** Taken off sale by the catalog: it cannot be added to a cart or ordered. */
+  readonly archived?: boolean;
 }
 
 export interface PricedLine {

@@ -31,9 +31,12 @@ function setup(maxEntries = 100) {
       priceCents: 100,
       currency: "EUR",
       imageUrl: "",
+      imageUrls: [],
       categories: ["misc"],
       available: stock.available,
       updatedAt: later(stock.version),
+      version: 1,
+      archived: false,
     };
     return { product, stockVersion: stock.version, fieldsUpdatedAt: listedAt };
   };

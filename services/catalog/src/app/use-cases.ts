@@ -5,7 +5,17 @@ import * as repo from "../db/catalog.repository.js";
 import * as stockBooks from "../db/stock-books.repository.js";
 import type { ReservationRecord, StockAdjustmentRecord, StockBook } from "../db/stock-books.repository.js";
 import type { CatalogDb } from "../db/tables.js";
-import type { NewProduct, Product, ProductPage, ProductQuery, StockLevel } from "../domain/product.js";
+import {
+  decideProductChange,
+  type NewProduct,
+  newProductOf,
+  priceChangeOf,
+  type Product,
+  type ProductFields,
+  type ProductPage,
+  type ProductQuery,
+  type StockLevel,
+} from "../domain/product.js";
 import {
   type ReservationOutcome,
   type ReservationStatus,
@@ -18,6 +28,7 @@ import {
   shortagesOf,
 } from "../domain/reservation.js";
 import { MAX_ON_HAND } from "../domain/validation.js";
+import { productPriceChanged } from "../events/product-events.js";
 import { stockRejected, stockReleased, stockReserved } from "../events/stock-events.js";
 import { DEFAULT_CACHE_SIZE, ProductCache } from "./product-cache.js";
 import { StockFeed, type StockSource } from "./stock-feed.js";
@@ -71,6 +82,21 @@ export interface Catalog extends StockSource {
   restockIn(trx: Transaction<CatalogDb>, orderId: string, items: readonly StockItem[], reason: string): Promise<StockChange<StockLevel[]>>;
   /** NOT_FOUND for an unknown product, FAILED_PRECONDITION below zero available. */
   adjustStock(productId: string, delta: number, reason: string): Promise<StockLevel>;
+  /**
+   * Operator: adds a product with its initial stock (logged as an adjustment), at version 1,
+   * audited. ALREADY_EXISTS when the id is taken.
+   */
+  createProduct(id: string, fields: ProductFields, initialStock: number): Promise<Product>;
+  /**
+   * Operator: sets every field of a product if it is still at `expectedVersion`, audited.
+   * NOT_FOUND for an unknown id; FAILED_PRECONDITION for a stale version or an archived product.
+   */
+  updateProduct(id: string, expectedVersion: number, fields: ProductFields): Promise<Product>;
+  /**
+   * Operator: takes a product off sale if it is still at `expectedVersion`, audited; an archived
+   * one is answered as it is. NOT_FOUND for an unknown id; FAILED_PRECONDITION for a stale version.
+   */
+  archiveProduct(id: string, expectedVersion: number, reason: string): Promise<Product>;
   /** Adds products with their initial stock (logged as adjustments). */
   addProducts(products: readonly NewProduct[]): Promise<void>;
   /** Inserts `products` the first time the seed `name` runs on this schema; false when it had run before. */
@@ -225,8 +251,79 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     }
   };
 
+  /**
+   * Runs a change of a product's fields in a transaction of its own and answers the product as it
+   * committed. The cached copy is dropped whatever the outcome (a failed COMMIT may still have
+   * committed); loads under way meanwhile store nothing (see ProductCache.invalidate).
+   */
+  const changeProduct = async (id: string, work: (trx: Transaction<CatalogDb>) => Promise<Envelope[] | undefined>): Promise<Product> => {
+    let done: { product: Product; written: OutboxRow[] };
+    try {
+      done = await inTransaction(db, async (trx) => {
+        const written = await writeOutbox(trx, (await work(trx)) ?? []);
+        const [row] = await repo.findProducts(trx, [id]);
+        if (!row) throw new Error(`product ${id} vanished`);
+        return { product: row.product, written };
+      });
+    } finally {
+      cache.invalidate([id]);
+    }
+    if (done.written.length > 0) deps.onEventsWritten?.(done.written);
+    return done.product;
+  };
+
   return {
     feed,
+
+    createProduct(id, fields, initialStock) {
+      return changeProduct(id, async (trx) => {
+        await insertProducts(trx, [newProductOf(id, fields, initialStock)]);
+        await recordAudit(trx, {
+          action: "product.create",
+          target: id,
+          reason: "",
+          details: { price_cents: fields.priceCents, currency: fields.currency, initial_stock: initialStock },
+        });
+        return undefined;
+      });
+    },
+
+    updateProduct(id, expectedVersion, fields) {
+      return changeProduct(id, async (trx) => {
+        const current = await repo.lockProduct(trx, id);
+        if (!current) throw notFound(`product ${id}`);
+        decideProductChange(current, expectedVersion, "update");
+        const [before] = await repo.findProducts(trx, [id]);
+        if (!before) throw new Error(`product ${id} vanished`);
+        await repo.updateProductFields(trx, id, fields);
+        await recordAudit(trx, {
+          action: "product.update",
+          target: id,
+          reason: "",
+          details: {
+            version: current.version + 1,
+            old_price_cents: before.product.priceCents,
+            price_cents: fields.priceCents,
+            currency: fields.currency,
+          },
+        });
+        // Carts learn the new price from the event, written with the change.
+        const change = priceChangeOf(before.product, fields, current.version + 1);
+        return change ? [productPriceChanged(change, new Date())] : [];
+      });
+    },
+
+    archiveProduct(id, expectedVersion, reason) {
+      return changeProduct(id, async (trx) => {
+        const current = await repo.lockProduct(trx, id);
+        if (!current) throw notFound(`product ${id}`);
+        if (decideProductChange(current, expectedVersion, "archive") === "unchanged") return undefined;
+        await repo.archiveProduct(trx, id);
+        await recordAudit(trx, { action: "product.archive", target: id, reason, details: { version: current.version + 1 } });
+        logger.info({ product_id: id }, "product archived");
+        return undefined;
+      });
+    },
 
     async listProducts({ pageSize, ...q }) {
       // One extra row tells whether another page follows.

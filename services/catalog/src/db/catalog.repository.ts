@@ -1,7 +1,16 @@
 import { withDbErrors } from "@shopmesh/platform";
 import { type Kysely, sql } from "kysely";
 import type { CatalogDb, ReservationStatusColumn } from "./tables.js";
-import type { NewProduct, Product, ProductQuery, StockLevel, TextSearch, VersionedProduct } from "../domain/product.js";
+import {
+  imageUrlsOf,
+  type NewProduct,
+  type Product,
+  type ProductFields,
+  type ProductQuery,
+  type StockLevel,
+  type TextSearch,
+  type VersionedProduct,
+} from "../domain/product.js";
 import { assertNever, type DecidedItem, type ReservationStatus } from "../domain/reservation.js";
 
 /**
@@ -25,6 +34,9 @@ function productQuery(db: CatalogDbHandle) {
       "p.price_cents",
       "p.currency",
       "p.image_url",
+      "p.image_urls",
+      "p.version",
+      "p.archived_at",
       "p.updated_at as fields_updated_at",
       sql<string[]>`array(select pc.category from product_categories pc where pc.product_id = p.id order by pc.position)`.as("categories"),
       sql<number>`s.on_hand - s.reserved`.as("available"),
@@ -40,6 +52,9 @@ type ProductQueryRow = {
   price_cents: number;
   currency: string;
   image_url: string;
+  image_urls: string[];
+  version: string | number;
+  archived_at: Date | null;
   fields_updated_at: Date;
   categories: string[];
   available: number;
@@ -56,9 +71,12 @@ function toVersionedProduct(r: ProductQueryRow): VersionedProduct {
       priceCents: r.price_cents,
       currency: r.currency,
       imageUrl: r.image_url,
+      imageUrls: r.image_urls,
       categories: r.categories,
       available: Number(r.available),
       updatedAt: toDate(r.updated_at),
+      version: Number(r.version),
+      archived: r.archived_at !== null,
     },
     stockVersion: Number(r.stock_version),
     fieldsUpdatedAt: toDate(r.fields_updated_at),
@@ -93,7 +111,8 @@ export async function listProducts(
     // server's float settings, so a cursor compares equal to the rank it was made from.
     const rank = tsq && sql<string>`ts_rank(p.search_vector, ${tsq})::numeric`;
     const key = q.sort === "name" ? sql<string>`p.name` : q.sort === "relevance" ? (rank ?? sql<string>`0`) : sql<number>`p.price_cents`;
-    let query = productQuery(db).select(sql<string>`${key}::text`.as("sort_key"));
+    // Archived products are off sale: read by id only.
+    let query = productQuery(db).select(sql<string>`${key}::text`.as("sort_key")).where("p.archived_at", "is", null);
     if (tsq) query = query.where(sql<boolean>`p.search_vector @@ ${tsq}`);
     if (category !== undefined) {
       query = query.where((eb) =>
@@ -166,7 +185,7 @@ export async function findStockLevels(db: CatalogDbHandle, ids: readonly string[
 /**
  * Locks the stock rows of `ids` (FOR UPDATE) in product id order, the order every multi-row
  * stock change takes them in, so that concurrent reservations cannot deadlock. Returns the
- * units available per existing product.
+ * units available per product on sale: an archived product is absent, as an unknown one.
  */
 export async function lockStock(db: CatalogDbHandle, ids: readonly string[]): Promise<Map<string, number>> {
   return withDbErrors(async () => {
@@ -175,6 +194,7 @@ export async function lockStock(db: CatalogDbHandle, ids: readonly string[]): Pr
       .selectFrom("stock")
       .select(["product_id", "on_hand", "reserved"])
       .where("product_id", "in", ids)
+      .where(sql<boolean>`not exists (select 1 from products p where p.id = stock.product_id and p.archived_at is not null)`)
       .orderBy(byIdC)
       .forUpdate()
       .execute();
@@ -371,6 +391,7 @@ export async function insertProducts(db: CatalogDbHandle, products: readonly New
           price_cents: p.priceCents,
           currency: p.currency,
           image_url: p.imageUrl,
+          image_urls: [...imageUrlsOf(p)],
         })),
       )
       .execute();
@@ -379,6 +400,60 @@ export async function insertProducts(db: CatalogDbHandle, products: readonly New
     await db
       .insertInto("stock")
       .values(products.map((p) => ({ product_id: p.id, on_hand: p.onHand, reserved: 0 })))
+      .execute();
+  });
+}
+
+/** A product's version and whether it is archived, its row locked (FOR UPDATE); undefined for an unknown id. */
+export async function lockProduct(
+  db: CatalogDbHandle,
+  id: string,
+): Promise<{ id: string; version: number; archived: boolean } | undefined> {
+  return withDbErrors(async () => {
+    const row = await db
+      .selectFrom("products")
+      .select(["id", "version", "archived_at"])
+      .where("id", "=", id)
+      .forUpdate()
+      .executeTakeFirst();
+    return row && { id: row.id, version: Number(row.version), archived: row.archived_at !== null };
+  });
+}
+
+/** Sets every field of a product (its categories replaced) and takes the next version. */
+export async function updateProductFields(db: CatalogDbHandle, id: string, fields: ProductFields): Promise<void> {
+  return withDbErrors(async () => {
+    await db
+      .updateTable("products")
+      .set((eb) => ({
+        name: fields.name,
+        description: fields.description,
+        price_cents: fields.priceCents,
+        currency: fields.currency,
+        image_url: fields.imageUrls[0] ?? "",
+        image_urls: [...fields.imageUrls],
+        version: eb("version", "+", 1),
+        updated_at: sql`now()`,
+      }))
+      .where("id", "=", id)
+      .execute();
+    await db.deleteFrom("product_categories").where("product_id", "=", id).execute();
+    if (fields.categories.length > 0) {
+      await db
+        .insertInto("product_categories")
+        .values(fields.categories.map((category, position) => ({ product_id: id, category, position })))
+        .execute();
+    }
+  });
+}
+
+/** Takes a product off sale and takes the next version. */
+export async function archiveProduct(db: CatalogDbHandle, id: string): Promise<void> {
+  return withDbErrors(async () => {
+    await db
+      .updateTable("products")
+      .set((eb) => ({ archived_at: sql`now()`, version: eb("version", "+", 1), updated_at: sql`now()` }))
+      .where("id", "=", id)
       .execute();
   });
 }

@@ -15,6 +15,12 @@ export interface ProductsTable {
   updated_at: Generated<Timestamp>;
   /** What text search matches: the name's English stems (weight A) and the description's (B). */
   search_vector: GeneratedAlways<string>;
+  /** Version of the fields above: 1 when created, one more with every change (bigint, read as text). */
+  version: Generated<string | number>;
+  /** When the product was taken off sale; null while on sale. */
+  archived_at: Timestamp | null;
+  /** Picture URLs in display order; `image_url` is the first ('' when none). */
+  image_urls: Generated<string[]>;
 }
 
 /** Category slugs of a product; `position` keeps the order they were given in. */

@@ -1,3 +1,5 @@
+import { failedPrecondition } from "@shopmesh/platform";
+
 /** A product as the catalog serves it: its listing data and the units available now. */
 export interface Product {
   readonly id: string;
@@ -5,12 +7,18 @@ export interface Product {
   readonly description: string;
   readonly priceCents: number;
   readonly currency: string;
+  /** The first of `imageUrls`, "" when none. */
   readonly imageUrl: string;
+  readonly imageUrls: readonly string[];
   readonly categories: readonly string[];
   /** Units available to buy (on hand minus reserved). */
   readonly available: number;
   /** When the product or its stock last changed. */
   readonly updatedAt: Date;
+  /** Version of the product's own fields (not its stock): 1 when created, one more per change. */
+  readonly version: number;
+  /** Taken off sale: readable by id, never listed, reserved or sold. */
+  readonly archived: boolean;
 }
 
 /** The stock of one product at one moment. */
@@ -52,9 +60,83 @@ export interface NewProduct {
   readonly description: string;
   readonly priceCents: number;
   readonly currency: string;
+  /** The main picture; the only one unless `imageUrls` says otherwise. */
   readonly imageUrl: string;
+  /** Every picture in display order, the first being the main one; [imageUrl] (or none) when absent. */
+  readonly imageUrls?: readonly string[];
   readonly categories: readonly string[];
   readonly onHand: number;
+}
+
+/** The fields of a product an operator sets (CreateProduct, UpdateProduct), validated. */
+export interface ProductFields {
+  readonly name: string;
+  readonly description: string;
+  readonly priceCents: number;
+  readonly currency: string;
+  readonly categories: readonly string[];
+  readonly imageUrls: readonly string[];
+}
+
+/** The new product made of an operator's fields and initial stock. */
+export function newProductOf(id: string, fields: ProductFields, onHand: number): NewProduct {
+  return { id, ...fields, imageUrl: fields.imageUrls[0] ?? "", onHand };
+}
+
+/** The pictures of a new product: its `imageUrls`, else its `imageUrl` when set. */
+export function imageUrlsOf(p: NewProduct): readonly string[] {
+  return p.imageUrls ?? (p.imageUrl === "" ? [] : [p.imageUrl]);
+}
+
+/** A change of a product's unit price (or its currency), as ProductPriceChanged tells it. */
+export interface PriceChange {
+  readonly productId: string;
+  readonly oldPriceCents: number;
+  readonly oldCurrency: string;
+  readonly newPriceCents: number;
+  readonly currency: string;
+  /** The product's version after the change. */
+  readonly version: number;
+}
+
+/** The price change an update makes, or undefined when it keeps the price and currency. */
+export function priceChangeOf(
+  before: { readonly id: string; readonly priceCents: number; readonly currency: string },
+  after: ProductFields,
+  version: number,
+): PriceChange | undefined {
+  if (before.priceCents === after.priceCents && before.currency === after.currency) return undefined;
+  return {
+    productId: before.id,
+    oldPriceCents: before.priceCents,
+    oldCurrency: before.currency,
+    newPriceCents: after.priceCents,
+    currency: after.currency,
+    version,
+  };
+}
+
+/** What an operator's change (UpdateProduct, ArchiveProduct) does to a product in its current state. */
+export type ProductChangeDecision = "apply" | "unchanged";
+
+/**
+ * Optimistic concurrency and the archive rule: a change names the version it read, and is refused
+ * (FAILED_PRECONDITION) when that is no longer the current one. An archived product's fields stay
+ * as they were when it was archived; archiving it again changes nothing.
+ */
+export function decideProductChange(
+  current: { readonly id: string; readonly version: number; readonly archived: boolean },
+  expectedVersion: number,
+  change: "update" | "archive",
+): ProductChangeDecision {
+  if (current.version !== expectedVersion) {
+    throw failedPrecondition(
+      `product ${current.id} is at version ${current.version}, not ${expectedVersion}: read it again and reapply the change`,
+    );
+  }
+  if (!current.archived) return "apply";
+  if (change === "archive") return "unchanged";
+  throw failedPrecondition(`product ${current.id} is archived and can no longer be changed`);
 }
 
 /** The orders products are listed in; each breaks ties by id. */

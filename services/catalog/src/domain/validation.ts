@@ -1,5 +1,5 @@
 import { invalidArgument, keysetToken, violations } from "@shopmesh/platform";
-import { type PageCursor, type ProductQuery, type ProductSort, type TextSearch, textSearchOf } from "./product.js";
+import { type PageCursor, type ProductFields, type ProductQuery, type ProductSort, type TextSearch, textSearchOf } from "./product.js";
 import type { StockItem } from "./reservation.js";
 
 /**
@@ -326,4 +326,122 @@ export function parseListStockAdjustments(req: { productId: string; pageSize: nu
   }, undefined);
   v.throwIfAny();
   return { productId, pageSize, beforeId };
+}
+
+export const MAX_NAME_LENGTH = 200;
+export const MAX_DESCRIPTION_LENGTH = 5_000;
+/** Highest unit price an operator may set, in cents: keeps every order line and total far within int32. */
+export const MAX_UNIT_PRICE_CENTS = 100_000_000;
+export const MAX_CATEGORIES = 20;
+export const MAX_IMAGE_URLS = 10;
+export const MAX_IMAGE_URL_LENGTH = 2_000;
+const currencyPattern = /^[A-Z]{3}$/;
+/** An absolute http(s) URL or an edge-relative path; no spaces or control characters. */
+const imageUrlPattern = /^(https?:\/\/[^\s/]+|\/)[^\s\p{Cc}]*$/u;
+
+const characters = (s: string) => [...s].length;
+
+/** The fields of CreateProduct and UpdateProduct, every bad one named; `v` collects the violations. */
+function parseProductFields(
+  v: ReturnType<typeof violations>,
+  req: {
+    name: string;
+    description: string;
+    priceCents: number;
+    currency: string;
+    categories: readonly string[];
+    imageUrls: readonly string[];
+  },
+): ProductFields {
+  const name = req.name.trim();
+  v.check(name !== "", "name", "is required");
+  v.check(characters(name) <= MAX_NAME_LENGTH, "name", `at most ${MAX_NAME_LENGTH} characters`);
+  const description = req.description.trim();
+  v.check(characters(description) <= MAX_DESCRIPTION_LENGTH, "description", `at most ${MAX_DESCRIPTION_LENGTH} characters`);
+  v.check(
+    Number.isInteger(req.priceCents) && req.priceCents >= 1 && req.priceCents <= MAX_UNIT_PRICE_CENTS,
+    "price_cents",
+    `must be between 1 and ${MAX_UNIT_PRICE_CENTS}, got ${req.priceCents}`,
+  );
+  v.check(currencyPattern.test(req.currency), "currency", 'must be an ISO 4217 code such as "EUR"');
+  if (v.check(req.categories.length <= MAX_CATEGORIES, "categories", `at most ${MAX_CATEGORIES}, got ${req.categories.length}`)) {
+    const seen = new Set<string>();
+    req.categories.forEach((c, i) => {
+      if (v.check(categoryPattern.test(c), `categories[${i}]`, 'must be a lowercase slug such as "kitchen"')) {
+        if (v.check(!seen.has(c), `categories[${i}]`, `${c} is listed more than once`)) seen.add(c);
+      }
+    });
+  }
+  if (v.check(req.imageUrls.length <= MAX_IMAGE_URLS, "image_urls", `at most ${MAX_IMAGE_URLS}, got ${req.imageUrls.length}`)) {
+    req.imageUrls.forEach((url, i) => {
+      v.check(
+        url.length <= MAX_IMAGE_URL_LENGTH && imageUrlPattern.test(url),
+        `image_urls[${i}]`,
+        `must be an http(s) URL or a path starting with "/", at most ${MAX_IMAGE_URL_LENGTH} characters`,
+      );
+    });
+  }
+  return {
+    name,
+    description,
+    priceCents: req.priceCents,
+    currency: req.currency,
+    categories: [...req.categories],
+    imageUrls: [...req.imageUrls],
+  };
+}
+
+/** A version the caller read: a whole number of at least 1. */
+function parseExpectedVersion(v: ReturnType<typeof violations>, raw: bigint): number {
+  if (!v.check(raw >= 1n, "expected_version", raw === 0n ? "is required" : `must be at least 1, got ${raw}`)) return 0;
+  if (!v.check(raw <= BigInt(Number.MAX_SAFE_INTEGER), "expected_version", `is not a version of any product, got ${raw}`)) return 0;
+  return Number(raw);
+}
+
+type ProductFieldsRequest = Parameters<typeof parseProductFields>[1];
+
+/** CreateProduct: the id, every field, and an initial stock of 0..1,000,000; every bad field named. */
+export function parseCreateProduct(req: ProductFieldsRequest & { id: string; initialStock: number }): {
+  id: string;
+  fields: ProductFields;
+  initialStock: number;
+} {
+  const v = violations();
+  const id = v.parse(() => parseProductId("id", req.id), "");
+  const fields = parseProductFields(v, req);
+  v.check(
+    Number.isInteger(req.initialStock) && req.initialStock >= 0 && req.initialStock <= MAX_ADJUSTMENT,
+    "initial_stock",
+    `must be between 0 and ${MAX_ADJUSTMENT}, got ${req.initialStock}`,
+  );
+  v.throwIfAny();
+  return { id, fields, initialStock: req.initialStock };
+}
+
+/** UpdateProduct: the id, the version read, and every field; every bad field named. */
+export function parseUpdateProduct(req: ProductFieldsRequest & { id: string; expectedVersion: bigint }): {
+  id: string;
+  expectedVersion: number;
+  fields: ProductFields;
+} {
+  const v = violations();
+  const id = v.parse(() => parseProductId("id", req.id), "");
+  const expectedVersion = parseExpectedVersion(v, req.expectedVersion);
+  const fields = parseProductFields(v, req);
+  v.throwIfAny();
+  return { id, expectedVersion, fields };
+}
+
+/** ArchiveProduct: the id, the version read, and a reason ("unspecified" when empty). */
+export function parseArchiveProduct(req: { id: string; expectedVersion: bigint; reason: string }): {
+  id: string;
+  expectedVersion: number;
+  reason: string;
+} {
+  const v = violations();
+  const id = v.parse(() => parseProductId("id", req.id), "");
+  const expectedVersion = parseExpectedVersion(v, req.expectedVersion);
+  const reason = v.parse(() => parseReason("reason", req.reason, "unspecified"), "");
+  v.throwIfAny();
+  return { id, expectedVersion, reason };
 }

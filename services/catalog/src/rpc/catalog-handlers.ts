@@ -2,7 +2,9 @@ import type { ServiceHandlers } from "@shopmesh/platform";
 import type { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import type { Catalog } from "../app/use-cases.js";
 import { adjustStock } from "./adjust-stock.js";
+import { archiveProduct } from "./archive-product.js";
 import { batchGetProducts } from "./batch-get-products.js";
+import { createProduct } from "./create-product.js";
 import { getProduct } from "./get-product.js";
 import { listProducts } from "./list-products.js";
 import { listReservations } from "./list-reservations.js";
@@ -11,6 +13,7 @@ import { listStockBooks } from "./list-stock-books.js";
 import { releaseStock } from "./release-stock.js";
 import { reserveStock } from "./reserve-stock.js";
 import { streamStock } from "./stream-stock.js";
+import { updateProduct } from "./update-product.js";
 import { watchStock } from "./watch-stock.js";
 
 /** Every CatalogService RPC, bound to the catalog's use cases. */
@@ -24,6 +27,9 @@ export function catalogHandlers(catalog: Catalog): ServiceHandlers<typeof Catalo
     reserveStock: reserveStock(catalog),
     releaseStock: releaseStock(catalog),
     adjustStock: adjustStock(catalog),
+    createProduct: createProduct(catalog),
+    updateProduct: updateProduct(catalog),
+    archiveProduct: archiveProduct(catalog),
     listStockBooks: listStockBooks(catalog),
     listReservations: listReservations(catalog),
     listStockAdjustments: listStockAdjustments(catalog),

@@ -20,9 +20,12 @@ export function toProtoProduct(p: Product): MessageInitShape<typeof ProductSchem
     priceCents: p.priceCents,
     currency: p.currency,
     imageUrl: p.imageUrl,
+    imageUrls: [...p.imageUrls],
     categories: [...p.categories],
     stock: p.available,
     updatedAt: timestampFromDate(p.updatedAt),
+    version: BigInt(p.version),
+    archived: p.archived,
   };
 }
 

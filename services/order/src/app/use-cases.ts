@@ -181,6 +181,10 @@ export function createOrders({
         throw failedPrecondition("cart is empty");
       case "missing-products":
         throw notFound(`${pricing.productIds.length === 1 ? "product" : "products"} ${pricing.productIds.join(", ")}`);
+      case "archived-products":
+        throw failedPrecondition(
+          `${pricing.productIds.length === 1 ? "product" : "products"} ${pricing.productIds.join(", ")} no longer sold: remove ${pricing.productIds.length === 1 ? "it" : "them"} from the cart`,
+        );
       case "mixed-currencies":
         throw failedPrecondition(`the cart holds products in several currencies (${pricing.currencies.join(", ")})`);
       case "too-large":

@@ -30,7 +30,8 @@ export function createGrpcCheckoutPeers({ cart, catalog, payment }: CheckoutClie
       const prices = new Map<string, ProductPrice>();
       if (ids.length === 0) return prices;
       const { products } = await catalog.batchGetProducts({ ids: [...ids] });
-      for (const p of products) prices.set(p.id, { id: p.id, name: p.name, priceCents: p.priceCents, currency: p.currency });
+      for (const p of products)
+        prices.set(p.id, { id: p.id, name: p.name, priceCents: p.priceCents, currency: p.currency, archived: p.archived });
       return prices;
     },
     async tokenizeCard(digits) {

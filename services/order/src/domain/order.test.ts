@@ -35,6 +35,14 @@ describe("pricing an order", () => {
     expect(priceOrder(lines, catalog(mug))).toEqual({ kind: "missing-products", productIds: ["gone", "vanished"] });
   });
 
+  it("refuses products the catalog archived, naming them", () => {
+    const lines = [
+      { productId: "mug", quantity: 1 },
+      { productId: "tee", quantity: 2 },
+    ];
+    expect(priceOrder(lines, catalog(mug, { ...tee, archived: true }))).toEqual({ kind: "archived-products", productIds: ["tee"] });
+  });
+
   it("refuses an empty cart, mixed currencies and a total beyond int32", () => {
     expect(priceOrder([], catalog(mug))).toEqual({ kind: "empty" });
     const usd = { ...tee, currency: "USD" };

@@ -125,18 +125,22 @@ export interface ProductPrice {
   readonly name: string;
   readonly priceCents: number;
   readonly currency: string;
+  /** Taken off sale by the catalog: it cannot be ordered. */
+  readonly archived?: boolean;
 }
 
 export type Pricing =
   | { readonly kind: "priced"; readonly items: OrderItem[]; readonly totalCents: number; readonly currency: string }
   | { readonly kind: "empty" }
   | { readonly kind: "missing-products"; readonly productIds: string[] }
+  | { readonly kind: "archived-products"; readonly productIds: string[] }
   | { readonly kind: "mixed-currencies"; readonly currencies: string[] }
   | { readonly kind: "too-large" };
 
 /**
  * Prices cart lines at the catalog's current prices. Repeated products are merged into one
- * line; every product must be known and all in one currency; the total must fit an int32.
+ * line; every product must be known, on sale (not archived) and all in one currency; the total
+ * must fit an int32.
  */
 export function priceOrder(lines: readonly CartLine[], products: ReadonlyMap<string, ProductPrice>): Pricing {
   const units = new Map<string, number>();
@@ -144,6 +148,8 @@ export function priceOrder(lines: readonly CartLine[], products: ReadonlyMap<str
   if (units.size === 0) return { kind: "empty" };
   const missing = [...units.keys()].filter((id) => !products.has(id));
   if (missing.length > 0) return { kind: "missing-products", productIds: missing };
+  const archived = [...units.keys()].filter((id) => products.get(id)?.archived === true);
+  if (archived.length > 0) return { kind: "archived-products", productIds: archived };
   const currencies = [...new Set([...units.keys()].map((id) => products.get(id)!.currency))];
   if (currencies.length > 1) return { kind: "mixed-currencies", currencies };
   const items: OrderItem[] = [];

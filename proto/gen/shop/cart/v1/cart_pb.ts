@@ -393,8 +393,9 @@ export const CartService: GenService<{
   },
   /**
    * Adds units of a product to the caller's cart (to the existing line, if any). NOT_FOUND for
-   * a product the catalog does not know; FAILED_PRECONDITION when the line would exceed 99
-   * units or the cart 100 distinct products. Not idempotent: each call adds.
+   * a product the catalog does not know; FAILED_PRECONDITION for a product the catalog archived
+   * (no longer sold), or when the line would exceed 99 units or the cart 100 distinct products.
+   * Not idempotent: each call adds.
    *
    * @generated from rpc shop.cart.v1.CartService.AddItem
    */

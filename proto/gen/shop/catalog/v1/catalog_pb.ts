@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/catalog/v1/catalog.proto.
  */
 export const file_shop_catalog_v1_catalog: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaG9wL2NhdGFsb2cvdjEvY2F0YWxvZy5wcm90bxIPc2hvcC5jYXRhbG9nLnYxIsUBCgdQcm9kdWN0EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSEwoLcHJpY2VfY2VudHMYBCABKAUSEAoIY3VycmVuY3kYBSABKAkSEQoJaW1hZ2VfdXJsGAYgASgJEhIKCmNhdGVnb3JpZXMYByADKAkSDQoFc3RvY2sYCCABKAUSLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAihwIKE0xpc3RQcm9kdWN0c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSEAoIY2F0ZWdvcnkYAyABKAkSCQoBcRgEIAEoCRIrCg9taW5fcHJpY2VfY2VudHMYBSABKAVCDbq7GAltaW5fcHJpY2VIAIgBARIrCg9tYXhfcHJpY2VfY2VudHMYBiABKAVCDbq7GAltYXhfcHJpY2VIAYgBARIqCgRzb3J0GAcgASgOMhwuc2hvcC5jYXRhbG9nLnYxLlByb2R1Y3RTb3J0QhIKEF9taW5fcHJpY2VfY2VudHNCEgoQX21heF9wcmljZV9jZW50cyJYChRMaXN0UHJvZHVjdHNSZXNwb25zZRInCgVpdGVtcxgBIAMoCzIYLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIfChFHZXRQcm9kdWN0UmVxdWVzdBIKCgJpZBgBIAEoCSI/ChJHZXRQcm9kdWN0UmVzcG9uc2USKQoHcHJvZHVjdBgBIAEoCzIYLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0IiYKF0JhdGNoR2V0UHJvZHVjdHNSZXF1ZXN0EgsKA2lkcxgBIAMoCSJbChhCYXRjaEdldFByb2R1Y3RzUmVzcG9uc2USKgoIcHJvZHVjdHMYASADKAsyGC5zaG9wLmNhdGFsb2cudjEuUHJvZHVjdBITCgttaXNzaW5nX2lkcxgCIAMoCSJjCgpTdG9ja0xldmVsEhIKCnByb2R1Y3RfaWQYASABKAkSEQoJYXZhaWxhYmxlGAIgASgFEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkgKEVdhdGNoU3RvY2tSZXF1ZXN0EhcKD2FkZF9wcm9kdWN0X2lkcxgBIAMoCRIaChJyZW1vdmVfcHJvZHVjdF9pZHMYAiADKAkiQAoSV2F0Y2hTdG9ja1Jlc3BvbnNlEioKBWxldmVsGAEgASgLMhsuc2hvcC5jYXRhbG9nLnYxLlN0b2NrTGV2ZWwiKQoSU3RyZWFtU3RvY2tSZXF1ZXN0EhMKC3Byb2R1Y3RfaWRzGAEgAygJIkEKE1N0cmVhbVN0b2NrUmVzcG9uc2USKgoFbGV2ZWwYASABKAsyGy5zaG9wLmNhdGFsb2cudjEuU3RvY2tMZXZlbCIxCglTdG9ja0l0ZW0SEgoKcHJvZHVjdF9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoBSJJCg1TdG9ja1Nob3J0YWdlEhIKCnByb2R1Y3RfaWQYASABKAkSEQoJcmVxdWVzdGVkGAIgASgFEhEKCWF2YWlsYWJsZRgDIAEoBSJSChNSZXNlcnZlU3RvY2tSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEikKBWl0ZW1zGAIgAygLMhouc2hvcC5jYXRhbG9nLnYxLlN0b2NrSXRlbSJ9ChRSZXNlcnZlU3RvY2tSZXNwb25zZRIyCgZzdGF0dXMYASABKA4yIi5zaG9wLmNhdGFsb2cudjEuUmVzZXJ2YXRpb25TdGF0dXMSMQoJc2hvcnRhZ2VzGAIgAygLMh4uc2hvcC5jYXRhbG9nLnYxLlN0b2NrU2hvcnRhZ2UiNwoTUmVsZWFzZVN0b2NrUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiSgoUUmVsZWFzZVN0b2NrUmVzcG9uc2USMgoGc3RhdHVzGAEgASgOMiIuc2hvcC5jYXRhbG9nLnYxLlJlc2VydmF0aW9uU3RhdHVzIkcKEkFkanVzdFN0b2NrUmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgJEg0KBWRlbHRhGAIgASgFEg4KBnJlYXNvbhgDIAEoCSJBChNBZGp1c3RTdG9ja1Jlc3BvbnNlEioKBWxldmVsGAEgASgLMhsuc2hvcC5jYXRhbG9nLnYxLlN0b2NrTGV2ZWwidgoJU3RvY2tCb29rEhIKCnByb2R1Y3RfaWQYASABKAkSDwoHb25faGFuZBgCIAEoBRIQCghyZXNlcnZlZBgDIAEoBRIgChhyZXNlcnZlZF9ieV9yZXNlcnZhdGlvbnMYBCABKAUSEAoIYWRqdXN0ZWQYBSABKAUiPgoVTGlzdFN0b2NrQm9va3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlwKFkxpc3RTdG9ja0Jvb2tzUmVzcG9uc2USKQoFaXRlbXMYASADKAsyGi5zaG9wLmNhdGFsb2cudjEuU3RvY2tCb29rEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKOAQoLUmVzZXJ2YXRpb24SEAoIb3JkZXJfaWQYASABKAkSMgoGc3RhdHVzGAIgASgOMiIuc2hvcC5jYXRhbG9nLnYxLlJlc2VydmF0aW9uU3RhdHVzEg4KBnJlYXNvbhgDIAEoCRIpCgVpdGVtcxgEIAMoCzIaLnNob3AuY2F0YWxvZy52MS5TdG9ja0l0ZW0iQAoXTGlzdFJlc2VydmF0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiYAoYTGlzdFJlc2VydmF0aW9uc1Jlc3BvbnNlEisKBWl0ZW1zGAEgAygLMhwuc2hvcC5jYXRhbG9nLnYxLlJlc2VydmF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKXAQoPU3RvY2tBZGp1c3RtZW50EgoKAmlkGAEgASgJEhIKCnByb2R1Y3RfaWQYAiABKAkSDQoFZGVsdGEYAyABKAUSDgoGcmVhc29uGAQgASgJEhUKDW9uX2hhbmRfYWZ0ZXIYBSABKAUSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWAobTGlzdFN0b2NrQWRqdXN0bWVudHNSZXF1ZXN0EhIKCnByb2R1Y3RfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiaAocTGlzdFN0b2NrQWRqdXN0bWVudHNSZXNwb25zZRIvCgVpdGVtcxgBIAMoCzIgLnNob3AuY2F0YWxvZy52MS5TdG9ja0FkanVzdG1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKpcBCgtQcm9kdWN0U29ydBIcChhQUk9EVUNUX1NPUlRfVU5TUEVDSUZJRUQQABIaChZQUk9EVUNUX1NPUlRfUkVMRVZBTkNFEAESGgoWUFJPRFVDVF9TT1JUX1BSSUNFX0FTQxACEhsKF1BST0RVQ1RfU09SVF9QUklDRV9ERVNDEAMSFQoRUFJPRFVDVF9TT1JUX05BTUUQBCqaAQoRUmVzZXJ2YXRpb25TdGF0dXMSIgoeUkVTRVJWQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFU0VSVkVEEAESHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFSkVDVEVEEAISHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFTEVBU0VEEAMywAsKDkNhdGFsb2dTZXJ2aWNlEoYBCgxMaXN0UHJvZHVjdHMSJC5zaG9wLmNhdGFsb2cudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBolLnNob3AuY2F0YWxvZy52MS5MaXN0UHJvZHVjdHNSZXNwb25zZSIpkAIBorsYGAgBEhQKA0dFVBINL2FwaS9wcm9kdWN0c6q7GAYKBGVkZ2USjgEKCkdldFByb2R1Y3QSIi5zaG9wLmNhdGFsb2cudjEuR2V0UHJvZHVjdFJlcXVlc3QaIy5zaG9wLmNhdGFsb2cudjEuR2V0UHJvZHVjdFJlc3BvbnNlIjeQAgGiuxgmCAESIgoDR0VUEhIvYXBpL3Byb2R1Y3RzL3tpZH0qB3Byb2R1Y3SquxgGCgRlZGdlEokBChBCYXRjaEdldFByb2R1Y3RzEiguc2hvcC5jYXRhbG9nLnYxLkJhdGNoR2V0UHJvZHVjdHNSZXF1ZXN0Gikuc2hvcC5jYXRhbG9nLnYxLkJhdGNoR2V0UHJvZHVjdHNSZXNwb25zZSIgkAIBorsYAggBqrsYEwoEZWRnZQoEY2FydAoFb3JkZXISawoKV2F0Y2hTdG9jaxIiLnNob3AuY2F0YWxvZy52MS5XYXRjaFN0b2NrUmVxdWVzdBojLnNob3AuY2F0YWxvZy52MS5XYXRjaFN0b2NrUmVzcG9uc2UiEKK7GAIIAaq7GAYKBGVkZ2UoATABEmwKC1N0cmVhbVN0b2NrEiMuc2hvcC5jYXRhbG9nLnYxLlN0cmVhbVN0b2NrUmVxdWVzdBokLnNob3AuY2F0YWxvZy52MS5TdHJlYW1TdG9ja1Jlc3BvbnNlIhCiuxgCCAGquxgGCgRlZGdlMAESawoMUmVzZXJ2ZVN0b2NrEiQuc2hvcC5jYXRhbG9nLnYxLlJlc2VydmVTdG9ja1JlcXVlc3QaJS5zaG9wLmNhdGFsb2cudjEuUmVzZXJ2ZVN0b2NrUmVzcG9uc2UiDpACAqq7GAcKBW9yZGVyEmsKDFJlbGVhc2VTdG9jaxIkLnNob3AuY2F0YWxvZy52MS5SZWxlYXNlU3RvY2tSZXF1ZXN0GiUuc2hvcC5jYXRhbG9nLnYxLlJlbGVhc2VTdG9ja1Jlc3BvbnNlIg6QAgKquxgHCgVvcmRlchKXAQoLQWRqdXN0U3RvY2sSIy5zaG9wLmNhdGFsb2cudjEuQWRqdXN0U3RvY2tSZXF1ZXN0GiQuc2hvcC5jYXRhbG9nLnYxLkFkanVzdFN0b2NrUmVzcG9uc2UiPaK7GDMIAxIvCgRQT1NUEiQvYXBpL2FkbWluL3N0b2NrL3twcm9kdWN0X2lkfS9hZGp1c3QaASqquxgCEAESiwEKDkxpc3RTdG9ja0Jvb2tzEiYuc2hvcC5jYXRhbG9nLnYxLkxpc3RTdG9ja0Jvb2tzUmVxdWVzdBonLnNob3AuY2F0YWxvZy52MS5MaXN0U3RvY2tCb29rc1Jlc3BvbnNlIiiQAgGiuxgbCAMSFwoDR0VUEhAvYXBpL2FkbWluL3N0b2NrqrsYAhABErYBChRMaXN0U3RvY2tBZGp1c3RtZW50cxIsLnNob3AuY2F0YWxvZy52MS5MaXN0U3RvY2tBZGp1c3RtZW50c1JlcXVlc3QaLS5zaG9wLmNhdGFsb2cudjEuTGlzdFN0b2NrQWRqdXN0bWVudHNSZXNwb25zZSJBkAIBorsYNAgDEjAKA0dFVBIpL2FwaS9hZG1pbi9zdG9jay97cHJvZHVjdF9pZH0vYWRqdXN0bWVudHOquxgCEAEScgoQTGlzdFJlc2VydmF0aW9ucxIoLnNob3AuY2F0YWxvZy52MS5MaXN0UmVzZXJ2YXRpb25zUmVxdWVzdBopLnNob3AuY2F0YWxvZy52MS5MaXN0UmVzZXJ2YXRpb25zUmVzcG9uc2UiCZACAaq7GAIQAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
+  fileDesc("Ch1zaG9wL2NhdGFsb2cvdjEvY2F0YWxvZy5wcm90bxIPc2hvcC5jYXRhbG9nLnYxIvwBCgdQcm9kdWN0EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSEwoLcHJpY2VfY2VudHMYBCABKAUSEAoIY3VycmVuY3kYBSABKAkSEQoJaW1hZ2VfdXJsGAYgASgJEhIKCmNhdGVnb3JpZXMYByADKAkSDQoFc3RvY2sYCCABKAUSLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdmVyc2lvbhgKIAEoAxIQCghhcmNoaXZlZBgLIAEoCBISCgppbWFnZV91cmxzGAwgAygJIocCChNMaXN0UHJvZHVjdHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhAKCGNhdGVnb3J5GAMgASgJEgkKAXEYBCABKAkSKwoPbWluX3ByaWNlX2NlbnRzGAUgASgFQg26uxgJbWluX3ByaWNlSACIAQESKwoPbWF4X3ByaWNlX2NlbnRzGAYgASgFQg26uxgJbWF4X3ByaWNlSAGIAQESKgoEc29ydBgHIAEoDjIcLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0U29ydEISChBfbWluX3ByaWNlX2NlbnRzQhIKEF9tYXhfcHJpY2VfY2VudHMiWAoUTGlzdFByb2R1Y3RzUmVzcG9uc2USJwoFaXRlbXMYASADKAsyGC5zaG9wLmNhdGFsb2cudjEuUHJvZHVjdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHwoRR2V0UHJvZHVjdFJlcXVlc3QSCgoCaWQYASABKAkiPwoSR2V0UHJvZHVjdFJlc3BvbnNlEikKB3Byb2R1Y3QYASABKAsyGC5zaG9wLmNhdGFsb2cudjEuUHJvZHVjdCImChdCYXRjaEdldFByb2R1Y3RzUmVxdWVzdBILCgNpZHMYASADKAkiWwoYQmF0Y2hHZXRQcm9kdWN0c1Jlc3BvbnNlEioKCHByb2R1Y3RzGAEgAygLMhguc2hvcC5jYXRhbG9nLnYxLlByb2R1Y3QSEwoLbWlzc2luZ19pZHMYAiADKAkiYwoKU3RvY2tMZXZlbBISCgpwcm9kdWN0X2lkGAEgASgJEhEKCWF2YWlsYWJsZRgCIAEoBRIuCgp1cGRhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJIChFXYXRjaFN0b2NrUmVxdWVzdBIXCg9hZGRfcHJvZHVjdF9pZHMYASADKAkSGgoScmVtb3ZlX3Byb2R1Y3RfaWRzGAIgAygJIkAKEldhdGNoU3RvY2tSZXNwb25zZRIqCgVsZXZlbBgBIAEoCzIbLnNob3AuY2F0YWxvZy52MS5TdG9ja0xldmVsIikKElN0cmVhbVN0b2NrUmVxdWVzdBITCgtwcm9kdWN0X2lkcxgBIAMoCSJBChNTdHJlYW1TdG9ja1Jlc3BvbnNlEioKBWxldmVsGAEgASgLMhsuc2hvcC5jYXRhbG9nLnYxLlN0b2NrTGV2ZWwiMQoJU3RvY2tJdGVtEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiSQoNU3RvY2tTaG9ydGFnZRISCgpwcm9kdWN0X2lkGAEgASgJEhEKCXJlcXVlc3RlZBgCIAEoBRIRCglhdmFpbGFibGUYAyABKAUiUgoTUmVzZXJ2ZVN0b2NrUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRIpCgVpdGVtcxgCIAMoCzIaLnNob3AuY2F0YWxvZy52MS5TdG9ja0l0ZW0ifQoUUmVzZXJ2ZVN0b2NrUmVzcG9uc2USMgoGc3RhdHVzGAEgASgOMiIuc2hvcC5jYXRhbG9nLnYxLlJlc2VydmF0aW9uU3RhdHVzEjEKCXNob3J0YWdlcxgCIAMoCzIeLnNob3AuY2F0YWxvZy52MS5TdG9ja1Nob3J0YWdlIjcKE1JlbGVhc2VTdG9ja1JlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIkoKFFJlbGVhc2VTdG9ja1Jlc3BvbnNlEjIKBnN0YXR1cxgBIAEoDjIiLnNob3AuY2F0YWxvZy52MS5SZXNlcnZhdGlvblN0YXR1cyJHChJBZGp1c3RTdG9ja1JlcXVlc3QSEgoKcHJvZHVjdF9pZBgBIAEoCRINCgVkZWx0YRgCIAEoBRIOCgZyZWFzb24YAyABKAkiQQoTQWRqdXN0U3RvY2tSZXNwb25zZRIqCgVsZXZlbBgBIAEoCzIbLnNob3AuY2F0YWxvZy52MS5TdG9ja0xldmVsInYKCVN0b2NrQm9vaxISCgpwcm9kdWN0X2lkGAEgASgJEg8KB29uX2hhbmQYAiABKAUSEAoIcmVzZXJ2ZWQYAyABKAUSIAoYcmVzZXJ2ZWRfYnlfcmVzZXJ2YXRpb25zGAQgASgFEhAKCGFkanVzdGVkGAUgASgFIj4KFUxpc3RTdG9ja0Jvb2tzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJcChZMaXN0U3RvY2tCb29rc1Jlc3BvbnNlEikKBWl0ZW1zGAEgAygLMhouc2hvcC5jYXRhbG9nLnYxLlN0b2NrQm9vaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijgEKC1Jlc2VydmF0aW9uEhAKCG9yZGVyX2lkGAEgASgJEjIKBnN0YXR1cxgCIAEoDjIiLnNob3AuY2F0YWxvZy52MS5SZXNlcnZhdGlvblN0YXR1cxIOCgZyZWFzb24YAyABKAkSKQoFaXRlbXMYBCADKAsyGi5zaG9wLmNhdGFsb2cudjEuU3RvY2tJdGVtIkAKF0xpc3RSZXNlcnZhdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImAKGExpc3RSZXNlcnZhdGlvbnNSZXNwb25zZRIrCgVpdGVtcxgBIAMoCzIcLnNob3AuY2F0YWxvZy52MS5SZXNlcnZhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkilwEKD1N0b2NrQWRqdXN0bWVudBIKCgJpZBgBIAEoCRISCgpwcm9kdWN0X2lkGAIgASgJEg0KBWRlbHRhGAMgASgFEg4KBnJlYXNvbhgEIAEoCRIVCg1vbl9oYW5kX2FmdGVyGAUgASgFEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlgKG0xpc3RTdG9ja0FkanVzdG1lbnRzUmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJImgKHExpc3RTdG9ja0FkanVzdG1lbnRzUmVzcG9uc2USLwoFaXRlbXMYASADKAsyIC5zaG9wLmNhdGFsb2cudjEuU3RvY2tBZGp1c3RtZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKrAQoUQ3JlYXRlUHJvZHVjdFJlcXVlc3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRITCgtwcmljZV9jZW50cxgEIAEoBRIQCghjdXJyZW5jeRgFIAEoCRISCgpjYXRlZ29yaWVzGAYgAygJEhIKCmltYWdlX3VybHMYByADKAkSFQoNaW5pdGlhbF9zdG9jaxgIIAEoBSJCChVDcmVhdGVQcm9kdWN0UmVzcG9uc2USKQoHcHJvZHVjdBgBIAEoCzIYLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0Iq4BChRVcGRhdGVQcm9kdWN0UmVxdWVzdBIKCgJpZBgBIAEoCRIYChBleHBlY3RlZF92ZXJzaW9uGAIgASgDEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSEwoLcHJpY2VfY2VudHMYBSABKAUSEAoIY3VycmVuY3kYBiABKAkSEgoKY2F0ZWdvcmllcxgHIAMoCRISCgppbWFnZV91cmxzGAggAygJIkIKFVVwZGF0ZVByb2R1Y3RSZXNwb25zZRIpCgdwcm9kdWN0GAEgASgLMhguc2hvcC5jYXRhbG9nLnYxLlByb2R1Y3QiTQoVQXJjaGl2ZVByb2R1Y3RSZXF1ZXN0EgoKAmlkGAEgASgJEhgKEGV4cGVjdGVkX3ZlcnNpb24YAiABKAMSDgoGcmVhc29uGAMgASgJIkMKFkFyY2hpdmVQcm9kdWN0UmVzcG9uc2USKQoHcHJvZHVjdBgBIAEoCzIYLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0KpcBCgtQcm9kdWN0U29ydBIcChhQUk9EVUNUX1NPUlRfVU5TUEVDSUZJRUQQABIaChZQUk9EVUNUX1NPUlRfUkVMRVZBTkNFEAESGgoWUFJPRFVDVF9TT1JUX1BSSUNFX0FTQxACEhsKF1BST0RVQ1RfU09SVF9QUklDRV9ERVNDEAMSFQoRUFJPRFVDVF9TT1JUX05BTUUQBCqaAQoRUmVzZXJ2YXRpb25TdGF0dXMSIgoeUkVTRVJWQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFU0VSVkVEEAESHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFSkVDVEVEEAISHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFTEVBU0VEEAMynw8KDkNhdGFsb2dTZXJ2aWNlEoYBCgxMaXN0UHJvZHVjdHMSJC5zaG9wLmNhdGFsb2cudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBolLnNob3AuY2F0YWxvZy52MS5MaXN0UHJvZHVjdHNSZXNwb25zZSIpkAIBorsYGAgBEhQKA0dFVBINL2FwaS9wcm9kdWN0c6q7GAYKBGVkZ2USjgEKCkdldFByb2R1Y3QSIi5zaG9wLmNhdGFsb2cudjEuR2V0UHJvZHVjdFJlcXVlc3QaIy5zaG9wLmNhdGFsb2cudjEuR2V0UHJvZHVjdFJlc3BvbnNlIjeQAgGiuxgmCAESIgoDR0VUEhIvYXBpL3Byb2R1Y3RzL3tpZH0qB3Byb2R1Y3SquxgGCgRlZGdlEokBChBCYXRjaEdldFByb2R1Y3RzEiguc2hvcC5jYXRhbG9nLnYxLkJhdGNoR2V0UHJvZHVjdHNSZXF1ZXN0Gikuc2hvcC5jYXRhbG9nLnYxLkJhdGNoR2V0UHJvZHVjdHNSZXNwb25zZSIgkAIBorsYAggBqrsYEwoEZWRnZQoEY2FydAoFb3JkZXISawoKV2F0Y2hTdG9jaxIiLnNob3AuY2F0YWxvZy52MS5XYXRjaFN0b2NrUmVxdWVzdBojLnNob3AuY2F0YWxvZy52MS5XYXRjaFN0b2NrUmVzcG9uc2UiEKK7GAIIAaq7GAYKBGVkZ2UoATABEmwKC1N0cmVhbVN0b2NrEiMuc2hvcC5jYXRhbG9nLnYxLlN0cmVhbVN0b2NrUmVxdWVzdBokLnNob3AuY2F0YWxvZy52MS5TdHJlYW1TdG9ja1Jlc3BvbnNlIhCiuxgCCAGquxgGCgRlZGdlMAESawoMUmVzZXJ2ZVN0b2NrEiQuc2hvcC5jYXRhbG9nLnYxLlJlc2VydmVTdG9ja1JlcXVlc3QaJS5zaG9wLmNhdGFsb2cudjEuUmVzZXJ2ZVN0b2NrUmVzcG9uc2UiDpACAqq7GAcKBW9yZGVyEmsKDFJlbGVhc2VTdG9jaxIkLnNob3AuY2F0YWxvZy52MS5SZWxlYXNlU3RvY2tSZXF1ZXN0GiUuc2hvcC5jYXRhbG9nLnYxLlJlbGVhc2VTdG9ja1Jlc3BvbnNlIg6QAgKquxgHCgVvcmRlchKXAQoLQWRqdXN0U3RvY2sSIy5zaG9wLmNhdGFsb2cudjEuQWRqdXN0U3RvY2tSZXF1ZXN0GiQuc2hvcC5jYXRhbG9nLnYxLkFkanVzdFN0b2NrUmVzcG9uc2UiPaK7GDMIAxIvCgRQT1NUEiQvYXBpL2FkbWluL3N0b2NrL3twcm9kdWN0X2lkfS9hZGp1c3QaASqquxgCEAESmAEKDUNyZWF0ZVByb2R1Y3QSJS5zaG9wLmNhdGFsb2cudjEuQ3JlYXRlUHJvZHVjdFJlcXVlc3QaJi5zaG9wLmNhdGFsb2cudjEuQ3JlYXRlUHJvZHVjdFJlc3BvbnNlIjiiuxguCAMSKgoEUE9TVBITL2FwaS9hZG1pbi9wcm9kdWN0cxoBKiDJASoHcHJvZHVjdKq7GAIQARKZAQoNVXBkYXRlUHJvZHVjdBIlLnNob3AuY2F0YWxvZy52MS5VcGRhdGVQcm9kdWN0UmVxdWVzdBomLnNob3AuY2F0YWxvZy52MS5VcGRhdGVQcm9kdWN0UmVzcG9uc2UiOaK7GC8IAxIrCgNQVVQSGC9hcGkvYWRtaW4vcHJvZHVjdHMve2lkfRoBKioHcHJvZHVjdKq7GAIQARKlAQoOQXJjaGl2ZVByb2R1Y3QSJi5zaG9wLmNhdGFsb2cudjEuQXJjaGl2ZVByb2R1Y3RSZXF1ZXN0Gicuc2hvcC5jYXRhbG9nLnYxLkFyY2hpdmVQcm9kdWN0UmVzcG9uc2UiQqK7GDgIAxI0CgRQT1NUEiAvYXBpL2FkbWluL3Byb2R1Y3RzL3tpZH0vYXJjaGl2ZRoBKioHcHJvZHVjdKq7GAIQARKLAQoOTGlzdFN0b2NrQm9va3MSJi5zaG9wLmNhdGFsb2cudjEuTGlzdFN0b2NrQm9va3NSZXF1ZXN0Gicuc2hvcC5jYXRhbG9nLnYxLkxpc3RTdG9ja0Jvb2tzUmVzcG9uc2UiKJACAaK7GBsIAxIXCgNHRVQSEC9hcGkvYWRtaW4vc3RvY2uquxgCEAEStgEKFExpc3RTdG9ja0FkanVzdG1lbnRzEiwuc2hvcC5jYXRhbG9nLnYxLkxpc3RTdG9ja0FkanVzdG1lbnRzUmVxdWVzdBotLnNob3AuY2F0YWxvZy52MS5MaXN0U3RvY2tBZGp1c3RtZW50c1Jlc3BvbnNlIkGQAgGiuxg0CAMSMAoDR0VUEikvYXBpL2FkbWluL3N0b2NrL3twcm9kdWN0X2lkfS9hZGp1c3RtZW50c6q7GAIQARJyChBMaXN0UmVzZXJ2YXRpb25zEiguc2hvcC5jYXRhbG9nLnYxLkxpc3RSZXNlcnZhdGlvbnNSZXF1ZXN0Gikuc2hvcC5jYXRhbG9nLnYxLkxpc3RSZXNlcnZhdGlvbnNSZXNwb25zZSIJkAIBqrsYAhABYgZwcm90bzM", [file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
 
 /**
  * A product the shop sells.
@@ -57,7 +57,7 @@ export type Product = Message<"shop.catalog.v1.Product"> & {
   currency: string;
 
   /**
-   * Absolute or edge-relative URL of the product picture.
+   * Absolute or edge-relative URL of the product's main picture: the first of `image_urls`.
    *
    * @generated from field: string image_url = 6;
    */
@@ -83,6 +83,30 @@ export type Product = Message<"shop.catalog.v1.Product"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 9;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * Version of the product's own fields: 1 when created, one more with every UpdateProduct or
+   * ArchiveProduct that changed it. Stock changes leave it as it is. UpdateProduct and
+   * ArchiveProduct name the version they read (`expected_version`).
+   *
+   * @generated from field: int64 version = 10;
+   */
+  version: bigint;
+
+  /**
+   * Taken off sale (ArchiveProduct): still readable by id, no longer listed, searched, added to
+   * carts or ordered.
+   *
+   * @generated from field: bool archived = 11;
+   */
+  archived: boolean;
+
+  /**
+   * URLs of the product's pictures, in display order; `image_url` is the first (empty when none).
+   *
+   * @generated from field: repeated string image_urls = 12;
+   */
+  imageUrls: string[];
 };
 
 /**
@@ -957,6 +981,247 @@ export const ListStockAdjustmentsResponseSchema: GenMessage<ListStockAdjustments
   messageDesc(file_shop_catalog_v1_catalog, 28);
 
 /**
+ * Request of CreateProduct.
+ *
+ * @generated from message shop.catalog.v1.CreateProductRequest
+ */
+export type CreateProductRequest = Message<"shop.catalog.v1.CreateProductRequest"> & {
+  /**
+   * Id of the new product: a letter or digit, then up to 127 letters, digits, '.', '_', ':' or '-',
+   * e.g. "p-espresso-cup".
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Display name, 1..200 characters.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Longer description, plain text, at most 5,000 characters.
+   *
+   * @generated from field: string description = 3;
+   */
+  description: string;
+
+  /**
+   * Unit price in cents of `currency`, 1..100,000,000.
+   *
+   * @generated from field: int32 price_cents = 4;
+   */
+  priceCents: number;
+
+  /**
+   * ISO 4217 currency code: three upper-case letters, e.g. "EUR".
+   *
+   * @generated from field: string currency = 5;
+   */
+  currency: string;
+
+  /**
+   * Category slugs (lower-case letters, digits and dashes, e.g. "kitchen"), at most 20, each once.
+   *
+   * @generated from field: repeated string categories = 6;
+   */
+  categories: string[];
+
+  /**
+   * Picture URLs (https:// or http://, or an edge-relative path starting with "/"), at most 10,
+   * each at most 2,000 characters. Uploading pictures is not part of the catalog.
+   *
+   * @generated from field: repeated string image_urls = 7;
+   */
+  imageUrls: string[];
+
+  /**
+   * Units on hand to start with, 0..1,000,000.
+   *
+   * @generated from field: int32 initial_stock = 8;
+   */
+  initialStock: number;
+};
+
+/**
+ * Describes the message shop.catalog.v1.CreateProductRequest.
+ * Use `create(CreateProductRequestSchema)` to create a new message.
+ */
+export const CreateProductRequestSchema: GenMessage<CreateProductRequest> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 29);
+
+/**
+ * Response of CreateProduct.
+ *
+ * @generated from message shop.catalog.v1.CreateProductResponse
+ */
+export type CreateProductResponse = Message<"shop.catalog.v1.CreateProductResponse"> & {
+  /**
+   * The new product, at version 1.
+   *
+   * @generated from field: shop.catalog.v1.Product product = 1;
+   */
+  product?: Product | undefined;
+};
+
+/**
+ * Describes the message shop.catalog.v1.CreateProductResponse.
+ * Use `create(CreateProductResponseSchema)` to create a new message.
+ */
+export const CreateProductResponseSchema: GenMessage<CreateProductResponse> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 30);
+
+/**
+ * Request of UpdateProduct: the product's new fields, all of them.
+ *
+ * @generated from message shop.catalog.v1.UpdateProductRequest
+ */
+export type UpdateProductRequest = Message<"shop.catalog.v1.UpdateProductRequest"> & {
+  /**
+   * Product id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The version the caller read (Product.version), at least 1.
+   *
+   * @generated from field: int64 expected_version = 2;
+   */
+  expectedVersion: bigint;
+
+  /**
+   * Display name, 1..200 characters.
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * Longer description, plain text, at most 5,000 characters.
+   *
+   * @generated from field: string description = 4;
+   */
+  description: string;
+
+  /**
+   * Unit price in cents of `currency`, 1..100,000,000.
+   *
+   * @generated from field: int32 price_cents = 5;
+   */
+  priceCents: number;
+
+  /**
+   * ISO 4217 currency code: three upper-case letters, e.g. "EUR".
+   *
+   * @generated from field: string currency = 6;
+   */
+  currency: string;
+
+  /**
+   * Category slugs (lower-case letters, digits and dashes, e.g. "kitchen"), at most 20, each once.
+   *
+   * @generated from field: repeated string categories = 7;
+   */
+  categories: string[];
+
+  /**
+   * Picture URLs (https:// or http://, or an edge-relative path starting with "/"), at most 10,
+   * each at most 2,000 characters. Uploading pictures is not part of the catalog.
+   *
+   * @generated from field: repeated string image_urls = 8;
+   */
+  imageUrls: string[];
+};
+
+/**
+ * Describes the message shop.catalog.v1.UpdateProductRequest.
+ * Use `create(UpdateProductRequestSchema)` to create a new message.
+ */
+export const UpdateProductRequestSchema: GenMessage<UpdateProductRequest> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 31);
+
+/**
+ * Response of UpdateProduct.
+ *
+ * @generated from message shop.catalog.v1.UpdateProductResponse
+ */
+export type UpdateProductResponse = Message<"shop.catalog.v1.UpdateProductResponse"> & {
+  /**
+   * The product after the change, at its new version.
+   *
+   * @generated from field: shop.catalog.v1.Product product = 1;
+   */
+  product?: Product | undefined;
+};
+
+/**
+ * Describes the message shop.catalog.v1.UpdateProductResponse.
+ * Use `create(UpdateProductResponseSchema)` to create a new message.
+ */
+export const UpdateProductResponseSchema: GenMessage<UpdateProductResponse> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 32);
+
+/**
+ * Request of ArchiveProduct.
+ *
+ * @generated from message shop.catalog.v1.ArchiveProductRequest
+ */
+export type ArchiveProductRequest = Message<"shop.catalog.v1.ArchiveProductRequest"> & {
+  /**
+   * Product id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The version the caller read (Product.version), at least 1.
+   *
+   * @generated from field: int64 expected_version = 2;
+   */
+  expectedVersion: bigint;
+
+  /**
+   * Why, for the audit log, at most 200 characters; "unspecified" when empty.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message shop.catalog.v1.ArchiveProductRequest.
+ * Use `create(ArchiveProductRequestSchema)` to create a new message.
+ */
+export const ArchiveProductRequestSchema: GenMessage<ArchiveProductRequest> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 33);
+
+/**
+ * Response of ArchiveProduct.
+ *
+ * @generated from message shop.catalog.v1.ArchiveProductResponse
+ */
+export type ArchiveProductResponse = Message<"shop.catalog.v1.ArchiveProductResponse"> & {
+  /**
+   * The archived product.
+   *
+   * @generated from field: shop.catalog.v1.Product product = 1;
+   */
+  product?: Product | undefined;
+};
+
+/**
+ * Describes the message shop.catalog.v1.ArchiveProductResponse.
+ * Use `create(ArchiveProductResponseSchema)` to create a new message.
+ */
+export const ArchiveProductResponseSchema: GenMessage<ArchiveProductResponse> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 34);
+
+/**
  * The orders ListProducts can list products in; each breaks ties by product id.
  *
  * @generated from enum shop.catalog.v1.ProductSort
@@ -1054,7 +1319,7 @@ export const ReservationStatusSchema: GenEnum<ReservationStatus> = /*@__PURE__*/
  */
 export const CatalogService: GenService<{
   /**
-   * Lists products one page at a time: every product, or those matching a text search (`q`),
+   * Lists products one page at a time (archived products are never listed): every product, or those matching a text search (`q`),
    * optionally in one category and price range, ordered by `sort`. Without `q` or `sort` the order
    * is by name, then id. Pages continue after the last product of the previous page, so products
    * added meanwhile cause neither duplicates nor gaps. INVALID_ARGUMENT naming the field for a
@@ -1143,6 +1408,51 @@ export const CatalogService: GenService<{
     methodKind: "unary";
     input: typeof AdjustStockRequestSchema;
     output: typeof AdjustStockResponseSchema;
+  },
+  /**
+   * Operator: adds a product to the catalog with its initial stock (recorded as a stock
+   * adjustment), at version 1, recorded in the audit log. INVALID_ARGUMENT naming every bad field;
+   * ALREADY_EXISTS when the id is taken (by a product archived or not); PERMISSION_DENIED for a
+   * caller who is not an operator.
+   *
+   * @generated from rpc shop.catalog.v1.CatalogService.CreateProduct
+   */
+  createProduct: {
+    methodKind: "unary";
+    input: typeof CreateProductRequestSchema;
+    output: typeof CreateProductResponseSchema;
+  },
+  /**
+   * Operator: replaces a product's name, description, price, currency, categories and images
+   * (every field is set as given), recorded in the audit log. Optimistic concurrency: the call
+   * names the version it read; the change is made only if that is still the current one and then
+   * takes the next version. FAILED_PRECONDITION when `expected_version` is stale (read the product
+   * again and reapply) or the product is archived; NOT_FOUND for an unknown id; INVALID_ARGUMENT
+   * naming every bad field; PERMISSION_DENIED for a caller who is not an operator. Stock is not
+   * changed here (see AdjustStock).
+   *
+   * @generated from rpc shop.catalog.v1.CatalogService.UpdateProduct
+   */
+  updateProduct: {
+    methodKind: "unary";
+    input: typeof UpdateProductRequestSchema;
+    output: typeof UpdateProductResponseSchema;
+  },
+  /**
+   * Operator: takes a product off sale for good, recorded in the audit log. An archived product is
+   * no longer listed or found by ListProducts, cannot be added to carts, ordered or reserved, but
+   * GetProduct and BatchGetProducts still return it (with `archived` set) for the orders and carts
+   * that name it. Takes the next version; archiving an archived product changes nothing and
+   * answers it as it is. FAILED_PRECONDITION when `expected_version` is stale; NOT_FOUND for an
+   * unknown id; INVALID_ARGUMENT naming every bad field; PERMISSION_DENIED for a caller who is not
+   * an operator.
+   *
+   * @generated from rpc shop.catalog.v1.CatalogService.ArchiveProduct
+   */
+  archiveProduct: {
+    methodKind: "unary";
+    input: typeof ArchiveProductRequestSchema;
+    output: typeof ArchiveProductResponseSchema;
   },
   /**
    * Operator (operations, reconciliation): the stock books of every product, by product id.

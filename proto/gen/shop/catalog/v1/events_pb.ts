@@ -4,6 +4,8 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_shop_api_v1_annotations } from "../../api/v1/annotations_pb.js";
 import type { StockItem, StockShortage } from "./catalog_pb.js";
 import { file_shop_catalog_v1_catalog } from "./catalog_pb.js";
@@ -13,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/catalog/v1/events.proto.
  */
 export const file_shop_catalog_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChxzaG9wL2NhdGFsb2cvdjEvZXZlbnRzLnByb3RvEg9zaG9wLmNhdGFsb2cudjEiXAoNU3RvY2tSZXNlcnZlZBIQCghvcmRlcl9pZBgBIAEoCRIpCgVpdGVtcxgCIAMoCzIaLnNob3AuY2F0YWxvZy52MS5TdG9ja0l0ZW06DrK7GAoKCG9yZGVyX2lkInQKDVN0b2NrUmVqZWN0ZWQSEAoIb3JkZXJfaWQYASABKAkSMQoJc2hvcnRhZ2VzGAIgAygLMh4uc2hvcC5jYXRhbG9nLnYxLlN0b2NrU2hvcnRhZ2USDgoGcmVhc29uGAMgASgJOg6yuxgKCghvcmRlcl9pZCJsCg1TdG9ja1JlbGVhc2VkEhAKCG9yZGVyX2lkGAEgASgJEikKBWl0ZW1zGAIgAygLMhouc2hvcC5jYXRhbG9nLnYxLlN0b2NrSXRlbRIOCgZyZWFzb24YAyABKAk6DrK7GAoKCG9yZGVyX2lkYgZwcm90bzM", [file_shop_api_v1_annotations, file_shop_catalog_v1_catalog]);
+  fileDesc("ChxzaG9wL2NhdGFsb2cvdjEvZXZlbnRzLnByb3RvEg9zaG9wLmNhdGFsb2cudjEiXAoNU3RvY2tSZXNlcnZlZBIQCghvcmRlcl9pZBgBIAEoCRIpCgVpdGVtcxgCIAMoCzIaLnNob3AuY2F0YWxvZy52MS5TdG9ja0l0ZW06DrK7GAoKCG9yZGVyX2lkInQKDVN0b2NrUmVqZWN0ZWQSEAoIb3JkZXJfaWQYASABKAkSMQoJc2hvcnRhZ2VzGAIgAygLMh4uc2hvcC5jYXRhbG9nLnYxLlN0b2NrU2hvcnRhZ2USDgoGcmVhc29uGAMgASgJOg6yuxgKCghvcmRlcl9pZCJsCg1TdG9ja1JlbGVhc2VkEhAKCG9yZGVyX2lkGAEgASgJEikKBWl0ZW1zGAIgAygLMhouc2hvcC5jYXRhbG9nLnYxLlN0b2NrSXRlbRIOCgZyZWFzb24YAyABKAk6DrK7GAoKCG9yZGVyX2lkItYBChNQcm9kdWN0UHJpY2VDaGFuZ2VkEhIKCnByb2R1Y3RfaWQYASABKAkSFwoPb2xkX3ByaWNlX2NlbnRzGAIgASgFEhcKD25ld19wcmljZV9jZW50cxgDIAEoBRIQCghjdXJyZW5jeRgEIAEoCRIPCgd2ZXJzaW9uGAUgASgDEi4KCmNoYW5nZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG9sZF9jdXJyZW5jeRgHIAEoCToQsrsYDAoKcHJvZHVjdF9pZGIGcHJvdG8z", [file_google_protobuf_timestamp, file_shop_api_v1_annotations, file_shop_catalog_v1_catalog]);
 
 /**
  * Stock was held for every item of an order. Key: order_id.
@@ -64,7 +66,8 @@ export type StockRejected = Message<"shop.catalog.v1.StockRejected"> & {
   shortages: StockShortage[];
 
   /**
-   * Machine-readable reason, "out_of_stock" or "unknown_product".
+   * Machine-readable reason, "out_of_stock" or "unknown_product" (also for an archived product:
+   * one no longer sold).
    *
    * @generated from field: string reason = 3;
    */
@@ -112,4 +115,70 @@ export type StockReleased = Message<"shop.catalog.v1.StockReleased"> & {
  */
 export const StockReleasedSchema: GenMessage<StockReleased> = /*@__PURE__*/
   messageDesc(file_shop_catalog_v1_events, 2);
+
+/**
+ * An operator changed a product's price or currency (UpdateProduct), written in the transaction
+ * of the change. Carts show the new price from it; a checkout never charges a price other than
+ * the catalog's current one. Key: product_id (the changes of one product in order).
+ *
+ * @generated from message shop.catalog.v1.ProductPriceChanged
+ */
+export type ProductPriceChanged = Message<"shop.catalog.v1.ProductPriceChanged"> & {
+  /**
+   * Product id.
+   *
+   * @generated from field: string product_id = 1;
+   */
+  productId: string;
+
+  /**
+   * The unit price before the change, in cents of `old_currency`.
+   *
+   * @generated from field: int32 old_price_cents = 2;
+   */
+  oldPriceCents: number;
+
+  /**
+   * The unit price from now on, in cents of `currency`.
+   *
+   * @generated from field: int32 new_price_cents = 3;
+   */
+  newPriceCents: number;
+
+  /**
+   * ISO 4217 code of the new price.
+   *
+   * @generated from field: string currency = 4;
+   */
+  currency: string;
+
+  /**
+   * The product's version after the change (Product.version): a consumer that saw a later
+   * version of the product ignores this event.
+   *
+   * @generated from field: int64 version = 5;
+   */
+  version: bigint;
+
+  /**
+   * When the change committed, about.
+   *
+   * @generated from field: google.protobuf.Timestamp changed_at = 6;
+   */
+  changedAt?: Timestamp | undefined;
+
+  /**
+   * ISO 4217 code of the old price; equal to `currency` unless the currency changed too.
+   *
+   * @generated from field: string old_currency = 7;
+   */
+  oldCurrency: string;
+};
+
+/**
+ * Describes the message shop.catalog.v1.ProductPriceChanged.
+ * Use `create(ProductPriceChangedSchema)` to create a new message.
+ */
+export const ProductPriceChangedSchema: GenMessage<ProductPriceChanged> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_events, 3);
 

@@ -3,6 +3,7 @@ import { auditMigrations } from "@shopmesh/platform";
 import * as createCatalog from "./20261124T0900_create_catalog.js";
 import * as addProductSearch from "./20261207T1720_add_product_search.js";
 import * as stockBookIndexes from "./20261207T2100_stock_book_indexes.js";
+import * as addProductManagement from "./20261207T2200_add_product_management.js";
 
 /** Migrations of the catalog schema, by name; names sort in the order they apply. */
 export const catalogMigrations: Readonly<Record<string, Migration>> = {
@@ -13,4 +14,5 @@ export const catalogMigrations: Readonly<Record<string, Migration>> = {
   "20261124T0900_create_catalog": { ...createCatalog, renamedFrom: ["20251124-0900-create-catalog"] },
   "20261207T1720_add_product_search": addProductSearch,
   "20261207T2100_stock_book_indexes": stockBookIndexes,
+  "20261207T2200_add_product_management": addProductManagement,
 };
