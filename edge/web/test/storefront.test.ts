@@ -765,7 +765,7 @@ describeWithChromium("storefront in Chromium", () => {
     await s.shot("rpc-reference");
 
     await page.goto("/docs/api");
-    const listProducts = page.locator(".opblock", { hasText: "Lists products in a stable order" }).first();
+    const listProducts = page.locator(".opblock", { hasText: "Lists products one page at a time" }).first();
     await listProducts.locator(".opblock-summary").first().click();
     const tryIt = listProducts.getByRole("button", { name: "Try it out" });
     if (await tryIt.isVisible()) await tryIt.click();
