@@ -31,7 +31,7 @@ configs_cmd="$(tool "${KAFKA_CONFIGS_CMD:-}" kafka-configs.sh)"
 ACCESS=(
   "auth:-:shop.auth.v1:"
   "catalog:catalog:shop.catalog.v1,shop.order.v1.dlq,shop.payment.v1.dlq:shop.order.v1,shop.payment.v1"
-  "cart:cart:shop.order.v1.dlq:shop.order.v1"
+  "cart:cart:shop.catalog.v1.dlq,shop.order.v1.dlq:shop.catalog.v1,shop.order.v1"
   "order:order:shop.catalog.v1.dlq,shop.order.v1,shop.payment.v1.dlq:shop.catalog.v1,shop.payment.v1"
   "payment:payment:shop.catalog.v1.dlq,shop.order.v1.dlq,shop.payment.v1:shop.catalog.v1,shop.order.v1"
   "notification:notification:shop.auth.v1.dlq,shop.order.v1.dlq:shop.auth.v1,shop.order.v1"

@@ -25,6 +25,7 @@ import {
 } from "@shopmesh/platform/testing";
 import { CartService } from "@shopmesh/proto/shop/cart/v1/cart_pb.js";
 import { CatalogService, type Product, ProductSchema } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
+import { ProductPriceChangedSchema } from "@shopmesh/proto/shop/catalog/v1/events_pb.js";
 import { OrderPlacedSchema } from "@shopmesh/proto/shop/order/v1/events_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCartConfig } from "./config.js";
@@ -111,6 +112,13 @@ const orderPlaced = (userId: string, items: { productId: string; quantity: numbe
     key: orderId,
   });
 };
+
+const priceChanged = (productId: string, oldPriceCents: number, newPriceCents: number, version: bigint) =>
+  createEnvelope(
+    ProductPriceChangedSchema,
+    create(ProductPriceChangedSchema, { productId, oldPriceCents, newPriceCents, currency: "EUR", oldCurrency: "EUR", version }),
+    { source: "catalog", key: productId },
+  );
 
 const lines = (cart: { items: { productId: string; quantity: number }[] } | undefined) =>
   (cart?.items ?? []).map((i) => [i.productId, i.quantity]);
@@ -303,6 +311,62 @@ forEachBackend((backend) => {
 
       const inbox = await t.kysely().selectFrom("inbox").selectAll().where("event_id", "=", event.id).execute();
       expect(inbox).toHaveLength(1);
+    });
+
+    it("ProductPriceChanged moves the product's lines to the new price with a notice, once; GetCart records it shown; re-adding clears it", async () => {
+      byId.set("lamp", create(ProductSchema, { id: "lamp", name: "Lamp", priceCents: 3000, currency: "EUR", stock: 5, version: 1n }));
+      const userId = uuidv7();
+      const opts = await as(userId);
+      await client.addItem({ productId: "lamp", qty: 2 }, opts);
+      await client.addItem({ productId: "mug", qty: 1 }, opts);
+
+      const event = priceChanged("lamp", 3000, 3500, 2n);
+      await bus.publish([event]);
+      await bus.drain();
+      await bus.publish([event]);
+      await bus.drain();
+      // An older change arriving late is ignored.
+      await bus.publish([priceChanged("lamp", 2000, 3000, 1n)]);
+      await bus.drain();
+
+      // Not yet shown: checkout still sees the price the shopper was shown.
+      let { cart } = await client.getUserCart({ userId });
+      expect(cart?.items[0]).toMatchObject({ productId: "lamp", unitPriceCents: 3500, priceChangedFromCents: 3000, shownPriceCents: 3000 });
+
+      ({ cart } = await client.getCart({}, opts));
+      expect(cart?.items).toEqual([
+        expect.objectContaining({
+          productId: "lamp",
+          unitPriceCents: 3500,
+          lineTotalCents: 7000,
+          priceChangedFromCents: 3000,
+          shownPriceCents: 3500,
+        }),
+        expect.objectContaining({ productId: "mug", unitPriceCents: 1250, priceChangedFromCents: 0 }),
+      ]);
+      expect(cart?.totalCents).toBe(7000 + 1250);
+      ({ cart } = await client.getUserCart({ userId }));
+      expect(cart?.items[0]).toMatchObject({ unitPriceCents: 3500, priceChangedFromCents: 3000, shownPriceCents: 3500 });
+
+      byId.set("lamp", create(ProductSchema, { id: "lamp", name: "Lamp", priceCents: 3500, currency: "EUR", stock: 5, version: 2n }));
+      ({ cart } = await client.addItem({ productId: "lamp", qty: 1 }, opts));
+      expect(cart?.items[0]).toMatchObject({ productId: "lamp", quantity: 3, unitPriceCents: 3500, priceChangedFromCents: 0 });
+    });
+
+    it("GetCart takes a price the catalog changed before the event arrives, with a notice", async () => {
+      byId.set("pen", create(ProductSchema, { id: "pen", name: "Pen", priceCents: 200, currency: "EUR", stock: 5, version: 1n }));
+      const userId = uuidv7();
+      const opts = await as(userId);
+      await client.addItem({ productId: "pen", qty: 3 }, opts);
+      byId.set("pen", create(ProductSchema, { id: "pen", name: "Pen", priceCents: 250, currency: "EUR", stock: 5, version: 2n }));
+      expect((await client.getUserCart({ userId })).cart?.items[0]).toMatchObject({ unitPriceCents: 200, shownPriceCents: 200 });
+
+      const { cart } = await client.getCart({}, opts);
+      expect(cart?.items[0]).toMatchObject({ productId: "pen", unitPriceCents: 250, priceChangedFromCents: 200, shownPriceCents: 250 });
+      // The event arriving afterwards changes nothing more.
+      await bus.publish([priceChanged("pen", 200, 250, 2n)]);
+      await bus.drain();
+      expect((await client.getCart({}, opts)).cart?.items[0]).toMatchObject({ unitPriceCents: 250, priceChangedFromCents: 200 });
     });
   });
 });

@@ -6,10 +6,10 @@ import { createGrpcProductCatalog } from "./clients/product-catalog.js";
 import type { CartConfig } from "./config.js";
 import { cartMigrations } from "./db/migrations/index.js";
 import type { CartDb } from "./db/tables.js";
-import { subscribeOrderPlaced } from "./events/order-placed-consumer.js";
+import { subscribeCartEvents } from "./events/cart-consumer.js";
 import { cartHandlers } from "./rpc/cart-handlers.js";
 
-/** Cart consumes OrderPlaced from the bus (group "cart"); without a bus, carts are emptied by ClearCart only. */
+/** Cart consumes OrderPlaced and ProductPriceChanged from the bus (group "cart"); without a bus, carts are emptied by ClearCart only and see price changes when read. */
 export type CartServerOptions = ServiceOptions<CartConfig>;
 
 export interface CartServer extends ServiceServer {
@@ -28,7 +28,7 @@ export const createCartServer: (opts: CartServerOptions) => CartServer = defineS
       expose: { carts },
       rpc: serviceRegistration(CartService, cartHandlers(carts)),
       verifier: authVerifier(config),
-      subscribe: (bus) => [subscribeOrderPlaced(bus, db, carts, logger)],
+      subscribe: (bus) => [subscribeCartEvents(bus, db, carts, logger)],
     };
   },
 });

@@ -16,7 +16,14 @@ export function createGrpcProductCatalog(client: Client<typeof CatalogService>):
       if (ids.length === 0) return found;
       const { products } = await client.batchGetProducts({ ids: [...ids] });
       for (const p of products)
-        found.set(p.id, { id: p.id, name: p.name, priceCents: p.priceCents, currency: p.currency, archived: p.archived });
+        found.set(p.id, {
+          id: p.id,
+          name: p.name,
+          priceCents: p.priceCents,
+          currency: p.currency,
+          archived: p.archived,
+          version: p.version,
+        });
       return found;
     },
   };

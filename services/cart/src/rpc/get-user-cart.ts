@@ -5,5 +5,5 @@ import { toProtoCart } from "./mapping.js";
 
 /** Internal (no edge rule): a trusted mesh peer names the user. */
 export function getUserCart(carts: Carts): Handler<"getUserCart"> {
-  return async (req) => ({ cart: toProtoCart(await carts.getCart(parseGetUserCart(req).userId)) });
+  return async (req) => ({ cart: toProtoCart(await carts.storedCart(parseGetUserCart(req).userId)) });
 }

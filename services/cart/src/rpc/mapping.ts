@@ -12,6 +12,8 @@ export function toProtoCart(cart: PricedCart): Cart {
       unitPriceCents: i.unitPriceCents,
       quantity: i.quantity,
       lineTotalCents: i.lineTotalCents,
+      priceChangedFromCents: i.priceChangedFromCents,
+      shownPriceCents: i.shownPriceCents,
     })),
     totalCents: cart.totalCents,
     currency: cart.currency,

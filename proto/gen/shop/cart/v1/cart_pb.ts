@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/cart/v1/cart.proto.
  */
 export const file_shop_cart_v1_cart: GenFile = /*@__PURE__*/
-  fileDesc("ChdzaG9wL2NhcnQvdjEvY2FydC5wcm90bxIMc2hvcC5jYXJ0LnYxInIKCENhcnRJdGVtEhIKCnByb2R1Y3RfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIYChB1bml0X3ByaWNlX2NlbnRzGAMgASgFEhAKCHF1YW50aXR5GAQgASgFEhgKEGxpbmVfdG90YWxfY2VudHMYBSABKAUilQEKBENhcnQSDwoHdXNlcl9pZBgBIAEoCRIlCgVpdGVtcxgCIAMoCzIWLnNob3AuY2FydC52MS5DYXJ0SXRlbRITCgt0b3RhbF9jZW50cxgDIAEoBRIQCghjdXJyZW5jeRgEIAEoCRIuCgp1cGRhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIQCg5HZXRDYXJ0UmVxdWVzdCIzCg9HZXRDYXJ0UmVzcG9uc2USIAoEY2FydBgBIAEoCzISLnNob3AuY2FydC52MS5DYXJ0IjEKDkFkZEl0ZW1SZXF1ZXN0EhIKCnByb2R1Y3RfaWQYASABKAkSCwoDcXR5GAIgASgFIjMKD0FkZEl0ZW1SZXNwb25zZRIgCgRjYXJ0GAEgASgLMhIuc2hvcC5jYXJ0LnYxLkNhcnQiNAoRVXBkYXRlSXRlbVJlcXVlc3QSEgoKcHJvZHVjdF9pZBgBIAEoCRILCgNxdHkYAiABKAUiNgoSVXBkYXRlSXRlbVJlc3BvbnNlEiAKBGNhcnQYASABKAsyEi5zaG9wLmNhcnQudjEuQ2FydCInChFSZW1vdmVJdGVtUmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgJIjYKElJlbW92ZUl0ZW1SZXNwb25zZRIgCgRjYXJ0GAEgASgLMhIuc2hvcC5jYXJ0LnYxLkNhcnQiEgoQQ2xlYXJDYXJ0UmVxdWVzdCI1ChFDbGVhckNhcnRSZXNwb25zZRIgCgRjYXJ0GAEgASgLMhIuc2hvcC5jYXJ0LnYxLkNhcnQiJQoSR2V0VXNlckNhcnRSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiNwoTR2V0VXNlckNhcnRSZXNwb25zZRIgCgRjYXJ0GAEgASgLMhIuc2hvcC5jYXJ0LnYxLkNhcnQyjAYKC0NhcnRTZXJ2aWNlEnMKB0dldENhcnQSHC5zaG9wLmNhcnQudjEuR2V0Q2FydFJlcXVlc3QaHS5zaG9wLmNhcnQudjEuR2V0Q2FydFJlc3BvbnNlIiuQAgGiuxgaCAISFgoDR0VUEgkvYXBpL2NhcnQqBGNhcnSquxgGCgRlZGdlEnoKB0FkZEl0ZW0SHC5zaG9wLmNhcnQudjEuQWRkSXRlbVJlcXVlc3QaHS5zaG9wLmNhcnQudjEuQWRkSXRlbVJlc3BvbnNlIjKiuxgkCAISIAoEUE9TVBIPL2FwaS9jYXJ0L2l0ZW1zGgEqKgRjYXJ0qrsYBgoEZWRnZRKUAQoKVXBkYXRlSXRlbRIfLnNob3AuY2FydC52MS5VcGRhdGVJdGVtUmVxdWVzdBogLnNob3AuY2FydC52MS5VcGRhdGVJdGVtUmVzcG9uc2UiQ5ACAqK7GDIIAhIuCgVQQVRDSBIcL2FwaS9jYXJ0L2l0ZW1zL3twcm9kdWN0X2lkfRoBKioEY2FydKq7GAYKBGVkZ2USkgEKClJlbW92ZUl0ZW0SHy5zaG9wLmNhcnQudjEuUmVtb3ZlSXRlbVJlcXVlc3QaIC5zaG9wLmNhcnQudjEuUmVtb3ZlSXRlbVJlc3BvbnNlIkGQAgKiuxgwCAISLAoGREVMRVRFEhwvYXBpL2NhcnQvaXRlbXMve3Byb2R1Y3RfaWR9KgRjYXJ0qrsYBgoEZWRnZRJ8CglDbGVhckNhcnQSHi5zaG9wLmNhcnQudjEuQ2xlYXJDYXJ0UmVxdWVzdBofLnNob3AuY2FydC52MS5DbGVhckNhcnRSZXNwb25zZSIukAICorsYHQgCEhkKBkRFTEVURRIJL2FwaS9jYXJ0KgRjYXJ0qrsYBgoEZWRnZRJiCgtHZXRVc2VyQ2FydBIgLnNob3AuY2FydC52MS5HZXRVc2VyQ2FydFJlcXVlc3QaIS5zaG9wLmNhcnQudjEuR2V0VXNlckNhcnRSZXNwb25zZSIOkAIBqrsYBwoFb3JkZXJiBnByb3RvMw", [file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
+  fileDesc("ChdzaG9wL2NhcnQvdjEvY2FydC5wcm90bxIMc2hvcC5jYXJ0LnYxIq8BCghDYXJ0SXRlbRISCgpwcm9kdWN0X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSGAoQdW5pdF9wcmljZV9jZW50cxgDIAEoBRIQCghxdWFudGl0eRgEIAEoBRIYChBsaW5lX3RvdGFsX2NlbnRzGAUgASgFEiAKGHByaWNlX2NoYW5nZWRfZnJvbV9jZW50cxgGIAEoBRIZChFzaG93bl9wcmljZV9jZW50cxgHIAEoBSKVAQoEQ2FydBIPCgd1c2VyX2lkGAEgASgJEiUKBWl0ZW1zGAIgAygLMhYuc2hvcC5jYXJ0LnYxLkNhcnRJdGVtEhMKC3RvdGFsX2NlbnRzGAMgASgFEhAKCGN1cnJlbmN5GAQgASgJEi4KCnVwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhAKDkdldENhcnRSZXF1ZXN0IjMKD0dldENhcnRSZXNwb25zZRIgCgRjYXJ0GAEgASgLMhIuc2hvcC5jYXJ0LnYxLkNhcnQiMQoOQWRkSXRlbVJlcXVlc3QSEgoKcHJvZHVjdF9pZBgBIAEoCRILCgNxdHkYAiABKAUiMwoPQWRkSXRlbVJlc3BvbnNlEiAKBGNhcnQYASABKAsyEi5zaG9wLmNhcnQudjEuQ2FydCI0ChFVcGRhdGVJdGVtUmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgJEgsKA3F0eRgCIAEoBSI2ChJVcGRhdGVJdGVtUmVzcG9uc2USIAoEY2FydBgBIAEoCzISLnNob3AuY2FydC52MS5DYXJ0IicKEVJlbW92ZUl0ZW1SZXF1ZXN0EhIKCnByb2R1Y3RfaWQYASABKAkiNgoSUmVtb3ZlSXRlbVJlc3BvbnNlEiAKBGNhcnQYASABKAsyEi5zaG9wLmNhcnQudjEuQ2FydCISChBDbGVhckNhcnRSZXF1ZXN0IjUKEUNsZWFyQ2FydFJlc3BvbnNlEiAKBGNhcnQYASABKAsyEi5zaG9wLmNhcnQudjEuQ2FydCIlChJHZXRVc2VyQ2FydFJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSI3ChNHZXRVc2VyQ2FydFJlc3BvbnNlEiAKBGNhcnQYASABKAsyEi5zaG9wLmNhcnQudjEuQ2FydDKMBgoLQ2FydFNlcnZpY2UScwoHR2V0Q2FydBIcLnNob3AuY2FydC52MS5HZXRDYXJ0UmVxdWVzdBodLnNob3AuY2FydC52MS5HZXRDYXJ0UmVzcG9uc2UiK5ACAaK7GBoIAhIWCgNHRVQSCS9hcGkvY2FydCoEY2FydKq7GAYKBGVkZ2USegoHQWRkSXRlbRIcLnNob3AuY2FydC52MS5BZGRJdGVtUmVxdWVzdBodLnNob3AuY2FydC52MS5BZGRJdGVtUmVzcG9uc2UiMqK7GCQIAhIgCgRQT1NUEg8vYXBpL2NhcnQvaXRlbXMaASoqBGNhcnSquxgGCgRlZGdlEpQBCgpVcGRhdGVJdGVtEh8uc2hvcC5jYXJ0LnYxLlVwZGF0ZUl0ZW1SZXF1ZXN0GiAuc2hvcC5jYXJ0LnYxLlVwZGF0ZUl0ZW1SZXNwb25zZSJDkAICorsYMggCEi4KBVBBVENIEhwvYXBpL2NhcnQvaXRlbXMve3Byb2R1Y3RfaWR9GgEqKgRjYXJ0qrsYBgoEZWRnZRKSAQoKUmVtb3ZlSXRlbRIfLnNob3AuY2FydC52MS5SZW1vdmVJdGVtUmVxdWVzdBogLnNob3AuY2FydC52MS5SZW1vdmVJdGVtUmVzcG9uc2UiQZACAqK7GDAIAhIsCgZERUxFVEUSHC9hcGkvY2FydC9pdGVtcy97cHJvZHVjdF9pZH0qBGNhcnSquxgGCgRlZGdlEnwKCUNsZWFyQ2FydBIeLnNob3AuY2FydC52MS5DbGVhckNhcnRSZXF1ZXN0Gh8uc2hvcC5jYXJ0LnYxLkNsZWFyQ2FydFJlc3BvbnNlIi6QAgKiuxgdCAISGQoGREVMRVRFEgkvYXBpL2NhcnQqBGNhcnSquxgGCgRlZGdlEmIKC0dldFVzZXJDYXJ0EiAuc2hvcC5jYXJ0LnYxLkdldFVzZXJDYXJ0UmVxdWVzdBohLnNob3AuY2FydC52MS5HZXRVc2VyQ2FydFJlc3BvbnNlIg6QAgGquxgHCgVvcmRlcmIGcHJvdG8z", [file_google_protobuf_timestamp, file_shop_api_v1_annotations]);
 
 /**
  * One product line of a cart.
@@ -36,7 +36,8 @@ export type CartItem = Message<"shop.cart.v1.CartItem"> & {
   name: string;
 
   /**
-   * Current catalog unit price, in cents of the cart's currency.
+   * Unit price, in cents of the cart's currency: the catalog's when the product was added, then
+   * each price change of the product since (GetCart takes the catalog's current price first).
    *
    * @generated from field: int32 unit_price_cents = 3;
    */
@@ -55,6 +56,22 @@ export type CartItem = Message<"shop.cart.v1.CartItem"> & {
    * @generated from field: int32 line_total_cents = 5;
    */
   lineTotalCents: number;
+
+  /**
+   * The notice of a price change: the unit price before the product's price last changed while
+   * in the cart, 0 when it has not. Cleared when the product is added again or ordered.
+   *
+   * @generated from field: int32 price_changed_from_cents = 6;
+   */
+  priceChangedFromCents: number;
+
+  /**
+   * The unit price the shopper was last shown for this line (by AddItem, GetCart and the other
+   * calls answering the cart); checkout refuses to charge another. 0 when not recorded.
+   *
+   * @generated from field: int32 shown_price_cents = 7;
+   */
+  shownPriceCents: number;
 };
 
 /**
@@ -65,8 +82,8 @@ export const CartItemSchema: GenMessage<CartItem> = /*@__PURE__*/
   messageDesc(file_shop_cart_v1_cart, 0);
 
 /**
- * A user's cart, priced from the catalog when it was read. Checkout prices again; these
- * figures are for display.
+ * A user's cart, priced at its lines' prices. Checkout charges the catalog's current prices and
+ * refuses when one differs from the price the shopper was shown.
  *
  * @generated from message shop.cart.v1.Cart
  */
@@ -369,8 +386,9 @@ export const GetUserCartResponseSchema: GenMessage<GetUserCartResponse> = /*@__P
   messageDesc(file_shop_cart_v1_cart, 13);
 
 /**
- * Shopping carts: one per user, holding product ids and quantities. Names and prices are not
- * stored; every answer prices the cart from the catalog as it is now.
+ * Shopping carts: one per user, holding product ids, quantities and the unit price of each line:
+ * the catalog's when added, then each of the product's price changes (the catalog's
+ * ProductPriceChanged), with the old price as a notice. Names come from the catalog as it is now.
  *
  * Whose cart: the public methods (those with an edge rule) act on the cart of the verified
  * caller (the `sub` of the access token) and carry no user id, so nobody can name another
@@ -382,7 +400,8 @@ export const GetUserCartResponseSchema: GenMessage<GetUserCartResponse> = /*@__P
  */
 export const CartService: GenService<{
   /**
-   * Returns the caller's cart.
+   * Returns the caller's cart. Lines whose product the catalog has repriced take the new price
+   * (with a notice) first, even before the price-change event arrives.
    *
    * @generated from rpc shop.cart.v1.CartService.GetCart
    */
@@ -437,8 +456,8 @@ export const CartService: GenService<{
     output: typeof ClearCartResponseSchema;
   },
   /**
-   * Internal (order service at checkout): returns the cart of the given user, priced like
-   * GetCart.
+   * Internal (order service at checkout): returns the cart of the given user as stored, with the
+   * prices the shopper was last shown (shown_price_cents); it moves no price and records nothing.
    *
    * @generated from rpc shop.cart.v1.CartService.GetUserCart
    */
