@@ -169,7 +169,10 @@ export function createOrders({
     return { orderId: existing.id, status: existing.status };
   };
 
-  /** The user's cart priced at the catalog's current prices; FAILED_PRECONDITION or NOT_FOUND when it cannot be ordered. */
+  /**
+   * The user's cart priced at the catalog's current prices, which must be those the shopper was
+   * shown; FAILED_PRECONDITION or NOT_FOUND when it cannot be ordered.
+   */
   const priceCart = async (userId: string): Promise<PricedOrder> => {
     const lines = await peers.cartLines(userId);
     if (lines.length === 0) throw failedPrecondition("cart is empty");
@@ -187,6 +190,12 @@ export function createOrders({
         );
       case "mixed-currencies":
         throw failedPrecondition(`the cart holds products in several currencies (${pricing.currencies.join(", ")})`);
+      case "price-changed":
+        throw failedPrecondition(
+          `the price changed since the cart showed it: ${pricing.changed
+            .map((c) => `product ${c.productId} from ${c.shownCents} ${c.shownCurrency} to ${c.priceCents} ${c.currency} cents`)
+            .join(", ")}; read the cart again`,
+        );
       case "too-large":
         throw failedPrecondition("the order total exceeds the largest amount that can be charged");
       default: {

@@ -6,7 +6,7 @@ import type { CartLine, ProductPrice } from "../domain/order.js";
 
 /** What checkout asks other services; their errors (UNAVAILABLE, …) reach the caller as they are. */
 export interface CheckoutPeers {
-  /** The lines of the user's cart (cart's GetUserCart). */
+  /** The lines of the user's cart, with the prices the shopper was last shown (cart's GetUserCart). */
   cartLines(userId: string): Promise<CartLine[]>;
   /** The products of `ids` the catalog knows, by id, at current prices (catalog's BatchGetProducts, one call). */
   prices(ids: readonly string[]): Promise<Map<string, ProductPrice>>;
@@ -24,7 +24,12 @@ export function createGrpcCheckoutPeers({ cart, catalog, payment }: CheckoutClie
   return {
     async cartLines(userId) {
       const { cart: found } = await cart.getUserCart({ userId });
-      return (found?.items ?? []).map((i) => ({ productId: i.productId, quantity: i.quantity }));
+      return (found?.items ?? []).map((i) => ({
+        productId: i.productId,
+        quantity: i.quantity,
+        ...(i.shownPriceCents > 0 ? { shownPriceCents: i.shownPriceCents } : {}),
+        ...(i.shownPriceCents > 0 && found?.currency ? { shownCurrency: found.currency } : {}),
+      }));
     },
     async prices(ids) {
       const prices = new Map<string, ProductPrice>();

@@ -60,4 +60,25 @@ describe("pricing an order", () => {
     const dear = { ...mug, priceCents: Math.ceil(MAX_TOTAL_CENTS / 99) + 1 };
     expect(priceOrder([{ productId: "mug", quantity: 99 }], catalog(dear))).toEqual({ kind: "too-large" });
   });
+
+  it("charges the price the shopper was shown, and refuses naming each product whose price is another now", () => {
+    const shown = [
+      { productId: "mug", quantity: 2, shownPriceCents: 1250, shownCurrency: "EUR" },
+      { productId: "tee", quantity: 1, shownPriceCents: 1999, shownCurrency: "EUR" },
+    ];
+    expect(priceOrder(shown, catalog(mug, tee))).toMatchObject({ kind: "priced", totalCents: 2 * 1250 + 1999 });
+    expect(priceOrder(shown, catalog(mug, { ...tee, priceCents: 2499 }))).toEqual({
+      kind: "price-changed",
+      changed: [{ productId: "tee", shownCents: 1999, shownCurrency: "EUR", priceCents: 2499, currency: "EUR" }],
+    });
+    expect(priceOrder(shown, catalog({ ...mug, currency: "USD" }, { ...tee, currency: "USD" }))).toMatchObject({
+      kind: "price-changed",
+      changed: [{ productId: "mug" }, { productId: "tee" }],
+    });
+    // A line for which the cart recorded no shown price is priced as the catalog says.
+    expect(priceOrder([{ productId: "tee", quantity: 1 }], catalog({ ...tee, priceCents: 2499 }))).toMatchObject({
+      kind: "priced",
+      totalCents: 2499,
+    });
+  });
 });

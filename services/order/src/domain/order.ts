@@ -113,10 +113,23 @@ export interface StatusUpdate {
   readonly paymentId: string | undefined;
 }
 
-/** A line of the shopper's cart: what they want, without prices. */
+/** A line of the shopper's cart: what they want, and the unit price they were shown for it. */
 export interface CartLine {
   readonly productId: string;
   readonly quantity: number;
+  /** The unit price the cart last showed the shopper; undefined when the cart recorded none. */
+  readonly shownPriceCents?: number;
+  /** The currency of `shownPriceCents`. */
+  readonly shownCurrency?: string;
+}
+
+/** A product whose price at checkout is not the one the shopper was shown. */
+export interface ChangedPrice {
+  readonly productId: string;
+  readonly shownCents: number;
+  readonly shownCurrency: string;
+  readonly priceCents: number;
+  readonly currency: string;
 }
 
 /** What the catalog says of a product now. */
@@ -135,12 +148,13 @@ export type Pricing =
   | { readonly kind: "missing-products"; readonly productIds: string[] }
   | { readonly kind: "archived-products"; readonly productIds: string[] }
   | { readonly kind: "mixed-currencies"; readonly currencies: string[] }
+  | { readonly kind: "price-changed"; readonly changed: ChangedPrice[] }
   | { readonly kind: "too-large" };
 
 /**
  * Prices cart lines at the catalog's current prices. Repeated products are merged into one
- * line; every product must be known, on sale (not archived) and all in one currency; the total
- * must fit an int32.
+ * line; every product must be known, on sale (not archived) and all in one currency, at the
+ * price the shopper was shown where the cart recorded one; the total must fit an int32.
  */
 export function priceOrder(lines: readonly CartLine[], products: ReadonlyMap<string, ProductPrice>): Pricing {
   const units = new Map<string, number>();
@@ -152,6 +166,21 @@ export function priceOrder(lines: readonly CartLine[], products: ReadonlyMap<str
   if (archived.length > 0) return { kind: "archived-products", productIds: archived };
   const currencies = [...new Set([...units.keys()].map((id) => products.get(id)!.currency))];
   if (currencies.length > 1) return { kind: "mixed-currencies", currencies };
+  const changed: ChangedPrice[] = [];
+  for (const line of lines) {
+    if (line.shownPriceCents === undefined || changed.some((c) => c.productId === line.productId)) continue;
+    const product = products.get(line.productId)!;
+    const shownCurrency = line.shownCurrency ?? product.currency;
+    if (line.shownPriceCents !== product.priceCents || shownCurrency !== product.currency)
+      changed.push({
+        productId: line.productId,
+        shownCents: line.shownPriceCents,
+        shownCurrency,
+        priceCents: product.priceCents,
+        currency: product.currency,
+      });
+  }
+  if (changed.length > 0) return { kind: "price-changed", changed };
   const items: OrderItem[] = [];
   let totalCents = 0;
   for (const [productId, quantity] of units) {
