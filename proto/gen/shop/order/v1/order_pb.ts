@@ -1000,9 +1000,12 @@ export const OrderService: GenService<{
   /**
    * Places an order for everything in the caller's cart, at current catalog prices, and
    * answers at once with the PENDING order; stock and payment follow asynchronously (watch
-   * the status). FAILED_PRECONDITION when the cart is empty or holds a product the catalog
-   * archived (no longer sold; the message names it); NOT_FOUND when a product in the cart no
-   * longer exists; INVALID_ARGUMENT for a malformed card number.
+   * the status). The order keeps the prices it was placed at. FAILED_PRECONDITION when the
+   * cart is empty, holds a product the catalog archived (no longer sold; the message names
+   * it), or holds a product whose current price is not the one the cart last showed the
+   * shopper (the message names it; read the cart, which then shows the new price, and place
+   * again); NOT_FOUND when a product in the cart no longer exists; INVALID_ARGUMENT for a
+   * malformed card number.
    *
    * With an idempotency_key, placing again with the same key returns the order placed first
    * (even after its cart was cleared). Not marked idempotent because the key is optional:
