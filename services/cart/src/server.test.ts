@@ -162,7 +162,7 @@ forEachBackend((backend) => {
       expect(cart?.updatedAt).toBeUndefined();
     });
 
-    it("adds, adds to an existing line, updates, removes and clears, priced from the catalog on each read", async () => {
+    it("adds, adds to an existing line, updates, removes and clears, priced at the catalog's prices", async () => {
       const userId = uuidv7();
       const opts = await as(userId);
       let { cart } = await client.addItem({ productId: "mug", qty: 2 }, opts);
