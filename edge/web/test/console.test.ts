@@ -404,9 +404,17 @@ describeWithChromium("operations console in Chromium", () => {
     expect(await letter.locator("h3").textContent()).toContain("shop.auth.v1.UserRegistered");
     expect(await letter.locator(".letter-error").textContent()).not.toBe("");
     expect(await letter.locator(".payload").textContent()).toContain(email);
-    expect(
-      Number(await page.locator('tr[data-service="notification"] [data-dead-letters]').getAttribute("data-dead-letters")),
-    ).toBeGreaterThan(0);
+    // The service table is read beside the list, so it may have been read just before the letter came.
+    await expect
+      .poll(
+        async () => {
+          const count = Number(await page.locator('tr[data-service="notification"] [data-dead-letters]').getAttribute("data-dead-letters"));
+          if (count === 0) await page.reload();
+          return count;
+        },
+        { timeout: 10_000, interval: 500 },
+      )
+      .toBeGreaterThan(0);
     await step(ops, "events-dead-letter");
 
     await section(page, "Chaos");
