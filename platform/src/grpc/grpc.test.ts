@@ -157,6 +157,33 @@ describe("deadlines", () => {
     await expect(client(server.port).getProduct({ id: "p1" }, { timeoutMs: 30 })).rejects.toMatchObject({ code: Code.DeadlineExceeded });
   });
 
+  it("serves many calls at once that each look at their signal without a warning of leaked listeners", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on("warning", onWarning);
+    try {
+      const release = signal();
+      let waiting = 0;
+      const server = await serve({
+        getProduct: async (req, ctx) => {
+          ctx.signal.addEventListener("abort", () => {});
+          waiting += 1;
+          await release.promise;
+          return { product: product(req.id) };
+        },
+      });
+      const c = client(server.port);
+      const calls = Array.from({ length: 25 }, (_, i) => c.getProduct({ id: `p${i}` }, { timeoutMs: 10_000 }));
+      await expect.poll(() => waiting, { timeout: 5_000 }).toBe(25);
+      release.resolve();
+      expect((await Promise.all(calls)).map((r) => r.product?.id)).toHaveLength(25);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("hands a handler that looks at its signal late an aborted one with the reason", async () => {
     // Each handler looks at its signal only once its caller has given up (the deadline passed,
     // or the caller cancelled), and a while after that, so the server has heard of it first.
