@@ -593,9 +593,12 @@ export async function seedShop(targets: SeedTargets, opts: SeedOptions): Promise
 
     opts.onProgress?.(done, total, "commit");
     for (const db of [dbs.auth, dbs.payment, dbs.order, dbs.catalog]) await db.query("commit");
-    // Fresh statistics, so that the planner knows the tables' new sizes at once.
-    opts.onProgress?.(done, total, "analyze");
-    await Promise.all(all.map((db) => db.query("analyze")));
+    // Fresh statistics, so that the planner knows the tables' new sizes at once, and a vacuum:
+    // it sets the visibility map (index-only scans) and moves the rows bulk-inserted into the GIN
+    // search index's pending list into the index proper, which a search would otherwise scan
+    // row by row (a 100,000-product catalog's common word: 9 ms in the list, 2 ms in the index).
+    opts.onProgress?.(done, total, "vacuum");
+    await Promise.all(all.map((db) => db.query("vacuum (analyze)")));
     return { users: opts.users, products: opts.products, orders: opts.orders, byStatus, seconds: (performance.now() - started) / 1000 };
   } finally {
     await Promise.all(all.map((db) => db.end().catch(() => undefined)));

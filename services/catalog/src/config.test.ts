@@ -11,6 +11,8 @@ describe("catalog config", () => {
       AUTH_AUDIENCE: "shopmesh",
       AUTH_ISSUER: "shopmesh",
       CATALOG_CACHE_SIZE: 10_000,
+      CATALOG_LISTING_CACHE_SIZE: 2_000,
+      CATALOG_LISTING_CACHE_MAX_AGE_SECONDS: 10,
       CATALOG_HOST: "0.0.0.0",
       CATALOG_PORT: 50051,
       DATABASE_URL: undefined,

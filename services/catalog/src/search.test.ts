@@ -141,6 +141,19 @@ describe("ListProducts as a search", () => {
     ]);
   });
 
+  it("answers a product created, renamed or archived since the same search was answered", async () => {
+    const fields = { description: "Hand-thrown.", currency: "EUR", categories: ["kitchen"], imageUrls: [] };
+    const req = { q: "teapot", category: "kitchen" };
+    expect(await ids(req)).toEqual([]);
+    await client.createProduct({ id: "p-teapot", ...fields, name: "Stoneware Teapot", priceCents: 4200, initialStock: 3 });
+    expect(await ids(req)).toEqual(["p-teapot"]);
+    await client.updateProduct({ id: "p-teapot", expectedVersion: 1n, ...fields, name: "Stoneware Kettle", priceCents: 4200 });
+    expect(await ids(req)).toEqual([]);
+    expect(await ids({ q: "kettle", category: "kitchen" })).toEqual(["p-teapot"]);
+    await client.archiveProduct({ id: "p-teapot", expectedVersion: 2n, reason: "discontinued" });
+    expect(await ids({ q: "kettle", category: "kitchen" })).toEqual([]);
+  });
+
   describe("pages without duplicates or gaps while products are added", () => {
     let n = 0;
     /** A product of the paging category; every other one mentions the lamp only in its description. */

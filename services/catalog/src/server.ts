@@ -32,6 +32,8 @@ export const createCatalogServer: (opts: CatalogServerOptions) => CatalogServer 
       logger,
       feed: new StockFeed(logger),
       cacheSize: config.CATALOG_CACHE_SIZE,
+      listingCacheSize: config.CATALOG_LISTING_CACHE_SIZE,
+      listingMaxAgeSeconds: config.CATALOG_LISTING_CACHE_MAX_AGE_SECONDS,
       onEventsWritten: notifyOutbox,
     });
     return {

@@ -30,6 +30,7 @@ import {
 import { MAX_ON_HAND } from "../domain/validation.js";
 import { productPriceChanged } from "../events/product-events.js";
 import { stockRejected, stockReleased, stockReserved } from "../events/stock-events.js";
+import { DEFAULT_LISTING_CACHE_SIZE, DEFAULT_LISTING_MAX_AGE_SECONDS, ListingCache } from "./listing-cache.js";
 import { DEFAULT_CACHE_SIZE, ProductCache } from "./product-cache.js";
 import { StockFeed, type StockSource } from "./stock-feed.js";
 
@@ -41,6 +42,10 @@ export interface CatalogDeps {
   readonly feed?: StockFeed;
   /** Most products kept in memory for GetProduct/BatchGetProducts (see ProductCache); 0 turns that off. */
   readonly cacheSize?: number;
+  /** Most listings (searches, category pages) kept in memory; 0 = off. */
+  readonly listingCacheSize?: number;
+  /** Age after which a kept listing is read again, for the changes this process does not make. */
+  readonly listingMaxAgeSeconds?: number;
   /** Told right after a commit that wrote events to the outbox, with their rows (hands them to the relay). */
   readonly onEventsWritten?: (written: readonly OutboxRow[]) => void;
 }
@@ -138,6 +143,10 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     maxEntries: deps.cacheSize ?? DEFAULT_CACHE_SIZE,
     load: (ids) => repo.findProducts(db, ids),
     feed,
+  });
+  const listings = new ListingCache<repo.ListedProduct[]>({
+    maxEntries: deps.listingCacheSize ?? DEFAULT_LISTING_CACHE_SIZE,
+    maxAgeMs: (deps.listingMaxAgeSeconds ?? DEFAULT_LISTING_MAX_AGE_SECONDS) * 1000,
   });
 
   /**
@@ -267,6 +276,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       });
     } finally {
       cache.invalidate([id]);
+      listings.clear();
     }
     if (done.written.length > 0) deps.onEventsWritten?.(done.written);
     return done.product;
@@ -325,14 +335,16 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       });
     },
 
-    async listProducts({ pageSize, ...q }) {
+    async listProducts(q) {
       // One extra row tells whether another page follows.
-      const rows = await repo.listProducts(db, { ...q, limit: pageSize + 1 });
-      const page = rows.slice(0, pageSize);
+      const rows = await listings.get(listingKey(q), () => repo.listProducts(db, { ...q, limit: q.pageSize + 1 }));
+      const page = rows.slice(0, q.pageSize);
+      const byId = await cache.getMany(page.map((r) => r.id));
       const last = page.at(-1);
       return {
-        items: page.map((r) => r.product),
-        next: rows.length > pageSize && last ? { key: last.sortKey, id: last.product.id } : undefined,
+        // A product archived since the listing was read is left out; the next read lists without it.
+        items: page.flatMap((r) => byId.get(r.id) ?? []).filter((p) => !p.archived),
+        next: rows.length > q.pageSize && last ? { key: last.sortKey, id: last.id } : undefined,
       };
     },
 
@@ -415,6 +427,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     async addProducts(products) {
       await inTransaction(db, (trx) => insertProducts(trx, products));
       cache.invalidate(products.map((p) => p.id));
+      listings.clear();
     },
 
     async listStockBooks({ pageSize, after }) {
@@ -441,8 +454,16 @@ export function createCatalog(deps: CatalogDeps): Catalog {
         await insertProducts(trx, products);
         return true;
       });
-      if (inserted) cache.invalidate(products.map((p) => p.id));
+      if (inserted) {
+        cache.invalidate(products.map((p) => p.id));
+        listings.clear();
+      }
       return inserted;
     },
   };
+}
+
+/** What tells one listing from another: every part of the query. */
+function listingKey(q: ProductQuery): string {
+  return JSON.stringify([q.sort, q.category, q.search?.query, q.minPriceCents, q.maxPriceCents, q.after?.key, q.after?.id, q.pageSize]);
 }

@@ -4,7 +4,6 @@ import type { CatalogDb, ReservationStatusColumn } from "./tables.js";
 import {
   imageUrlsOf,
   type NewProduct,
-  type Product,
   type ProductFields,
   type ProductQuery,
   type StockLevel,
@@ -95,15 +94,18 @@ function tsQuery(search: TextSearch) {
   return sql`(${full} || (websearch_to_tsquery('english', ${head}) && to_tsquery('simple', quote_literal(${word}) || ':*')))`;
 }
 
+/** A product of a listing: its id and its sort key as text, the key of the page cursor. */
+export interface ListedProduct {
+  readonly id: string;
+  readonly sortKey: string;
+}
+
 /**
- * Products matching `q` (category, price range, text search) in its order after `q.after`: by
- * name, price or relevance rank, then id; at most `limit`. Each comes with its sort key as text,
- * the key of the page cursor.
+ * The products matching `q` (category, price range, text search) in its order after `q.after`:
+ * by name, price or relevance rank, then id; at most `limit`. Only the products table is read
+ * (their fields and stock come from the product cache).
  */
-export async function listProducts(
-  db: CatalogDbHandle,
-  q: Omit<ProductQuery, "pageSize"> & { limit: number },
-): Promise<{ product: Product; sortKey: string }[]> {
+export async function listProducts(db: CatalogDbHandle, q: Omit<ProductQuery, "pageSize"> & { limit: number }): Promise<ListedProduct[]> {
   return withDbErrors(async () => {
     const { after, category, search } = q;
     const tsq = search && tsQuery(search);
@@ -112,7 +114,10 @@ export async function listProducts(
     const rank = tsq && sql<string>`ts_rank(p.search_vector, ${tsq})::numeric`;
     const key = q.sort === "name" ? sql<string>`p.name` : q.sort === "relevance" ? (rank ?? sql<string>`0`) : sql<number>`p.price_cents`;
     // Archived products are off sale: read by id only.
-    let query = productQuery(db).select(sql<string>`${key}::text`.as("sort_key")).where("p.archived_at", "is", null);
+    let query = db
+      .selectFrom("products as p")
+      .select(["p.id", sql<string>`${key}::text`.as("sort_key")])
+      .where("p.archived_at", "is", null);
     if (tsq) query = query.where(sql<boolean>`p.search_vector @@ ${tsq}`);
     if (category !== undefined) {
       query = query.where((eb) =>
@@ -154,7 +159,7 @@ export async function listProducts(
         assertNever(q.sort);
     }
     const rows = await query.limit(q.limit).execute();
-    return rows.map((r) => ({ product: toVersionedProduct(r).product, sortKey: r.sort_key }));
+    return rows.map((r) => ({ id: r.id, sortKey: r.sort_key }));
   });
 }
 

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { ListingCache } from "./listing-cache.js";
+
+/** A cache over a counter of loads; `clock.ms` is its time. */
+function setup(opts: { maxEntries?: number; maxAgeMs?: number } = {}) {
+  const clock = { ms: 0 };
+  const cache = new ListingCache<string>({ maxEntries: opts.maxEntries ?? 10, maxAgeMs: opts.maxAgeMs ?? 1_000, now: () => clock.ms });
+  let loads = 0;
+  const load = (value: string) => async () => {
+    loads++;
+    return value;
+  };
+  return { cache, clock, load, loads: () => loads };
+}
+
+/** A load that answers when `release` is called, as a slow query would. */
+function heldLoad(value: string) {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { load: async () => (await gate, value), release };
+}
+
+describe("ListingCache", () => {
+  it("answers a listing read before from memory until it is older than its max age", async () => {
+    const { cache, clock, load, loads } = setup({ maxAgeMs: 1_000 });
+    expect(await cache.get("knife", load("v1"))).toBe("v1");
+    clock.ms = 999;
+    expect(await cache.get("knife", load("v2"))).toBe("v1");
+    expect(loads()).toBe(1);
+    clock.ms = 1_000;
+    expect(await cache.get("knife", load("v3"))).toBe("v3");
+    expect(loads()).toBe(2);
+  });
+
+  it("reads again after clear, and a load under way when it is cleared stores nothing", async () => {
+    const { cache, load } = setup();
+    const held = heldLoad("before the change");
+    const pending = cache.get("knife", held.load);
+    cache.clear();
+    held.release();
+    expect(await pending).toBe("before the change");
+    expect(await cache.get("knife", load("after the change"))).toBe("after the change");
+    expect(cache.size).toBe(1);
+  });
+
+  it("shares one load among concurrent reads of a listing not yet kept", async () => {
+    const { cache } = setup();
+    const held = heldLoad("v1");
+    let loads = 0;
+    const counted = () => {
+      loads++;
+      return held.load();
+    };
+    const reads = Array.from({ length: 5 }, () => cache.get("teapot", counted));
+    held.release();
+    expect(await Promise.all(reads)).toEqual(["v1", "v1", "v1", "v1", "v1"]);
+    expect(loads).toBe(1);
+  });
+
+  it("keeps at most maxEntries listings, dropping the least recently read", async () => {
+    const { cache, load, loads } = setup({ maxEntries: 2 });
+    await cache.get("a", load("a1"));
+    await cache.get("b", load("b1"));
+    await cache.get("a", load("a2")); // a is now the most recently read
+    await cache.get("c", load("c1")); // evicts b
+    expect(cache.size).toBe(2);
+    expect(await cache.get("a", load("a3"))).toBe("a1");
+    expect(await cache.get("b", load("b2"))).toBe("b2");
+    expect(loads()).toBe(4);
+  });
+
+  it("keeps nothing when its size is 0, and a failed load is not kept", async () => {
+    const off = setup({ maxEntries: 0 });
+    await off.cache.get("a", off.load("a1"));
+    await off.cache.get("a", off.load("a2"));
+    expect(off.loads()).toBe(2);
+
+    const { cache, load } = setup();
+    await expect(
+      cache.get("a", async () => {
+        throw new Error("database away");
+      }),
+    ).rejects.toThrow();
+    expect(await cache.get("a", load("a1"))).toBe("a1");
+  });
+});
