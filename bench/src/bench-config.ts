@@ -40,6 +40,8 @@ export interface BenchConfig {
   readonly scaleProducts: number;
   /** Orders the scale phase seeds its mesh with. */
   readonly scaleOrders: number;
+  /** Requests/s offered over all connections by the scale phase's paced reads. */
+  readonly scaleRate: number;
 }
 
 export class ConfigError extends Error {
@@ -93,5 +95,6 @@ export function readBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     distributedCheckouts: positiveInteger("BENCH_DIST_CHECKOUTS", env.BENCH_DIST_CHECKOUTS, 100),
     scaleProducts: positiveInteger("BENCH_SCALE_PRODUCTS", env.BENCH_SCALE_PRODUCTS, 20_000),
     scaleOrders: positiveInteger("BENCH_SCALE_ORDERS", env.BENCH_SCALE_ORDERS, 100_000),
+    scaleRate: positiveInteger("BENCH_SCALE_RATE", env.BENCH_SCALE_RATE, 200),
   });
 }

@@ -19,10 +19,17 @@ export interface LoadOptions {
   readonly connections: number;
   readonly durationS: number;
   readonly warmupS: number;
+  /**
+   * Requests per second offered over all connections (paced); undefined: as fast as answers
+   * come (a closed loop, each connection sending its next request when the last is answered).
+   */
+  readonly ratePerSecond?: number;
 }
 
 export interface LoadFigures {
   readonly connections: number;
+  /** The paced rate offered (LoadOptions.ratePerSecond), when paced. */
+  readonly offeredPerSecond?: number;
   /** Measured seconds, as autocannon reports them. */
   readonly durationS: number;
   /** Completed requests (any status). */
@@ -40,6 +47,7 @@ function runOnce(
   request: LoadRequest,
   connections: number,
   durationS: number,
+  ratePerSecond: number | undefined,
   onResponse?: (responseTimeMs: number) => void,
 ): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
@@ -60,6 +68,7 @@ function runOnce(
           : {}),
         connections,
         duration: durationS,
+        ...(ratePerSecond !== undefined ? { overallRate: ratePerSecond } : {}),
         timeout: 10,
       },
       (err, result) => (err ? reject(err) : resolve(result)),
@@ -73,10 +82,10 @@ function runOnce(
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
 export async function runLoad(request: LoadRequest, options: LoadOptions): Promise<LoadFigures> {
-  if (options.warmupS > 0) await runOnce(request, options.connections, options.warmupS);
+  if (options.warmupS > 0) await runOnce(request, options.connections, options.warmupS, options.ratePerSecond);
 
   const histogram = createHistogram({ lowest: 1, highest: 60_000_000, figures: 3 });
-  const result = await runOnce(request, options.connections, options.durationS, (ms) => {
+  const result = await runOnce(request, options.connections, options.durationS, options.ratePerSecond, (ms) => {
     histogram.record(Math.max(1, Math.round(ms * 1000)));
   });
 
@@ -86,6 +95,7 @@ export async function runLoad(request: LoadRequest, options: LoadOptions): Promi
   const toMs = (us: number) => round2(us / 1000);
   return {
     connections: options.connections,
+    ...(options.ratePerSecond !== undefined ? { offeredPerSecond: options.ratePerSecond } : {}),
     durationS: result.duration,
     requests,
     requestsPerSecond: Math.round(requests / result.duration),

@@ -60,9 +60,13 @@ describe("the scale phase", () => {
     expect(names).toEqual([
       "checkout",
       "scale-search",
+      "scale-search-paced",
       "scale-list-category",
+      "scale-list-category-paced",
       "scale-order-history",
+      "scale-order-history-paced",
       "scale-order-history-deep",
+      "scale-order-history-deep-paced",
       "scale-checkout",
     ]);
   });

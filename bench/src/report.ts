@@ -183,7 +183,7 @@ function scenarioRows(s: ScenarioResult): string[][] {
       return [
         [
           s.title,
-          `${l.requestsPerSecond} ${s.request?.method === "gRPC" ? "calls/s" : "req/s"}`,
+          `${l.requestsPerSecond} ${s.request?.method === "gRPC" ? "calls/s" : "req/s"}${l.offeredPerSecond !== undefined ? ` (${l.offeredPerSecond} offered)` : ""}`,
           l.latencyMs.p50.toFixed(2),
           l.latencyMs.p99.toFixed(2),
           String(l.errors + l.timeouts),

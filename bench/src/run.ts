@@ -172,6 +172,7 @@ async function main(): Promise<number> {
       distributedCheckouts: cfg.distributedCheckouts,
       scaleProducts: cfg.scaleProducts,
       scaleOrders: cfg.scaleOrders,
+      scaleRate: cfg.scaleRate,
     },
     scenarios,
     startup: startupFigures,

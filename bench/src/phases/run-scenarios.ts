@@ -39,8 +39,10 @@ async function runLoadScenario(scenario: LoadScenario, ctx: ScenarioContext, cfg
         request.close();
       }
     }
-    log(`${scenario.name}: ${request.method} ${request.url} — warm-up ${cfg.warmupS} s, measuring ${cfg.durationS} s`);
-    const load = await runLoad(request, cfg);
+    const ratePerSecond = scenario.ratePerSecond?.(cfg);
+    const pace = ratePerSecond === undefined ? "" : `, paced at ${ratePerSecond} req/s`;
+    log(`${scenario.name}: ${request.method} ${request.url} — warm-up ${cfg.warmupS} s, measuring ${cfg.durationS} s${pace}`);
+    const load = await runLoad(request, ratePerSecond === undefined ? cfg : { ...cfg, ratePerSecond });
     log(`${scenario.name}: ${load.requestsPerSecond} req/s, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms`);
     return { ...base, request: { method: request.method, path: new URL(request.url).pathname }, load };
   } catch (err) {
