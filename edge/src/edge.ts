@@ -28,7 +28,8 @@ import { type NodeRequest, type NodeResponse, nodeHeaders, sendJson } from "./ht
 import { clientAddressKey, createProtection, defaultProtection, type ProtectionSettings } from "./protection/protection.js";
 import { publicSurface } from "./rpc/public-surface.js";
 import { refreshCookieInterceptor } from "./rpc/refresh-cookie.js";
-import { createRestRouter, defaultHeaderFields, type RequestTarget, tooLarge } from "./rest/rest.js";
+import { createRestRouter, defaultHeaderFields, type RequestTarget } from "./rest/rest.js";
+import { tooLarge } from "./http/request-body.js";
 import { connectUpstream, defaultForwardedHeaders, loadService, requestIdOf, type Upstream } from "./rpc/upstreams.js";
 import { loadWebApp } from "./web/web-app.js";
 import { createOperationsConsole } from "./ops/operations-console.js";
