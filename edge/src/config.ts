@@ -106,6 +106,15 @@ export const edgeConfigSchema = {
     default: 5,
     min: 0,
   }),
+  EDGE_IMAGE_MAX_BYTES: env.int({
+    doc: "largest product image an operator may upload (POST /api/admin/images answers 413 above it)",
+    default: 5 * 1024 * 1024,
+    min: 1,
+  }),
+  EDGE_IMAGE_DIR: env.string({
+    doc: "folder the uploaded product images are kept in, served at /images/{name}; npm start and the distributed launcher put it in images/ of SHOPMESH_DATA_DIR",
+    default: ".data/images",
+  }),
   LOG_LEVEL: env.oneOf<LogLevel>(["trace", "debug", "info", "warn", "error", "fatal", "silent"], { doc: "log level", default: "info" }),
   // Its own port: metrics never go out on the public one.
   ...metricsVars(),

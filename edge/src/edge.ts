@@ -32,6 +32,8 @@ import { createRestRouter, defaultHeaderFields, type RequestTarget } from "./res
 import { tooLarge } from "./http/request-body.js";
 import { connectUpstream, defaultForwardedHeaders, loadService, requestIdOf, type Upstream } from "./rpc/upstreams.js";
 import { loadWebApp } from "./web/web-app.js";
+import { createImageRoutes } from "./images/image-routes.js";
+import { createDirectoryImageStore, type ImageStore } from "./images/image-store.js";
 import { createOperationsConsole } from "./ops/operations-console.js";
 import { OperationsConsoleService } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 
@@ -54,6 +56,8 @@ export type EdgeSettings = Pick<
       | "FAULTS_ENABLED"
       | "EDGE_INVARIANTS_STUCK_AFTER_SECONDS"
       | "EDGE_INVARIANTS_SETTLE_SECONDS"
+      | "EDGE_IMAGE_MAX_BYTES"
+      | "EDGE_IMAGE_DIR"
       | "NODE_ENV"
       | "SHOPMESH_MTLS"
       | "SHOPMESH_TLS_DIR"
@@ -114,6 +118,11 @@ export interface EdgeOptions {
    * repository when present; false serves none.
    */
   readonly apiDocs?: string | false;
+  /**
+   * Where operators' product images are kept (POST /api/admin/images, served at /images/<name>).
+   * Default: the folder EDGE_IMAGE_DIR; without it (or with false) the image routes are not served.
+   */
+  readonly imageStore?: ImageStore | false;
 }
 
 export interface Edge {
@@ -134,7 +143,7 @@ export interface Edge {
 /**
  * The edge: one port serving the Connect protocol, gRPC-Web and gRPC (HTTP/1.1 and h2c) for the
  * methods the contracts expose, the REST routes they declare, their documentation (/docs,
- * /api/openapi.json), /healthz and /readyz, and grpc.health.v1.Health (following /readyz). Everything
+ * /api/openapi.json), product images (/api/admin/images, /images/<name>), /healthz and /readyz, and grpc.health.v1.Health (following /readyz). Everything
  * served is derived from the service descriptors; adding a service is configuration.
  */
 export function createEdge(opts: EdgeOptions): Edge {
@@ -271,6 +280,19 @@ export function createEdge(opts: EdgeOptions): Edge {
     const webApp = opts.webApp === false ? undefined : loadWebApp(opts.webApp);
     if (!webApp && typeof opts.webApp === "string") throw new Error(`webApp: no index.html in ${opts.webApp}`);
     if (!webApp && opts.webApp === undefined) log.info("the storefront is not built (npm run build): no web app at /");
+    const imageStore =
+      opts.imageStore === false
+        ? undefined
+        : (opts.imageStore ?? (config.EDGE_IMAGE_DIR === undefined ? undefined : createDirectoryImageStore(config.EDGE_IMAGE_DIR)));
+    const images =
+      imageStore &&
+      createImageRoutes({
+        store: imageStore,
+        maxBytes: config.EDGE_IMAGE_MAX_BYTES ?? 5 * 1024 * 1024,
+        authenticate,
+        protection,
+        logger: log,
+      });
     const apiDocs = opts.apiDocs === false ? undefined : loadApiDocs(opts.apiDocs);
     if (!apiDocs && typeof opts.apiDocs === "string") throw new Error(`apiDocs: no openapi.json in ${opts.apiDocs}`);
     const connectHandler = createConnectAdapter({
@@ -369,6 +391,11 @@ export function createEdge(opts: EdgeOptions): Edge {
         if (doc) {
           exchange.route(doc.route);
           if (admitAddress(req, res)) doc.send(req, res);
+          return;
+        }
+        const image = images?.handle(req, res, target.path);
+        if (image !== undefined) {
+          exchange.route(image);
           return;
         }
         const route = rest.handle(req, res, target, requestId);
