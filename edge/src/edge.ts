@@ -33,7 +33,8 @@ import { tooLarge } from "./http/request-body.js";
 import { connectUpstream, defaultForwardedHeaders, loadService, requestIdOf, type Upstream } from "./rpc/upstreams.js";
 import { loadWebApp } from "./web/web-app.js";
 import { createImageRoutes } from "./images/image-routes.js";
-import { createDirectoryImageStore, type ImageStore } from "./images/image-store.js";
+import { configuredImageStore, type ImageStoreSettings } from "./images/configured-image-store.js";
+import type { ImageStore } from "./images/image-store.js";
 import { createOperationsConsole } from "./ops/operations-console.js";
 import { OperationsConsoleService } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 
@@ -57,7 +58,7 @@ export type EdgeSettings = Pick<
       | "EDGE_INVARIANTS_STUCK_AFTER_SECONDS"
       | "EDGE_INVARIANTS_SETTLE_SECONDS"
       | "EDGE_IMAGE_MAX_BYTES"
-      | "EDGE_IMAGE_DIR"
+      | keyof ImageStoreSettings
       | "NODE_ENV"
       | "SHOPMESH_MTLS"
       | "SHOPMESH_TLS_DIR"
@@ -120,7 +121,8 @@ export interface EdgeOptions {
   readonly apiDocs?: string | false;
   /**
    * Where operators' product images are kept (POST /api/admin/images, served at /images/<name>).
-   * Default: the folder EDGE_IMAGE_DIR; without it (or with false) the image routes are not served.
+   * Default: the store EDGE_IMAGE_STORE names (the folder EDGE_IMAGE_DIR, or an S3 bucket); with
+   * neither set (or false) the image routes are not served.
    */
   readonly imageStore?: ImageStore | false;
 }
@@ -183,6 +185,7 @@ export function createEdge(opts: EdgeOptions): Edge {
   const shutdown = new AbortController();
   const upstreams = new Map<string, Upstream>();
   let listener: Listener | undefined;
+  let imageStore: ImageStore | undefined;
   let port = 0;
   let starting: Promise<number> | undefined;
   let stopping: Promise<void> | undefined;
@@ -280,10 +283,7 @@ export function createEdge(opts: EdgeOptions): Edge {
     const webApp = opts.webApp === false ? undefined : loadWebApp(opts.webApp);
     if (!webApp && typeof opts.webApp === "string") throw new Error(`webApp: no index.html in ${opts.webApp}`);
     if (!webApp && opts.webApp === undefined) log.info("the storefront is not built (npm run build): no web app at /");
-    const imageStore =
-      opts.imageStore === false
-        ? undefined
-        : (opts.imageStore ?? (config.EDGE_IMAGE_DIR === undefined ? undefined : createDirectoryImageStore(config.EDGE_IMAGE_DIR)));
+    imageStore = opts.imageStore === false ? undefined : (opts.imageStore ?? configuredImageStore(config, log));
     const images =
       imageStore &&
       createImageRoutes({
@@ -439,6 +439,7 @@ export function createEdge(opts: EdgeOptions): Edge {
           port = await listener.listen(config.EDGE_PORT, config.EDGE_HOST);
         } catch (err) {
           for (const u of upstreams.values()) u.close();
+          imageStore?.close?.();
           throw err;
         }
         running = true;
@@ -460,6 +461,7 @@ export function createEdge(opts: EdgeOptions): Edge {
         shutdown.abort(new ConnectError("edge shutting down", Code.Unavailable));
         await listener?.close(opts.shutdownGraceMs ?? 10_000);
         for (const u of upstreams.values()) u.close();
+        imageStore?.close?.();
         if (jwksClient) closeClient(jwksClient);
         log.info("edge stopped");
       })();

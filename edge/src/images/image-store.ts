@@ -11,6 +11,8 @@ export interface ImageStore {
   put(name: string, bytes: Uint8Array): Promise<void>;
   /** The bytes stored under `name`, or undefined when there are none. */
   get(name: string): Promise<Uint8Array | undefined>;
+  /** Lets go of its connections, when it has any (the edge's stop calls it). */
+  close?(): void;
 }
 
 /**
