@@ -68,7 +68,8 @@ COPY --from=build /app/launcher/dist launcher/dist
 # The files stay root's: the processes cannot change their own code.
 # The mount point of the mesh's certificates (docker compose's tls volume), the user's own so
 # that a new volume mounted there is writable by the certs container.
-RUN mkdir -p /tls && chown 1000:1000 /tls
+# /images likewise: the edge's product images, docker compose's images volume.
+RUN mkdir -p /tls /images && chown 1000:1000 /tls /images
 USER 1000:1000
 # Edge; admin server (/metrics, /healthz, /readyz); the services' gRPC ports.
 EXPOSE 8080 9464 50051-50056

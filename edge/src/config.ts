@@ -106,6 +106,33 @@ export const edgeConfigSchema = {
     default: 5,
     min: 0,
   }),
+  EDGE_IMAGE_MAX_BYTES: env.int({
+    doc: "largest product image an operator may upload (POST /api/admin/images answers 413 above it)",
+    default: 5 * 1024 * 1024,
+    min: 1,
+  }),
+  EDGE_IMAGE_STORE: env.oneOf(["dir", "s3"], {
+    doc: "where uploaded product images are kept: dir (the folder EDGE_IMAGE_DIR) or s3 (the bucket EDGE_IMAGE_S3_BUCKET of an S3-compatible object store)",
+    default: "dir",
+  }),
+  EDGE_IMAGE_DIR: env.string({
+    doc: "folder the uploaded product images are kept in with EDGE_IMAGE_STORE=dir, served at /images/{name}; npm start and the distributed launcher put it in images/ of SHOPMESH_DATA_DIR",
+    default: ".data/images",
+  }),
+  EDGE_IMAGE_S3_BUCKET: env.optional(env.string({ doc: "bucket of the product images; required with EDGE_IMAGE_STORE=s3" })),
+  EDGE_IMAGE_S3_REGION: env.string({ doc: "region of EDGE_IMAGE_S3_BUCKET", default: "us-east-1" }),
+  EDGE_IMAGE_S3_ENDPOINT: env.optional(
+    env.url({
+      doc: "URL of an S3-compatible server (MinIO, R2, …), addressed path-style (endpoint/bucket/key); unset: AWS S3 of EDGE_IMAGE_S3_REGION",
+      protocols: ["http", "https"],
+    }),
+  ),
+  EDGE_IMAGE_S3_ACCESS_KEY_ID: env.optional(
+    env.string({
+      doc: "access key of the image bucket, with EDGE_IMAGE_S3_SECRET_ACCESS_KEY; unset: the AWS SDK's own credential chain (AWS_* variables, instance or pod role)",
+    }),
+  ),
+  EDGE_IMAGE_S3_SECRET_ACCESS_KEY: env.optional(env.string({ doc: "secret of EDGE_IMAGE_S3_ACCESS_KEY_ID (pass it from a secret)" })),
   LOG_LEVEL: env.oneOf<LogLevel>(["trace", "debug", "info", "warn", "error", "fatal", "silent"], { doc: "log level", default: "info" }),
   // Its own port: metrics never go out on the public one.
   ...metricsVars(),
@@ -122,7 +149,24 @@ export function readEdgeConfig(source: Record<string, string | undefined> = proc
   const config = loadConfig(edgeConfigSchema, source);
   checkFaults(config);
   checkTlsConfig(config);
+  checkImageStore(config);
   return config;
+}
+
+/** The variables an S3 image store cannot do without, and keys given in pairs. */
+export function checkImageStore(
+  config: Partial<
+    Pick<EdgeConfig, "EDGE_IMAGE_STORE" | "EDGE_IMAGE_S3_BUCKET" | "EDGE_IMAGE_S3_ACCESS_KEY_ID" | "EDGE_IMAGE_S3_SECRET_ACCESS_KEY">
+  >,
+): void {
+  if (config.EDGE_IMAGE_STORE === "s3" && config.EDGE_IMAGE_S3_BUCKET === undefined) {
+    throw new ConfigError("missing required environment variable EDGE_IMAGE_S3_BUCKET (EDGE_IMAGE_STORE=s3)");
+  }
+  if ((config.EDGE_IMAGE_S3_ACCESS_KEY_ID === undefined) !== (config.EDGE_IMAGE_S3_SECRET_ACCESS_KEY === undefined)) {
+    throw new ConfigError(
+      "invalid environment variable EDGE_IMAGE_S3_ACCESS_KEY_ID: set it and EDGE_IMAGE_S3_SECRET_ACCESS_KEY together, or neither",
+    );
+  }
 }
 
 /** Fault injection is for tests and demos: a production edge refuses to start with it. */

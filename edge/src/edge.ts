@@ -28,9 +28,13 @@ import { type NodeRequest, type NodeResponse, nodeHeaders, sendJson } from "./ht
 import { clientAddressKey, createProtection, defaultProtection, type ProtectionSettings } from "./protection/protection.js";
 import { publicSurface } from "./rpc/public-surface.js";
 import { refreshCookieInterceptor } from "./rpc/refresh-cookie.js";
-import { createRestRouter, defaultHeaderFields, type RequestTarget, tooLarge } from "./rest/rest.js";
+import { createRestRouter, defaultHeaderFields, type RequestTarget } from "./rest/rest.js";
+import { tooLarge } from "./http/request-body.js";
 import { connectUpstream, defaultForwardedHeaders, loadService, requestIdOf, type Upstream } from "./rpc/upstreams.js";
 import { loadWebApp } from "./web/web-app.js";
+import { createImageRoutes } from "./images/image-routes.js";
+import { configuredImageStore, type ImageStoreSettings } from "./images/configured-image-store.js";
+import type { ImageStore } from "./images/image-store.js";
 import { createOperationsConsole } from "./ops/operations-console.js";
 import { OperationsConsoleService } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 
@@ -53,6 +57,8 @@ export type EdgeSettings = Pick<
       | "FAULTS_ENABLED"
       | "EDGE_INVARIANTS_STUCK_AFTER_SECONDS"
       | "EDGE_INVARIANTS_SETTLE_SECONDS"
+      | "EDGE_IMAGE_MAX_BYTES"
+      | keyof ImageStoreSettings
       | "NODE_ENV"
       | "SHOPMESH_MTLS"
       | "SHOPMESH_TLS_DIR"
@@ -113,6 +119,12 @@ export interface EdgeOptions {
    * repository when present; false serves none.
    */
   readonly apiDocs?: string | false;
+  /**
+   * Where operators' product images are kept (POST /api/admin/images, served at /images/<name>).
+   * Default: the store EDGE_IMAGE_STORE names (the folder EDGE_IMAGE_DIR, or an S3 bucket); with
+   * neither set (or false) the image routes are not served.
+   */
+  readonly imageStore?: ImageStore | false;
 }
 
 export interface Edge {
@@ -133,7 +145,7 @@ export interface Edge {
 /**
  * The edge: one port serving the Connect protocol, gRPC-Web and gRPC (HTTP/1.1 and h2c) for the
  * methods the contracts expose, the REST routes they declare, their documentation (/docs,
- * /api/openapi.json), /healthz and /readyz, and grpc.health.v1.Health (following /readyz). Everything
+ * /api/openapi.json), product images (/api/admin/images, /images/<name>), /healthz and /readyz, and grpc.health.v1.Health (following /readyz). Everything
  * served is derived from the service descriptors; adding a service is configuration.
  */
 export function createEdge(opts: EdgeOptions): Edge {
@@ -173,6 +185,7 @@ export function createEdge(opts: EdgeOptions): Edge {
   const shutdown = new AbortController();
   const upstreams = new Map<string, Upstream>();
   let listener: Listener | undefined;
+  let imageStore: ImageStore | undefined;
   let port = 0;
   let starting: Promise<number> | undefined;
   let stopping: Promise<void> | undefined;
@@ -270,6 +283,16 @@ export function createEdge(opts: EdgeOptions): Edge {
     const webApp = opts.webApp === false ? undefined : loadWebApp(opts.webApp);
     if (!webApp && typeof opts.webApp === "string") throw new Error(`webApp: no index.html in ${opts.webApp}`);
     if (!webApp && opts.webApp === undefined) log.info("the storefront is not built (npm run build): no web app at /");
+    imageStore = opts.imageStore === false ? undefined : (opts.imageStore ?? configuredImageStore(config, log));
+    const images =
+      imageStore &&
+      createImageRoutes({
+        store: imageStore,
+        maxBytes: config.EDGE_IMAGE_MAX_BYTES ?? 5 * 1024 * 1024,
+        authenticate,
+        protection,
+        logger: log,
+      });
     const apiDocs = opts.apiDocs === false ? undefined : loadApiDocs(opts.apiDocs);
     if (!apiDocs && typeof opts.apiDocs === "string") throw new Error(`apiDocs: no openapi.json in ${opts.apiDocs}`);
     const connectHandler = createConnectAdapter({
@@ -370,6 +393,11 @@ export function createEdge(opts: EdgeOptions): Edge {
           if (admitAddress(req, res)) doc.send(req, res);
           return;
         }
+        const image = images?.handle(req, res, target.path);
+        if (image !== undefined) {
+          exchange.route(image);
+          return;
+        }
         const route = rest.handle(req, res, target, requestId);
         if (route !== undefined) {
           exchange.route(route);
@@ -411,6 +439,7 @@ export function createEdge(opts: EdgeOptions): Edge {
           port = await listener.listen(config.EDGE_PORT, config.EDGE_HOST);
         } catch (err) {
           for (const u of upstreams.values()) u.close();
+          imageStore?.close?.();
           throw err;
         }
         running = true;
@@ -432,6 +461,7 @@ export function createEdge(opts: EdgeOptions): Edge {
         shutdown.abort(new ConnectError("edge shutting down", Code.Unavailable));
         await listener?.close(opts.shutdownGraceMs ?? 10_000);
         for (const u of upstreams.values()) u.close();
+        imageStore?.close?.();
         if (jwksClient) closeClient(jwksClient);
         log.info("edge stopped");
       })();

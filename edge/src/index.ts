@@ -22,6 +22,8 @@ export {
   type WebBundleSize,
   webAppContentSecurityPolicy,
 } from "./web/web-app.js";
+export { createDirectoryImageStore, type ImageStore } from "./images/image-store.js";
+export { createS3ImageStore, type S3ImageStoreOptions } from "./images/s3-image-store.js";
 export { type ApiDocs, defaultApiDocsDir, loadApiDocs, openApiPath } from "./docs/api-docs.js";
 export { buildOpenApi, type CommentOf, codesNamedIn, type OpenApiOptions } from "./docs/openapi.js";
 export {

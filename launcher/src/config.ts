@@ -13,7 +13,7 @@ import {
 /** Settings of embedded mode itself; each service and the edge also read their own variables. */
 export const embeddedConfigSchema = {
   SHOPMESH_DATA_DIR: env.string({
-    doc: 'folder of the embedded PostgreSQL server\'s cluster (in postgres/, one database per service), kept between runs; "memory" uses a temporary folder removed at exit',
+    doc: 'folder of the embedded PostgreSQL server\'s cluster (in postgres/, one database per service) and of the uploaded product images (in images/, unless EDGE_IMAGE_DIR says otherwise), kept between runs; "memory" uses a temporary folder removed at exit',
     default: ".data",
   }),
   SHOPMESH_POSTGRES_PORT: env.port({
@@ -71,7 +71,7 @@ export const distributedConfigSchema = {
   EDGE_PORT: env.port({ doc: "port of the edge (0 picks a free one)", default: 8080 }),
   LOG_LEVEL: env.oneOf(logLevels, { doc: "minimum level of the log lines of every process", default: "info" }),
   SHOPMESH_DATA_DIR: env.string({
-    doc: "folder the distributed launcher keeps the mesh's certificates in (tls/, unless SHOPMESH_TLS_DIR says otherwise)",
+    doc: "folder the distributed launcher keeps the mesh's certificates (tls/, unless SHOPMESH_TLS_DIR says otherwise) and the edge's product images (images/, unless EDGE_IMAGE_DIR says otherwise) in",
     default: ".data",
   }),
   SHOPMESH_RESTART: env.bool({

@@ -1,4 +1,5 @@
 import { createServer } from "node:net";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { authConfigSchema } from "@shopmesh/auth";
 import { cartConfigSchema } from "@shopmesh/cart";
@@ -213,8 +214,14 @@ export async function startDistributed(
   serviceNames.forEach((s, i) => {
     add(s, serviceScript(s), serviceEnv(s, portOf[s]), services[s], adminPorts[i] as number, () => serving(services[s], s, probeTls));
   });
-  add("edge", edgeScript, { ...shared, EDGE_PORT: String(edgePort) }, `${edgeHost}:${edgePort}`, adminPorts.at(-1) as number, () =>
-    edgeReady(url),
+  const imageDir = env.EDGE_IMAGE_DIR ?? join(resolve(cfg.SHOPMESH_DATA_DIR), "images");
+  add(
+    "edge",
+    edgeScript,
+    { ...shared, EDGE_PORT: String(edgePort), EDGE_IMAGE_DIR: imageDir },
+    `${edgeHost}:${edgePort}`,
+    adminPorts.at(-1) as number,
+    () => edgeReady(url),
   );
 
   const entry = (name: string): Entry => {

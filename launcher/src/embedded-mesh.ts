@@ -129,6 +129,8 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
 
     const edge = await started("edge", {
       ...env,
+      // Uploaded product images live with the rest of the shop's data.
+      EDGE_IMAGE_DIR: env.EDGE_IMAGE_DIR ?? join(dataDir, "images"),
       SHOPMESH_TLS_DIR: tlsDir,
       ...peers,
       CART_ADDR: cart,

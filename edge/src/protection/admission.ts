@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { HeaderReader } from "../http/node-http.js";
-import type { ExposedMethod } from "../rpc/public-surface.js";
+import type { AccessRule } from "../rpc/public-surface.js";
 import type { Authenticate, Caller } from "./authenticate.js";
 import type { Protection } from "./protection.js";
 
@@ -22,7 +22,7 @@ export interface AdmissionOptions {
  */
 export async function admit(
   opts: AdmissionOptions,
-  exposed: ExposedMethod,
+  exposed: AccessRule,
   client: string,
   headers: HeaderReader,
 ): Promise<Caller | undefined> {

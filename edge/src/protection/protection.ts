@@ -1,7 +1,7 @@
 import { Code, createContextKey } from "@connectrpc/connect";
 import type { Caller } from "./authenticate.js";
 import { edgeRejection, rateLimited } from "../http/errors.js";
-import type { ExposedMethod } from "../rpc/public-surface.js";
+import type { AccessRule } from "../rpc/public-surface.js";
 import { createRateLimiter, type RateLimiter } from "./rate-limiter.js";
 import type { NodeRequest } from "../http/node-http.js";
 
@@ -47,7 +47,7 @@ export interface Protection {
   /** The client's address: the peer, or the X-Forwarded-For entry the trusted proxies name. */
   clientOf(req: NodeRequest): string;
   /** Before authentication: the per-client limit and, for credential methods, the strict one. */
-  admitClient(exposed: ExposedMethod | undefined, client: string): void;
+  admitClient(exposed: AccessRule | undefined, client: string): void;
   /** After authentication: the per-user limit of a verified caller. */
   admitUser(caller: Caller | undefined, client: string): void;
   /**

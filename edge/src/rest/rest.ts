@@ -1,8 +1,10 @@
 import { create, type DescField, type Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "@shopmesh/platform";
-import { errorBody, HttpError, httpStatusOf, isEdgeRejection, isServerFault, toPublicError } from "../http/errors.js";
+import { HttpError } from "../http/errors.js";
+import { sendError } from "../http/send-error.js";
 import { type NodeRequest, type NodeResponse, nodeHeaders, sendJson } from "../http/node-http.js";
+import { readRequestBody, tooLarge } from "../http/request-body.js";
 import { type AdmissionOptions, admit } from "../protection/admission.js";
 import type { ExposedMethod, HttpRouteSpec } from "../rpc/public-surface.js";
 import { applyParam, setFieldFromText, decodeJsonBody, encodeResponse } from "./rest-codec.js";
@@ -180,21 +182,8 @@ export function createRestRouter(opts: RestRouterOptions): RestRouter {
     }
   };
 
-  const fail = (req: NodeRequest, res: NodeResponse, route: Route | undefined, err: unknown) => {
-    if (err instanceof HttpError) {
-      // HTTP/1.1: a refused body may still be arriving; close rather than parse it as a request.
-      const close = err.status === 413 && req.httpVersionMajor === 1 ? { connection: "close" } : undefined;
-      sendJson(res, err.status, errorBody(new ConnectError(err.message, err.code)), { ...err.headers, ...close });
-      return;
-    }
-    const e = toPublicError(err);
-    const fields = { route: route ? `${route.spec.method} ${route.spec.template}` : undefined, code: e.code };
-    if (isServerFault(e.code)) opts.logger.error({ ...fields, err: e.cause ?? e }, "rest call failed");
-    else opts.logger.debug({ ...fields, message: e.rawMessage }, "rest call failed");
-    if (e.code === Code.Canceled && res.destroyed) return;
-    // The edge's own refusals carry headers (Retry-After).
-    sendJson(res, httpStatusOf(e.code), errorBody(e), isEdgeRejection(e) ? Object.fromEntries(e.metadata) : undefined);
-  };
+  const fail = (req: NodeRequest, res: NodeResponse, route: Route | undefined, err: unknown) =>
+    sendError(req, res, err, opts.logger, "rest call failed", route ? `${route.spec.method} ${route.spec.template}` : undefined);
 
   return {
     handle(req, res, target, requestId) {
@@ -235,52 +224,15 @@ function decodePathSegment(raw: string, name: string): string {
 }
 
 /**
- * Reads a request body as UTF-8 up to `limit` bytes: a Content-Length above it is refused before
- * reading; a body that grows past it while streaming is refused as soon as it does (413).
+ * Reads a JSON request body as UTF-8 up to `limit` bytes (413 above it, see readRequestBody);
+ * another Content-Type is refused (415).
  */
-export function readBody(req: NodeRequest, limit: number): Promise<string> {
+export async function readBody(req: NodeRequest, limit: number): Promise<string> {
   const declared = req.headers["content-length"];
-  if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge(limit));
+  if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
   const type = req.headers["content-type"];
   if (type !== undefined && type !== "" && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
-    return Promise.reject(new HttpError(415, Code.InvalidArgument, "content-type must be application/json"));
+    throw new HttpError(415, Code.InvalidArgument, "content-type must be application/json");
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const cleanup = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("aborted", onAborted);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        // Stop buffering; whatever else arrives is discarded until the connection closes.
-        req.resume();
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8"));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(new ConnectError("request body could not be read", Code.Canceled, undefined, undefined, err));
-    };
-    const onAborted = () => onError(new Error("request aborted"));
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-    req.on("aborted", onAborted);
-  });
-}
-
-export function tooLarge(limit: number): HttpError {
-  return new HttpError(413, Code.ResourceExhausted, `request body exceeds ${limit} bytes`);
+  return (await readRequestBody(req, limit)).toString("utf8");
 }

@@ -31,6 +31,9 @@ export interface ExposedMethod {
   readonly rateLimit: "credentials" | undefined;
 }
 
+/** Who may call a route and its rate class: a method's rule, or that of a route of the edge's own. */
+export type AccessRule = Pick<ExposedMethod, "access" | "rateLimit">;
+
 const verbs = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
 
 /**

@@ -7,7 +7,7 @@ import { matrixTokens } from "../security/authorization-matrix.js";
  * Product management end to end in embedded mode: an operator creates, reprices and archives a
  * product through the edge's REST routes; shoppers buy it at the price of the moment, keep the
  * price their order was placed at, and cannot buy it once it is archived, while their carts
- * still show it.
+ * still show it. An image the operator uploads through the edge is a product's picture.
  */
 
 interface ProductJson {
@@ -92,5 +92,33 @@ describe("product management", () => {
     const add = await other.call<{ code: string }>("POST", "/api/cart/items", { body: { product_id: id, qty: 1 } });
     expect([add.status, add.body.code]).toEqual([409, "failed_precondition"]);
     expect((await rest<ProductJson>(mesh.url, "GET", `/api/products/${id}`)).body.stock).toBe(before);
+  });
+});
+
+describe("product images", () => {
+  /** A 1×1 PNG. */
+  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==", "base64");
+
+  it("an uploaded image's URL is kept in a product's image_urls and serves the image", async () => {
+    const uploaded = await fetch(`${mesh.url}/api/admin/images`, {
+      method: "POST",
+      headers: { "content-type": "image/png", authorization: `Bearer ${operatorToken}` },
+      body: png,
+    });
+    expect(uploaded.status).toBe(201);
+    const { url } = (await uploaded.json()) as { url: string };
+    expect(url).toMatch(/^\/images\/[0-9a-f]{64}\.png$/);
+
+    const id = "p-system-pictured";
+    const fields = { name: "Pictured Mug", description: "", currency: "EUR", categories: ["kitchen"], price_cents: 900 };
+    const created = await admin("POST", "", { id, ...fields, image_urls: [url], initial_stock: 1 });
+    expect(created.status).toBe(201);
+    const read = await rest<ProductJson & { image_urls: string[] }>(mesh.url, "GET", `/api/products/${id}`);
+    expect(read.body.image_urls).toEqual([url]);
+
+    const image = await fetch(`${mesh.url}${url}`);
+    expect(image.status).toBe(200);
+    expect(image.headers.get("content-type")).toBe("image/png");
+    expect(Buffer.from(await image.arrayBuffer())).toEqual(png);
   });
 });
