@@ -738,6 +738,8 @@ describeWithChromium("storefront in Chromium", () => {
     /** The status line over the results once it says `text` (it is the page's live region for them). */
     const resultsSay = (page: Page, text: string | RegExp) => page.getByRole("status").filter({ hasText: text }).waitFor();
     const namesShown = (page: Page) => page.locator(".grid .card h2").allTextContents();
+    /** The status over the catalog listed without a search (18 demo products, more once the paging test has added some). */
+    const wholeCatalog = /^\d+\+? products\.$/;
     /** The 400 Chromium logs for a search the catalog refused. */
     const refusedErrors = /^Failed to load resource: the server responded with a status of 400 /;
 
@@ -820,7 +822,7 @@ describeWithChromium("storefront in Chromium", () => {
       const { s, page } = await openCatalog("search-filters");
       await page.getByLabel("Sort by").selectOption({ label: "Price, low to high" });
       await expect.poll(() => new URL(page.url()).search).toBe("?sort=price_asc");
-      await resultsSay(page, "18 products.");
+      await resultsSay(page, wholeCatalog);
       const cents = (await page.locator(".grid .card .price").allTextContents()).map((t) => Number(t.replace(/\D/g, "")));
       expect(cents).toEqual([...cents].sort((a, b) => a - b));
       expect(cents[0]).toBe(590);
@@ -851,7 +853,7 @@ describeWithChromium("storefront in Chromium", () => {
       expect(await namesShown(page)).toEqual([]);
       await step(s, "no-match");
       await page.getByRole("link", { name: "Clear the search" }).click();
-      await resultsSay(page, "18 products.");
+      await resultsSay(page, wholeCatalog);
       expect(await box.inputValue()).toBe("");
 
       await box.fill("cup");
@@ -875,11 +877,44 @@ describeWithChromium("storefront in Chromium", () => {
       await resultsSay(page, "match “cup”");
       await page.goBack();
       await expect.poll(() => new URL(page.url()).search).toBe("");
-      await resultsSay(page, "18 products.");
+      await resultsSay(page, wholeCatalog);
       expect(await box.inputValue()).toBe("");
       await page.goForward();
       await resultsSay(page, "match “cup”");
       expect(await box.inputValue()).toBe("cup");
+      expectClean(s);
+    }, 120_000);
+
+    it("More products brings the next page of a catalog larger than one page", async () => {
+      // Products that sort after the demo catalog's by name, enough for a second page of 24.
+      const catalog = createTestClient(CatalogService, mesh.services.catalog as string);
+      try {
+        for (let n = 1; n <= 8; n++) {
+          await catalog.createProduct({
+            id: `p-sample-jar-${n}`,
+            name: `Zz Sample Jar ${n}`,
+            description: "A jar for the paging test.",
+            priceCents: 1000 + n,
+            currency: "EUR",
+            categories: ["samples"],
+            initialStock: 5,
+          });
+        }
+      } finally {
+        closeClient(catalog);
+      }
+      const { s, page } = await openCatalog("search-more");
+      await resultsSay(page, "24+ products.");
+      expect(await namesShown(page)).toHaveLength(24);
+      const before = listCalls(s);
+      await page.getByRole("button", { name: "More products" }).click();
+      await resultsSay(page, "26 products.");
+      const names = await namesShown(page);
+      expect(new Set(names).size).toBe(26);
+      expect(names.slice(-2)).toEqual(["Zz Sample Jar 7", "Zz Sample Jar 8"]);
+      expect(listCalls(s) - before).toBe(1);
+      expect(await page.getByRole("button", { name: "More products" }).count()).toBe(0);
+      await step(s, "second-page");
       expectClean(s);
     }, 120_000);
   });
