@@ -9,7 +9,7 @@ import { type EmbeddedMesh, rest, startEmbedded } from "@shopmesh/launcher";
 import { closeClient, createLogger } from "@shopmesh/platform";
 import { createTestClient } from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -152,6 +152,15 @@ function connect(path: string, body: unknown, headers: Record<string, string> = 
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
   });
+}
+
+/** A promise the test settles when it chooses: `open()` lets whatever awaits `opened` go on. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
 }
 
 /** The refresh cookie of a Set-Cookie answer, as a Cookie header value. */
@@ -696,14 +705,11 @@ describeWithChromium("storefront in Chromium", () => {
   it("shows a loading state while the products come, and a way to try again when they cannot", async () => {
     const s = await shopper("loading-and-failure");
     const { page } = s;
-    let release: () => void = () => undefined;
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const held = gate();
     await page.route(
       "**/shop.catalog.v1.CatalogService/ListProducts",
       async (route) => {
-        await released;
+        await held.opened;
         await route.continue();
       },
       { times: 1 },
@@ -711,7 +717,7 @@ describeWithChromium("storefront in Chromium", () => {
     await page.goto("/");
     await page.getByText("Loading products…").waitFor();
     await step(s, "loading");
-    release();
+    held.open();
     await page.getByRole("button", { name: "Add to cart – Espresso Cup" }).waitFor();
     expect(await page.getByText("Loading products…").count()).toBe(0);
 
@@ -724,6 +730,194 @@ describeWithChromium("storefront in Chromium", () => {
     await page.getByRole("button", { name: "Add to cart – Espresso Cup" }).waitFor();
     expectClean(s, [edgeDownErrors]);
   }, 120_000);
+
+  describe("search", () => {
+    const listProducts = "/shop.catalog.v1.CatalogService/ListProducts";
+    /** How many ListProducts calls the page has made. */
+    const listCalls = (s: Shopper) => s.requests.filter((p) => p === listProducts).length;
+    /** The status line over the results once it says `text` (it is the page's live region for them). */
+    const resultsSay = (page: Page, text: string | RegExp) => page.getByRole("status").filter({ hasText: text }).waitFor();
+    const namesShown = (page: Page) => page.locator(".grid .card h2").allTextContents();
+    /** The status over the catalog listed without a search (18 demo products, more once the paging test has added some). */
+    const wholeCatalog = /^\d+\+? products\.$/;
+    /** The 400 Chromium logs for a search the catalog refused. */
+    const refusedErrors = /^Failed to load resource: the server responded with a status of 400 /;
+
+    /** A new shopper on the catalog page, its first results shown; and the search box. */
+    async function openCatalog(name: string): Promise<{ s: Shopper; page: Page; box: Locator }> {
+      const s = await shopper(name);
+      await s.page.goto("/");
+      await s.page.locator("[data-results]").waitFor();
+      return { s, page: s.page, box: s.page.getByRole("searchbox", { name: "Search products" }) };
+    }
+
+    it("results come as the shopper types, one call per pause, and only the latest query's", async () => {
+      const { s, page, box } = await openCatalog("search-as-you-type");
+      await markDocument(page);
+
+      // Typed at a shopper's pace, the pauses between keys shorter than the debounce: one call.
+      let before = listCalls(s);
+      await box.click();
+      await box.pressSequentially("moka", { delay: 60 });
+      await resultsSay(page, "1 product matches “moka”.");
+      expect(await namesShown(page)).toEqual(["Moka Pot, 6 Cups"]);
+      const paced = listCalls(s) - before;
+      expect(paced).toBeLessThanOrEqual(2);
+      expect(new URL(page.url()).search).toBe("?q=moka");
+      await step(s, "moka");
+
+      // A fast burst of six keystrokes: at most two calls, and what shows is the last query's.
+      before = listCalls(s);
+      await box.fill("");
+      await box.pressSequentially("kettle");
+      await resultsSay(page, /matche?s? “kettle”\.$/);
+      const burst = listCalls(s) - before;
+      console.info(`search as you type: ListProducts calls for 4 keystrokes 60 ms apart ${paced}, for a burst of 6 ${burst}`);
+      expect(burst).toBeLessThanOrEqual(2);
+      expect(await namesShown(page)).toContain("Gooseneck Kettle");
+      expect(await namesShown(page)).not.toContain("Moka Pot, 6 Cups");
+
+      // The last word matches as a prefix: a word typed half way already finds it.
+      await box.fill("kett");
+      await resultsSay(page, "1 product matches “kett”.");
+      expect(await namesShown(page)).toEqual(["Gooseneck Kettle"]);
+      await step(s, "prefix");
+      expect(await stillSameDocument(page)).toBe(true);
+      expectClean(s);
+    }, 120_000);
+
+    it("a keystroke aborts the call on its way, whose late answer never shows", async () => {
+      const { s, page, box } = await openCatalog("search-abort");
+
+      // The catalog's answer to "tea" is held until the shopper has moved on to "moka".
+      const teaAsked = gate();
+      const held = gate();
+      await page.route(
+        `**${listProducts}`,
+        async (route) => {
+          teaAsked.open();
+          await held.opened;
+          await route.continue().catch(() => undefined);
+        },
+        { times: 1 },
+      );
+      const aborted: string[] = [];
+      page.on("requestfailed", (req) => {
+        if (new URL(req.url()).pathname === listProducts) aborted.push(req.failure()?.errorText ?? "");
+      });
+      await box.fill("tea");
+      await teaAsked.opened;
+      await box.fill("moka");
+      await resultsSay(page, "1 product matches “moka”.");
+      held.open();
+      await expect.poll(() => aborted).toEqual(["net::ERR_ABORTED"]);
+      // Whatever the held call might still bring, the page shows the latest query's results.
+      await page.waitForTimeout(500);
+      expect(await namesShown(page)).toEqual(["Moka Pot, 6 Cups"]);
+      expect(new URL(page.url()).search).toBe("?q=moka");
+      expectClean(s);
+    }, 120_000);
+
+    it("sorts by price, filters by category and price range, and says what is wrong at the field", async () => {
+      const { s, page } = await openCatalog("search-filters");
+      await page.getByLabel("Sort by").selectOption({ label: "Price, low to high" });
+      await expect.poll(() => new URL(page.url()).search).toBe("?sort=price_asc");
+      await resultsSay(page, wholeCatalog);
+      const cents = (await page.locator(".grid .card .price").allTextContents()).map((t) => Number(t.replace(/\D/g, "")));
+      expect(cents).toEqual([...cents].sort((a, b) => a - b));
+      expect(cents[0]).toBe(590);
+      await step(s, "price-ascending");
+
+      await page.getByLabel("Category").selectOption({ label: "Tea" });
+      await page.getByLabel("Max price (€)").fill("20");
+      await resultsSay(page, "1 product matches these filters.");
+      expect(await namesShown(page)).toEqual(["Japanese Sencha, 100 g"]);
+      expect(new URL(page.url()).search).toBe("?sort=price_asc&category=tea&max=20");
+
+      // The catalog refuses a range upside down: the field says so; nothing breaks.
+      await page.getByLabel("Min price (€)").fill("50");
+      await page.getByText("Must not be below the min price.").waitFor();
+      expect(await page.getByLabel("Max price (€)").getAttribute("aria-invalid")).toBe("true");
+      await resultsSay(page, "Check the marked fields.");
+      await step(s, "range-refused");
+      await page.getByLabel("Min price (€)").fill("");
+      await resultsSay(page, "1 product matches these filters.");
+      expect(await page.getByLabel("Max price (€)").getAttribute("aria-invalid")).toBeNull();
+      expectClean(s, [refusedErrors]);
+    }, 120_000);
+
+    it("says when nothing matches, and the URL keeps the search across reload, back and forward", async () => {
+      const { s, page, box } = await openCatalog("search-url");
+      await box.fill("zzzz");
+      await resultsSay(page, "No products match “zzzz”.");
+      expect(await namesShown(page)).toEqual([]);
+      await step(s, "no-match");
+      await page.getByRole("link", { name: "Clear the search" }).click();
+      await resultsSay(page, wholeCatalog);
+      expect(await box.inputValue()).toBe("");
+
+      await box.fill("cup");
+      await resultsSay(page, "match “cup”");
+      await page.getByLabel("Sort by").selectOption({ label: "Price, high to low" });
+      await expect.poll(() => new URL(page.url()).search).toBe("?q=cup&sort=price_desc");
+      await resultsSay(page, "match “cup”");
+      const byPrice = await namesShown(page);
+
+      await page.reload();
+      await resultsSay(page, "match “cup”");
+      expect(await box.inputValue()).toBe("cup");
+      expect(await page.getByLabel("Sort by").inputValue()).toBe("price_desc");
+      expect(await namesShown(page)).toEqual(byPrice);
+      await step(s, "reloaded");
+
+      await page.goBack();
+      await expect.poll(() => new URL(page.url()).search).toBe("?q=cup");
+      // The form follows the URL back: the sort the shopper picked after typing is undone.
+      await expect.poll(() => page.getByLabel("Sort by").inputValue()).toBe("");
+      await resultsSay(page, "match “cup”");
+      await page.goBack();
+      await expect.poll(() => new URL(page.url()).search).toBe("");
+      await resultsSay(page, wholeCatalog);
+      expect(await box.inputValue()).toBe("");
+      await page.goForward();
+      await resultsSay(page, "match “cup”");
+      expect(await box.inputValue()).toBe("cup");
+      expectClean(s);
+    }, 120_000);
+
+    it("More products brings the next page of a catalog larger than one page", async () => {
+      // Products that sort after the demo catalog's by name, enough for a second page of 24.
+      const catalog = createTestClient(CatalogService, mesh.services.catalog as string);
+      try {
+        for (let n = 1; n <= 8; n++) {
+          await catalog.createProduct({
+            id: `p-sample-jar-${n}`,
+            name: `Zz Sample Jar ${n}`,
+            description: "A jar for the paging test.",
+            priceCents: 1000 + n,
+            currency: "EUR",
+            categories: ["samples"],
+            initialStock: 5,
+          });
+        }
+      } finally {
+        closeClient(catalog);
+      }
+      const { s, page } = await openCatalog("search-more");
+      await resultsSay(page, "24+ products.");
+      expect(await namesShown(page)).toHaveLength(24);
+      const before = listCalls(s);
+      await page.getByRole("button", { name: "More products" }).click();
+      await resultsSay(page, "26 products.");
+      const names = await namesShown(page);
+      expect(new Set(names).size).toBe(26);
+      expect(names.slice(-2)).toEqual(["Zz Sample Jar 7", "Zz Sample Jar 8"]);
+      expect(listCalls(s) - before).toBe(1);
+      expect(await page.getByRole("button", { name: "More products" }).count()).toBe(0);
+      await step(s, "second-page");
+      expectClean(s);
+    }, 120_000);
+  });
 
   it("fits a phone's screen: no sideways scrolling, every control within reach", async () => {
     const s = await shopper("phone", { width: 375, height: 740 });
