@@ -326,6 +326,22 @@ describe("the REST routes against /api/openapi.json", () => {
     );
     expect((await call("PUT /api/admin/products/{id}", { token: user.token, path, body: update })).status).toBe(403);
 
+    const prices = "GET /api/admin/products/{product_id}/prices";
+    const history = await call(prices, { token: operatorToken, path: { product_id: id }, query: "page_size=1" });
+    expect(history.status).toBe(200);
+    expect(history.body.items).toEqual([
+      expect.objectContaining({ product_id: id, old_price_cents: 3900, new_price_cents: 4200, currency: "EUR", version: "2" }),
+    ]);
+    const rest = await call(prices, {
+      token: operatorToken,
+      path: { product_id: id },
+      query: `page_token=${history.body.next_page_token}`,
+    });
+    expect(rest.body.items).toEqual([expect.objectContaining({ new_price_cents: 3900, version: "1" })]);
+    expect((await call(prices, { token: operatorToken, path: { product_id: "p-no-such" } })).status).toBe(404);
+    expect((await call(prices, { token: operatorToken, path: { product_id: id }, query: "page_size=101" })).status).toBe(400);
+    expect((await call(prices, { token: user.token, path: { product_id: id } })).status).toBe(403);
+
     const archive = { expected_version: "2", reason: "discontinued" };
     expectValidRequestBody("POST /api/admin/products/{id}/archive", archive);
     expect((await call("POST /api/admin/products/{id}/archive", { token: user.token, path, body: archive })).status).toBe(403);
