@@ -282,7 +282,15 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     }
     await priceHistory.insertPriceChanges(
       trx,
-      products.map((p) => ({ productId: p.id, newPriceCents: p.priceCents, currency: p.currency, version: 1, changedBy })),
+      products.map((p) => ({
+        productId: p.id,
+        oldPriceCents: 0,
+        oldCurrency: "",
+        newPriceCents: p.priceCents,
+        currency: p.currency,
+        version: 1,
+        changedBy,
+      })),
     );
   };
 
@@ -344,16 +352,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
         });
         const change = priceChangeOf(before.product, fields, current.version + 1);
         if (!change) return [];
-        await priceHistory.insertPriceChanges(trx, [
-          {
-            productId: id,
-            old: { priceCents: change.oldPriceCents, currency: change.oldCurrency },
-            newPriceCents: change.newPriceCents,
-            currency: change.currency,
-            version: change.version,
-            changedBy: callActor(),
-          },
-        ]);
+        await priceHistory.insertPriceChanges(trx, [{ ...change, changedBy: callActor() }]);
         // Carts learn the new price from the event, written with the change.
         return [productPriceChanged(change, new Date())];
       });

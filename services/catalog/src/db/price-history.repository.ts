@@ -1,28 +1,15 @@
 import { withDbErrors } from "@shopmesh/platform";
+import type { PriceChange } from "../domain/product.js";
 import type { CatalogDbHandle } from "./catalog.repository.js";
 
-/** One price of a product's history (see the PriceChange message): old price 0 and old currency "" for its first. */
-export interface PriceChangeRecord {
-  readonly id: string;
-  readonly productId: string;
-  readonly oldPriceCents: number;
-  readonly oldCurrency: string;
-  readonly newPriceCents: number;
-  readonly currency: string;
-  readonly version: number;
-  readonly changedAt: Date;
-  readonly changedBy: string;
-}
+/**
+ * One price of a product's history as it is written: a change, or with `oldCurrency` "" (and
+ * `oldPriceCents` 0) the price the product was created with; by whom.
+ */
+export type NewPriceChange = PriceChange & { readonly changedBy: string };
 
-/** What one price of the history says; without `old`, the price the product was created with. */
-export interface NewPriceChange {
-  readonly productId: string;
-  readonly old?: { readonly priceCents: number; readonly currency: string };
-  readonly newPriceCents: number;
-  readonly currency: string;
-  readonly version: number;
-  readonly changedBy: string;
-}
+/** One price of a product's history (see the PriceChange message). */
+export type PriceChangeRecord = NewPriceChange & { readonly id: string; readonly changedAt: Date };
 
 /** Appends prices to their products' histories. */
 export async function insertPriceChanges(db: CatalogDbHandle, changes: readonly NewPriceChange[]): Promise<void> {
@@ -33,8 +20,8 @@ export async function insertPriceChanges(db: CatalogDbHandle, changes: readonly 
       .values(
         changes.map((c) => ({
           product_id: c.productId,
-          old_price_cents: c.old?.priceCents ?? null,
-          old_currency: c.old?.currency ?? null,
+          old_price_cents: c.oldCurrency === "" ? null : c.oldPriceCents,
+          old_currency: c.oldCurrency === "" ? null : c.oldCurrency,
           new_price_cents: c.newPriceCents,
           currency: c.currency,
           version: c.version,
