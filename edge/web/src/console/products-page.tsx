@@ -3,11 +3,11 @@ import { ConnectError } from "@connectrpc/connect";
 import type { Product } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Code, catalog } from "../api.js";
-import { Link, Loading, Page } from "../components.js";
+import { Link, Page } from "../components.js";
 import { money } from "../format.js";
 import { Field, Submit, TextAreaField } from "../form.js";
 import { navigate } from "../router.js";
-import { PagedTable } from "./paged-table.js";
+import { Answer, PagedTable } from "./paged-table.js";
 import { fieldErrors, Refusal } from "./refusal.js";
 import { stockPath } from "./stock-page.js";
 import { useCall } from "./use-call.js";
@@ -159,47 +159,47 @@ export function ConsoleProductPage(props: { id: string; query: URLSearchParams }
 
   return (
     <Page title={p ? p.name : `Product ${props.id}`}>
-      {product.state === "loading" ? (
-        <Loading what="the product" />
-      ) : product.state === "failed" || !p ? (
-        <Refusal err={product.state === "failed" ? product.err : undefined} what={`looking up product ${props.id}`} retry={reloadProduct} />
-      ) : (
-        <>
-          <dl class="facts">
-            <dt>Id</dt>
-            <dd>
-              <code>{p.id}</code>
-            </dd>
-            <dt>Version</dt>
-            <dd data-version={String(p.version)}>{String(p.version)}</dd>
-            <dt>On sale</dt>
-            <dd data-archived={String(p.archived)}>{p.archived ? "No: archived" : "Yes"}</dd>
-            <dt>Stock</dt>
-            <dd>
-              <Link href={stockPath(p.id)}>{p.stock} available</Link>
-            </dd>
-          </dl>
-          {saved ? (
-            <p class="notice notice-info product-saved" role="status">
-              {saved}
-            </p>
-          ) : null}
-          <section aria-labelledby="edit-heading">
-            <h2 id="edit-heading">Edit</h2>
-            {p.archived ? (
-              <p>An archived product keeps its fields as they were; it can no longer be changed.</p>
-            ) : (
-              // A new version (saved here or reloaded after a conflict) starts the form again from it.
-              <ProductForm
-                key={String(p.version)}
-                product={p}
-                onSaved={(next) => refresh(`Saved as version ${next.version}.`)}
-                onReload={() => refresh()}
-              />
-            )}
-          </section>
-        </>
-      )}
+      <Answer of={product} retry={reloadProduct} loading="the product" doing={`looking up product ${props.id}`}>
+        {({ product: p }) =>
+          p ? (
+            <>
+              <dl class="facts">
+                <dt>Id</dt>
+                <dd>
+                  <code>{p.id}</code>
+                </dd>
+                <dt>Version</dt>
+                <dd data-version={String(p.version)}>{String(p.version)}</dd>
+                <dt>On sale</dt>
+                <dd data-archived={String(p.archived)}>{p.archived ? "No: archived" : "Yes"}</dd>
+                <dt>Stock</dt>
+                <dd>
+                  <Link href={stockPath(p.id)}>{p.stock} available</Link>
+                </dd>
+              </dl>
+              {saved ? (
+                <p class="notice notice-info product-saved" role="status">
+                  {saved}
+                </p>
+              ) : null}
+              <section aria-labelledby="edit-heading">
+                <h2 id="edit-heading">Edit</h2>
+                {p.archived ? (
+                  <p>An archived product keeps its fields as they were; it can no longer be changed.</p>
+                ) : (
+                  // A new version (saved here or reloaded after a conflict) starts the form again from it.
+                  <ProductForm
+                    key={String(p.version)}
+                    product={p}
+                    onSaved={(next) => refresh(`Saved as version ${next.version}.`)}
+                    onReload={() => refresh()}
+                  />
+                )}
+              </section>
+            </>
+          ) : null
+        }
+      </Answer>
 
       <section aria-labelledby="prices-heading">
         <h2 id="prices-heading">Price history</h2>

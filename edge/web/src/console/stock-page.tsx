@@ -2,9 +2,9 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import { useRef, useState } from "preact/hooks";
 import { Code, catalog } from "../api.js";
-import { Link, Loading, Page } from "../components.js";
+import { Link, Page } from "../components.js";
 import { Field, Submit } from "../form.js";
-import { PagedTable } from "./paged-table.js";
+import { Answer, PagedTable } from "./paged-table.js";
 import { fieldErrors, Refusal } from "./refusal.js";
 import { useCall } from "./use-call.js";
 
@@ -75,29 +75,25 @@ export function ConsoleProductStockPage(props: { productId: string; query: URLSe
     [props.productId, pageToken],
   );
   const [available, setAvailable] = useState<number>();
-  const p = product.state === "done" ? product.value.product : undefined;
-  const level = available ?? p?.stock;
 
   return (
     <Page title={`Stock of ${props.productId}`}>
-      {product.state === "loading" ? (
-        <Loading what="the product" />
-      ) : product.state === "failed" ? (
-        <Refusal err={product.err} what={`looking up product ${props.productId}`} retry={reloadProduct} />
-      ) : (
-        <dl class="facts">
-          <dt>Product</dt>
-          <dd>
-            {p?.name} <code>{props.productId}</code>
-          </dd>
-          <dt>Available now</dt>
-          <dd>
-            <span class="stock-level" data-available={level} role="status" aria-live="polite">
-              {level} units
-            </span>
-          </dd>
-        </dl>
-      )}
+      <Answer of={product} retry={reloadProduct} loading="the product" doing={`looking up product ${props.productId}`}>
+        {({ product: p }) => (
+          <dl class="facts">
+            <dt>Product</dt>
+            <dd>
+              {p?.name} <code>{props.productId}</code>
+            </dd>
+            <dt>Available now</dt>
+            <dd>
+              <span class="stock-level" data-available={available ?? p?.stock} role="status" aria-live="polite">
+                {available ?? p?.stock} units
+              </span>
+            </dd>
+          </dl>
+        )}
+      </Answer>
 
       <section aria-labelledby="adjust-heading">
         <h2 id="adjust-heading">Adjust the stock on hand</h2>
