@@ -569,6 +569,13 @@ describe("catalog over gRPC", () => {
         (await unary(catalog, "ListProducts", { category: "coffee", page_size: 100 })).items.map((p: { id: string }) => p.id),
       ).not.toContain(kettle.id);
       expect((await unary(catalog, "ListProducts", { q: "zephyr", page_size: 100 })).items).toEqual([]);
+      // Listed to an operator who asks for archived products too; refused to anyone else who asks.
+      const withArchived = await operator("ListProducts", { q: "zephyr", page_size: 100, include_archived: true });
+      expect(withArchived.items).toEqual([expect.objectContaining({ id: kettle.id, archived: true })]);
+      const everything = await operator("ListProducts", { category: "coffee", page_size: 100, include_archived: true });
+      expect(everything.items.map((p: { id: string }) => p.id)).toContain(kettle.id);
+      expect((await failure(asEdge("ListProducts", { include_archived: true }, shopperToken))).code).toBe(grpc.status.PERMISSION_DENIED);
+      expect((await failure(unary(catalog, "ListProducts", { include_archived: true }))).code).toBe(grpc.status.UNAUTHENTICATED);
 
       const rejected = await typed.reserveStock({ orderId: "o-archived-1", items: [{ productId: kettle.id, quantity: 1 }] });
       expect(rejected.status).toBe(ReservationStatus.REJECTED);

@@ -353,6 +353,15 @@ describe("the REST routes against /api/openapi.json", () => {
     expect((await call("GET /api/products/{id}", { path })).body).toMatchObject({ id, archived: true });
     const listed = await call("GET /api/products", { query: "category=kitchen&page_size=100" });
     expect(listed.body.items.map((p: { id: string }) => p.id)).not.toContain(id);
+    // An operator may ask for archived products too; nobody else.
+    const archivedToo = await call("GET /api/products", {
+      token: operatorToken,
+      query: "category=kitchen&page_size=100&include_archived=true",
+    });
+    expect(archivedToo.status).toBe(200);
+    expect(archivedToo.body.items).toContainEqual(expect.objectContaining({ id, archived: true }));
+    expect((await call("GET /api/products", { token: user.token, query: "include_archived=true" })).status).toBe(403);
+    expect((await call("GET /api/products", { query: "include_archived=true" })).status).toBe(401);
   });
 
   it("operator routes: an order and its refund answer as described", async () => {

@@ -189,6 +189,7 @@ export function parseListProducts(req: {
   minPriceCents?: number | undefined;
   maxPriceCents?: number | undefined;
   sort: string;
+  includeArchived?: boolean;
 }): ProductQuery {
   const v = violations();
   // The order decides how a page token reads; a bad order is named after the other fields.
@@ -210,7 +211,7 @@ export function parseListProducts(req: {
   }
   const sort = v.parse(orderOf, "name");
   v.throwIfAny();
-  return { pageSize, category, search, minPriceCents, maxPriceCents, sort, after };
+  return { pageSize, category, search, minPriceCents, maxPriceCents, sort, after, includeArchived: req.includeArchived === true };
 }
 
 /** ReserveStock: every bad field at once. */
