@@ -434,6 +434,11 @@ describeWithChromium("operations console in Chromium", () => {
     await page.getByLabel("Search", { exact: true }).fill("console grinder");
     await page.waitForURL(/q=console\+grinder$/);
     await page.locator("p.empty").waitFor();
+    // Listed again when the operator asks for archived products too.
+    await page.getByLabel("Archived too").check();
+    await page.waitForURL(/q=console\+grinder&archived=1$/);
+    await page.locator(`tr[data-product-id="${id}"] td[data-archived="true"]`).waitFor();
+    await step(ops, "products-archived-too");
     expectClean(ops, [/^Failed to load resource: the server responded with a status of (400|409)/]);
   }, 120_000);
 

@@ -17,8 +17,8 @@ const historyPageSize = 10;
 /** How long the search waits after the last key before it asks. */
 const searchDelayMs = 250;
 
-/** The console's product list with its search, category and page, as a path. */
-export function productsPath(filters: { q?: string; category?: string; page?: string } = {}): string {
+/** The console's product list with its search, category, archived ones or not, and page, as a path. */
+export function productsPath(filters: { q?: string; category?: string; archived?: string; page?: string } = {}): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
   const text = q.toString();
@@ -34,16 +34,18 @@ export function productPath(id: string, pricesPage?: string): string {
 export const newProductPath = "/admin/new-product";
 
 /**
- * `/admin/products?q=&category=&page=`: the products on sale (ListProducts), searched as the
- * operator types, in one category or all, a page at a time; each links to its page.
+ * `/admin/products?q=&category=&archived=1&page=`: the products on sale, or archived ones too
+ * (ListProducts, `include_archived`), searched as the operator types, in one category or all, a
+ * page at a time; each links to its page.
  */
 export function ConsoleProductsPage(props: { query: URLSearchParams }) {
   const q = props.query.get("q") ?? "";
   const category = props.query.get("category") ?? "";
+  const archived = props.query.get("archived") === "1" ? "1" : "";
   const pageToken = props.query.get("page") ?? "";
   const [products, reload] = useCall(
-    () => catalog.listProducts({ q, category, pageSize: listPageSize, pageToken }),
-    [q, category, pageToken],
+    () => catalog.listProducts({ q, category, includeArchived: archived === "1", pageSize: listPageSize, pageToken }),
+    [q, category, archived, pageToken],
   );
   // The categories to filter by: those of the products on sale (a shop's few hundred).
   const [all] = useCall(() => catalog.listProducts({ pageSize: 100 }), []);
@@ -55,7 +57,7 @@ export function ConsoleProductsPage(props: { query: URLSearchParams }) {
   useEffect(() => () => clearTimeout(typed.current), []);
   const search = (text: string) => {
     clearTimeout(typed.current);
-    typed.current = setTimeout(() => navigate(productsPath({ q: text.trim(), category }), { replace: true }), searchDelayMs);
+    typed.current = setTimeout(() => navigate(productsPath({ q: text.trim(), category, archived }), { replace: true }), searchDelayMs);
   };
 
   return (
@@ -77,7 +79,7 @@ export function ConsoleProductsPage(props: { query: URLSearchParams }) {
               id="product-category"
               name="category"
               value={category}
-              onChange={(e) => navigate(productsPath({ q, category: (e.currentTarget as HTMLSelectElement).value }))}
+              onChange={(e) => navigate(productsPath({ q, category: (e.currentTarget as HTMLSelectElement).value, archived }))}
             >
               <option value="">Every category</option>
               {categories.map((c) => (
@@ -87,6 +89,15 @@ export function ConsoleProductsPage(props: { query: URLSearchParams }) {
               ))}
             </select>
           </div>
+          <Field
+            id="product-archived"
+            name="archived"
+            label="Archived too"
+            type="checkbox"
+            inline
+            checked={archived === "1"}
+            onChange={(e) => navigate(productsPath({ q, category, archived: (e.currentTarget as HTMLInputElement).checked ? "1" : "" }))}
+          />
         </form>
         <Link href={newProductPath} class="button-link button-primary new-product">
           New product
@@ -96,11 +107,11 @@ export function ConsoleProductsPage(props: { query: URLSearchParams }) {
         page={products}
         reload={reload}
         pageToken={pageToken}
-        pageHref={(page) => productsPath({ q, category, page })}
+        pageHref={(page) => productsPath({ q, category, archived, page })}
         loading="the products"
         doing="listing the products"
-        empty={q || category ? "No product on sale matches." : "No products on sale."}
-        caption={q ? `Products matching “${q}”, best match first` : "Products on sale, by name"}
+        empty={q || category ? `No product${archived ? "" : " on sale"} matches.` : `No products${archived ? "" : " on sale"}.`}
+        caption={`${archived ? "Products, archived ones too," : "Products on sale"}${q ? ` matching “${q}”, best match first` : " by name"}`}
         pagerLabel="Pages of products"
         columns={[
           { label: "Name" },
@@ -117,7 +128,7 @@ export function ConsoleProductsPage(props: { query: URLSearchParams }) {
             <td class="num">{money(p.priceCents, p.currency)}</td>
             <td>{p.categories.join(", ")}</td>
             <td class="num">{String(p.version)}</td>
-            <td>{p.archived ? "archived" : "no"}</td>
+            <td data-archived={String(p.archived)}>{p.archived ? "archived" : "no"}</td>
           </tr>
         )}
       />
