@@ -1,6 +1,6 @@
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { operations } from "../api.js";
 import { Page } from "../components.js";
+import { when } from "../format.js";
 import { navigate } from "../router.js";
 import { PagedTable } from "./paged-table.js";
 import { useCall } from "./use-call.js";
@@ -67,7 +67,7 @@ export function ConsoleAuditPage(props: { query: URLSearchParams }) {
         columns={[{ label: "When" }, { label: "Service" }, { label: "Who" }, { label: "What" }, { label: "On" }, { label: "Why" }]}
         row={(a) => (
           <tr key={a.id} data-audit-id={a.id} data-action={a.action}>
-            <td>{a.time ? timestampDate(a.time).toLocaleString() : ""}</td>
+            <td>{when(a.time)}</td>
             <td>{a.service}</td>
             <td>
               <code>{a.actor}</code>

@@ -1,10 +1,9 @@
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import type { Product } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Code, catalog } from "../api.js";
 import { Link, Page } from "../components.js";
-import { money } from "../format.js";
+import { money, when } from "../format.js";
 import { Field, Submit, TextAreaField } from "../form.js";
 import { navigate } from "../router.js";
 import { Answer, PagedTable } from "./paged-table.js";
@@ -234,7 +233,7 @@ export function ConsoleProductPage(props: { id: string; query: URLSearchParams }
           ]}
           row={(c) => (
             <tr key={c.id} data-price-change-id={c.id} data-new-price-cents={c.newPriceCents}>
-              <td>{c.changedAt ? timestampDate(c.changedAt).toLocaleString() : ""}</td>
+              <td>{when(c.changedAt)}</td>
               <td class="num">{c.oldCurrency ? money(c.oldPriceCents, c.oldCurrency) : "created"}</td>
               <td class="num">{money(c.newPriceCents, c.currency)}</td>
               <td class="num">{String(c.version)}</td>

@@ -1,8 +1,8 @@
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import { useRef, useState } from "preact/hooks";
 import { Code, catalog } from "../api.js";
 import { Link, Page } from "../components.js";
+import { when } from "../format.js";
 import { Field, Submit } from "../form.js";
 import { Answer, PagedTable } from "./paged-table.js";
 import { fieldErrors, Refusal } from "./refusal.js";
@@ -121,7 +121,7 @@ export function ConsoleProductStockPage(props: { productId: string; query: URLSe
           columns={[{ label: "When" }, { label: "Change", num: true }, { label: "On hand after", num: true }, { label: "Reason" }]}
           row={(a) => (
             <tr key={a.id} data-adjustment-id={a.id}>
-              <td>{a.createdAt ? timestampDate(a.createdAt).toLocaleString() : ""}</td>
+              <td>{when(a.createdAt)}</td>
               <td class="num">{a.delta > 0 ? `+${a.delta}` : a.delta}</td>
               <td class="num">{a.onHandAfter}</td>
               <td>{a.reason}</td>
