@@ -534,6 +534,7 @@ describe("Connect, gRPC-Web and gRPC", () => {
         "CreateProduct",
         "UpdateProduct",
         "ArchiveProduct",
+        "ListPriceChanges",
         "ListStockBooks",
         "ListStockAdjustments",
       ]);

@@ -28,6 +28,7 @@ describe("publicSurface", () => {
       ["CreateProduct", "operator", "POST /api/admin/products"],
       ["UpdateProduct", "operator", "PUT /api/admin/products/{id}"],
       ["ArchiveProduct", "operator", "POST /api/admin/products/{id}/archive"],
+      ["ListPriceChanges", "operator", "GET /api/admin/products/{product_id}/prices"],
       ["ListStockBooks", "operator", "GET /api/admin/stock"],
       ["ListStockAdjustments", "operator", "GET /api/admin/stock/{product_id}/adjustments"],
     ]);

@@ -210,6 +210,9 @@ export async function startFakeCatalog(logger: Logger): Promise<FakeCatalog> {
         async updateProduct() {
           throw new ConnectError("not in the fake", Code.Unimplemented);
         },
+        async listPriceChanges() {
+          throw new ConnectError("not in the fake", Code.Unimplemented);
+        },
         async archiveProduct() {
           throw new ConnectError("not in the fake", Code.Unimplemented);
         },

@@ -1,23 +1,26 @@
-import type { InputHTMLAttributes } from "preact";
+import type { InputHTMLAttributes, JSX, TextareaHTMLAttributes } from "preact";
 
-/**
- * A labelled input with its hint and error message tied to it (aria-describedby), marked
- * invalid while it has an error.
- */
-export function Field(
-  props: Omit<InputHTMLAttributes<HTMLInputElement>, "id"> & { id: string; label: string; hint?: string; error?: string; inline?: boolean },
-) {
-  const { id, label, hint, error, inline, ...input } = props;
+/** What ties a control to its hint and error. */
+interface Described {
+  readonly "aria-invalid"?: true;
+  readonly "aria-describedby"?: string;
+}
+
+/** A field's label, hint and error around its control, which `control` renders with the attributes that tie them. */
+function FieldFrame(props: {
+  id: string;
+  label: string;
+  hint: string | undefined;
+  error: string | undefined;
+  class: string;
+  control: (described: Described) => JSX.Element;
+}) {
+  const { id, hint, error } = props;
   const describedBy = [error ? `${id}-error` : "", hint ? `${id}-hint` : ""].join(" ").trim();
   return (
-    <div class={inline ? "field field-inline" : "field"}>
-      <label for={id}>{label}</label>
-      <input
-        id={id}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={describedBy || undefined}
-        {...(input as InputHTMLAttributes<HTMLInputElement>)}
-      />
+    <div class={props.class}>
+      <label for={id}>{props.label}</label>
+      {props.control({ "aria-invalid": error ? true : undefined, "aria-describedby": describedBy || undefined })}
       {hint ? (
         <p class="hint" id={`${id}-hint`}>
           {hint}
@@ -29,6 +32,43 @@ export function Field(
         </p>
       ) : null}
     </div>
+  );
+}
+
+/**
+ * A labelled input with its hint and error message tied to it (aria-describedby), marked
+ * invalid while it has an error.
+ */
+export function Field(
+  props: Omit<InputHTMLAttributes<HTMLInputElement>, "id"> & { id: string; label: string; hint?: string; error?: string; inline?: boolean },
+) {
+  const { id, label, hint, error, inline, ...input } = props;
+  return (
+    <FieldFrame
+      id={id}
+      label={label}
+      hint={hint}
+      error={error}
+      class={inline ? "field field-inline" : "field"}
+      control={(described) => <input id={id} {...described} {...(input as InputHTMLAttributes<HTMLInputElement>)} />}
+    />
+  );
+}
+
+/** A labelled multi-line text field, its hint and error tied to it as {@link Field}'s are. */
+export function TextAreaField(
+  props: Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, "id"> & { id: string; label: string; hint?: string; error?: string },
+) {
+  const { id, label, hint, error, ...textarea } = props;
+  return (
+    <FieldFrame
+      id={id}
+      label={label}
+      hint={hint}
+      error={error}
+      class="field"
+      control={(described) => <textarea id={id} {...described} {...(textarea as TextareaHTMLAttributes<HTMLTextAreaElement>)} />}
+    />
   );
 }
 

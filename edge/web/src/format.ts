@@ -1,3 +1,5 @@
+import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
+
 const formats = new Map<string, Intl.NumberFormat>();
 
 /** "12,90 €" style money for cents of an ISO 4217 currency, in the browser's language. */
@@ -21,4 +23,9 @@ const time = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-di
 
 export function clock(date: Date): string {
   return time.format(date);
+}
+
+/** A time of the API in the browser's language and zone, "" when unset. */
+export function when(t: Timestamp | undefined): string {
+  return t ? timestampDate(t).toLocaleString() : "";
 }

@@ -83,6 +83,9 @@ it("serves the console and its deep links as the app", async () => {
   for (const path of [
     "/admin",
     "/admin/orders/00000000-0000-0000-0000-000000000000",
+    "/admin/products",
+    "/admin/products/p-moka-pot",
+    "/admin/new-product",
     "/admin/stock",
     "/admin/stock/p-moka-pot",
     "/admin/events",
@@ -319,6 +322,124 @@ describeWithChromium("operations console in Chromium", () => {
     await section(page, "Audit");
     await page.locator('tr[data-action="stock.adjust"]', { hasText: "five received from the supplier" }).waitFor();
     expectClean(ops);
+  }, 120_000);
+
+  it("an operator searches the products, creates one, reprices it, reads its price history, meets a stale-version conflict and archives it", async () => {
+    const ops = await open("products");
+    const { page } = ops;
+    await signInOperator(page);
+    await section(page, "Products");
+    await page.locator("tr[data-product-id]").first().waitFor();
+    expect(await page.getByRole("link", { name: "Products", exact: true }).getAttribute("aria-current")).toBe("page");
+    // The search asks as the operator types (after a pause), keeping what was typed in the address.
+    await page.getByLabel("Search", { exact: true }).pressSequentially("moka", { delay: 40 });
+    await page.waitForURL(/\/admin\/products\?q=moka$/);
+    await page.locator('tr[data-product-id="p-moka-pot"]').waitFor();
+    await page.locator("table caption", { hasText: "matching" }).waitFor();
+    expect(await page.locator("tr[data-product-id]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-product-id")))).toContain(
+      "p-moka-pot",
+    );
+    await step(ops, "products-search");
+
+    // A new product: what the server refuses is said at each field.
+    await page.getByRole("link", { name: "New product" }).click();
+    await page.getByRole("heading", { level: 1, name: "New product" }).waitFor();
+    const id = `p-console-grinder-${Date.now()}`;
+    await page.getByLabel("Id", { exact: true }).fill("not an id");
+    await page.getByLabel("Name", { exact: true }).fill("Console Grinder");
+    await page.getByLabel("Description", { exact: true }).fill("A burr grinder made in the console test.");
+    await page.getByLabel("Price", { exact: true }).fill("39.00");
+    await page.getByLabel("Currency", { exact: true }).fill("EU1");
+    await page.getByLabel("Categories", { exact: true }).fill("coffee, Kitchen Gear");
+    await page.getByLabel("Initial stock", { exact: true }).fill("7");
+    await page.getByRole("button", { name: "Create product" }).click();
+    await page.locator("#id-error").waitFor();
+    await page.locator("#currency-error").waitFor();
+    expect(await page.locator("#categories-error").textContent()).toContain("Category 2:");
+    expect(await page.getByLabel("Categories", { exact: true }).getAttribute("aria-invalid")).toBe("true");
+    await step(ops, "product-new-errors");
+
+    await page.getByLabel("Id", { exact: true }).fill(id);
+    await page.getByLabel("Currency", { exact: true }).fill("EUR");
+    await page.getByLabel("Categories", { exact: true }).fill("coffee, kitchen");
+    await page.getByRole("button", { name: "Create product" }).click();
+    await page.waitForURL(new RegExp(`/admin/products/${id}$`));
+    await page.getByRole("heading", { level: 1, name: "Console Grinder" }).waitFor();
+    await page.locator('.price-history tr[data-new-price-cents="3900"]').waitFor();
+
+    // A new price: version 2, and the history lists both prices, newest first.
+    await page.getByLabel("Price", { exact: true }).fill("42.50");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.locator(".product-saved", { hasText: "version 2" }).waitFor();
+    await page.locator('[data-version="2"]').waitFor();
+    const history = page.locator(".price-history tr[data-new-price-cents]");
+    await history.nth(1).waitFor();
+    expect(await history.evaluateAll((rows) => rows.map((r) => r.getAttribute("data-new-price-cents")))).toEqual(["4250", "3900"]);
+    expect(await history.first().locator("td").nth(4).textContent()).not.toBe("");
+    await step(ops, "product-repriced");
+
+    // Someone else saves version 2 meanwhile (another request, through the REST route): this page's edit is now stale.
+    const login = await fetch(`${origin}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: operator.email, password: operator.password }),
+    });
+    const { access_token: token } = (await login.json()) as { access_token: string };
+    const elsewhere = await fetch(`${origin}/api/admin/products/${id}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        name: "Console Grinder Pro",
+        description: "Changed elsewhere.",
+        price_cents: 4500,
+        currency: "EUR",
+        categories: ["coffee"],
+        image_urls: [],
+        expected_version: "2",
+      }),
+    });
+    expect(elsewhere.status).toBe(200);
+    const stale = await fetch(`${origin}/api/admin/products/${id}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ name: "Too late", price_cents: 100, currency: "EUR", expected_version: "2" }),
+    });
+    expect([stale.status, ((await stale.json()) as { code: string }).code]).toEqual([409, "failed_precondition"]);
+
+    await page.getByLabel("Price", { exact: true }).fill("41.00");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    const conflict = page.locator('.conflict[data-code="failed_precondition"]');
+    await conflict.waitFor();
+    expect(await conflict.textContent()).toContain("409");
+    await step(ops, "product-conflict");
+    await page.getByRole("button", { name: "Reload the product" }).click();
+    await page.locator('[data-version="3"]').waitFor();
+    expect(await page.getByLabel("Name", { exact: true }).inputValue()).toBe("Console Grinder Pro");
+    expect(await page.getByLabel("Price", { exact: true }).inputValue()).toBe("45.00");
+    await page.locator('.price-history tr[data-new-price-cents="4500"]').waitFor();
+    expect(await conflict.count()).toBe(0);
+
+    // Archive, after confirming.
+    await page.getByLabel("Reason", { exact: true }).fill("replaced by the Pro");
+    await page.getByRole("button", { name: "Archive…" }).click();
+    await page.getByRole("alertdialog").waitFor();
+    await step(ops, "product-archive-confirm");
+    await page.getByRole("button", { name: "Yes, archive it" }).click();
+    await page.locator('[data-archived="true"]').waitFor();
+    await page.locator('[data-version="4"]').waitFor();
+    await step(ops, "product-archived");
+
+    // No longer listed.
+    await page.getByRole("link", { name: "All products" }).click();
+    await page.getByLabel("Search", { exact: true }).fill("console grinder");
+    await page.waitForURL(/q=console\+grinder$/);
+    await page.locator("p.empty").waitFor();
+    // Listed again when the operator asks for archived products too.
+    await page.getByLabel("Archived too").check();
+    await page.waitForURL(/q=console\+grinder&archived=1$/);
+    await page.locator(`tr[data-product-id="${id}"] td[data-archived="true"]`).waitFor();
+    await step(ops, "products-archived-too");
+    expectClean(ops, [/^Failed to load resource: the server responded with a status of (400|409)/]);
   }, 120_000);
 
   it("an operator switches chaos scenarios on and off, replays a poison event from the events page, and finds it all audited", async () => {

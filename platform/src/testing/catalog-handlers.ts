@@ -21,6 +21,7 @@ export function catalogHandlers(overrides: Partial<ServiceHandlers<typeof Catalo
     createProduct: unimplemented,
     updateProduct: unimplemented,
     archiveProduct: unimplemented,
+    listPriceChanges: unimplemented,
     listStockBooks: unimplemented,
     listReservations: unimplemented,
     listStockAdjustments: unimplemented,

@@ -86,6 +86,7 @@ function startCatalog(): GrpcServer {
         createProduct: unimplemented,
         updateProduct: unimplemented,
         archiveProduct: unimplemented,
+        listPriceChanges: unimplemented,
       }),
     ],
   });

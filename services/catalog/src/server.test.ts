@@ -569,6 +569,13 @@ describe("catalog over gRPC", () => {
         (await unary(catalog, "ListProducts", { category: "coffee", page_size: 100 })).items.map((p: { id: string }) => p.id),
       ).not.toContain(kettle.id);
       expect((await unary(catalog, "ListProducts", { q: "zephyr", page_size: 100 })).items).toEqual([]);
+      // Listed to an operator who asks for archived products too; refused to anyone else who asks.
+      const withArchived = await operator("ListProducts", { q: "zephyr", page_size: 100, include_archived: true });
+      expect(withArchived.items).toEqual([expect.objectContaining({ id: kettle.id, archived: true })]);
+      const everything = await operator("ListProducts", { category: "coffee", page_size: 100, include_archived: true });
+      expect(everything.items.map((p: { id: string }) => p.id)).toContain(kettle.id);
+      expect((await failure(asEdge("ListProducts", { include_archived: true }, shopperToken))).code).toBe(grpc.status.PERMISSION_DENIED);
+      expect((await failure(unary(catalog, "ListProducts", { include_archived: true }))).code).toBe(grpc.status.UNAUTHENTICATED);
 
       const rejected = await typed.reserveStock({ orderId: "o-archived-1", items: [{ productId: kettle.id, quantity: 1 }] });
       expect(rejected.status).toBe(ReservationStatus.REJECTED);
@@ -596,6 +603,48 @@ describe("catalog over gRPC", () => {
       } finally {
         closeClient(ops);
       }
+    });
+
+    it("keeps each product's price history, newest first and in pages: its first price and every change, by whom", async () => {
+      // The kettle: created at 4900, changed to 5400 (version 2), then archived and adjusted, which leave the price alone.
+      const history = await operator("ListPriceChanges", { product_id: kettle.id });
+      expect(
+        history.items.map((c: Record<string, unknown>) => [
+          c.old_price_cents,
+          c.old_currency,
+          c.new_price_cents,
+          c.currency,
+          c.version,
+          c.changed_by,
+        ]),
+      ).toEqual([
+        [4900, "EUR", 5400, "EUR", "2", "operator-7"],
+        [0, "", 4900, "EUR", "1", "operator-7"],
+      ]);
+      expect(history.items[0].changed_at).toBeDefined();
+      expect(history.next_page_token).toBe("");
+
+      const first = await operator("ListPriceChanges", { product_id: kettle.id, page_size: 1 });
+      expect(first.items.map((c: { version: string }) => c.version)).toEqual(["2"]);
+      const second = await operator("ListPriceChanges", { product_id: kettle.id, page_size: 1, page_token: first.next_page_token });
+      expect(second.items.map((c: { version: string }) => c.version)).toEqual(["1"]);
+      expect(second.next_page_token).toBe("");
+
+      // The demo catalog's products start with the seed's price.
+      const seeded = demoCatalog[0];
+      if (!seeded) throw new Error("the demo catalog is empty");
+      const seededHistory = await operator("ListPriceChanges", { product_id: seeded.id });
+      expect(seededHistory.items).toEqual([
+        expect.objectContaining({ new_price_cents: seeded.priceCents, currency: seeded.currency, version: "1", changed_by: "seed" }),
+      ]);
+
+      expect((await failure(operator("ListPriceChanges", { product_id: "p-no-such-product" }))).code).toBe(grpc.status.NOT_FOUND);
+      expect(await violatedFieldsOf(typed.listPriceChanges({ productId: "", pageSize: 101, pageToken: "???" }))).toEqual([
+        "product_id",
+        "page_size",
+        "page_token",
+      ]);
+      expect((await failure(asEdge("ListPriceChanges", { product_id: kettle.id }, shopperToken))).code).toBe(grpc.status.PERMISSION_DENIED);
     });
 
     it("refuses a shopper's token on every write (PERMISSION_DENIED) and changes nothing", async () => {
@@ -655,6 +704,7 @@ describe("catalog over gRPC", () => {
           "CreateProduct",
           "UpdateProduct",
           "ArchiveProduct",
+          "ListPriceChanges",
           "ListStockBooks",
           "ListStockAdjustments",
           "ListReservations",

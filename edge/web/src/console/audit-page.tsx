@@ -1,8 +1,8 @@
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { operations } from "../api.js";
-import { Link, Loading, Page } from "../components.js";
+import { Page } from "../components.js";
+import { when } from "../format.js";
 import { navigate } from "../router.js";
-import { Refusal } from "./refusal.js";
+import { PagedTable } from "./paged-table.js";
 import { useCall } from "./use-call.js";
 
 const pageSize = 20;
@@ -54,61 +54,40 @@ export function ConsoleAuditPage(props: { query: URLSearchParams }) {
           Show
         </button>
       </form>
-      {audit.state === "loading" ? (
-        <Loading what="the audit log" />
-      ) : audit.state === "failed" ? (
-        <Refusal err={audit.err} what="reading the audit log" retry={reload} />
-      ) : (
-        <>
-          {audit.value.items.length === 0 ? (
-            <p class="empty">No operator actions{service ? ` in ${service}` : ""}.</p>
-          ) : (
-            <div class="table-wrap">
-              <table class="console-table">
-                <caption>Operator actions{service ? ` in ${service}` : ""}, newest first</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Service</th>
-                    <th scope="col">Who</th>
-                    <th scope="col">What</th>
-                    <th scope="col">On</th>
-                    <th scope="col">Why</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {audit.value.items.map((a) => (
-                    <tr key={a.id} data-audit-id={a.id} data-action={a.action}>
-                      <td>{a.time ? timestampDate(a.time).toLocaleString() : ""}</td>
-                      <td>{a.service}</td>
-                      <td>
-                        <code>{a.actor}</code>
-                      </td>
-                      <td>
-                        {actionText(a.action)}
-                        {a.details && Object.keys(a.details).length > 0 ? (
-                          <details>
-                            <summary>Details</summary>
-                            <pre class="payload">{JSON.stringify(a.details, null, 2)}</pre>
-                          </details>
-                        ) : null}
-                      </td>
-                      <td>
-                        <code>{a.target}</code>
-                      </td>
-                      <td class="audit-reason">{a.reason}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
-          <nav class="pager" aria-label="Pages of the audit log">
-            {pageToken ? <Link href={auditPath({ service })}>First page</Link> : null}
-            {audit.value.nextPageToken ? <Link href={auditPath({ service, page: audit.value.nextPageToken })}>Next page</Link> : null}
-          </nav>
-        </>
-      )}
+      <PagedTable
+        page={audit}
+        reload={reload}
+        pageToken={pageToken}
+        pageHref={(page) => auditPath({ service, page })}
+        loading="the audit log"
+        doing="reading the audit log"
+        empty={`No operator actions${service ? ` in ${service}` : ""}.`}
+        caption={`Operator actions${service ? ` in ${service}` : ""}, newest first`}
+        pagerLabel="Pages of the audit log"
+        columns={[{ label: "When" }, { label: "Service" }, { label: "Who" }, { label: "What" }, { label: "On" }, { label: "Why" }]}
+        row={(a) => (
+          <tr key={a.id} data-audit-id={a.id} data-action={a.action}>
+            <td>{when(a.time)}</td>
+            <td>{a.service}</td>
+            <td>
+              <code>{a.actor}</code>
+            </td>
+            <td>
+              {actionText(a.action)}
+              {a.details && Object.keys(a.details).length > 0 ? (
+                <details>
+                  <summary>Details</summary>
+                  <pre class="payload">{JSON.stringify(a.details, null, 2)}</pre>
+                </details>
+              ) : null}
+            </td>
+            <td>
+              <code>{a.target}</code>
+            </td>
+            <td class="audit-reason">{a.reason}</td>
+          </tr>
+        )}
+      />
     </Page>
   );
 }

@@ -12,11 +12,13 @@ import { ConsoleChaosPage } from "./chaos-page.js";
 import { ConsoleEventsPage } from "./events-page.js";
 import { ConsoleOrderPage } from "./order-page.js";
 import { ConsoleOrdersPage } from "./orders-page.js";
+import { ConsoleNewProductPage, ConsoleProductPage, ConsoleProductsPage, newProductPath } from "./products-page.js";
 import { ConsoleProductStockPage, ConsoleStockPage } from "./stock-page.js";
 
 /** The console's sections, each with the path prefixes its pages live under. */
 const sections: readonly { readonly label: string; readonly href: string; readonly under: readonly string[] }[] = [
   { label: "Orders", href: "/admin", under: ["/admin", "/admin/orders"] },
+  { label: "Products", href: "/admin/products", under: ["/admin/products", newProductPath] },
   { label: "Stock", href: "/admin/stock", under: ["/admin/stock"] },
   { label: "Events", href: "/admin/events", under: ["/admin/events"] },
   { label: "Chaos", href: "/admin/chaos", under: ["/admin/chaos"] },
@@ -119,12 +121,16 @@ function idIn(path: string, prefix: string): string | undefined {
 
 function consoleRoute(path: string, query: URLSearchParams): JSX.Element {
   if (path === "/admin" || path === "/admin/orders") return <ConsoleOrdersPage query={query} />;
+  if (path === "/admin/products") return <ConsoleProductsPage query={query} />;
+  if (path === newProductPath) return <ConsoleNewProductPage />;
   if (path === "/admin/stock") return <ConsoleStockPage query={query} />;
   if (path === "/admin/events") return <ConsoleEventsPage query={query} />;
   if (path === "/admin/chaos") return <ConsoleChaosPage />;
   if (path === "/admin/audit") return <ConsoleAuditPage query={query} />;
   const orderId = idIn(path, "/admin/orders/");
   if (orderId) return <ConsoleOrderPage id={orderId} />;
+  const managedId = idIn(path, "/admin/products/");
+  if (managedId) return <ConsoleProductPage key={managedId} id={managedId} query={query} />;
   const productId = idIn(path, "/admin/stock/");
   if (productId) return <ConsoleProductStockPage key={productId} productId={productId} query={query} />;
   return (

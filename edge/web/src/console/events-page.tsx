@@ -1,17 +1,15 @@
-import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import { type DeadLetter, DeadLetterStatus } from "@shopmesh/proto/shop/ops/v1/ops_pb.js";
 import { useRef, useState } from "preact/hooks";
 import { Code, operations } from "../api.js";
 import { Link, Loading, Page } from "../components.js";
+import { when } from "../format.js";
 import { Field } from "../form.js";
 import { navigate } from "../router.js";
 import { fieldErrors, Refusal } from "./refusal.js";
 import { useCall } from "./use-call.js";
 
 const pageSize = 20;
-const when = (t: Timestamp | undefined) => (t ? timestampDate(t).toLocaleString() : "");
 
 /** The letters an operator lists, under the words the page's query uses. */
 const statusFilters: readonly (readonly [string, DeadLetterStatus, string])[] = [

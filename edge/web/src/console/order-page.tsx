@@ -1,5 +1,4 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import { DeliveryStatus, NotificationKind } from "@shopmesh/proto/shop/notification/v1/notification_pb.js";
 import { type Order, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
@@ -7,13 +6,11 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { Code, notifications, orders } from "../api.js";
 import { Link, Loading, Page } from "../components.js";
 import { Field, Submit } from "../form.js";
-import { money } from "../format.js";
+import { money, when } from "../format.js";
 import { cancelText, statusName } from "../pages/order-status.js";
 import { ordersPath } from "./orders-page.js";
 import { fieldErrors, Refusal } from "./refusal.js";
 import { useCall } from "./use-call.js";
-
-const when = (t: Timestamp | undefined) => (t ? timestampDate(t).toLocaleString() : "");
 
 /** Units of each product refunded so far (or being refunded). */
 function refundedUnits(order: Order): Map<string, number> {

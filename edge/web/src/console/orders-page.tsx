@@ -1,10 +1,9 @@
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Order, OrderStatus } from "@shopmesh/proto/shop/order/v1/order_pb.js";
 import { useEffect, useState } from "preact/hooks";
 import { orders } from "../api.js";
 import { Link, Loading, Page } from "../components.js";
 import { Field } from "../form.js";
-import { money } from "../format.js";
+import { money, when } from "../format.js";
 import { statusName } from "../pages/order-status.js";
 import { navigate } from "../router.js";
 import { Refusal } from "./refusal.js";
@@ -169,7 +168,7 @@ function OrdersTable(props: { items: Order[]; status: string; user: string; emai
                   <td>{o.items.reduce((n, i) => n + i.quantity, 0)}</td>
                   <td class="num">{money(o.totalCents, o.currency)}</td>
                   <td class="num">{o.refundedCents > 0 ? money(o.refundedCents, o.currency) : "–"}</td>
-                  <td>{o.updatedAt ? timestampDate(o.updatedAt).toLocaleString() : ""}</td>
+                  <td>{when(o.updatedAt)}</td>
                 </tr>
               ))}
             </tbody>

@@ -1,9 +1,10 @@
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import { useRef, useState } from "preact/hooks";
 import { Code, catalog } from "../api.js";
-import { Link, Loading, Page } from "../components.js";
+import { Link, Page } from "../components.js";
+import { when } from "../format.js";
 import { Field, Submit } from "../form.js";
+import { Answer, PagedTable } from "./paged-table.js";
 import { fieldErrors, Refusal } from "./refusal.js";
 import { useCall } from "./use-call.js";
 
@@ -26,63 +27,41 @@ export function ConsoleStockPage(props: { query: URLSearchParams }) {
         On hand counts every unit received; reserved counts the units held by orders in checkout and sold. Available is what shoppers can
         buy.
       </p>
-      {books.state === "loading" ? (
-        <Loading what="the stock books" />
-      ) : books.state === "failed" ? (
-        <Refusal err={books.err} what="listing the stock books" retry={reload} />
-      ) : (
-        <>
-          {books.value.items.length === 0 ? (
-            <p class="empty">No products.</p>
-          ) : (
-            <div class="table-wrap">
-              <table class="console-table">
-                <caption>Stock books, by product id</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Product</th>
-                    <th scope="col" class="num">
-                      On hand
-                    </th>
-                    <th scope="col" class="num">
-                      Reserved
-                    </th>
-                    <th scope="col" class="num">
-                      Available
-                    </th>
-                    <th scope="col" class="num">
-                      Adjusted in all
-                    </th>
-                    <th scope="col">Books</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {books.value.items.map((b) => (
-                    <tr key={b.productId} data-product-id={b.productId}>
-                      <td>
-                        <Link href={stockPath(b.productId)}>
-                          <code>{b.productId}</code>
-                        </Link>
-                      </td>
-                      <td class="num">{b.onHand}</td>
-                      <td class="num">{b.reserved}</td>
-                      <td class="num" data-available={b.onHand - b.reserved}>
-                        {b.onHand - b.reserved}
-                      </td>
-                      <td class="num">{b.adjusted}</td>
-                      <td>{b.reserved === b.reservedByReservations ? "consistent" : `reservations hold ${b.reservedByReservations}`}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
-          <nav class="pager" aria-label="Pages of stock books">
-            {pageToken ? <Link href={stockPath()}>First page</Link> : null}
-            {books.value.nextPageToken ? <Link href={stockPath(undefined, books.value.nextPageToken)}>Next page</Link> : null}
-          </nav>
-        </>
-      )}
+      <PagedTable
+        page={books}
+        reload={reload}
+        pageToken={pageToken}
+        pageHref={(page) => stockPath(undefined, page)}
+        loading="the stock books"
+        doing="listing the stock books"
+        empty="No products."
+        caption="Stock books, by product id"
+        pagerLabel="Pages of stock books"
+        columns={[
+          { label: "Product" },
+          { label: "On hand", num: true },
+          { label: "Reserved", num: true },
+          { label: "Available", num: true },
+          { label: "Adjusted in all", num: true },
+          { label: "Books" },
+        ]}
+        row={(b) => (
+          <tr key={b.productId} data-product-id={b.productId}>
+            <td>
+              <Link href={stockPath(b.productId)}>
+                <code>{b.productId}</code>
+              </Link>
+            </td>
+            <td class="num">{b.onHand}</td>
+            <td class="num">{b.reserved}</td>
+            <td class="num" data-available={b.onHand - b.reserved}>
+              {b.onHand - b.reserved}
+            </td>
+            <td class="num">{b.adjusted}</td>
+            <td>{b.reserved === b.reservedByReservations ? "consistent" : `reservations hold ${b.reservedByReservations}`}</td>
+          </tr>
+        )}
+      />
     </Page>
   );
 }
@@ -96,29 +75,25 @@ export function ConsoleProductStockPage(props: { productId: string; query: URLSe
     [props.productId, pageToken],
   );
   const [available, setAvailable] = useState<number>();
-  const p = product.state === "done" ? product.value.product : undefined;
-  const level = available ?? p?.stock;
 
   return (
     <Page title={`Stock of ${props.productId}`}>
-      {product.state === "loading" ? (
-        <Loading what="the product" />
-      ) : product.state === "failed" ? (
-        <Refusal err={product.err} what={`looking up product ${props.productId}`} retry={reloadProduct} />
-      ) : (
-        <dl class="facts">
-          <dt>Product</dt>
-          <dd>
-            {p?.name} <code>{props.productId}</code>
-          </dd>
-          <dt>Available now</dt>
-          <dd>
-            <span class="stock-level" data-available={level} role="status" aria-live="polite">
-              {level} units
-            </span>
-          </dd>
-        </dl>
-      )}
+      <Answer of={product} retry={reloadProduct} loading="the product" doing={`looking up product ${props.productId}`}>
+        {({ product: p }) => (
+          <dl class="facts">
+            <dt>Product</dt>
+            <dd>
+              {p?.name} <code>{props.productId}</code>
+            </dd>
+            <dt>Available now</dt>
+            <dd>
+              <span class="stock-level" data-available={available ?? p?.stock} role="status" aria-live="polite">
+                {available ?? p?.stock} units
+              </span>
+            </dd>
+          </dl>
+        )}
+      </Answer>
 
       <section aria-labelledby="adjust-heading">
         <h2 id="adjust-heading">Adjust the stock on hand</h2>
@@ -133,49 +108,26 @@ export function ConsoleProductStockPage(props: { productId: string; query: URLSe
 
       <section aria-labelledby="ledger-heading">
         <h2 id="ledger-heading">Ledger</h2>
-        {ledger.state === "loading" ? (
-          <Loading what="the ledger" />
-        ) : ledger.state === "failed" ? (
-          <Refusal err={ledger.err} what="listing the product's stock adjustments" retry={reloadLedger} />
-        ) : (
-          <>
-            {ledger.value.items.length === 0 ? (
-              <p class="empty">No adjustments.</p>
-            ) : (
-              <div class="table-wrap">
-                <table class="console-table">
-                  <caption>Adjustments, newest first</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col" class="num">
-                        Change
-                      </th>
-                      <th scope="col" class="num">
-                        On hand after
-                      </th>
-                      <th scope="col">Reason</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {ledger.value.items.map((a) => (
-                      <tr key={a.id} data-adjustment-id={a.id}>
-                        <td>{a.createdAt ? timestampDate(a.createdAt).toLocaleString() : ""}</td>
-                        <td class="num">{a.delta > 0 ? `+${a.delta}` : a.delta}</td>
-                        <td class="num">{a.onHandAfter}</td>
-                        <td>{a.reason}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )}
-            <nav class="pager" aria-label="Pages of the ledger">
-              {pageToken ? <Link href={stockPath(props.productId)}>First page</Link> : null}
-              {ledger.value.nextPageToken ? <Link href={stockPath(props.productId, ledger.value.nextPageToken)}>Next page</Link> : null}
-            </nav>
-          </>
-        )}
+        <PagedTable
+          page={ledger}
+          reload={reloadLedger}
+          pageToken={pageToken}
+          pageHref={(page) => stockPath(props.productId, page)}
+          loading="the ledger"
+          doing="listing the product's stock adjustments"
+          empty="No adjustments."
+          caption="Adjustments, newest first"
+          pagerLabel="Pages of the ledger"
+          columns={[{ label: "When" }, { label: "Change", num: true }, { label: "On hand after", num: true }, { label: "Reason" }]}
+          row={(a) => (
+            <tr key={a.id} data-adjustment-id={a.id}>
+              <td>{when(a.createdAt)}</td>
+              <td class="num">{a.delta > 0 ? `+${a.delta}` : a.delta}</td>
+              <td class="num">{a.onHandAfter}</td>
+              <td>{a.reason}</td>
+            </tr>
+          )}
+        />
       </section>
       <p>
         <Link href={stockPath()}>All stock books</Link>

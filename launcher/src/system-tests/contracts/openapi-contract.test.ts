@@ -326,6 +326,22 @@ describe("the REST routes against /api/openapi.json", () => {
     );
     expect((await call("PUT /api/admin/products/{id}", { token: user.token, path, body: update })).status).toBe(403);
 
+    const prices = "GET /api/admin/products/{product_id}/prices";
+    const history = await call(prices, { token: operatorToken, path: { product_id: id }, query: "page_size=1" });
+    expect(history.status).toBe(200);
+    expect(history.body.items).toEqual([
+      expect.objectContaining({ product_id: id, old_price_cents: 3900, new_price_cents: 4200, currency: "EUR", version: "2" }),
+    ]);
+    const rest = await call(prices, {
+      token: operatorToken,
+      path: { product_id: id },
+      query: `page_token=${history.body.next_page_token}`,
+    });
+    expect(rest.body.items).toEqual([expect.objectContaining({ new_price_cents: 3900, version: "1" })]);
+    expect((await call(prices, { token: operatorToken, path: { product_id: "p-no-such" } })).status).toBe(404);
+    expect((await call(prices, { token: operatorToken, path: { product_id: id }, query: "page_size=101" })).status).toBe(400);
+    expect((await call(prices, { token: user.token, path: { product_id: id } })).status).toBe(403);
+
     const archive = { expected_version: "2", reason: "discontinued" };
     expectValidRequestBody("POST /api/admin/products/{id}/archive", archive);
     expect((await call("POST /api/admin/products/{id}/archive", { token: user.token, path, body: archive })).status).toBe(403);
@@ -337,6 +353,15 @@ describe("the REST routes against /api/openapi.json", () => {
     expect((await call("GET /api/products/{id}", { path })).body).toMatchObject({ id, archived: true });
     const listed = await call("GET /api/products", { query: "category=kitchen&page_size=100" });
     expect(listed.body.items.map((p: { id: string }) => p.id)).not.toContain(id);
+    // An operator may ask for archived products too; nobody else.
+    const archivedToo = await call("GET /api/products", {
+      token: operatorToken,
+      query: "category=kitchen&page_size=100&include_archived=true",
+    });
+    expect(archivedToo.status).toBe(200);
+    expect(archivedToo.body.items).toContainEqual(expect.objectContaining({ id, archived: true }));
+    expect((await call("GET /api/products", { token: user.token, query: "include_archived=true" })).status).toBe(403);
+    expect((await call("GET /api/products", { query: "include_archived=true" })).status).toBe(401);
   });
 
   it("operator routes: an order and its refund answer as described", async () => {

@@ -6,12 +6,22 @@ import { matrixTokens } from "../security/authorization-matrix.js";
 /**
  * Price changes end to end in embedded mode: an operator reprices a product through the edge's
  * REST routes; carts holding it show the new price with the old one as a notice, an order placed
- * before keeps its price, and a checkout never charges a price its shopper was not shown.
+ * before keeps its price, and a checkout never charges a price its shopper was not shown; the
+ * product's price history lists each price an operator set.
  */
 
 interface ProductJson {
   readonly price_cents: number;
   readonly version: string;
+}
+
+interface PriceChangeJson {
+  readonly old_price_cents?: number;
+  readonly new_price_cents: number;
+  readonly currency: string;
+  readonly version: string;
+  readonly changed_at: string;
+  readonly changed_by: string;
 }
 
 interface CartJson {
@@ -108,5 +118,44 @@ describe("price changes", () => {
       }
     }
     expect(outcomes.charged + outcomes.refused).toBe(8);
+  });
+
+  it("an operator reads a product's price history through the edge, newest first and in pages; a shopper is refused", async () => {
+    const id = "p-system-history";
+    expect((await admin("POST", "", { id, ...fields, price_cents: 2000, initial_stock: 5 })).status).toBe(201);
+    expect((await admin("PUT", `/${id}`, { ...fields, price_cents: 2200, expected_version: "1" })).status).toBe(200);
+    // A change of other fields only is no price change.
+    expect((await admin("PUT", `/${id}`, { ...fields, name: "Renamed Lamp", price_cents: 2200, expected_version: "2" })).status).toBe(200);
+    expect((await admin("PUT", `/${id}`, { ...fields, price_cents: 1900, expected_version: "3" })).status).toBe(200);
+
+    const history: PriceChangeJson[] = [];
+    let token = "";
+    do {
+      const page = await rest<{ items: PriceChangeJson[]; next_page_token: string }>(
+        mesh.url,
+        "GET",
+        `/api/admin/products/${id}/prices?page_size=2${token ? `&page_token=${token}` : ""}`,
+        { token: operatorToken },
+      );
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      history.push(...page.body.items);
+      token = page.body.next_page_token;
+    } while (token);
+    expect(history.map((c) => [c.old_price_cents ?? 0, c.new_price_cents, c.currency, c.version])).toEqual([
+      [2200, 1900, "EUR", "4"],
+      [2000, 2200, "EUR", "2"],
+      [0, 2000, "EUR", "1"],
+    ]);
+    const operatorId = history[0]?.changed_by;
+    expect(operatorId).toMatch(/.+/);
+    expect(history.every((c) => c.changed_by === operatorId && !Number.isNaN(Date.parse(c.changed_at)))).toBe(true);
+    expect(Date.parse(history[0]?.changed_at ?? "")).toBeGreaterThanOrEqual(Date.parse(history[2]?.changed_at ?? ""));
+
+    const s = await shopper();
+    const refused = await s.call<{ code: string }>("GET", `/api/admin/products/${id}/prices`);
+    expect([refused.status, refused.body.code]).toEqual([403, "permission_denied"]);
+    const unknown = await rest(mesh.url, "GET", "/api/admin/products/p-no-such-lamp/prices", { token: operatorToken });
+    expect(unknown.status).toBe(404);
   });
 });

@@ -336,6 +336,7 @@ describe("authorization matrix", () => {
       [CatalogService, "archiveProduct", { id: bought?.id, expectedVersion: 1n, reason: "x" }],
       [CatalogService, "listStockBooks", {}],
       [CatalogService, "listStockAdjustments", { productId: bought?.id }],
+      [CatalogService, "listPriceChanges", { productId: bought?.id }],
       // Served by the edge itself, over order's, payment's and catalog's operator methods.
       [OperationsConsoleService, "getInvariants", {}],
     ];

@@ -55,6 +55,7 @@ describe("call policies in the contracts", () => {
       "ListAllOrders",
       "ListOrderNotifications",
       "ListPayments",
+      "ListPriceChanges",
       "ListReservations",
       "ListStockAdjustments",
       "ListStockBooks",

@@ -1,7 +1,18 @@
-import { type Envelope, type Logger, failedPrecondition, inTransaction, notFound, type OutboxRow, writeOutbox } from "@shopmesh/platform";
+import {
+  callActor,
+  type Envelope,
+  type Logger,
+  failedPrecondition,
+  inTransaction,
+  notFound,
+  type OutboxRow,
+  writeOutbox,
+} from "@shopmesh/platform";
 import { recordAudit } from "@shopmesh/platform";
 import type { Kysely, Transaction } from "kysely";
 import * as repo from "../db/catalog.repository.js";
+import * as priceHistory from "../db/price-history.repository.js";
+import type { PriceChangeRecord } from "../db/price-history.repository.js";
 import * as stockBooks from "../db/stock-books.repository.js";
 import type { ReservationRecord, StockAdjustmentRecord, StockBook } from "../db/stock-books.repository.js";
 import type { CatalogDb } from "../db/tables.js";
@@ -116,6 +127,15 @@ export interface Catalog extends StockSource {
     pageSize: number;
     beforeId: string | undefined;
   }): Promise<{ items: StockAdjustmentRecord[]; next: string | undefined }>;
+  /**
+   * A product's price history, newest first, before the entry `beforeId`; `next` is the last id
+   * when more follow. NOT_FOUND for an unknown product.
+   */
+  listPriceChanges(q: {
+    productId: string;
+    pageSize: number;
+    beforeId: string | undefined;
+  }): Promise<{ items: PriceChangeRecord[]; next: string | undefined }>;
 }
 
 /**
@@ -131,6 +151,16 @@ export interface StockChange<T> {
    * committed (e.g. the COMMIT itself failed): drops the cached stock levels, which may be stale.
    */
   afterUncertainCommit(): void;
+}
+
+/** Who set the first prices of products added outside any operator's call: the demo catalog and other seeds. */
+const SEED_ACTOR = "seed";
+
+/** A page of a keyset listing read one row past its size: its rows, and the key of its last when another page follows. */
+function pageOf<T>(rows: readonly T[], pageSize: number, keyOf: (row: T) => string): { items: T[]; next: string | undefined } {
+  const items = rows.slice(0, pageSize);
+  const last = items.at(-1);
+  return { items, next: rows.length > pageSize && last !== undefined ? keyOf(last) : undefined };
 }
 
 /** What a stock change does in its transaction: its result, the levels it left, the events it wrote. */
@@ -253,11 +283,24 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       return { result: "released" as const, levels, events: [stockReleased(orderId, stored.items, reason)] };
     };
 
-  const insertProducts = async (trx: Kysely<CatalogDb>, products: readonly NewProduct[]) => {
+  /** Inserts products with their initial stock (as adjustments) and first prices (by `changedBy`, at version 1). */
+  const insertProducts = async (trx: Kysely<CatalogDb>, products: readonly NewProduct[], changedBy: string) => {
     await repo.insertProducts(trx, products);
     for (const p of products) {
       if (p.onHand > 0) await repo.insertAdjustment(trx, { productId: p.id, delta: p.onHand, reason: "initial", onHandAfter: p.onHand });
     }
+    await priceHistory.insertPriceChanges(
+      trx,
+      products.map((p) => ({
+        productId: p.id,
+        oldPriceCents: 0,
+        oldCurrency: "",
+        newPriceCents: p.priceCents,
+        currency: p.currency,
+        version: 1,
+        changedBy,
+      })),
+    );
   };
 
   /**
@@ -287,7 +330,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
 
     createProduct(id, fields, initialStock) {
       return changeProduct(id, async (trx) => {
-        await insertProducts(trx, [newProductOf(id, fields, initialStock)]);
+        await insertProducts(trx, [newProductOf(id, fields, initialStock)], callActor());
         await recordAudit(trx, {
           action: "product.create",
           target: id,
@@ -317,9 +360,11 @@ export function createCatalog(deps: CatalogDeps): Catalog {
             currency: fields.currency,
           },
         });
-        // Carts learn the new price from the event, written with the change.
         const change = priceChangeOf(before.product, fields, current.version + 1);
-        return change ? [productPriceChanged(change, new Date())] : [];
+        if (!change) return [];
+        await priceHistory.insertPriceChanges(trx, [{ ...change, changedBy: callActor() }]);
+        // Carts learn the new price from the event, written with the change.
+        return [productPriceChanged(change, new Date())];
       });
     },
 
@@ -343,7 +388,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       const last = page.at(-1);
       return {
         // A product archived since the listing was read is left out; the next read lists without it.
-        items: page.flatMap((r) => byId.get(r.id) ?? []).filter((p) => !p.archived),
+        items: page.flatMap((r) => byId.get(r.id) ?? []).filter((p) => q.includeArchived || !p.archived),
         next: rows.length > q.pageSize && last ? { key: last.sortKey, id: last.id } : undefined,
       };
     },
@@ -425,33 +470,35 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     },
 
     async addProducts(products) {
-      await inTransaction(db, (trx) => insertProducts(trx, products));
+      await inTransaction(db, (trx) => insertProducts(trx, products, SEED_ACTOR));
       cache.invalidate(products.map((p) => p.id));
       listings.clear();
     },
 
     async listStockBooks({ pageSize, after }) {
-      const rows = await stockBooks.listStockBooks(db, { after, limit: pageSize + 1 });
-      const items = rows.slice(0, pageSize);
-      return { items, next: rows.length > pageSize ? items.at(-1)?.productId : undefined };
+      return pageOf(await stockBooks.listStockBooks(db, { after, limit: pageSize + 1 }), pageSize, (b) => b.productId);
     },
 
     async listReservations({ pageSize, after }) {
-      const rows = await stockBooks.listReservations(db, { after, limit: pageSize + 1 });
-      const items = rows.slice(0, pageSize);
-      return { items, next: rows.length > pageSize ? items.at(-1)?.orderId : undefined };
+      return pageOf(await stockBooks.listReservations(db, { after, limit: pageSize + 1 }), pageSize, (r) => r.orderId);
     },
 
     async listStockAdjustments({ productId, pageSize, beforeId }) {
       const rows = await stockBooks.listStockAdjustments(db, { productId, beforeId, limit: pageSize + 1 });
-      const items = rows.slice(0, pageSize);
-      return { items, next: rows.length > pageSize ? items.at(-1)?.id : undefined };
+      return pageOf(rows, pageSize, (a) => a.id);
+    },
+
+    async listPriceChanges({ productId, pageSize, beforeId }) {
+      const rows = await priceHistory.listPriceChanges(db, { productId, beforeId, limit: pageSize + 1 });
+      // Every product has a stock row from its creation on: none means no such product.
+      if (rows.length === 0 && !(await repo.stockExists(db, productId))) throw notFound(`product ${productId}`);
+      return pageOf(rows, pageSize, (c) => c.id);
     },
 
     async seedOnce(name, products) {
       const inserted = await inTransaction(db, async (trx) => {
         if (!(await repo.claimSeed(trx, name))) return false;
-        await insertProducts(trx, products);
+        await insertProducts(trx, products, SEED_ACTOR);
         return true;
       });
       if (inserted) {
@@ -465,5 +512,16 @@ export function createCatalog(deps: CatalogDeps): Catalog {
 
 /** What tells one listing from another: every part of the query. */
 function listingKey(q: ProductQuery): string {
-  return JSON.stringify([q.sort, q.category, q.search?.query, q.minPriceCents, q.maxPriceCents, q.after?.key, q.after?.id, q.pageSize]);
+  const { sort, category, search, minPriceCents, maxPriceCents, after, pageSize, includeArchived } = q;
+  return JSON.stringify([
+    sort,
+    category,
+    search?.query,
+    minPriceCents,
+    maxPriceCents,
+    after?.key,
+    after?.id,
+    pageSize,
+    includeArchived === true,
+  ]);
 }

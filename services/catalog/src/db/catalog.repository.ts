@@ -113,11 +113,9 @@ export async function listProducts(db: CatalogDbHandle, q: Omit<ProductQuery, "p
     // server's float settings, so a cursor compares equal to the rank it was made from.
     const rank = tsq && sql<string>`ts_rank(p.search_vector, ${tsq})::numeric`;
     const key = q.sort === "name" ? sql<string>`p.name` : q.sort === "relevance" ? (rank ?? sql<string>`0`) : sql<number>`p.price_cents`;
-    // Archived products are off sale: read by id only.
-    let query = db
-      .selectFrom("products as p")
-      .select(["p.id", sql<string>`${key}::text`.as("sort_key")])
-      .where("p.archived_at", "is", null);
+    let query = db.selectFrom("products as p").select(["p.id", sql<string>`${key}::text`.as("sort_key")]);
+    // Archived products are off sale: read by id only, listed to operators who ask.
+    if (!q.includeArchived) query = query.where("p.archived_at", "is", null);
     if (tsq) query = query.where(sql<boolean>`p.search_vector @@ ${tsq}`);
     if (category !== undefined) {
       query = query.where((eb) =>

@@ -76,6 +76,26 @@ export interface StockAdjustmentsTable {
   created_at: Generated<Timestamp>;
 }
 
+/**
+ * Append-only price history of products: the price a product was created with (no old price) and
+ * every change of its price or currency, at the product version it took effect.
+ */
+export interface PriceChangesTable {
+  id: Generated<string>;
+  product_id: string;
+  /** Null for the price the product was created with. */
+  old_price_cents: number | null;
+  /** Null exactly when `old_price_cents` is. */
+  old_currency: string | null;
+  new_price_cents: number;
+  currency: string;
+  /** bigint, read as text. */
+  version: string | number;
+  /** The operator's user id, or "seed". */
+  changed_by: string;
+  changed_at: Generated<Timestamp>;
+}
+
 /** Data seeds applied to this schema (the demo catalog), so each runs once. */
 export interface SeedsTable {
   name: string;
@@ -89,6 +109,7 @@ export interface CatalogDb {
   reservations: ReservationsTable;
   reservation_items: ReservationItemsTable;
   stock_adjustments: StockAdjustmentsTable;
+  price_changes: PriceChangesTable;
   seeds: SeedsTable;
   outbox: OutboxTable;
   inbox: InboxTable;

@@ -170,6 +170,8 @@ export interface ProductQuery {
   /** Never "relevance" without `search`. */
   readonly sort: ProductSort;
   readonly after: PageCursor | undefined;
+  /** Archived products too (an operator's listing); off by default. */
+  readonly includeArchived?: boolean;
 }
 
 /** One page of products and the cursor after its last item, if more follow. */

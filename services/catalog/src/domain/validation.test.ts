@@ -147,6 +147,7 @@ describe("ListProducts searches", () => {
       maxPriceCents: undefined,
       sort: "name",
       after: undefined,
+      includeArchived: false,
     });
     expect(parseListProducts({ ...listAll, q: "   ", sort: "relevance" }).sort).toBe("name");
   });

@@ -189,6 +189,7 @@ export function parseListProducts(req: {
   minPriceCents?: number | undefined;
   maxPriceCents?: number | undefined;
   sort: string;
+  includeArchived?: boolean;
 }): ProductQuery {
   const v = violations();
   // The order decides how a page token reads; a bad order is named after the other fields.
@@ -210,7 +211,7 @@ export function parseListProducts(req: {
   }
   const sort = v.parse(orderOf, "name");
   v.throwIfAny();
-  return { pageSize, category, search, minPriceCents, maxPriceCents, sort, after };
+  return { pageSize, category, search, minPriceCents, maxPriceCents, sort, after, includeArchived: req.includeArchived === true };
 }
 
 /** ReserveStock: every bad field at once. */
@@ -306,11 +307,14 @@ export const parseListStockBooks = parseKeyPage;
 /** ListReservations (internal). */
 export const parseListReservations = parseKeyPage;
 
-/** Page tokens of ListStockAdjustments: the id of the last adjustment of the previous page. */
-export const adjustmentPages = keysetToken({ id: "string" });
+/**
+ * Page tokens of a product's histories, ListStockAdjustments and ListPriceChanges: the id of the
+ * last entry of the previous page.
+ */
+export const historyPages = keysetToken({ id: "string" });
 
-/** ListStockAdjustments: the product, page size 0..100 and a token holding an adjustment id. */
-export function parseListStockAdjustments(req: { productId: string; pageSize: number; pageToken: string }): {
+/** A product's history (newest first): the product, page size 0..100 and a token holding an entry id. */
+function parseHistoryPage(req: { productId: string; pageSize: number; pageToken: string }): {
   productId: string;
   pageSize: number;
   beforeId: string | undefined;
@@ -319,14 +323,20 @@ export function parseListStockAdjustments(req: { productId: string; pageSize: nu
   const productId = v.parse(() => parseProductId("product_id", req.productId), "");
   const pageSize = v.parse(() => parsePageSize(req.pageSize), DEFAULT_PAGE_SIZE);
   const beforeId = v.parse(() => {
-    const id = adjustmentPages.decode(req.pageToken)?.id;
-    // Adjustment ids are bigint identities; anything else did not come from this listing.
+    const id = historyPages.decode(req.pageToken)?.id;
+    // Entry ids are bigint identities; anything else did not come from this listing.
     if (id !== undefined && !/^[1-9][0-9]{0,18}$/.test(id)) throw invalidArgument("page_token", "is not a page token of this listing");
     return id;
   }, undefined);
   v.throwIfAny();
   return { productId, pageSize, beforeId };
 }
+
+/** ListStockAdjustments (operator). */
+export const parseListStockAdjustments = parseHistoryPage;
+
+/** ListPriceChanges (operator). */
+export const parseListPriceChanges = parseHistoryPage;
 
 export const MAX_NAME_LENGTH = 200;
 export const MAX_DESCRIPTION_LENGTH = 5_000;

@@ -6,6 +6,7 @@ import { archiveProduct } from "./archive-product.js";
 import { batchGetProducts } from "./batch-get-products.js";
 import { createProduct } from "./create-product.js";
 import { getProduct } from "./get-product.js";
+import { listPriceChanges } from "./list-price-changes.js";
 import { listProducts } from "./list-products.js";
 import { listReservations } from "./list-reservations.js";
 import { listStockAdjustments } from "./list-stock-adjustments.js";
@@ -30,6 +31,7 @@ export function catalogHandlers(catalog: Catalog): ServiceHandlers<typeof Catalo
     createProduct: createProduct(catalog),
     updateProduct: updateProduct(catalog),
     archiveProduct: archiveProduct(catalog),
+    listPriceChanges: listPriceChanges(catalog),
     listStockBooks: listStockBooks(catalog),
     listReservations: listReservations(catalog),
     listStockAdjustments: listStockAdjustments(catalog),

@@ -1,6 +1,6 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Catalog } from "../app/use-cases.js";
-import { adjustmentPages, parseListStockAdjustments } from "../domain/validation.js";
+import { historyPages, parseListStockAdjustments } from "../domain/validation.js";
 import type { Handler } from "./handler.js";
 
 /** A product's stock adjustments, newest first, for an operator (the call policy lets only operators in). */
@@ -9,7 +9,7 @@ export function listStockAdjustments(catalog: Catalog): Handler<"listStockAdjust
     const page = await catalog.listStockAdjustments(parseListStockAdjustments(req));
     return {
       items: page.items.map((a) => ({ ...a, createdAt: timestampFromDate(a.createdAt) })),
-      nextPageToken: page.next === undefined ? "" : adjustmentPages.encode({ id: page.next }),
+      nextPageToken: page.next === undefined ? "" : historyPages.encode({ id: page.next }),
     };
   };
 }
