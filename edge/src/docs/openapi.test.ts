@@ -53,6 +53,7 @@ describe("OpenAPI document from the descriptors", () => {
       "max_price",
       "max_price_cents",
       "sort",
+      "include_archived",
     ]);
     expect(op("post", "/api/checkout").parameters).toContainEqual(expect.objectContaining({ name: "Idempotency-Key", in: "header" }));
     const patch = op("patch", "/api/cart/items/{product_id}").requestBody?.content["application/json"].schema;
