@@ -116,7 +116,7 @@ export const edgeConfigSchema = {
     default: "dir",
   }),
   EDGE_IMAGE_DIR: env.string({
-    doc: "folder the uploaded product images are kept in with EDGE_IMAGE_STORE=dir, served at /images/{name}; npm start and the distributed launcher put it in images/ of SHOPMESH_DATA_DIR",
+    doc: "folder the uploaded product images are kept in with EDGE_IMAGE_STORE=dir, served at /media/{name}; npm start and the distributed launcher put it in images/ of SHOPMESH_DATA_DIR",
     default: ".data/images",
   }),
   EDGE_IMAGE_S3_BUCKET: env.optional(env.string({ doc: "bucket of the product images; required with EDGE_IMAGE_STORE=s3" })),

@@ -120,7 +120,7 @@ export interface EdgeOptions {
    */
   readonly apiDocs?: string | false;
   /**
-   * Where operators' product images are kept (POST /api/admin/images, served at /images/<name>).
+   * Where operators' product images are kept (POST /api/admin/images, served at /media/<name>).
    * Default: the store EDGE_IMAGE_STORE names (the folder EDGE_IMAGE_DIR, or an S3 bucket); with
    * neither set (or false) the image routes are not served.
    */
@@ -145,7 +145,7 @@ export interface Edge {
 /**
  * The edge: one port serving the Connect protocol, gRPC-Web and gRPC (HTTP/1.1 and h2c) for the
  * methods the contracts expose, the REST routes they declare, their documentation (/docs,
- * /api/openapi.json), product images (/api/admin/images, /images/<name>), /healthz and /readyz, and grpc.health.v1.Health (following /readyz). Everything
+ * /api/openapi.json), product images (/api/admin/images, /media/<name>), /healthz and /readyz, and grpc.health.v1.Health (following /readyz). Everything
  * served is derived from the service descriptors; adding a service is configuration.
  */
 export function createEdge(opts: EdgeOptions): Edge {

@@ -79,7 +79,7 @@ describe("POST /api/admin/images", () => {
   it("stores an operator's PNG under the hash of its bytes and answers 201 with its URL", async () => {
     const res = await upload(png, "image/png");
     expect(res.status).toBe(201);
-    const url = `/images/${sha256(png)}.png`;
+    const url = `/media/${sha256(png)}.png`;
     expect(await json(res)).toEqual({ url, content_type: "image/png", size_bytes: png.length });
     expect(res.headers.get("location")).toBe(url);
     expect(readdirSync(join(dir, "images"))).toEqual([`${sha256(png)}.png`]);
@@ -88,7 +88,7 @@ describe("POST /api/admin/images", () => {
   it("answers the same URL for the same image again, storing nothing new", async () => {
     const again = await upload(png, "image/png; charset=binary");
     expect(again.status).toBe(201);
-    expect((await json(again)).url).toBe(`/images/${sha256(png)}.png`);
+    expect((await json(again)).url).toBe(`/media/${sha256(png)}.png`);
     expect(readdirSync(join(dir, "images"))).toEqual([`${sha256(png)}.png`]);
   });
 
@@ -122,7 +122,7 @@ describe("POST /api/admin/images", () => {
     ] as const) {
       const res = await upload(body, type);
       expect(res.status, type).toBe(201);
-      expect((await json(res)).url).toBe(`/images/${sha256(body)}.${ext}`);
+      expect((await json(res)).url).toBe(`/media/${sha256(body)}.${ext}`);
     }
   });
 
@@ -177,8 +177,8 @@ describe("POST /api/admin/images", () => {
   });
 });
 
-describe("GET /images/{name}", () => {
-  const url = () => `${base}/images/${sha256(png)}.png`;
+describe("GET /media/{name}", () => {
+  const url = () => `${base}/media/${sha256(png)}.png`;
 
   it("serves the bytes with their type, a strong ETag and a year of immutable caching", async () => {
     const res = await fetch(url());
@@ -211,14 +211,14 @@ describe("GET /images/{name}", () => {
   it("answers 404 for an unknown image and for any name that is not an image's, traversal included", async () => {
     writeFileSync(join(dir, "secret.png"), png);
     for (const path of [
-      `/images/${"0".repeat(64)}.png`,
-      `/images/${sha256(png)}.gif`,
-      `/images/${sha256(png).toUpperCase()}.png`,
-      "/images/../secret.png",
-      "/images/%2e%2e%2fsecret.png",
-      "/images/..%2fsecret.png",
-      `/images/x/../${sha256(png)}.png`,
-      "/images/",
+      `/media/${"0".repeat(64)}.png`,
+      `/media/${sha256(png)}.gif`,
+      `/media/${sha256(png).toUpperCase()}.png`,
+      "/media/../secret.png",
+      "/media/%2e%2e%2fsecret.png",
+      "/media/..%2fsecret.png",
+      `/media/x/../${sha256(png)}.png`,
+      "/media/",
     ]) {
       const res = await rawGet(path);
       expect(res.status, path).toBe(404);

@@ -21,15 +21,15 @@ export interface ImageRoutesOptions extends AdmissionOptions {
 export interface ImageRoutes {
   /**
    * Serves the request when its path is one of the image routes (POST /api/admin/images, GET or
-   * HEAD /images/<name>) and returns the route it took; undefined to let other handlers have it.
+   * HEAD /media/<name>) and returns the route it took; undefined to let other handlers have it.
    */
   handle(req: NodeRequest, res: NodeResponse, path: string): string | undefined;
 }
 
 export const uploadPath = "/api/admin/images";
-export const imagesPrefix = "/images/";
+export const imagesPrefix = "/media/";
 export const uploadRoute = `POST ${uploadPath}`;
-export const imageRoute = "GET /images/{name}";
+export const imageRoute = "GET /media/{name}";
 
 /** Uploads are the operators', as the other /api/admin routes are. */
 const operatorOnly: AccessRule = { access: "operator", rateLimit: undefined };

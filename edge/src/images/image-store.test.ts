@@ -116,12 +116,12 @@ describe("the S3 store", () => {
       expect(res.status).toBe(201);
       const { url } = (await res.json()) as { url: string };
       const bucketStore = configuredImageStore(config, logger) as ImageStore;
-      expect(Buffer.from((await bucketStore.get(url.slice("/images/".length))) as Uint8Array)).toEqual(png);
+      expect(Buffer.from((await bucketStore.get(url.slice("/media/".length))) as Uint8Array)).toEqual(png);
       bucketStore.close?.();
       const served = await fetch(`${edge.url}${url}`);
       expect(served.status).toBe(200);
       expect(Buffer.from(await served.arrayBuffer())).toEqual(png);
-      expect((await fetch(`${edge.url}/images/${name("d")}`)).status).toBe(404);
+      expect((await fetch(`${edge.url}/media/${name("d")}`)).status).toBe(404);
     } finally {
       await edge.stop();
     }

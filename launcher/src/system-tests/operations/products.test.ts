@@ -107,7 +107,7 @@ describe("product images", () => {
     });
     expect(uploaded.status).toBe(201);
     const { url } = (await uploaded.json()) as { url: string };
-    expect(url).toMatch(/^\/images\/[0-9a-f]{64}\.png$/);
+    expect(url).toMatch(/^\/media\/[0-9a-f]{64}\.png$/);
 
     const id = "p-system-pictured";
     const fields = { name: "Pictured Mug", description: "", currency: "EUR", categories: ["kitchen"], price_cents: 900 };
