@@ -285,9 +285,7 @@ export async function listUserOrders(db: Db, userId: string, limit: number, afte
   return withDbErrors(async () => {
     let q = db.selectFrom("orders").selectAll().where("user_id", "=", userId);
     if (after) {
-      q = q.where((eb) =>
-        eb.or([eb("created_at", "<", after.createdAt), eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)])]),
-      );
+      q = q.where((eb) => eb(eb.refTuple("created_at", "id"), "<", eb.tuple(after.createdAt, after.id)));
     }
     return q
       .orderBy("created_at", "desc")
@@ -317,9 +315,7 @@ export async function listAllOrders(db: Db, f: AllOrdersFilter): Promise<OrderRo
     if (f.email) q = q.where(sql`lower(email)`, "=", f.email.toLowerCase());
     const after = f.after;
     if (after) {
-      q = q.where((eb) =>
-        eb.or([eb("created_at", ">", after.createdAt), eb.and([eb("created_at", "=", after.createdAt), eb("id", ">", after.id)])]),
-      );
+      q = q.where((eb) => eb(eb.refTuple("created_at", "id"), ">", eb.tuple(after.createdAt, after.id)));
     }
     return q
       .orderBy("created_at")

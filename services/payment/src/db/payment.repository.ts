@@ -138,9 +138,7 @@ export async function listPayments(db: Db, f: ListFilter): Promise<Payment[]> {
     if (f.userId) q = q.where("user_id", "=", f.userId);
     const after = f.after;
     if (after) {
-      q = q.where((eb) =>
-        eb.or([eb("created_at", ">", after.createdAt), eb.and([eb("created_at", "=", after.createdAt), eb("id", ">", after.id)])]),
-      );
+      q = q.where((eb) => eb(eb.refTuple("created_at", "id"), ">", eb.tuple(after.createdAt, after.id)));
     }
     const rows = await q
       .orderBy("created_at")
