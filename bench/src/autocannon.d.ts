@@ -17,8 +17,6 @@ declare module "autocannon" {
       title?: string;
       /** Requests each connection sends in turn, over and over (instead of the one above). */
       requests?: Array<{ method?: string; path?: string; headers?: Record<string, string>; body?: string }>;
-      /** Requests per second over all connections: none sends before the rate allows. */
-      overallRate?: number;
     }
 
     interface Histogram {

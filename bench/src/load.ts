@@ -1,7 +1,8 @@
-// Closed-loop HTTP load with autocannon. Latency percentiles come from our own microsecond
+// Closed-loop HTTP load with autocannon, or paced load at a fixed rate (paced-load.ts). Latency percentiles come from our own microsecond
 // histogram (autocannon's own has 1 ms resolution), over every response of the measured run.
 import { createHistogram } from "node:perf_hooks";
 import autocannon from "autocannon";
+import { type PacedRequest, runPaced } from "./paced-load.js";
 
 export interface LoadRequest {
   readonly url: string;
@@ -43,11 +44,54 @@ export interface LoadFigures {
   readonly throughputBytesPerSecond: number;
 }
 
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** The request's variants (or the request alone) as the paced runner sends them. */
+function pacedRequests(request: LoadRequest): PacedRequest[] {
+  const url = new URL(request.url);
+  const variants = request.variants ?? [{ path: url.pathname + url.search }];
+  return variants.map((v) => ({
+    url: `${url.origin}${v.path}`,
+    method: request.method,
+    headers: { ...request.headers, ...v.headers },
+    ...(request.body !== undefined ? { body: request.body } : {}),
+  }));
+}
+
+/** `runLoad` paced: open loop at `ratePerSecond` (paced-load.ts), after a paced warm-up. */
+async function runPacedLoad(request: LoadRequest, options: LoadOptions & { ratePerSecond: number }): Promise<LoadFigures> {
+  const requests = pacedRequests(request);
+  const run = { connections: options.connections, ratePerSecond: options.ratePerSecond, timeoutMs: 10_000 };
+  if (options.warmupS > 0) await runPaced(requests, { ...run, durationS: options.warmupS });
+  const histogram = createHistogram({ lowest: 1, highest: 60_000_000, figures: 3 });
+  const result = await runPaced(requests, { ...run, durationS: options.durationS }, histogram);
+  const toMs = (us: number) => round2(us / 1000);
+  const non2xx = Object.entries(result.statusCodes).reduce((n, [code, count]) => (code.startsWith("2") ? n : n + count), 0);
+  return {
+    connections: options.connections,
+    offeredPerSecond: options.ratePerSecond,
+    durationS: round2(result.durationS),
+    requests: result.answered,
+    requestsPerSecond: Math.round(result.answered / result.durationS),
+    latencyMs: {
+      p50: toMs(histogram.percentile(50)),
+      p90: toMs(histogram.percentile(90)),
+      p99: toMs(histogram.percentile(99)),
+      max: toMs(histogram.max),
+      mean: toMs(histogram.mean),
+    },
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx,
+    statusCodes: result.statusCodes,
+    throughputBytesPerSecond: Math.round(result.bytes / result.durationS),
+  };
+}
+
 function runOnce(
   request: LoadRequest,
   connections: number,
   durationS: number,
-  ratePerSecond: number | undefined,
   onResponse?: (responseTimeMs: number) => void,
 ): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
@@ -68,7 +112,6 @@ function runOnce(
           : {}),
         connections,
         duration: durationS,
-        ...(ratePerSecond !== undefined ? { overallRate: ratePerSecond } : {}),
         timeout: 10,
       },
       (err, result) => (err ? reject(err) : resolve(result)),
@@ -79,13 +122,12 @@ function runOnce(
   });
 }
 
-const round2 = (n: number) => Math.round(n * 100) / 100;
-
 export async function runLoad(request: LoadRequest, options: LoadOptions): Promise<LoadFigures> {
-  if (options.warmupS > 0) await runOnce(request, options.connections, options.warmupS, options.ratePerSecond);
+  if (options.ratePerSecond !== undefined) return runPacedLoad(request, { ...options, ratePerSecond: options.ratePerSecond });
+  if (options.warmupS > 0) await runOnce(request, options.connections, options.warmupS);
 
   const histogram = createHistogram({ lowest: 1, highest: 60_000_000, figures: 3 });
-  const result = await runOnce(request, options.connections, options.durationS, options.ratePerSecond, (ms) => {
+  const result = await runOnce(request, options.connections, options.durationS, (ms) => {
     histogram.record(Math.max(1, Math.round(ms * 1000)));
   });
 
@@ -95,7 +137,6 @@ export async function runLoad(request: LoadRequest, options: LoadOptions): Promi
   const toMs = (us: number) => round2(us / 1000);
   return {
     connections: options.connections,
-    ...(options.ratePerSecond !== undefined ? { offeredPerSecond: options.ratePerSecond } : {}),
     durationS: result.duration,
     requests,
     requestsPerSecond: Math.round(requests / result.duration),
