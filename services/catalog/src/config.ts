@@ -20,7 +20,7 @@ export const catalogConfigSchema = byName({
     min: 0,
   }),
   CATALOG_LISTING_CACHE_MAX_AGE_SECONDS: env.int({
-    doc: "Seconds after which a kept ListProducts answer is read again: how late another replica's product change or a bulk load shows in listings",
+    doc: "Seconds after which a kept ListProducts answer is read again in the background, still answered meanwhile (waited for past twice this age): how late another replica's product change or a bulk load shows in listings",
     default: DEFAULT_LISTING_MAX_AGE_SECONDS,
     min: 1,
   }),

@@ -23,14 +23,24 @@ function heldLoad(value: string) {
 }
 
 describe("ListingCache", () => {
-  it("answers a listing read before from memory until it is older than its max age", async () => {
+  it("answers a listing read before from memory; past its max age it answers it once more while reading it again", async () => {
     const { cache, clock, load, loads } = setup({ maxAgeMs: 1_000 });
     expect(await cache.get("knife", load("v1"))).toBe("v1");
     clock.ms = 999;
     expect(await cache.get("knife", load("v2"))).toBe("v1");
     expect(loads()).toBe(1);
     clock.ms = 1_000;
-    expect(await cache.get("knife", load("v3"))).toBe("v3");
+    expect(await cache.get("knife", load("v3"))).toBe("v1");
+    expect(loads()).toBe(2);
+    expect(await cache.get("knife", load("v4"))).toBe("v3");
+    expect(loads()).toBe(2);
+  });
+
+  it("waits for a new listing once the kept one is twice its max age", async () => {
+    const { cache, clock, load, loads } = setup({ maxAgeMs: 1_000 });
+    await cache.get("knife", load("v1"));
+    clock.ms = 2_000;
+    expect(await cache.get("knife", load("v2"))).toBe("v2");
     expect(loads()).toBe(2);
   });
 

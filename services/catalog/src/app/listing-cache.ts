@@ -21,7 +21,10 @@ interface Entry<T> {
  * first. What a listing holds depends only on the products' fields, not on their stock, so
  * `clear` after every change of a product's fields keeps it exact within this process; loads
  * under way when it is called store nothing. Changes this process does not see (another replica,
- * a bulk load into the database) show after at most `maxAgeMs`.
+ * a bulk load into the database) show once a listing is older than `maxAgeMs`: up to twice that
+ * age, a read answers the kept listing and reads it again in the background (stale while
+ * revalidating, so that a popular search does not wait on Postgres every `maxAgeMs`); older
+ * still, it waits for the new one.
  *
  * Concurrent reads of a key that is not cached share one load.
  */
@@ -45,13 +48,18 @@ export class ListingCache<T> {
   get(key: string, load: () => Promise<T>): Promise<T> {
     if (this.#maxEntries === 0) return load();
     const entry = this.#entries.get(key);
-    if (entry && this.#now() - entry.at < this.#maxAgeMs) {
+    const age = entry ? this.#now() - entry.at : Number.POSITIVE_INFINITY;
+    if (entry && age < 2 * this.#maxAgeMs) {
       this.#entries.delete(key);
       this.#entries.set(key, entry);
+      // A failed refresh leaves the entry to age out; a later read tries again.
+      if (age >= this.#maxAgeMs && !this.#loading.has(key)) this.#load(key, load).catch(() => undefined);
       return Promise.resolve(entry.value);
     }
-    const pending = this.#loading.get(key);
-    if (pending) return pending;
+    return this.#loading.get(key) ?? this.#load(key, load);
+  }
+
+  #load(key: string, load: () => Promise<T>): Promise<T> {
     const generation = this.#generation;
     const at = this.#now();
     const loaded = load().then(
