@@ -2,7 +2,7 @@
 // calls in flight, each replaced by the next as soon as it settles, for a fixed time. The
 // figures have the shape of an HTTP load's, so that both sit in one table.
 import { createHistogram } from "node:perf_hooks";
-import type { LoadFigures, LoadOptions } from "./load.js";
+import { type LoadFigures, type LoadOptions, latencyFigures } from "./load.js";
 
 /** Load made of calls rather than HTTP requests; `path` names it in the results. */
 export interface CallLoad {
@@ -60,19 +60,12 @@ export async function runCallLoad(load: CallLoad, options: LoadOptions): Promise
     options.durationS,
     (ms) => histogram.record(Math.max(1, Math.round(ms * 1000))),
   );
-  const toMs = (us: number) => (Number.isFinite(us) ? round2(us / 1000) : 0);
   return {
     connections: options.connections,
     durationS: round2(run.seconds),
     requests: run.calls,
     requestsPerSecond: Math.round(run.calls / run.seconds),
-    latencyMs: {
-      p50: toMs(histogram.percentile(50)),
-      p90: toMs(histogram.percentile(90)),
-      p99: toMs(histogram.percentile(99)),
-      max: toMs(histogram.max),
-      mean: toMs(histogram.mean),
-    },
+    latencyMs: latencyFigures(histogram),
     errors: run.errors,
     timeouts: 0,
     non2xx: 0,

@@ -1,6 +1,6 @@
 // Closed-loop HTTP load with autocannon, or paced load at a fixed rate (paced-load.ts). Latency percentiles come from our own microsecond
 // histogram (autocannon's own has 1 ms resolution), over every response of the measured run.
-import { createHistogram } from "node:perf_hooks";
+import { createHistogram, type RecordableHistogram } from "node:perf_hooks";
 import autocannon from "autocannon";
 import { type PacedRequest, runPaced } from "./paced-load.js";
 
@@ -46,6 +46,18 @@ export interface LoadFigures {
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
+/** The percentiles of a histogram of microseconds, in milliseconds (0 for an empty one). */
+export function latencyFigures(histogram: RecordableHistogram): LoadFigures["latencyMs"] {
+  const toMs = (us: number) => (Number.isFinite(us) ? round2(us / 1000) : 0);
+  return {
+    p50: toMs(histogram.percentile(50)),
+    p90: toMs(histogram.percentile(90)),
+    p99: toMs(histogram.percentile(99)),
+    max: toMs(histogram.max),
+    mean: toMs(histogram.mean),
+  };
+}
+
 /** The request's variants (or the request alone) as the paced runner sends them. */
 function pacedRequests(request: LoadRequest): PacedRequest[] {
   const url = new URL(request.url);
@@ -65,7 +77,6 @@ async function runPacedLoad(request: LoadRequest, options: LoadOptions & { rateP
   if (options.warmupS > 0) await runPaced(requests, { ...run, durationS: options.warmupS });
   const histogram = createHistogram({ lowest: 1, highest: 60_000_000, figures: 3 });
   const result = await runPaced(requests, { ...run, durationS: options.durationS }, histogram);
-  const toMs = (us: number) => round2(us / 1000);
   const non2xx = Object.entries(result.statusCodes).reduce((n, [code, count]) => (code.startsWith("2") ? n : n + count), 0);
   return {
     connections: options.connections,
@@ -73,13 +84,7 @@ async function runPacedLoad(request: LoadRequest, options: LoadOptions & { rateP
     durationS: round2(result.durationS),
     requests: result.answered,
     requestsPerSecond: Math.round(result.answered / result.durationS),
-    latencyMs: {
-      p50: toMs(histogram.percentile(50)),
-      p90: toMs(histogram.percentile(90)),
-      p99: toMs(histogram.percentile(99)),
-      max: toMs(histogram.max),
-      mean: toMs(histogram.mean),
-    },
+    latencyMs: latencyFigures(histogram),
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx,
@@ -134,19 +139,12 @@ export async function runLoad(request: LoadRequest, options: LoadOptions): Promi
   const statusCodes: Record<string, number> = {};
   for (const [code, { count }] of Object.entries(result.statusCodeStats)) statusCodes[code] = count;
   const requests = result.requests.total;
-  const toMs = (us: number) => round2(us / 1000);
   return {
     connections: options.connections,
     durationS: result.duration,
     requests,
     requestsPerSecond: Math.round(requests / result.duration),
-    latencyMs: {
-      p50: toMs(histogram.percentile(50)),
-      p90: toMs(histogram.percentile(90)),
-      p99: toMs(histogram.percentile(99)),
-      max: toMs(histogram.max),
-      mean: toMs(histogram.mean),
-    },
+    latencyMs: latencyFigures(histogram),
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx: result.non2xx,

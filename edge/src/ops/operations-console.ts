@@ -159,7 +159,8 @@ export function createOperationsConsole(opts: OperationsConsoleOptions): Upstrea
     return [...results.values()].flatMap((r) => (r ? r.items.map((l) => prefixed(l) as DeadLetter) : []));
   }
 
-  const methods: Record<string, (req: any, o: CallOptions) => Promise<unknown>> = {
+  // Every method of the contract: a method added to ops.proto without a handler here fails to compile.
+  const methods: Record<keyof typeof OperationsConsoleService.method, (req: any, o: CallOptions) => Promise<unknown>> = {
     async getEvents(_req, o) {
       const names = namesOf("");
       const results = await fanOut(names, async (c) => (await c.getEventHealth({}, o)).health);
@@ -279,13 +280,8 @@ export function createOperationsConsole(opts: OperationsConsoleOptions): Upstrea
     service: OperationsConsoleService,
     address: "in-process",
     method(localName) {
-      const m = methods[localName];
-      // A method of the contract without a handler here yet answers UNIMPLEMENTED; the edge still starts.
-      if (!m) {
-        return (async () => {
-          throw new ConnectError(`${OperationsConsoleService.typeName}.${localName} is not implemented`, Code.Unimplemented);
-        }) as UpstreamMethod;
-      }
+      const m = (methods as Record<string, (typeof methods)[keyof typeof methods] | undefined>)[localName];
+      if (!m) throw new Error(`${OperationsConsoleService.typeName} has no method ${localName}`);
       return ((req: unknown, o?: CallOptions) => m(req, o ?? {})) as UpstreamMethod;
     },
     async health() {
