@@ -205,10 +205,10 @@ export function createOrders({
     }
   };
 
-  const page = async (rows: repo.OrderRow[], limit: number): Promise<OrderPage> => {
-    const items = await repo.loadOrders(db, rows.slice(0, limit));
+  const page = (orders: Order[], limit: number): OrderPage => {
+    const items = orders.slice(0, limit);
     const last = items.at(-1);
-    return { items, nextPageToken: rows.length > limit && last ? encodeKeysetToken(last) : "" };
+    return { items, nextPageToken: orders.length > limit && last ? encodeKeysetToken(last) : "" };
   };
 
   return {
@@ -280,8 +280,7 @@ export function createOrders({
     },
 
     async listAllOrders({ pageSize, ...filter }) {
-      const rows = await repo.listAllOrders(db, { ...filter, limit: pageSize });
-      return page(rows, pageSize);
+      return page(await repo.listAllOrders(db, { ...filter, limit: pageSize }), pageSize);
     },
 
     async getAnyOrder(orderId) {

@@ -280,18 +280,15 @@ export async function completeRefund(trx: Transaction<OrderDb>, orderId: string,
   }, "order");
 }
 
-/** The user's orders, newest first by (created_at, id); `limit + 1` rows so the caller sees whether more follow. */
-export async function listUserOrders(db: Db, userId: string, limit: number, after: KeysetCursor | undefined): Promise<OrderRow[]> {
+/** The user's orders, newest first by (created_at, id); `limit + 1` so the caller sees whether more follow. */
+export async function listUserOrders(db: Db, userId: string, limit: number, after: KeysetCursor | undefined): Promise<Order[]> {
   return withDbErrors(async () => {
-    let q = db.selectFrom("orders").selectAll().where("user_id", "=", userId);
+    let q = detailedOrders(db).where("user_id", "=", userId);
     if (after) {
       q = q.where((eb) => eb(eb.refTuple("created_at", "id"), "<", eb.tuple(after.createdAt, after.id)));
     }
-    return q
-      .orderBy("created_at", "desc")
-      .orderBy("id", "desc")
-      .limit(limit + 1)
-      .execute();
+    const rows = await q.orderBy("created_at", "desc").orderBy("id", "desc").limit(limit + 1).execute();
+    return rows.map(toDetailedOrder);
   }, "order");
 }
 
@@ -305,10 +302,10 @@ export interface AllOrdersFilter {
   readonly email: string | undefined;
 }
 
-/** Every user's orders, oldest first by (created_at, id), filtered; `limit + 1` rows. */
-export async function listAllOrders(db: Db, f: AllOrdersFilter): Promise<OrderRow[]> {
+/** Every user's orders, oldest first by (created_at, id), filtered; `limit + 1`. */
+export async function listAllOrders(db: Db, f: AllOrdersFilter): Promise<Order[]> {
   return withDbErrors(async () => {
-    let q = db.selectFrom("orders").selectAll();
+    let q = detailedOrders(db);
     if (f.statuses.length > 0) q = q.where("status", "in", [...f.statuses]);
     if (f.updatedBefore) q = q.where("updated_at", "<", f.updatedBefore);
     if (f.userId) q = q.where("user_id", "=", f.userId);
@@ -317,12 +314,62 @@ export async function listAllOrders(db: Db, f: AllOrdersFilter): Promise<OrderRo
     if (after) {
       q = q.where((eb) => eb(eb.refTuple("created_at", "id"), ">", eb.tuple(after.createdAt, after.id)));
     }
-    return q
-      .orderBy("created_at")
-      .orderBy("id")
-      .limit(f.limit + 1)
-      .execute();
+    const rows = await q.orderBy("created_at").orderBy("id").limit(f.limit + 1).execute();
+    return rows.map(toDetailedOrder);
   }, "order");
+}
+
+/**
+ * Orders with their lines, history and refunds as JSON arrays beside each row: a page of orders
+ * is one statement and one round trip, where reading the three children apart took four
+ * statements in two round trips, and far fewer rows to parse.
+ */
+function detailedOrders(db: Db) {
+  return db
+    .selectFrom("orders")
+    .selectAll("orders")
+    .select((eb) => [
+      jsonArrayFrom(
+        eb
+          .selectFrom("order_items")
+          .select(["product_id as productId", "name", "unit_price_cents as unitPriceCents", "quantity", "line_total_cents as lineTotalCents"])
+          .whereRef("order_items.order_id", "=", "orders.id")
+          .orderBy("line_no"),
+      ).as("items"),
+      jsonArrayFrom(
+        eb
+          .selectFrom("order_transitions")
+          .select(["seq", "from_status as from", "to_status as to", "at", "reason"])
+          .whereRef("order_transitions.order_id", "=", "orders.id")
+          .orderBy("seq"),
+      ).as("history"),
+      jsonArrayFrom(
+        eb
+          .selectFrom("order_refunds")
+          .select(["id", "lines", "amount_cents as amountCents", "restock", "reason", "requested_at as requestedAt", "refunded_at as refundedAt"])
+          .whereRef("order_refunds.order_id", "=", "orders.id")
+          .orderBy("requested_at")
+          .orderBy("id"),
+      ).as("refunds"),
+    ]);
+}
+
+type DetailedRow = Awaited<ReturnType<ReturnType<typeof detailedOrders>["execute"]>>[number];
+
+/** An order of {@link detailedOrders}: the JSON arrays carry their timestamps as text. */
+function toDetailedOrder(row: DetailedRow): Order {
+  const history = row.history.map((t) => ({ seq: t.seq, from: t.from, to: t.to, at: new Date(t.at), reason: t.reason }));
+  const refunds = row.refunds.map((r) => ({
+    id: r.id,
+    lines: r.lines,
+    amountCents: r.amountCents,
+    restock: r.restock,
+    reason: r.reason,
+    completed: r.refundedAt !== null,
+    requestedAt: new Date(r.requestedAt),
+    refundedAt: r.refundedAt === null ? undefined : new Date(r.refundedAt),
+  }));
+  return toOrder(row, row.items, history, refunds);
 }
 
 /** The items and history of `rows`, assembled into orders (in the order of `rows`). */
