@@ -287,7 +287,11 @@ export async function listUserOrders(db: Db, userId: string, limit: number, afte
     if (after) {
       q = q.where((eb) => eb(eb.refTuple("created_at", "id"), "<", eb.tuple(after.createdAt, after.id)));
     }
-    const rows = await q.orderBy("created_at", "desc").orderBy("id", "desc").limit(limit + 1).execute();
+    const rows = await q
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(limit + 1)
+      .execute();
     return rows.map(toDetailedOrder);
   }, "order");
 }
@@ -314,7 +318,11 @@ export async function listAllOrders(db: Db, f: AllOrdersFilter): Promise<Order[]
     if (after) {
       q = q.where((eb) => eb(eb.refTuple("created_at", "id"), ">", eb.tuple(after.createdAt, after.id)));
     }
-    const rows = await q.orderBy("created_at").orderBy("id").limit(f.limit + 1).execute();
+    const rows = await q
+      .orderBy("created_at")
+      .orderBy("id")
+      .limit(f.limit + 1)
+      .execute();
     return rows.map(toDetailedOrder);
   }, "order");
 }
@@ -332,7 +340,13 @@ function detailedOrders(db: Db) {
       jsonArrayFrom(
         eb
           .selectFrom("order_items")
-          .select(["product_id as productId", "name", "unit_price_cents as unitPriceCents", "quantity", "line_total_cents as lineTotalCents"])
+          .select([
+            "product_id as productId",
+            "name",
+            "unit_price_cents as unitPriceCents",
+            "quantity",
+            "line_total_cents as lineTotalCents",
+          ])
           .whereRef("order_items.order_id", "=", "orders.id")
           .orderBy("line_no"),
       ).as("items"),
@@ -346,7 +360,15 @@ function detailedOrders(db: Db) {
       jsonArrayFrom(
         eb
           .selectFrom("order_refunds")
-          .select(["id", "lines", "amount_cents as amountCents", "restock", "reason", "requested_at as requestedAt", "refunded_at as refundedAt"])
+          .select([
+            "id",
+            "lines",
+            "amount_cents as amountCents",
+            "restock",
+            "reason",
+            "requested_at as requestedAt",
+            "refunded_at as refundedAt",
+          ])
           .whereRef("order_refunds.order_id", "=", "orders.id")
           .orderBy("requested_at")
           .orderBy("id"),
