@@ -269,8 +269,7 @@ export function createOrders({
     },
 
     async getOrder(userId, orderId) {
-      const row = await repo.findUserOrder(db, userId, orderId);
-      const order = row && (await repo.loadOrders(db, [row]))[0];
+      const order = await repo.findDetailedOrder(db, orderId, userId);
       if (!order) throw notFound("order");
       return order;
     },
@@ -284,8 +283,7 @@ export function createOrders({
     },
 
     async getAnyOrder(orderId) {
-      const row = await repo.findOrder(db, orderId);
-      const order = row && (await repo.loadOrders(db, [row]))[0];
+      const order = await repo.findDetailedOrder(db, orderId);
       if (!order) throw notFound("order");
       return order;
     },
@@ -355,8 +353,7 @@ export function createOrders({
         "order",
       );
       if (written.length > 0) onEventsWritten?.(written);
-      const row = await repo.findOrder(db, orderId);
-      return (await repo.loadOrders(db, row ? [row] : []))[0] as Order;
+      return (await repo.findDetailedOrder(db, orderId)) as Order;
     },
 
     async cancelOrder(orderId, reason) {
@@ -421,8 +418,7 @@ export function createOrders({
         "order",
       );
       announce(applied);
-      const row = await repo.findOrder(db, orderId);
-      return (await repo.loadOrders(db, row ? [row] : []))[0] as Order;
+      return (await repo.findDetailedOrder(db, orderId)) as Order;
     },
 
     async consumeRefund(trx, envelope, event) {

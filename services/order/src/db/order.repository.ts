@@ -209,17 +209,14 @@ export async function updateOrder(
   }, "order");
 }
 
-/** The order if it exists and belongs to `userId`. */
-export async function findUserOrder(db: Db, userId: string, id: string): Promise<OrderRow | undefined> {
+/** The order with its lines, history and refunds, in one statement; only if `userId` placed it, when given. */
+export async function findDetailedOrder(db: Db, id: string, userId?: string): Promise<Order | undefined> {
   return withDbErrors(async () => {
-    return db.selectFrom("orders").selectAll().where("id", "=", id).where("user_id", "=", userId).executeTakeFirst();
-  }, "order");
-}
-
-/** The order, whoever placed it (operators). */
-export async function findOrder(db: Db, id: string): Promise<OrderRow | undefined> {
-  return withDbErrors(async () => {
-    return db.selectFrom("orders").selectAll().where("id", "=", id).executeTakeFirst();
+    const row = await detailedOrders(db)
+      .where("id", "=", id)
+      .$if(userId !== undefined, (q) => q.where("user_id", "=", userId as string))
+      .executeTakeFirst();
+    return row && toDetailedOrder(row);
   }, "order");
 }
 
@@ -392,60 +389,6 @@ function toDetailedOrder(row: DetailedRow): Order {
     refundedAt: r.refundedAt === null ? undefined : new Date(r.refundedAt),
   }));
   return toOrder(row, row.items, history, refunds);
-}
-
-/** The items and history of `rows`, assembled into orders (in the order of `rows`). */
-export async function loadOrders(db: Db, rows: readonly OrderRow[]): Promise<Order[]> {
-  return withDbErrors(async () => {
-    if (rows.length === 0) return [];
-    const ids = rows.map((r) => r.id);
-    const [items, history, refunds] = await Promise.all([findItems(db, ids), findHistory(db, ids), findRefunds(db, ids)]);
-    return rows.map((row) => toOrder(row, items.get(row.id) ?? [], history.get(row.id) ?? [], refunds.get(row.id) ?? []));
-  }, "order");
-}
-
-export async function findItems(db: Db, orderIds: readonly string[]): Promise<Map<string, OrderItem[]>> {
-  return withDbErrors(async () => {
-    const rows = await db
-      .selectFrom("order_items")
-      .selectAll()
-      .where("order_id", "in", [...orderIds])
-      .orderBy("order_id")
-      .orderBy("line_no")
-      .execute();
-    const byOrder = new Map<string, OrderItem[]>();
-    for (const r of rows) {
-      const list = byOrder.get(r.order_id) ?? [];
-      list.push({
-        productId: r.product_id,
-        name: r.name,
-        unitPriceCents: r.unit_price_cents,
-        quantity: r.quantity,
-        lineTotalCents: r.line_total_cents,
-      });
-      byOrder.set(r.order_id, list);
-    }
-    return byOrder;
-  }, "order");
-}
-
-export async function findHistory(db: Db, orderIds: readonly string[]): Promise<Map<string, StatusTransition[]>> {
-  return withDbErrors(async () => {
-    const rows = await db
-      .selectFrom("order_transitions")
-      .selectAll()
-      .where("order_id", "in", [...orderIds])
-      .orderBy("order_id")
-      .orderBy("seq")
-      .execute();
-    const byOrder = new Map<string, StatusTransition[]>();
-    for (const r of rows) {
-      const list = byOrder.get(r.order_id) ?? [];
-      list.push({ seq: r.seq, from: r.from_status, to: r.to_status, at: new Date(r.at), reason: r.reason });
-      byOrder.set(r.order_id, list);
-    }
-    return byOrder;
-  }, "order");
 }
 
 /** The current status of each of `ids` that belongs to `userId` (any user's when null), with its latest transition. */
