@@ -140,7 +140,7 @@ export const edgeConfigSchema = {
     min: 0,
   }),
   EDGE_READ_CACHE_MAX_AGE_MS: env.int({
-    doc: "milliseconds after which a kept answer is read again, still answered meanwhile (waited for past twice this age): how late a change the edge does not make (a checkout moving stock, another edge replica's write) shows to anonymous readers",
+    doc: "milliseconds after which a kept answer is read again, still answered meanwhile (waited for past twice this age): a change the edge does not make (a checkout moving stock, another edge replica's write) shows to anonymous readers within twice this age",
     default: DEFAULT_READ_CACHE_MAX_AGE_MS,
     min: 1,
   }),
