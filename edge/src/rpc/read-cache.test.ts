@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { createGrpcServer, createLogger, type GrpcServer, serviceRegistration } from "@shopmesh/platform";
+import { createGrpcServer, createLogger, type GrpcServer, metricsRegistry, serviceRegistration } from "@shopmesh/platform";
 import { catalogHandlers, waitUntil } from "@shopmesh/platform/testing";
 import { CatalogService, ProductSchema, StockLevelSchema } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -96,6 +96,13 @@ async function status(url: string, init?: RequestInit): Promise<number> {
 
 const operator = { authorization: "Bearer operator-token" };
 
+/** The edge's read-cache lookups of GetProduct so far with `result` (hit, shared, miss). */
+async function getProductLookups(result: string): Promise<number> {
+  const metric = metricsRegistry.getSingleMetric("shopmesh_edge_read_cache_lookups_total");
+  const values = metric ? (await metric.get()).values : [];
+  return values.filter((v) => v.labels.method === "GetProduct" && v.labels.result === result).reduce((n, v) => n + v.value, 0);
+}
+
 beforeAll(async () => {
   catalog = await startCountingCatalog();
 });
@@ -126,6 +133,14 @@ describe("the edge's read cache", () => {
     const second = await fetch(`${base}/api/products/p-json`).then((r) => r.json());
     expect(second).toEqual(first);
     expect(catalog.count("GetProduct:p-json")).toBe(1);
+  });
+
+  it("counts its hits and misses", async () => {
+    const [hits, misses] = [await getProductLookups("hit"), await getProductLookups("miss")];
+    expect(await status(`${base}/api/products/p-counted`)).toBe(200);
+    expect(await status(`${base}/api/products/p-counted`)).toBe(200);
+    expect(await getProductLookups("miss")).toBe(misses + 1);
+    expect(await getProductLookups("hit")).toBe(hits + 1);
   });
 
   it("sends every read with an Authorization header to the catalog", async () => {
