@@ -9,6 +9,7 @@ import {
   tracingVars,
   type VarSpec,
 } from "@shopmesh/platform";
+import { DEFAULT_READ_CACHE_MAX_AGE_MS, DEFAULT_READ_CACHE_SIZE } from "./rpc/read-cache.js";
 
 /**
  * The environment variable that carries the address of each service the edge can front, keyed
@@ -133,6 +134,16 @@ export const edgeConfigSchema = {
     }),
   ),
   EDGE_IMAGE_S3_SECRET_ACCESS_KEY: env.optional(env.string({ doc: "secret of EDGE_IMAGE_S3_ACCESS_KEY_ID (pass it from a secret)" })),
+  EDGE_READ_CACHE_SIZE: env.int({
+    doc: "most answers of anonymous public reads (product searches, category pages, products; methods declared NO_SIDE_EFFECTS) the edge keeps per service, dropped on every write to that service through this edge (0 = off)",
+    default: DEFAULT_READ_CACHE_SIZE,
+    min: 0,
+  }),
+  EDGE_READ_CACHE_MAX_AGE_MS: env.int({
+    doc: "milliseconds after which a kept answer is read again, still answered meanwhile (waited for past twice this age): a change the edge does not make (a checkout moving stock, another edge replica's write) shows to anonymous readers within twice this age",
+    default: DEFAULT_READ_CACHE_MAX_AGE_MS,
+    min: 1,
+  }),
   LOG_LEVEL: env.oneOf<LogLevel>(["trace", "debug", "info", "warn", "error", "fatal", "silent"], { doc: "log level", default: "info" }),
   // Its own port: metrics never go out on the public one.
   ...metricsVars(),

@@ -27,6 +27,7 @@ import { createListener, isHttp1, type Listener } from "./http/listener.js";
 import { type NodeRequest, type NodeResponse, nodeHeaders, sendJson } from "./http/node-http.js";
 import { clientAddressKey, createProtection, defaultProtection, type ProtectionSettings } from "./protection/protection.js";
 import { publicSurface } from "./rpc/public-surface.js";
+import { DEFAULT_READ_CACHE_MAX_AGE_MS, DEFAULT_READ_CACHE_SIZE, withReadCache } from "./rpc/read-cache.js";
 import { refreshCookieInterceptor } from "./rpc/refresh-cookie.js";
 import { createRestRouter, defaultHeaderFields, type RequestTarget } from "./rest/rest.js";
 import { tooLarge } from "./http/request-body.js";
@@ -58,6 +59,8 @@ export type EdgeSettings = Pick<
       | "EDGE_INVARIANTS_STUCK_AFTER_SECONDS"
       | "EDGE_INVARIANTS_SETTLE_SECONDS"
       | "EDGE_IMAGE_MAX_BYTES"
+      | "EDGE_READ_CACHE_SIZE"
+      | "EDGE_READ_CACHE_MAX_AGE_MS"
       | keyof ImageStoreSettings
       | "NODE_ENV"
       | "SHOPMESH_MTLS"
@@ -250,6 +253,15 @@ export function createEdge(opts: EdgeOptions): Edge {
       );
     }
     const methods = publicSurface(upstreams.has(OperationsConsoleService.typeName) ? [...services, OperationsConsoleService] : services);
+    // Anonymous public reads answered from memory (read-cache.ts); REST and Connect share it.
+    const readCache = {
+      maxEntries: config.EDGE_READ_CACHE_SIZE ?? DEFAULT_READ_CACHE_SIZE,
+      maxAgeMs: config.EDGE_READ_CACHE_MAX_AGE_MS ?? DEFAULT_READ_CACHE_MAX_AGE_MS,
+      timeoutMs: config.EDGE_REQUEST_TIMEOUT_MS,
+    };
+    for (const service of services) {
+      upstreams.set(service.typeName, withReadCache(upstreams.get(service.typeName) as Upstream, methods, readCache));
+    }
     const forwarder = createForwarder({
       methods,
       upstreams,

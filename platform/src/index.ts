@@ -22,3 +22,4 @@ export * from "./feeds/index.js";
 export * from "./local-process.js";
 export * from "./tls/index.js";
 export * from "./operations/index.js";
+export * from "./cache/read-cache.js";

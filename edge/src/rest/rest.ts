@@ -8,6 +8,7 @@ import { readRequestBody, tooLarge } from "../http/request-body.js";
 import { type AdmissionOptions, admit } from "../protection/admission.js";
 import type { ExposedMethod, HttpRouteSpec } from "../rpc/public-surface.js";
 import { applyParam, setFieldFromText, decodeJsonBody, encodeResponse } from "./rest-codec.js";
+import { isCachedRead } from "../rpc/read-cache.js";
 import { forwardedMetadata, type Upstream, type UpstreamMethod } from "../rpc/upstreams.js";
 
 export interface RestRouterOptions extends AdmissionOptions {
@@ -46,6 +47,8 @@ interface Route {
   readonly exposed: ExposedMethod;
   readonly spec: HttpRouteSpec;
   readonly call: UpstreamMethod;
+  /** Its anonymous answers are kept by the read cache: their JSON is kept with them. */
+  readonly cachedRead: boolean;
   /** Header (lower case) → request field it fills. */
   readonly headerFields: ReadonlyArray<readonly [string, DescField]>;
 }
@@ -84,7 +87,13 @@ export function createRestRouter(opts: RestRouterOptions): RestRouter {
       const f = exposed.method.input.fields.find((x) => x.name === fieldName);
       if (f && f.fieldKind === "scalar") headerFields.push([header.toLowerCase(), f]);
     }
-    const route: Route = { exposed, spec, call: upstream.method(exposed.method.localName), headerFields };
+    const route: Route = {
+      exposed,
+      spec,
+      call: upstream.method(exposed.method.localName),
+      cachedRead: isCachedRead(exposed),
+      headerFields,
+    };
     const key = spec.segments.map((s) => ("literal" in s ? s.literal : "{}")).join("/");
     let group = byTemplate.get(key);
     if (!group) {
@@ -108,6 +117,19 @@ export function createRestRouter(opts: RestRouterOptions): RestRouter {
   }
   // The most literal templates first: /api/x/special wins over /api/x/{id}.
   templated.sort((a, b) => countLiterals(b) - countLiterals(a));
+
+  /**
+   * The JSON of answers the read cache may hand out again, by message object: a kept answer is
+   * encoded once, and a hit does no protobuf→JSON work.
+   */
+  const keptJson = new WeakMap<Message, string>();
+  const responseJson = (route: Route, out: Message): string => {
+    const kept = route.cachedRead ? keptJson.get(out) : undefined;
+    if (kept !== undefined) return kept;
+    const text = encodeResponse(route.exposed.method.output, out, route.spec.responseBody);
+    if (route.cachedRead) keptJson.set(out, text);
+    return text;
+  };
 
   const match = (path: string): { group: PathRoutes; params: string[] } | undefined => {
     const exact = literal.get(path);
@@ -176,7 +198,7 @@ export function createRestRouter(opts: RestRouterOptions): RestRouter {
         signal: abort.signal,
         metadata: forwardedMetadata(headers, opts.forwardedHeaders, requestId),
       })) as Message;
-      sendJson(res, spec.successStatus, encodeResponse(exposed.method.output, out, spec.responseBody));
+      sendJson(res, spec.successStatus, responseJson(route, out));
     } finally {
       res.off("close", onClose);
     }

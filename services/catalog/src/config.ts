@@ -1,5 +1,5 @@
 import { authVars, type ConfigOf, byName, env, loadConfig, serviceVars } from "@shopmesh/platform";
-import { DEFAULT_LISTING_CACHE_SIZE, DEFAULT_LISTING_MAX_AGE_SECONDS } from "./app/listing-cache.js";
+import { DEFAULT_LISTING_CACHE_SIZE, DEFAULT_LISTING_MAX_AGE_SECONDS } from "./app/use-cases.js";
 import { DEFAULT_CACHE_SIZE } from "./app/product-cache.js";
 
 /**

@@ -45,9 +45,16 @@ let mesh: EmbeddedMesh;
 /** Every event published on the bus, seen by a consumer group of the test's own. */
 const published: Envelope[] = [];
 let emails = 0;
+/** Signed in to read stock past the edge's read cache (see `stock`). */
+let reader: Shopper;
 
+/**
+ * The product's stock as the catalog holds it now. Read as a signed-in caller: the edge keeps
+ * anonymous answers for up to twice EDGE_READ_CACHE_MAX_AGE_MS, and these tests check the
+ * stock to the unit right after changes the edge does not see (the saga's), unchanged stock included.
+ */
 async function stock(productId: string): Promise<number> {
-  const res = await rest<{ stock: number }>(mesh.url, "GET", `/api/products/${productId}`);
+  const res = await rest<{ stock: number }>(mesh.url, "GET", `/api/products/${productId}`, { token: reader.token });
   expect(res.status).toBe(200);
   return res.body.stock;
 }
@@ -71,6 +78,7 @@ beforeAll(async () => {
   mesh.bus.subscribe("e2e-tap", EVENT_TYPES, async (event) => {
     published.push(event);
   });
+  reader = await signup("stock-reader");
 });
 
 afterAll(async () => {

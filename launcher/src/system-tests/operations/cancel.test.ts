@@ -35,8 +35,13 @@ function product(index: number) {
   return p;
 }
 
+/**
+ * The product's stock as the catalog holds it now. Read as a signed-in caller: the edge keeps
+ * anonymous answers for up to twice EDGE_READ_CACHE_MAX_AGE_MS, and these tests check the
+ * stock to the unit right after changes the edge does not see (the saga's), unchanged stock included.
+ */
 async function stock(productId: string): Promise<number> {
-  const res = await rest<{ stock: number }>(mesh.url, "GET", `/api/products/${productId}`);
+  const res = await rest<{ stock: number }>(mesh.url, "GET", `/api/products/${productId}`, { token: operatorToken });
   expect(res.status).toBe(200);
   return res.body.stock;
 }

@@ -6,6 +6,7 @@ import {
   inTransaction,
   notFound,
   type OutboxRow,
+  ReadCache,
   writeOutbox,
 } from "@shopmesh/platform";
 import { recordAudit } from "@shopmesh/platform";
@@ -41,9 +42,13 @@ import {
 import { MAX_ON_HAND } from "../domain/validation.js";
 import { productPriceChanged } from "../events/product-events.js";
 import { stockRejected, stockReleased, stockReserved } from "../events/stock-events.js";
-import { DEFAULT_LISTING_CACHE_SIZE, DEFAULT_LISTING_MAX_AGE_SECONDS, ListingCache } from "./listing-cache.js";
 import { DEFAULT_CACHE_SIZE, ProductCache } from "./product-cache.js";
 import { StockFeed, type StockSource } from "./stock-feed.js";
+
+/** Default size of the listing cache (CATALOG_LISTING_CACHE_SIZE). */
+export const DEFAULT_LISTING_CACHE_SIZE = 2_000;
+/** Default age after which a cached listing is read again (CATALOG_LISTING_CACHE_MAX_AGE_SECONDS). */
+export const DEFAULT_LISTING_MAX_AGE_SECONDS = 10;
 
 export interface CatalogDeps {
   /** Kysely bound to the catalog's schema. */
@@ -53,7 +58,11 @@ export interface CatalogDeps {
   readonly feed?: StockFeed;
   /** Most products kept in memory for GetProduct/BatchGetProducts (see ProductCache); 0 turns that off. */
   readonly cacheSize?: number;
-  /** Most listings (searches, category pages) kept in memory; 0 = off. */
+  /**
+   * Most listings (searches, category pages) kept in memory; 0 = off. What a listing holds
+   * depends only on the products' fields, not on their stock, so it is dropped on every change
+   * of a product's fields (see ReadCache).
+   */
   readonly listingCacheSize?: number;
   /** Age after which a kept listing is read again, for the changes this process does not make. */
   readonly listingMaxAgeSeconds?: number;
@@ -174,7 +183,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     load: (ids) => repo.findProducts(db, ids),
     feed,
   });
-  const listings = new ListingCache<repo.ListedProduct[]>({
+  const listings = new ReadCache<repo.ListedProduct[]>({
     maxEntries: deps.listingCacheSize ?? DEFAULT_LISTING_CACHE_SIZE,
     maxAgeMs: (deps.listingMaxAgeSeconds ?? DEFAULT_LISTING_MAX_AGE_SECONDS) * 1000,
   });

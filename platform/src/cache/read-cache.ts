@@ -1,12 +1,7 @@
-/** Default size of the listing cache (CATALOG_LISTING_CACHE_SIZE). */
-export const DEFAULT_LISTING_CACHE_SIZE = 2_000;
-/** Default age after which a cached listing is read again (CATALOG_LISTING_CACHE_MAX_AGE_SECONDS). */
-export const DEFAULT_LISTING_MAX_AGE_SECONDS = 10;
-
-export interface ListingCacheOptions {
-  /** Most listings kept; 0 turns the cache off (every read calls its loader). */
+export interface ReadCacheOptions {
+  /** Most answers kept; 0 turns the cache off (every read calls its loader). */
   readonly maxEntries: number;
-  /** A listing older than this is read again. */
+  /** An answer older than this is read again. */
   readonly maxAgeMs: number;
   readonly now?: () => number;
 }
@@ -17,18 +12,17 @@ interface Entry<T> {
 }
 
 /**
- * Answers of listing queries by key (a search, a category page), least recently read evicted
- * first. What a listing holds depends only on the products' fields, not on their stock, so
- * `clear` after every change of a product's fields keeps it exact within this process; loads
- * under way when it is called store nothing. Changes this process does not see (another replica,
- * a bulk load into the database) show once a listing is older than `maxAgeMs`: up to twice that
- * age, a read answers the kept listing and reads it again in the background (stale while
- * revalidating, so that a popular search does not wait on Postgres every `maxAgeMs`); older
- * still, it waits for the new one.
+ * Answers of reads by key, least recently read evicted first. `clear` after every change the
+ * answers depend on keeps it exact within this process; loads under way when it is called store
+ * nothing. Changes this process does not see (another replica, a bulk load into the database)
+ * show once an answer is older than `maxAgeMs`: up to twice that age, a read answers the kept
+ * one and reads it again in the background (stale while revalidating, so that a popular key
+ * does not wait on its source every `maxAgeMs`); older still, it waits for the new one. An
+ * answer is therefore at most twice `maxAgeMs` older than the load that produced it.
  *
- * Concurrent reads of a key that is not cached share one load.
+ * Concurrent reads of a key that is not kept share one load. A failed load is not kept.
  */
-export class ListingCache<T> {
+export class ReadCache<T> {
   readonly #maxEntries: number;
   readonly #maxAgeMs: number;
   readonly #now: () => number;
@@ -38,15 +32,28 @@ export class ListingCache<T> {
   /** Bumped by `clear`: a load that started under an older generation stores nothing. */
   #generation = 0;
 
-  constructor(opts: ListingCacheOptions) {
+  constructor(opts: ReadCacheOptions) {
     this.#maxEntries = opts.maxEntries;
     this.#maxAgeMs = opts.maxAgeMs;
     this.#now = opts.now ?? Date.now;
   }
 
-  /** The cached answer of `key`, or `load`'s, which is then kept. */
+  /** False when its size is 0: every read calls its loader. */
+  get enabled(): boolean {
+    return this.#maxEntries > 0;
+  }
+
+  /** The kept answer of `key`, or `load`'s, which is then kept. */
   get(key: string, load: () => Promise<T>): Promise<T> {
-    if (this.#maxEntries === 0) return load();
+    return this.lookup(key, load).value;
+  }
+
+  /**
+   * As {@link get}, also telling whether the answer was kept ("hit", a stale one included),
+   * joined a load under way ("shared") or was loaded for this read ("miss").
+   */
+  lookup(key: string, load: () => Promise<T>): { value: Promise<T>; result: "hit" | "shared" | "miss" } {
+    if (this.#maxEntries === 0) return { value: load(), result: "miss" };
     const entry = this.#entries.get(key);
     const age = entry ? this.#now() - entry.at : Number.POSITIVE_INFINITY;
     if (entry && age < 2 * this.#maxAgeMs) {
@@ -54,9 +61,11 @@ export class ListingCache<T> {
       this.#entries.set(key, entry);
       // A failed refresh leaves the entry to age out; a later read tries again.
       if (age >= this.#maxAgeMs && !this.#loading.has(key)) this.#load(key, load).catch(() => undefined);
-      return Promise.resolve(entry.value);
+      return { value: Promise.resolve(entry.value), result: "hit" };
     }
-    return this.#loading.get(key) ?? this.#load(key, load);
+    const loading = this.#loading.get(key);
+    if (loading) return { value: loading, result: "shared" };
+    return { value: this.#load(key, load), result: "miss" };
   }
 
   #load(key: string, load: () => Promise<T>): Promise<T> {
@@ -77,14 +86,14 @@ export class ListingCache<T> {
     return loaded;
   }
 
-  /** Forgets every listing; loads under way store nothing, and later reads load afresh. */
+  /** Forgets every answer; loads under way store nothing, and later reads load afresh. */
   clear(): void {
     this.#generation++;
     this.#entries.clear();
     this.#loading.clear();
   }
 
-  /** Number of cached listings (for tests and metrics). */
+  /** Number of kept answers (for tests and metrics). */
   get size(): number {
     return this.#entries.size;
   }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { ListingCache } from "./listing-cache.js";
+import { ReadCache } from "./read-cache.js";
 
 /** A cache over a counter of loads; `clock.ms` is its time. */
 function setup(opts: { maxEntries?: number; maxAgeMs?: number } = {}) {
   const clock = { ms: 0 };
-  const cache = new ListingCache<string>({ maxEntries: opts.maxEntries ?? 10, maxAgeMs: opts.maxAgeMs ?? 1_000, now: () => clock.ms });
+  const cache = new ReadCache<string>({ maxEntries: opts.maxEntries ?? 10, maxAgeMs: opts.maxAgeMs ?? 1_000, now: () => clock.ms });
   let loads = 0;
   const load = (value: string) => async () => {
     loads++;
@@ -19,11 +19,15 @@ function heldLoad(value: string) {
   const gate = new Promise<void>((resolve) => {
     release = resolve;
   });
-  return { load: async () => (await gate, value), release };
+  const load = async () => {
+    await gate;
+    return value;
+  };
+  return { load, release };
 }
 
-describe("ListingCache", () => {
-  it("answers a listing read before from memory; past its max age it answers it once more while reading it again", async () => {
+describe("ReadCache", () => {
+  it("answers a key read before from memory; past its max age it answers it once more while reading it again", async () => {
     const { cache, clock, load, loads } = setup({ maxAgeMs: 1_000 });
     expect(await cache.get("knife", load("v1"))).toBe("v1");
     clock.ms = 999;
@@ -36,7 +40,7 @@ describe("ListingCache", () => {
     expect(loads()).toBe(2);
   });
 
-  it("waits for a new listing once the kept one is twice its max age", async () => {
+  it("waits for a new answer once the kept one is twice its max age", async () => {
     const { cache, clock, load, loads } = setup({ maxAgeMs: 1_000 });
     await cache.get("knife", load("v1"));
     clock.ms = 2_000;
@@ -55,7 +59,7 @@ describe("ListingCache", () => {
     expect(cache.size).toBe(1);
   });
 
-  it("shares one load among concurrent reads of a listing not yet kept", async () => {
+  it("shares one load among concurrent reads of a key not yet kept", async () => {
     const { cache } = setup();
     const held = heldLoad("v1");
     let loads = 0;
@@ -63,13 +67,15 @@ describe("ListingCache", () => {
       loads++;
       return held.load();
     };
-    const reads = Array.from({ length: 5 }, () => cache.get("teapot", counted));
+    const lookups = Array.from({ length: 5 }, () => cache.lookup("teapot", counted));
     held.release();
-    expect(await Promise.all(reads)).toEqual(["v1", "v1", "v1", "v1", "v1"]);
+    expect(await Promise.all(lookups.map((l) => l.value))).toEqual(["v1", "v1", "v1", "v1", "v1"]);
     expect(loads).toBe(1);
+    expect(lookups.map((l) => l.result)).toEqual(["miss", "shared", "shared", "shared", "shared"]);
+    expect(cache.lookup("teapot", counted).result).toBe("hit");
   });
 
-  it("keeps at most maxEntries listings, dropping the least recently read", async () => {
+  it("keeps at most maxEntries answers, dropping the least recently read", async () => {
     const { cache, load, loads } = setup({ maxEntries: 2 });
     await cache.get("a", load("a1"));
     await cache.get("b", load("b1"));
