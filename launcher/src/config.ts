@@ -20,6 +20,11 @@ export const embeddedConfigSchema = {
     doc: "loopback port of the embedded PostgreSQL server (0 picks a free one)",
     default: 0,
   }),
+  SHOPMESH_POSTGRES_SHARED_BUFFERS_MB: env.int({
+    doc: "buffer cache of the embedded PostgreSQL server (shared_buffers) in MB: what it keeps of the databases in its own memory; the operating system's file cache holds the rest of what is read often",
+    default: 32,
+    min: 16,
+  }),
   SHOPMESH_WORKER_THREAD: env.list({
     doc: "services (auth, catalog, cart, order, payment, notification) and the edge that run in a worker thread beside the main one, so that both cores work; 'none' runs everything in the main thread",
     default: ["edge", "cart", "auth"],

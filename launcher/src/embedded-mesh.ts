@@ -92,6 +92,7 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
       dataDir,
       port: cfg.SHOPMESH_POSTGRES_PORT,
       durable: !memory,
+      sharedBuffersMb: cfg.SHOPMESH_POSTGRES_SHARED_BUFFERS_MB,
       logger: log.child({ component: "postgres" }),
       onExit(reason) {
         log.error({ reason }, "the embedded PostgreSQL server ended");

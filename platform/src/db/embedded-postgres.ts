@@ -19,6 +19,8 @@ export interface EmbeddedPostgresOptions {
   readonly port?: number;
   /** false for a cluster thrown away afterwards (tests, in-memory mode): no fsync. Default true. */
   readonly durable?: boolean;
+  /** Size of the server's buffer cache (`shared_buffers`) in MB; unset: PostgreSQL's default (128). */
+  readonly sharedBuffersMb?: number;
   readonly logger: Logger;
   /** Called when the server ends without {@link EmbeddedPostgres.stop}: how it ended and its last log lines. */
   readonly onExit?: (reason: string) => void;
@@ -119,6 +121,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     // TCP only: no socket file in /tmp to collide with another server's.
     unix_socket_directories: "",
     max_connections: "300",
+    ...(opts.sharedBuffersMb === undefined ? {} : { shared_buffers: `${opts.sharedBuffersMb}MB` }),
     // Statement counts per query (the pg_stat_statements view, once its extension is created in a
     // database): what `npm run bench` reports per checkout, and what an operator looks at first.
     shared_preload_libraries: "pg_stat_statements",

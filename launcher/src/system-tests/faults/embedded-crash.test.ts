@@ -30,7 +30,7 @@ describe("the embedded mesh killed under load", () => {
 
   /** Starts `npm start`'s program on the data directory; resolves once it says it is ready. */
   async function start(): Promise<void> {
-    const proc = spawn(process.execPath, ["--initial-old-space-size=128", embeddedMain], {
+    const proc = spawn(process.execPath, ["--max-old-space-size=192", embeddedMain], {
       env: {
         ...process.env,
         SHOPMESH_DATA_DIR: dataDir,
