@@ -68,6 +68,15 @@ export function orderContents(orderId: string, items: readonly OrderItem[], plac
       );
 }
 
+/** An order line as the JSON arrays of an order's items carry it. */
+const itemColumns = [
+  "product_id as productId",
+  "name",
+  "unit_price_cents as unitPriceCents",
+  "quantity",
+  "line_total_cents as lineTotalCents",
+] as const;
+
 /** An order row with its items. */
 export type OrderWithItems = OrderRow & { items: OrderItem[] };
 
@@ -83,19 +92,7 @@ export async function lockOrder(
 ): Promise<{ claimed: boolean; order: OrderWithItems | undefined }> {
   return withDbErrors(async () => {
     const items = (eb: Kysely<OrderDb>) =>
-      jsonArrayFrom(
-        eb
-          .selectFrom("order_items")
-          .select([
-            "product_id as productId",
-            "name",
-            "unit_price_cents as unitPriceCents",
-            "quantity",
-            "line_total_cents as lineTotalCents",
-          ])
-          .where("order_id", "=", id)
-          .orderBy("line_no"),
-      ).as("items");
+      jsonArrayFrom(eb.selectFrom("order_items").select(itemColumns).where("order_id", "=", id).orderBy("line_no")).as("items");
     if (!event) {
       const order = await trx
         .selectFrom("orders")
@@ -335,17 +332,7 @@ function detailedOrders(db: Db) {
     .selectAll("orders")
     .select((eb) => [
       jsonArrayFrom(
-        eb
-          .selectFrom("order_items")
-          .select([
-            "product_id as productId",
-            "name",
-            "unit_price_cents as unitPriceCents",
-            "quantity",
-            "line_total_cents as lineTotalCents",
-          ])
-          .whereRef("order_items.order_id", "=", "orders.id")
-          .orderBy("line_no"),
+        eb.selectFrom("order_items").select(itemColumns).whereRef("order_items.order_id", "=", "orders.id").orderBy("line_no"),
       ).as("items"),
       jsonArrayFrom(
         eb
