@@ -43,6 +43,8 @@ export interface EmbeddedMesh {
 
 /** The embedded server's databases: shopmesh_auth, shopmesh_catalog, … as in distributed mode. */
 const DB_PREFIX = "shopmesh";
+/** DATABASE_POOL_SIZE of every service in embedded mode unless the environment sets it. */
+const EMBEDDED_POOL_SIZE = 4;
 
 /**
  * Every service and the edge in this process, on a PostgreSQL server it runs as a child process
@@ -114,6 +116,9 @@ export async function startEmbedded(env: Record<string, string | undefined> = pr
       ...serviceEnv,
       ...more,
       DATABASE_URL: databaseUrl(server.url, names[name]),
+      // Six services share one server and two cores here: a few connections each serve them as
+      // well as ten, and every connection is a PostgreSQL process of its own (~3 MB).
+      DATABASE_POOL_SIZE: env.DATABASE_POOL_SIZE ?? String(EMBEDDED_POOL_SIZE),
       [`${name.toUpperCase()}_HOST`]: "127.0.0.1",
       [`${name.toUpperCase()}_PORT`]: "0",
     });

@@ -53,7 +53,7 @@ function service<C extends DistributedServiceConfig>(
       for (const c of closers.splice(0).reverse()) await c();
     };
     try {
-      const db = await openDatabase({ url }, logger);
+      const db = await openDatabase({ url, poolSize: config.DATABASE_POOL_SIZE }, logger);
       closers.push(() => db.close());
       const created = create({ config, db, logger, ...(bus ? { bus } : {}) });
       closers.push(() => created.stop());

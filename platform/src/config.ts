@@ -248,6 +248,7 @@ export function serviceVars(
   opts: { schema: string },
 ): {
   readonly DATABASE_URL: VarSpec<string | undefined>;
+  readonly DATABASE_POOL_SIZE: VarSpec<number>;
   readonly DB_SCHEMA: VarSpec<string>;
   readonly KAFKA_BROKERS: VarSpec<string[] | undefined>;
   readonly LOG_LEVEL: VarSpec<LogLevel>;
@@ -267,6 +268,11 @@ export function serviceVars(
     DATABASE_URL: env.optional(
       env.url({ doc: `Postgres URL of the ${service} database (required in distributed mode)`, protocols: ["postgres", "postgresql"] }),
     ),
+    DATABASE_POOL_SIZE: env.int({
+      doc: `Most connections the ${service} service holds open to its database (each is a PostgreSQL backend process); npm start gives every service 4 unless this is set`,
+      default: 10,
+      min: 1,
+    }),
     DB_SCHEMA: env.schemaName({ doc: `Database schema holding the ${service} tables`, default: opts.schema }),
     KAFKA_BROKERS: env.optional(
       env.addresses({

@@ -64,6 +64,7 @@ export interface RunnableService {
 /** The config of a service that {@link runService} can run: the shared variables of `serviceVars`. */
 export interface DistributedServiceConfig extends Partial<TracingConfig>, TlsConfig, Partial<KafkaSecurityConfig> {
   readonly DATABASE_URL: string | undefined;
+  readonly DATABASE_POOL_SIZE?: number;
   readonly KAFKA_BROKERS: readonly string[] | undefined;
   readonly LOG_LEVEL: string;
   readonly METRICS_HOST: string;
@@ -106,7 +107,7 @@ export function runService<C extends DistributedServiceConfig>(opts: {
     setupTracing(config);
     // No name here: each service tags its own lines (`service: "auth"`), as in embedded mode.
     const logger = createLogger({ level: config.LOG_LEVEL });
-    const db = await openDatabase({ url }, logger);
+    const db = await openDatabase({ url, poolSize: config.DATABASE_POOL_SIZE }, logger);
     const bus = createKafkaBus({
       brokers,
       clientId: opts.name,
