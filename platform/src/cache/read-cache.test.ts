@@ -87,6 +87,19 @@ describe("ReadCache", () => {
     expect(loads()).toBe(4);
   });
 
+  it("drops answers past twice their max age as new ones are kept, however few it holds", async () => {
+    const { cache, clock, load } = setup({ maxEntries: 10, maxAgeMs: 1_000 });
+    await cache.get("a", load("a1"));
+    await cache.get("b", load("b1"));
+    clock.ms = 1_500;
+    await cache.get("c", load("c1"));
+    expect(cache.size).toBe(3);
+    clock.ms = 2_000;
+    await cache.get("d", load("d1")); // a and b are 2 s old: no read would answer them
+    expect(cache.size).toBe(2);
+    expect(await cache.get("c", load("c2"))).toBe("c1");
+  });
+
   it("keeps nothing when its size is 0, and a failed load is not kept", async () => {
     const off = setup({ maxEntries: 0 });
     await off.cache.get("a", off.load("a1"));

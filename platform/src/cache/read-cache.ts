@@ -98,13 +98,18 @@ export class ReadCache<T> {
     return this.#entries.size;
   }
 
+  /**
+   * Keeps `entry`, then drops the least recently read answers while there are more than
+   * `maxEntries` or the least recently read is past twice `maxAgeMs`: no read would answer it
+   * any more, so memory holds what was read lately, not up to `maxEntries` dead answers.
+   */
   #store(key: string, entry: Entry<T>): void {
     this.#entries.delete(key);
     this.#entries.set(key, entry);
-    while (this.#entries.size > this.#maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#entries.delete(oldest);
+    const expired = this.#now() - 2 * this.#maxAgeMs;
+    for (const [oldestKey, oldest] of this.#entries) {
+      if (oldestKey === key || (this.#entries.size <= this.#maxEntries && oldest.at > expired)) break;
+      this.#entries.delete(oldestKey);
     }
   }
 }
