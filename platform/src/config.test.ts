@@ -25,6 +25,7 @@ describe("shared service variables", () => {
       AUTH_AUDIENCE: "shopmesh",
       AUTH_ISSUER: "shopmesh",
       DATABASE_URL: undefined,
+      DATABASE_POOL_SIZE: 10,
       DB_SCHEMA: "shop",
       FAULTS_ENABLED: false,
       KAFKA_BROKERS: undefined,

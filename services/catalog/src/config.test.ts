@@ -16,6 +16,7 @@ describe("catalog config", () => {
       CATALOG_HOST: "0.0.0.0",
       CATALOG_PORT: 50051,
       DATABASE_URL: undefined,
+      DATABASE_POOL_SIZE: 10,
       DB_SCHEMA: "catalog",
       FAULTS_ENABLED: false,
       KAFKA_SSL: false,
