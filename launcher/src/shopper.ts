@@ -58,6 +58,16 @@ function ok<T>(what: string, reply: RestReply<T>, status = 200): T {
   return reply.body;
 }
 
+/**
+ * A product's stock as the catalog holds it now, read with `token`: a signed-in read always
+ * reaches the catalog, where the edge keeps anonymous answers for up to twice
+ * EDGE_READ_CACHE_MAX_AGE_MS (so a change the edge did not make, the saga's, may not show yet).
+ */
+export async function productStock(baseUrl: string, productId: string, token: string): Promise<number> {
+  const path = `/api/products/${productId}`;
+  return ok(`GET ${path}`, await rest<{ stock: number }>(baseUrl, "GET", path, { token })).stock;
+}
+
 export class Shopper {
   private constructor(
     readonly baseUrl: string,

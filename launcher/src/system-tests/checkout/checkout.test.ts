@@ -12,7 +12,7 @@ import { PaymentFailedSchema, PaymentRefundedSchema, PaymentSucceededSchema } fr
 import { PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedMesh, startEmbedded } from "../../embedded-mesh.js";
-import { rest, Shopper } from "../../shopper.js";
+import { rest, Shopper, productStock } from "../../shopper.js";
 import { createTestClient, testMeshTls } from "@shopmesh/platform/testing";
 
 /**
@@ -48,16 +48,8 @@ let emails = 0;
 /** Signed in to read stock past the edge's read cache (see `stock`). */
 let reader: Shopper;
 
-/**
- * The product's stock as the catalog holds it now. Read as a signed-in caller: the edge keeps
- * anonymous answers for up to twice EDGE_READ_CACHE_MAX_AGE_MS, and these tests check the
- * stock to the unit right after changes the edge does not see (the saga's), unchanged stock included.
- */
-async function stock(productId: string): Promise<number> {
-  const res = await rest<{ stock: number }>(mesh.url, "GET", `/api/products/${productId}`, { token: reader.token });
-  expect(res.status).toBe(200);
-  return res.body.stock;
-}
+/** The product's stock now, read signed in (past the edge's read cache): see productStock. */
+const stock = (productId: string): Promise<number> => productStock(mesh.url, productId, reader.token);
 
 function signup(name: string): Promise<Shopper> {
   return Shopper.signup(mesh.url, `${name}-${++emails}@example.com`);

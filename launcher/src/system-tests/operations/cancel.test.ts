@@ -6,7 +6,7 @@ import { PaymentRefundedSchema } from "@shopmesh/proto/shop/payment/v1/events_pb
 import { PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/payment_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedMesh, startEmbedded } from "../../embedded-mesh.js";
-import { type OrderJson, rest, Shopper } from "../../shopper.js";
+import { type OrderJson, rest, Shopper, productStock } from "../../shopper.js";
 import { reconcile } from "../../tools/reconcile.js";
 import { matrixTokens } from "../security/authorization-matrix.js";
 
@@ -35,16 +35,8 @@ function product(index: number) {
   return p;
 }
 
-/**
- * The product's stock as the catalog holds it now. Read as a signed-in caller: the edge keeps
- * anonymous answers for up to twice EDGE_READ_CACHE_MAX_AGE_MS, and these tests check the
- * stock to the unit right after changes the edge does not see (the saga's), unchanged stock included.
- */
-async function stock(productId: string): Promise<number> {
-  const res = await rest<{ stock: number }>(mesh.url, "GET", `/api/products/${productId}`, { token: operatorToken });
-  expect(res.status).toBe(200);
-  return res.body.stock;
-}
+/** The product's stock now, read signed in (past the edge's read cache): see productStock. */
+const stock = (productId: string): Promise<number> => productStock(mesh.url, productId, operatorToken);
 
 const cancel = (orderId: string, body: unknown, token: string | undefined = operatorToken) =>
   rest<AdminOrderJson>(mesh.url, "POST", `/api/admin/orders/${orderId}/cancel`, { token, body });

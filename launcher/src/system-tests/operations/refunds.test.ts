@@ -10,7 +10,7 @@ import { PaymentService, PaymentStatus } from "@shopmesh/proto/shop/payment/v1/p
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedMesh, startEmbedded } from "../../embedded-mesh.js";
 import { reconcile } from "../../tools/reconcile.js";
-import { type OrderJson, rest, Shopper } from "../../shopper.js";
+import { type OrderJson, rest, Shopper, productStock } from "../../shopper.js";
 import { matrixTokens } from "../security/authorization-matrix.js";
 
 /**
@@ -38,16 +38,8 @@ function product(index: number) {
   return p;
 }
 
-/**
- * The product's stock as the catalog holds it now. Read as a signed-in caller: the edge keeps
- * anonymous answers for up to twice EDGE_READ_CACHE_MAX_AGE_MS, and these tests check the
- * stock to the unit right after changes the edge does not see (the saga's), unchanged stock included.
- */
-async function stock(productId: string): Promise<number> {
-  const res = await rest<{ stock: number }>(mesh.url, "GET", `/api/products/${productId}`, { token: operatorToken });
-  expect(res.status).toBe(200);
-  return res.body.stock;
-}
+/** The product's stock now, read signed in (past the edge's read cache): see productStock. */
+const stock = (productId: string): Promise<number> => productStock(mesh.url, productId, operatorToken);
 
 async function paidOrder(lines: Array<[productId: string, qty: number]>): Promise<{ shopper: Shopper; order: OrderJson }> {
   const shopper = await Shopper.signup(mesh.url, `refund-${++emails}@example.com`);

@@ -77,6 +77,39 @@ const itemColumns = [
   "line_total_cents as lineTotalCents",
 ] as const;
 
+/** A refund as {@link findRefunds} and the JSON arrays of {@link detailedOrders} read it. */
+const refundColumns = [
+  "id",
+  "lines",
+  "amount_cents as amountCents",
+  "restock",
+  "reason",
+  "requested_at as requestedAt",
+  "refunded_at as refundedAt",
+] as const;
+
+/** A refund of {@link refundColumns}; in a JSON array its times are text. */
+function toRefund(r: {
+  id: string;
+  lines: Refund["lines"];
+  amountCents: number;
+  restock: boolean;
+  reason: string;
+  requestedAt: Date | string;
+  refundedAt: Date | string | null;
+}): Refund {
+  return {
+    id: r.id,
+    lines: r.lines,
+    amountCents: r.amountCents,
+    restock: r.restock,
+    reason: r.reason,
+    completed: r.refundedAt !== null,
+    requestedAt: new Date(r.requestedAt),
+    refundedAt: r.refundedAt === null ? undefined : new Date(r.refundedAt),
+  };
+}
+
 /** An order row with its items. */
 export type OrderWithItems = OrderRow & { items: OrderItem[] };
 
@@ -224,26 +257,13 @@ export async function findRefunds(db: Db, orderIds: readonly string[]): Promise<
     if (orderIds.length === 0) return byOrder;
     const rows = await db
       .selectFrom("order_refunds")
-      .selectAll()
+      .select(["order_id", ...refundColumns])
       .where("order_id", "in", [...orderIds])
       .orderBy("order_id")
       .orderBy("requested_at")
       .orderBy("id")
       .execute();
-    for (const r of rows) {
-      const list = byOrder.get(r.order_id) ?? [];
-      list.push({
-        id: r.id,
-        lines: r.lines,
-        amountCents: r.amount_cents,
-        restock: r.restock,
-        reason: r.reason,
-        completed: r.refunded_at !== null,
-        requestedAt: new Date(r.requested_at),
-        refundedAt: r.refunded_at === null ? undefined : new Date(r.refunded_at),
-      });
-      byOrder.set(r.order_id, list);
-    }
+    for (const r of rows) byOrder.set(r.order_id, [...(byOrder.get(r.order_id) ?? []), toRefund(r)]);
     return byOrder;
   }, "order");
 }
@@ -344,15 +364,7 @@ function detailedOrders(db: Db) {
       jsonArrayFrom(
         eb
           .selectFrom("order_refunds")
-          .select([
-            "id",
-            "lines",
-            "amount_cents as amountCents",
-            "restock",
-            "reason",
-            "requested_at as requestedAt",
-            "refunded_at as refundedAt",
-          ])
+          .select(refundColumns)
           .whereRef("order_refunds.order_id", "=", "orders.id")
           .orderBy("requested_at")
           .orderBy("id"),
@@ -365,17 +377,7 @@ type DetailedRow = Awaited<ReturnType<ReturnType<typeof detailedOrders>["execute
 /** An order of {@link detailedOrders}: the JSON arrays carry their timestamps as text. */
 function toDetailedOrder(row: DetailedRow): Order {
   const history = row.history.map((t) => ({ seq: t.seq, from: t.from, to: t.to, at: new Date(t.at), reason: t.reason }));
-  const refunds = row.refunds.map((r) => ({
-    id: r.id,
-    lines: r.lines,
-    amountCents: r.amountCents,
-    restock: r.restock,
-    reason: r.reason,
-    completed: r.refundedAt !== null,
-    requestedAt: new Date(r.requestedAt),
-    refundedAt: r.refundedAt === null ? undefined : new Date(r.refundedAt),
-  }));
-  return toOrder(row, row.items, history, refunds);
+  return toOrder(row, row.items, history, row.refunds.map(toRefund));
 }
 
 /** The current status of each of `ids` that belongs to `userId` (any user's when null), with its latest transition. */
