@@ -22,7 +22,7 @@ export {
   type WorkerName,
 } from "./service-worker.js";
 export { distributedConfigSchema, embeddedConfigSchema, readDistributedConfig, readEmbeddedConfig } from "./config.js";
-export { type OrderJson, type RestReply, RestError, rest, Shopper } from "./shopper.js";
+export { type OrderJson, productStock, type RestReply, RestError, rest, Shopper } from "./shopper.js";
 export { type EmbeddedAddresses, embeddedAddressesFile, readEmbeddedAddresses } from "./embedded-addresses.js";
 export {
   check as checkBooks,

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createEdge, type Edge, measureWebBundle, readEdgeConfig } from "@shopmesh/edge";
-import { type EmbeddedMesh, rest, startEmbedded } from "@shopmesh/launcher";
+import { type EmbeddedMesh, Shopper as MeshShopper, productStock, rest, startEmbedded } from "@shopmesh/launcher";
 import { closeClient, createLogger } from "@shopmesh/platform";
 import { createTestClient } from "@shopmesh/platform/testing";
 import { CatalogService } from "@shopmesh/proto/shop/catalog/v1/catalog_pb.js";
@@ -106,9 +106,12 @@ afterAll(async () => {
   if (webDir) await rm(webDir, { recursive: true, force: true });
 });
 
+/** A signed-in shopper's token, to read stock past the edge's read cache (see productStock). */
+let stockReader: Promise<string> | undefined;
+
 async function stockOf(id: string): Promise<number> {
-  const res = await rest<{ stock: number }>(origin, "GET", `/api/products/${id}`);
-  return res.body.stock;
+  stockReader ??= MeshShopper.signup(origin, "stock-reader@example.com").then((s) => s.token);
+  return productStock(origin, id, await stockReader);
 }
 
 /**

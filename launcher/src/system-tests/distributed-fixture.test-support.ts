@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { type KafkaTestBroker, describeWithKafka, postgresTestUrl, useKafkaBroker } from "@shopmesh/platform/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect } from "vitest";
 import { type DistributedMesh, dropServiceDatabases, type ProcessExit, serviceNames, startDistributed } from "../distributed-mesh.js";
-import { rest, Shopper } from "../shopper.js";
+import { productStock, Shopper } from "../shopper.js";
 
 /** The server the meshes' databases go on: POSTGRES_URL when a test is told to use one, or the tests' own. */
 const postgresUrl = () => process.env.POSTGRES_URL ?? postgresTestUrl();
@@ -21,7 +21,12 @@ export interface DistributedFixture {
   notePids(): void;
   /** A new shopper with a unique email, signed up through the edge. */
   signup(name: string): Promise<Shopper>;
-  /** A product's stock, read through the edge. */
+  /**
+   * The token of a shopper of the suite's own, for reads that must reach the services: the edge
+   * keeps anonymous catalog answers for up to twice EDGE_READ_CACHE_MAX_AGE_MS.
+   */
+  readerToken(): Promise<string>;
+  /** A product's stock as the catalog holds it now, read through the edge signed in (see productStock). */
   stock(productId: string): Promise<number>;
 }
 
@@ -44,6 +49,7 @@ export function describeDistributed(title: string, fn: (fixture: DistributedFixt
         const pids = new Set<number>();
         let mesh: DistributedMesh | undefined;
         let emails = 0;
+        let reader: Promise<Shopper> | undefined;
 
         const current = (): DistributedMesh => {
           if (!mesh) throw new Error("the distributed mesh is not started: use it inside tests or hooks");
@@ -67,10 +73,12 @@ export function describeDistributed(title: string, fn: (fixture: DistributedFixt
             }
           },
           signup: (name) => Shopper.signup(current().url, `${name}-${++emails}@example.com`),
+          async readerToken() {
+            reader ??= fixture.signup("stock-reader");
+            return (await reader).token;
+          },
           async stock(productId) {
-            const res = await rest<{ stock: number }>(current().url, "GET", `/api/products/${productId}`);
-            expect(res.status).toBe(200);
-            return res.body.stock;
+            return productStock(current().url, productId, await fixture.readerToken());
           },
         };
 

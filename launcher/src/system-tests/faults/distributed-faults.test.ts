@@ -377,6 +377,7 @@ describeDistributed("distributed mode under faults", (t) => {
         t.mesh.url,
         "GET",
         `/api/products?page_size=${demoCatalog.length + 1}`,
+        { token: await t.readerToken() },
       );
       const payments = createTestClient(PaymentService, t.mesh.services.payment);
       try {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedMesh, startEmbedded } from "../../embedded-mesh.js";
-import { rest, Shopper } from "../../shopper.js";
+import { productStock, rest, Shopper } from "../../shopper.js";
 import { matrixTokens } from "../security/authorization-matrix.js";
 
 /**
@@ -73,7 +73,7 @@ describe("product management", () => {
   it("archived: no longer listed, added or checked out (409 naming it), still in the carts that hold it; its stock stays", async () => {
     const holder = await shopper();
     await holder.addItem(id, 2);
-    const before = (await rest<ProductJson>(mesh.url, "GET", `/api/products/${id}`)).body.stock;
+    const before = await productStock(mesh.url, id, holder.token);
 
     const archived = await admin("POST", `/${id}/archive`, { expected_version: "2", reason: "discontinued" });
     expect(archived.status).toBe(200);
@@ -91,7 +91,7 @@ describe("product management", () => {
     const other = await shopper();
     const add = await other.call<{ code: string }>("POST", "/api/cart/items", { body: { product_id: id, qty: 1 } });
     expect([add.status, add.body.code]).toEqual([409, "failed_precondition"]);
-    expect((await rest<ProductJson>(mesh.url, "GET", `/api/products/${id}`)).body.stock).toBe(before);
+    expect(await productStock(mesh.url, id, holder.token)).toBe(before);
   });
 });
 

@@ -170,8 +170,16 @@ describeDistributed("distributed mode", (t) => {
 
   it("seeds the demo catalog once: a restarted catalog keeps the stock it had", async () => {
     const list = async () =>
-      (await rest<{ items: Array<{ id: string; stock: number }> }>(t.mesh.url, "GET", `/api/products?page_size=${demoCatalog.length + 1}`))
-        .body.items;
+      (
+        await rest<{ items: Array<{ id: string; stock: number }> }>(
+          t.mesh.url,
+          "GET",
+          `/api/products?page_size=${demoCatalog.length + 1}`,
+          {
+            token: await t.readerToken(),
+          },
+        )
+      ).body.items;
     const before = await list();
     expect(before).toHaveLength(demoCatalog.length);
     await t.mesh.restart("catalog");
